@@ -1,0 +1,174 @@
+"""Read and write Sentry envelopes; used by the transport, the spool and the collector alike.
+
+Format: a JSON header line, then per item a JSON item-header line (with ``length`` in bytes)
+and the payload, each followed by ``\\n``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional
+
+ENVELOPE_CONTENT_TYPE = "application/x-sentry-envelope"
+
+# Item type -> rate-limit / client-report data category.
+ITEM_CATEGORIES = {
+    "event": "error",
+    "transaction": "transaction",
+    "attachment": "attachment",
+    "session": "session",
+    "sessions": "session",
+    "client_report": "internal",
+    "profile": "profile",
+    "check_in": "monitor",
+    "statsd": "metric_bucket",
+}
+
+
+class EnvelopeError(ValueError):
+    """The bytes are not a valid envelope; the message says where and why."""
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                      default=str).encode("utf-8")
+
+
+@dataclass
+class Item:
+    """One envelope item: its header (``type`` and extras) and its payload bytes."""
+
+    headers: Dict[str, Any]
+    payload: bytes
+
+    @classmethod
+    def from_json(cls, item_type: str, obj: Any, **headers: Any) -> "Item":
+        return cls(dict(type=item_type, content_type="application/json", **headers), _dumps(obj))
+
+    @classmethod
+    def from_bytes(cls, item_type: str, data: bytes, **headers: Any) -> "Item":
+        return cls(dict(type=item_type, **headers), bytes(data))
+
+    @property
+    def type(self) -> str:
+        return str(self.headers.get("type", ""))
+
+    @property
+    def data_category(self) -> str:
+        if self.type == "event" and self.headers.get("_category"):
+            return str(self.headers["_category"])
+        return ITEM_CATEGORIES.get(self.type, "default")
+
+    def json(self) -> Any:
+        """The payload parsed as JSON (EnvelopeError when it is not)."""
+        try:
+            return json.loads(self.payload.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise EnvelopeError(f"{self.type or 'item'} payload is not valid UTF-8 JSON: {exc}") from None
+
+
+@dataclass
+class Envelope:
+    """An envelope header and its items."""
+
+    headers: Dict[str, Any] = field(default_factory=dict)
+    items: List[Item] = field(default_factory=list)
+
+    def add_event(self, event: Dict[str, Any]) -> "Envelope":
+        self.items.append(Item.from_json("event", event))
+        return self
+
+    def add_item(self, item: Item) -> "Envelope":
+        self.items.append(item)
+        return self
+
+    @property
+    def event(self) -> Optional[Dict[str, Any]]:
+        for item in self.items:
+            if item.type == "event":
+                return item.json()
+        return None
+
+    def serialize(self) -> bytes:
+        parts = [_dumps(self.headers), b"\n"]
+        for item in self.items:
+            headers = {k: v for k, v in item.headers.items() if not k.startswith("_")}
+            headers["length"] = len(item.payload)
+            parts += [_dumps(headers), b"\n", item.payload, b"\n"]
+        return b"".join(parts)
+
+    @classmethod
+    def parse(cls, data: bytes) -> "Envelope":
+        """Parse envelope bytes; raise EnvelopeError with a one-line reason."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise EnvelopeError("envelope must be bytes")
+        data = bytes(data)
+        line, pos = _read_line(data, 0)
+        if not line.strip():
+            raise EnvelopeError("envelope is empty or has no header line")
+        headers = _parse_json_line(line, "envelope header")
+        items = []
+        while pos < len(data):
+            line, pos = _read_line(data, pos)
+            if not line.strip():
+                continue  # tolerate trailing newlines
+            item_headers = _parse_json_line(line, f"item {len(items) + 1} header")
+            length = item_headers.get("length")
+            if length is None:
+                payload, pos = _read_line(data, pos)
+            else:
+                if not isinstance(length, int) or isinstance(length, bool) or length < 0:
+                    raise EnvelopeError(f"item {len(items) + 1} has an invalid length {length!r}")
+                if pos + length > len(data):
+                    raise EnvelopeError(
+                        f"item {len(items) + 1} is truncated: length {length}, "
+                        f"{len(data) - pos} bytes left")
+                payload = data[pos:pos + length]
+                pos += length
+                if pos < len(data) and data[pos:pos + 1] == b"\n":
+                    pos += 1
+            items.append(Item(item_headers, payload))
+        return cls(headers, items)
+
+
+def _read_line(data: bytes, pos: int):
+    end = data.find(b"\n", pos)
+    if end < 0:
+        return data[pos:], len(data)
+    return data[pos:end], end + 1
+
+
+def _parse_json_line(line: bytes, what: str) -> Dict[str, Any]:
+    try:
+        obj = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise EnvelopeError(f"{what} is not valid UTF-8 JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise EnvelopeError(f"{what} must be a JSON object")
+    return obj
+
+
+def event_envelope(event: Dict[str, Any], *, sent_at: Optional[str] = None,
+                   sdk: Optional[Dict[str, Any]] = None, dsn: Optional[str] = None,
+                   extra_items: Iterable[Item] = ()) -> Envelope:
+    """An envelope carrying one event (plus optional attachments)."""
+    headers: Dict[str, Any] = {"event_id": event.get("event_id")}
+    if sent_at:
+        headers["sent_at"] = sent_at
+    if sdk:
+        headers["sdk"] = sdk
+    if dsn:
+        headers["dsn"] = dsn
+    trace = (event.get("contexts") or {}).get("trace") or {}
+    if trace.get("trace_id"):
+        dsc = {"trace_id": trace["trace_id"]}
+        for key in ("release", "environment"):
+            if event.get(key):
+                dsc[key] = event[key]
+        headers["trace"] = dsc
+    env = Envelope(headers)
+    env.add_event(event)
+    for item in extra_items:
+        env.add_item(item)
+    return env

@@ -1,0 +1,231 @@
+"""Release and environment detection: the one source of truth for runtime and CLI.
+
+Order for the release (first answer wins):
+
+1. the explicit argument;
+2. ``RELEASETAG_RELEASE``, then ``SENTRY_RELEASE``;
+3. the release file stamped at build time (``releasetag propose-version --stamp FILE``):
+   ``$RELEASETAG_RELEASE_FILE`` or ``.releasetag-release`` in the working directory;
+4. CI / PaaS variables (``CI_VARIABLES``, plus the pull-request head SHA of GitHub Actions);
+5. the HEAD commit of the git repository around the working directory, read with GitPython's
+   reference resolution (no git binary needed), imported only at that moment.
+
+Nothing here raises: a failing source is skipped with a debug log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+logger = logging.getLogger("releasetag.release")
+
+RELEASE_FILE_NAME = ".releasetag-release"
+RELEASE_FILE_ENV = "RELEASETAG_RELEASE_FILE"
+RELEASE_ENV_VARS = ("RELEASETAG_RELEASE", "SENTRY_RELEASE")
+ENVIRONMENT_ENV_VARS = ("RELEASETAG_ENVIRONMENT", "SENTRY_ENVIRONMENT")
+DEFAULT_ENVIRONMENT = "production"
+MAX_RELEASE_LENGTH = 200
+
+# CI and hosting platforms that expose the commit (or a deployment id) being built.
+CI_VARIABLES = (
+    "SOURCE_VERSION",
+    "HEROKU_BUILD_COMMIT",
+    "HEROKU_SLUG_COMMIT",
+    "CODEBUILD_RESOLVED_SOURCE_VERSION",
+    "CIRCLE_SHA1",
+    "CF_PAGES_COMMIT_SHA",
+    "GAE_DEPLOYMENT_ID",
+    "K_REVISION",
+    "GITHUB_SHA",
+    "CI_COMMIT_SHA",
+    "BITBUCKET_COMMIT",
+    "TRAVIS_COMMIT",
+    "BUILDKITE_COMMIT",
+    "DRONE_COMMIT_SHA",
+    "VERCEL_GIT_COMMIT_SHA",
+    "RENDER_GIT_COMMIT",
+    "RAILWAY_GIT_COMMIT_SHA",
+)
+
+
+@dataclass(frozen=True)
+class Detected:
+    """A detected release and the source that named it (for ``propose-version``)."""
+
+    release: str
+    source: str
+
+
+def release_name_error(name: object) -> Optional[str]:
+    """Return why ``name`` is not a valid release name, or None when it is valid."""
+    if not isinstance(name, str):
+        return "the release must be a string"
+    if not name:
+        return "the release must not be empty"
+    if name in (".", ".."):
+        return "the release must not be '.' or '..'"
+    if name != name.strip():
+        return "the release must not start or end with whitespace"
+    if "/" in name:
+        return "the release must not contain '/'"
+    for ch, label in (("\n", "newline"), ("\r", "carriage return"), ("\t", "tab"),
+                      ("\x0b", "vertical tab"), ("\x0c", "form feed")):
+        if ch in name:
+            return f"the release must not contain a {label}"
+    if len(name) > MAX_RELEASE_LENGTH:
+        return f"the release must be at most {MAX_RELEASE_LENGTH} characters (got {len(name)})"
+    return None
+
+
+def validate_release(name: object) -> str:
+    """Return ``name`` if it is a valid release name, else raise ValueError saying which rule."""
+    err = release_name_error(name)
+    if err:
+        raise ValueError(f"invalid release {name!r}: {err}")
+    return name  # type: ignore[return-value]
+
+
+def _accept(value: Optional[str], source: str) -> Optional[Detected]:
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    err = release_name_error(value)
+    if err:
+        logger.debug("ignoring release %r from %s: %s", value, source, err)
+        return None
+    return Detected(value, source)
+
+
+def read_release_file(path: str) -> Optional[str]:
+    """Read a stamped release file: its first non-empty line, or a JSON {"release": ...}."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read(4096)
+    except (OSError, UnicodeDecodeError) as exc:
+        logger.debug("cannot read release file %s: %s", path, exc)
+        return None
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text).get("release")
+        except (ValueError, AttributeError):
+            return None
+        return value if isinstance(value, str) else None
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return None
+
+
+def write_release_file(path: str, release: str) -> None:
+    """Stamp ``release`` into ``path`` (atomically) for the runtime to read."""
+    validate_release(release)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(release + "\n")
+    os.replace(tmp, path)
+
+
+def _release_file_candidates(env: Mapping[str, str], cwd: str) -> list:
+    paths = []
+    if env.get(RELEASE_FILE_ENV):
+        paths.append(env[RELEASE_FILE_ENV])
+    paths.append(os.path.join(cwd, RELEASE_FILE_NAME))
+    return paths
+
+
+def _github_pr_head_sha(env: Mapping[str, str]) -> Optional[str]:
+    """The pull request's head SHA (GITHUB_SHA is a merge commit on pull_request events)."""
+    path = env.get("GITHUB_EVENT_PATH")
+    if not path or not env.get("GITHUB_SHA"):
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            payload = json.load(fh)
+        sha = payload["pull_request"]["head"]["sha"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return sha if isinstance(sha, str) else None
+
+
+def git_head_sha(path: Optional[str] = None) -> Optional[str]:
+    """The commit SHA that HEAD resolves to in the repository around ``path``, or None.
+
+    Uses GitPython's reference resolution only (loose refs, packed refs, detached HEAD,
+    worktrees and submodules); the git binary is never run and need not be installed.
+    """
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    try:
+        import git  # noqa: PLC0415 - imported only when nothing else names the release
+        from git.refs.symbolic import SymbolicReference
+    except Exception as exc:  # pragma: no cover - GitPython missing or broken
+        logger.debug("GitPython unavailable: %s", exc)
+        return None
+    try:
+        repo = git.Repo(path or os.getcwd(), search_parent_directories=True)
+        try:
+            sha = SymbolicReference.dereference_recursive(repo, "HEAD")
+        finally:
+            repo.close()
+    except Exception as exc:
+        logger.debug("no git HEAD found from %s: %s", path or os.getcwd(), exc)
+        return None
+    return sha if isinstance(sha, str) and len(sha) in (40, 64) else None
+
+
+def detect_release_source(
+    release: Optional[str] = None,
+    *,
+    env: Optional[Mapping[str, str]] = None,
+    cwd: Optional[str] = None,
+    use_git: bool = True,
+) -> Optional[Detected]:
+    """Detect the release and say where it came from; None when nothing names one."""
+    env = os.environ if env is None else env
+    cwd = cwd or os.getcwd()
+    found = _accept(release, "argument")
+    if found:
+        return found
+    for name in RELEASE_ENV_VARS:
+        found = _accept(env.get(name), name)
+        if found:
+            return found
+    for path in _release_file_candidates(env, cwd):
+        if os.path.isfile(path):
+            found = _accept(read_release_file(path), f"release file {path}")
+            if found:
+                return found
+    found = _accept(_github_pr_head_sha(env), "GITHUB_EVENT_PATH pull_request.head.sha")
+    if found:
+        return found
+    for name in CI_VARIABLES:
+        found = _accept(env.get(name), name)
+        if found:
+            return found
+    if use_git:
+        return _accept(git_head_sha(cwd), "git HEAD")
+    return None
+
+
+def detect_release(release: Optional[str] = None) -> Optional[str]:
+    """The release this process reports: argument, env vars, release file, CI vars, git HEAD."""
+    found = detect_release_source(release)
+    return found.release if found else None
+
+
+def detect_environment(environment: Optional[str] = None,
+                       env: Optional[Mapping[str, str]] = None) -> str:
+    """argument > RELEASETAG_ENVIRONMENT > SENTRY_ENVIRONMENT > "production"."""
+    if environment:
+        return environment
+    env = os.environ if env is None else env
+    for name in ENVIRONMENT_ENV_VARS:
+        if env.get(name):
+            return env[name]
+    return DEFAULT_ENVIRONMENT
