@@ -1,0 +1,101 @@
+"""Test-side handle on a recording server process (see recording_server.py)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from typing import Any, Dict, List, Optional
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class Recorded(dict):
+    """One recorded request; ``body`` is the decompressed bytes."""
+
+    @property
+    def body(self) -> bytes:
+        return base64.b64decode(self["body_b64"])
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def envelope(self):
+        from releasetag.envelope import Envelope
+        return Envelope.parse(self.body)
+
+
+class Recorder:
+    """Starts ``python -m tests.support.recording_server`` and talks to its control API."""
+
+    def __init__(self, port: int = 0) -> None:
+        env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.recording_server", str(port)],
+            stdout=subprocess.PIPE, cwd=ROOT, env=env)
+        line = self.proc.stdout.readline().decode()
+        if not line.startswith("PORT "):
+            self.proc.kill()
+            raise RuntimeError(f"recording server did not start: {line!r}")
+        self.port = int(line.split()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def dsn(self, key: str = "publickey", project: int = 42) -> str:
+        return f"http://{key}@127.0.0.1:{self.port}/{project}"
+
+    def _control(self, path: str, payload: Any = None) -> Any:
+        data = None if payload is None else json.dumps(payload).encode()
+        req = urllib.request.Request(f"{self.url}/__control__/{path}", data=data,
+                                     method="POST" if data is not None or path == "reset" else "GET")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def requests(self, path_contains: Optional[str] = None) -> List[Recorded]:
+        reqs = [Recorded(r) for r in self._control("requests")]
+        if path_contains:
+            reqs = [r for r in reqs if path_contains in r["path"]]
+        return reqs
+
+    def envelopes(self) -> list:
+        return [r.envelope() for r in self.requests("/envelope/")]
+
+    def events(self) -> List[Dict[str, Any]]:
+        out = []
+        for env in self.envelopes():
+            for item in env.items:
+                if item.type == "event":
+                    out.append(item.json())
+        return out
+
+    def wait_for(self, predicate, timeout: float = 10.0, interval: float = 0.05):
+        """Poll until predicate(self) is truthy; return its value (AssertionError on timeout)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate(self)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {predicate}")
+            time.sleep(interval)
+
+    def respond(self, *rules: Dict[str, Any]) -> None:
+        self._control("responses", list(rules))
+
+    def reset(self) -> None:
+        self._control("reset", [])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc.stdout:
+            self.proc.stdout.close()
