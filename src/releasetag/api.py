@@ -56,6 +56,9 @@ def init(dsn: Optional[str] = None, **options: Any) -> Any:
                                                  client.options.default_integrations)
         client._set_sdk_info()
         _install_fork_hook()
+        if client.options.flush_on_sigterm:
+            from .integrations.exit import install_sigterm_flush
+            install_sigterm_flush()
     return client
 
 
@@ -68,12 +71,15 @@ def _install_fork_hook() -> None:
 
 
 def _after_fork_in_child() -> None:
+    """Fresh delivery state in the child; flush at ``os._exit`` (multiprocessing, billiard)."""
     client = _client
     transport = getattr(client, "transport", None)
     reinit = getattr(transport, "reinit_after_fork", None)
     if reinit is not None:
         try:
             reinit()
+            from .integrations.exit import install_os_exit_flush
+            install_os_exit_flush()
         except Exception:
             pass
 
@@ -162,10 +168,16 @@ def close(timeout: Optional[float] = None) -> bool:
 
 
 def delivery_stats() -> Dict[str, Any]:
-    """Counts: sent, queued, dropped by reason."""
+    """Delivery counts of this process.
+
+    ``sent``, ``queued`` (in memory), ``backlog`` (waiting for a retry, in memory or in the
+    spool), ``spooled`` (written to the spool so far), ``retries``, ``dropped`` ({reason:
+    count}, the reasons client reports carry) and ``dropped_total``.
+    """
     client = _client
     if client is None:
-        return {"sent": 0, "queued": 0, "dropped": {}, "dropped_total": 0}
+        return {"sent": 0, "queued": 0, "backlog": 0, "spooled": 0, "retries": 0,
+                "dropped": {}, "dropped_total": 0}
     return client.delivery_stats()
 
 

@@ -281,6 +281,9 @@ class Client:
         """Flush and return the transport's last send result (used by ``send-event``)."""
         from .transport import SendResult
         if not self.flush(timeout):
+            last = getattr(self.transport, "last_result", None)
+            if last is not None and not last.ok:
+                return last  # e.g. connection refused: say so, not "no answer"
             return SendResult(False, None, f"no answer within {timeout} seconds")
         return getattr(self.transport, "last_result", None) or SendResult(False, None, "nothing sent")
 
@@ -297,7 +300,10 @@ class Client:
             return False
 
     def delivery_stats(self) -> Dict[str, Any]:
-        """Counts of sent, queued and dropped (by reason) events."""
+        """Counts of sent, queued, spooled and dropped (by reason) events."""
+        own = getattr(self.transport, "delivery_stats", None)
+        if own is not None:
+            return own()
         stats = getattr(self.transport, "stats", None)
         snap = stats.snapshot() if stats is not None else {"sent": 0, "dropped": {},
                                                              "dropped_total": 0}

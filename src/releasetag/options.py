@@ -46,7 +46,12 @@ class Options:
     send_client_reports: bool = True
     max_event_bytes: int = 1_000_000
     # spool and retries (delivery)
-    spool_dir: Optional[str] = None
+    spool_dir: Optional[str] = None  # opt-in disk spool (README "Delivery" says why)
+    spool_max_count: int = 10_000
+    spool_max_bytes: int = 100 * 1024 * 1024
+    spool_max_age: float = 3 * 24 * 3600.0
+    retry_policy: Optional[Any] = None  # a transport.retry.RetryPolicy; None: the default
+    flush_on_sigterm: bool = False  # flush (then chain to the previous handler) on SIGTERM
     extra: Dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,24 +1,42 @@
-"""The HTTP transport: envelopes posted by one background thread over a keep-alive session."""
+"""The HTTP transport: envelopes posted by one background thread over a keep-alive session.
+
+Path of an event: ``capture_event`` (app thread: queue it, or spill it to the spool when
+the queue is full) -> worker thread: serialize, post. An envelope the server did not
+accept goes to the backlog (the disk spool when ``spool_dir`` is set, else a bounded
+memory backlog) and is retried by the same thread, oldest first, following the
+:class:`~releasetag.transport.retry.RetryPolicy` and the server's rate limits.
+"""
 
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .. import trim
 from ..dsn import Dsn
 from ..envelope import ENVELOPE_CONTENT_TYPE, Envelope, Item
 from ..event import utc_timestamp
 from . import reports
-from .ratelimit import RateLimiter
+from .backlog import MemoryBacklog
+from .ratelimit import RateLimiter, parse_retry_after
 from .reports import DeliveryStats
+from .retry import DEFAULT_POLICY, DROP, RETRY, SENT, RetryPolicy
 from .worker import BackgroundWorker
 
 logger = logging.getLogger("releasetag.transport")
+
+_DROP_HINTS = {
+    400: "the server rejected the envelope as invalid",
+    401: "the DSN's public key was not accepted: check the DSN",
+    403: "the DSN's project refused the event: check the DSN and the project's settings",
+    413: "the envelope is too large for the server",
+}
 
 
 @dataclass(frozen=True)
@@ -29,6 +47,49 @@ class SendResult:
     status: Optional[int] = None
     reason: str = ""
     retry: bool = False  # worth trying again later (network error, 5xx, 429)
+    retry_after: Optional[float] = None  # seconds the server asked us to wait
+
+
+class _EventJob:
+    """A queued event: sent by the worker, or written to the spool if it cannot run."""
+
+    __slots__ = ("transport", "event", "ts_ns")
+
+    def __init__(self, transport: "HttpTransport", event: Dict[str, Any], ts_ns: int) -> None:
+        self.transport, self.event, self.ts_ns = transport, event, ts_ns
+
+    def __call__(self) -> None:
+        self.transport._dispatch(self.transport._event_bytes(self.event), "error", self.ts_ns)
+
+    def payload(self) -> Tuple[bytes, str, int]:
+        return self.transport._event_bytes(self.event), "error", self.ts_ns
+
+
+class _EnvelopeJob:
+    __slots__ = ("transport", "data", "category", "ts_ns")
+
+    def __init__(self, transport: "HttpTransport", data: bytes, category: str,
+                 ts_ns: int) -> None:
+        self.transport, self.data, self.category, self.ts_ns = transport, data, category, ts_ns
+
+    def __call__(self) -> None:
+        self.transport._dispatch(self.data, self.category, self.ts_ns)
+
+    def payload(self) -> Tuple[bytes, str, int]:
+        return self.data, self.category, self.ts_ns
+
+
+def make_backlog(options: Any, on_evict: Callable[[str, str, int], None],
+                 evict_reason: Callable[[str], str]) -> Any:
+    """The disk spool when ``spool_dir`` is set, else a memory backlog."""
+    if options.spool_dir:
+        from .spool import DiskSpool
+        return DiskSpool(options.spool_dir, max_count=options.spool_max_count,
+                         max_bytes=options.spool_max_bytes, max_age=options.spool_max_age,
+                         on_evict=on_evict,
+                         stale_claim_after=max(600.0, 10 * float(options.http_timeout)))
+    return MemoryBacklog(max_count=options.transport_queue_size, on_evict=on_evict,
+                         evict_reason=evict_reason)
 
 
 class HttpTransport:
@@ -37,88 +98,263 @@ class HttpTransport:
     def __init__(self, options: Any, dsn: Optional[Dsn] = None) -> None:
         self.options = options
         self.dsn = dsn or Dsn.parse(options.dsn)
+        self.policy: RetryPolicy = getattr(options, "retry_policy", None) or DEFAULT_POLICY
         self.stats = DeliveryStats()
         self.rate_limiter = RateLimiter()
-        self.worker = BackgroundWorker(options.transport_queue_size)
+        self.backlog = make_backlog(options, self._on_evict, self._evict_reason)
+        self.worker = BackgroundWorker(options.transport_queue_size, idle=self._drain_backlog)
         self.last_result: Optional[SendResult] = None
         self._session: Any = None
         self._auth = self.dsn.auth_header()
         self._url = self.dsn.envelope_url
         self._sdk = None  # set by the client
         self.on_result: List[Callable[[SendResult], None]] = []
+        self._init_process_state()
+        if self.backlog.durable and self.backlog.scan():
+            self._recovering = True  # envelopes left by an earlier process: send them first
+            self.worker.poke()
+
+    def _init_process_state(self) -> None:
+        self._lock = threading.Lock()
+        self._failures = 0  # consecutive failed attempts
+        self._retry_at = 0.0  # monotonic time before which nothing is posted
+        self._recovering = False  # the backlog goes first: new envelopes queue behind it
+        self._inflight: Optional[Tuple[bytes, str, int]] = None
+        self._inflight_spooled: Optional[str] = None
+        self._poked_pid = os.getpid()
+        self._flush_deadline: Optional[float] = None
+        self._warned: set = set()
 
     # --- called on the app thread -------------------------------------------------------
     def capture_event(self, event: Dict[str, Any]) -> bool:
         """Queue ``event`` for delivery; False when it was dropped (and counted)."""
-        category = "error" if event.get("exception") or event.get("level") in (
-            "error", "fatal") else "default"
-        if category == "default":
-            category = "error"  # Sentry counts messages as the error category too
-        if self.rate_limiter.is_limited(category):
-            self.stats.record_lost(reports.RATELIMIT_BACKOFF, category)
-            return False
-        if not self.worker.submit(lambda: self._send_event(event)):
-            self.stats.record_lost(reports.QUEUE_OVERFLOW, category)
-            return False
-        return True
+        self._first_use_in_process()
+        job = _EventJob(self, event, time.time_ns())
+        if self.worker.submit(job):
+            return True
+        return self._spill(job)
 
     def send_envelope(self, envelope: Envelope) -> bool:
         """Queue a ready envelope (sessions, attachments, ...)."""
-        if not self.worker.submit(lambda: self._deliver(envelope)):
-            for item in envelope.items:
-                self.stats.record_lost(reports.QUEUE_OVERFLOW, item.data_category)
+        self._first_use_in_process()
+        category = next((i.data_category for i in envelope.items if i.type != "client_report"),
+                        "internal")
+        job = _EnvelopeJob(self, envelope.serialize(), category, time.time_ns())
+        if self.worker.submit(job):
+            return True
+        return self._spill(job)
+
+    def _first_use_in_process(self) -> None:
+        if self._poked_pid != os.getpid():  # e.g. a forked worker: look at the shared spool
+            self._poked_pid = os.getpid()
+            if self.backlog.durable:
+                self.worker.poke()
+
+    def _spill(self, job: Any) -> bool:
+        """The memory queue is full: keep the envelope on disk, or count it as dropped."""
+        data, category, ts_ns = job.payload()
+        if not self.backlog.durable:
+            self.stats.record_lost(reports.QUEUE_OVERFLOW, category)
             return False
+        try:
+            self.backlog.put(data, category, ts_ns)
+        except OSError as exc:
+            self._warn_once("spool", f"cannot write to the spool {self.options.spool_dir}: "
+                                     f"{exc.strerror or exc}; events are dropped")
+            self.stats.record_lost(reports.QUEUE_OVERFLOW, category)
+            return False
+        self.stats.record_spooled()
+        self.worker.poke()
         return True
 
     def flush(self, timeout: Optional[float] = None) -> bool:
-        return self.worker.flush(timeout)
+        """Wait until everything queued was delivered, within ``timeout`` seconds."""
+        self._queue_client_report()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._flush_deadline = deadline
+        try:
+            return self.worker.flush(timeout)
+        finally:
+            self._flush_deadline = None
 
     def close(self, timeout: Optional[float] = None) -> bool:
-        ok = self.worker.close(timeout)
+        """Flush within ``timeout``, keep what is left in the spool, stop the thread."""
+        start = time.monotonic()
+        ok = self.flush(timeout)
+        self.worker.close(0)
+        self._keep_leftovers()
+        left = 0.1 if timeout is None else max(0.0, min(0.1, timeout - (time.monotonic() - start)))
+        self.worker.join(left)
         session, self._session = self._session, None
-        if session is not None:
+        if session is not None and not self.worker.thread_alive:
             try:
                 session.close()
             except Exception:
                 pass
         return ok
 
+    def _keep_leftovers(self) -> None:
+        """After a flush that timed out: spool what is still queued, or count it lost."""
+        jobs = self.worker.drop_pending()
+        inflight = self._inflight
+        durable = self.backlog.durable
+        for job in jobs:
+            payload = getattr(job, "payload", None)
+            if payload is None:
+                continue
+            data, category, ts_ns = payload()
+            if durable:
+                try:
+                    self.backlog.put(data, category, ts_ns)
+                    self.stats.record_spooled()
+                    continue
+                except OSError:
+                    pass
+            self.stats.record_lost(reports.NETWORK_ERROR, category)
+        if inflight is not None and durable:
+            # The request is still unanswered (hung server): keep a copy; if the answer
+            # still arrives before the process ends, the copy is removed again.
+            try:
+                self._inflight_spooled = self.backlog.put(*inflight)
+            except OSError:
+                pass
+        if not durable:
+            for _key, category, _data in self.backlog.take_all():
+                self.stats.record_lost(reports.NETWORK_ERROR, category)
+
+    def delivery_stats(self) -> Dict[str, Any]:
+        """Counts: sent, queued (memory), backlog (waiting for a retry), spooled, dropped."""
+        snap = self.stats.snapshot()
+        snap["queued"] = self.worker.pending
+        snap["backlog"] = len(self.backlog)
+        snap["spool_dir"] = self.options.spool_dir
+        return snap
+
     # --- on the worker thread -----------------------------------------------------------
-    def _send_event(self, event: Dict[str, Any]) -> None:
+    def _event_bytes(self, event: Dict[str, Any]) -> bytes:
         payload = trim.encode_event(event, self.options.max_event_bytes)
-        headers: Dict[str, Any] = {"event_id": event.get("event_id"), "sent_at": utc_timestamp()}
+        headers: Dict[str, Any] = {"event_id": event.get("event_id")}
         if self._sdk:
             headers["sdk"] = self._sdk
-        envelope = Envelope(headers, [Item({"type": "event", "content_type": "application/json"},
-                                           payload)])
-        self._deliver(envelope)
+        return Envelope(headers, [Item({"type": "event", "content_type": "application/json"},
+                                       payload)]).serialize()
 
-    def _deliver(self, envelope: Envelope) -> None:
-        envelope.items = [i for i in envelope.items if self._allowed(i)]
-        if not envelope.items:
+    def _blocked(self, category: str) -> bool:
+        return (self._recovering or time.monotonic() < self._retry_at
+                or self.rate_limiter.is_limited(category))
+
+    def _dispatch(self, data: bytes, category: str, ts_ns: int) -> None:
+        """Send now, or put into the backlog behind older envelopes."""
+        if self._blocked(category):
+            self._to_backlog(data, category, ts_ns)
             return
+        self._inflight = (data, category, ts_ns)
+        try:
+            outcome, result = self._attempt(data, category)
+        finally:
+            self._inflight = None
+        spooled, self._inflight_spooled = self._inflight_spooled, None
+        if outcome == RETRY:
+            if spooled is None:
+                self._to_backlog(data, category, ts_ns)
+        elif spooled is not None:
+            self.backlog.remove(spooled)
+
+    def _to_backlog(self, data: bytes, category: str, ts_ns: int) -> None:
+        try:
+            self.backlog.put(data, category, ts_ns)
+        except OSError as exc:
+            self._warn_once("spool", f"cannot write to the spool {self.options.spool_dir}: "
+                                     f"{exc.strerror or exc}; the event is dropped")
+            self.stats.record_lost(reports.NETWORK_ERROR, category)
+            return
+        if self.backlog.durable:
+            self.stats.record_spooled()
+        self._recovering = True
+        self.worker.poke(self._wait_for(category), start=False)
+
+    def _wait_for(self, category: str) -> float:
+        wait = self._retry_at - time.monotonic()
+        return max(0.0, wait, self.rate_limiter.seconds_left([category]))
+
+    def _drain_backlog(self) -> Optional[float]:
+        """Idle work: send the oldest backlog envelope; the seconds until the next call."""
+        wait = self._retry_at - time.monotonic()
+        if wait > 0:
+            return wait
+        claim, skipped = self.backlog.claim(self.rate_limiter.is_limited)
+        if claim is None:
+            if skipped:
+                return max(0.01, min(self.rate_limiter.seconds_left([c]) for c in skipped))
+            self._recovering = False
+            return None
+        outcome, _result = self._attempt(claim.data, claim.category)
+        if outcome == SENT:
+            self.backlog.ack(claim)
+        elif outcome == RETRY:
+            self.backlog.release(claim)
+            return self._wait_for(claim.category)
+        else:
+            self.backlog.discard(claim)
+        return 0.0
+
+    def _attempt(self, data: bytes, category: str) -> Tuple[str, SendResult]:
+        """One POST of ``data`` (plus a pending client report); counts the outcome."""
         report = self.stats.take_report() if self.options.send_client_reports else None
+        body = _with_sent_at(data)
         if report:
-            envelope.items.append(Item.from_json("client_report", report))
-        result = self.post(envelope.serialize())
+            body += Envelope({}, [Item.from_json("client_report", report)]).serialize().split(
+                b"\n", 1)[1]
+        result = self.post(body)
         self.last_result = result
-        if result.ok:
-            self.stats.record_sent(sum(1 for i in envelope.items if i.type == "event"))
+        outcome = self.policy.decide(result.status)
+        if outcome == SENT:
+            self._failures = 0
+            self._retry_at = 0.0
+            if category != "internal":
+                self.stats.record_sent()
         else:
             if report:
                 self.stats.restore_report(report)
-            reason = reports.NETWORK_ERROR if result.status is None else reports.SEND_ERROR
-            for item in envelope.items:
-                if item.type != "client_report":
-                    self.stats.record_lost(reason, item.data_category)
+            if outcome == RETRY:
+                self._failures += 1
+                if result.status != 429:  # a 429 is handled by the rate limiter
+                    self._retry_at = time.monotonic() + self.policy.backoff(
+                        self._failures, result.retry_after)
+                self.stats.record_retry()
+            else:
+                self.stats.record_lost(reports.SEND_ERROR, category)
+                hint = _DROP_HINTS.get(result.status or 0, "the server refused the envelope")
+                self._warn_once(f"drop{result.status}",
+                                f"{self.dsn.netloc} answered {result.reason}: {hint}; the "
+                                f"envelope was dropped (counted as send_error, not retried)")
         for callback in self.on_result:
             callback(result)
+        return outcome, result
 
-    def _allowed(self, item: Item) -> bool:
-        if item.type == "client_report" or not self.rate_limiter.is_limited(item.data_category):
-            return True
-        self.stats.record_lost(reports.RATELIMIT_BACKOFF, item.data_category)
-        return False
+    def _queue_client_report(self) -> None:
+        if self.options.send_client_reports and self.stats.has_unreported():
+            self.worker.submit(self._send_report)
+
+    def _send_report(self) -> None:
+        if self.rate_limiter.is_limited("internal") or time.monotonic() < self._retry_at:
+            return
+        report = self.stats.take_report()
+        if not report:
+            return
+        body = Envelope({"sent_at": utc_timestamp()},
+                        [Item.from_json("client_report", report)]).serialize()
+        result = self.post(body)
+        if not result.ok:
+            self.stats.restore_report(report)
+
+    def _on_evict(self, reason: str, category: str, n: int) -> None:
+        self.stats.record_lost(reason, category, n)
+
+    def _evict_reason(self, category: str) -> str:
+        if self.rate_limiter.is_limited(category):
+            return reports.RATELIMIT_BACKOFF
+        return reports.NETWORK_ERROR
 
     def _get_session(self) -> Any:
         if self._session is None:
@@ -128,14 +364,31 @@ class HttpTransport:
             session.headers.update({"User-Agent": self._auth.rsplit("=", 1)[-1],
                                     "X-Sentry-Auth": self._auth,
                                     "Content-Type": ENVELOPE_CONTENT_TYPE})
+            # Proxies from the environment are resolved once here, not on every request
+            # (requests' per-request lookup costs more than the rest of a local POST).
+            session.trust_env = False
             proxies = {k: v for k, v in (("http", self.options.http_proxy),
                                          ("https", self.options.https_proxy)) if v}
+            if not proxies:
+                try:
+                    from requests.utils import get_environ_proxies
+                    proxies = dict(get_environ_proxies(self._url))
+                except Exception:
+                    proxies = {}
             if proxies:
                 session.proxies.update(proxies)
             if self.options.ca_certs:
                 session.verify = self.options.ca_certs
             self._session = session
         return self._session
+
+    def _timeout(self) -> float:
+        timeout = float(self.options.http_timeout)
+        deadline = self._flush_deadline
+        if deadline is not None and not self.worker.thread_alive:
+            # running inline in flush()/close() (e.g. at exit): never past the deadline
+            timeout = max(0.05, min(timeout, deadline - time.monotonic()))
+        return timeout
 
     def post(self, body: bytes) -> SendResult:
         """POST one serialized envelope; never raises."""
@@ -146,8 +399,9 @@ class HttpTransport:
         try:
             session = self._get_session()
             response = session.post(self._url, data=body, headers=headers,
-                                    timeout=self.options.http_timeout)
+                                    timeout=self._timeout())
         except Exception as exc:
+            self._session = None  # a fresh connection next time
             self._log_failure(f"cannot reach {self.dsn.netloc}: {type(exc).__name__}")
             return SendResult(False, None, f"network error: {type(exc).__name__}", retry=True)
         status = response.status_code
@@ -163,14 +417,50 @@ class HttpTransport:
         detail = _detail(response)
         if detail:
             reason += f": {detail}"
+        retry_after = None
+        if "retry-after" in lower:
+            retry_after = parse_retry_after(lower["retry-after"])
         self._log_failure(f"{self.dsn.netloc} refused an envelope: {reason}")
-        return SendResult(False, status, reason, retry=status == 429 or status >= 500)
+        return SendResult(False, status, reason, retry=status == 429 or status >= 500,
+                          retry_after=retry_after)
 
     def _log_failure(self, message: str) -> None:
         if self.options.debug:
             logger.warning(message)
         else:
             logger.debug(message)
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key in self._warned:
+            logger.debug(message)
+            return
+        self._warned.add(key)
+        logger.warning(message)
+
+    # --- fork ---------------------------------------------------------------------------
+    def reinit_after_fork(self) -> None:
+        """In a forked child: fresh queue, thread, session and locks; nothing the parent
+        had queued is sent by the child (spooled files on disk are shared, by claim)."""
+        self.worker.reinit_after_fork()
+        self.backlog.reinit_after_fork()
+        self.rate_limiter._lock = threading.Lock()
+        self.stats = DeliveryStats()
+        self._session = None
+        self.last_result = None
+        self._init_process_state()
+        self._poked_pid = -1  # look at the shared spool on first use in this process
+
+
+def _with_sent_at(data: bytes) -> bytes:
+    """The envelope with ``sent_at`` in its header set to now (it may have waited)."""
+    head, sep, rest = data.partition(b"\n")
+    try:
+        headers = json.loads(head)
+        headers["sent_at"] = utc_timestamp()
+        head = json.dumps(headers, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except ValueError:
+        pass
+    return head + sep + rest
 
 
 def _detail(response: Any) -> str:
@@ -184,10 +474,5 @@ def _detail(response: Any) -> str:
 
 
 def reinit_after_fork(transport: HttpTransport) -> None:
-    """Give a forked child a fresh queue, thread and session; nothing the parent queued."""
-    transport.worker.reinit_after_fork()
-    transport._session = None
-    transport.stats = DeliveryStats()
-    transport.rate_limiter._lock = threading.Lock()
-    transport.last_result = None
-    _ = os.getpid()
+    """Kept for callers of the earlier module-level hook."""
+    transport.reinit_after_fork()

@@ -24,12 +24,25 @@ class DeliveryStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.sent = 0
+        self.spooled = 0  # envelopes written to the disk spool (spilled or kept for a retry)
+        self.retries = 0  # attempts that failed and will be retried
         self.dropped: Counter = Counter()
         self._unreported: Counter = Counter()
 
     def record_sent(self, n: int = 1) -> None:
         with self._lock:
             self.sent += n
+
+    def record_spooled(self, n: int = 1) -> None:
+        with self._lock:
+            self.spooled += n
+
+    def record_retry(self, n: int = 1) -> None:
+        with self._lock:
+            self.retries += n
+
+    def has_unreported(self) -> bool:
+        return bool(self._unreported)
 
     def record_lost(self, reason: str, category: str = "error", quantity: int = 1) -> None:
         with self._lock:
@@ -58,7 +71,7 @@ class DeliveryStats:
             dropped: Dict[str, int] = {}
             for (reason, _category), n in self.dropped.items():
                 dropped[reason] = dropped.get(reason, 0) + n
-            return {"sent": self.sent, "dropped": dropped,
-                    "dropped_total": sum(self.dropped.values())}
+            return {"sent": self.sent, "spooled": self.spooled, "retries": self.retries,
+                    "dropped": dropped, "dropped_total": sum(self.dropped.values())}
 
 

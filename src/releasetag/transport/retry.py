@@ -1,0 +1,57 @@
+"""The retry policy: one immutable object that says what to do with each send result."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Callable, FrozenSet, Optional
+
+#: what to do with an envelope after one attempt
+SENT = "sent"
+RETRY = "retry"
+DROP = "drop"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Which answers are retried, and how long to wait before the next attempt.
+
+    Connection errors, timeouts, 5xx and 429 are retried with exponential backoff
+    (``backoff_base * 2 ** (failures - 1)``, at most ``backoff_max``) plus up to
+    ``jitter`` of that delay at random; a ``Retry-After`` header takes precedence when it
+    asks for more. Statuses in ``drop_statuses`` (and any other 4xx) drop the envelope:
+    repeating the same request cannot succeed (a bad DSN key, a too-large payload).
+    """
+
+    backoff_base: float = 0.5
+    backoff_max: float = 60.0
+    jitter: float = 0.25
+    retry_statuses: FrozenSet[int] = frozenset({408, 425, 429})
+    drop_statuses: FrozenSet[int] = frozenset({400, 401, 403, 413})
+    retry_server_errors: bool = True
+    #: a ``Retry-After`` longer than this is capped (a misbehaving server cannot park us forever)
+    retry_after_max: float = 3600.0
+
+    def decide(self, status: Optional[int]) -> str:
+        """SENT, RETRY or DROP for an HTTP status (None: no answer: network error or timeout)."""
+        if status is None:
+            return RETRY
+        if 200 <= status < 300:
+            return SENT
+        if status in self.drop_statuses:
+            return DROP
+        if status in self.retry_statuses or (self.retry_server_errors and status >= 500):
+            return RETRY
+        return DROP
+
+    def backoff(self, failures: int, retry_after: Optional[float] = None,
+                rand: Callable[[], float] = random.random) -> float:
+        """Seconds to wait after ``failures`` consecutive failed attempts (>= 1)."""
+        exp = min(self.backoff_max, self.backoff_base * (2 ** max(0, min(failures - 1, 30))))
+        delay = exp + exp * self.jitter * rand()
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.retry_after_max))
+        return delay
+
+
+DEFAULT_POLICY = RetryPolicy()
