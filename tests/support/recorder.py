@@ -89,6 +89,13 @@ class Recorder:
     def reset(self) -> None:
         self._control("reset", [])
 
+    def restart(self) -> "Recorder":
+        """Stop this server and start a fresh one on the same port (recordings start empty)."""
+        self.stop()
+        fresh = Recorder(self.port)
+        self.proc, self.port, self.url = fresh.proc, fresh.port, fresh.url
+        return self
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()

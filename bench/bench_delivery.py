@@ -1,0 +1,186 @@
+"""Delivery benchmark: releasetag side by side with sentry-sdk, in the same run.
+
+Every scenario runs each SDK in a fresh Python process against the same local recording
+server (tests/support/recording_server.py) and counts the distinct event ids that arrived.
+
+  burst       N capture_message calls as fast as the app can, then flush
+  outage      the server is down for OUTAGE seconds while the app emits N events evenly
+              over that time; then the server comes back on the same port
+  throughput  N events captured in batches of 100 with a flush after each batch (so that
+              no SDK drops anything); delivered events per second, and the slowest
+              capture call (the app thread must not wait on the network)
+
+Run:  python bench/bench_delivery.py            (full: N=5000, 30 s outage)
+      python bench/bench_delivery.py --quick    (N=1000, 5 s outage)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "src"))
+
+from tests.support.recorder import Recorder  # noqa: E402
+
+
+# --- the app side (runs in a child process) -----------------------------------------------
+def _init_sdk(sdk: str, dsn: str, spool: str) -> None:
+    if sdk == "sentry-sdk":
+        import sentry_sdk
+        sentry_sdk.init(dsn=dsn, release="bench@1", default_integrations=False,
+                        auto_enabling_integrations=False, shutdown_timeout=2)
+    else:
+        import releasetag
+        from releasetag.transport.retry import RetryPolicy
+        releasetag.init(dsn, release="bench@1", default_integrations=False,
+                        spool_dir=spool or None, shutdown_timeout=2,
+                        retry_policy=RetryPolicy(backoff_max=5.0))
+
+
+def _capture(sdk: str, text: str) -> None:
+    if sdk == "sentry-sdk":
+        import sentry_sdk
+        sentry_sdk.capture_message(text)
+    else:
+        import releasetag
+        releasetag.capture_message(text)
+
+
+def _flush(sdk: str, timeout: float) -> None:
+    if sdk == "sentry-sdk":
+        import sentry_sdk
+        sentry_sdk.flush(timeout)
+    else:
+        import releasetag
+        releasetag.flush(timeout)
+
+
+def child(sdk: str, scenario: str, dsn: str, n: int, seconds: float, spool: str) -> None:
+    _init_sdk(sdk, dsn, spool)
+    out = {"captured": n}
+    worst = 0.0
+    start = time.perf_counter()
+    if scenario == "burst":
+        for i in range(n):
+            _capture(sdk, f"burst {i}")
+        out["capture_seconds"] = time.perf_counter() - start
+        _flush(sdk, 120)
+    elif scenario == "outage":
+        interval = seconds / n
+        for i in range(n):
+            target = start + i * interval
+            delay = target - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            _capture(sdk, f"outage {i}")
+        print("EMITTED", flush=True)  # the parent brings the server back now
+        sys.stdin.readline()
+        _flush(sdk, 120)
+    elif scenario == "throughput":
+        for batch in range(0, n, 100):
+            for i in range(batch, min(n, batch + 100)):
+                t0 = time.perf_counter()
+                _capture(sdk, f"tput {i}")
+                worst = max(worst, time.perf_counter() - t0)
+            _flush(sdk, 60)
+        out["max_capture_ms"] = worst * 1000
+    out["seconds"] = time.perf_counter() - start
+    if sdk == "releasetag":
+        import releasetag
+        out["stats"] = releasetag.delivery_stats()
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+# --- the driver -------------------------------------------------------------------------
+def _count(rec: Recorder) -> tuple:
+    ids = [e.get("event_id") for e in rec.events()]
+    return len(set(ids)), len(ids) - len(set(ids))
+
+
+def run_one(sdk: str, scenario: str, n: int, seconds: float, spool: bool) -> dict:
+    rec = Recorder()
+    port = rec.port
+    spool_dir = tempfile.mkdtemp(prefix="rt-bench-spool-") if spool else ""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "src"), ROOT]))
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", sdk, scenario, rec.dsn(),
+           str(n), str(seconds), spool_dir]
+    try:
+        if scenario == "outage":
+            rec.stop()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.PIPE, env=env,
+                                text=True)
+        result = None
+        for line in proc.stdout:
+            if line.startswith("EMITTED"):
+                rec = Recorder(port)
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+            elif line.startswith("RESULT "):
+                result = json.loads(line[7:])
+        proc.wait(300)
+        time.sleep(0.3)
+        delivered, dups = _count(rec)
+        result = result or {}
+        result.update(delivered=delivered, duplicates=dups)
+        return result
+    finally:
+        rec.stop()
+        if spool_dir:
+            shutil.rmtree(spool_dir, ignore_errors=True)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        sdk, scenario, dsn, n, seconds, spool = sys.argv[2:8]
+        child(sdk, scenario, dsn, int(n), float(seconds), spool)
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="N=1000 and a 5 s outage")
+    ap.add_argument("--n", type=int, help="events per scenario (default 5000, quick 1000)")
+    ap.add_argument("--outage", type=float, help="outage seconds (default 30, quick 5)")
+    ap.add_argument("--only", choices=["burst", "outage", "throughput"], action="append")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = ap.parse_args()
+    n = args.n or (1000 if args.quick else 5000)
+    outage = args.outage or (5.0 if args.quick else 30.0)
+    scenarios = args.only or ["burst", "outage", "throughput"]
+    runs = [("releasetag", True, "spool on"), ("releasetag", False, "spool off"),
+            ("sentry-sdk", False, "")]
+    results = []
+    for scenario in scenarios:
+        for sdk, spool, label in runs:
+            count = min(n, 2000) if scenario == "throughput" else n
+            r = run_one(sdk, scenario, count, outage, spool)
+            r.update(scenario=scenario, sdk=sdk, spool=label)
+            results.append(r)
+            extra = ""
+            if scenario == "throughput":
+                r["events_per_second"] = r["delivered"] / r["seconds"] if r.get("seconds") else 0
+                extra = (f"  {r['events_per_second']:.0f} ev/s, slowest capture "
+                         f"{r.get('max_capture_ms', 0):.2f} ms")
+            elif scenario == "burst":
+                extra = f"  capture loop {r.get('capture_seconds', 0):.2f} s"
+            print(f"{scenario:<10} {sdk:<10} {label:<9} delivered {r['delivered']:>5}/{count}"
+                  f" dup {r['duplicates']} in {r.get('seconds', 0):.1f} s{extra}", flush=True)
+    tput = {(r["sdk"], r["spool"]): r.get("events_per_second") for r in results
+            if r["scenario"] == "throughput"}
+    base = tput.get(("sentry-sdk", ""))
+    if base:
+        for (sdk, label), value in tput.items():
+            if sdk == "releasetag" and value:
+                print(f"throughput ratio releasetag ({label}) / sentry-sdk: {value / base:.2f}x")
+    if args.json:
+        print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
