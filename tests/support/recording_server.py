@@ -94,8 +94,11 @@ class Handler(BaseHTTPRequestHandler):
             "body_b64": base64.b64encode(body).decode(),
         }
         with _lock:
-            _requests.append(record)
             rule = self._match_rule(url.path)
+            # the status this request is answered with (None: never answered)
+            record["status"] = (200 if rule is None else
+                                None if rule.get("hang") else int(rule.get("status", 200)))
+            _requests.append(record)
         if rule is None:
             event_id = None
             m = re.match(rb'\{"event_id":"([0-9a-f]{32})"', body)

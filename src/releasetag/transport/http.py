@@ -9,12 +9,14 @@ memory backlog) and is retried by the same thread, oldest first, following the
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import json
 import logging
 import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -30,6 +32,30 @@ from .retry import DEFAULT_POLICY, DROP, RETRY, SENT, RetryPolicy
 from .worker import BackgroundWorker
 
 logger = logging.getLogger("releasetag.transport")
+
+_open_transports: "weakref.WeakSet[HttpTransport]" = weakref.WeakSet()
+_atexit_registered = False
+
+
+def _close_all_at_exit() -> None:
+    """Interpreter exit: each open transport flushes within its shutdown_timeout.
+
+    Registered by the transport itself, so exit safety does not depend on which
+    integrations are enabled. Runs on the main thread; starts no thread.
+    """
+    for transport in list(_open_transports):
+        try:
+            transport.close(float(transport.options.shutdown_timeout))
+        except Exception:
+            pass
+
+
+def _register_atexit(transport: "HttpTransport") -> None:
+    global _atexit_registered
+    _open_transports.add(transport)
+    if not _atexit_registered:
+        _atexit_registered = True
+        atexit.register(_close_all_at_exit)
 
 _DROP_HINTS = {
     400: "the server rejected the envelope as invalid",
@@ -110,6 +136,7 @@ class HttpTransport:
         self._sdk = None  # set by the client
         self.on_result: List[Callable[[SendResult], None]] = []
         self._init_process_state()
+        _register_atexit(self)
         if self.backlog.durable and self.backlog.scan():
             self._recovering = True  # envelopes left by an earlier process: send them first
             self.worker.poke()
@@ -179,6 +206,7 @@ class HttpTransport:
 
     def close(self, timeout: Optional[float] = None) -> bool:
         """Flush within ``timeout``, keep what is left in the spool, stop the thread."""
+        _open_transports.discard(self)
         start = time.monotonic()
         ok = self.flush(timeout)
         self.worker.close(0)
