@@ -135,6 +135,9 @@ class HttpTransport:
         self._url = self.dsn.envelope_url
         self._sdk = None  # set by the client
         self.on_result: List[Callable[[SendResult], None]] = []
+        # Imported here, on the thread that calls init(), never lazily on the worker
+        # thread: a fork during that import would leave the child half a module.
+        import requests  # noqa: F401,PLC0415
         self._init_process_state()
         _register_atexit(self)
         if self.backlog.durable and self.backlog.scan():
@@ -386,7 +389,7 @@ class HttpTransport:
 
     def _get_session(self) -> Any:
         if self._session is None:
-            import requests  # noqa: PLC0415 - loaded on the worker thread, not at import
+            import requests  # noqa: PLC0415 - already imported by __init__
 
             session = requests.Session()
             session.headers.update({"User-Agent": self._auth.rsplit("=", 1)[-1],
