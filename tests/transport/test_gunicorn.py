@@ -1,0 +1,87 @@
+"""gunicorn with 2 workers sharing one spool: every event delivered exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.support.recorder import ROOT
+from tests.transport.test_delivery_e2e import expect_each_once
+
+pytest.importorskip("gunicorn")
+
+APP = """
+import os
+import releasetag
+from releasetag.transport.retry import RetryPolicy
+
+releasetag.init(os.environ["APP_DSN"], release="gu@1", spool_dir=os.environ["APP_SPOOL"],
+                retry_policy=RetryPolicy(backoff_base=0.05, backoff_max=0.3),
+                default_integrations=False, shutdown_timeout=2)
+
+
+def app(environ, start_response):
+    n = environ["PATH_INFO"].strip("/")
+    releasetag.capture_message(f"req {n}")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(os.getpid()).encode()]
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return resp.read().decode()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preload", [True, False], ids=["preload-fork", "init-per-worker"])
+def test_two_gunicorn_workers_sharing_a_spool_deliver_each_event_once(recorder, tmp_path,
+                                                                      preload):
+    (tmp_path / "rtapp.py").write_text(APP)
+    port = _free_port()
+    recorder.stop()  # the error server is down while requests come in
+    env = dict(os.environ, APP_DSN=recorder.dsn(), APP_SPOOL=str(tmp_path / "spool"),
+               PYTHONPATH=os.pathsep.join([str(tmp_path), os.path.join(ROOT, "src")]))
+    cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+           "--graceful-timeout", "10", "rtapp:app"] + (["--preload"] if preload else [])
+    proc = subprocess.Popen(cmd, env=env, cwd=str(tmp_path), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                _get(f"http://127.0.0.1:{port}/warmup")
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise AssertionError("gunicorn did not start")
+                time.sleep(0.1)
+        pids = {_get(f"http://127.0.0.1:{port}/{i}") for i in range(200)}
+        assert len(pids) == 2, "both workers should have served requests"
+        recorder.restart()
+        expected = ["req warmup"] + [f"req {i}" for i in range(200)]
+        expect_each_once(recorder, expected, timeout=30)
+        time.sleep(1.0)  # both workers keep draining: still nothing twice
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        expect_each_once(recorder, expected)
+        assert [n for n in os.listdir(tmp_path / "spool") if not n.startswith(".")] == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if proc.stderr:
+            proc.stderr.close()
