@@ -128,9 +128,9 @@ class HttpTransport:
         self.stats = DeliveryStats()
         self.rate_limiter = RateLimiter()
         self.backlog = make_backlog(options, self._on_evict, self._evict_reason)
-        self.worker = BackgroundWorker(options.transport_queue_size, idle=self._drain_backlog)
+        self.worker = BackgroundWorker(options.transport_queue_size, idle=self._drain_backlog,
+                                       threads=getattr(options, "transport_threads", 1))
         self.last_result: Optional[SendResult] = None
-        self._session: Any = None
         self._auth = self.dsn.auth_header()
         self._url = self.dsn.envelope_url
         self._sdk = None  # set by the client
@@ -149,8 +149,12 @@ class HttpTransport:
         self._failures = 0  # consecutive failed attempts
         self._retry_at = 0.0  # monotonic time before which nothing is posted
         self._recovering = False  # the backlog goes first: new envelopes queue behind it
-        self._inflight: Optional[Tuple[bytes, str, int]] = None
-        self._inflight_spooled: Optional[str] = None
+        # per sending thread: its keep-alive session, the envelope it is posting, and the
+        # spool name of a copy made by close() while that post was unanswered
+        self._local = threading.local()
+        self._sessions: List[Any] = []
+        self._inflight: Dict[int, Tuple[bytes, str, int]] = {}
+        self._inflight_spooled: Dict[int, str] = {}
         self._poked_pid = os.getpid()
         self._flush_deadline: Optional[float] = None
         self._warned: set = set()
@@ -216,18 +220,19 @@ class HttpTransport:
         self._keep_leftovers()
         left = 0.1 if timeout is None else max(0.0, min(0.1, timeout - (time.monotonic() - start)))
         self.worker.join(left)
-        session, self._session = self._session, None
-        if session is not None and not self.worker.thread_alive:
-            try:
-                session.close()
-            except Exception:
-                pass
+        if not self.worker.thread_alive:
+            sessions, self._sessions = self._sessions, []
+            for session in sessions:
+                try:
+                    session.close()
+                except Exception:
+                    pass
         return ok
 
     def _keep_leftovers(self) -> None:
         """After a flush that timed out: spool what is still queued, or count it lost."""
         jobs = self.worker.drop_pending()
-        inflight = self._inflight
+        inflight = dict(self._inflight)
         durable = self.backlog.durable
         for job in jobs:
             payload = getattr(job, "payload", None)
@@ -242,13 +247,14 @@ class HttpTransport:
                 except OSError:
                     pass
             self.stats.record_lost(reports.NETWORK_ERROR, category)
-        if inflight is not None and durable:
-            # The request is still unanswered (hung server): keep a copy; if the answer
-            # still arrives before the process ends, the copy is removed again.
-            try:
-                self._inflight_spooled = self.backlog.put(*inflight)
-            except OSError:
-                pass
+        if durable:
+            # Requests still unanswered (hung server): keep a copy; if the answer still
+            # arrives before the process ends, the copy is removed again.
+            for ident, payload in inflight.items():
+                try:
+                    self._inflight_spooled[ident] = self.backlog.put(*payload)
+                except OSError:
+                    pass
         if not durable:
             for _key, category, _data in self.backlog.take_all():
                 self.stats.record_lost(reports.NETWORK_ERROR, category)
@@ -279,12 +285,13 @@ class HttpTransport:
         if self._blocked(category):
             self._to_backlog(data, category, ts_ns)
             return
-        self._inflight = (data, category, ts_ns)
+        ident = threading.get_ident()
+        self._inflight[ident] = (data, category, ts_ns)
         try:
             outcome, result = self._attempt(data, category)
         finally:
-            self._inflight = None
-        spooled, self._inflight_spooled = self._inflight_spooled, None
+            self._inflight.pop(ident, None)
+        spooled = self._inflight_spooled.pop(ident, None)
         if outcome == RETRY:
             if spooled is None:
                 self._to_backlog(data, category, ts_ns)
@@ -388,7 +395,8 @@ class HttpTransport:
         return reports.NETWORK_ERROR
 
     def _get_session(self) -> Any:
-        if self._session is None:
+        session = getattr(self._local, "session", None)
+        if session is None:
             import requests  # noqa: PLC0415 - already imported by __init__
 
             session = requests.Session()
@@ -410,8 +418,9 @@ class HttpTransport:
                 session.proxies.update(proxies)
             if self.options.ca_certs:
                 session.verify = self.options.ca_certs
-            self._session = session
-        return self._session
+            self._local.session = session
+            self._sessions.append(session)
+        return session
 
     def _timeout(self) -> float:
         timeout = float(self.options.http_timeout)
@@ -432,7 +441,7 @@ class HttpTransport:
             response = session.post(self._url, data=body, headers=headers,
                                     timeout=self._timeout())
         except Exception as exc:
-            self._session = None  # a fresh connection next time
+            self._local.session = None  # a fresh connection next time
             self._log_failure(f"cannot reach {self.dsn.netloc}: {type(exc).__name__}")
             return SendResult(False, None, f"network error: {type(exc).__name__}", retry=True)
         status = response.status_code
@@ -476,7 +485,6 @@ class HttpTransport:
         self.backlog.reinit_after_fork()
         self.rate_limiter._lock = threading.Lock()
         self.stats = DeliveryStats()
-        self._session = None
         self.last_result = None
         self._init_process_state()
         self._poked_pid = -1  # look at the shared spool on first use in this process

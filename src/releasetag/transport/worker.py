@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections import deque
-from typing import Callable, Deque, Optional
+from typing import Callable, Deque, List, Optional
 
 logger = logging.getLogger("releasetag.transport")
 
@@ -21,13 +21,19 @@ Idle = Callable[[], Optional[float]]
 
 
 class BackgroundWorker:
-    """Runs submitted jobs in order on a daemon thread started on first use."""
+    """Runs submitted jobs in order on ``threads`` daemon threads started on first use.
+
+    With more than one thread, jobs start in order but may finish out of order (two
+    requests in flight overlap the server's work with ours). Idle work never runs on two
+    threads at once.
+    """
 
     def __init__(self, queue_size: int = 1000, name: str = "releasetag.worker",
-                 idle: Optional[Idle] = None) -> None:
+                 idle: Optional[Idle] = None, threads: int = 1) -> None:
         self.queue_size = queue_size
         self.name = name
         self.idle = idle
+        self.threads = max(1, int(threads))
         self._init_state()
         self._closed = False
 
@@ -35,18 +41,19 @@ class BackgroundWorker:
         # An RLock: a signal handler (SIGTERM flush) may run while the main thread holds it.
         self._cond = threading.Condition(threading.RLock())
         self._queue: Deque[Job] = deque()
-        self._thread: Optional[threading.Thread] = None
+        self._threads: List[threading.Thread] = []
         self._pid = os.getpid()
-        self._busy = False
+        self._busy = 0  # jobs running right now
+        self._idle_running = False
         self._idle_at: Optional[float] = None  # monotonic time the idle work is due
 
     @property
     def pending(self) -> int:
-        return len(self._queue) + (1 if self._busy else 0)
+        return len(self._queue) + self._busy
 
     @property
     def thread_alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
+        return self._pid == os.getpid() and any(t.is_alive() for t in self._threads)
 
     def submit(self, job: Job) -> bool:
         """Queue ``job``; False (job not queued) when the queue is full or closed."""
@@ -71,16 +78,21 @@ class BackgroundWorker:
             self._cond.notify_all()
 
     def _ensure_thread(self) -> None:
-        if self.thread_alive:
-            return
+        if self._pid == os.getpid() and len(self._threads) == self.threads:
+            if all(t.is_alive() for t in self._threads):
+                return
+        if self._pid != os.getpid():
+            self._threads = []
         self._pid = os.getpid()
-        thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        try:
-            thread.start()
-        except RuntimeError:  # interpreter shutting down: jobs run in flush() instead
-            self._thread = None
-            return
-        self._thread = thread
+        self._threads = [t for t in self._threads if t.is_alive()]
+        while len(self._threads) < self.threads:
+            thread = threading.Thread(target=self._run, daemon=True,
+                                      name=f"{self.name}-{len(self._threads)}")
+            try:
+                thread.start()
+            except RuntimeError:  # interpreter shutting down: jobs run in flush() instead
+                return
+            self._threads.append(thread)
 
     def _next(self) -> Optional[Job]:
         """Wait for the next job (or due idle work); None when closed. Holds the lock."""
@@ -90,18 +102,25 @@ class BackgroundWorker:
             if self._closed:
                 return None
             now = time.monotonic()
-            if self._idle_at is not None and self.idle is not None and now >= self._idle_at:
+            if (self._idle_at is not None and self.idle is not None and now >= self._idle_at
+                    and not self._idle_running):
                 self._idle_at = None
+                self._idle_running = True
                 return self._run_idle
             self._cond.wait(None if self._idle_at is None else self._idle_at - now)
 
     def _run_idle(self) -> None:
-        delay = self.idle() if self.idle is not None else None
-        if delay is not None:
+        delay = None
+        try:
+            delay = self.idle() if self.idle is not None else None
+        finally:
             with self._cond:
-                at = time.monotonic() + max(0.0, delay)
-                if self._idle_at is None or at < self._idle_at:
-                    self._idle_at = at
+                self._idle_running = False
+                if delay is not None:
+                    at = time.monotonic() + max(0.0, delay)
+                    if self._idle_at is None or at < self._idle_at:
+                        self._idle_at = at
+                self._cond.notify_all()
 
     def _run(self) -> None:
         while True:
@@ -109,14 +128,14 @@ class BackgroundWorker:
                 job = self._next()
                 if job is None:
                     return
-                self._busy = True
+                self._busy += 1
             try:
                 job()
             except Exception:
                 logger.debug("releasetag worker job failed", exc_info=True)
             finally:
                 with self._cond:
-                    self._busy = False
+                    self._busy -= 1
                     self._cond.notify_all()
 
     def flush(self, timeout: Optional[float]) -> bool:
@@ -156,10 +175,11 @@ class BackgroundWorker:
                     self._cond.wait(wait)
                     continue
                 self._idle_at = None
+                self._idle_running = True
                 job = self._run_idle
             else:
                 return True
-            self._busy = True
+            self._busy += 1
             self._cond.release()
             try:
                 job()
@@ -167,7 +187,7 @@ class BackgroundWorker:
                 logger.debug("releasetag job failed", exc_info=True)
             finally:
                 self._cond.acquire()
-                self._busy = False
+                self._busy -= 1
 
     def close(self, timeout: Optional[float]) -> bool:
         """Flush, then stop the thread. Jobs submitted afterwards are refused."""
@@ -185,12 +205,12 @@ class BackgroundWorker:
             return jobs
 
     def join(self, timeout: float) -> bool:
-        """Wait (bounded) for the thread to end after close(); True when it ended."""
-        thread = self._thread
-        if thread is None or thread is threading.current_thread():
-            return True
-        thread.join(max(0.0, timeout))
-        return not thread.is_alive()
+        """Wait (bounded, ``timeout`` in all) for the threads to end after close()."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        for thread in list(self._threads):
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+        return not self.thread_alive
 
     def reinit_after_fork(self) -> None:
         """In a forked child: new lock and condition, no thread, nothing queued."""
