@@ -26,6 +26,7 @@ from ..envelope import ENVELOPE_CONTENT_TYPE, Envelope, Item
 from ..event import utc_timestamp
 from . import reports
 from .backlog import MemoryBacklog
+from .connection import Connection
 from .ratelimit import RateLimiter, parse_retry_after
 from .reports import DeliveryStats
 from .retry import DEFAULT_POLICY, DROP, RETRY, SENT, RetryPolicy
@@ -138,6 +139,7 @@ class HttpTransport:
         # Imported here, on the thread that calls init(), never lazily on the worker
         # thread: a fork during that import would leave the child half a module.
         import requests  # noqa: F401,PLC0415
+        import urllib3  # noqa: F401,PLC0415 - comes with requests
         self._init_process_state()
         _register_atexit(self)
         if self.backlog.durable and self.backlog.scan():
@@ -149,10 +151,13 @@ class HttpTransport:
         self._failures = 0  # consecutive failed attempts
         self._retry_at = 0.0  # monotonic time before which nothing is posted
         self._recovering = False  # the backlog goes first: new envelopes queue behind it
-        # per sending thread: its keep-alive session, the envelope it is posting, and the
-        # spool name of a copy made by close() while that post was unanswered
-        self._local = threading.local()
-        self._sessions: List[Any] = []
+        self.connection = Connection(
+            self._url, {"User-Agent": self._auth.rsplit("=", 1)[-1], "X-Sentry-Auth": self._auth,
+                        "Content-Type": ENVELOPE_CONTENT_TYPE},
+            maxsize=self.worker.threads, http_proxy=self.options.http_proxy,
+            https_proxy=self.options.https_proxy, ca_certs=self.options.ca_certs)
+        # per sending thread: the envelope it is posting, and the spool name of a copy
+        # made by close() while that post was unanswered
         self._inflight: Dict[int, Tuple[bytes, str, int]] = {}
         self._inflight_spooled: Dict[int, str] = {}
         self._poked_pid = os.getpid()
@@ -221,12 +226,7 @@ class HttpTransport:
         left = 0.1 if timeout is None else max(0.0, min(0.1, timeout - (time.monotonic() - start)))
         self.worker.join(left)
         if not self.worker.thread_alive:
-            sessions, self._sessions = self._sessions, []
-            for session in sessions:
-                try:
-                    session.close()
-                except Exception:
-                    pass
+            self.connection.close()
         return ok
 
     def _keep_leftovers(self) -> None:
@@ -394,34 +394,6 @@ class HttpTransport:
             return reports.RATELIMIT_BACKOFF
         return reports.NETWORK_ERROR
 
-    def _get_session(self) -> Any:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            import requests  # noqa: PLC0415 - already imported by __init__
-
-            session = requests.Session()
-            session.headers.update({"User-Agent": self._auth.rsplit("=", 1)[-1],
-                                    "X-Sentry-Auth": self._auth,
-                                    "Content-Type": ENVELOPE_CONTENT_TYPE})
-            # Proxies from the environment are resolved once here, not on every request
-            # (requests' per-request lookup costs more than the rest of a local POST).
-            session.trust_env = False
-            proxies = {k: v for k, v in (("http", self.options.http_proxy),
-                                         ("https", self.options.https_proxy)) if v}
-            if not proxies:
-                try:
-                    from requests.utils import get_environ_proxies
-                    proxies = dict(get_environ_proxies(self._url))
-                except Exception:
-                    proxies = {}
-            if proxies:
-                session.proxies.update(proxies)
-            if self.options.ca_certs:
-                session.verify = self.options.ca_certs
-            self._local.session = session
-            self._sessions.append(session)
-        return session
-
     def _timeout(self) -> float:
         timeout = float(self.options.http_timeout)
         deadline = self._flush_deadline
@@ -437,24 +409,15 @@ class HttpTransport:
             body = gzip.compress(body, compresslevel=6)
             headers["Content-Encoding"] = "gzip"
         try:
-            session = self._get_session()
-            response = session.post(self._url, data=body, headers=headers,
-                                    timeout=self._timeout())
+            status, lower, content = self.connection.post(body, headers, self._timeout())
         except Exception as exc:
-            self._local.session = None  # a fresh connection next time
             self._log_failure(f"cannot reach {self.dsn.netloc}: {type(exc).__name__}")
             return SendResult(False, None, f"network error: {type(exc).__name__}", retry=True)
-        status = response.status_code
-        lower = {k.lower(): v for k, v in response.headers.items()}
         self.rate_limiter.update(status, lower)
-        try:
-            response.content  # noqa: B018 - read the body so the connection is reused
-        except Exception:
-            pass
         if 200 <= status < 300:
             return SendResult(True, status, "accepted")
         reason = f"HTTP {status}"
-        detail = _detail(response)
+        detail = _detail(content)
         if detail:
             reason += f": {detail}"
         retry_after = None
@@ -502,9 +465,9 @@ def _with_sent_at(data: bytes) -> bytes:
     return head + sep + rest
 
 
-def _detail(response: Any) -> str:
+def _detail(content: bytes) -> str:
     try:
-        data = response.json()
+        data = json.loads(content)
         if isinstance(data, dict) and data.get("detail"):
             return str(data["detail"])[:200]
     except Exception:
