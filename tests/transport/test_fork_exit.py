@@ -90,3 +90,20 @@ def test_sigterm_flushes_then_chains_to_the_previous_handler(recorder, previous)
     else:
         assert proc.returncode == -signal.SIGTERM
     expect_each_once(recorder, [f"ev {i}" for i in range(20)])
+
+
+@pytest.mark.parametrize("use_spool", [True, False], ids=["spool", "memory"])
+def test_normal_exit_delivers_pending_and_exit_time_captures(recorder, tmp_path, use_spool):
+    recorder.respond({"path": "/envelope/", "delay": 0.02})
+    spool = str(tmp_path / "spool") if use_spool else None
+    out = run_app(f"""
+        import atexit
+        releasetag.init({recorder.dsn()!r}, spool_dir={spool!r}, default_integrations=False,
+                        shutdown_timeout=10)
+        for i in range(40):
+            releasetag.capture_message(f"ev {{i}}")
+        # runs before releasetag's own exit handler (atexit is last in, first out)
+        atexit.register(lambda: releasetag.capture_message("at exit"))
+    """, timeout=60)
+    assert out.returncode == 0, out.stderr
+    expect_each_once(recorder, [f"ev {i}" for i in range(40)] + ["at exit"])
