@@ -212,3 +212,35 @@ def test_gzip_body_decodes_to_same_envelope(recorder):
                                                   data=gzip.compress(body),
                                                   headers={"Content-Encoding": "gzip"}))
     assert recorder.requests()[0].body == body
+
+
+def test_retry_after_window_with_frozen_clock(recorder):
+    from freezegun import freeze_time
+    with freeze_time("2026-06-01 12:00:00") as frozen:
+        recorder.respond({"path": "/envelope/", "status": 429, "times": 1,
+                          "headers": {"Retry-After": "30"}})
+        releasetag.init(recorder.dsn(), release="r@1")
+        releasetag.capture_message("refused")
+        releasetag.flush(5)
+        releasetag.capture_message("inside window")
+        releasetag.flush(5)
+        assert len(recorder.requests("/envelope/")) == 1
+        frozen.tick(31)
+        releasetag.capture_message("after window")
+        releasetag.flush(5)
+    messages = [e["logentry"]["message"] for e in recorder.events()]
+    assert messages == ["refused", "after window"]
+
+
+def test_pending_events_flushed_at_interpreter_exit(recorder):
+    script = textwrap.dedent(f"""
+        import releasetag
+        releasetag.init({recorder.dsn()!r}, release="exit@1")
+        for i in range(20):
+            releasetag.capture_message(f"m{{i}}")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0 and out.stderr == ""
+    assert sorted(e["logentry"]["message"] for e in recorder.events()) == sorted(
+        f"m{i}" for i in range(20))
