@@ -10,28 +10,12 @@ from sentry_relay import StoreNormalizer
 from releasetag.client import Client
 from releasetag.event import FrameBuilder, exception_values
 from releasetag.serialize import serialize
+from releasetag.testing import CapturingTransport, capture_events
 from releasetag.trim import encode_event
 
 
-class Collecting:
-    """A transport that keeps events in memory (the pipeline is under test, not HTTP)."""
-
-    def __init__(self, options=None):
-        self.events = []
-
-    def capture_event(self, event):
-        self.events.append(event)
-        return True
-
-    def flush(self, timeout=None):
-        return True
-
-    def close(self, timeout=None):
-        return True
-
-
 def make_client(**kw):
-    transport = Collecting()
+    transport = CapturingTransport()
     client = Client(transport=transport, release="app@1", environment="test", **kw)
     return client, transport.events
 
@@ -215,3 +199,13 @@ def test_message_event_with_params_and_level():
     assert event["logentry"]["formatted"] == "user bob failed 3 times"
     assert event["level"] == "warning"
     assert normalized_errors(event) is None
+
+
+def test_testing_helper_captures_through_the_public_api():
+    import releasetag
+    with capture_events(release="app@7", environment="unit") as events:
+        releasetag.set_tag("t", "1")
+        releasetag.capture_message("hello")
+    assert [(e["release"], e["environment"], e["tags"]) for e in events] == [
+        ("app@7", "unit", {"t": "1"})]
+    assert releasetag.get_client() is None
