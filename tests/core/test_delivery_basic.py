@@ -87,7 +87,12 @@ def test_rate_limit_header_stops_category_and_is_reported(recorder):
     releasetag.flush(5)
     assert len(recorder.requests("/envelope/")) == 1  # nothing sent inside the window
     stats = releasetag.delivery_stats()
-    assert stats["dropped"]["ratelimit_backoff"] == 3
+    # kept for after the window (delivery: nothing lost to a rate limit that ends) ...
+    assert stats["backlog"] == 4 and stats["dropped_total"] == 0
+    # ... unless the process ends first: then they are counted as rate-limited drops
+    transport = releasetag.get_client().transport
+    releasetag.close(timeout=0.2)
+    assert transport.delivery_stats()["dropped"]["ratelimit_backoff"] == 4
 
 
 def test_parse_rate_limits():
@@ -113,12 +118,18 @@ def test_unreachable_server_counts_drop_and_prints_nothing(tmp_path):
         releasetag.init("http://k@127.0.0.1:9/1", release="r@1", http_timeout=1)
         releasetag.capture_message("lost")
         releasetag.flush(3)
-        print(releasetag.delivery_stats()["dropped"])
+        stats = releasetag.delivery_stats()
+        print(stats["backlog"], stats["retries"] > 0)
+        transport = releasetag.get_client().transport
+        releasetag.close(0.5)
+        print(transport.delivery_stats()["dropped"])
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0
-    assert "network_error" in out.stdout
+    held, dropped = out.stdout.splitlines()
+    assert held == "1 True"  # kept in memory and retried while the process runs
+    assert "network_error" in dropped  # counted when the process gives up at close
     assert out.stderr == ""
 
 
@@ -228,8 +239,10 @@ def test_retry_after_window_with_frozen_clock(recorder):
         frozen.tick(31)
         releasetag.capture_message("after window")
         releasetag.flush(5)
-    messages = [e["logentry"]["message"] for e in recorder.events()]
-    assert messages == ["refused", "after window"]
+    accepted = [r.envelope().event["logentry"]["message"]
+                for r in recorder.requests("/envelope/") if r.get("status") == 200]
+    # refused and held events are kept and sent, in order, once the window is over
+    assert accepted == ["refused", "inside window", "after window"]
 
 
 def test_pending_events_flushed_at_interpreter_exit(recorder):

@@ -18,6 +18,14 @@ from typing import Callable, List, Optional, Set, Tuple
 
 from . import reports
 
+if hasattr(time, "clock_gettime_ns") and hasattr(time, "CLOCK_REALTIME"):
+    def wall_ns() -> int:
+        """Wall-clock nanoseconds for keys and ages, read from the OS directly: test tools
+        that freeze ``time.time`` must not make envelopes look months old (or new)."""
+        return time.clock_gettime_ns(time.CLOCK_REALTIME)
+else:  # pragma: no cover - Windows
+    wall_ns = time.time_ns
+
 Evict = Callable[[str, str, int], None]
 Limited = Callable[[str], bool]
 
@@ -55,12 +63,11 @@ class MemoryBacklog:
     durable = False
 
     def __init__(self, max_count: int = 1000, max_bytes: int = 32 * 1024 * 1024,
-                 max_age: float = 3600.0, on_evict: Evict = _noop_evict,
+                 on_evict: Evict = _noop_evict,
                  evict_reason: Callable[[str], str] = lambda category: reports.NETWORK_ERROR
                  ) -> None:
         self.max_count = max(1, int(max_count))
         self.max_bytes = int(max_bytes)
-        self.max_age = float(max_age)
         self.on_evict = on_evict
         self.evict_reason = evict_reason
         self._entries: List[Tuple[str, str, bytes]] = []
@@ -76,7 +83,7 @@ class MemoryBacklog:
         return self._bytes
 
     def put(self, data: bytes, category: str, ts_ns: Optional[int] = None) -> str:
-        key = make_key(ts_ns or time.time_ns(), os.getpid(), next(self._seq))
+        key = make_key(ts_ns or wall_ns(), os.getpid(), next(self._seq))
         evicted = []
         with self._lock:
             bisect.insort(self._entries, (key, category, data))
@@ -93,18 +100,11 @@ class MemoryBacklog:
     def claim(self, is_limited: Limited) -> Tuple[Optional[Claim], Set[str]]:
         """The oldest entry of a category that is not limited, and the categories skipped."""
         skipped: Set[str] = set()
-        expired = []
-        cutoff = time.time() - self.max_age
         found = None
         with self._lock:
             i = 0
             while i < len(self._entries):
                 key, category, data = self._entries[i]
-                if key_time(key) < cutoff:
-                    del self._entries[i]
-                    self._bytes -= len(data)
-                    expired.append(category)
-                    continue
                 if is_limited(category):
                     skipped.add(category)
                     i += 1
@@ -113,8 +113,6 @@ class MemoryBacklog:
                 self._bytes -= len(data)
                 found = Claim(key, category, data)
                 break
-        for cat in expired:
-            self.on_evict(self.evict_reason(cat), cat, 1)
         return found, skipped
 
     def ack(self, claim: Claim) -> None:

@@ -25,12 +25,12 @@ from ..dsn import Dsn
 from ..envelope import ENVELOPE_CONTENT_TYPE, Envelope, Item
 from ..event import utc_timestamp
 from . import reports
-from .backlog import MemoryBacklog
+from .backlog import MemoryBacklog, wall_ns
 from .connection import Connection
 from .ratelimit import RateLimiter, parse_retry_after
 from .reports import DeliveryStats
 from .retry import DEFAULT_POLICY, DROP, RETRY, SENT, RetryPolicy
-from .worker import BackgroundWorker
+from .worker import BackgroundWorker, monotonic
 
 logger = logging.getLogger("releasetag.transport")
 
@@ -168,7 +168,7 @@ class HttpTransport:
     def capture_event(self, event: Dict[str, Any]) -> bool:
         """Queue ``event`` for delivery; False when it was dropped (and counted)."""
         self._first_use_in_process()
-        job = _EventJob(self, event, time.time_ns())
+        job = _EventJob(self, event, wall_ns())
         if self.worker.submit(job):
             return True
         return self._spill(job)
@@ -178,7 +178,7 @@ class HttpTransport:
         self._first_use_in_process()
         category = next((i.data_category for i in envelope.items if i.type != "client_report"),
                         "internal")
-        job = _EnvelopeJob(self, envelope.serialize(), category, time.time_ns())
+        job = _EnvelopeJob(self, envelope.serialize(), category, wall_ns())
         if self.worker.submit(job):
             return True
         return self._spill(job)
@@ -209,7 +209,7 @@ class HttpTransport:
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Wait until everything queued was delivered, within ``timeout`` seconds."""
         self._queue_client_report()
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None else monotonic() + timeout
         self._flush_deadline = deadline
         try:
             return self.worker.flush(timeout)
@@ -219,11 +219,11 @@ class HttpTransport:
     def close(self, timeout: Optional[float] = None) -> bool:
         """Flush within ``timeout``, keep what is left in the spool, stop the thread."""
         _open_transports.discard(self)
-        start = time.monotonic()
+        start = monotonic()
         ok = self.flush(timeout)
         self.worker.close(0)
         self._keep_leftovers()
-        left = 0.1 if timeout is None else max(0.0, min(0.1, timeout - (time.monotonic() - start)))
+        left = 0.1 if timeout is None else max(0.0, min(0.1, timeout - (monotonic() - start)))
         self.worker.join(left)
         if not self.worker.thread_alive:
             self.connection.close()
@@ -246,7 +246,7 @@ class HttpTransport:
                     continue
                 except OSError:
                     pass
-            self.stats.record_lost(reports.NETWORK_ERROR, category)
+            self.stats.record_lost(self._evict_reason(category), category)
         if durable:
             # Requests still unanswered (hung server): keep a copy; if the answer still
             # arrives before the process ends, the copy is removed again.
@@ -257,7 +257,7 @@ class HttpTransport:
                     pass
         if not durable:
             for _key, category, _data in self.backlog.take_all():
-                self.stats.record_lost(reports.NETWORK_ERROR, category)
+                self.stats.record_lost(self._evict_reason(category), category)
 
     def delivery_stats(self) -> Dict[str, Any]:
         """Counts: sent, queued (memory), backlog (waiting for a retry), spooled, dropped."""
@@ -277,7 +277,7 @@ class HttpTransport:
                                        payload)]).serialize()
 
     def _blocked(self, category: str) -> bool:
-        return (self._recovering or time.monotonic() < self._retry_at
+        return (self._recovering or monotonic() < self._retry_at
                 or self.rate_limiter.is_limited(category))
 
     def _dispatch(self, data: bytes, category: str, ts_ns: int) -> None:
@@ -312,12 +312,12 @@ class HttpTransport:
         self.worker.poke(self._wait_for(category), start=False)
 
     def _wait_for(self, category: str) -> float:
-        wait = self._retry_at - time.monotonic()
+        wait = self._retry_at - monotonic()
         return max(0.0, wait, self.rate_limiter.seconds_left([category]))
 
     def _drain_backlog(self) -> Optional[float]:
         """Idle work: send the oldest backlog envelope; the seconds until the next call."""
-        wait = self._retry_at - time.monotonic()
+        wait = self._retry_at - monotonic()
         if wait > 0:
             return wait
         claim, skipped = self.backlog.claim(self.rate_limiter.is_limited)
@@ -357,7 +357,7 @@ class HttpTransport:
             if outcome == RETRY:
                 self._failures += 1
                 if result.status != 429:  # a 429 is handled by the rate limiter
-                    self._retry_at = time.monotonic() + self.policy.backoff(
+                    self._retry_at = monotonic() + self.policy.backoff(
                         self._failures, result.retry_after)
                 self.stats.record_retry()
             else:
@@ -375,7 +375,7 @@ class HttpTransport:
             self.worker.submit(self._send_report)
 
     def _send_report(self) -> None:
-        if self.rate_limiter.is_limited("internal") or time.monotonic() < self._retry_at:
+        if self.rate_limiter.is_limited("internal") or monotonic() < self._retry_at:
             return
         report = self.stats.take_report()
         if not report:
@@ -399,7 +399,7 @@ class HttpTransport:
         deadline = self._flush_deadline
         if deadline is not None and not self.worker.thread_alive:
             # running inline in flush()/close() (e.g. at exit): never past the deadline
-            timeout = max(0.05, min(timeout, deadline - time.monotonic()))
+            timeout = max(0.05, min(timeout, deadline - monotonic()))
         return timeout
 
     def post(self, body: bytes) -> SendResult:

@@ -27,7 +27,8 @@ import uuid
 from typing import List, Optional, Set, Tuple
 
 from . import reports
-from .backlog import Claim, Evict, Limited, _noop_evict, key_time, make_key
+from .backlog import Claim, Evict, Limited, _noop_evict, key_time, make_key, wall_ns
+from .worker import monotonic
 
 SUFFIX = ".env"
 CLAIM = ".claim-"
@@ -103,7 +104,7 @@ class DiskSpool:
     def put(self, data: bytes, category: str, ts_ns: Optional[int] = None) -> str:
         """Write one envelope atomically; evict the oldest ones beyond the caps."""
         seq = next(self._seq)
-        key = make_key(ts_ns or time.time_ns(), self._pid, seq)
+        key = make_key(ts_ns or wall_ns(), self._pid, seq)
         name = f"{key}-{len(data)}.{_safe_category(category)}{SUFFIX}"
         tmp = os.path.join(self.directory, f"{TMP_PREFIX}{self._pid}-{self._token}-{seq}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -164,7 +165,7 @@ class DiskSpool:
     # --- scanning -----------------------------------------------------------------------
     def scan(self) -> int:
         """Re-read the directory: recover stale claims, drop expired and stray files."""
-        now = time.time()
+        now = wall_ns() / 1e9
         waiting: List[str] = []
         expired: List[str] = []
         try:
@@ -192,7 +193,7 @@ class DiskSpool:
         with self._lock:
             self._known = waiting
             self._known_bytes = sum((_parse_name(n) or ("", 0, ""))[1] for n in waiting)
-            self._last_scan = time.monotonic()
+            self._last_scan = monotonic()
             self._scanned_once = True
         for name in expired:
             self._evict(name)
@@ -245,7 +246,7 @@ class DiskSpool:
         with self._lock:
             due = not self._known and (
                 not self._scanned_once
-                or time.monotonic() - self._last_scan >= self.rescan_interval)
+                or monotonic() - self._last_scan >= self.rescan_interval)
         if due:
             self.scan()
         skipped: Set[str] = set()
@@ -323,7 +324,7 @@ class DiskSpool:
         if self._known:
             return True
         return (not self._scanned_once
-                or time.monotonic() - self._last_scan >= self.rescan_interval)
+                or monotonic() - self._last_scan >= self.rescan_interval)
 
     def pending_on_disk(self) -> int:
         """Envelopes waiting in the directory right now (all processes), from a fresh scan."""

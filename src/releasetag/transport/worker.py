@@ -17,6 +17,14 @@ from typing import Callable, Deque, List, Optional
 logger = logging.getLogger("releasetag.transport")
 
 Job = Callable[[], None]
+
+if hasattr(time, "clock_gettime") and hasattr(time, "CLOCK_MONOTONIC"):
+    def monotonic() -> float:
+        """The scheduling clock. Not ``time.monotonic``: tools that freeze time in tests
+        patch that one, and a frozen clock would stop retries and flush timeouts."""
+        return time.clock_gettime(time.CLOCK_MONOTONIC)
+else:  # pragma: no cover - Windows
+    monotonic = time.monotonic
 Idle = Callable[[], Optional[float]]
 
 
@@ -70,7 +78,7 @@ class BackgroundWorker:
         with self._cond:
             if self._closed:
                 return
-            at = time.monotonic() + max(0.0, delay)
+            at = monotonic() + max(0.0, delay)
             if self._idle_at is None or at < self._idle_at:
                 self._idle_at = at
             if start:
@@ -101,7 +109,7 @@ class BackgroundWorker:
                 return self._queue.popleft()
             if self._closed:
                 return None
-            now = time.monotonic()
+            now = monotonic()
             if (self._idle_at is not None and self.idle is not None and now >= self._idle_at
                     and not self._idle_running):
                 self._idle_at = None
@@ -117,7 +125,7 @@ class BackgroundWorker:
             with self._cond:
                 self._idle_running = False
                 if delay is not None:
-                    at = time.monotonic() + max(0.0, delay)
+                    at = monotonic() + max(0.0, delay)
                     if self._idle_at is None or at < self._idle_at:
                         self._idle_at = at
                 self._cond.notify_all()
@@ -145,7 +153,7 @@ class BackgroundWorker:
         the jobs run inline on the caller's thread, within the deadline. False when work
         was left (timeout, or a retry scheduled after the deadline).
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None else monotonic() + timeout
         with self._cond:
             while True:
                 if not self.thread_alive:
@@ -155,7 +163,7 @@ class BackgroundWorker:
                         return True
                     if deadline is not None and self._idle_at > deadline:
                         return False  # next retry is after the deadline: stop waiting
-                left = None if deadline is None else deadline - time.monotonic()
+                left = None if deadline is None else deadline - monotonic()
                 if left is not None and left <= 0:
                     return False
                 self._cond.wait(left if left is None else min(left, 0.5))
@@ -163,14 +171,14 @@ class BackgroundWorker:
     def _drain_inline(self, deadline: Optional[float]) -> bool:
         """Run queued jobs and due idle work on the calling thread (lock held on entry)."""
         while True:
-            if deadline is not None and time.monotonic() >= deadline:
+            if deadline is not None and monotonic() >= deadline:
                 return not self._queue and self._idle_at is None
             if self._queue:
                 job = self._queue.popleft()
             elif self._idle_at is not None and self.idle is not None:
                 if deadline is not None and self._idle_at > deadline:
                     return False
-                wait = self._idle_at - time.monotonic()
+                wait = self._idle_at - monotonic()
                 if wait > 0:
                     self._cond.wait(wait)
                     continue
@@ -206,10 +214,10 @@ class BackgroundWorker:
 
     def join(self, timeout: float) -> bool:
         """Wait (bounded, ``timeout`` in all) for the threads to end after close()."""
-        deadline = time.monotonic() + max(0.0, timeout)
+        deadline = monotonic() + max(0.0, timeout)
         for thread in list(self._threads):
             if thread is not threading.current_thread():
-                thread.join(max(0.0, deadline - time.monotonic()))
+                thread.join(max(0.0, deadline - monotonic()))
         return not self.thread_alive
 
     def reinit_after_fork(self) -> None:
