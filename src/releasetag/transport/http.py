@@ -81,6 +81,7 @@ class _EventJob:
     """A queued event: sent by the worker, or written to the spool if it cannot run."""
 
     __slots__ = ("transport", "event", "ts_ns")
+    category = "error"
 
     def __init__(self, transport: "HttpTransport", event: Dict[str, Any], ts_ns: int) -> None:
         self.transport, self.event, self.ts_ns = transport, event, ts_ns
@@ -104,6 +105,21 @@ class _EnvelopeJob:
 
     def payload(self) -> Tuple[bytes, str, int]:
         return self.data, self.category, self.ts_ns
+
+
+class _SpillJob:
+    """An envelope that did not fit the memory queue, on its way to the spool."""
+
+    __slots__ = ("transport", "job")
+
+    def __init__(self, transport: "HttpTransport", job: Any) -> None:
+        self.transport, self.job = transport, job
+
+    def __call__(self) -> None:
+        self.transport._write_spill(self.job)
+
+    def payload(self) -> Tuple[bytes, str, int]:
+        return self.job.payload()
 
 
 def make_backlog(options: Any, on_evict: Callable[[str, str, int], None],
@@ -131,6 +147,9 @@ class HttpTransport:
         self.backlog = make_backlog(options, self._on_evict, self._evict_reason)
         self.worker = BackgroundWorker(options.transport_queue_size, idle=self._drain_backlog,
                                        threads=getattr(options, "transport_threads", 1))
+        self.spooler: Optional[BackgroundWorker] = None
+        if self.backlog.durable:
+            self.spooler = BackgroundWorker(options.spool_max_count, name="releasetag.spooler")
         self.last_result: Optional[SendResult] = None
         self._auth = self.dsn.auth_header()
         self._url = self.dsn.envelope_url
@@ -190,11 +209,21 @@ class HttpTransport:
                 self.worker.poke()
 
     def _spill(self, job: Any) -> bool:
-        """The memory queue is full: keep the envelope on disk, or count it as dropped."""
-        data, category, ts_ns = job.payload()
-        if not self.backlog.durable:
-            self.stats.record_lost(reports.QUEUE_OVERFLOW, category)
+        """The memory queue is full: keep the envelope on disk, or count it as dropped.
+
+        The disk write (and the serialization) happen on the spooler thread, so a burst
+        does not make the app wait for fsync; only when the spooler is behind by
+        ``spool_max_count`` envelopes does the app thread write them itself.
+        """
+        if self.spooler is None:
+            self.stats.record_lost(reports.QUEUE_OVERFLOW, job.category)
             return False
+        if self.spooler.submit(_SpillJob(self, job)):
+            return True
+        return self._write_spill(job)
+
+    def _write_spill(self, job: Any) -> bool:
+        data, category, ts_ns = job.payload()
         try:
             self.backlog.put(data, category, ts_ns)
         except OSError as exc:
@@ -212,7 +241,10 @@ class HttpTransport:
         deadline = None if timeout is None else monotonic() + timeout
         self._flush_deadline = deadline
         try:
-            return self.worker.flush(timeout)
+            if self.spooler is not None and not self.spooler.flush(timeout):
+                return False
+            left = None if deadline is None else max(0.0, deadline - monotonic())
+            return self.worker.flush(left)
         finally:
             self._flush_deadline = None
 
@@ -222,6 +254,8 @@ class HttpTransport:
         start = monotonic()
         ok = self.flush(timeout)
         self.worker.close(0)
+        if self.spooler is not None:
+            self.spooler.close(0)
         self._keep_leftovers()
         left = 0.1 if timeout is None else max(0.0, min(0.1, timeout - (monotonic() - start)))
         self.worker.join(left)
@@ -232,6 +266,8 @@ class HttpTransport:
     def _keep_leftovers(self) -> None:
         """After a flush that timed out: spool what is still queued, or count it lost."""
         jobs = self.worker.drop_pending()
+        if self.spooler is not None:
+            jobs += self.spooler.drop_pending()
         inflight = dict(self._inflight)
         durable = self.backlog.durable
         for job in jobs:
@@ -262,7 +298,7 @@ class HttpTransport:
     def delivery_stats(self) -> Dict[str, Any]:
         """Counts: sent, queued (memory), backlog (waiting for a retry), spooled, dropped."""
         snap = self.stats.snapshot()
-        snap["queued"] = self.worker.pending
+        snap["queued"] = self.worker.pending + (self.spooler.pending if self.spooler else 0)
         snap["backlog"] = len(self.backlog)
         snap["spool_dir"] = self.options.spool_dir
         return snap
@@ -445,6 +481,8 @@ class HttpTransport:
         """In a forked child: fresh queue, thread, session and locks; nothing the parent
         had queued is sent by the child (spooled files on disk are shared, by claim)."""
         self.worker.reinit_after_fork()
+        if self.spooler is not None:
+            self.spooler.reinit_after_fork()
         self.backlog.reinit_after_fork()
         self.rate_limiter._lock = threading.Lock()
         self.stats = DeliveryStats()
