@@ -124,3 +124,13 @@ def test_four_processes_share_one_spool_each_envelope_claimed_once(tmp_path):
         seen.extend(line for line in out.splitlines() if line)
     assert sorted(seen, key=int) == [str(i) for i in range(400)]
     assert os.listdir(tmp_path) == []
+
+
+def test_claim_finds_an_allowed_envelope_behind_many_limited_ones(tmp_path):
+    spool = DiskSpool(str(tmp_path))
+    base = time.time_ns()
+    for i in range(150):
+        spool.put(b"s\n", "session", ts_ns=base + i)
+    spool.put(b"e\n", "error", ts_ns=base + 1000)
+    claim, skipped = spool.claim(lambda c: c == "session")
+    assert claim is not None and claim.data == b"e\n" and skipped == {"session"}

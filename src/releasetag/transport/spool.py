@@ -250,9 +250,7 @@ class DiskSpool:
         if due:
             self.scan()
         skipped: Set[str] = set()
-        with self._lock:
-            names = list(self._known)
-        for name in names:
+        for name in self._candidates():
             parsed = _parse_name(name)
             if parsed is None:
                 self._forget(name)
@@ -280,6 +278,26 @@ class DiskSpool:
                 continue
             return Claim(key, category, data, path), skipped
         return None, skipped
+
+    def _candidates(self):  # type: ignore[no-untyped-def]
+        """Waiting names, oldest first, read in small slices (no copy of a long list)."""
+        start = 0
+        while True:
+            with self._lock:
+                chunk = self._known[start:start + 64]
+            if not chunk:
+                return
+            yield from chunk
+            start += 64 - self._shift(chunk)
+
+    def _shift(self, chunk: List[str]) -> int:
+        """How many of ``chunk`` left the list (claimed or forgotten) while we looked."""
+        with self._lock:
+            return sum(1 for n in chunk if not self._has(n))
+
+    def _has(self, name: str) -> bool:
+        i = bisect.bisect_left(self._known, name)
+        return i < len(self._known) and self._known[i] == name
 
     def ack(self, claim: Claim) -> None:
         """Sent: delete the claimed file."""
