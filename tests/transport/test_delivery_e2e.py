@@ -191,3 +191,20 @@ def test_hung_server_never_holds_flush_or_exit_and_nothing_is_lost(recorder, tmp
     """)
     assert second.stdout.startswith("True"), second.stderr
     expect_each_once(recorder, [f"ev {i}" for i in range(5)])
+
+
+def test_unusable_spool_dir_warns_once_and_still_delivers(recorder, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    out = run_app(f"""
+        import logging
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        releasetag.init({recorder.dsn()!r}, spool_dir={str(blocker / 'spool')!r},
+                        default_integrations=False)
+        releasetag.capture_message("still sent")
+        print(releasetag.flush(10))
+    """)
+    assert out.stdout.strip() == "True"
+    warnings = [line for line in out.stderr.splitlines() if "spool_dir" in line]
+    assert len(warnings) == 1 and "kept in memory" in warnings[0], out.stderr
+    expect_each_once(recorder, ["still sent"])

@@ -127,10 +127,14 @@ def make_backlog(options: Any, on_evict: Callable[[str, str, int], None],
     """The disk spool when ``spool_dir`` is set, else a memory backlog."""
     if options.spool_dir:
         from .spool import DiskSpool
-        return DiskSpool(options.spool_dir, max_count=options.spool_max_count,
-                         max_bytes=options.spool_max_bytes, max_age=options.spool_max_age,
-                         on_evict=on_evict,
-                         stale_claim_after=max(600.0, 10 * float(options.http_timeout)))
+        try:
+            return DiskSpool(options.spool_dir, max_count=options.spool_max_count,
+                             max_bytes=options.spool_max_bytes, max_age=options.spool_max_age,
+                             on_evict=on_evict,
+                             stale_claim_after=max(600.0, 10 * float(options.http_timeout)))
+        except OSError as exc:
+            logger.warning("cannot use spool_dir %s (%s): undelivered events are kept in "
+                           "memory only", options.spool_dir, exc.strerror or exc)
     return MemoryBacklog(max_count=options.transport_queue_size, on_evict=on_evict,
                          evict_reason=evict_reason)
 
