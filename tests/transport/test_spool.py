@@ -28,6 +28,8 @@ def test_put_claim_ack_in_capture_order(tmp_path):
         got.append(claim.data)
         spool.ack(claim)
     assert got == [b"envelope 1\n", b"envelope 2\n", b"envelope 3\n"]
+    assert [n for n in os.listdir(tmp_path) if n.endswith(".env")] == []  # none to send
+    spool.collect()
     assert os.listdir(tmp_path) == []
 
 
@@ -48,6 +50,7 @@ def test_limited_categories_are_skipped_not_lost(tmp_path):
     claim, skipped = spool.claim(lambda c: c == "session")
     assert claim.data == b"e\n" and skipped == {"session"}
     spool.ack(claim)
+    spool.collect()
     assert len(os.listdir(tmp_path)) == 1
 
 
@@ -107,6 +110,7 @@ while True:
         break
     got.append(claim.data.decode().strip())
     spool.ack(claim)
+spool.collect()
 print("\\n".join(got))
 """
 

@@ -121,6 +121,9 @@ class MemoryBacklog:
     def discard(self, claim: Claim) -> None:
         pass
 
+    def collect(self) -> None:
+        pass
+
     def release(self, claim: Claim) -> None:
         with self._lock:
             bisect.insort(self._entries, (claim.key, claim.category, claim.data))

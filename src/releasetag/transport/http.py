@@ -116,7 +116,7 @@ class _SpillJob:
         self.transport, self.job = transport, job
 
     def __call__(self) -> None:
-        self.transport._write_spill(self.job)
+        self.transport._write_spills([self] + self.transport.spooler.take(63))
 
     def payload(self) -> Tuple[bytes, str, int]:
         return self.job.payload()
@@ -151,6 +151,9 @@ class HttpTransport:
         self.backlog = make_backlog(options, self._on_evict, self._evict_reason)
         self.worker = BackgroundWorker(options.transport_queue_size, idle=self._drain_backlog,
                                        threads=getattr(options, "transport_threads", 1))
+        # Envelopes that failed (and leftovers of an earlier process) drain strictly in
+        # order, one at a time; a spill from a burst may drain on every sender thread.
+        self.worker.idle_parallel = lambda: not self._recovering
         self.spooler: Optional[BackgroundWorker] = None
         if self.backlog.durable:
             self.spooler = BackgroundWorker(options.spool_max_count, name="releasetag.spooler")
@@ -226,6 +229,20 @@ class HttpTransport:
             return True
         return self._write_spill(job)
 
+    def _write_spills(self, jobs: List[Any]) -> None:
+        """Spooler thread: write a batch of spilled envelopes (one journal commit)."""
+        payloads = [job.payload() for job in jobs]
+        try:
+            self.backlog.put_many(payloads)
+        except OSError as exc:
+            self._warn_once("spool", f"cannot write to the spool {self.options.spool_dir}: "
+                                     f"{exc.strerror or exc}; events are dropped")
+            for _data, category, _ts in payloads:
+                self.stats.record_lost(reports.QUEUE_OVERFLOW, category)
+            return
+        self.stats.record_spooled(len(payloads))
+        self.worker.poke()
+
     def _write_spill(self, job: Any) -> bool:
         data, category, ts_ns = job.payload()
         try:
@@ -261,6 +278,7 @@ class HttpTransport:
         if self.spooler is not None:
             self.spooler.close(0)
         self._keep_leftovers()
+        self.backlog.collect()
         left = 0.1 if timeout is None else max(0.0, min(0.1, timeout - (monotonic() - start)))
         self.worker.join(left)
         if not self.worker.thread_alive:
@@ -362,6 +380,7 @@ class HttpTransport:
             return wait
         claim, skipped = self.backlog.claim(self.rate_limiter.is_limited)
         if claim is None:
+            self.backlog.collect()
             if skipped:
                 return max(0.01, min(self.rate_limiter.seconds_left([c]) for c in skipped))
             self._recovering = False

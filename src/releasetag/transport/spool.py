@@ -5,6 +5,7 @@ Layout (all files in ``spool_dir``)::
     <ns>-<pid>-<seq>-<bytes>.<category>.env            waiting, oldest name first
     <ns>-<pid>-<seq>-<bytes>.<category>.env.claim-<pid>-<token>   being sent by that process
     .tmp-<pid>-<token>-<seq>                            being written
+    .done-<claim name>                                  finished, deleted in the background
 
 - Writes are atomic: temp file, ``fsync``, ``rename``; a reader never sees half an envelope.
 - Several processes may share the directory (gunicorn or Celery workers). No lock file is
@@ -24,7 +25,7 @@ import os
 import threading
 import time
 import uuid
-from typing import List, Optional, Set, Tuple
+from typing import List, Optional, Sequence, Set, Tuple
 
 from . import reports
 from .backlog import Claim, Evict, Limited, _noop_evict, key_time, make_key, wall_ns
@@ -33,6 +34,7 @@ from .worker import monotonic
 SUFFIX = ".env"
 CLAIM = ".claim-"
 TMP_PREFIX = ".tmp-"
+DONE_PREFIX = ".done-"  # sent or dropped: renamed (fast), deleted later (slow on some disks)
 
 DEFAULT_MAX_COUNT = 10_000
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
@@ -99,33 +101,51 @@ class DiskSpool:
         self._known_bytes = 0
         self._last_scan = 0.0
         self._scanned_once = False
+        self._done: List[str] = []
 
     # --- writing ------------------------------------------------------------------------
     def put(self, data: bytes, category: str, ts_ns: Optional[int] = None) -> str:
         """Write one envelope atomically; evict the oldest ones beyond the caps."""
-        seq = next(self._seq)
-        key = make_key(ts_ns or wall_ns(), self._pid, seq)
-        name = f"{key}-{len(data)}.{_safe_category(category)}{SUFFIX}"
-        tmp = os.path.join(self.directory, f"{TMP_PREFIX}{self._pid}-{self._token}-{seq}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        return self.put_many([(data, category, ts_ns)])[0]
+
+    def put_many(self, entries: Sequence[Tuple[bytes, str, Optional[int]]]) -> List[str]:
+        """Write envelopes atomically: all temp files, then each ``fsync``, then the renames.
+
+        One batch shares the file system's journal commits, which is what makes a burst of
+        spilled envelopes cheap; each file still becomes visible only complete and synced.
+        """
+        pending = []
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
+            for data, category, ts_ns in entries:
+                seq = next(self._seq)
+                key = make_key(ts_ns or wall_ns(), self._pid, seq)
+                name = f"{key}-{len(data)}.{_safe_category(category)}{SUFFIX}"
+                tmp = os.path.join(self.directory, f"{TMP_PREFIX}{self._pid}-{self._token}-{seq}")
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                pending.append((fd, tmp, name, len(data)))
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            for fd, _tmp, _name, _size in pending:
+                os.fsync(fd)
         except BaseException:
-            os.close(fd)
-            _unlink(tmp)
+            for fd, tmp, _name, _size in pending:
+                _close(fd)
+                _unlink(tmp)
             raise
-        os.close(fd)
-        os.rename(tmp, os.path.join(self.directory, name))
+        names = []
+        for fd, tmp, name, size in pending:
+            _close(fd)
+            os.rename(tmp, os.path.join(self.directory, name))
+            names.append(name)
         with self._lock:
-            bisect.insort(self._known, name)
-            self._known_bytes += len(data)
+            for _fd, _tmp, name, size in pending:
+                bisect.insort(self._known, name)
+                self._known_bytes += size
             over = len(self._known) > self.max_count or self._known_bytes > self.max_bytes
         if over:
             self._enforce_caps()
-        return name
+        return names
 
     def _enforce_caps(self) -> None:
         self.scan()
@@ -176,6 +196,9 @@ class DiskSpool:
             name = entry.name
             if name.startswith(TMP_PREFIX):
                 self._maybe_remove_stray_tmp(entry, now)
+                continue
+            if name.startswith(DONE_PREFIX):
+                _unlink(entry.path)  # left by a process that ended before deleting it
                 continue
             if CLAIM in name:
                 base = self._maybe_recover(name, entry, now)
@@ -300,11 +323,30 @@ class DiskSpool:
         return i < len(self._known) and self._known[i] == name
 
     def ack(self, claim: Claim) -> None:
-        """Sent: delete the claimed file."""
-        if claim.path:
+        """Sent (or dropped): retire the claimed file; :meth:`collect` deletes it later.
+
+        A rename is atomic and cheap where ``unlink`` of a freshly synced file can take
+        milliseconds; a retired file is never sent again, even if the process dies now.
+        """
+        if not claim.path:
+            return
+        done = os.path.join(self.directory, DONE_PREFIX + os.path.basename(claim.path))
+        try:
+            os.rename(claim.path, done)
+        except OSError:
             _unlink(claim.path)
+            return
+        with self._lock:
+            self._done.append(done)
 
     discard = ack
+
+    def collect(self) -> None:
+        """Delete retired files (called when the backlog is drained, and at close)."""
+        with self._lock:
+            done, self._done = self._done, []
+        for path in done:
+            _unlink(path)
 
     def release(self, claim: Claim) -> None:
         """Not sent this time: put it back under its original name (its place in order)."""
@@ -351,6 +393,13 @@ class DiskSpool:
     def reinit_after_fork(self) -> None:
         """In a forked child: own lock, pid and token; the parent's claims stay the parent's."""
         self._init_process_state()
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
 
 
 def _unlink(path: str) -> None:

@@ -42,6 +42,8 @@ class BackgroundWorker:
         self.name = name
         self.idle = idle
         self.threads = max(1, int(threads))
+        #: whether idle work may run on several threads at once right now
+        self.idle_parallel: Callable[[], bool] = lambda: False
         self._init_state()
         self._closed = False
 
@@ -52,7 +54,8 @@ class BackgroundWorker:
         self._threads: List[threading.Thread] = []
         self._pid = os.getpid()
         self._busy = 0  # jobs running right now
-        self._idle_running = False
+        self._idle_running = 0  # threads running idle work right now
+        self._idle_more = False  # the last idle run said more work is waiting
         self._idle_at: Optional[float] = None  # monotonic time the idle work is due
 
     @property
@@ -111,9 +114,12 @@ class BackgroundWorker:
                 return None
             now = monotonic()
             if (self._idle_at is not None and self.idle is not None and now >= self._idle_at
-                    and not self._idle_running):
-                self._idle_at = None
-                self._idle_running = True
+                    and self._idle_running < self.threads):
+                self._idle_running += 1
+                # while there is more and order does not matter, a second thread joins
+                if not (self._idle_more and self._idle_running < self.threads
+                        and self.idle_parallel()):
+                    self._idle_at = None
                 return self._run_idle
             self._cond.wait(None if self._idle_at is None else self._idle_at - now)
 
@@ -123,7 +129,8 @@ class BackgroundWorker:
             delay = self.idle() if self.idle is not None else None
         finally:
             with self._cond:
-                self._idle_running = False
+                self._idle_running -= 1
+                self._idle_more = delay == 0.0
                 if delay is not None:
                     at = monotonic() + max(0.0, delay)
                     if self._idle_at is None or at < self._idle_at:
@@ -183,7 +190,7 @@ class BackgroundWorker:
                     self._cond.wait(wait)
                     continue
                 self._idle_at = None
-                self._idle_running = True
+                self._idle_running += 1
                 job = self._run_idle
             else:
                 return True
@@ -204,6 +211,14 @@ class BackgroundWorker:
             self._closed = True
             self._cond.notify_all()
         return ok
+
+    def take(self, n: int) -> list:
+        """Take up to ``n`` queued jobs for the caller to run itself (batching)."""
+        with self._cond:
+            jobs = []
+            while self._queue and len(jobs) < n:
+                jobs.append(self._queue.popleft())
+            return jobs
 
     def drop_pending(self) -> list:
         """Take every queued job out of the queue (they are not run); returns them."""
