@@ -97,6 +97,9 @@ class MemoryBacklog:
             self.on_evict(self.evict_reason(cat), cat, 1)
         return key
 
+    def put_many(self, entries: List[Tuple[bytes, str, Optional[int]]]) -> List[str]:
+        return [self.put(data, category, ts_ns) for data, category, ts_ns in entries]
+
     def claim(self, is_limited: Limited) -> Tuple[Optional[Claim], Set[str]]:
         """The oldest entry of a category that is not limited, and the categories skipped."""
         skipped: Set[str] = set()

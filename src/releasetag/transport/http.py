@@ -292,18 +292,15 @@ class HttpTransport:
             jobs += self.spooler.drop_pending()
         inflight = dict(self._inflight)
         durable = self.backlog.durable
-        for job in jobs:
-            payload = getattr(job, "payload", None)
-            if payload is None:
-                continue
-            data, category, ts_ns = payload()
-            if durable:
-                try:
-                    self.backlog.put(data, category, ts_ns)
-                    self.stats.record_spooled()
-                    continue
-                except OSError:
-                    pass
+        payloads = [job.payload() for job in jobs if hasattr(job, "payload")]
+        if durable and payloads:
+            try:
+                self.backlog.put_many(payloads)  # one batch: exit stays quick
+                self.stats.record_spooled(len(payloads))
+                payloads = []
+            except OSError:
+                pass
+        for _data, category, _ts in payloads:
             self.stats.record_lost(self._evict_reason(category), category)
         if durable:
             # Requests still unanswered (hung server): keep a copy; if the answer still
