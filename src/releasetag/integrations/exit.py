@@ -20,8 +20,8 @@ _previous_sigterm: Any = None
 _sigterm_installed = False
 
 
-def _shutdown_transport(timeout: Optional[float] = None) -> None:
-    """Close the client's transport: flush within the timeout, spool the rest."""
+def _shutdown_transport(timeout: Optional[float] = None, close: bool = True) -> None:
+    """Flush within the timeout; with ``close`` also stop and spool what is left."""
     from .. import api
     client = api.get_client()
     transport = getattr(client, "transport", None)
@@ -31,7 +31,10 @@ def _shutdown_transport(timeout: Optional[float] = None) -> None:
     if transport.worker.pending == 0 and not transport.backlog.has_work() \
             and not transport.stats.has_unreported():
         return
-    client.close(timeout)
+    if close:
+        client.close(timeout)
+    else:
+        client.flush(timeout)
 
 
 def _flushing_os_exit(code: int) -> None:
@@ -60,11 +63,14 @@ def uninstall_os_exit_flush() -> None:
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
+    previous = _previous_sigterm
     try:
-        _shutdown_transport()
+        # A previous handler may keep the process running (gunicorn finishes its requests
+        # first): then only flush, so later events are still sent. Otherwise the process
+        # ends now: close, which keeps what could not be sent in the spool.
+        _shutdown_transport(close=previous in (signal.SIG_DFL, None))
     except Exception:
         pass
-    previous = _previous_sigterm
     if callable(previous):
         previous(signum, frame)
     elif previous == signal.SIG_IGN:
