@@ -107,3 +107,26 @@ def test_normal_exit_delivers_pending_and_exit_time_captures(recorder, tmp_path,
     """, timeout=60)
     assert out.returncode == 0, out.stderr
     expect_each_once(recorder, [f"ev {i}" for i in range(40)] + ["at exit"])
+
+
+def test_sigterm_with_a_handler_that_keeps_running_still_sends_later_events(recorder):
+    proc = start_app(f"""
+        import signal
+        stopping = []
+        signal.signal(signal.SIGTERM, lambda s, f: stopping.append(s))  # e.g. graceful stop
+        releasetag.init({recorder.dsn()!r}, retry_policy=FAST, default_integrations=False,
+                        flush_on_sigterm=True)
+        releasetag.capture_message("before")
+        print("READY", flush=True)
+        while not stopping:
+            time.sleep(0.02)
+        releasetag.capture_message("after")  # the app finishes its work, then exits
+    """)
+    try:
+        wait_line(proc, "READY")
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    finally:
+        stop(proc)
+    assert proc.returncode == 0
+    expect_each_once(recorder, ["before", "after"])
