@@ -164,7 +164,8 @@ def main() -> None:
     for scenario in scenarios:
         repeat = args.repeat if scenario == "throughput" else 1
         for round_ in range(repeat):  # rounds interleave the SDKs: load changes hit all
-            for sdk, spool, label in runs:
+            # and each round starts with a different SDK (the first run of a round differs)
+            for sdk, spool, label in runs[round_ % len(runs):] + runs[:round_ % len(runs)]:
                 count = min(n, 2000) if scenario == "throughput" else n
                 r = run_one(sdk, scenario, count, outage, spool)
                 r.update(scenario=scenario, sdk=sdk, spool=label, round=round_)
