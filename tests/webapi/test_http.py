@@ -27,7 +27,7 @@ def client(recorder, monkeypatch):
 
 def test_bearer_auth_user_agent_and_json_body(client, recorder):
     recorder.respond({"path": "/releases/", "status": 201, "body": {"version": "1.0"}})
-    assert releases.new_release(client, "acme", "1.0", ["web"]) == {"version": "1.0"}
+    assert releases.new_release(client, "acme", "1.0", ["web"]) == ({"version": "1.0"}, True)
     (req,) = recorder.requests("/api/0/organizations/acme/releases/")
     assert req["method"] == "POST"
     assert req["headers"]["authorization"] == "Bearer tok-123"

@@ -24,11 +24,13 @@ ALLOW_FAILURE_ENV = ("RELEASETAG_ALLOW_FAILURE", "SENTRY_ALLOW_FAILURE")
 _TRUE = ("1", "true", "yes", "on")
 
 
-def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+def add_config_flags(parser: argparse.ArgumentParser, *, server_url: bool = True) -> None:
+    """``--url --auth-token --org/-o --project/-p`` (values left unset when not given)."""
     s = argparse.SUPPRESS
-    parser.add_argument("--url", default=s, metavar="URL",
-                        help="server URL (default: RELEASETAG_URL, SENTRY_URL, .releasetagrc, "
-                             "https://sentry.io/)")
+    if server_url:
+        parser.add_argument("--url", default=s, metavar="URL",
+                            help="server URL (default: RELEASETAG_URL, SENTRY_URL, "
+                                 ".releasetagrc, https://sentry.io/)")
     parser.add_argument("--auth-token", default=s, metavar="TOKEN",
                         help="auth token (default: RELEASETAG_AUTH_TOKEN, SENTRY_AUTH_TOKEN, "
                              "[auth] token in .releasetagrc / .sentryclirc)")
@@ -42,12 +44,14 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 def add_global_arguments(parser: argparse.ArgumentParser) -> None:
     """The configuration flags on the top-level parser."""
-    _add_config_flags(parser)
+    add_config_flags(parser)
 
 
-def add_api_arguments(parser: argparse.ArgumentParser, *, allow_failure: bool = True) -> None:
-    """Configuration flags, ``--json`` and ``--allow-failure`` on one command's parser."""
-    _add_config_flags(parser)
+def add_api_arguments(parser: argparse.ArgumentParser, *, allow_failure: bool = True,
+                      server_url: bool = True) -> None:
+    """Configuration flags, ``--json`` and ``--allow-failure`` on one command's parser
+    (``server_url=False`` when the command has its own ``--url``)."""
+    add_config_flags(parser, server_url=server_url)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     if allow_failure:
         parser.add_argument("--allow-failure", action="store_true",

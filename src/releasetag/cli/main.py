@@ -19,6 +19,8 @@ from .errors import CliError
 
 COMMAND_MODULES = (
     "releasetag.cli.cmd_runtime",
+    "releasetag.cli.cmd_releases",
+    "releasetag.cli.cmd_deploys",
 )
 
 

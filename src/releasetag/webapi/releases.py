@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 from .http import ApiClient
@@ -24,8 +24,8 @@ def _not_found(org: str, version: str) -> str:
 
 def new_release(client: ApiClient, org: str, version: str, projects: Sequence[str], *,
                 url: Optional[str] = None, date_started: Optional[str] = None,
-                date_released: Optional[str] = None) -> Dict[str, Any]:
-    """POST a new release (201 created, 208 already there: both succeed)."""
+                date_released: Optional[str] = None) -> Tuple[Dict[str, Any], bool]:
+    """POST a new release; returns (release, created): 201 created, 208 already there."""
     body: Dict[str, Any] = {"version": version, "projects": list(projects)}
     if url is not None:
         body["url"] = url
@@ -33,8 +33,13 @@ def new_release(client: ApiClient, org: str, version: str, projects: Sequence[st
         body["dateStarted"] = date_started
     if date_released is not None:
         body["dateReleased"] = date_released
-    return client.json("POST", release_path(org), json=body,
-                       not_found=f"organization {org!r} not found") or {}
+    resp = client.request("POST", release_path(org), json=body,
+                          not_found=f"organization {org!r} not found")
+    try:
+        data = resp.json() if resp.content else {}
+    except ValueError:
+        data = {}
+    return (data if isinstance(data, dict) else {}), resp.status_code != 208
 
 
 def update_release(client: ApiClient, org: str, version: str,
