@@ -292,3 +292,12 @@ class TestDeploys:
         assert "production   blue" in res.out
         res = rt("deploys", "list", "-r", "1.0", "--json")
         assert json.loads(res.out)[0]["name"] == "blue"
+
+
+def test_debug_log_never_shows_the_token(rt, recorder):
+    recorder.respond({"path": "/releases/", "status": 201, "body": RELEASE})
+    res = rt("--log-level", "debug", "releases", "new", "1.0", "--auth-token", "sekrit-abc-999")
+    assert res.code == 0, res
+    assert "POST " + recorder.url in res.err  # debug lines are there
+    assert "sekrit-abc-999" not in res.err + res.out
+    assert recorder.requests()[0]["headers"]["authorization"] == "Bearer sekrit-abc-999"
