@@ -301,3 +301,20 @@ def test_debug_log_never_shows_the_token(rt, recorder):
     assert "POST " + recorder.url in res.err  # debug lines are there
     assert "sekrit-abc-999" not in res.err + res.out
     assert recorder.requests()[0]["headers"]["authorization"] == "Bearer sekrit-abc-999"
+
+
+def test_unknown_project_on_new_is_named(rt, recorder):
+    recorder.respond({"status": 400, "body": {"projects": ["Invalid project ids or slugs"]}})
+    res = rt("releases", "new", "1.0", "-p", "nope")
+    assert res.code == 1
+    assert res.err.strip() == ("error: unknown project 'nope' in organization 'acme', or the "
+                               "token may not use it (400; server said: projects: Invalid "
+                               "project ids or slugs)")
+
+
+def test_403_names_org_and_scopes(rt, recorder):
+    recorder.respond({"status": 403, "body": {"detail": "You do not have permission"}})
+    res = rt("releases", "delete", "1.0")
+    assert res.code == 1
+    assert "403 on DELETE /organizations/acme/releases/1.0/" in res.err
+    assert "organization 'acme'" in res.err and "project:releases" in res.err

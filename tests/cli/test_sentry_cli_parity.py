@@ -156,3 +156,20 @@ def test_set_commits_refs_match(recorder, rt, sentry_cli, repo, args):
                          cwd=repo.path)
     assert any(m == "PUT" for m, _p, _b in ours)
     assert ours == theirs
+
+
+@pytest.mark.parametrize("args,answer", [
+    (["releases", "list"], [RELEASE]),
+    (["releases", "info", "1.0"], RELEASE),
+    (["deploys", "list", "-r", "1.0"], []),
+])
+def test_read_commands_ask_the_same_endpoints(recorder, rt, sentry_cli, args, answer):
+    requests = []
+    for run in (sentry_cli, rt):
+        recorder.reset()
+        recorder.respond({"body": answer})
+        res = run(*args)
+        assert res.code == 0, res
+        requests.append([(m, p) for m, p, _b in _bodies(recorder)])
+    theirs, ours = requests
+    assert theirs and ours == theirs

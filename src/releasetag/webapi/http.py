@@ -205,8 +205,8 @@ class ApiClient:
                    f"{cfg.source_of('auth_token')} (401): {TOKEN_HINT} to a valid token")
         elif status == 403:
             msg = (f"the auth token from {cfg.source_of('auth_token')} may not do this "
-                   f"(403 on {method} {path}); give the token the needed scopes "
-                   "(project:releases / org:read)")
+                   f"(403 on {method} {path}): check organization {cfg.org!r} and the token's "
+                   "scopes (project:releases, org:read)")
         elif status == 404:
             if not_found:
                 msg = f"{not_found} (404)"
