@@ -173,3 +173,24 @@ def test_read_commands_ask_the_same_endpoints(recorder, rt, sentry_cli, args, an
         requests.append([(m, p) for m, p, _b in _bodies(recorder)])
     theirs, ours = requests
     assert theirs and ours == theirs
+
+
+def test_org_token_supplies_url_and_org_like_sentry_cli(recorder, rt, sentry_cli):
+    import base64
+    import json
+
+    payload = {"iat": 1700000000.5, "url": recorder.url, "region_url": recorder.url,
+               "org": "tokorg"}
+    token = ("sntrys_" + base64.b64encode(json.dumps(payload).encode()).decode()
+             + "_" + "A" * 43)  # the secret part is 32 bytes of base64
+    env = {"SENTRY_AUTH_TOKEN": token, "SENTRY_URL": "", "SENTRY_ORG": "other-org"}
+    seen = []
+    for run in (sentry_cli, rt):
+        recorder.reset()
+        recorder.respond({"body": []})
+        res = run("releases", "list", **env)
+        assert res.code == 0, res
+        assert "tokorg" in res.err and "other-org" in res.err  # both warn about the override
+        seen.append([(r["path"], r["headers"]["authorization"]) for r in recorder.requests()])
+    assert seen[0] == seen[1] == [("/api/0/projects/tokorg/web/releases/", f"Bearer {token}")]
+    assert token not in res.err + res.out
