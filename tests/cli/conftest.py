@@ -44,6 +44,7 @@ def make_repo(tmp_path, home):
 def api_env(recorder, home) -> Dict[str, str]:
     """Environment pointing both CLIs at the recording server."""
     env = git_env(home)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # let the many CLI runs reuse compiled modules
     env.update(SENTRY_URL=recorder.url + "/", SENTRY_AUTH_TOKEN="test-token-1234",
                SENTRY_ORG="acme", SENTRY_PROJECT="web", RELEASETAG_HTTP_BACKOFF="0.01",
                SENTRY_DISABLE_UPDATE_CHECK="1", PYTHONPATH=ROOT + os.pathsep + os.path.join(
