@@ -318,3 +318,12 @@ def test_403_names_org_and_scopes(rt, recorder):
     assert res.code == 1
     assert "403 on DELETE /organizations/acme/releases/1.0/" in res.err
     assert "organization 'acme'" in res.err and "project:releases" in res.err
+
+
+def test_netrc_does_not_replace_the_token(rt, recorder, home):
+    (home / ".netrc").write_text("machine 127.0.0.1 login someone password netrc-pass\n")
+    (home / ".netrc").chmod(0o600)
+    recorder.respond({"body": []})
+    res = rt("releases", "list")
+    assert res.code == 0, res
+    assert recorder.requests()[0]["headers"]["authorization"] == "Bearer test-token-1234"

@@ -20,7 +20,7 @@ import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from .._version import __version__
-from ..config import TOKEN_HINT, Config
+from ..config import Config
 
 logger = logging.getLogger("releasetag.webapi")
 
@@ -100,6 +100,20 @@ def summarize_detail(body: Any, limit: int = 300) -> Optional[str]:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class _Bearer:
+    """requests auth hook: ``Authorization: Bearer <token>``; the repr hides the token."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: Any) -> Any:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_Bearer(<token>)"
+
+
 class ApiClient:
     """An authenticated session against ``config.url``'s Web API."""
 
@@ -158,17 +172,18 @@ class ApiClient:
         import requests
 
         url = self.url_for(path)
-        hdrs = dict(headers or {})
+        bearer = None
         if auth:
             from ..config import ConfigError
             try:
-                hdrs["Authorization"] = f"Bearer {self.config.require_token()}"
+                bearer = _Bearer(self.config.require_token())
             except ConfigError as exc:
                 raise ApiError(str(exc)) from None
         logger.debug("%s %s", method, url)
         try:
+            # auth= (not a header) so that a ~/.netrc entry cannot replace the token
             resp = self.session.request(method, url, json=json, params=params, data=data,
-                                        files=files, headers=hdrs,
+                                        files=files, headers=headers, auth=bearer,
                                         timeout=timeout or self.timeout)
         except requests.exceptions.Timeout:
             raise ApiError(f"{method} {url}: the server did not answer in time "
@@ -202,7 +217,8 @@ class ApiClient:
         cfg = self.config
         if status == 401:
             msg = (f"the server at {cfg.url} rejected the auth token from "
-                   f"{cfg.source_of('auth_token')} (401): {TOKEN_HINT} to a valid token")
+                   f"{cfg.source_of('auth_token')} (401): put a valid token in "
+                   "RELEASETAG_AUTH_TOKEN (or SENTRY_AUTH_TOKEN), or pass --auth-token")
         elif status == 403:
             msg = (f"the auth token from {cfg.source_of('auth_token')} may not do this "
                    f"(403 on {method} {path}): check organization {cfg.org!r} and the token's "
