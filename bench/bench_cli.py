@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -26,13 +27,17 @@ from tests.support.recorder import Recorder  # noqa: E402
 RELEASE = {"version": "1.0", "dateCreated": "2024-01-01T00:00:00Z", "projects": []}
 
 
-def _time(cmd, env) -> float:
+def _time(cmd, env):
+    """(wall seconds, CPU seconds user+sys) of one run of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     res = subprocess.run(cmd, env=env, capture_output=True, timeout=60)
     took = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if res.returncode:
         raise SystemExit(f"{cmd[0]} failed: {res.stderr.decode(errors='replace')}")
-    return took
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return took, cpu
 
 
 def main() -> None:
@@ -54,26 +59,35 @@ def main() -> None:
         cmds = {"releasetag": [releasetag, "releases", "new", "1.0"],
                 "sentry-cli": [sentry_cli, "releases", "new", "1.0"]}
         times = {name: [] for name in cmds}
+        cpus = {name: [] for name in cmds}
         for name, cmd in cmds.items():  # warm-up (page cache, pyc files)
             _time(cmd, env)
         for _ in range(opts.runs):
             for name, cmd in cmds.items():
-                times[name].append(_time(cmd, env))
+                wall, cpu = _time(cmd, env)
+                times[name].append(wall)
+                cpus[name].append(cpu)
     finally:
         rec.stop()
     result = {name: {"median_ms": round(statistics.median(t) * 1000, 1),
-                     "min_ms": round(min(t) * 1000, 1), "runs": len(t)}
+                     "min_ms": round(min(t) * 1000, 1),
+                     "cpu_median_ms": round(statistics.median(cpus[name]) * 1000, 1),
+                     "runs": len(t)}
               for name, t in times.items()}
     result["ratio_median"] = round(result["releasetag"]["median_ms"]
                                    / result["sentry-cli"]["median_ms"], 2)
+    result["ratio_cpu_median"] = round(result["releasetag"]["cpu_median_ms"]
+                                       / max(result["sentry-cli"]["cpu_median_ms"], 0.1), 2)
+    result["load_average"] = os.getloadavg()[0]
     if opts.json:
         print(json.dumps(result))
         return
     for name in cmds:
         r = result[name]
-        print(f"{name:<11} median {r['median_ms']:7.1f} ms   min {r['min_ms']:7.1f} ms   "
-              f"({r['runs']} runs)")
-    print(f"ratio releasetag / sentry-cli (median): {result['ratio_median']}")
+        print(f"{name:<11} wall median {r['median_ms']:7.1f} ms  min {r['min_ms']:7.1f} ms  "
+              f"CPU median {r['cpu_median_ms']:7.1f} ms  ({r['runs']} runs)")
+    print(f"ratio releasetag / sentry-cli: wall {result['ratio_median']}, "
+          f"CPU {result['ratio_cpu_median']} (load average {result['load_average']:.1f})")
 
 
 if __name__ == "__main__":

@@ -327,3 +327,11 @@ def test_netrc_does_not_replace_the_token(rt, recorder, home):
     res = rt("releases", "list")
     assert res.code == 0, res
     assert recorder.requests()[0]["headers"]["authorization"] == "Bearer test-token-1234"
+
+
+def test_propose_version_uses_pull_request_head_sha(rt, tmp_path):
+    event = tmp_path / "event.json"
+    event.write_text('{"pull_request": {"head": {"sha": "%s"}}}' % ("b" * 40))
+    res = rt("releases", "propose-version", GITHUB_SHA="a" * 40, GITHUB_EVENT_PATH=str(event))
+    assert res.code == 0, res
+    assert res.out.strip() == "b" * 40

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cli.gitrepo import GitRepo
 
 pytestmark = pytest.mark.slow
 

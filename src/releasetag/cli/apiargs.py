@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-from typing import Any, Callable
+from typing import Callable
 
 from ..config import Config, ConfigError, load_config
 from .errors import CliError
