@@ -125,10 +125,10 @@ class ApiClient:
         self.config = config
         read_timeout = _env_float("RELEASETAG_HTTP_TIMEOUT", DEFAULT_TIMEOUT[1])
         self.timeout = timeout or (min(DEFAULT_TIMEOUT[0], read_timeout), read_timeout)
-        self.retries = int(_env_float("RELEASETAG_HTTP_RETRIES", DEFAULT_RETRIES)) \
-            if retries is None else retries
-        backoff = _env_float("RELEASETAG_HTTP_BACKOFF", DEFAULT_BACKOFF) \
-            if backoff is None else backoff
+        self.retries = max(0, int(_env_float("RELEASETAG_HTTP_RETRIES", DEFAULT_RETRIES))
+                           if retries is None else retries)
+        backoff = max(0.0, _env_float("RELEASETAG_HTTP_BACKOFF", DEFAULT_BACKOFF)
+                      if backoff is None else backoff)
         self.session = requests.Session()
         adapter = HTTPAdapter(max_retries=_make_retry(self.retries, backoff))
         self.session.mount("http://", adapter)
