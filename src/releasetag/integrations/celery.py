@@ -72,6 +72,8 @@ def _on_prerun(sender: Any = None, task_id: Any = None, task: Any = None, args: 
         if client.options.send_default_pii:
             context["args"] = serialize(args)
             context["kwargs"] = serialize(kwargs)
+        else:
+            scope.event_processors.append(_strip_celery_frame_vars)
         scope.contexts["celery"] = context
         scope.tags["celery_task"] = name[:200]
         scope.transaction = name
@@ -81,6 +83,18 @@ def _on_prerun(sender: Any = None, task_id: Any = None, task: Any = None, args: 
         _tokens[task_id] = (_isolation_var.set(scope), _current_var.set(None))
     except Exception:
         pass
+
+
+def _strip_celery_frame_vars(event: Dict[str, Any], hint: Dict[str, Any]) -> Dict[str, Any]:
+    """Without send_default_pii: Celery's own frames hold the whole message (args, kwargs,
+    request), so their local variables are dropped. The task function's own locals follow
+    ``include_local_variables`` like any other code."""
+    for exc in (event.get("exception") or {}).get("values") or ():
+        for frame in (exc.get("stacktrace") or {}).get("frames") or ():
+            module = frame.get("module") or ""
+            if module.startswith(("celery.", "kombu.", "billiard.")):
+                frame.pop("vars", None)
+    return event
 
 
 def _on_postrun(sender: Any = None, task_id: Any = None, **_: Any) -> None:
