@@ -31,7 +31,7 @@ def _on_publish(sender: Any = None, headers: Any = None, **kwargs: Any) -> None:
         if HEADER not in headers:
             value = trace_header()
             headers[HEADER] = value
-            # Celery copies custom headers into the task request from the nested dict too
+            # some Celery versions hand the worker custom headers from a nested dict
             nested = headers.get("headers")
             if isinstance(nested, dict):
                 nested.setdefault(HEADER, value)
@@ -39,16 +39,14 @@ def _on_publish(sender: Any = None, headers: Any = None, **kwargs: Any) -> None:
         pass
 
 
-def _header_from(task: Any) -> Any:
-    request = getattr(task, "request", None)
-    if request is None:
+def _header_from(request: Any) -> Any:
+    """The ``sentry-trace`` header of the message being run (None in eager mode)."""
+    fields = getattr(request, "__dict__", None)
+    if not fields or fields.get("is_eager"):
         return None
-    value = getattr(request, HEADER, None)
+    value = fields.get(HEADER)
     if value is None:
-        getter = getattr(request, "get", None)
-        value = getter(HEADER) if getter is not None else None
-    if value is None:
-        nested = getattr(request, "headers", None)
+        nested = fields.get("headers")
         if isinstance(nested, dict):
             value = nested.get(HEADER)
     return value
@@ -77,7 +75,7 @@ def _on_prerun(sender: Any = None, task_id: Any = None, task: Any = None, args: 
         scope.contexts["celery"] = context
         scope.tags["celery_task"] = name[:200]
         scope.transaction = name
-        header = _header_from(task)
+        header = _header_from(request)
         if header:
             continue_trace(scope, header)
         _tokens[task_id] = (_isolation_var.set(scope), _current_var.set(None))
