@@ -93,7 +93,7 @@ def test_prefork_children_deliver_and_flush_before_exit(worker_factory, producer
     # Every child exits after one task; the server answers slowly (1.5 s), longer than
     # billiard waits before os._exit: an event arrives only if the child flushes on exit.
     recorder.respond({"path": "/envelope/", "delay": 1.5})
-    worker = worker_factory(APP_MAX_TASKS="1", APP_PII="1")
+    worker_factory(APP_MAX_TASKS="1", APP_PII="1")
     for i in range(4):
         producer.send_task("tasks.note", args=[f"n{i}"])
     producer.send_task("tasks.charge", args=[7], kwargs={"card": "4111-1111"})

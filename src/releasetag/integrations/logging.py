@@ -138,7 +138,8 @@ class LoggingIntegration(Integration):
         }
         if record.__dict__.keys() - _STANDARD_ATTRS:
             crumb["data"] = record_extras(record)
-        client.add_breadcrumb(crumb, {"log_record": record})
+        hint = {"log_record": record} if client.options.before_breadcrumb is not None else None
+        client.add_breadcrumb(crumb, hint)
 
     def _capture(self, client: Any, record: logging.LogRecord) -> None:
         if threading.current_thread().name.startswith("releasetag"):
