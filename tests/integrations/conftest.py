@@ -29,3 +29,9 @@ def flushed_events(recorder, count, timeout=10.0):
     releasetag.flush(5)
     return recorder.wait_for(lambda r: (lambda ev: ev if len(ev) >= count else None)(r.events()),
                              timeout=timeout)
+
+
+def relay_errors(event):
+    """What Relay's normalizer objects to in ``event`` (None: a valid event)."""
+    from sentry_relay import StoreNormalizer
+    return StoreNormalizer().normalize_event(event).get("errors")

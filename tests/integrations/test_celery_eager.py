@@ -15,7 +15,7 @@ from celery.exceptions import Ignore, Reject
 import releasetag
 from tests.support.recorder import ROOT
 
-from .conftest import flushed_events
+from .conftest import flushed_events, relay_errors
 
 
 class Expected(Exception):
@@ -71,6 +71,7 @@ def test_eager_failure_is_reported_and_expected_outcomes_are_not(rt, recorder, e
     assert event["contexts"]["celery"]["task_name"] == "t.boom"
     assert "args" not in event["contexts"]["celery"]
     assert event["release"] == "myapp@1.2.3"
+    assert relay_errors(event) is None
 
 
 def test_args_and_kwargs_only_with_send_default_pii(rt, recorder, eager_app):

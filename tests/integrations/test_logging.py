@@ -12,7 +12,7 @@ import pytest
 import releasetag
 from releasetag.integrations.logging import LoggingIntegration, ignore_logger
 
-from .conftest import flushed_events
+from .conftest import flushed_events, relay_errors, relay_errors, relay_errors
 
 
 @pytest.fixture
@@ -45,6 +45,7 @@ def test_info_is_breadcrumb_and_error_is_event(rt, recorder, app_log):
     assert crumbs[0]["category"] == "app.orders" and crumbs[0]["level"] == "info"
     assert crumbs[0]["type"] == "log"
     assert crumbs[0]["data"] == {"order_id": 17, "customer": "acme"}
+    assert relay_errors(event) is None
 
 
 def test_exc_info_becomes_exception_event(rt, recorder, app_log):
@@ -62,6 +63,7 @@ def test_exc_info_becomes_exception_event(rt, recorder, app_log):
     assert event["logger"] == "app.orders"
     assert exc["stacktrace"]["frames"][-1]["function"].endswith(
         "test_exc_info_becomes_exception_event")
+    assert relay_errors(event) is None
 
 
 def test_works_with_dictconfig_and_keeps_app_handlers(rt, recorder):
@@ -114,6 +116,7 @@ def test_broken_records_never_raise_and_give_valid_events(rt, recorder, app_log)
     for event in events:
         assert event["release"] == "myapp@1.2.3"
         assert isinstance(event["logentry"]["formatted"], str)
+        assert relay_errors(event) is None
 
 
 def test_sdk_and_urllib3_loggers_and_ignored_loggers_never_feed_back(rt, recorder, app_log):

@@ -10,7 +10,7 @@ import pytest
 import releasetag
 from releasetag.integrations.wsgi import ReleasetagMiddleware
 
-from .conftest import flushed_events
+from .conftest import flushed_events, relay_errors
 
 
 def make_environ(path="/orders/7", query="page=2&token=abc", **headers):
@@ -63,6 +63,7 @@ def test_error_in_app_call_is_reported_unhandled_and_reraised(rt, recorder):
     assert req["env"] == {"SERVER_NAME": "shop.example", "SERVER_PORT": "8080"}
     assert "user" not in event
     assert len(event["contexts"]["trace"]["trace_id"]) == 32
+    assert relay_errors(event) is None
     # the request's tag stayed in the request's scope
     releasetag.capture_message("after the request")
     events = flushed_events(recorder, 2)
