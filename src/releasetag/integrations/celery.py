@@ -75,6 +75,8 @@ def _on_prerun(sender: Any = None, task_id: Any = None, task: Any = None, args: 
         scope.contexts["celery"] = context
         scope.tags["celery_task"] = name[:200]
         scope.transaction = name
+        if not getattr(request, "is_eager", False):
+            scope.clear_breadcrumbs()  # a worker task starts without earlier tasks' crumbs
         header = _header_from(request)
         if header:
             continue_trace(scope, header)
