@@ -18,6 +18,7 @@ from .errors import CliError
 
 COMMAND_MODULES = (
     "releasetag.cli.cmd_runtime",
+    "releasetag.cli.cmd_serve",
 )
 
 

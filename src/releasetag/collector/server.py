@@ -1,0 +1,265 @@
+"""Run the collector: a threaded HTTP/1.1 server around the WSGI app, and first-start set-up.
+
+The server keeps connections alive, sets TCP_NODELAY on accepted sockets, accepts chunked
+request bodies and binds to 127.0.0.1 unless told otherwise. ``open_collector`` creates (on
+first start) and reads back the org, project, DSN key and API token kept in the data folder.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import secrets
+import socket
+import sys
+import threading
+from dataclasses import asdict, dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import unquote_to_bytes
+
+from .app import CollectorApp, make_app
+from .http import MAX_BODY
+from .store import Store, new_key
+
+log = logging.getLogger("releasetag.collector")
+
+DB_NAME = "collector.sqlite3"
+DEFAULT_ORG = "local"
+DEFAULT_PROJECT = "local"
+MAX_DRAIN = 256 * 1024 * 1024  # unread request bytes worth reading to keep a connection open
+
+
+def default_data_dir() -> str:
+    """A per-user data folder: $RELEASETAG_DATA, else the platform's user data folder."""
+    if os.environ.get("RELEASETAG_DATA"):
+        return os.environ["RELEASETAG_DATA"]
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~\\AppData\\Local")
+    elif sys.platform == "darwin":
+        base = os.path.expanduser("~/Library/Application Support")
+    else:
+        base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return os.path.join(base, "releasetag", "collector")
+
+
+@dataclass
+class CollectorInfo:
+    """What a user needs to point the SDK and the CLI at this collector."""
+
+    dsn: str
+    url: str
+    api_url: str
+    page: str
+    org: str
+    project: str
+    project_id: int
+    token: str
+    data: str
+
+    def as_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+def open_collector(data_dir: str, token: Optional[str] = None) -> Tuple[Store, Dict[str, Any]]:
+    """Open (creating on first start) the store and its org, project, DSN key and token."""
+    store = Store(os.path.join(data_dir, DB_NAME))
+    org = store.get_meta("org")
+    if org is None:
+        store.set_meta("org", DEFAULT_ORG)
+        org = DEFAULT_ORG
+    projects = store.projects()
+    project = projects[0] if projects else store.ensure_project(DEFAULT_PROJECT, DEFAULT_PROJECT,
+                                                                new_key())
+    if token:
+        store.set_meta("token", token)
+    elif store.get_meta("token") is None:
+        store.set_meta("token", "rtk_" + secrets.token_hex(24))
+    return store, {"org": org, "project": project["slug"], "project_id": project["id"],
+                   "public_key": project["public_key"], "token": store.get_meta("token")}
+
+
+# -- HTTP/1.1 gateway ----------------------------------------------------------------------------
+class _BodyReader(io.RawIOBase):
+    """``wsgi.input`` over the socket, never reading past the declared Content-Length."""
+
+    def __init__(self, rfile: Any, length: int) -> None:
+        self.rfile = rfile
+        self.remaining = length
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        if size is None or size < 0 or size > self.remaining:
+            size = self.remaining
+        chunks = []
+        while size > 0:
+            data = self.rfile.read(size)
+            if not data:
+                self.remaining = 0
+                break
+            chunks.append(data)
+            size -= len(data)
+            self.remaining -= len(data)
+        return b"".join(chunks)
+
+
+def _read_chunked(rfile: Any, limit: int) -> Tuple[bytes, bool]:
+    """Decode a chunked body up to ``limit + 1`` bytes; (data, fully_read)."""
+    out = bytearray()
+    while True:
+        line = rfile.readline(1024)
+        if not line:
+            return bytes(out), False
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            return bytes(out), False
+        if size == 0:
+            while True:  # trailers
+                trailer = rfile.readline(8192)
+                if trailer in (b"\r\n", b"\n", b""):
+                    return bytes(out), True
+        if len(out) + size > limit:
+            out += rfile.read(limit + 1 - len(out))
+            return bytes(out), False
+        out += rfile.read(size)
+        rfile.readline(8)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "releasetag-collector"
+    timeout = 120  # idle keep-alive connections end after this many seconds
+
+    def _handle(self) -> None:
+        app: CollectorApp = self.server.app  # type: ignore[attr-defined]
+        path, _, query = self.path.partition("?")
+        environ: Dict[str, Any] = {
+            "REQUEST_METHOD": self.command,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
+            "QUERY_STRING": query,
+            "SERVER_NAME": self.server.server_address[0],
+            "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_PROTOCOL": self.request_version,
+            "REMOTE_ADDR": self.client_address[0],
+            "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+        }
+        for key, value in self.headers.items():
+            name = key.upper().replace("-", "_")
+            if name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                environ[name] = value
+            else:
+                environ["HTTP_" + name] = value
+        reader: Optional[_BodyReader] = None
+        complete = True
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            data, complete = _read_chunked(self.rfile, MAX_BODY)
+            environ["wsgi.input"] = io.BytesIO(data)
+            environ["releasetag.chunked"] = True
+        else:
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = 0
+                complete = False
+            reader = _BodyReader(self.rfile, max(length, 0))
+            environ["wsgi.input"] = reader
+
+        status_headers: List[Any] = []
+
+        def start_response(status: str, headers: List[Tuple[str, str]], exc_info: Any = None):
+            status_headers[:] = [status, headers]
+            return lambda data: None
+
+        body = b"".join(app(environ, start_response))
+        status, headers = status_headers
+        if reader is not None and 0 < reader.remaining <= MAX_DRAIN:
+            while reader.read(1024 * 1024):  # drain what the app did not read, keep the
+                pass                          # connection usable and the client not reset
+        if reader is not None and reader.remaining > 0:
+            complete = False
+        if not complete:
+            self.close_connection = True
+        code, _, reason = status.partition(" ")
+        self.send_response_only(int(code), reason)
+        for key, value in headers:
+            self.send_header(key, value)
+        if not complete:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = do_PATCH = _handle
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        log.debug("%s %s", self.address_string(), format % args)
+
+
+class CollectorServer(ThreadingHTTPServer):
+    """The threaded HTTP server; ``app`` is the CollectorApp it serves."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: Tuple[str, int], app: CollectorApp) -> None:
+        self.app = app
+        super().__init__(address, _Handler)
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        return sock, addr
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("connection error from %s", client_address, exc_info=True)
+
+
+class Collector:
+    """A running (or ready to run) collector: store, app, server and the info to print."""
+
+    def __init__(self, data_dir: str, host: str = "127.0.0.1", port: int = 9000,
+                 token: Optional[str] = None) -> None:
+        self.data_dir = os.path.abspath(data_dir)
+        self.store, meta = open_collector(self.data_dir, token)
+        self.app = make_app(self.store, meta["org"], meta["token"])
+        self.server = CollectorServer((host, port), self.app)
+        bound_host, bound_port = self.server.server_address[:2]
+        shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host
+        if ":" in shown:
+            shown = f"[{shown}]"
+        base = f"http://{shown}:{bound_port}"
+        self.info = CollectorInfo(
+            dsn=f"http://{meta['public_key']}@{shown}:{bound_port}/{meta['project_id']}",
+            url=base + "/", api_url=base + "/api/0/", page=base + "/",
+            org=meta["org"], project=meta["project"], project_id=meta["project_id"],
+            token=meta["token"], data=self.data_dir)
+        self._thread: Optional[threading.Thread] = None
+
+    def serve_forever(self) -> None:
+        self.server.serve_forever(poll_interval=0.2)
+
+    def start(self) -> "Collector":
+        """Serve in a background thread (the demo and in-process users)."""
+        self._thread = threading.Thread(target=self.serve_forever, name="releasetag-collector",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.server.shutdown()
+            self._thread.join(timeout=5)
+        self.server.server_close()
+        self.store.close()
