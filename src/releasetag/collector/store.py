@@ -344,6 +344,14 @@ class Store:
                   (name, "integrations:local", now_iso()))
         return c.execute("SELECT id FROM repos WHERE name = ?", (name,)).fetchone()[0]
 
+    def add_repo(self, name: str, url: Optional[str]) -> Tuple[sqlite3.Row, bool]:
+        with self.write() as c:
+            created = c.execute("SELECT 1 FROM repos WHERE name = ?", (name,)).fetchone() is None
+            self._ensure_repo(c, name)
+            if url:
+                c.execute("UPDATE repos SET url = ? WHERE name = ?", (url, name))
+        return self.query_one("SELECT * FROM repos WHERE name = ?", (name,)), created
+
     def repos(self) -> List[sqlite3.Row]:
         return self.query("SELECT * FROM repos ORDER BY id")
 

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from ..release import release_name_error
 from .bundles import BundleError, read_bundle
 from .http import HTTPError, Request, Response, inflate, json_response, parse_multipart
-from .store import Store, now_iso, to_iso
+from .store import Store, to_iso
 
 CHUNK_SIZE = 8 * 1024 * 1024
 CHUNKS_PER_REQUEST = 64
@@ -224,6 +224,19 @@ def get_project(ctx: Context, req: Request, org: str, project: str) -> Response:
 def list_repos(ctx: Context, req: Request, org: str) -> Response:
     _org(ctx, org)
     return json_response([repo_json(r) for r in ctx.store.repos()])
+
+
+def create_repo(ctx: Context, req: Request, org: str) -> Response:
+    """POST .../repos/ {name, url?}: register a repository (clients such as sentry-cli check
+    ``--commit owner/repo@sha`` against the repository list)."""
+    _org(ctx, org)
+    body = _body_object(req)
+    name = _opt_str(body, "name", 200)
+    if not name or not name.strip():
+        raise HTTPError(400, "name is required (e.g. owner/repo)")
+    url = _opt_str(body, "url", 1000)
+    row, created = ctx.store.add_repo(name.strip(), url)
+    return json_response(repo_json(row), 201 if created else 200)
 
 
 # -- releases ----------------------------------------------------------------------------------
@@ -674,6 +687,7 @@ ROUTES = [
     ("GET", r"/api/0/projects/", list_projects),
     ("GET", _P + r"/", get_project),
     ("GET", _O + r"/repos/", list_repos),
+    ("POST", _O + r"/repos/", create_repo),
     ("POST", _O + r"/releases/", create_release),
     ("GET", _O + r"/releases/", list_releases),
     ("POST", _P + r"/releases/", create_release),
