@@ -156,4 +156,4 @@ def test_wrong_token_and_unknown_org_fail_with_clear_errors(collector):
     proc = subprocess.run([SENTRY_CLI, "releases", "new", "x@1"],
                           env=dict(collector.env(), SENTRY_ORG="nope"),
                           capture_output=True, text=True, timeout=60)
-    assert proc.returncode != 0 and "unknown organization 'nope'" in proc.stderr
+    assert proc.returncode != 0 and "organization not found" in proc.stderr
