@@ -193,9 +193,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         if not complete:
             self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
+        # headers and body leave in one write (one packet for small answers, with TCP_NODELAY)
+        self._headers_buffer.append(b"\r\n" + body)
+        self.flush_headers()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = do_PATCH = _handle
 

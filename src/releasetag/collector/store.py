@@ -121,6 +121,9 @@ class Store:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._all: List[sqlite3.Connection] = []
+        # (release, project_id) pairs known to exist, so ingest skips re-creating them
+        self._known_releases: set = set()
+        self._projects: Dict[str, sqlite3.Row] = {}
         conn = self._conn()
         conn.execute("PRAGMA journal_mode=WAL")
         with self._write_lock:
@@ -191,7 +194,17 @@ class Store:
         return self.query("SELECT * FROM projects ORDER BY id")
 
     def project(self, slug_or_id: Any) -> Optional[sqlite3.Row]:
+        """A project by id or slug (cached: projects do not change while serving)."""
         text = str(slug_or_id)
+        cached = self._projects.get(text)
+        if cached is not None:
+            return cached
+        row = self._project(text)
+        if row is not None:
+            self._projects[text] = row
+        return row
+
+    def _project(self, text: str) -> Optional[sqlite3.Row]:
         if text.isdigit():
             row = self.query_one("SELECT * FROM projects WHERE id = ?", (int(text),))
             if row:
@@ -204,6 +217,7 @@ class Store:
                      release_valid: bool = True) -> bool:
         """Store one event (and its attachments) in one transaction; False if already stored."""
         payload = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
+        new_pair: Optional[Tuple[str, int]] = None
         with self.write() as c:
             cur = c.execute(
                 "INSERT OR IGNORE INTO events(event_id, project_id, received, timestamp, level, "
@@ -221,10 +235,14 @@ class Store:
                           "attachment_type, size, data) VALUES (?,?,?,?,?,?)",
                           (summary["event_id"], att.get("filename"), att.get("content_type"),
                            att.get("attachment_type"), len(att["data"]), att["data"]))
-            if summary.get("release") and release_valid:
+            pair = (summary.get("release"), project_id)
+            if pair[0] and release_valid and pair not in self._known_releases:
                 release_id = self._ensure_release(c, summary["release"])
                 c.execute("INSERT OR IGNORE INTO release_projects(release_id, project_id) "
                           "VALUES (?, ?)", (release_id, project_id))
+                new_pair = pair
+        if new_pair is not None:  # remembered only once committed
+            self._known_releases.add(new_pair)
         return True
 
     def insert_client_report(self, project_id: int, report: Dict[str, Any]) -> None:
@@ -329,6 +347,7 @@ class Store:
             self._update_release(c, version, fields)
 
     def delete_release(self, version: str) -> bool:
+        self._known_releases = {p for p in self._known_releases if p[0] != version}
         with self.write() as c:
             return c.execute("DELETE FROM releases WHERE version = ?", (version,)).rowcount > 0
 
