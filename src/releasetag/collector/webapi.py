@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import zlib
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -15,6 +16,8 @@ from ..release import release_name_error
 from .bundles import BundleError, read_bundle
 from .http import HTTPError, Request, Response, inflate, json_response, parse_multipart
 from .store import Store, to_iso
+
+log = logging.getLogger("releasetag.collector")
 
 CHUNK_SIZE = 8 * 1024 * 1024
 CHUNKS_PER_REQUEST = 64
@@ -584,23 +587,37 @@ def _dif_json(row) -> Dict[str, Any]:
 def read_debug_info(data: bytes, name: str, requested: Optional[str]) -> Dict[str, Any]:
     """Debug identifiers of an uploaded debug file.
 
-    Uses ``releasetag.artifacts.debugfiles`` when that module offers a reader; otherwise keeps
-    the debug ID the client sent (sentry-cli sends it) or none."""
+    Reads the file with ``releasetag.artifacts.debugfiles.inspect`` when that module is
+    installed (it parses ELF, Mach-O, PE, PDB, Breakpad, wasm); otherwise, or when it finds
+    nothing, keeps the debug ID the client sent (sentry-cli sends it) or none."""
     info: Dict[str, Any] = {"name": name, "debug_id": requested, "object_name": name}
     try:
         from ..artifacts import debugfiles  # type: ignore[attr-defined]
-        reader = getattr(debugfiles, "read_debug_info", None)
     except ImportError:
-        reader = None
-    if reader is not None:
+        debugfiles = None
+    inspect = getattr(debugfiles, "inspect", None)
+    if inspect is not None:
+        import os
+        import tempfile
+        fd, tmp = tempfile.mkstemp(prefix="releasetag-collector-dif-")
         try:
-            found = reader(data)
-        except Exception:  # a parser bug must not break the upload
-            found = None
-        if isinstance(found, dict):
-            for key in ("debug_id", "code_id", "kind", "arch"):
-                if found.get(key):
-                    info["cpu_name" if key == "arch" else key] = found[key]
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            found = inspect(tmp, display=name)
+            objects = [o for o in getattr(found, "objects", []) if getattr(o, "debug_id", None)]
+            match = next((o for o in objects if requested and
+                          str(o.debug_id).lower() == requested.lower()), None)
+            obj = match or (objects[0] if objects else None)
+            if obj is not None:
+                info.update(debug_id=obj.debug_id, code_id=obj.code_id, cpu_name=obj.arch,
+                            kind=getattr(found, "kind", None))
+        except Exception:  # a parser problem must not break the upload
+            log.debug("debug file inspection failed", exc_info=True)
+        finally:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
     if info.get("debug_id"):
         info["debug_id"] = str(info["debug_id"]).lower()
     return info

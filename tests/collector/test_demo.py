@@ -1,0 +1,58 @@
+"""``releasetag demo`` end to end: a collector, the sample app, commits, deploys, a sourcemap."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+
+def _env():
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("RELEASETAG_", "SENTRY_", "GIT_"))}
+
+
+@pytest.mark.slow
+def test_demo_runs_the_whole_loop_and_prints_a_summary(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "releasetag", "demo"], cwd=tmp_path,
+                          env=_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "2 commits from a sample repository" in out
+    rows = {tuple(line.split()) for line in out.splitlines()}
+    assert ("demo-shop@1.0.0", "production", "2") in rows
+    assert ("demo-shop@1.0.0", "staging", "2") in rows
+    assert ("2", "2", "2") in rows  # commits, deploys, artifacts
+    assert "Open http://127.0.0.1:" in out
+    assert proc.stderr == ""
+
+
+@pytest.mark.slow
+def test_demo_keep_leaves_the_collector_serving(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "releasetag", "demo", "--keep", "--json",
+                             "--data", str(tmp_path / "demo")], cwd=tmp_path, env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        data = json.loads(proc.stdout.readline())
+        assert {(e["environment"], e["count"]) for e in data["events"]} == {
+            ("staging", 2), ("production", 2)}
+        assert (data["commits"], data["deploys"], data["artifacts"]) == (2, 2, 2)
+        with urllib.request.urlopen(data["page"], timeout=10) as resp:
+            html = resp.read().decode()
+        assert "demo-shop@1.0.0" in html and "PaymentDeclined" in html
+        assert "~/app.min.js.map" in html and "Charge against the card limit" in html
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == 0
