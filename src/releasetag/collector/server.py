@@ -222,6 +222,12 @@ class CollectorServer(ThreadingHTTPServer):
             pass
         return sock, addr
 
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.app.ctx.store.close_thread()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("connection error from %s", client_address, exc_info=True)
 

@@ -121,6 +121,7 @@ class Store:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._all: List[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
         # (release, project_id) pairs known to exist, so ingest skips re-creating them
         self._known_releases: set = set()
         self._projects: Dict[str, sqlite3.Row] = {}
@@ -143,7 +144,8 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
-            self._all.append(conn)
+            with self._conns_lock:
+                self._all.append(conn)
         return conn
 
     @contextmanager
@@ -165,13 +167,27 @@ class Store:
     def query_one(self, sql: str, params: Sequence[Any] = ()) -> Optional[sqlite3.Row]:
         return self._conn().execute(sql, params).fetchone()
 
-    def close(self) -> None:
-        for conn in self._all:
+    def close_thread(self) -> None:
+        """Close the calling thread's connection (server threads call this when they end)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            with self._conns_lock:
+                if conn in self._all:
+                    self._all.remove(conn)
             try:
                 conn.close()
             except sqlite3.Error:
                 pass
-        self._all = []
+
+    def close(self) -> None:
+        with self._conns_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
         self._local = threading.local()
 
     # -- meta and projects ---------------------------------------------------------------------
@@ -497,6 +513,11 @@ class Store:
                 if sha1 not in missing:
                     missing.append(sha1)
         return missing
+
+    def delete_chunks(self, checksums: Sequence[str]) -> None:
+        """Drop chunks once the file they made up is stored."""
+        with self.write() as c:
+            c.executemany("DELETE FROM chunks WHERE sha1 = ?", [(s,) for s in set(checksums)])
 
     def chunk(self, sha1: str) -> Optional[bytes]:
         row = self.query_one("SELECT data FROM chunks WHERE sha1 = ?", (sha1,))

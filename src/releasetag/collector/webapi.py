@@ -573,6 +573,7 @@ def assemble_bundle(ctx: Context, req: Request, org: str) -> Response:
             "bundle_id": str(manifest.get("debug_id") or "") or None,
             "projects": project_slugs}
     ctx.store.add_bundle(checksum, data, meta, bundle["files"])
+    ctx.store.delete_chunks(chunks)
     return json_response({"state": "ok", "missingChunks": [], "detail": None})
 
 
@@ -653,6 +654,7 @@ def assemble_difs(ctx: Context, req: Request, org: str, project: str) -> Respons
         debug_id = spec.get("debug_id") if isinstance(spec.get("debug_id"), str) else None
         info = read_debug_info(data, spec["name"][:500], debug_id)
         row = ctx.store.add_debug_file(project_row["id"], checksum, data, info)
+        ctx.store.delete_chunks(chunks)
         out[checksum] = {"state": "ok", "missingChunks": [], "detail": None,
                          "dif": _dif_json(row)}
     return json_response(out)
