@@ -41,6 +41,7 @@ class DemoState:
     collector: Optional[Collector] = None
     release: str = RELEASE
     notes: List[Tuple[str, str]] = field(default_factory=list)
+    reported: List[str] = field(default_factory=list)  # ways the sample app reported errors
 
     # -- Web API over plain HTTP --------------------------------------------------------------
     def api(self, method: str, path: str, body: Any = None, *, raw: Optional[bytes] = None,
@@ -229,6 +230,7 @@ def run_sample_app(state: DemoState) -> str:
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             raise CliError(f"demo: the sample app failed: {last}")
         reported = json.loads(proc.stdout.strip().splitlines()[-1])["reported"]
+    state.reported = reported
     return "sample app reported via " + ", ".join(reported)
 
 
@@ -255,6 +257,7 @@ def summary(state: DemoState) -> Dict[str, Any]:
         "artifacts": len(store.release_artifacts(state.release)),
         "page": state.collector.info.page,
         "dsn": state.collector.info.dsn,
+        "reported": state.reported,
         "steps": [{"step": n, "note": note} for n, note in state.notes],
     }
 
