@@ -61,13 +61,40 @@ class DemoState:
         return json.loads(payload) if payload else None
 
 
+def has_command(module: str) -> bool:
+    """True when the releasetag CLI command module (e.g. ``cmd_releases``) is installed."""
+    import importlib.util
+    try:
+        return importlib.util.find_spec(f"releasetag.cli.{module}") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def run_cli(state: DemoState, *args: str, cwd: Optional[str] = None) -> str:
+    """Run ``releasetag ARGS`` against the demo collector; its stdout, or CliError."""
+    info = state.collector.info
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "RELEASETAG_"))}
+    env.update(SENTRY_URL=info.url, SENTRY_AUTH_TOKEN=info.token, SENTRY_ORG=info.org,
+               SENTRY_PROJECT=info.project)
+    proc = subprocess.run([sys.executable, "-m", "releasetag", *args], cwd=cwd or state.workdir,
+                          env=env, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CliError(f"demo: releasetag {' '.join(args[:2])} failed: {last}")
+    return proc.stdout
+
+
 # -- steps -----------------------------------------------------------------------------------
+# Each build-time step uses the releasetag CLI when its command is installed, else plain HTTP.
 def start_collector(state: DemoState, port: int = 0) -> str:
     state.collector = Collector(os.path.join(state.workdir, "collector"), port=port).start()
     return f"collector at {state.collector.info.url}"
 
 
 def create_release(state: DemoState) -> str:
+    if has_command("cmd_releases"):
+        run_cli(state, "releases", "new", state.release)
+        return f"release {state.release} (releasetag releases new)"
     org = state.collector.info.org
     state.api("POST", f"/organizations/{org}/releases/",
               {"version": state.release, "projects": [state.collector.info.project]})
@@ -146,6 +173,11 @@ def associate_commits(state: DemoState) -> str:
         name = "demo/shop"
     else:
         name = _repo_name(repo)
+    if has_command("cmd_releases"):
+        run_cli(state, "releases", "set-commits", state.release, "--local", cwd=repo)
+        rel = state.collector.store.release(state.release)
+        count = state.collector.store.commit_count(rel["id"]) if rel else 0
+        return f"{count} commits from {where} (releasetag releases set-commits --local)"
     commits = _commits_from_git(repo, name, limit=5)
     org = state.collector.info.org
     state.api("PUT", f"/organizations/{org}/releases/{state.release}/", {"commits": commits})
@@ -185,6 +217,19 @@ def _bundle(release: str, org: str, project: str, files: Dict[str, Tuple[str, by
 
 def upload_sourcemap(state: DemoState) -> str:
     info = state.collector.info
+    if has_command("cmd_sourcemaps"):
+        dist = os.path.join(state.workdir, "dist")
+        os.makedirs(dist, exist_ok=True)
+        with open(os.path.join(dist, "app.min.js"), "w") as fh:
+            fh.write(SAMPLE_JS)
+        with open(os.path.join(dist, "app.min.js.map"), "w") as fh:
+            fh.write(SAMPLE_MAP)
+        run_cli(state, "sourcemaps", "inject", dist)
+        run_cli(state, "sourcemaps", "upload", "--release", state.release, dist)
+        files = state.collector.store.release_artifacts(state.release)
+        ids = sorted({f["debug_id"] for f in files if f["debug_id"]})
+        return (f"sourcemap bundle with debug ID {', '.join(ids) or '(none)'} "
+                "(releasetag sourcemaps inject/upload)")
     map_bytes = SAMPLE_MAP.encode()
     debug_id = sourcemap_debug_id(map_bytes)
     js = SAMPLE_JS.encode() + f"//# debugId={debug_id}\n".encode()
@@ -209,6 +254,11 @@ def upload_sourcemap(state: DemoState) -> str:
 
 
 def record_deploys(state: DemoState) -> str:
+    if has_command("cmd_deploys") and has_command("cmd_releases"):
+        for env in ENVIRONMENTS:
+            run_cli(state, "deploys", "new", "-r", state.release, "-e", env, "-n", f"{env}-1")
+        run_cli(state, "releases", "finalize", state.release)
+        return "deploys to " + ", ".join(ENVIRONMENTS) + " (releasetag deploys new)"
     org = state.collector.info.org
     for env in ENVIRONMENTS:
         state.api("POST", f"/organizations/{org}/releases/{state.release}/deploys/",
