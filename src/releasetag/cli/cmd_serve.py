@@ -34,14 +34,11 @@ def register(sub: Any) -> None:
 
 
 def _start(data: str, host: str, port: int, token: Any):
-    from ..collector.server import Collector
+    from ..collector.server import Collector, CollectorError
     try:
         return Collector(data, host=host, port=port, token=token)
-    except OSError as exc:
-        raise CliError(f"cannot start the collector on {host}:{port}: "
-                       f"{exc.strerror or exc}") from None
-    except Exception as exc:  # sqlite3.DatabaseError and friends
-        raise CliError(f"cannot open the collector data in {data}: {exc}") from None
+    except CollectorError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _print_info(info: Any, as_json: bool) -> None:
@@ -75,9 +72,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise CliError(f"invalid port {args.port}: use 0-65535", 2)
     collector = _start(args.data or default_data_dir(), args.host, args.port, args.token)
-    _print_info(collector.info, args.json)
     _stop_on_sigterm()
     try:
+        _print_info(collector.info, args.json)
         collector.serve_forever()
     except KeyboardInterrupt:
         pass

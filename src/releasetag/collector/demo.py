@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..cli.errors import CliError
 from ..cli.output import table
-from .server import Collector
+from .server import Collector, CollectorError
 
 RELEASE = "demo-shop@1.0.0"
 ENVIRONMENTS = ("staging", "production")
@@ -338,8 +338,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         try:
             state.notes.append(("start the collector", start_collector(state, args.port)))
-        except OSError as exc:
-            raise CliError(f"demo: cannot start the collector: {exc.strerror or exc}") from None
+        except CollectorError as exc:
+            raise CliError(f"demo: {exc}") from None
         for name, step in STEPS:
             state.notes.append((name, step(state)))
         data = summary(state)

@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import socket
+import sqlite3
 import sys
 import threading
 from dataclasses import asdict, dataclass
@@ -232,15 +233,33 @@ class CollectorServer(ThreadingHTTPServer):
         log.debug("connection error from %s", client_address, exc_info=True)
 
 
+class CollectorError(Exception):
+    """The collector cannot start; the message is one line for people."""
+
+
 class Collector:
     """A running (or ready to run) collector: store, app, server and the info to print."""
 
     def __init__(self, data_dir: str, host: str = "127.0.0.1", port: int = 9000,
                  token: Optional[str] = None) -> None:
         self.data_dir = os.path.abspath(data_dir)
-        self.store, meta = open_collector(self.data_dir, token)
+        if os.path.exists(self.data_dir) and not os.path.isdir(self.data_dir):
+            raise CollectorError(f"data folder {self.data_dir} is a file, not a folder")
+        try:
+            self.store, meta = open_collector(self.data_dir, token)
+        except OSError as exc:
+            raise CollectorError(f"cannot use data folder {self.data_dir}: "
+                                 f"{exc.strerror or exc}") from None
+        except sqlite3.Error as exc:
+            raise CollectorError(f"cannot open the collector database in {self.data_dir}: "
+                                 f"{exc}") from None
         self.app = make_app(self.store, meta["org"], meta["token"])
-        self.server = CollectorServer((host, port), self.app)
+        try:
+            self.server = CollectorServer((host, port), self.app)
+        except OSError as exc:
+            self.store.close()
+            raise CollectorError(f"cannot listen on {host}:{port}: "
+                                 f"{exc.strerror or exc}") from None
         bound_host, bound_port = self.server.server_address[:2]
         shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host
         if ":" in shown:
