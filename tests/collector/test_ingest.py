@@ -182,3 +182,16 @@ def test_key_and_token_survive_a_restart(tmp_path):
         assert third.request("GET", "/api/0/organizations/", token=info["token"])[0] == 401
     finally:
         third.stop()
+
+
+def test_a_client_report_without_an_event_is_kept(collector):
+    from releasetag.envelope import Item
+    env = Envelope({})
+    env.add_item(Item.from_json("client_report", {
+        "timestamp": 2.0, "discarded_events": [
+            {"reason": "ratelimit_backoff", "category": "error", "quantity": 5}]}))
+    status, body = _send(collector, env.serialize())
+    assert (status, body) == (200, {"id": None})
+    reports = collector.api("GET", "/projects/local/local/client-reports/")
+    assert [r["discarded_events"][0]["reason"] for r in reports] == ["ratelimit_backoff"]
+    assert collector.events() == []

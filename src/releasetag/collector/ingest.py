@@ -127,11 +127,13 @@ def _event_from(payload: Any, fallback_id: Optional[str]) -> Dict[str, Any]:
 
 
 def _store_event(store: Store, project_id: int, event: Dict[str, Any],
-                 attachments: List[Dict[str, Any]]) -> str:
+                 attachments: List[Dict[str, Any]],
+                 reports: Optional[List[Dict[str, Any]]] = None) -> str:
     summary = summarize(event, event["event_id"])
     release = summary.get("release")
     valid = bool(release) and release_name_error(release) is None
-    store.insert_event(project_id, event, summary, attachments, release_valid=valid)
+    store.insert_event(project_id, event, summary, attachments, release_valid=valid,
+                       client_reports=reports or ())
     return event["event_id"]
 
 
@@ -190,9 +192,9 @@ def handle_envelope(store: Store, req: Request, project_id: str) -> Response:
         # sessions, transactions and other item types are accepted and not kept.
 
     if event is not None:
-        _store_event(store, project["id"], event, attachments)
-    for report in reports:
-        store.insert_client_report(project["id"], report)
+        _store_event(store, project["id"], event, attachments, reports)
+    elif reports:
+        store.insert_client_reports(project["id"], reports)
     answer_id = event["event_id"] if event is not None else header_id
     return json_response({"id": answer_id})
 

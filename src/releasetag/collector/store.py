@@ -230,8 +230,10 @@ class Store:
     # -- events --------------------------------------------------------------------------------
     def insert_event(self, project_id: int, event: Dict[str, Any], summary: Dict[str, Any],
                      attachments: Iterable[Dict[str, Any]] = (),
-                     release_valid: bool = True) -> bool:
-        """Store one event (and its attachments) in one transaction; False if already stored."""
+                     release_valid: bool = True,
+                     client_reports: Iterable[Dict[str, Any]] = ()) -> bool:
+        """Store one event, its attachments and the envelope's client reports in one
+        transaction; False if the event was already stored (the reports are kept anyway)."""
         payload = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
         new_pair: Optional[Tuple[str, int]] = None
         with self.write() as c:
@@ -244,6 +246,7 @@ class Store:
                  summary.get("environment"), summary.get("dist"), summary.get("title"),
                  summary.get("message"), summary.get("exception_type"),
                  summary.get("exception_value"), summary.get("culprit"), payload))
+            self._insert_reports(c, project_id, client_reports)
             if cur.rowcount == 0:
                 return False
             for att in attachments:
@@ -261,10 +264,16 @@ class Store:
             self._known_releases.add(new_pair)
         return True
 
-    def insert_client_report(self, project_id: int, report: Dict[str, Any]) -> None:
-        with self.write() as c:
+    @staticmethod
+    def _insert_reports(c: sqlite3.Connection, project_id: int,
+                        reports: Iterable[Dict[str, Any]]) -> None:
+        for report in reports:
             c.execute("INSERT INTO client_reports(project_id, received, payload) VALUES (?,?,?)",
                       (project_id, now_iso(), json.dumps(report, default=str)))
+
+    def insert_client_reports(self, project_id: int, reports: Sequence[Dict[str, Any]]) -> None:
+        with self.write() as c:
+            self._insert_reports(c, project_id, reports)
 
     def client_reports(self, project_id: int) -> List[Dict[str, Any]]:
         return [json.loads(r["payload"]) for r in self.query(
