@@ -195,3 +195,14 @@ def test_a_client_report_without_an_event_is_kept(collector):
     reports = collector.api("GET", "/projects/local/local/client-reports/")
     assert [r["discarded_events"][0]["reason"] for r in reports] == ["ratelimit_backoff"]
     assert collector.events() == []
+
+
+def test_browser_preflight_and_cors_headers_on_ingest(collector):
+    import urllib.request
+    req = urllib.request.Request(collector.url + "/api/1/envelope/", method="OPTIONS",
+                                 headers={"Origin": "http://localhost:3000",
+                                          "Access-Control-Request-Method": "POST"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 200
+        assert resp.headers["Access-Control-Allow-Origin"] == "*"
+        assert "X-Sentry-Auth" in resp.headers["Access-Control-Allow-Headers"]

@@ -13,6 +13,8 @@ from .webapi import Context
 
 log = logging.getLogger("releasetag.collector")
 
+_INGEST_PATH = re.compile(r"^/api/\d+/(envelope|store)/?$")
+
 Route = Tuple[str, "re.Pattern[str]", Callable[..., Response], bool]
 
 
@@ -52,8 +54,6 @@ class CollectorApp:
             if method != req.method and not (method == "GET" and req.method == "HEAD"):
                 allowed.append(method)
                 continue
-            if req.method == "OPTIONS":
-                break
             if needs_token:
                 webapi.check_token(self.ctx, req)
             return handler(self.ctx, req, **match.groupdict())
@@ -77,6 +77,13 @@ class CollectorApp:
             log.info("%s %s -> %s", req.method, req.path, resp.status)
         if req.method == "HEAD":
             resp.body = b""
+        if _INGEST_PATH.match(req.path):  # browser SDKs post envelopes cross-origin
+            resp.headers += [("Access-Control-Allow-Origin", "*"),
+                             ("Access-Control-Allow-Methods", "POST, OPTIONS"),
+                             ("Access-Control-Allow-Headers",
+                              "Content-Type, Content-Encoding, X-Sentry-Auth"),
+                             ("Access-Control-Expose-Headers",
+                              "X-Sentry-Rate-Limits, Retry-After")]
         return resp(start_response)
 
 
