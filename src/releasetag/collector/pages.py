@@ -130,6 +130,7 @@ def event_page(ctx: Context, req: Request, event_id: str) -> Response:
         tags = list(tags.items())
     tag_rows = [[e(t[0]), e(t[1])] for t in tags if isinstance(t, (list, tuple)) and len(t) == 2]
     facts = [["event id", f"<code>{e(row['event_id'])}</code>"], ["level", e(row["level"])],
+             ["message", e(row["message"])], ["logger", e(event.get("logger"))],
              ["release", e(row["release"])], ["environment", e(row["environment"])],
              ["timestamp", e(row["timestamp"])], ["received", e(row["received"])],
              ["culprit", e(row["culprit"])]]
