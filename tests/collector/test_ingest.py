@@ -132,7 +132,7 @@ def test_wrong_or_missing_key_is_401(collector, key, expected):
      "event_id must be 32 hexadecimal digits"),
     (b"\xff\xfe garbage", None, "malformed envelope: envelope header is not valid UTF-8 JSON"),
     (b"not gzip at all", "gzip", "body is not valid gzip"),
-    (b"abc", "br", "unsupported Content-Encoding 'br' (use gzip or deflate)"),
+    (b"abc", "zstd", "unsupported Content-Encoding 'zstd' (use gzip or deflate)"),
 ])
 def test_malformed_bodies_get_one_line_reasons_and_store_nothing(collector, body, encoding,
                                                                   reason):
@@ -206,3 +206,28 @@ def test_browser_preflight_and_cors_headers_on_ingest(collector):
         assert resp.status == 200
         assert resp.headers["Access-Control-Allow-Origin"] == "*"
         assert "X-Sentry-Auth" in resp.headers["Access-Control-Allow-Headers"]
+
+
+def test_sentry_sdk_brotli_bodies_are_accepted(collector):
+    """sentry-sdk compresses with brotli whenever the brotli module is installed."""
+    import brotli
+    from sentry_sdk import transport as sdk_transport
+    assert sdk_transport.brotli is not None  # so the SDK below really sends br
+    env = _envelope("brotli body", release="br@1")
+    status, _ = _send(collector, brotli.compress(env), headers={"Content-Encoding": "br"})
+    assert status == 200
+    sentry_sdk.init(dsn=collector.dsn, release="br@1", default_integrations=False)
+    try:
+        eid = sentry_sdk.capture_message("sent by sentry-sdk with br")
+        sentry_sdk.flush(timeout=10)
+    finally:
+        sentry_sdk.get_client().close()
+        sentry_sdk.get_global_scope().set_client(None)
+    assert {e["message"] for e in collector.events(release="br@1")} == {
+        "brotli body", "sent by sentry-sdk with br"}
+    assert collector.event(eid)["release"] == "br@1"
+    bomb = brotli.compress(b"{}\n" + b" " * (41 * 1024 * 1024), quality=1)
+    status, body = _send(collector, bomb, headers={"Content-Encoding": "br"})
+    assert status == 413 and "inflates to more than" in body["detail"]
+    status, body = _send(collector, b"not brotli", headers={"Content-Encoding": "br"})
+    assert status == 400 and body["detail"].startswith("body is not valid br")
