@@ -157,3 +157,16 @@ def test_wrong_token_and_unknown_org_fail_with_clear_errors(collector):
                           env=dict(collector.env(), SENTRY_ORG="nope"),
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "organization not found" in proc.stderr
+
+
+def test_sentry_cli_send_event_is_stored(collector):
+    env = dict(collector.env(), SENTRY_DSN=collector.dsn)
+    proc = subprocess.run([SENTRY_CLI, "send-event", "-m", "from sentry-cli", "-r", "cli@1",
+                           "-E", "prod", "-t", "team:web"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    event_id = proc.stdout.split("Event id:")[1].strip().replace("-", "")
+    event = collector.event(event_id)
+    assert (event["message"], event["release"], event["environment"]) == (
+        "from sentry-cli", "cli@1", "prod")
+    assert {"key": "team", "value": "web"} in event["tags"]
