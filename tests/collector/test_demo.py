@@ -36,6 +36,26 @@ def test_demo_runs_the_whole_loop_and_prints_a_summary(tmp_path):
     assert proc.stderr == ""
 
 
+def _api(data, path):
+    req = urllib.request.Request(data["url"].rstrip("/") + "/api/0" + path,
+                                 headers={"Authorization": f"Bearer {data['token']}"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def _sentry_cli_debug_id(tmp_path):
+    from releasetag.collector.demo import SAMPLE_JS, SAMPLE_MAP
+    from tests.collector.test_sentry_cli import SENTRY_CLI
+    dist = tmp_path / "inject"
+    dist.mkdir()
+    (dist / "app.min.js").write_text(SAMPLE_JS)
+    (dist / "app.min.js.map").write_text(SAMPLE_MAP)
+    subprocess.run([SENTRY_CLI, "sourcemaps", "inject", str(dist)], check=True,
+                   capture_output=True, timeout=60, env=_env())
+    text = (dist / "app.min.js").read_text()
+    return text.split("//# debugId=")[1].split()[0]
+
+
 @pytest.mark.slow
 def test_demo_keep_leaves_the_collector_serving(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "releasetag", "demo", "--keep", "--json",
@@ -51,6 +71,9 @@ def test_demo_keep_leaves_the_collector_serving(tmp_path):
             html = resp.read().decode()
         assert "demo-shop@1.0.0" in html and "PaymentDeclined" in html
         assert "~/app.min.js.map" in html and "Charge against the card limit" in html
+        # the sourcemap's debug ID is the one sentry-cli's inject gives the same files
+        files = _api(data, "/organizations/local/releases/demo-shop@1.0.0/files/")
+        assert {f["debugId"] for f in files} == {_sentry_cli_debug_id(tmp_path)}
     finally:
         proc.send_signal(signal.SIGINT)
         try:

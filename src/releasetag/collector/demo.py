@@ -191,12 +191,14 @@ SAMPLE_MAP = json.dumps({"version": 3, "file": "app.min.js", "sources": ["app.js
                          "mappings": "AAAA,SAASA,IAAIC,EAAGC"})
 
 
-def sourcemap_debug_id(data: bytes) -> str:
-    """PROTOCOL.md §4: SHA-1 of the map, first 16 bytes, UUID version 5 and RFC 4122 variant."""
-    raw = bytearray(hashlib.sha1(data).digest()[:16])
-    raw[6] = (raw[6] & 0x0F) | 0x50
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    return str(uuid.UUID(bytes=bytes(raw)))
+def sourcemap_debug_id(js: bytes, smap: bytes) -> str:
+    """The debug ID sentry-cli's ``sourcemaps inject`` gives a JS file and its map: SHA-1 over
+    both (each prefixed by a tag and its little-endian u64 length), first 16 bytes as a
+    version-5 RFC 4122 UUID."""
+    h = hashlib.sha1()
+    h.update(b"js" + struct.pack("<Q", len(js)) + js)
+    h.update(b"sourcemap" + struct.pack("<Q", len(smap)) + smap)
+    return str(uuid.UUID(bytes=h.digest()[:16], version=5))
 
 
 def _bundle(release: str, org: str, project: str, files: Dict[str, Tuple[str, bytes, Dict]]
@@ -231,8 +233,9 @@ def upload_sourcemap(state: DemoState) -> str:
         return (f"sourcemap bundle with debug ID {', '.join(ids) or '(none)'} "
                 "(releasetag sourcemaps inject/upload)")
     map_bytes = SAMPLE_MAP.encode()
-    debug_id = sourcemap_debug_id(map_bytes)
+    debug_id = sourcemap_debug_id(SAMPLE_JS.encode(), map_bytes)
     js = SAMPLE_JS.encode() + f"//# debugId={debug_id}\n".encode()
+    map_bytes = json.dumps(dict(json.loads(SAMPLE_MAP), debugId=debug_id)).encode()
     bundle = _bundle(state.release, info.org, info.project, {
         "app.min.js": ("minified_source", js, {"debug-id": debug_id,
                                                "sourcemap": "app.min.js.map"}),
@@ -307,6 +310,10 @@ def summary(state: DemoState) -> Dict[str, Any]:
         "artifacts": len(store.release_artifacts(state.release)),
         "page": state.collector.info.page,
         "dsn": state.collector.info.dsn,
+        "url": state.collector.info.url,
+        "org": state.collector.info.org,
+        "project": state.collector.info.project,
+        "token": state.collector.info.token,
         "reported": state.reported,
         "steps": [{"step": n, "note": note} for n, note in state.notes],
     }
