@@ -165,12 +165,12 @@ def inflate(data: bytes, wbits: int, limit: int, name: str) -> bytes:
 def unbrotli(data: bytes, limit: int) -> bytes:
     """Undo ``Content-Encoding: br`` (sentry-sdk picks it when the brotli module is installed).
 
-    Needs the optional ``brotli`` module (``pip install 'releasetag[collector]'``)."""
+    Needs the optional ``brotli`` module (``pip install brotli``)."""
     try:
         import brotli  # type: ignore[import-not-found]
     except ImportError:
         raise HTTPError(415, "Content-Encoding br needs the brotli module on the collector "
-                             "(pip install 'releasetag[collector]'), or send gzip") from None
+                             "(pip install brotli), or send gzip") from None
     decomp = brotli.Decompressor()
     try:
         try:
