@@ -77,7 +77,7 @@ def test_set_commits_local_and_commit(collector, repo):
 
     (repo / "app.py").write_text("print('v2')\n")
     (repo / "util.py").write_text("X = 1\n")
-    head = git(repo, "add", ".")
+    git(repo, "add", ".")
     head = git(repo, "commit", "-qm", "Add util, change app")
     cli(collector, "releases", "new", "web@2")
     cli(collector, "releases", "set-commits", "web@2", "--local", cwd=repo)
@@ -144,7 +144,7 @@ def test_debug_files_upload_of_a_gcc_built_elf(collector, tmp_path):
         ("hello", _debug_id_from_build_id(build_id))]
     assert difs[0]["size"] == binary.stat().st_size
     # a second upload finds it already there
-    out = cli(collector, "debug-files", "upload", str(binary)).stdout
+    cli(collector, "debug-files", "upload", str(binary))
     assert len(collector.api("GET", "/projects/local/local/files/dsyms/")) == 1
 
 
