@@ -20,7 +20,7 @@ import threading
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 SCHEMA_VERSION = 1
 
@@ -122,6 +122,9 @@ class Store:
         self._write_lock = threading.Lock()
         self._all: List[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
+        self._group = threading.Condition()
+        self._queue: List[_Work] = []
+        self._leader = False
         # (release, project_id) pairs known to exist, so ingest skips re-creating them
         self._known_releases: set = set()
         self._projects: Dict[str, sqlite3.Row] = {}
@@ -160,6 +163,57 @@ class Store:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def group_write(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``work(conn)`` in a write transaction shared with concurrent callers and return
+        its result once that transaction is committed.
+
+        Group commit: the first caller becomes the leader and commits everything queued so
+        far in one transaction (each piece of work in its own savepoint, so one failure does
+        not undo the others); callers that arrive meanwhile wait and form the next batch."""
+        item = _Work(work)
+        with self._group:
+            self._queue.append(item)
+            while self._leader and not item.done:
+                self._group.wait()
+            if not item.done:
+                self._leader = True
+                batch, self._queue = self._queue, []
+            else:
+                batch = []
+        if batch:
+            try:
+                self._run_batch(batch)
+            finally:
+                with self._group:
+                    self._leader = False
+                    self._group.notify_all()
+        if item.error is not None:
+            raise item.error
+        return item.result
+
+    def _run_batch(self, batch: List["_Work"]) -> None:
+        try:
+            with self.write() as conn:
+                for item in batch:
+                    conn.execute("SAVEPOINT work")
+                    try:
+                        item.result = item.work(conn)
+                    except Exception as exc:  # this piece fails alone
+                        conn.execute("ROLLBACK TO work")
+                        item.error = exc
+                    conn.execute("RELEASE work")
+        except BaseException as exc:  # the commit failed: nothing of the batch is stored
+            for item in batch:
+                if item.error is None:
+                    item.error = exc if isinstance(exc, Exception) else sqlite3.OperationalError(
+                        "interrupted")
+                    item.result = None
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            for item in batch:
+                item.done = True
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> List[sqlite3.Row]:
         return self._conn().execute(sql, params).fetchall()
@@ -232,11 +286,14 @@ class Store:
                      attachments: Iterable[Dict[str, Any]] = (),
                      release_valid: bool = True,
                      client_reports: Iterable[Dict[str, Any]] = ()) -> bool:
-        """Store one event, its attachments and the envelope's client reports in one
-        transaction; False if the event was already stored (the reports are kept anyway)."""
+        """Store one event, its attachments and the envelope's client reports atomically;
+        returns once committed. False if the event was already stored (the reports are kept
+        anyway). Concurrent calls share one transaction (group commit)."""
         payload = json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
-        new_pair: Optional[Tuple[str, int]] = None
-        with self.write() as c:
+        attachments = list(attachments)
+        client_reports = list(client_reports)
+
+        def work(c: sqlite3.Connection) -> Tuple[bool, Optional[Tuple[str, int]]]:
             cur = c.execute(
                 "INSERT OR IGNORE INTO events(event_id, project_id, received, timestamp, level, "
                 "platform, release, environment, dist, title, message, exception_type, "
@@ -248,7 +305,7 @@ class Store:
                  summary.get("exception_value"), summary.get("culprit"), payload))
             self._insert_reports(c, project_id, client_reports)
             if cur.rowcount == 0:
-                return False
+                return False, None
             for att in attachments:
                 c.execute("INSERT INTO attachments(event_id, filename, content_type, "
                           "attachment_type, size, data) VALUES (?,?,?,?,?,?)",
@@ -259,10 +316,13 @@ class Store:
                 release_id = self._ensure_release(c, summary["release"])
                 c.execute("INSERT OR IGNORE INTO release_projects(release_id, project_id) "
                           "VALUES (?, ?)", (release_id, project_id))
-                new_pair = pair
+                return True, pair
+            return True, None
+
+        inserted, new_pair = self.group_write(work)
         if new_pair is not None:  # remembered only once committed
             self._known_releases.add(new_pair)
-        return True
+        return inserted
 
     @staticmethod
     def _insert_reports(c: sqlite3.Connection, project_id: int,
@@ -630,6 +690,18 @@ class Store:
         return self.query("SELECT id, project_id, checksum, name, debug_id, code_id, "
                           "object_name, cpu_name, kind, size, date_added FROM debug_files "
                           "WHERE project_id = ? ORDER BY id", (project_id,))
+
+
+class _Work:
+    """One caller's piece of a group commit."""
+
+    __slots__ = ("work", "done", "result", "error")
+
+    def __init__(self, work: Callable[[sqlite3.Connection], Any]) -> None:
+        self.work = work
+        self.done = False
+        self.result: Any = None
+        self.error: Optional[BaseException] = None
 
 
 def new_key() -> str:
