@@ -8,6 +8,7 @@ first start) and reads back the org, project, DSN key and API token kept in the 
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import secrets
@@ -132,10 +133,96 @@ def _read_chunked(rfile: Any, limit: int) -> Tuple[bytes, bool]:
         rfile.readline(8)
 
 
+MAX_HEADER_LINE = 65536
+MAX_HEADERS = 100
+
+
+class _Headers:
+    """Request headers: case-insensitive ``get`` (first value), ``items`` in order.
+
+    A small parser replaces http.client's email-based one, which costs more per request
+    than the rest of an ingest (the collector answers many small requests)."""
+
+    def __init__(self, pairs: List[Tuple[str, str]]) -> None:
+        self._pairs = pairs
+        self._first: Dict[str, str] = {}
+        for key, value in pairs:
+            self._first.setdefault(key.lower(), value)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._first.get(name.lower(), default)
+
+    def __getitem__(self, name: str) -> Optional[str]:
+        return self._first.get(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._first
+
+    def items(self) -> List[Tuple[str, str]]:
+        return list(self._pairs)
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _read_headers(rfile: Any) -> _Headers:
+    pairs: List[Tuple[str, str]] = []
+    while True:
+        line = rfile.readline(MAX_HEADER_LINE + 1)
+        if len(line) > MAX_HEADER_LINE:
+            raise _BadRequest(431, "header line too long")
+        if line in (b"\r\n", b"\n", b""):
+            return _Headers(pairs)
+        if len(pairs) >= MAX_HEADERS:
+            raise _BadRequest(431, f"more than {MAX_HEADERS} headers")
+        if line[:1] in (b" ", b"\t"):
+            raise _BadRequest(400, "folded header lines are not accepted")
+        name, sep, value = line.decode("iso-8859-1").partition(":")
+        name = name.strip()
+        if not sep or not name or " " in name or "\t" in name:
+            raise _BadRequest(400, "malformed header line")
+        pairs.append((name, value.strip()))
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "releasetag-collector"
     timeout = 120  # idle keep-alive connections end after this many seconds
+
+    def parse_request(self) -> bool:
+        """Request line and headers (HTTP/1.0 and 1.1; 0.9 and 2.x are refused)."""
+        self.command = None
+        self.request_version = "HTTP/1.0"
+        self.close_connection = True
+        self.requestline = line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = line.split()
+        if not words:
+            return False
+        if len(words) != 3 or words[2] not in ("HTTP/1.0", "HTTP/1.1"):
+            version = words[2] if len(words) == 3 else "?"
+            if len(words) == 3 and version.startswith("HTTP/"):
+                self.send_error(505, f"HTTP version {version} is not supported")
+            else:
+                self.send_error(400, f"bad request line {line[:100]!r}")
+            return False
+        self.command, self.path, self.request_version = words
+        if self.path.startswith("//"):
+            self.path = "/" + self.path.lstrip("/")
+        try:
+            self.headers = _read_headers(self.rfile)  # type: ignore[assignment]
+        except _BadRequest as exc:
+            self.send_error(exc.status, exc.message)
+            return False
+        connection = (self.headers.get("Connection") or "").lower()
+        self.close_connection = connection == "close" or self.request_version == "HTTP/1.0"
+        if ((self.headers.get("Expect") or "").lower() == "100-continue"
+                and self.request_version == "HTTP/1.1"):
+            return self.handle_expect_100()
+        return True
 
     def _handle(self) -> None:
         app: CollectorApp = self.server.app  # type: ignore[attr-defined]
@@ -196,6 +283,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         # headers and body leave in one write (one packet for small answers, with TCP_NODELAY)
         self._headers_buffer.append(b"\r\n" + body)
+        self.flush_headers()
+
+    def send_error(self, code: int, message: Optional[str] = None,
+                   explain: Optional[str] = None) -> None:
+        """Protocol-level errors as one-line JSON, and the connection closes."""
+        body = json.dumps({"detail": message or self.responses.get(code, ("error",))[0]}
+                          ).encode()
+        self.close_connection = True
+        self.send_response_only(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self._headers_buffer.append(b"\r\n" + (body if self.command != "HEAD" else b""))
         self.flush_headers()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = do_PATCH = _handle
