@@ -170,3 +170,9 @@ def test_sentry_cli_send_event_is_stored(collector):
     assert (event["message"], event["release"], event["environment"]) == (
         "from sentry-cli", "cli@1", "prod")
     assert {"key": "team", "value": "web"} in event["tags"]
+
+
+def test_sentry_cli_info_organizations_and_projects(collector):
+    assert "Default Organization: local" in cli(collector, "info").stdout
+    assert "| local" in cli(collector, "organizations", "list").stdout
+    assert "| local" in cli(collector, "projects", "list").stdout

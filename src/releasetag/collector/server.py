@@ -23,7 +23,7 @@ from urllib.parse import unquote_to_bytes
 
 from .app import CollectorApp, make_app
 from .http import MAX_BODY
-from .store import Store, new_key
+from .store import Store, new_key, now_iso
 
 log = logging.getLogger("releasetag.collector")
 
@@ -69,6 +69,7 @@ def open_collector(data_dir: str, token: Optional[str] = None) -> Tuple[Store, D
     store = Store(os.path.join(data_dir, DB_NAME))
     org = store.get_meta("org")
     if org is None:
+        store.set_meta("created", now_iso())
         store.set_meta("org", DEFAULT_ORG)
         org = DEFAULT_ORG
     projects = store.projects()

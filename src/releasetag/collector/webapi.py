@@ -107,9 +107,12 @@ def project_json(row) -> Dict[str, Any]:
             "dateCreated": row["date_created"], "hasAccess": True, "isMember": True}
 
 
-def org_json(ctx: Context) -> Dict[str, Any]:
-    return {"id": "1", "slug": ctx.org, "name": ctx.org, "status": {"id": "active"},
-            "features": [], "links": {}}
+def org_json(ctx: Context, base_url: str = "") -> Dict[str, Any]:
+    return {"id": "1", "slug": ctx.org, "name": ctx.org,
+            "dateCreated": ctx.store.get_meta("created") or "1970-01-01T00:00:00Z",
+            "status": {"id": "active", "name": "active"}, "isEarlyAdopter": False,
+            "require2FA": False, "features": [],
+            "links": {"organizationUrl": base_url, "regionUrl": base_url}}
 
 
 def commit_json(row: Dict[str, Any]) -> Dict[str, Any]:
@@ -199,12 +202,12 @@ def api_root(ctx: Context, req: Request) -> Response:
 
 
 def list_orgs(ctx: Context, req: Request) -> Response:
-    return json_response([org_json(ctx)])
+    return json_response([org_json(ctx, req.base_url)])
 
 
 def get_org(ctx: Context, req: Request, org: str) -> Response:
     _org(ctx, org)
-    data = org_json(ctx)
+    data = org_json(ctx, req.base_url)
     data["projects"] = [project_json(p) for p in ctx.store.projects()]
     return json_response(data)
 
