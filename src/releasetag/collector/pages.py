@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 from urllib.parse import quote
 
 from .http import HTTPError, Request, Response, html_response
-from .webapi import Context
+from .context import Context
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1c22;background:#f6f6f8}

@@ -1,103 +1,21 @@
 """The build-time Web API (PROTOCOL.md §3) under ``/api/0``, plus read endpoints for people and
 tests. Every handler takes ``(ctx, req, **path_params)`` and returns a Response or raises
-HTTPError; the routes are listed in ``ROUTES`` at the bottom.
+HTTPError; the routes of this module and of ``uploads`` are listed in ``ROUTES``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import logging
-import zlib
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List
 
 from ..release import release_name_error
-from .bundles import BundleError, read_bundle
-from .http import HTTPError, Request, Response, inflate, json_response, parse_multipart
-from .store import Store, to_iso
+from . import uploads
+from .context import (Context, body_object, check_token, opt_str, require_org,
+                      require_project, require_release, resolve_projects)
+from .http import HTTPError, Request, Response, json_response
+from .store import to_iso
 
-log = logging.getLogger("releasetag.collector")
-
-CHUNK_SIZE = 8 * 1024 * 1024
-CHUNKS_PER_REQUEST = 64
-MAX_REQUEST_SIZE = 32 * 1024 * 1024
-MAX_FILE_SIZE = 256 * 1024 * 1024
-ACCEPT = ["debug_files", "release_files", "pdbs", "portablepdbs", "sources", "bcsymbolmaps",
-          "il2cpp", "artifact_bundles", "artifact_bundles_v2"]
-
-
-class Context:
-    """What the handlers share: the store and the org, project and token of this collector."""
-
-    def __init__(self, store: Store, org: str, token: str) -> None:
-        self.store = store
-        self.org = org
-        self.token = token
-
-
-# -- checks ------------------------------------------------------------------------------------
-def check_token(ctx: Context, req: Request) -> None:
-    auth = req.header("Authorization") or ""
-    scheme, _, token = auth.partition(" ")
-    if not auth:
-        raise HTTPError(401, "missing API token (send Authorization: Bearer <token>)")
-    if scheme.lower() not in ("bearer", "token") or not hmac.compare_digest(
-            token.strip().encode("utf-8", "replace"), ctx.token.encode("utf-8")):
-        raise HTTPError(401, "invalid API token")
-
-
-def _org(ctx: Context, org: str) -> None:
-    if org != ctx.org:
-        raise HTTPError(404, f"unknown organization {org!r} (this collector has {ctx.org!r})")
-
-
-def _project(ctx: Context, org: str, project: str):
-    _org(ctx, org)
-    row = ctx.store.project(project)
-    if row is None:
-        raise HTTPError(404, f"unknown project {project!r}")
-    return row
-
-
-def _release(ctx: Context, org: str, version: str):
-    _org(ctx, org)
-    row = ctx.store.release(version)
-    if row is None:
-        raise HTTPError(404, f"release {version!r} does not exist")
-    return row
-
-
-def _body_object(req: Request) -> Dict[str, Any]:
-    body = req.json()
-    if not isinstance(body, dict):
-        raise HTTPError(400, "request body must be a JSON object")
-    return body
-
-
-def _opt_str(body: Dict[str, Any], key: str, limit: int = 1000) -> Optional[str]:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise HTTPError(400, f"{key} must be a string")
-    if len(value) > limit:
-        raise HTTPError(400, f"{key} is longer than {limit} characters")
-    return value
-
-
-def _project_ids(ctx: Context, slugs: Any) -> List[int]:
-    if slugs is None:
-        return []
-    if not isinstance(slugs, list):
-        raise HTTPError(400, "projects must be a list of project slugs")
-    ids = []
-    for slug in slugs:
-        row = ctx.store.project(slug) if isinstance(slug, (str, int)) else None
-        if row is None:
-            raise HTTPError(400, f"invalid project slug {slug!r}")
-        ids.append(row["id"])
-    return ids
+__all__ = ["Context", "check_token", "ROUTES"]
 
 
 # -- JSON shapes -------------------------------------------------------------------------------
@@ -162,21 +80,6 @@ def release_json(ctx: Context, row) -> Dict[str, Any]:
     }
 
 
-def artifact_json(row) -> Dict[str, Any]:
-    return {"id": str(row["id"]), "name": row["name"], "dist": row["dist"],
-            "type": row["type"], "debugId": row["debug_id"],
-            "headers": json.loads(row["headers"] or "{}"), "sha1": row["sha1"],
-            "size": row["size"], "dateCreated": row["date_added"],
-            "bundleId": row["bundle_id"]}
-
-
-def bundle_json(row) -> Dict[str, Any]:
-    return {"id": str(row["id"]), "checksum": row["checksum"], "bundleId": row["bundle_id"],
-            "release": row["release"], "dist": row["dist"],
-            "projects": json.loads(row["projects"] or "[]"), "fileCount": row["file_count"],
-            "size": row["size"], "date": row["date_added"]}
-
-
 def event_summary_json(row) -> Dict[str, Any]:
     payload = json.loads(row["payload"])
     tags = payload.get("tags") or {}
@@ -206,7 +109,7 @@ def list_orgs(ctx: Context, req: Request) -> Response:
 
 
 def get_org(ctx: Context, req: Request, org: str) -> Response:
-    _org(ctx, org)
+    require_org(ctx, org)
     data = org_json(ctx, req.base_url)
     data["projects"] = [project_json(p) for p in ctx.store.projects()]
     return json_response(data)
@@ -214,7 +117,7 @@ def get_org(ctx: Context, req: Request, org: str) -> Response:
 
 def list_projects(ctx: Context, req: Request, org: str = "") -> Response:
     if org:
-        _org(ctx, org)
+        require_org(ctx, org)
     out = []
     for p in ctx.store.projects():
         data = project_json(p)
@@ -224,23 +127,23 @@ def list_projects(ctx: Context, req: Request, org: str = "") -> Response:
 
 
 def get_project(ctx: Context, req: Request, org: str, project: str) -> Response:
-    return json_response(project_json(_project(ctx, org, project)))
+    return json_response(project_json(require_project(ctx, org, project)))
 
 
 def list_repos(ctx: Context, req: Request, org: str) -> Response:
-    _org(ctx, org)
+    require_org(ctx, org)
     return json_response([repo_json(r) for r in ctx.store.repos()])
 
 
 def create_repo(ctx: Context, req: Request, org: str) -> Response:
     """POST .../repos/ {name, url?}: register a repository (clients such as sentry-cli check
     ``--commit owner/repo@sha`` against the repository list)."""
-    _org(ctx, org)
-    body = _body_object(req)
-    name = _opt_str(body, "name", 200)
+    require_org(ctx, org)
+    body = body_object(req)
+    name = opt_str(body, "name", 200)
     if not name or not name.strip():
         raise HTTPError(400, "name is required (e.g. owner/repo)")
-    url = _opt_str(body, "url", 1000)
+    url = opt_str(body, "url", 1000)
     row, created = ctx.store.add_repo(name.strip(), url)
     return json_response(repo_json(row), 201 if created else 200)
 
@@ -250,7 +153,7 @@ def _release_fields(body: Dict[str, Any]) -> Dict[str, Any]:
     fields: Dict[str, Any] = {}
     for key, column in (("url", "url"), ("ref", "ref")):
         if key in body:
-            fields[column] = _opt_str(body, key)
+            fields[column] = opt_str(body, key)
     for key, column in (("dateStarted", "date_started"), ("dateReleased", "date_released")):
         if key in body:
             value = body[key]
@@ -268,16 +171,16 @@ def _release_fields(body: Dict[str, Any]) -> Dict[str, Any]:
 def create_release(ctx: Context, req: Request, org: str, project: str = "") -> Response:
     """POST .../releases/: create (201), or 208 when it exists (then only projects/status move)."""
     if project:
-        project_row = _project(ctx, org, project)
+        project_row = require_project(ctx, org, project)
     else:
-        _org(ctx, org)
+        require_org(ctx, org)
         project_row = None
-    body = _body_object(req)
+    body = body_object(req)
     version = body.get("version")
     problem = release_name_error(version)
     if problem:
         raise HTTPError(400, f"invalid release version: {problem}")
-    project_ids = _project_ids(ctx, body.get("projects"))
+    project_ids = resolve_projects(ctx, body.get("projects"))
     if project_row is not None and project_row["id"] not in project_ids:
         project_ids.append(project_row["id"])
     existing = ctx.store.release(version)
@@ -292,9 +195,9 @@ def create_release(ctx: Context, req: Request, org: str, project: str = "") -> R
 
 
 def list_releases(ctx: Context, req: Request, org: str, project: str = "") -> Response:
-    project_id = _project(ctx, org, project)["id"] if project else None
+    project_id = require_project(ctx, org, project)["id"] if project else None
     if not project:
-        _org(ctx, org)
+        require_org(ctx, org)
         if req.query.get("project", "").isdigit():
             project_id = int(req.query["project"])
     rows = ctx.store.releases(project_id, req.query.get("query") or None)
@@ -303,8 +206,8 @@ def list_releases(ctx: Context, req: Request, org: str, project: str = "") -> Re
 
 def get_release(ctx: Context, req: Request, org: str, version: str, project: str = "") -> Response:
     if project:
-        _project(ctx, org, project)
-    return json_response(release_json(ctx, _release(ctx, org, version)))
+        require_project(ctx, org, project)
+    return json_response(release_json(ctx, require_release(ctx, org, version)))
 
 
 def _validate_commits(commits: Any) -> List[Dict[str, Any]]:
@@ -321,7 +224,7 @@ def _validate_commits(commits: Any) -> List[Dict[str, Any]]:
         for key, limit in (("repository", 200), ("message", 100000), ("author_name", 128),
                            ("author_email", 75)):
             try:
-                value = _opt_str(commit, key, limit)
+                value = opt_str(commit, key, limit)
             except HTTPError as exc:
                 raise HTTPError(400, f"commits[{i}].{exc.detail}") from None
             if value is not None:
@@ -366,13 +269,13 @@ def update_release(ctx: Context, req: Request, org: str, version: str,
                    project: str = "") -> Response:
     """PUT .../releases/{version}/: dateReleased, url, ref, status, refs, commits, projects."""
     if project:
-        _project(ctx, org, project)
-    _release(ctx, org, version)
-    body = _body_object(req)
+        require_project(ctx, org, project)
+    require_release(ctx, org, version)
+    body = body_object(req)
     fields = _release_fields(body)
     commits = _validate_commits(body["commits"]) if body.get("commits") is not None else None
     refs = _validate_refs(body["refs"]) if body.get("refs") is not None else None
-    project_ids = _project_ids(ctx, body.get("projects"))
+    project_ids = resolve_projects(ctx, body.get("projects"))
     ctx.store.upsert_release(version, project_ids, fields)
     if refs is not None:
         ctx.store.set_release_refs(version, refs)
@@ -383,19 +286,19 @@ def update_release(ctx: Context, req: Request, org: str, version: str,
 
 def delete_release(ctx: Context, req: Request, org: str, version: str,
                    project: str = "") -> Response:
-    _release(ctx, org, version)
+    require_release(ctx, org, version)
     ctx.store.delete_release(version)
     return Response(b"", 204)
 
 
 def release_commits(ctx: Context, req: Request, org: str, version: str,
                     project: str = "") -> Response:
-    row = _release(ctx, org, version)
+    row = require_release(ctx, org, version)
     return json_response([commit_json(c) for c in ctx.store.release_commits(row["id"])])
 
 
 def previous_with_commits(ctx: Context, req: Request, org: str, version: str) -> Response:
-    row = _release(ctx, org, version)
+    row = require_release(ctx, org, version)
     prev = ctx.store.previous_release_with_commits(row)
     if prev is None:
         return json_response({})
@@ -403,274 +306,29 @@ def previous_with_commits(ctx: Context, req: Request, org: str, version: str) ->
 
 
 def list_deploys(ctx: Context, req: Request, org: str, version: str) -> Response:
-    row = _release(ctx, org, version)
+    row = require_release(ctx, org, version)
     return json_response([deploy_json(d) for d in ctx.store.deploys(row["id"])])
 
 
 def create_deploy(ctx: Context, req: Request, org: str, version: str) -> Response:
-    _release(ctx, org, version)
-    body = _body_object(req)
+    require_release(ctx, org, version)
+    body = body_object(req)
     env = body.get("environment")
     if not isinstance(env, str) or not env.strip() or len(env) > 64 or "/" in env \
             or any(ch in env for ch in "\n\r\t"):
         raise HTTPError(400, "environment must be a non-empty name of at most 64 characters "
                              "without '/' or line breaks")
-    _project_ids(ctx, body.get("projects"))
-    deploy = {"environment": env, "name": _opt_str(body, "name", 64),
-              "url": _opt_str(body, "url", 1000),
+    resolve_projects(ctx, body.get("projects"))
+    deploy = {"environment": env, "name": opt_str(body, "name", 64),
+              "url": opt_str(body, "url", 1000),
               "date_started": to_iso(body.get("dateStarted")),
               "date_finished": to_iso(body.get("dateFinished"))}
     return json_response(deploy_json(ctx.store.add_deploy(version, deploy)), 201)
 
 
-# -- release files (legacy) and reads of files and bundles ---------------------------------
-def list_release_files(ctx: Context, req: Request, org: str, version: str,
-                       project: str = "") -> Response:
-    _release(ctx, org, version)
-    return json_response([artifact_json(a) for a in ctx.store.release_artifacts(version)])
-
-
-def get_release_file(ctx: Context, req: Request, org: str, version: str, file_id: str,
-                     project: str = "") -> Response:
-    _release(ctx, org, version)
-    row = ctx.store.artifact(int(file_id)) if file_id.isdigit() else None
-    if row is None or row["release"] != version:
-        raise HTTPError(404, f"release file {file_id} does not exist")
-    if req.query.get("download") in ("1", "true"):
-        return Response(ctx.store.artifact_data(row["id"]) or b"", 200,
-                        "application/octet-stream")
-    return json_response(artifact_json(row))
-
-
-def upload_release_file(ctx: Context, req: Request, org: str, version: str,
-                        project: str = "") -> Response:
-    """POST .../releases/{version}/files/ multipart: file, name, dist, header=K:V."""
-    _release(ctx, org, version)
-    parts = parse_multipart(req.body(MAX_REQUEST_SIZE + 1024 * 1024),
-                            req.header("Content-Type") or "")
-    file_part = next((p for p in parts if p["name"] == "file"), None)
-    if file_part is None:
-        raise HTTPError(400, "missing the 'file' part")
-    fields: Dict[str, List[str]] = {}
-    for p in parts:
-        if p["name"] != "file":
-            try:
-                fields.setdefault(p["name"], []).append(p["data"].decode("utf-8"))
-            except UnicodeDecodeError:
-                raise HTTPError(400, f"form field {p['name']!r} is not valid UTF-8") from None
-    name = (fields.get("name") or [file_part["filename"] or ""])[-1]
-    if not name or len(name) > 1000:
-        raise HTTPError(400, "missing or too long file name")
-    headers = {}
-    for header in fields.get("header", []):
-        key, sep, value = header.partition(":")
-        if not sep:
-            raise HTTPError(400, f"header {header!r} must look like Key:Value")
-        headers[key.strip().lower()] = value.strip()
-    dist = (fields.get("dist") or [None])[-1] or None
-    row = ctx.store.add_release_file(version, name, file_part["data"], dist, headers)
-    if row is None:
-        raise HTTPError(409, f"a file named {name!r} already exists for release {version!r}")
-    return json_response(artifact_json(row), 201)
-
-
-def list_release_bundles(ctx: Context, req: Request, org: str, version: str) -> Response:
-    _release(ctx, org, version)
-    return json_response([bundle_json(b) for b in ctx.store.bundles(version)])
-
-
-# -- chunk upload and assemble -----------------------------------------------------------------
-def chunk_options(ctx: Context, req: Request, org: str) -> Response:
-    _org(ctx, org)
-    return json_response({
-        "url": f"{req.base_url}/api/0/organizations/{org}/chunk-upload/",
-        "chunkSize": CHUNK_SIZE, "chunksPerRequest": CHUNKS_PER_REQUEST,
-        "maxFileSize": MAX_FILE_SIZE, "maxRequestSize": MAX_REQUEST_SIZE,
-        "concurrency": 2, "hashAlgorithm": "sha1", "compression": ["gzip"],
-        "accept": ACCEPT,
-    })
-
-
-def upload_chunks(ctx: Context, req: Request, org: str) -> Response:
-    """POST chunk-upload/: multipart parts ``file`` / ``file_gzip`` named by their SHA-1."""
-    _org(ctx, org)
-    parts = parse_multipart(req.body(MAX_REQUEST_SIZE + 1024 * 1024, MAX_REQUEST_SIZE * 2),
-                            req.header("Content-Type") or "")
-    chunks = []
-    for part in parts:
-        if part["name"] not in ("file", "file_gzip"):
-            continue
-        data = part["data"]
-        if part["name"] == "file_gzip":
-            data = inflate(data, 16 + zlib.MAX_WBITS, CHUNK_SIZE, "gzip chunk")
-        if len(data) > CHUNK_SIZE:
-            raise HTTPError(413, f"chunk is larger than the chunk size {CHUNK_SIZE}")
-        digest = hashlib.sha1(data).hexdigest()
-        if (part["filename"] or "").lower() != digest:
-            raise HTTPError(400, f"chunk checksum mismatch: named {part['filename']!r}, "
-                                 f"content is {digest}")
-        chunks.append((digest, data))
-    if len(chunks) > CHUNKS_PER_REQUEST:
-        raise HTTPError(400, f"more than {CHUNKS_PER_REQUEST} chunks in one request")
-    ctx.store.put_chunks(chunks)
-    return json_response({})
-
-
-def _checksum_list(value: Any, what: str) -> List[str]:
-    if not isinstance(value, list) or not all(
-            isinstance(c, str) and len(c) == 40 and all(ch in "0123456789abcdef" for ch in c.lower())
-            for c in value):
-        raise HTTPError(400, f"{what} must be a list of SHA-1 hex checksums")
-    return [c.lower() for c in value]
-
-
-def _assemble_bytes(store: Store, checksum: str, chunks: Sequence[str]) -> bytes:
-    parts = []
-    size = 0
-    for sha1 in chunks:
-        data = store.chunk(sha1)
-        if data is None:
-            raise HTTPError(400, f"chunk {sha1} disappeared")
-        size += len(data)
-        if size > MAX_FILE_SIZE:
-            raise ValueError(f"file is larger than {MAX_FILE_SIZE} bytes")
-        parts.append(data)
-    data = b"".join(parts)
-    if hashlib.sha1(data).hexdigest() != checksum:
-        raise ValueError("the assembled file's checksum does not match")
-    return data
-
-
-def assemble_bundle(ctx: Context, req: Request, org: str) -> Response:
-    """POST artifactbundle/assemble/: answer missing chunks, or check and store the bundle."""
-    _org(ctx, org)
-    body = _body_object(req)
-    checksum = body.get("checksum")
-    if not isinstance(checksum, str) or len(_checksum_list([checksum], "checksum")) != 1:
-        raise HTTPError(400, "checksum must be a SHA-1 hex checksum")
-    checksum = checksum.lower()
-    chunks = _checksum_list(body.get("chunks", []), "chunks")
-    project_slugs = body.get("projects") or []
-    _project_ids(ctx, project_slugs)
-    version = _opt_str(body, "version", 250)
-    dist = _opt_str(body, "dist", 64)
-    if ctx.store.bundle(checksum):
-        return json_response({"state": "ok", "missingChunks": [], "detail": None})
-    missing = ctx.store.missing_chunks(chunks)
-    if missing or not chunks:
-        return json_response({"state": "not_found", "missingChunks": missing, "detail": None})
-    try:
-        data = _assemble_bytes(ctx.store, checksum, chunks)
-        bundle = read_bundle(data)
-    except (BundleError, ValueError) as exc:
-        return json_response({"state": "error", "missingChunks": [], "detail": str(exc)})
-    manifest = bundle["manifest"]
-    release = version or (manifest.get("release") if isinstance(manifest.get("release"), str)
-                          else None)
-    if release and release_name_error(release):
-        return json_response({"state": "error", "missingChunks": [],
-                              "detail": f"invalid release: {release_name_error(release)}"})
-    meta = {"release": release,
-            "dist": dist or (manifest.get("dist") if isinstance(manifest.get("dist"), str)
-                             else None),
-            "bundle_id": str(manifest.get("debug_id") or "") or None,
-            "projects": project_slugs}
-    ctx.store.add_bundle(checksum, data, meta, bundle["files"])
-    ctx.store.delete_chunks(chunks)
-    return json_response({"state": "ok", "missingChunks": [], "detail": None})
-
-
-def _dif_json(row) -> Dict[str, Any]:
-    return {"id": str(row["id"]), "uuid": row["debug_id"], "debugId": row["debug_id"],
-            "codeId": row["code_id"], "objectName": row["object_name"] or row["name"],
-            "cpuName": row["cpu_name"] or "unknown", "sha1": row["checksum"],
-            "size": row["size"], "dateCreated": row["date_added"], "symbolType": row["kind"],
-            "headers": {}, "data": {"features": []}}
-
-
-def read_debug_info(data: bytes, name: str, requested: Optional[str]) -> Dict[str, Any]:
-    """Debug identifiers of an uploaded debug file.
-
-    Reads the file with ``releasetag.artifacts.debugfiles.inspect`` when that module is
-    installed (it parses ELF, Mach-O, PE, PDB, Breakpad, wasm); otherwise, or when it finds
-    nothing, keeps the debug ID the client sent (sentry-cli sends it) or none."""
-    info: Dict[str, Any] = {"name": name, "debug_id": requested, "object_name": name}
-    try:
-        from ..artifacts import debugfiles  # type: ignore[attr-defined]
-    except ImportError:
-        debugfiles = None
-    inspect = getattr(debugfiles, "inspect", None)
-    if inspect is not None:
-        import os
-        import tempfile
-        fd, tmp = tempfile.mkstemp(prefix="releasetag-collector-dif-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            found = inspect(tmp, display=name)
-            objects = [o for o in getattr(found, "objects", []) if getattr(o, "debug_id", None)]
-            match = next((o for o in objects if requested and
-                          str(o.debug_id).lower() == requested.lower()), None)
-            obj = match or (objects[0] if objects else None)
-            if obj is not None:
-                info.update(debug_id=obj.debug_id, code_id=obj.code_id, cpu_name=obj.arch,
-                            kind=getattr(found, "kind", None))
-        except Exception:  # a parser problem must not break the upload
-            log.debug("debug file inspection failed", exc_info=True)
-        finally:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-    if info.get("debug_id"):
-        info["debug_id"] = str(info["debug_id"]).lower()
-    return info
-
-
-def assemble_difs(ctx: Context, req: Request, org: str, project: str) -> Response:
-    """POST difs/assemble/: {sha1: {name, debug_id?, chunks}} -> {sha1: {state, ...}}."""
-    project_row = _project(ctx, org, project)
-    body = _body_object(req)
-    out: Dict[str, Any] = {}
-    for checksum, spec in body.items():
-        _checksum_list([checksum], "each key")
-        checksum = checksum.lower()
-        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
-            raise HTTPError(400, f"entry {checksum} needs a name and chunks")
-        chunks = _checksum_list(spec.get("chunks", []), "chunks")
-        existing = ctx.store.debug_file(project_row["id"], checksum)
-        if existing is not None:
-            out[checksum] = {"state": "ok", "missingChunks": [], "detail": None,
-                             "dif": _dif_json(existing)}
-            continue
-        missing = ctx.store.missing_chunks(chunks)
-        if missing or not chunks:
-            out[checksum] = {"state": "not_found", "missingChunks": missing, "detail": None,
-                             "dif": None}
-            continue
-        try:
-            data = _assemble_bytes(ctx.store, checksum, chunks)
-        except ValueError as exc:
-            out[checksum] = {"state": "error", "missingChunks": [], "detail": str(exc),
-                             "dif": None}
-            continue
-        debug_id = spec.get("debug_id") if isinstance(spec.get("debug_id"), str) else None
-        info = read_debug_info(data, spec["name"][:500], debug_id)
-        row = ctx.store.add_debug_file(project_row["id"], checksum, data, info)
-        ctx.store.delete_chunks(chunks)
-        out[checksum] = {"state": "ok", "missingChunks": [], "detail": None,
-                         "dif": _dif_json(row)}
-    return json_response(out)
-
-
-def list_debug_files(ctx: Context, req: Request, org: str, project: str) -> Response:
-    project_row = _project(ctx, org, project)
-    return json_response([_dif_json(r) for r in ctx.store.debug_files(project_row["id"])])
-
-
 # -- events (read) -----------------------------------------------------------------------------
 def list_events(ctx: Context, req: Request, org: str, project: str) -> Response:
-    project_row = _project(ctx, org, project)
+    project_row = require_project(ctx, org, project)
     try:
         limit = min(max(int(req.query.get("limit", "100")), 1), 1000)
     except ValueError:
@@ -681,7 +339,7 @@ def list_events(ctx: Context, req: Request, org: str, project: str) -> Response:
 
 
 def get_event(ctx: Context, req: Request, org: str, project: str, event_id: str) -> Response:
-    project_row = _project(ctx, org, project)
+    project_row = require_project(ctx, org, project)
     row = ctx.store.event(event_id, project_row["id"])
     if row is None:
         raise HTTPError(404, f"event {event_id} does not exist")
@@ -692,7 +350,7 @@ def get_event(ctx: Context, req: Request, org: str, project: str, event_id: str)
 
 
 def list_client_reports(ctx: Context, req: Request, org: str, project: str) -> Response:
-    project_row = _project(ctx, org, project)
+    project_row = require_project(ctx, org, project)
     return json_response(ctx.store.client_reports(project_row["id"]))
 
 
@@ -725,18 +383,18 @@ ROUTES = [
     ("GET", _O + _V + r"/previous-with-commits/", previous_with_commits),
     ("GET", _O + _V + r"/deploys/", list_deploys),
     ("POST", _O + _V + r"/deploys/", create_deploy),
-    ("GET", _O + _V + r"/files/", list_release_files),
-    ("POST", _O + _V + r"/files/", upload_release_file),
-    ("GET", _O + _V + r"/files/(?P<file_id>[^/]+)/", get_release_file),
-    ("GET", _P + _V + r"/files/", list_release_files),
-    ("POST", _P + _V + r"/files/", upload_release_file),
-    ("GET", _P + _V + r"/files/(?P<file_id>[^/]+)/", get_release_file),
-    ("GET", _O + _V + r"/bundles/", list_release_bundles),
-    ("GET", _O + r"/chunk-upload/", chunk_options),
-    ("POST", _O + r"/chunk-upload/", upload_chunks),
-    ("POST", _O + r"/artifactbundle/assemble/", assemble_bundle),
-    ("POST", _P + r"/files/difs/assemble/", assemble_difs),
-    ("GET", _P + r"/files/dsyms/", list_debug_files),
+    ("GET", _O + _V + r"/files/", uploads.list_release_files),
+    ("POST", _O + _V + r"/files/", uploads.upload_release_file),
+    ("GET", _O + _V + r"/files/(?P<file_id>[^/]+)/", uploads.get_release_file),
+    ("GET", _P + _V + r"/files/", uploads.list_release_files),
+    ("POST", _P + _V + r"/files/", uploads.upload_release_file),
+    ("GET", _P + _V + r"/files/(?P<file_id>[^/]+)/", uploads.get_release_file),
+    ("GET", _O + _V + r"/bundles/", uploads.list_release_bundles),
+    ("GET", _O + r"/chunk-upload/", uploads.chunk_options),
+    ("POST", _O + r"/chunk-upload/", uploads.upload_chunks),
+    ("POST", _O + r"/artifactbundle/assemble/", uploads.assemble_bundle),
+    ("POST", _P + r"/files/difs/assemble/", uploads.assemble_difs),
+    ("GET", _P + r"/files/dsyms/", uploads.list_debug_files),
     ("GET", _P + r"/events/", list_events),
     ("GET", _P + r"/events/(?P<event_id>[^/]+)/", get_event),
     ("GET", _P + r"/client-reports/", list_client_reports),
