@@ -27,6 +27,9 @@ from releasetag.dsn import Dsn
 from releasetag.envelope import event_envelope
 
 
+_PLACEHOLDER = b"f" * 32
+
+
 def make_event() -> dict:
     frames = [{"filename": f"app/module{i}.py", "module": f"app.module{i}", "function": f"f{i}",
                "lineno": 10 + i, "context_line": f"    return f{i + 1}(x)", "in_app": True,
@@ -45,8 +48,11 @@ def sender(dsn: Dsn, stop_at: float, latencies: List[float], errors: List[str]) 
     path = f"/api/{dsn.project_id}/envelope/"
     headers = {"X-Sentry-Auth": dsn.auth_header(), "Content-Type":
                "application/x-sentry-envelope"}
+    # One typical envelope, its event id swapped per request (same length, so the item
+    # length stays right): the senders spend their CPU on sending, not on building events.
+    template = event_envelope(dict(make_event(), event_id=_PLACEHOLDER.decode())).serialize()
     while time.monotonic() < stop_at:
-        body = event_envelope(make_event()).serialize()
+        body = template.replace(_PLACEHOLDER, uuid.uuid4().hex.encode())
         start = time.perf_counter()
         try:
             conn.request("POST", path, body, headers)
@@ -63,6 +69,16 @@ def sender(dsn: Dsn, stop_at: float, latencies: List[float], errors: List[str]) 
         else:
             errors.append(f"HTTP {resp.status}")
     conn.close()
+
+
+def stored_events(info: dict) -> int:
+    """How many events the collector reports for the bench release (every 200 must be there)."""
+    conn = http.client.HTTPConnection("127.0.0.1", Dsn.parse(info["dsn"]).port, timeout=30)
+    conn.request("GET", f"/api/0/organizations/{info['org']}/releases/bench@1.0.0/",
+                 headers={"Authorization": f"Bearer {info['token']}"})
+    data = json.loads(conn.getresponse().read())
+    conn.close()
+    return int(data.get("eventCount", 0))
 
 
 def percentile(values: List[float], p: float) -> float:
@@ -96,11 +112,13 @@ def main() -> int:
             for t in threads:
                 t.join()
             wall = time.monotonic() - start
+            stored = stored_events(info)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
     result = {
         "senders": args.senders, "seconds": round(wall, 2), "events": len(latencies),
+        "stored": stored,
         "errors": len(errors), "events_per_s": round(len(latencies) / wall, 1),
         "p50_ms": round(percentile(latencies, 50) * 1000, 2),
         "p99_ms": round(percentile(latencies, 99) * 1000, 2),
@@ -112,7 +130,8 @@ def main() -> int:
     else:
         for key, value in result.items():
             print(f"{key:>13}: {value}")
-        ok = result["events_per_s"] >= 500 and result["p99_ms"] < 50
+        ok = (result["events_per_s"] >= 500 and result["p99_ms"] < 50
+              and stored == len(latencies))
         print(f"{'goal':>13}: {'met' if ok else 'NOT met'} (>= 500 events/s, p99 < 50 ms)")
     return 0
 
