@@ -136,6 +136,14 @@ def test_good_bundle_is_stored_under_release_dist_and_debug_id(collector):
     status, data = collector.request(
         "GET", f"/api/0/organizations/local/releases/web@9/files/{files[0]['id']}/?download=1")
     assert (status, data) == (200, b"console.log(1)\n")
+    found = collector.api("GET", "/projects/local/local/artifact-lookup/"
+                                 "?debug_id=0E2B6C1A-1111-5222-8333-444455556666")
+    assert [(f["name"], f["release"]) for f in found] == [("~/app.js", "web@9")]
+    status, data = collector.request("GET", found[0]["url"][len(collector.url):])
+    assert (status, data) == (200, b"console.log(1)\n")
+    by_url = collector.api("GET", "/projects/local/local/artifact-lookup/"
+                                  "?release=web@9&url=http://example.com/app.js")
+    assert [f["name"] for f in by_url] == ["~/app.js"]
 
 
 def _zip_with_raw_name(name: str) -> bytes:

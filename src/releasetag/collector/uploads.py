@@ -60,6 +60,30 @@ def get_release_file(ctx: Context, req: Request, org: str, version: str, file_id
     return json_response(artifact_json(row))
 
 
+def artifact_lookup(ctx: Context, req: Request, org: str, project: str) -> Response:
+    """GET .../artifact-lookup/?debug_id=...&release=...&url=...: the stored files a symbolicator
+    would use for a frame (by debug ID, else by release and URL), with download links."""
+    require_project(ctx, org, project)
+    debug_id = (req.query.get("debug_id") or "").lower()
+    release, url = req.query.get("release"), req.query.get("url")
+    if debug_id:
+        rows = ctx.store.artifacts_by_debug_id(debug_id)
+    elif release:
+        rows = [r for r in ctx.store.release_artifacts(release)
+                if not url or r["name"] == url or r["name"].endswith("/" + url.split("/")[-1])]
+    else:
+        raise HTTPError(400, "give debug_id, or release (and url)")
+    out = []
+    for row in rows:
+        data = artifact_json(row)
+        data["url"] = (f"{req.base_url}/api/0/organizations/{org}/releases/"
+                       f"{row['release']}/files/{row['id']}/?download=1" if row["release"]
+                       else None)
+        data["release"] = row["release"]
+        out.append(data)
+    return json_response(out)
+
+
 def upload_release_file(ctx: Context, req: Request, org: str, version: str,
                         project: str = "") -> Response:
     """POST .../releases/{version}/files/ multipart: file, name, dist, header=K:V."""

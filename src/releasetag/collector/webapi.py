@@ -395,6 +395,7 @@ ROUTES = [
     ("POST", _O + r"/artifactbundle/assemble/", uploads.assemble_bundle),
     ("POST", _P + r"/files/difs/assemble/", uploads.assemble_difs),
     ("GET", _P + r"/files/dsyms/", uploads.list_debug_files),
+    ("GET", _P + r"/artifact-lookup/", uploads.artifact_lookup),
     ("GET", _P + r"/events/", list_events),
     ("GET", _P + r"/events/(?P<event_id>[^/]+)/", get_event),
     ("GET", _P + r"/client-reports/", list_client_reports),
