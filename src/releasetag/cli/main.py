@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "releasetag.cli.cmd_runtime",
     "releasetag.cli.cmd_releases",
     "releasetag.cli.cmd_deploys",
+    "releasetag.cli.cmd_serve",
 )
 
 
