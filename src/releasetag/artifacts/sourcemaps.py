@@ -1,0 +1,343 @@
+"""JavaScript sourcemaps: find JS files and their maps, derive debug IDs, inject them.
+
+Debug ID (the same sentry-cli derives): SHA-1 over ``b"js" + u64le(len(js)) + js +
+b"sourcemap" + u64le(len(map)) + map`` when the JS file has a map (the map's own bytes, decoded
+for an inline ``data:`` map), over the JS bytes alone when it has none; the first 16 bytes with
+the UUID version set to 5 and the RFC 4122 variant. A map that already carries ``debugId`` (or
+``debug_id``) keeps it.
+
+Injection: a one-line snippet that stores the ID in ``globalThis._sentryDebugIds[stack]`` goes
+after any hashbang, leading comments and directive prologue; the map's mappings are shifted so
+every original position still resolves; ``//# debugId=<id>`` ends the JS file and the map gets
+``"debugId"``. A JS file without a map gets the snippet at its end (so positions that an
+unseen map may describe do not move). Running inject again changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import struct
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from urllib.parse import unquote
+
+from .mappings import MappingError, shift_map
+
+JS_EXTENSIONS = ("js", "cjs", "mjs")
+MAP_EXTENSIONS = ("map",)
+
+_DEBUG_ID_COMMENT = re.compile(r"^//# debugId=([0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+                               r"[0-9a-fA-F]{4}-?[0-9a-fA-F]{12})\s*$", re.M)
+_MAP_COMMENT = re.compile(r"^[ \t]*//[#@][ \t]*sourceMappingURL=[ \t]*(\S+)[ \t]*$", re.M)
+_SNIPPET = (';(function(){{try{{var g=typeof globalThis!="undefined"?globalThis:'
+            'typeof window!="undefined"?window:typeof self!="undefined"?self:'
+            'typeof global!="undefined"?global:{{}};var s=(new g.Error).stack;'
+            'if(s){{g._sentryDebugIds=g._sentryDebugIds||{{}};g._sentryDebugIds[s]="{id}";'
+            'g._sentryDebugIdIdentifier="sentry-dbid-{id}"}}}}catch(e){{}}}})();')
+
+
+class SourceMapError(Exception):
+    """A file cannot be processed; the message names what is wrong."""
+
+
+def debug_id_from_hash(digest: bytes) -> str:
+    """The first 16 bytes of a SHA-1 as a version-5, RFC 4122 variant UUID string."""
+    return str(uuid.UUID(bytes=digest[:16], version=5))
+
+
+def derive_debug_id(js: bytes, smap: Optional[bytes]) -> str:
+    """The deterministic debug ID for a JS file and (optionally) its map's bytes."""
+    if smap is None:
+        return debug_id_from_hash(hashlib.sha1(js).digest())
+    h = hashlib.sha1()
+    h.update(b"js" + struct.pack("<Q", len(js)))
+    h.update(js)
+    h.update(b"sourcemap" + struct.pack("<Q", len(smap)))
+    h.update(smap)
+    return debug_id_from_hash(h.digest())
+
+
+def normalize_debug_id(value: Any) -> Optional[str]:
+    """A debug ID string in canonical lowercase hyphenated form, or None if not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(uuid.UUID(value.strip()[:36]))
+    except ValueError:
+        return None
+
+
+def snippet(debug_id: str) -> str:
+    """The one-line JS statement that registers ``debug_id`` for the file it runs in."""
+    return _SNIPPET.format(id=debug_id)
+
+
+def js_debug_id(text: str) -> Optional[str]:
+    """The ``//# debugId=`` of an already injected JS file."""
+    m = _DEBUG_ID_COMMENT.search(text)
+    return normalize_debug_id(m.group(1)) if m else None
+
+
+def map_debug_id(smap: Dict[str, Any]) -> Optional[str]:
+    return normalize_debug_id(smap.get("debugId")) or normalize_debug_id(smap.get("debug_id"))
+
+
+def sourcemap_url(text: str) -> Optional[str]:
+    """The last ``//# sourceMappingURL=`` of a JS file."""
+    found = None
+    for m in _MAP_COMMENT.finditer(text):
+        found = m
+    return found.group(1) if found else None
+
+
+def decode_data_url(url: str) -> Tuple[str, bytes]:
+    """Split a ``data:`` URL into (preamble up to the comma, decoded bytes)."""
+    head, comma, payload = url.partition(",")
+    if not comma:
+        raise SourceMapError("inline sourcemap data: URL has no comma")
+    if head.endswith(";base64"):
+        try:
+            return head + ",", base64.b64decode(payload, validate=False)
+        except (ValueError, base64.binascii.Error) as exc:
+            raise SourceMapError(f"inline sourcemap is not valid base64 ({exc})") from None
+    return head + ",", unquote(payload).encode("utf-8")
+
+
+def encode_data_url(preamble: str, data: bytes) -> str:
+    if preamble.endswith(";base64,"):
+        return preamble + base64.b64encode(data).decode("ascii")
+    from urllib.parse import quote
+    return preamble + quote(data.decode("utf-8"), safe="")
+
+
+def insertion_point(text: str) -> int:
+    """Offset after a hashbang, leading comments and whitespace, and a directive prologue."""
+    pos, n = 0, len(text)
+    if text.startswith("\ufeff"):
+        pos = 1
+    if text.startswith("#!", pos):
+        nl = text.find("\n", pos)
+        pos = n if nl < 0 else nl + 1
+    pos = _skip_trivia(text, pos)
+    while pos < n and text[pos] in "'\"":
+        end = _string_end(text, pos)
+        if end < 0:
+            break
+        after = _skip_trivia(text, end, newlines=False)
+        if after < n and text[after] == ";":
+            after += 1
+        elif not (after >= n or text[after] in "\r\n}"):
+            break  # a string expression such as "abc".length: not a directive
+        pos = _skip_trivia(text, after)
+    return _back_to_line_end(text, pos)
+
+
+def _back_to_line_end(text: str, pos: int) -> int:
+    """Move back over whitespace so that the point sits at the start of its line if the
+    line holds nothing else before it, else right after the last token."""
+    back = pos
+    while back > 0 and text[back - 1] in " \t\r\n":
+        back -= 1
+    nl = text.rfind("\n", back, pos)
+    return nl + 1 if nl >= 0 else back
+
+
+def _skip_trivia(text: str, pos: int, newlines: bool = True) -> int:
+    n = len(text)
+    while pos < n:
+        ch = text[pos]
+        if ch in " \t\ufeff" or (newlines and ch in "\r\n\u2028\u2029"):
+            pos += 1
+        elif text.startswith("//", pos):
+            nl = text.find("\n", pos)
+            pos = n if nl < 0 else nl  # the newline itself is handled above
+            if not newlines:
+                return pos
+        elif text.startswith("/*", pos):
+            end = text.find("*/", pos + 2)
+            if end < 0:
+                return pos
+            if not newlines and "\n" in text[pos:end]:
+                return pos
+            pos = end + 2
+        else:
+            break
+    return pos
+
+
+def _string_end(text: str, pos: int) -> int:
+    quote, i, n = text[pos], pos + 1, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == quote:
+            return i + 1
+        if ch in "\r\n":
+            return -1
+        i += 1
+    return -1
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass
+class InjectResult:
+    """What inject did (or would do, with dry_run) to one JS file."""
+
+    js_path: str
+    debug_id: Optional[str] = None
+    map_path: Optional[str] = None   # file path, "inline" for a data: map, None without one
+    action: str = "injected"          # injected | already injected | skipped | error
+    message: Optional[str] = None
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"path": self.js_path, "debug_id": self.debug_id, "sourcemap": self.map_path,
+                "action": self.action, "message": self.message}
+
+
+def find_files(paths: Sequence[str], extensions: Sequence[str]) -> Iterator[str]:
+    """Files under ``paths`` (folders walked in sorted order) whose extension matches."""
+    exts = tuple("." + e.lstrip(".") for e in extensions)
+    for top in paths:
+        if os.path.isdir(top):
+            for root, dirs, files in os.walk(top):
+                dirs.sort()
+                for name in sorted(files):
+                    if name.endswith(exts):
+                        yield os.path.join(root, name)
+        else:
+            yield top
+
+
+def locate_map(js_path: str, text: str) -> Tuple[Optional[str], Optional[str]]:
+    """(map path or ``data:`` URL, reference as written) for a JS file; (None, ref) when the
+    referenced map does not exist; a ``<file>.map`` next to the file is used without a ref."""
+    ref = sourcemap_url(text)
+    if ref is not None:
+        if ref.startswith("data:"):
+            return ref, ref
+        clean = unquote(ref.split("?", 1)[0].split("#", 1)[0])
+        if "://" in clean:
+            clean = clean.rsplit("/", 1)[-1]
+        candidate = os.path.normpath(os.path.join(os.path.dirname(js_path), clean))
+        return (candidate if os.path.isfile(candidate) else None), ref
+    sibling = js_path + ".map"
+    return (sibling if os.path.isfile(sibling) else None), None
+
+
+def load_map(data: bytes, where: str) -> Dict[str, Any]:
+    try:
+        smap = json.loads(data.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SourceMapError(f"{where} is not valid JSON ({exc})") from None
+    if not isinstance(smap, dict) or not (isinstance(smap.get("mappings"), str) or
+                                          isinstance(smap.get("sections"), list)):
+        raise SourceMapError(f"{where} is not a sourcemap (no mappings or sections)")
+    return smap
+
+
+def _dump_map(smap: Dict[str, Any]) -> bytes:
+    return json.dumps(smap, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def inject_file(js_path: str, dry_run: bool = False) -> InjectResult:
+    """Inject a debug ID into one JS file and its map; never raises for bad input."""
+    result = InjectResult(js_path)
+    try:
+        return _inject(js_path, dry_run, result)
+    except (SourceMapError, MappingError) as exc:
+        result.action, result.message = "error", str(exc)
+    except OSError as exc:
+        result.action, result.message = "error", f"cannot read or write: {exc.strerror or exc}"
+    return result
+
+
+def _inject(js_path: str, dry_run: bool, result: InjectResult) -> InjectResult:
+    with open(js_path, "rb") as fh:
+        js = fh.read()
+    try:
+        text = js.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SourceMapError("file is not UTF-8 text") from None
+    existing = js_debug_id(text)
+    where, ref = locate_map(js_path, text)
+    if ref and where is None:
+        result.message = f"referenced sourcemap {ref} not found; injected without a map"
+    map_bytes: Optional[bytes] = None
+    preamble = None
+    if where is not None and where.startswith("data:"):
+        preamble, map_bytes = decode_data_url(where)
+        result.map_path = "inline"
+    elif where is not None:
+        with open(where, "rb") as fh:
+            map_bytes = fh.read()
+        result.map_path = where
+    smap = load_map(map_bytes, result.map_path if preamble is None else "inline sourcemap") \
+        if map_bytes is not None else None
+    if existing:
+        result.debug_id, result.action = existing, "already injected"
+        if smap is not None and map_debug_id(smap) is None and preamble is None:
+            smap["debugId"] = existing  # a map regenerated after injection: re-link it
+            if not dry_run:
+                _write(where, _dump_map(smap))
+            result.message = "sourcemap had no debugId; added"
+        return result
+    debug_id = (map_debug_id(smap) if smap is not None else None) or \
+        derive_debug_id(js, map_bytes)
+    result.debug_id = debug_id
+    line_snippet = snippet(debug_id)
+    if smap is None:
+        new_text = text + ("" if text.endswith("\n") or not text else "\n") + line_snippet + \
+            f"\n//# debugId={debug_id}\n"
+    else:
+        at = insertion_point(text)
+        line = text.count("\n", 0, at)
+        line_start = text.rfind("\n", 0, at) + 1
+        column = _utf16_len(text[line_start:at])
+        if column == 0:
+            new_text = text[:at] + line_snippet + "\n" + text[at:]
+            shift_map(smap, line, 0, 1)
+        else:
+            new_text = text[:at] + "\n" + line_snippet + "\n" + text[at:]
+            shift_map(smap, line, column, 2)
+        smap["debugId"] = debug_id
+        new_text += ("" if new_text.endswith("\n") else "\n") + f"//# debugId={debug_id}\n"
+        if preamble is not None:
+            new_url = encode_data_url(preamble, _dump_map(smap))
+            new_text = _replace_last_map_url(new_text, new_url)
+    if not dry_run:
+        if smap is not None and preamble is None:
+            _write(where, _dump_map(smap))
+        _write(js_path, new_text.encode("utf-8"))
+    return result
+
+
+def _replace_last_map_url(text: str, new_url: str) -> str:
+    last = None
+    for m in _MAP_COMMENT.finditer(text):
+        last = m
+    if last is None:
+        return text
+    return text[:last.start(1)] + new_url + text[last.end(1):]
+
+
+def _write(path: str, data: bytes) -> None:
+    tmp = f"{path}.releasetag-tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+def inject(paths: Sequence[str], extensions: Sequence[str] = JS_EXTENSIONS,
+           dry_run: bool = False) -> List[InjectResult]:
+    """Inject debug IDs into every JS file under ``paths``."""
+    return [inject_file(p, dry_run=dry_run) for p in find_files(paths, extensions)]
