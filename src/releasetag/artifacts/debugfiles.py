@@ -107,6 +107,21 @@ def opened(found: "Found") -> Iterator[str]:
             yield tmp
 
 
+def materialize(found: "Found") -> "tuple[str, bool]":
+    """(path, is_temporary): zip members are extracted to a temp file the caller removes."""
+    if found.member is None:
+        return found.path, False
+    fd, tmp = tempfile.mkstemp(prefix="releasetag-dif-")
+    try:
+        with os.fdopen(fd, "wb") as out, zipfile.ZipFile(found.path) as zf, \
+                zf.open(found.member) as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp, True
+
+
 @dataclass
 class Found:
     """A file found by :func:`scan`: on disk (``member`` None) or inside a zip archive."""

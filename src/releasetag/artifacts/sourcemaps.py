@@ -341,3 +341,162 @@ def inject(paths: Sequence[str], extensions: Sequence[str] = JS_EXTENSIONS,
            dry_run: bool = False) -> List[InjectResult]:
     """Inject debug IDs into every JS file under ``paths``."""
     return [inject_file(p, dry_run=dry_run) for p in find_files(paths, extensions)]
+
+
+# --- collecting files for an upload -------------------------------------------------------
+
+UPLOAD_EXTENSIONS = ("js", "cjs", "mjs", "map")
+
+
+@dataclass
+class Problem:
+    """Something wrong with one file (``fatal``: it cannot be uploaded as asked)."""
+
+    path: str
+    message: str
+    fatal: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def _relative(path: str, top: str) -> str:
+    if os.path.isdir(top):
+        rel = os.path.relpath(path, top)
+    else:
+        rel = os.path.basename(path)
+    return rel.replace(os.sep, "/")
+
+
+def make_url(rel: str, url_prefix: str = "~", url_suffix: str = "",
+             strip_prefix: Optional[str] = None) -> str:
+    """The URL an uploaded file is served under: ``<prefix>/<path><suffix>``."""
+    if strip_prefix:
+        sp = strip_prefix.replace(os.sep, "/").strip("/") + "/"
+        if rel.startswith(sp):
+            rel = rel[len(sp):]
+    prefix = (url_prefix or "~").rstrip("/")
+    return f"{prefix}/{rel.lstrip('/')}{url_suffix or ''}"
+
+
+def collect(paths: Sequence[str], extensions: Sequence[str] = UPLOAD_EXTENSIONS,
+            url_prefix: str = "~", url_suffix: str = "", strip_prefix: Optional[str] = None,
+            validate: bool = False) -> Tuple[List["BundleFile"], List[Problem]]:
+    """The files to upload under ``paths`` with their types and headers, plus problems found.
+
+    Maps that do not parse are always a problem (they are skipped); with ``validate`` also
+    sources a map names without content or an uploaded file, and minified files whose map
+    is missing.
+    """
+    from .bundle import BundleFile
+
+    exts = tuple("." + e.lstrip(".") for e in extensions)
+    problems: List[Problem] = []
+    found: List[Tuple[str, str]] = []  # (path, url)
+    for top in paths:
+        if not os.path.exists(top):
+            problems.append(Problem(top, "no such file or directory", fatal=True))
+            continue
+        for path in find_files([top], extensions):
+            if not path.endswith(exts) and os.path.isdir(top):
+                continue
+            found.append((path, make_url(_relative(path, top), url_prefix, url_suffix,
+                                         strip_prefix)))
+    by_path = {os.path.abspath(p): u for p, u in found}
+    urls = set(by_path.values())
+    files: List[BundleFile] = []
+    map_ids: Dict[str, Optional[str]] = {}
+    for path, url in found:
+        if path.endswith(".map"):
+            bf = _collect_map(path, url, urls, validate, problems)
+            if bf is not None:
+                map_ids[os.path.abspath(path)] = bf.debug_id
+                files.append(bf)
+            continue
+        files.append(_collect_js(path, url, by_path, validate, problems))
+    # a minified file and its map share the map's debug ID when the JS has none of its own
+    for bf in files:
+        if bf.type == "minified_source" and "debug-id" not in bf.headers:
+            if bf.map_path and map_ids.get(bf.map_path):
+                bf.headers["debug-id"] = map_ids[bf.map_path]  # type: ignore[assignment]
+    return files, problems
+
+
+def _collect_map(path: str, url: str, urls: set, validate: bool,
+                 problems: List[Problem]) -> Optional["BundleFile"]:
+    from .bundle import BundleFile
+
+    try:
+        with open(path, "rb") as fh:
+            smap = load_map(fh.read(), "sourcemap")
+    except (SourceMapError, OSError) as exc:
+        problems.append(Problem(path, str(exc), fatal=True))
+        return None
+    headers: Dict[str, str] = {}
+    ident = map_debug_id(smap)
+    if ident:
+        headers["debug-id"] = ident
+    if validate:
+        _validate_sources(path, url, smap, urls, problems)
+    return BundleFile(path, url, "source_map", headers)
+
+
+def _validate_sources(path: str, url: str, smap: Dict[str, Any], urls: set,
+                      problems: List[Problem]) -> None:
+    maps = [s.get("map") for s in smap.get("sections", []) if isinstance(s, dict)] \
+        if "sections" in smap else [smap]
+    base = url.rsplit("/", 1)[0]
+    for m in maps:
+        if not isinstance(m, dict):
+            continue
+        sources = m.get("sources") or []
+        contents = m.get("sourcesContent") or []
+        root = m.get("sourceRoot") or ""
+        for i, src in enumerate(sources):
+            if i < len(contents) and contents[i] is not None:
+                continue
+            if not isinstance(src, str):
+                continue
+            joined = src if "://" in src or src.startswith("~/") else \
+                os.path.normpath(f"{base}/{root}/{src}".replace("//", "/")).replace(os.sep, "/")
+            if joined not in urls:
+                problems.append(Problem(path, f"source {src!r} is missing: neither embedded "
+                                              "in sourcesContent nor uploaded"))
+
+
+def _collect_js(path: str, url: str, by_path: Dict[str, str], validate: bool,
+                problems: List[Problem]) -> "BundleFile":
+    from .bundle import BundleFile
+
+    with open(path, "rb") as fh:
+        text = fh.read().decode("utf-8", "replace")
+    headers: Dict[str, str] = {}
+    ident = js_debug_id(text)
+    if ident:
+        headers["debug-id"] = ident
+    ref = sourcemap_url(text)
+    map_path = None
+    if ref is not None and not ref.startswith("data:"):
+        headers["Sourcemap"] = ref
+        where, _ = locate_map(path, text)
+        map_path = os.path.abspath(where) if where else None
+        if validate and (map_path is None or map_path not in by_path):
+            problems.append(Problem(path, f"its sourcemap {ref} is missing from the upload"))
+    elif ref is None:
+        sibling = os.path.abspath(path + ".map")
+        if sibling in by_path:
+            headers["Sourcemap"] = by_path[sibling].rsplit("/", 1)[-1]
+            map_path = sibling
+    minified = (ref is not None or map_path is not None or ident is not None
+                or _looks_minified(text))
+    if validate and minified and ref is None and map_path is None:
+        problems.append(Problem(path, "minified file without a sourcemap"))
+    return BundleFile(path, url, "minified_source" if minified else "source", headers,
+                      map_path=map_path)
+
+
+def _looks_minified(text: str) -> bool:
+    """Long average line length: what minifiers produce."""
+    sample = text[:65536]
+    lines = sample.count("\n") + 1
+    return len(sample) > 500 and len(sample) / lines > 300

@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "releasetag.cli.cmd_runtime",
     "releasetag.cli.cmd_releases",
     "releasetag.cli.cmd_deploys",
+    "releasetag.cli.cmd_sourcemaps",
+    "releasetag.cli.cmd_debug_files",
 )
 
 
