@@ -375,8 +375,10 @@ def make_url(rel: str, url_prefix: str = "~", url_suffix: str = "",
         sp = strip_prefix.replace(os.sep, "/").strip("/") + "/"
         if rel.startswith(sp):
             rel = rel[len(sp):]
-    prefix = (url_prefix or "~").rstrip("/")
-    return f"{prefix}/{rel.lstrip('/')}{url_suffix or ''}"
+    prefix = url_prefix or "~"
+    if not prefix.endswith("/"):
+        prefix += "/"
+    return f"{prefix}{rel.lstrip('/')}{url_suffix or ''}"
 
 
 def collect(paths: Sequence[str], extensions: Sequence[str] = UPLOAD_EXTENSIONS,

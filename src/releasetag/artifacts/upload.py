@@ -12,6 +12,7 @@ from urllib.parse import quote
 from .chunks import ChunkedFile, ChunkOptions, Progress, hash_file, upload_chunks
 
 DONE_STATES = ("ok", "error")
+PENDING_STATES = ("created", "assembling")  # --wait polls while the server is in these
 WAIT_TIMEOUT = float(os.environ.get("RELEASETAG_ASSEMBLE_TIMEOUT", "600"))
 
 
@@ -99,7 +100,7 @@ def upload_bundle(client: Any, options: ChunkOptions, org: str, projects: Sequen
                                        [c for c in cf.chunks if c.sha1 in missing], progress)
         answer = assemble()
     deadline = time.monotonic() + WAIT_TIMEOUT
-    while wait and answer.get("state") not in DONE_STATES:
+    while wait and answer.get("state") in PENDING_STATES:
         if answer.get("missingChunks"):
             raise UploadError("the server still lacks chunks after the upload "
                               f"({len(answer['missingChunks'])} missing)")
@@ -138,7 +139,8 @@ class DifToUpload:
 
 def upload_difs(client: Any, options: ChunkOptions, org: str, project: str,
                 difs: List[DifToUpload], *, wait: bool = False,
-                progress: Optional[Progress] = None, poll_interval: Optional[float] = None) -> None:
+                progress: Optional[Progress] = None,
+                poll_interval: Optional[float] = None) -> None:
     """Assemble debug files on the server (states are written onto each ``DifToUpload``)."""
     poll_interval = _poll_interval() if poll_interval is None else poll_interval
     todo: Dict[str, DifToUpload] = {}
@@ -185,14 +187,14 @@ def upload_difs(client: Any, options: ChunkOptions, org: str, project: str,
                 d.uploaded = True
         answer = assemble()
     deadline = time.monotonic() + WAIT_TIMEOUT
-    while wait and any(d.state not in DONE_STATES for d in todo.values()):
+    while wait and any(d.state in PENDING_STATES for d in todo.values()):
         if time.monotonic() > deadline:
             for d in todo.values():
-                if d.state not in DONE_STATES:
+                if d.state in PENDING_STATES:
                     d.detail = f"not processed within {WAIT_TIMEOUT:.0f} s"
             return
         time.sleep(poll_interval)
-        body = {cs: b for cs, b in body.items() if todo[cs].state not in DONE_STATES}
+        body = {cs: b for cs, b in body.items() if todo[cs].state in PENDING_STATES}
         answer = assemble()
 
 
