@@ -77,7 +77,8 @@ def make_site(tmp_path, n=6, size=6000):
 
 def expected_bundle(site, release=None, dist=None, **kw):
     files, _ = collect([str(site)], **kw)
-    return build_bundle(files, org=ORG, projects=[PROJECT], release=release, dist=dist)
+    return build_bundle(files, org=ORG, projects=[PROJECT], release=release, dist=dist,
+                        chunk_size=CHUNK)
 
 
 def test_upload_sends_only_missing_chunks_in_limited_batches(api_env, tmp_path, capsys):
@@ -85,6 +86,8 @@ def test_upload_sends_only_missing_chunks_in_limited_batches(api_env, tmp_path, 
     site = make_site(tmp_path)
     with expected_bundle(site, release="web@1.0") as bundle:
         chunked = hash_file(bundle.path, CHUNK)
+        assert bundle.chunked.chunk_ids == chunked.chunk_ids  # hashed while written
+        assert bundle.chunked.checksum == chunked.checksum
         manifest = bundle.manifest
     assert len(chunked.chunks) > 6
     missing = chunked.chunk_ids[1::2]  # the server already has every other chunk

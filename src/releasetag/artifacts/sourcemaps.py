@@ -31,9 +31,6 @@ from .mappings import MappingError, shift_map
 JS_EXTENSIONS = ("js", "cjs", "mjs")
 MAP_EXTENSIONS = ("map",)
 
-_DEBUG_ID_COMMENT = re.compile(r"^//# debugId=([0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
-                               r"[0-9a-fA-F]{4}-?[0-9a-fA-F]{12})\s*$", re.M)
-_MAP_COMMENT = re.compile(r"^[ \t]*//[#@][ \t]*sourceMappingURL=[ \t]*(\S+)[ \t]*$", re.M)
 _SNIPPET = (';(function(){{try{{var g=typeof globalThis!="undefined"?globalThis:'
             'typeof window!="undefined"?window:typeof self!="undefined"?self:'
             'typeof global!="undefined"?global:{{}};var s=(new g.Error).stack;'
@@ -78,21 +75,42 @@ def snippet(debug_id: str) -> str:
 
 
 def js_debug_id(text: str) -> Optional[str]:
-    """The ``//# debugId=`` of an already injected JS file."""
-    m = _DEBUG_ID_COMMENT.search(text)
-    return normalize_debug_id(m.group(1)) if m else None
+    """The ``//# debugId=`` of an already injected JS file (the last one; searched from the
+    end, where it lives, so large files cost little)."""
+    pos = len(text)
+    while True:
+        at = text.rfind("//# debugId=", 0, pos)
+        if at < 0:
+            return None
+        if at == 0 or text[at - 1] == "\n":
+            end = text.find("\n", at)
+            found = normalize_debug_id(text[at + 12:end if end >= 0 else len(text)].strip())
+            if found:
+                return found
+        pos = at
 
 
 def map_debug_id(smap: Dict[str, Any]) -> Optional[str]:
     return normalize_debug_id(smap.get("debugId")) or normalize_debug_id(smap.get("debug_id"))
 
 
+_MAP_PREFIX = re.compile(r"[ \t]*//[#@][ \t]*")
+
+
 def sourcemap_url(text: str) -> Optional[str]:
-    """The last ``//# sourceMappingURL=`` of a JS file."""
-    found = None
-    for m in _MAP_COMMENT.finditer(text):
-        found = m
-    return found.group(1) if found else None
+    """The last ``//# sourceMappingURL=`` (or ``//@``) of a JS file, searched from the end."""
+    pos = len(text)
+    while True:
+        at = text.rfind("sourceMappingURL=", 0, pos)
+        if at < 0:
+            return None
+        line_start = text.rfind("\n", 0, at) + 1
+        if _MAP_PREFIX.fullmatch(text, line_start, at):
+            end = text.find("\n", at)
+            value = text[at + 17:end if end >= 0 else len(text)].strip()
+            if value and not any(ch.isspace() for ch in value):
+                return value
+        pos = at
 
 
 def decode_data_url(url: str) -> Tuple[str, bytes]:
@@ -322,12 +340,11 @@ def _inject(js_path: str, dry_run: bool, result: InjectResult) -> InjectResult:
 
 
 def _replace_last_map_url(text: str, new_url: str) -> str:
-    last = None
-    for m in _MAP_COMMENT.finditer(text):
-        last = m
-    if last is None:
+    old = sourcemap_url(text)
+    if old is None:
         return text
-    return text[:last.start(1)] + new_url + text[last.end(1):]
+    at = text.rfind("sourceMappingURL=" + old)
+    return text[:at + 17] + new_url + text[at + 17 + len(old):]
 
 
 def _write(path: str, data: bytes) -> None:

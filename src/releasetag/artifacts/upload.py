@@ -70,10 +70,12 @@ def upload_bundle(client: Any, options: ChunkOptions, org: str, projects: Sequen
                   bundle_path: str, *, release: Optional[str] = None,
                   dist: Optional[str] = None, wait: bool = False,
                   progress: Optional[Progress] = None,
-                  poll_interval: Optional[float] = None) -> BundleUploadResult:
-    """Assemble an artifact bundle on the server, sending only the chunks it lacks."""
+                  poll_interval: Optional[float] = None,
+                  chunked: Optional[ChunkedFile] = None) -> BundleUploadResult:
+    """Assemble an artifact bundle on the server, sending only the chunks it lacks
+    (``chunked``: the bundle's chunk hashes when already known, for ``options.chunk_size``)."""
     poll_interval = _poll_interval() if poll_interval is None else poll_interval
-    cf = hash_file(bundle_path, options.chunk_size)
+    cf = chunked if chunked is not None else hash_file(bundle_path, options.chunk_size)
     if cf.size > options.max_file_size:
         raise UploadError(f"the artifact bundle is {_human(cf.size)}, over the server's "
                           f"maximum file size of {_human(options.max_file_size)}; "
