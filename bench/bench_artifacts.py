@@ -83,13 +83,16 @@ class Server:
 
 
 def run(cmd, env) -> dict:
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out_err = [proc.stdout, proc.stderr]
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    out = out_err[0].read().decode(errors="replace")
-    err = out_err[1].read().decode(errors="replace")
+    # output goes to files, not pipes: a chatty tool must not block on a full pipe
+    with tempfile.TemporaryFile() as out_f, tempfile.TemporaryFile() as err_f:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=out_f, stderr=err_f)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        out_f.seek(0)
+        err_f.seek(0)
+        out = out_f.read().decode(errors="replace")
+        err = err_f.read().decode(errors="replace")
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"{cmd[0]} failed ({proc.returncode}): {err[-2000:]}")

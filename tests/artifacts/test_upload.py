@@ -188,6 +188,8 @@ def test_bad_inputs_are_reported_and_the_rest_uploads(api_env, tmp_path, capsys)
     site = make_site(tmp_path, n=2)
     (site / "static" / "broken.js.map").write_text("{nope")
     (site / "static" / "orphan.js").write_text("x" * 2000 + "\n//# sourceMappingURL=gone.map\n")
+    (site / "static" / "nosrc.js.map").write_text(json.dumps(
+        {"version": 3, "sources": ["../src/none.ts"], "names": [], "mappings": "AAAA"}))
     rec.respond(chunk_options(rec), {"path": "/artifactbundle/assemble/",
                                      "body": {"state": "ok", "missingChunks": []}})
     rc = main(["sourcemaps", "upload", str(site), "-r", "web@1", "--validate"])
@@ -195,6 +197,7 @@ def test_bad_inputs_are_reported_and_the_rest_uploads(api_env, tmp_path, capsys)
     assert rc == 1
     assert "broken.js.map" in err and "not valid JSON" in err
     assert "orphan.js" in err and "gone.map" in err
+    assert "nosrc.js.map" in err and "'../src/none.ts' is missing" in err
     assert "Traceback" not in err
     assert len(rec.requests("/artifactbundle/assemble/")) == 1  # the rest still went up
 

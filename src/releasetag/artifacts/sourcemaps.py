@@ -445,19 +445,40 @@ def _collect_map(path: str, url: str, urls: set, validate: bool,
                  problems: List[Problem]) -> Optional["BundleFile"]:
     from .bundle import BundleFile
 
+    headers: Dict[str, str] = {}
     try:
         with open(path, "rb") as fh:
-            smap = load_map(fh.read(), "sourcemap")
+            data = fh.read()
+        if validate:  # a full parse: every problem inside the map is found
+            smap = load_map(data, "sourcemap")
+            ident = map_debug_id(smap)
+            _validate_sources(path, url, smap, urls, problems)
+        else:  # a cheap look: truncated or non-JSON files are still caught
+            ident = quick_map_debug_id(data)
     except (SourceMapError, OSError) as exc:
         problems.append(Problem(path, str(exc), fatal=True))
         return None
-    headers: Dict[str, str] = {}
-    ident = map_debug_id(smap)
     if ident:
         headers["debug-id"] = ident
-    if validate:
-        _validate_sources(path, url, smap, urls, problems)
     return BundleFile(path, url, "source_map", headers)
+
+
+_MAP_ID = re.compile(rb'"(?:debugId|debug_id)"\s*:\s*"([0-9a-fA-F-]{32,36})"')
+
+
+def quick_map_debug_id(data: bytes) -> Optional[str]:
+    """A map's debug ID without parsing all of it (the key is searched from the end, where
+    inject puts it); raises SourceMapError for data that is plainly not a JSON object."""
+    head, tail = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n"), data[-64:].rstrip()
+    if not head.startswith(b"{") or not tail.endswith(b"}"):
+        raise SourceMapError("sourcemap is not valid JSON (not a complete JSON object)")
+    for key in (b'"debugId"', b'"debug_id"'):
+        at = data.rfind(key)
+        if at >= 0:
+            m = _MAP_ID.match(data, at)
+            if m:
+                return normalize_debug_id(m.group(1).decode("ascii"))
+    return None
 
 
 def _validate_sources(path: str, url: str, smap: Dict[str, Any], urls: set,
@@ -487,8 +508,7 @@ def _collect_js(path: str, url: str, by_path: Dict[str, str], validate: bool,
                 problems: List[Problem]) -> "BundleFile":
     from .bundle import BundleFile
 
-    with open(path, "rb") as fh:
-        text = fh.read().decode("utf-8", "replace")
+    text = _read_js_tail(path)
     headers: Dict[str, str] = {}
     ident = js_debug_id(text)
     if ident:
@@ -512,6 +532,23 @@ def _collect_js(path: str, url: str, by_path: Dict[str, str], validate: bool,
         problems.append(Problem(path, "minified file without a sourcemap"))
     return BundleFile(path, url, "minified_source" if minified else "source", headers,
                       map_path=map_path)
+
+
+_TAIL = 64 * 1024
+
+
+def _read_js_tail(path: str) -> str:
+    """The end of a JS file, where its comments live; all of it when the end holds no
+    sourceMappingURL (it may be a long inline map) or the file is small."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        if size > _TAIL:
+            fh.seek(size - _TAIL)
+            tail = fh.read()
+            if b"sourceMappingURL=" in tail:
+                return tail.decode("utf-8", "replace")
+            fh.seek(0)
+        return fh.read().decode("utf-8", "replace")
 
 
 def _looks_minified(text: str) -> bool:
