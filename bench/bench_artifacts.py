@@ -139,7 +139,8 @@ def main() -> None:
                 after = server.call("/__stats__")
                 again["chunks_sent"] = after["chunks"] - before["chunks"]
                 results[name] = {"first": first, "unchanged": again}
-                print(f"{name:11s} first: {first['wall_s']:6.2f} s  peak {first['peak_rss_mb']:6.1f} MB"
+                print(f"{name:11s} first: {first['wall_s']:6.2f} s  "
+                      f"peak {first['peak_rss_mb']:6.1f} MB"
                       f"  cpu {first['cpu_s']:6.2f} s  chunks {first['server']['chunks']} "
                       f"({first['server']['chunk_bytes'] / 1e6:.1f} MB) | unchanged: "
                       f"{again['wall_s']:.2f} s, {again['chunks_sent']} chunks, "

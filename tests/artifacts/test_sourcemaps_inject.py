@@ -157,9 +157,11 @@ load.then((mod) => {
 
 @pytest.mark.parametrize("name,body", [
     ("cjs_strict.js", "#!/usr/bin/env node\n'use strict';\n"
-                      "module.exports = { strict: (function () { return this === undefined; })() };\n"),
+                      "module.exports = { strict: (function () { return this === undefined; })"
+                      "() };\n"),
     ("esm.mjs", "export default 42;\n"),
-    ("midline.cjs", "/*! x */'use strict';module.exports={strict:(function(){return this===undefined})()};\n"),
+    ("midline.cjs", "/*! x */'use strict';module.exports="
+                    "{strict:(function(){return this===undefined})()};\n"),
 ])
 def test_injected_js_registers_its_debug_id_in_node(tmp_path, name, body):
     node = shutil.which("node") or shutil.which("nodejs")

@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from releasetag.artifacts.bundle import build_bundle, list_files, read_manifest
+from releasetag.artifacts.bundle import LazyBundle, build_bundle, list_files, read_manifest
 from releasetag.artifacts.chunks import hash_file
 from releasetag.artifacts.sourcemaps import collect, inject
 from releasetag.cli.main import main
@@ -88,6 +88,10 @@ def test_upload_sends_only_missing_chunks_in_limited_batches(api_env, tmp_path, 
         chunked = hash_file(bundle.path, CHUNK)
         assert bundle.chunked.chunk_ids == chunked.chunk_ids  # hashed while written
         assert bundle.chunked.checksum == chunked.checksum
+        files, _ = collect([str(site)])
+        with LazyBundle(files, org=ORG, projects=[PROJECT], release="web@1.0",
+                        chunk_size=CHUNK) as lazy:  # hashed without writing: same answer
+            assert lazy.chunked.chunk_ids == chunked.chunk_ids
         manifest = bundle.manifest
     assert len(chunked.chunks) > 6
     missing = chunked.chunk_ids[1::2]  # the server already has every other chunk
@@ -278,3 +282,18 @@ def test_debug_files_check_cli(tmp_path, capsys):
     assert main(["debug-files", "check", "--json", os.path.join(FIXTURES, "mac_fat.dylib")]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [o["arch"] for o in data["objects"]] == ["x86_64", "arm64"]
+
+
+def test_map_debug_id_is_found_wherever_the_key_is(tmp_path):
+    ident = "0123abcd-0000-4000-8000-00000000beef"
+    filler = "A" * 300_000  # large: only the ends are read first
+    (tmp_path / "first.js.map").write_text(
+        '{"debugId":"%s","version":3,"sources":[],"names":[],"mappings":"%s"}' % (ident, filler))
+    (tmp_path / "middle.js.map").write_text(
+        '{"version":3,"mappings":"%s","debug_id":"%s","x":"%s"}' % (filler, ident, filler))
+    (tmp_path / "cut.js.map").write_text('{"version":3,"mappings":"%s' % filler)
+    files, problems = collect([str(tmp_path)])
+    assert {os.path.basename(f.path): f.debug_id for f in files} == {
+        "first.js.map": ident, "middle.js.map": ident}
+    assert [os.path.basename(p.path) for p in problems] == ["cut.js.map"]
+    assert problems[0].fatal and "not valid JSON" in problems[0].message

@@ -63,6 +63,15 @@ def zip_name(url: str) -> str:
     return f"files/{scheme}/{host}/{path}"
 
 
+class _NullSink:
+    """Discards what is written: hashing a bundle without writing it anywhere."""
+
+    name = None
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
 class _HashingWriter:
     """Writes through to ``fh`` while computing the SHA-1 of everything and of every
     ``chunk_size`` piece: the chunk-upload hashes come for free while the bundle is written."""
@@ -139,7 +148,7 @@ class _ZipWriter:
         self.central.append(struct.pack("<IH", 0x02014B50, (3 << 8) | 20) + common +
                             struct.pack("<HHHHII", 0, 0, 0, 0, 0o100644 << 16, offset) + name)
 
-    def add_file(self, name: str, path: str) -> int:
+    def add_file(self, name: str, path: str) -> Tuple[int, int]:
         crc, size, data = _crc_of(path)
         self._header(name.encode("utf-8"), crc, size)
         if data is not None:
@@ -153,7 +162,7 @@ class _ZipWriter:
                         raise BundleError(f"{path} changed while it was being packed")
                     self.out.write(block)
                     left -= len(block)
-        return crc
+        return crc, size
 
     def add_bytes(self, name: str, data: bytes) -> None:
         self._header(name.encode("utf-8"), zlib.crc32(data), len(data))
@@ -189,8 +198,8 @@ def write_bundle(files: Sequence[BundleFile], out, *, org: Optional[str] = None,
         if name in seen:
             continue  # two paths with the same URL: the first (sorted) wins
         seen.add(name)
-        crc = zw.add_file(name, f.path)
-        ident.update(f"{name}\0{crc}\0{os.path.getsize(f.path)}\n".encode("utf-8"))
+        crc, size = zw.add_file(name, f.path)
+        ident.update(f"{name}\0{crc}\0{size}\n".encode("utf-8"))
         entry: Dict[str, Any] = {"url": f.url, "type": f.type}
         if f.headers:
             entry["headers"] = dict(sorted(f.headers.items()))
@@ -259,6 +268,38 @@ class BuiltBundle:
 
     def copy_to(self, dest: str) -> None:
         shutil.copyfile(self.path, dest)
+
+    def materialize(self) -> "ChunkedFile":
+        return self.chunked
+
+
+class LazyBundle:
+    """A bundle hashed without being written: ``chunked`` and ``manifest`` are known at once;
+    ``materialize`` writes the temporary file only when the server lacks some chunks (an
+    unchanged re-upload never writes it)."""
+
+    def __init__(self, files: Sequence[BundleFile], **meta: Any) -> None:
+        self.files = list(files)
+        self.meta = meta
+        self.manifest, self.chunked = write_bundle(self.files, _NullSink(), **meta)
+        self._built: Optional[BuiltBundle] = None
+
+    def materialize(self) -> "ChunkedFile":
+        if self._built is None:
+            self._built = build_bundle(self.files, **self.meta)
+            if self._built.chunked.checksum != self.chunked.checksum:
+                raise BundleError("the files changed while the bundle was being built")
+        return self._built.chunked
+
+    def close(self) -> None:
+        if self._built is not None:
+            self._built.close()
+
+    def __enter__(self) -> "LazyBundle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 def read_manifest(path: str) -> Dict[str, Any]:

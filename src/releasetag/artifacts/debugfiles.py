@@ -96,17 +96,6 @@ def _zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[str]:
         os.unlink(tmp)
 
 
-@contextmanager
-def opened(found: "Found") -> Iterator[str]:
-    """A real file path for a found debug file (zip members are extracted to a temp file)."""
-    if found.member is None:
-        yield found.path
-        return
-    with zipfile.ZipFile(found.path) as zf:
-        with _zip_member(zf, zf.getinfo(found.member)) as tmp:
-            yield tmp
-
-
 def materialize(found: "Found") -> "tuple[str, bool]":
     """(path, is_temporary): zip members are extracted to a temp file the caller removes."""
     if found.member is None:

@@ -22,7 +22,7 @@ import os
 import re
 import struct
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import unquote
 
@@ -377,11 +377,13 @@ class Problem:
         return f"{self.path}: {self.message}"
 
 
-def _relative(path: str, top: str) -> str:
-    if os.path.isdir(top):
-        rel = os.path.relpath(path, top)
+def _relative(path: str, top: str, top_is_dir: bool) -> str:
+    if not top_is_dir:
+        return os.path.basename(path)
+    if path.startswith(top):  # found by walking top: a cheap slice instead of relpath
+        rel = path[len(top):].lstrip(os.sep)
     else:
-        rel = os.path.basename(path)
+        rel = os.path.relpath(path, top)
     return rel.replace(os.sep, "/")
 
 
@@ -416,11 +418,12 @@ def collect(paths: Sequence[str], extensions: Sequence[str] = UPLOAD_EXTENSIONS,
         if not os.path.exists(top):
             problems.append(Problem(top, "no such file or directory", fatal=True))
             continue
+        top_is_dir = os.path.isdir(top)
         for path in find_files([top], extensions):
-            if not path.endswith(exts) and os.path.isdir(top):
+            if not path.endswith(exts) and top_is_dir:
                 continue
-            found.append((path, make_url(_relative(path, top), url_prefix, url_suffix,
-                                         strip_prefix)))
+            found.append((path, make_url(_relative(path, top, top_is_dir), url_prefix,
+                                         url_suffix, strip_prefix)))
     by_path = {os.path.abspath(p): u for p, u in found}
     urls = set(by_path.values())
     files: List[BundleFile] = []
@@ -447,14 +450,17 @@ def _collect_map(path: str, url: str, urls: set, validate: bool,
 
     headers: Dict[str, str] = {}
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
         if validate:  # a full parse: every problem inside the map is found
-            smap = load_map(data, "sourcemap")
+            with open(path, "rb") as fh:
+                smap = load_map(fh.read(), "sourcemap")
             ident = map_debug_id(smap)
             _validate_sources(path, url, smap, urls, problems)
-        else:  # a cheap look: truncated or non-JSON files are still caught
-            ident = quick_map_debug_id(data)
+        else:  # a cheap look at both ends: truncated or non-JSON files are still caught
+            ends, whole = _head_and_tail(path)
+            ident = quick_map_debug_id(ends)
+            if ident is None and not whole:  # the key may sit in the middle
+                with open(path, "rb") as fh:
+                    ident = quick_map_debug_id(fh.read())
     except (SourceMapError, OSError) as exc:
         problems.append(Problem(path, str(exc), fatal=True))
         return None
@@ -535,6 +541,18 @@ def _collect_js(path: str, url: str, by_path: Dict[str, str], validate: bool,
 
 
 _TAIL = 64 * 1024
+
+
+def _head_and_tail(path: str) -> Tuple[bytes, bool]:
+    """(the whole file, True) when small, else (its first 4 KiB + a newline + its last
+    64 KiB, False)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        if size <= 2 * _TAIL:
+            return fh.read(), True
+        head = fh.read(4096)
+        fh.seek(size - _TAIL)
+        return head + b"\n" + fh.read(), False
 
 
 def _read_js_tail(path: str) -> str:

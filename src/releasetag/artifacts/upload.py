@@ -67,15 +67,20 @@ class BundleUploadResult:
 
 
 def upload_bundle(client: Any, options: ChunkOptions, org: str, projects: Sequence[str],
-                  bundle_path: str, *, release: Optional[str] = None,
+                  bundle: Any, *, release: Optional[str] = None,
                   dist: Optional[str] = None, wait: bool = False,
                   progress: Optional[Progress] = None,
-                  poll_interval: Optional[float] = None,
-                  chunked: Optional[ChunkedFile] = None) -> BundleUploadResult:
-    """Assemble an artifact bundle on the server, sending only the chunks it lacks
-    (``chunked``: the bundle's chunk hashes when already known, for ``options.chunk_size``)."""
+                  poll_interval: Optional[float] = None) -> BundleUploadResult:
+    """Assemble an artifact bundle on the server, sending only the chunks it lacks.
+
+    ``bundle`` is a path, or an object with ``chunked`` (hashes for ``options.chunk_size``)
+    and ``materialize()`` (the file's chunks on disk, written only when needed)."""
     poll_interval = _poll_interval() if poll_interval is None else poll_interval
-    cf = chunked if chunked is not None else hash_file(bundle_path, options.chunk_size)
+    if isinstance(bundle, str):
+        cf = hash_file(bundle, options.chunk_size)
+        materialize = lambda: cf  # noqa: E731
+    else:
+        cf, materialize = bundle.chunked, bundle.materialize
     if cf.size > options.max_file_size:
         raise UploadError(f"the artifact bundle is {_human(cf.size)}, over the server's "
                           f"maximum file size of {_human(options.max_file_size)}; "
@@ -98,8 +103,10 @@ def upload_bundle(client: Any, options: ChunkOptions, org: str, projects: Sequen
     missing = set(answer.get("missingChunks") or [])
     sent = requests = 0
     if missing:
+        on_disk = materialize()
         sent, requests = upload_chunks(client, options,
-                                       [c for c in cf.chunks if c.sha1 in missing], progress)
+                                       [c for c in on_disk.chunks if c.sha1 in missing],
+                                       progress)
         answer = assemble()
     deadline = time.monotonic() + WAIT_TIMEOUT
     while wait and answer.get("state") in PENDING_STATES:

@@ -93,7 +93,7 @@ def _release(args: argparse.Namespace) -> Optional[str]:
 
 @api_command
 def cmd_upload(args: argparse.Namespace) -> int:
-    from ..artifacts.bundle import BundleError, build_bundle
+    from ..artifacts.bundle import BundleError, LazyBundle
     from ..artifacts.sourcemaps import UPLOAD_EXTENSIONS, collect
     from ..artifacts.upload import (UploadError, get_chunk_options, upload_bundle,
                                     upload_release_files)
@@ -135,17 +135,18 @@ def cmd_upload(args: argparse.Namespace) -> int:
             failed = failed or bool(bad)
         else:
             try:
-                bundle = build_bundle(files, org=org, projects=projects, release=release,
-                                      dist=args.dist, chunk_size=options.chunk_size)
+                bundle = LazyBundle(files, org=org, projects=projects, release=release,
+                                    dist=args.dist, chunk_size=options.chunk_size)
             except (BundleError, OSError) as exc:
                 raise CliError(f"cannot build the artifact bundle: {exc}") from None
             try:
-                result = upload_bundle(client, options, org, projects, bundle.path,
+                result = upload_bundle(client, options, org, projects, bundle,
                                        release=release, dist=args.dist, wait=args.wait,
-                                       progress=progress_bar(args, "uploading chunks"),
-                                       chunked=bundle.chunked)
-            except UploadError as exc:
+                                       progress=progress_bar(args, "uploading chunks"))
+            except (UploadError, BundleError) as exc:
                 raise CliError(str(exc)) from None
+            except OSError as exc:
+                raise CliError(f"cannot build the artifact bundle: {exc}") from None
             finally:
                 bundle.close()
             summary.update(method="artifact-bundle", bundle=result.as_dict())
