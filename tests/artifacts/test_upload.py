@@ -297,3 +297,22 @@ def test_map_debug_id_is_found_wherever_the_key_is(tmp_path):
         "first.js.map": ident, "middle.js.map": ident}
     assert [os.path.basename(p.path) for p in problems] == ["cut.js.map"]
     assert problems[0].fatal and "not valid JSON" in problems[0].message
+
+
+def test_debug_file_over_max_file_size_is_reported_and_the_rest_uploads(api_env, tmp_path,
+                                                                         capsys):
+    rec = api_env
+    big, small = os.path.join(FIXTURES, "win.pdb"), os.path.join(FIXTURES, "sample.sym")
+    sym = hash_file(small, CHUNK)
+    rec.respond(chunk_options(rec, maxFileSize=10_000),
+                {"path": "/difs/assemble/", "times": 1,
+                 "body": {sym.checksum: {"state": "not_found",
+                                         "missingChunks": sym.chunk_ids}}},
+                {"path": "/difs/assemble/", "body": {sym.checksum: {"state": "ok"}}})
+    rc = main(["debug-files", "upload", big, small])
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert "win.pdb" in captured.err and "maximum file size" in captured.err
+    assert "sample.sym: ok (sent)" in captured.out
+    bodies = [r.json() for r in rec.requests("/difs/assemble/")]
+    assert all(set(b) == {sym.checksum} for b in bodies)  # the big file was never offered
