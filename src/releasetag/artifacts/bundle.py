@@ -72,6 +72,41 @@ class _NullSink:
         return len(data)
 
 
+class _BackgroundHash:
+    """A SHA-1 fed in order by a helper thread (hashlib releases the GIL on large inputs),
+    so the whole-file and per-chunk hashes are computed on two cores at once."""
+
+    def __init__(self) -> None:
+        import queue
+        import threading
+
+        self._hash = hashlib.sha1()
+        self._queue: "queue.Queue[Optional[bytes]]" = queue.Queue(maxsize=8)
+        self._thread = threading.Thread(target=self._run, name="releasetag-sha1", daemon=True)
+        self._thread.start()
+        self._digest: Optional[str] = None
+
+    def _run(self) -> None:
+        while True:
+            data = self._queue.get()
+            if data is None:
+                return
+            self._hash.update(data)
+
+    def update(self, data: bytes) -> None:
+        self._queue.put(bytes(data))
+
+    def join(self) -> None:
+        if self._digest is None:
+            self._queue.put(None)
+            self._thread.join()
+            self._digest = self._hash.hexdigest()
+
+    def hexdigest(self) -> str:
+        self.join()
+        return self._digest  # type: ignore[return-value]
+
+
 class _HashingWriter:
     """Writes through to ``fh`` while computing the SHA-1 of everything and of every
     ``chunk_size`` piece: the chunk-upload hashes come for free while the bundle is written."""
@@ -79,7 +114,7 @@ class _HashingWriter:
     def __init__(self, fh, chunk_size: int) -> None:
         self.fh = fh
         self.chunk_size = chunk_size
-        self.whole = hashlib.sha1()
+        self.whole = _BackgroundHash()
         self.part = hashlib.sha1()
         self.in_part = 0
         self.offset = 0
@@ -106,6 +141,7 @@ class _HashingWriter:
     def finish(self) -> None:
         if self.in_part:
             self._close_part()
+        self.whole.join()
 
 
 def _crc_of(path: str) -> Tuple[int, int, Optional[bytes]]:

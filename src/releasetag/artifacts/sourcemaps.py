@@ -540,12 +540,12 @@ def _collect_js(path: str, url: str, by_path: Dict[str, str], validate: bool,
                       map_path=map_path)
 
 
-_TAIL = 64 * 1024
+_TAIL = 8 * 1024  # comments and an injected debugId live at the very end
 
 
 def _head_and_tail(path: str) -> Tuple[bytes, bool]:
     """(the whole file, True) when small, else (its first 4 KiB + a newline + its last
-    64 KiB, False)."""
+    8 KiB, False)."""
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
         if size <= 2 * _TAIL:
@@ -562,9 +562,9 @@ def _read_js_tail(path: str) -> str:
     with open(path, "rb") as fh:
         if size > _TAIL:
             fh.seek(size - _TAIL)
-            tail = fh.read()
-            if b"sourceMappingURL=" in tail:
-                return tail.decode("utf-8", "replace")
+            tail = fh.read().decode("utf-8", "replace")
+            if sourcemap_url(tail) is not None:
+                return tail
             fh.seek(0)
         return fh.read().decode("utf-8", "replace")
 
