@@ -15,13 +15,13 @@ Nothing here raises: a failing source is skipped with a debug log line.
 
 from __future__ import annotations
 
-import json
-import logging
 import os
-from dataclasses import dataclass
-from typing import Mapping, Optional
 
-logger = logging.getLogger("releasetag.release")
+from ._log import get_logger
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import List, Mapping, Optional
 
 RELEASE_FILE_NAME = ".releasetag-release"
 RELEASE_FILE_ENV = "RELEASETAG_RELEASE_FILE"
@@ -52,12 +52,21 @@ CI_VARIABLES = (
 )
 
 
-@dataclass(frozen=True)
 class Detected:
     """A detected release and the source that named it (for ``propose-version``)."""
 
-    release: str
-    source: str
+    __slots__ = ("release", "source")
+
+    def __init__(self, release: str, source: str) -> None:
+        self.release = release
+        self.source = source
+
+    def __repr__(self) -> str:
+        return f"Detected(release={self.release!r}, source={self.source!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Detected) and other.release == self.release
+                and other.source == self.source)
 
 
 def release_name_error(name: object) -> Optional[str]:
@@ -97,7 +106,7 @@ def _accept(value: Optional[str], source: str) -> Optional[Detected]:
         return None
     err = release_name_error(value)
     if err:
-        logger.debug("ignoring release %r from %s: %s", value, source, err)
+        get_logger("releasetag.release").debug("ignoring release %r from %s: %s", value, source, err)
         return None
     return Detected(value, source)
 
@@ -108,10 +117,12 @@ def read_release_file(path: str) -> Optional[str]:
         with open(path, encoding="utf-8") as fh:
             text = fh.read(4096)
     except (OSError, UnicodeDecodeError) as exc:
-        logger.debug("cannot read release file %s: %s", path, exc)
+        get_logger("releasetag.release").debug("cannot read release file %s: %s", path, exc)
         return None
     text = text.strip()
     if text.startswith("{"):
+        import json
+
         try:
             value = json.loads(text).get("release")
         except (ValueError, AttributeError):
@@ -132,7 +143,7 @@ def write_release_file(path: str, release: str) -> None:
     os.replace(tmp, path)
 
 
-def _release_file_candidates(env: Mapping[str, str], cwd: str) -> list:
+def _release_file_candidates(env: Mapping[str, str], cwd: str) -> List[str]:
     paths = []
     if env.get(RELEASE_FILE_ENV):
         paths.append(env[RELEASE_FILE_ENV])
@@ -145,6 +156,7 @@ def _github_pr_head_sha(env: Mapping[str, str]) -> Optional[str]:
     path = env.get("GITHUB_EVENT_PATH")
     if not path or not env.get("GITHUB_SHA"):
         return None
+    import json
     try:
         with open(path, encoding="utf-8") as fh:
             payload = json.load(fh)
@@ -165,7 +177,7 @@ def git_head_sha(path: Optional[str] = None) -> Optional[str]:
         import git  # noqa: PLC0415 - imported only when nothing else names the release
         from git.refs.symbolic import SymbolicReference
     except Exception as exc:  # pragma: no cover - GitPython missing or broken
-        logger.debug("GitPython unavailable: %s", exc)
+        get_logger("releasetag.release").debug("GitPython unavailable: %s", exc)
         return None
     try:
         repo = git.Repo(path or os.getcwd(), search_parent_directories=True)
@@ -174,7 +186,7 @@ def git_head_sha(path: Optional[str] = None) -> Optional[str]:
         finally:
             repo.close()
     except Exception as exc:
-        logger.debug("no git HEAD found from %s: %s", path or os.getcwd(), exc)
+        get_logger("releasetag.release").debug("no git HEAD found from %s: %s", path or os.getcwd(), exc)
         return None
     return sha if isinstance(sha, str) and len(sha) in (40, 64) else None
 

@@ -1,0 +1,315 @@
+"""The client: options, the event pipeline (a list of small processors) and the transport.
+
+Pipeline for every event: build -> scopes -> defaults (release, environment, ...) -> scrub
+-> scope event processors -> before_send -> transport. A processor returns the event (maybe
+changed) or None to drop it; every drop is counted with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from . import scope as scope_mod
+from .dsn import Dsn
+from .event import (FrameBuilder, exc_info_from, exception_values, message_payload,
+                    new_event_id, runtime_contexts, sdk_info)
+from .options import Options, resolve_options
+from .scope import Scope
+from .scrub import DEFAULT_SCRUBBER
+from .serialize import safe_str
+from .transport import reports
+
+logger = logging.getLogger("releasetag")
+
+Processor = Callable[[Dict[str, Any], Dict[str, Any]], Optional[Dict[str, Any]]]
+_LEVELS = ("debug", "info", "warning", "error", "fatal")
+_CAPTURED_FLAG = "__releasetag_captured__"
+
+
+class Client:
+    """Turns exceptions and messages into events and hands them to the transport."""
+
+    def __init__(self, dsn: Optional[str] = None, **options: Any) -> None:
+        self.options: Options = resolve_options(dsn, **options)
+        self.dsn: Optional[Dsn] = Dsn.parse(self.options.dsn) if self.options.dsn else None
+        self.transport: Any = None
+        if self.dsn is not None or self.options.transport is not None:
+            from .transport import make_transport
+            self.transport = make_transport(self.options)
+        self.frames = FrameBuilder(self.options.in_app_include, self.options.in_app_exclude,
+                                   self.options.include_local_variables,
+                                   self.options.include_source_context)
+        self.integrations: Dict[str, Any] = {}
+        self._contexts = runtime_contexts()
+        self._last_exc: Any = None
+        self.last_event_id: Optional[str] = None
+        self.processors: List[Tuple[str, Processor]] = [
+            ("scope", self._apply_scopes),
+            ("defaults", self._apply_defaults),
+        ]
+        if not self.options.send_default_pii:
+            self.processors.append(("scrub", _scrub))
+        self._set_sdk_info()
+
+    @property
+    def active(self) -> bool:
+        """True when events can be sent (a DSN or transport is configured)."""
+        return self.transport is not None
+
+    def _set_sdk_info(self) -> None:
+        self.sdk = sdk_info(list(self.integrations))
+        if self.transport is not None and hasattr(self.transport, "_sdk"):
+            self.transport._sdk = {"name": self.sdk["name"], "version": self.sdk["version"]}
+
+    # --- capture ------------------------------------------------------------------------
+    def capture_exception(self, error: Any = None, *, scope: Optional[Scope] = None,
+                          handled: bool = True, mechanism_type: str = "generic",
+                          hint: Optional[Dict[str, Any]] = None,
+                          event: Optional[Dict[str, Any]] = None) -> Optional[str]:
+        """Capture ``error`` (default: the exception being handled); return the event id."""
+        if self.transport is None:
+            return None
+        try:
+            exc_info = exc_info_from(error)
+            if exc_info is None:
+                return None
+            exc = exc_info[1]
+            if self._is_duplicate(exc) or self._is_ignored(exc):
+                return None
+            if not self._sampled():
+                return None
+            data = event if event is not None else {}
+            data["level"] = data.get("level") or ("error" if handled else "fatal")
+            data["exception"] = {"values": exception_values(exc, self.frames, handled=handled,
+                                                            mechanism_type=mechanism_type)}
+            full_hint = {"exc_info": exc_info}
+            if hint:
+                full_hint.update(hint)
+            return self._process(data, full_hint, scope)
+        except Exception:
+            logger.debug("capture_exception failed", exc_info=True)
+            return None
+
+    def capture_message(self, text: Any, level: str = "info", *, scope: Optional[Scope] = None,
+                        params: Any = None, event: Optional[Dict[str, Any]] = None,
+                        ) -> Optional[str]:
+        """Capture a message event; return the event id (None when not sent)."""
+        if self.transport is None:
+            return None
+        try:
+            if not self._sampled():
+                return None
+            data = event if event is not None else {}
+            data["level"] = level if level in _LEVELS else "info"
+            data["logentry"] = message_payload(text, params)
+            return self._process(data, {}, scope)
+        except Exception:
+            logger.debug("capture_message failed", exc_info=True)
+            return None
+
+    def capture_event(self, event: Dict[str, Any], hint: Optional[Dict[str, Any]] = None, *,
+                      scope: Optional[Scope] = None) -> Optional[str]:
+        """Capture a ready event dict (it goes through the same pipeline)."""
+        if self.transport is None:
+            return None
+        try:
+            if not self._sampled():
+                return None
+            return self._process(dict(event), hint or {}, scope)
+        except Exception:
+            logger.debug("capture_event failed", exc_info=True)
+            return None
+
+    def _is_duplicate(self, exc: BaseException) -> bool:
+        if exc is self._last_exc:
+            return True
+        try:
+            if getattr(exc, _CAPTURED_FLAG, False):
+                return True
+            setattr(exc, _CAPTURED_FLAG, True)
+        except Exception:
+            pass
+        self._last_exc = exc
+        return False
+
+    def _is_ignored(self, exc: BaseException) -> bool:
+        for ignored in self.options.ignore_errors:
+            if isinstance(ignored, type) and isinstance(exc, ignored):
+                return True
+            if isinstance(ignored, str) and ignored in (type(exc).__name__,
+                                                        f"{type(exc).__module__}.{type(exc).__qualname__}"):
+                return True
+        return False
+
+    def _sampled(self) -> bool:
+        rate = self.options.sample_rate
+        if rate >= 1.0 or random.random() < rate:
+            return True
+        self.transport_stats_lost(reports.SAMPLE_RATE)
+        return False
+
+    def transport_stats_lost(self, reason: str, category: str = "error") -> None:
+        stats = getattr(self.transport, "stats", None)
+        if stats is not None:
+            stats.record_lost(reason, category)
+
+    def _process(self, event: Dict[str, Any], hint: Dict[str, Any],
+                 scope: Optional[Scope]) -> Optional[str]:
+        event.setdefault("event_id", new_event_id())
+        hint["_scope"] = scope
+        for name, processor in self.processors:
+            event = processor(event, hint)  # type: ignore[assignment]
+            if event is None:
+                self.transport_stats_lost(reports.EVENT_PROCESSOR)
+                return None
+        for processor in hint.pop("_event_processors", ()):
+            try:
+                event = processor(event, hint)
+            except Exception:
+                logger.debug("event processor %r failed", processor, exc_info=True)
+            if event is None:
+                self.transport_stats_lost(reports.EVENT_PROCESSOR)
+                return None
+        hint.pop("_scope", None)
+        if self.options.before_send is not None:
+            try:
+                event = self.options.before_send(event, hint)
+            except Exception:
+                logger.warning("before_send raised; the event is dropped", exc_info=True)
+                event = None
+            if event is None:
+                self.transport_stats_lost(reports.BEFORE_SEND)
+                return None
+        event_id = event.get("event_id")
+        if self.transport.capture_event(event):
+            self.last_event_id = event_id
+            return event_id
+        return None
+
+    # --- processors ---------------------------------------------------------------------
+    def _apply_scopes(self, event: Dict[str, Any], hint: Dict[str, Any]) -> Dict[str, Any]:
+        tags: Dict[str, str] = {}
+        extra: Dict[str, Any] = {}
+        contexts: Dict[str, Any] = {}
+        crumbs: List[Dict[str, Any]] = []
+        processors: List[Any] = []
+        for scope in scope_mod.scopes_for_event(hint.get("_scope")):
+            tags.update(scope.tags)
+            extra.update(scope.extra)
+            contexts.update(scope.contexts)
+            if scope.user:
+                event.setdefault("user", {}).update(scope.user)
+            if scope.level and "exception" not in event:
+                event["level"] = scope.level
+            if scope.fingerprint:
+                event["fingerprint"] = list(scope.fingerprint)
+            if scope.transaction:
+                event["transaction"] = scope.transaction
+            if scope.breadcrumbs:
+                crumbs.extend(scope.breadcrumbs)
+            processors.extend(scope.event_processors)
+        if tags:
+            event["tags"] = {**tags, **(event.get("tags") or {})}
+        if extra:
+            event["extra"] = {**extra, **(event.get("extra") or {})}
+        if contexts:
+            event["contexts"] = {**contexts, **(event.get("contexts") or {})}
+        if crumbs:
+            if len(crumbs) > 1:
+                crumbs.sort(key=_crumb_time)
+            crumbs = crumbs[-self.options.max_breadcrumbs:] if self.options.max_breadcrumbs else []
+            # copies, so the scope's ring buffer is not changed by scrubbing or trimming
+            event["breadcrumbs"] = {"values": [dict(c) for c in crumbs]}
+        if processors:
+            hint["_event_processors"] = processors
+        return event
+
+    def _apply_defaults(self, event: Dict[str, Any], hint: Dict[str, Any]) -> Dict[str, Any]:
+        opts = self.options
+        event.setdefault("timestamp", time.time())
+        event.setdefault("platform", "python")
+        if opts.release and "release" not in event:
+            event["release"] = opts.release
+        event.setdefault("environment", opts.environment)
+        if opts.dist and "dist" not in event:
+            event["dist"] = opts.dist
+        if opts.server_name and "server_name" not in event:
+            event["server_name"] = opts.server_name
+        contexts = event.setdefault("contexts", {})
+        for key, value in self._contexts.items():
+            contexts.setdefault(key, value)
+        event["sdk"] = self.sdk
+        return event
+
+    # --- breadcrumbs --------------------------------------------------------------------
+    def add_breadcrumb(self, crumb: Dict[str, Any], hint: Optional[Dict[str, Any]] = None) -> None:
+        """Record a breadcrumb in the isolation scope (after before_breadcrumb)."""
+        if self.transport is None or self.options.max_breadcrumbs <= 0:
+            return
+        try:
+            crumb.setdefault("timestamp", time.time())
+            if "message" in crumb and not isinstance(crumb["message"], str):
+                crumb["message"] = safe_str(crumb["message"])
+            before = self.options.before_breadcrumb
+            if before is not None:
+                try:
+                    crumb = before(crumb, hint or {})
+                except Exception:
+                    logger.debug("before_breadcrumb failed", exc_info=True)
+                if not crumb:
+                    return
+            scope_mod.get_isolation_scope().add_breadcrumb(crumb)
+        except Exception:
+            logger.debug("add_breadcrumb failed", exc_info=True)
+
+    # --- delivery -----------------------------------------------------------------------
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Wait until queued events are delivered; False if ``timeout`` passed first."""
+        if self.transport is None:
+            return True
+        try:
+            return bool(self.transport.flush(self.options.shutdown_timeout if timeout is None
+                                             else timeout))
+        except Exception:
+            logger.debug("flush failed", exc_info=True)
+            return False
+
+    def send_now(self, timeout: Optional[float] = None) -> Any:
+        """Flush and return the transport's last send result (used by ``send-event``)."""
+        from .transport import SendResult
+        if not self.flush(timeout):
+            return SendResult(False, None, f"no answer within {timeout} seconds")
+        return getattr(self.transport, "last_result", None) or SendResult(False, None, "nothing sent")
+
+    def close(self, timeout: Optional[float] = None) -> bool:
+        """Flush within ``timeout`` and stop delivery; the client sends nothing afterwards."""
+        transport, self.transport = self.transport, None
+        if transport is None:
+            return True
+        try:
+            return bool(transport.close(self.options.shutdown_timeout if timeout is None
+                                        else timeout))
+        except Exception:
+            logger.debug("close failed", exc_info=True)
+            return False
+
+    def delivery_stats(self) -> Dict[str, Any]:
+        """Counts of sent, queued and dropped (by reason) events."""
+        stats = getattr(self.transport, "stats", None)
+        snap = stats.snapshot() if stats is not None else {"sent": 0, "dropped": {},
+                                                             "dropped_total": 0}
+        worker = getattr(self.transport, "worker", None)
+        snap["queued"] = worker.pending if worker is not None else 0
+        return snap
+
+
+def _crumb_time(crumb: Dict[str, Any]) -> float:
+    value = crumb.get("timestamp")
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
+def _scrub(event: Dict[str, Any], hint: Dict[str, Any]) -> Dict[str, Any]:
+    return DEFAULT_SCRUBBER.scrub_event(event)

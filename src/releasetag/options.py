@@ -1,0 +1,119 @@
+"""Every runtime option with its default and environment variable, in one typed place."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+
+from . import release as release_mod
+
+BeforeSend = Callable[[Dict[str, Any], Dict[str, Any]], Optional[Dict[str, Any]]]
+
+
+@dataclass
+class Options:
+    """Resolved client options. Build with :func:`resolve_options`, not directly."""
+
+    dsn: Optional[str] = None
+    release: Optional[str] = None
+    environment: str = release_mod.DEFAULT_ENVIRONMENT
+    dist: Optional[str] = None
+    server_name: Optional[str] = None
+    sample_rate: float = 1.0
+    before_send: Optional[BeforeSend] = None
+    before_breadcrumb: Optional[Callable[..., Any]] = None
+    max_breadcrumbs: int = 100
+    send_default_pii: bool = False
+    include_local_variables: bool = True
+    include_source_context: bool = True
+    in_app_include: Tuple[str, ...] = ()
+    in_app_exclude: Tuple[str, ...] = ()
+    ignore_errors: Tuple[Any, ...] = ()
+    integrations: Tuple[Any, ...] = ()
+    default_integrations: bool = True
+    shutdown_timeout: float = 2.0
+    debug: bool = False
+    # transport
+    transport: Optional[Any] = None
+    transport_queue_size: int = 1000
+    http_timeout: float = 5.0
+    http_proxy: Optional[str] = None
+    https_proxy: Optional[str] = None
+    ca_certs: Optional[str] = None
+    compress: bool = True
+    send_client_reports: bool = True
+    max_event_bytes: int = 1_000_000
+    # spool and retries (delivery)
+    spool_dir: Optional[str] = None
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+# Options read from the environment: option name -> env var names, first found wins.
+ENV_VARS: Mapping[str, Sequence[str]] = {
+    "dsn": ("RELEASETAG_DSN", "SENTRY_DSN"),
+    "dist": ("RELEASETAG_DIST", "SENTRY_DIST"),
+    "spool_dir": ("RELEASETAG_SPOOL_DIR",),
+    "debug": ("RELEASETAG_DEBUG", "SENTRY_DEBUG"),
+}
+
+_OPTION_NAMES = {f.name for f in fields(Options)}
+
+
+def _env_value(name: str, env: Mapping[str, str]) -> Optional[str]:
+    for var in ENV_VARS.get(name, ()):
+        value = env.get(var)
+        if value:
+            return value
+    return None
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def resolve_options(dsn: Optional[str] = None, env: Optional[Mapping[str, str]] = None,
+                    **kwargs: Any) -> Options:
+    """Merge arguments with environment variables and detection; validate what matters.
+
+    Raises ValueError for an invalid explicit release or a malformed DSN.
+    """
+    env = os.environ if env is None else env
+    unknown = set(kwargs) - _OPTION_NAMES
+    if unknown:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    opts = Options(**{k: v for k, v in kwargs.items() if v is not None})
+    opts.dsn = dsn if dsn is not None else _env_value("dsn", env)
+    if opts.dsn == "":
+        opts.dsn = None
+    if opts.dsn is not None:
+        from .dsn import Dsn
+        Dsn.parse(opts.dsn)  # ValueError with the reason
+    explicit = kwargs.get("release")
+    if explicit is not None:
+        release_mod.validate_release(explicit)
+        opts.release = explicit
+    elif opts.dsn is not None:  # detection (maybe git) only when events can be sent
+        opts.release = release_mod.detect_release()
+    opts.environment = release_mod.detect_environment(kwargs.get("environment"), env)
+    if opts.dist is None:
+        opts.dist = _env_value("dist", env)
+    if opts.spool_dir is None:
+        opts.spool_dir = _env_value("spool_dir", env)
+    if "debug" not in kwargs or kwargs["debug"] is None:
+        value = _env_value("debug", env)
+        opts.debug = bool(value and _truthy(value))
+    if opts.server_name is None:
+        try:
+            opts.server_name = socket.gethostname()
+        except OSError:
+            opts.server_name = None
+    if not 0.0 <= float(opts.sample_rate) <= 1.0:
+        raise ValueError(f"sample_rate must be between 0 and 1, got {opts.sample_rate!r}")
+    opts.in_app_include = tuple(opts.in_app_include)
+    opts.in_app_exclude = tuple(opts.in_app_exclude)
+    opts.ignore_errors = tuple(opts.ignore_errors)
+    opts.integrations = tuple(opts.integrations)
+    opts.max_breadcrumbs = max(0, int(opts.max_breadcrumbs))
+    return opts

@@ -1,0 +1,64 @@
+"""Counts of events that were not sent, by reason and category (sent as client reports)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any, Dict, Optional
+
+# Reasons from the protocol (PROTOCOL.md §1).
+QUEUE_OVERFLOW = "queue_overflow"
+RATELIMIT_BACKOFF = "ratelimit_backoff"
+NETWORK_ERROR = "network_error"
+SAMPLE_RATE = "sample_rate"
+BEFORE_SEND = "before_send"
+EVENT_PROCESSOR = "event_processor"
+SEND_ERROR = "send_error"
+CACHE_OVERFLOW = "cache_overflow"
+
+
+class DeliveryStats:
+    """Thread-safe counters: sent, dropped by (reason, category), and pending reports."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.sent = 0
+        self.dropped: Counter = Counter()
+        self._unreported: Counter = Counter()
+
+    def record_sent(self, n: int = 1) -> None:
+        with self._lock:
+            self.sent += n
+
+    def record_lost(self, reason: str, category: str = "error", quantity: int = 1) -> None:
+        with self._lock:
+            self.dropped[(reason, category)] += quantity
+            self._unreported[(reason, category)] += quantity
+
+    def take_report(self) -> Optional[Dict[str, Any]]:
+        """The client report payload for losses not yet reported, or None."""
+        with self._lock:
+            if not self._unreported:
+                return None
+            items = list(self._unreported.items())
+            self._unreported.clear()
+        return {"timestamp": time.time(),
+                "discarded_events": [{"reason": r, "category": c, "quantity": q}
+                                     for (r, c), q in items]}
+
+    def restore_report(self, report: Dict[str, Any]) -> None:
+        """Put a report that could not be sent back into the unreported counts."""
+        with self._lock:
+            for entry in report.get("discarded_events", ()):
+                self._unreported[(entry["reason"], entry["category"])] += entry["quantity"]
+
+    def snapshot(self) -> Dict[str, Any]:
+        with self._lock:
+            dropped: Dict[str, int] = {}
+            for (reason, _category), n in self.dropped.items():
+                dropped[reason] = dropped.get(reason, 0) + n
+            return {"sent": self.sent, "dropped": dropped,
+                    "dropped_total": sum(self.dropped.values())}
+
+
