@@ -102,19 +102,21 @@ def cmd_upload(args: argparse.Namespace) -> int:
         options = get_chunk_options(client, org) if usable else None
         if usable and options is None:
             raise CliError("this server offers no chunk upload, which debug file upload needs")
-        difs = []
-        for item in usable:
-            objects = item.info.objects
-            path, temp = materialize(item)
-            difs.append(DifToUpload(os.path.basename(item.member or item.path), path,
-                                    objects[0].debug_id if len(objects) == 1 else None,
-                                    extra={"path": item.info.path, "temp": temp}))
+        difs: List[DifToUpload] = []
         try:
+            for item in usable:  # zip members are extracted to temp files (removed below)
+                objects = item.info.objects
+                path, temp = materialize(item)
+                difs.append(DifToUpload(os.path.basename(item.member or item.path), path,
+                                        objects[0].debug_id if len(objects) == 1 else None,
+                                        extra={"path": item.info.path, "temp": temp}))
             if difs:
                 upload_difs(client, options, org, project, difs, wait=args.wait,  # type: ignore
                             progress=progress_bar(args, "uploading chunks"))
         except UploadError as exc:
             raise CliError(str(exc)) from None
+        except OSError as exc:
+            raise CliError(f"cannot read a debug file: {exc}") from None
         finally:
             for dif in difs:
                 if dif.extra.pop("temp", False):
