@@ -179,3 +179,25 @@ def test_injected_js_registers_its_debug_id_in_node(tmp_path, name, body):
     assert data["ids"] == [result.debug_id]
     assert name in data["stacks"][0]
     assert data["exported"] in (True, 42)
+
+
+@pytest.mark.parametrize("prefix", ["hashbang", "directive_midline"])
+def test_inline_map_is_shifted_and_reencoded(tmp_path, prefix):
+    import base64
+    js, names, _ = _bundle(tmp_path, "inl", PREFIXES[prefix], seed=9)
+    smap = (tmp_path / "inl.js.map").read_bytes()
+    os.unlink(tmp_path / "inl.js.map")
+    text = js.read_text().replace("//# sourceMappingURL=inl.js.map",
+                                  "//# sourceMappingURL=data:application/json;charset=utf-8;"
+                                  "base64," + base64.b64encode(smap).decode())
+    js.write_text(text)
+    before = jsgen.resolve_all(smap, text, names)
+    result = inject_file(str(js))
+    assert (result.action, result.map_path) == ("injected", "inline")
+    new_text = js.read_text()
+    url = re.search(r"sourceMappingURL=data:application/json;charset=utf-8;base64,(\S+)",
+                    new_text).group(1)
+    new_map = base64.b64decode(url)
+    assert json.loads(new_map)["debugId"] == result.debug_id
+    assert jsgen.resolve_all(new_map, new_text, names) == before
+    assert os.listdir(tmp_path) == ["inl.js"]  # nothing written beside it
