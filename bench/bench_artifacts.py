@@ -116,8 +116,10 @@ def main() -> None:
             print(f"generated {opts.files} files, {total / 1e6:.0f} MB, injected "
                   f"({time.perf_counter() - t:.1f} s)")
         server = Server()
+        cache = tempfile.mkdtemp(prefix="releasetag-bench-cache-")
         try:
-            env = dict(os.environ, SENTRY_URL=server.url, SENTRY_AUTH_TOKEN="bench-token",
+            env = dict(os.environ, RELEASETAG_CACHE_DIR=cache,
+                       SENTRY_URL=server.url, SENTRY_AUTH_TOKEN="bench-token",
                        SENTRY_ORG="bench", SENTRY_PROJECT="web", SENTRY_LOAD_DOTENV="0",
                        RELEASETAG_URL=server.url, RELEASETAG_AUTH_TOKEN="bench-token",
                        RELEASETAG_ORG="bench", RELEASETAG_PROJECT="web", CI="1")
@@ -139,15 +141,25 @@ def main() -> None:
                 after = server.call("/__stats__")
                 again["chunks_sent"] = after["chunks"] - before["chunks"]
                 results[name] = {"first": first, "unchanged": again}
+                if name == "releasetag":  # the same without the bundle hash cache
+                    nocache = run(cmd + ["--no-cache"], env)
+                    nocache["chunks_sent"] = server.call("/__stats__")["chunks"] - after["chunks"]
+                    results[name]["unchanged_no_cache"] = nocache
                 print(f"{name:11s} first: {first['wall_s']:6.2f} s  "
                       f"peak {first['peak_rss_mb']:6.1f} MB"
                       f"  cpu {first['cpu_s']:6.2f} s  chunks {first['server']['chunks']} "
                       f"({first['server']['chunk_bytes'] / 1e6:.1f} MB) | unchanged: "
                       f"{again['wall_s']:.2f} s, {again['chunks_sent']} chunks, "
                       f"peak {again['peak_rss_mb']:.1f} MB")
+            for name, res in results.items():
+                extra = res.get("unchanged_no_cache")
+                if extra:
+                    print(f"{name:11s} unchanged without hash cache: {extra['wall_s']:.2f} s, "
+                          f"cpu {extra['cpu_s']:.2f} s, {extra['chunks_sent']} chunks")
             print(json.dumps(results, indent=1))
         finally:
             server.stop()
+            shutil.rmtree(cache, ignore_errors=True)
     finally:
         if not opts.keep:
             shutil.rmtree(folder, ignore_errors=True)

@@ -25,13 +25,15 @@ CHUNK = 4096
 
 
 @pytest.fixture
-def api_env(recorder, monkeypatch):
+def api_env(recorder, monkeypatch, tmp_path_factory):
     monkeypatch.setenv("RELEASETAG_URL", recorder.url)
     monkeypatch.setenv("RELEASETAG_AUTH_TOKEN", "secret-token-value")
     monkeypatch.setenv("RELEASETAG_ORG", ORG)
     monkeypatch.setenv("RELEASETAG_PROJECT", PROJECT)
     monkeypatch.setenv("RELEASETAG_POLL_INTERVAL", "0.05")
     monkeypatch.setenv("RELEASETAG_HTTP_RETRIES", "0")
+    monkeypatch.setenv("RELEASETAG_CACHE_DIR", str(tmp_path_factory.mktemp("hash-cache")))
+    monkeypatch.setattr("releasetag.artifacts.bundlecache.FRESH_NS", 0)  # test files are new
     return recorder
 
 
@@ -316,3 +318,60 @@ def test_debug_file_over_max_file_size_is_reported_and_the_rest_uploads(api_env,
     assert "sample.sym: ok (sent)" in captured.out
     bodies = [r.json() for r in rec.requests("/difs/assemble/")]
     assert all(set(b) == {sym.checksum} for b in bodies)  # the big file was never offered
+
+
+def test_unchanged_reupload_uses_the_hash_cache_and_a_changed_file_does_not(api_env, tmp_path,
+                                                                          capsys):
+    rec = api_env
+    site = make_site(tmp_path, n=2)
+    rec.respond(chunk_options(rec), {"path": "/artifactbundle/assemble/",
+                                     "body": {"state": "ok", "missingChunks": []}})
+    args = ["sourcemaps", "upload", str(site), "-r", "web@1", "--json"]
+    runs = []
+    for _ in range(2):
+        assert main(args) == 0
+        runs.append(json.loads(capsys.readouterr().out))
+    assert [r["hashes_from_cache"] for r in runs] == [False, True]
+    checksums = [a.json()["checksum"] for a in rec.requests("/artifactbundle/assemble/")]
+    assert checksums[0] == checksums[1]
+    # same size, same mtime, different bytes: the ctime gives it away
+    js = site / "static" / "app0.js"
+    st = os.stat(js)
+    data = bytearray(js.read_bytes())
+    data[0:3] = b"let" if data[0:3] != b"let" else b"var"
+    js.write_bytes(bytes(data))
+    os.utime(js, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert main(args) == 0
+    third = json.loads(capsys.readouterr().out)
+    assert third["hashes_from_cache"] is False
+    assert rec.requests("/artifactbundle/assemble/")[-1].json()["checksum"] != checksums[0]
+    assert main(args + ["--no-cache"]) == 0
+    assert json.loads(capsys.readouterr().out)["hashes_from_cache"] is False
+
+
+def test_stale_cached_hashes_are_corrected_before_sending(api_env, tmp_path, capsys):
+    from releasetag.artifacts.bundlecache import CachedBundle
+    from releasetag.artifacts.chunks import Chunk, ChunkedFile, ChunkOptions
+    from releasetag.artifacts.upload import upload_bundle
+    from releasetag.config import load_config
+    from releasetag.webapi.http import ApiClient
+    rec = api_env
+    site = make_site(tmp_path, n=2)
+    files, _ = collect([str(site)])
+    wrong = ChunkedFile("", 10, "0" * 40, [Chunk("1" * 40, "", 0, 10)])
+    with expected_bundle(site) as real:
+        right = real.chunked
+    rec.respond({"path": "/artifactbundle/assemble/", "times": 1,
+                 "body": {"state": "not_found", "missingChunks": ["1" * 40]}},
+                {"path": "/artifactbundle/assemble/", "times": 1,
+                 "body": {"state": "not_found", "missingChunks": right.chunk_ids[:1]}},
+                {"path": "/artifactbundle/assemble/", "body": {"state": "ok"}})
+    bundle = CachedBundle(files, wrong, org=ORG, projects=[PROJECT], chunk_size=CHUNK)
+    options = ChunkOptions.from_json(chunk_options(rec)["body"])
+    with ApiClient(load_config()) as client:
+        result = upload_bundle(client, options, ORG, [PROJECT], bundle)
+    bundle.close()
+    assert result.checksum == right.checksum and result.state == "ok"
+    sent = [p for r in rec.requests("/chunk-upload/") if r["method"] == "POST"
+            for p in parse_multipart(r)]
+    assert [f for _, f, _ in sent] == right.chunk_ids[:1]

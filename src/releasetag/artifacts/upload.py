@@ -104,10 +104,16 @@ def upload_bundle(client: Any, options: ChunkOptions, org: str, projects: Sequen
     sent = requests = 0
     if missing:
         on_disk = materialize()
-        sent, requests = upload_chunks(client, options,
-                                       [c for c in on_disk.chunks if c.sha1 in missing],
-                                       progress)
-        answer = assemble()
+        if on_disk.checksum != cf.checksum:  # the remembered hashes were out of date
+            cf = on_disk
+            body.update(checksum=cf.checksum, chunks=cf.chunk_ids)
+            answer = assemble()
+            missing = set(answer.get("missingChunks") or [])
+        if missing:
+            sent, requests = upload_chunks(client, options,
+                                           [c for c in on_disk.chunks if c.sha1 in missing],
+                                           progress)
+            answer = assemble()
     deadline = time.monotonic() + WAIT_TIMEOUT
     while wait and answer.get("state") in PENDING_STATES:
         if answer.get("missingChunks"):

@@ -45,6 +45,9 @@ def register(sub: Any) -> None:
                    help="report maps that do not parse, missing sources and missing maps")
     p.add_argument("--wait", action="store_true",
                    help="wait until the server has processed the upload")
+    p.add_argument("--no-cache", action="store_true",
+                   help="hash every file again instead of trusting the bundle hash cache "
+                        "(also RELEASETAG_NO_CACHE=1)")
     add_api_arguments(p)
     p.set_defaults(func=cmd_upload)
 
@@ -94,6 +97,7 @@ def _release(args: argparse.Namespace) -> Optional[str]:
 @api_command
 def cmd_upload(args: argparse.Namespace) -> int:
     from ..artifacts.bundle import BundleError, LazyBundle
+    from ..artifacts.bundlecache import BundleCache, CachedBundle, cache_dir
     from ..artifacts.sourcemaps import UPLOAD_EXTENSIONS, collect
     from ..artifacts.upload import (UploadError, get_chunk_options, upload_bundle,
                                     upload_release_files)
@@ -134,9 +138,15 @@ def cmd_upload(args: argparse.Namespace) -> int:
                            failed=len(bad))
             failed = failed or bool(bad)
         else:
+            meta = dict(org=org, projects=projects, release=release, dist=args.dist,
+                        chunk_size=options.chunk_size)
+            folder = None if args.no_cache else cache_dir()
+            cache = BundleCache(folder) if folder else None
+            key = cache.key(files, meta, options.chunk_size) if cache else None
+            known = cache.get(key) if cache and key else None
             try:
-                bundle = LazyBundle(files, org=org, projects=projects, release=release,
-                                    dist=args.dist, chunk_size=options.chunk_size)
+                bundle = CachedBundle(files, known, **meta) if known else \
+                    LazyBundle(files, **meta)
             except (BundleError, OSError) as exc:
                 raise CliError(f"cannot build the artifact bundle: {exc}") from None
             try:
@@ -149,7 +159,11 @@ def cmd_upload(args: argparse.Namespace) -> int:
                 raise CliError(f"cannot build the artifact bundle: {exc}") from None
             finally:
                 bundle.close()
-            summary.update(method="artifact-bundle", bundle=result.as_dict())
+            if cache and key and result.state != "error" and \
+                    (known is None or known.checksum != bundle.chunked.checksum):
+                cache.put(key, bundle.chunked)
+            summary.update(method="artifact-bundle", bundle=result.as_dict(),
+                           hashes_from_cache=bool(known))
     if getattr(args, "json", False):
         emit(args, summary)
     elif summary["method"] == "artifact-bundle":
