@@ -50,3 +50,13 @@ def test_options_from_server_json_tolerates_odd_values():
                                    "compression": ["gzip"], "maxRequestSize": None})
     assert (opts.chunk_size, opts.concurrency, opts.gzip) == (4096, 1, True)
     assert opts.max_request_size == 32 << 20
+
+
+def test_upload_urls_from_prefix_suffix_and_strip_prefix():
+    from releasetag.artifacts.sourcemaps import make_url
+    assert make_url("static/app.js") == "~/static/app.js"
+    assert make_url("static/app.js", "~/assets") == "~/assets/static/app.js"
+    assert make_url("static/app.js", "app:///", "?v=2") == "app:///static/app.js?v=2"
+    assert make_url("build/static/app.js", "https://cdn.example.com/",
+                    strip_prefix="build/") == "https://cdn.example.com/static/app.js"
+    assert make_url("other/app.js", strip_prefix="build") == "~/other/app.js"

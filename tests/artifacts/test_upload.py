@@ -206,6 +206,8 @@ def test_bad_inputs_are_reported_and_the_rest_uploads(api_env, tmp_path, capsys)
     assert "nosrc.js.map" in err and "'../src/none.ts' is missing" in err
     assert "Traceback" not in err
     assert len(rec.requests("/artifactbundle/assemble/")) == 1  # the rest still went up
+    assert main(["sourcemaps", "upload", str(site), "-r", "web@1", "--allow-failure"]) == 0
+    assert "ignored: --allow-failure" in capsys.readouterr().err
 
 
 def test_bundle_over_max_file_size_is_refused(api_env, tmp_path, capsys):

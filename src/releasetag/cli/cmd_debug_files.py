@@ -8,7 +8,8 @@ import os
 import sys
 from typing import Any, List
 
-from .apiargs import add_api_arguments, add_config_flags, api_command, client_from_args
+from .apiargs import (add_api_arguments, add_config_flags, allow_failure, api_command,
+                      client_from_args)
 from .errors import CliError
 from .output import emit, warn
 from .progress import progress_bar
@@ -135,4 +136,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
                 sys.stdout.write(f"{r['debug_id'] or '-':<40} {r['path']}: {r['state']}"
                                  f"{' (sent)' if r['uploaded'] else ' (already on server)'}\n")
         sys.stdout.write(f"> {len(results)} debug file(s) processed, {len(skipped)} skipped\n")
+    if failed and allow_failure(args):
+        warn("some files could not be uploaded (ignored: --allow-failure)")
+        return 0
     return 1 if failed else 0

@@ -7,7 +7,8 @@ import argparse
 import sys
 from typing import Any, Dict, List, Optional
 
-from .apiargs import add_api_arguments, add_config_flags, api_command, client_from_args
+from .apiargs import (add_api_arguments, add_config_flags, allow_failure, api_command,
+                      client_from_args)
 from .errors import CliError, UsageError
 from .output import emit, warn
 from .progress import progress_bar
@@ -175,6 +176,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(f"> uploaded {summary['uploaded']} file(s) to release {release} "
                          f"(legacy release files), {summary['failed']} failed\n")
+    if failed and allow_failure(args):
+        warn("some files could not be uploaded (ignored: --allow-failure)")
+        return 0
     return 1 if failed else 0
 
 
