@@ -20,7 +20,7 @@ SYSTEM_FILES = [p for p in ["/bin/true", "/bin/ls", "/usr/bin/python3"] +
                        glob.glob("/usr/lib/x86_64-linux-gnu/crt1.o"))
                 if os.path.exists(p)]
 FIXTURE_FILES = ["win.dll", "win.pdb", "mac_arm64.dylib", "mac_x86_64.dylib", "mac_fat.dylib",
-                 "sample.wasm", "sample.sym"]
+                 "mac_arm64.dylib.dsym", "sample.wasm", "sample.sym"]
 SYMBOLIC_KIND = {"executable": "exe", "library": "lib", "debug companion": "dbg",
                  "relocatable": "rel"}
 
@@ -81,6 +81,14 @@ def test_fat_macho_lists_each_architecture():
     assert fat.kind == "macho"
     assert sorted(o.arch for o in fat.objects) == ["arm64", "x86_64"]
     assert sorted(o.debug_id for o in fat.objects) == sorted(o.debug_id for o in thin)
+
+
+def test_dsym_companion_matches_its_dylib():
+    dylib = inspect(os.path.join(FIXTURES, "mac_arm64.dylib")).objects[0]
+    dsym = inspect(os.path.join(FIXTURES, "mac_arm64.dylib.dsym")).objects[0]
+    assert dsym.debug_id == dylib.debug_id
+    assert dsym.file_type == "debug companion" and "debug" in dsym.features
+    assert "debug" not in dylib.features
 
 
 def test_pe_and_pdb_share_debug_id_and_pe_names_its_pdb():

@@ -92,9 +92,9 @@ def _read_thin(fh, base: int, size: Optional[int]) -> DebugObject:
 
 def _sections(body: bytes, end: str, is64: bool) -> List[Tuple[str, str]]:
     if is64:
-        head, nsects_at, sect_size, size_off = 72, 64, 80, 40
+        head, nsects_at, sect_size, size_off, fmt = 72, 64, 80, 40, "Q"
     else:
-        head, nsects_at, sect_size, size_off = 56, 48, 68, 36
+        head, nsects_at, sect_size, size_off, fmt = 56, 48, 68, 36, "I"
     if len(body) < head:
         return []
     nsects = struct.unpack(end + "I", body[nsects_at:nsects_at + 4])[0]
@@ -105,8 +105,10 @@ def _sections(body: bytes, end: str, is64: bool) -> List[Tuple[str, str]]:
             break
         sect = body[off:off + 16].rstrip(b"\0").decode("latin-1")
         seg = body[off + 16:off + 32].rstrip(b"\0").decode("latin-1")
-        fmt = "Q" if is64 else "I"
-        if struct.unpack_from(end + fmt, body, off + size_off)[0]:
+        size = struct.unpack_from(end + fmt, body, off + size_off)[0]
+        file_offset = struct.unpack_from(end + "I", body, off + size_off + struct.calcsize(fmt))[0]
+        # a dSYM keeps the executable's section headers without their data (offset 0)
+        if size and (file_offset or seg == "__DWARF"):
             out.append((seg, sect))
     return out
 
