@@ -55,6 +55,7 @@ def gcc_binaries(tmp_path_factory):
     build("md5_build_id", "-Wl,--build-id=md5")
     build("short_build_id", "-Wl,--build-id=0x0102")
     build("libshared.so", "-shared", "-fPIC", "-g")
+    build("compressed_debug", "-g", "-gz")
     build("object.o", "-c", "-g")
     subprocess.run(["objcopy", "--only-keep-debug", out["debug_exe"], str(d / "exe.debug")],
                    check=True, timeout=60)

@@ -54,7 +54,8 @@ def test_system_elf_files_match_symbolic_and_sentry_cli(path):
 
 
 @pytest.mark.parametrize("name", ["debug_exe", "no_build_id", "md5_build_id", "short_build_id",
-                                  "libshared.so", "object.o", "exe.debug", "stripped"])
+                                  "libshared.so", "object.o", "exe.debug", "stripped",
+                                  "compressed_debug"])
 def test_gcc_built_files_match_symbolic(gcc_binaries, name):
     _assert_same_as_symbolic(gcc_binaries[name])
     _assert_same_as_sentry_cli(gcc_binaries[name])
