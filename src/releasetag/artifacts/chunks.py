@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 MiB = 1 << 20
 _READ = MiB
+MAX_WORKERS = 8
 
 
 @dataclass
@@ -185,7 +186,8 @@ def upload_chunks(client: Any, options: ChunkOptions, chunks: Iterable[Chunk],
                 done[0] += len(batch)
                 progress(done[0], total)
 
-    workers = max(1, min(options.concurrency, len(batches)))
+    # the HTTP session keeps up to 10 connections per host: more threads would only churn them
+    workers = max(1, min(options.concurrency, len(batches), MAX_WORKERS))
     if workers == 1:
         for batch in batches:
             send(batch)
