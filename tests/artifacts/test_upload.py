@@ -377,3 +377,15 @@ def test_stale_cached_hashes_are_corrected_before_sending(api_env, tmp_path, cap
     sent = [p for r in rec.requests("/chunk-upload/") if r["method"] == "POST"
             for p in parse_multipart(r)]
     assert [f for _, f, _ in sent] == right.chunk_ids[:1]
+
+
+def test_server_still_missing_chunks_after_upload_is_an_error(api_env, tmp_path, capsys):
+    rec = api_env
+    site = make_site(tmp_path, n=1)
+    with expected_bundle(site, release="web@1") as bundle:
+        ids = bundle.chunked.chunk_ids
+    rec.respond(chunk_options(rec), {"path": "/artifactbundle/assemble/",
+                                     "body": {"state": "not_found", "missingChunks": ids}})
+    assert main(["sourcemaps", "upload", str(site), "-r", "web@1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the server still lacks chunks after the upload")

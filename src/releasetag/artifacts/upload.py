@@ -114,11 +114,11 @@ def upload_bundle(client: Any, options: ChunkOptions, org: str, projects: Sequen
                                            [c for c in on_disk.chunks if c.sha1 in missing],
                                            progress)
             answer = assemble()
+            if answer.get("missingChunks"):
+                raise UploadError("the server still lacks chunks after the upload "
+                                  f"({len(answer['missingChunks'])} missing)")
     deadline = time.monotonic() + WAIT_TIMEOUT
     while wait and answer.get("state") in PENDING_STATES:
-        if answer.get("missingChunks"):
-            raise UploadError("the server still lacks chunks after the upload "
-                              f"({len(answer['missingChunks'])} missing)")
         if time.monotonic() > deadline:
             raise UploadError(f"the server did not finish processing the bundle within "
                               f"{WAIT_TIMEOUT:.0f} s (state {answer.get('state')!r})")
