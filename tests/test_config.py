@@ -74,10 +74,19 @@ def test_org_token_supplies_url_and_org(pad):
     cfg = load_config(env={"SENTRY_AUTH_TOKEN": token}, cwd="/", home="/nonexistent")
     assert cfg.url == "https://eu.example.test/" and cfg.org == "tokorg"
     assert cfg.source_of("org") == "the organization token"
-    # an explicit URL and org still win
+    assert cfg.warnings == ()
+    # the token only works for its own server and organization: its values win, with a
+    # warning (sentry-cli does the same)
     cfg = load_config(url="http://127.0.0.1:9", org="mine", env={"SENTRY_AUTH_TOKEN": token},
                       cwd="/", home="/nonexistent")
-    assert cfg.url == "http://127.0.0.1:9/" and cfg.org == "mine"
+    assert cfg.url == "https://eu.example.test/" and cfg.org == "tokorg"
+    assert cfg.warnings == (
+        "using url 'https://eu.example.test' from the organization token instead of "
+        "'http://127.0.0.1:9' from --url",
+        "using org 'tokorg' from the organization token instead of 'mine' from --org")
+    cfg = load_config(org="tokorg", url="https://eu.example.test/",
+                      env={"SENTRY_AUTH_TOKEN": token}, cwd="/", home="/nonexistent")
+    assert cfg.warnings == () and cfg.source_of("org") == "--org"
 
 
 def test_other_tokens_are_not_org_tokens():

@@ -7,8 +7,11 @@ Precedence, first answer wins for each setting:
 3. ``SENTRY_URL``, ``SENTRY_AUTH_TOKEN``, ``SENTRY_ORG``, ``SENTRY_PROJECT``;
 4. ini files ``.releasetagrc`` then ``.sentryclirc`` (``[auth] token``, ``[defaults] url / org /
    project``): the nearest one in the working folder or a parent first, then the home folder;
-5. an organization token (``sntrys_<base64 json>_<secret>``) supplies ``url`` and ``org``;
-6. the default URL ``https://sentry.io/``.
+5. the default URL ``https://sentry.io/``.
+
+An organization token (``sntrys_<base64 json>_<secret>``) carries the ``url`` and ``org`` it is
+valid for: those are used, as sentry-cli does, and a different configured value is reported in
+``Config.warnings``.
 
 The token never appears in ``repr``/``str`` or log lines.
 """
@@ -124,6 +127,7 @@ class Config:
     org: Optional[str] = None
     projects: Tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    warnings: Tuple[str, ...] = field(default=(), compare=False)
 
     def __repr__(self) -> str:
         token = "set" if self.auth_token else "unset"
@@ -214,18 +218,24 @@ def load_config(
             if not missing:
                 break
     token = values.get("auth_token", "").strip() or None
+    warnings: List[str] = []
     if token:
         org_token = parse_org_token(token)
         if org_token:
-            if org_token.url and "url" not in values:
-                values["url"], sources["url"] = org_token.url, "the organization token"
-            if org_token.org:
-                if "org" not in values:
-                    values["org"], sources["org"] = org_token.org, "the organization token"
-                elif values["org"] != org_token.org:
-                    logger.warning("organization %r from %s differs from the token's "
-                                   "organization %r", values["org"], sources["org"],
-                                   org_token.org)
+            # An organization token works only for its own server and organization, so its
+            # values win (as in sentry-cli); a different configured value gets a warning.
+            for name, embedded in (("url", org_token.url), ("org", org_token.org)):
+                if not embedded:
+                    continue
+                current = values.get(name)
+                same = current is not None and (
+                    current.rstrip("/") == embedded.rstrip("/") if name == "url"
+                    else current == embedded)
+                if current is not None and not same:
+                    warnings.append(f"using {name} {embedded!r} from the organization token "
+                                    f"instead of {current!r} from {sources[name]}")
+                if not same:
+                    values[name], sources[name] = embedded, "the organization token"
     resolved_url = _normalise_url(values["url"], sources["url"]) if "url" in values \
         else DEFAULT_URL
     return Config(
@@ -234,4 +244,5 @@ def load_config(
         org=values.get("org", "").strip() or None,
         projects=tuple(_split_projects(values.get("project", ""))),
         sources=sources,
+        warnings=tuple(warnings),
     )

@@ -147,3 +147,28 @@ def test_token_never_logged(recorder, caplog):
     assert TOKEN not in info.value.message
     assert TOKEN not in caplog.text
     assert TOKEN not in repr(cfg) and "<set>" in repr(cfg)
+
+
+def test_429_exhausted_is_one_line(recorder):
+    cfg = load_config(url=recorder.url, auth_token="t", org="acme", env={}, home="/x")
+    client = ApiClient(cfg, retries=1, backoff=0)
+    recorder.respond({"status": 429, "headers": {"Retry-After": "0"},
+                      "body": {"detail": "slow down"}})
+    with pytest.raises(ApiError) as info:
+        repos.list_repos(client, "acme")
+    assert info.value.message == ("rate limited by the server (429) on GET "
+                                  "/organizations/acme/repos/ after 1 retries "
+                                  "(server said: slow down)")
+    assert len(recorder.requests()) == 2
+
+
+def test_retry_after_is_capped(recorder, monkeypatch):
+    import releasetag.webapi.http as http_mod
+    monkeypatch.setattr(http_mod, "MAX_RETRY_AFTER", 0.2)
+    cfg = load_config(url=recorder.url, auth_token="t", org="acme", env={}, home="/x")
+    client = ApiClient(cfg, retries=1, backoff=0)
+    recorder.respond({"status": 429, "times": 1, "headers": {"Retry-After": "3600"}},
+                     {"body": []})
+    start = time.monotonic()
+    assert repos.list_repos(client, "acme") == []
+    assert time.monotonic() - start < 5

@@ -12,7 +12,7 @@ from ..webapi import releases as api
 from . import cmd_deploys, set_commits
 from .apiargs import add_api_arguments, add_config_flags, api_command, client_from_args
 from .cmd_runtime import add_propose_version_arguments, cmd_propose_version
-from .errors import CliError, UsageError
+from .errors import UsageError
 from .output import emit, table
 from .timefmt import now_wire
 
@@ -219,4 +219,4 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["register", "release_arg", "CliError"]
+__all__ = ["register", "release_arg"]

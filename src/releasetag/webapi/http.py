@@ -20,7 +20,7 @@ import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from .._version import __version__
-from ..config import TOKEN_HINT, Config
+from ..config import Config
 
 logger = logging.getLogger("releasetag.webapi")
 
@@ -100,6 +100,20 @@ def summarize_detail(body: Any, limit: int = 300) -> Optional[str]:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class _Bearer:
+    """requests auth hook: ``Authorization: Bearer <token>``; the repr hides the token."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: Any) -> Any:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_Bearer(<token>)"
+
+
 class ApiClient:
     """An authenticated session against ``config.url``'s Web API."""
 
@@ -111,10 +125,10 @@ class ApiClient:
         self.config = config
         read_timeout = _env_float("RELEASETAG_HTTP_TIMEOUT", DEFAULT_TIMEOUT[1])
         self.timeout = timeout or (min(DEFAULT_TIMEOUT[0], read_timeout), read_timeout)
-        self.retries = int(_env_float("RELEASETAG_HTTP_RETRIES", DEFAULT_RETRIES)) \
-            if retries is None else retries
-        backoff = _env_float("RELEASETAG_HTTP_BACKOFF", DEFAULT_BACKOFF) \
-            if backoff is None else backoff
+        self.retries = max(0, int(_env_float("RELEASETAG_HTTP_RETRIES", DEFAULT_RETRIES))
+                           if retries is None else retries)
+        backoff = max(0.0, _env_float("RELEASETAG_HTTP_BACKOFF", DEFAULT_BACKOFF)
+                      if backoff is None else backoff)
         self.session = requests.Session()
         adapter = HTTPAdapter(max_retries=_make_retry(self.retries, backoff))
         self.session.mount("http://", adapter)
@@ -158,17 +172,18 @@ class ApiClient:
         import requests
 
         url = self.url_for(path)
-        hdrs = dict(headers or {})
+        bearer = None
         if auth:
             from ..config import ConfigError
             try:
-                hdrs["Authorization"] = f"Bearer {self.config.require_token()}"
+                bearer = _Bearer(self.config.require_token())
             except ConfigError as exc:
                 raise ApiError(str(exc)) from None
         logger.debug("%s %s", method, url)
         try:
+            # auth= (not a header) so that a ~/.netrc entry cannot replace the token
             resp = self.session.request(method, url, json=json, params=params, data=data,
-                                        files=files, headers=hdrs,
+                                        files=files, headers=headers, auth=bearer,
                                         timeout=timeout or self.timeout)
         except requests.exceptions.Timeout:
             raise ApiError(f"{method} {url}: the server did not answer in time "
@@ -202,11 +217,12 @@ class ApiClient:
         cfg = self.config
         if status == 401:
             msg = (f"the server at {cfg.url} rejected the auth token from "
-                   f"{cfg.source_of('auth_token')} (401): {TOKEN_HINT} to a valid token")
+                   f"{cfg.source_of('auth_token')} (401): put a valid token in "
+                   "RELEASETAG_AUTH_TOKEN (or SENTRY_AUTH_TOKEN), or pass --auth-token")
         elif status == 403:
             msg = (f"the auth token from {cfg.source_of('auth_token')} may not do this "
-                   f"(403 on {method} {path}); give the token the needed scopes "
-                   "(project:releases / org:read)")
+                   f"(403 on {method} {path}): check organization {cfg.org!r} and the token's "
+                   "scopes (project:releases, org:read)")
         elif status == 404:
             if not_found:
                 msg = f"{not_found} (404)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
-from .http import ApiClient
+from .http import ApiClient, ApiError
 
 
 def _q(value: str) -> str:
@@ -33,8 +33,16 @@ def new_release(client: ApiClient, org: str, version: str, projects: Sequence[st
         body["dateStarted"] = date_started
     if date_released is not None:
         body["dateReleased"] = date_released
-    resp = client.request("POST", release_path(org), json=body,
-                          not_found=f"organization {org!r} not found")
+    try:
+        resp = client.request("POST", release_path(org), json=body,
+                              not_found=f"organization {org!r} not found")
+    except ApiError as exc:
+        if exc.status == 400 and "project" in (exc.detail or "").lower():
+            names = ", ".join(repr(p) for p in projects)
+            raise ApiError(f"unknown project {names} in organization {org!r}, or the token may "
+                           f"not use it (400; server said: {exc.detail})", exc.status,
+                           exc.detail) from None
+        raise
     try:
         data = resp.json() if resp.content else {}
     except ValueError:
