@@ -12,7 +12,6 @@ from __future__ import annotations
 import atexit
 import gzip
 import json
-import logging
 import os
 import threading
 import time
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .. import trim
+from .._log import get_logger
 from ..dsn import Dsn
 from ..envelope import ENVELOPE_CONTENT_TYPE, Envelope, Item
 from ..event import utc_timestamp
@@ -32,7 +32,7 @@ from .reports import DeliveryStats
 from .retry import DEFAULT_POLICY, DROP, RETRY, SENT, RetryPolicy
 from .worker import BackgroundWorker, monotonic
 
-logger = logging.getLogger("releasetag.transport")
+logger = get_logger("releasetag.transport")  # with the library's NullHandler
 
 _open_transports: "weakref.WeakSet[HttpTransport]" = weakref.WeakSet()
 _atexit_registered = False

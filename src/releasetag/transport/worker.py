@@ -7,14 +7,15 @@ or None when it has nothing left to do.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
 from collections import deque
 from typing import Callable, Deque, List, Optional
 
-logger = logging.getLogger("releasetag.transport")
+from .._log import get_logger
+
+logger = get_logger("releasetag.transport")  # with the library's NullHandler
 
 Job = Callable[[], None]
 
