@@ -34,7 +34,7 @@ from tests.support.recorder import Recorder  # noqa: E402
 
 
 # --- the app side (runs in a child process) -----------------------------------------------
-def _init_sdk(sdk: str, dsn: str, spool: str) -> None:
+def _init_sdk(sdk: str, dsn: str, spool: str, threads: int = 1) -> None:
     if sdk == "sentry-sdk":
         import sentry_sdk
         sentry_sdk.init(dsn=dsn, release="bench@1", default_integrations=False,
@@ -43,7 +43,7 @@ def _init_sdk(sdk: str, dsn: str, spool: str) -> None:
         import releasetag
         from releasetag.transport.retry import RetryPolicy
         releasetag.init(dsn, release="bench@1", default_integrations=False,
-                        spool_dir=spool or None, shutdown_timeout=2,
+                        spool_dir=spool or None, shutdown_timeout=2, transport_threads=threads,
                         retry_policy=RetryPolicy(backoff_max=5.0))
 
 
@@ -65,8 +65,9 @@ def _flush(sdk: str, timeout: float) -> None:
         releasetag.flush(timeout)
 
 
-def child(sdk: str, scenario: str, dsn: str, n: int, seconds: float, spool: str) -> None:
-    _init_sdk(sdk, dsn, spool)
+def child(sdk: str, scenario: str, dsn: str, n: int, seconds: float, spool: str,
+          threads: int = 1) -> None:
+    _init_sdk(sdk, dsn, spool, threads)
     out = {"captured": n}
     start = time.perf_counter()
     if scenario == "burst":
@@ -110,13 +111,14 @@ def _count(rec: Recorder) -> tuple:
     return len(set(ids)), len(ids) - len(set(ids))
 
 
-def run_one(sdk: str, scenario: str, n: int, seconds: float, spool: bool) -> dict:
+def run_one(sdk: str, scenario: str, n: int, seconds: float, spool: bool,
+            threads: int = 1) -> dict:
     rec = Recorder()
     port = rec.port
     spool_dir = tempfile.mkdtemp(prefix="rt-bench-spool-") if spool else ""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "src"), ROOT]))
     cmd = [sys.executable, os.path.abspath(__file__), "--child", sdk, scenario, rec.dsn(),
-           str(n), str(seconds), spool_dir]
+           str(n), str(seconds), spool_dir, str(threads)]
     try:
         if scenario == "outage":
             rec.stop()
@@ -144,8 +146,8 @@ def run_one(sdk: str, scenario: str, n: int, seconds: float, spool: bool) -> dic
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        sdk, scenario, dsn, n, seconds, spool = sys.argv[2:8]
-        child(sdk, scenario, dsn, int(n), float(seconds), spool)
+        sdk, scenario, dsn, n, seconds, spool, threads = sys.argv[2:9]
+        child(sdk, scenario, dsn, int(n), float(seconds), spool, int(threads))
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="N=1000 and a 5 s outage")
@@ -158,16 +160,20 @@ def main() -> None:
     n = args.n or (1000 if args.quick else 5000)
     outage = args.outage or (5.0 if args.quick else 30.0)
     scenarios = args.only or ["burst", "outage", "throughput"]
-    runs = [("releasetag", True, "spool on"), ("releasetag", False, "spool off"),
-            ("sentry-sdk", False, "")]
+    runs = [("releasetag", True, "spool on", 1), ("releasetag", False, "spool off", 1),
+            ("sentry-sdk", False, "", 1)]
+    # throughput also with two requests in flight (transport_threads=2, arrival order free)
+    tput_runs = runs + [("releasetag", False, "threads=2", 2)]
     results = []
     for scenario in scenarios:
         repeat = args.repeat if scenario == "throughput" else 1
         for round_ in range(repeat):  # rounds interleave the SDKs: load changes hit all
             # and each round starts with a different SDK (the first run of a round differs)
-            for sdk, spool, label in runs[round_ % len(runs):] + runs[:round_ % len(runs)]:
+            chosen = tput_runs if scenario == "throughput" else runs
+            for sdk, spool, label, threads in (chosen[round_ % len(chosen):]
+                                               + chosen[:round_ % len(chosen)]):
                 count = min(n, 2000) if scenario == "throughput" else n
-                r = run_one(sdk, scenario, count, outage, spool)
+                r = run_one(sdk, scenario, count, outage, spool, threads)
                 r.update(scenario=scenario, sdk=sdk, spool=label, round=round_)
                 results.append(r)
                 extra = ""
