@@ -102,6 +102,10 @@ class DiskSpool:
         self._last_scan = 0.0
         self._scanned_once = False
         self._done: List[str] = []
+        # names added (put, release) while a scan is listing the directory: the scan's
+        # result must not forget them
+        self._added_during_scan: Optional[List[str]] = None
+        self._scans_running = 0
 
     # --- writing ------------------------------------------------------------------------
     def put(self, data: bytes, category: str, ts_ns: Optional[int] = None) -> str:
@@ -141,6 +145,8 @@ class DiskSpool:
         with self._lock:
             for _fd, _tmp, name, size in pending:
                 bisect.insort(self._known, name)
+                if self._added_during_scan is not None:
+                    self._added_during_scan.append(name)
                 self._known_bytes += size
             over = len(self._known) > self.max_count or self._known_bytes > self.max_bytes
         if over:
@@ -186,6 +192,10 @@ class DiskSpool:
     def scan(self) -> int:
         """Re-read the directory: recover stale claims, drop expired and stray files."""
         now = wall_ns() / 1e9
+        with self._lock:
+            self._scans_running += 1
+            if self._added_during_scan is None:
+                self._added_during_scan = []
         waiting: List[str] = []
         expired: List[str] = []
         try:
@@ -214,6 +224,12 @@ class DiskSpool:
                 waiting.append(name)
         waiting.sort()
         with self._lock:
+            added = self._added_during_scan or []
+            self._scans_running -= 1
+            if not self._scans_running:
+                self._added_during_scan = None
+            if added:
+                waiting = sorted(set(waiting).union(added))
             self._known = waiting
             self._known_bytes = sum((_parse_name(n) or ("", 0, ""))[1] for n in waiting)
             self._last_scan = monotonic()
@@ -359,6 +375,8 @@ class DiskSpool:
             return
         with self._lock:
             bisect.insort(self._known, base)
+            if self._added_during_scan is not None:
+                self._added_during_scan.append(base)
             self._known_bytes += len(claim.data)
 
     def remove(self, name: str) -> bool:
