@@ -208,3 +208,17 @@ def test_unusable_spool_dir_warns_once_and_still_delivers(recorder, tmp_path):
     warnings = [line for line in out.stderr.splitlines() if "spool_dir" in line]
     assert len(warnings) == 1 and "kept in memory" in warnings[0], out.stderr
     expect_each_once(recorder, ["still sent"])
+
+
+def test_burst_beyond_the_memory_queue_spills_to_the_spool_and_all_arrive(recorder, tmp_path):
+    out = run_app(f"""
+        {init_line(recorder, tmp_path / 'spool', more=', transport_queue_size=20')}
+        for i in range(1500):
+            releasetag.capture_message(f"ev {{i}}")
+        print(releasetag.flush(60), json.dumps(releasetag.delivery_stats()))
+    """, timeout=120)
+    assert out.stdout.startswith("True"), out.stderr
+    stats = json.loads(out.stdout.split(" ", 1)[1])
+    assert stats["spooled"] > 1000 and stats["dropped_total"] == 0
+    expect_each_once(recorder, [f"ev {i}" for i in range(1500)])
+    assert [n for n in (tmp_path / "spool").iterdir()] == []
