@@ -28,8 +28,12 @@ def _shutdown_transport(timeout: Optional[float] = None, close: bool = True) -> 
     if transport is None:
         return
     timeout = client.options.shutdown_timeout if timeout is None else timeout
-    if transport.worker.pending == 0 and not transport.backlog.has_work() \
-            and not transport.stats.has_unreported():
+    try:
+        idle = (transport.delivery_stats()["queued"] == 0 and not transport.backlog.has_work()
+                and not transport.stats.has_unreported())
+    except Exception:  # a user-supplied transport: just flush or close it
+        idle = False
+    if idle:
         return
     if close:
         client.close(timeout)
