@@ -222,3 +222,16 @@ def test_burst_beyond_the_memory_queue_spills_to_the_spool_and_all_arrive(record
     assert stats["spooled"] > 1000 and stats["dropped_total"] == 0
     expect_each_once(recorder, [f"ev {i}" for i in range(1500)])
     assert [n for n in (tmp_path / "spool").iterdir()] == []
+
+
+def test_http_proxy_option_sends_through_the_proxy(recorder):
+    # The recording server plays the proxy: it sees the absolute URL of the real endpoint.
+    out = run_app(f"""
+        releasetag.init("http://publickey@ingest.invalid:9000/42", default_integrations=False,
+                        http_proxy={recorder.url!r})
+        releasetag.capture_message("via proxy")
+        print(releasetag.flush(10))
+    """)
+    assert out.stdout.strip() == "True", out.stderr
+    expect_each_once(recorder, ["via proxy"])
+    assert recorder.requests("/envelope/")[0]["path"] == "/api/42/envelope/"
