@@ -78,7 +78,8 @@ def index(ctx: Context, req: Request) -> Response:
                                    e(ev["environment"]), e(ev["received"])])
         status = " <span class=badge>archived</span>" if rel["status"] == "archived" else ""
         sections.append(
-            f"<section class=release id=\"release-{e(version)}\"><h2>{e(version)}{status}</h2>"
+            f"<section class=release id=\"release-{e(version)}\"><h2><a href=\"/releases/"
+            f"{e(quote(version, safe=''))}/\">{e(version)}</a>{status}</h2>"
             f"<div class=muted>created {e(rel['date_created'])}"
             f"{' &middot; released ' + e(rel['date_released']) if rel['date_released'] else ''}"
             f" &middot; <b class=events>{e(total)}</b> events</div><div>{envs}</div>"

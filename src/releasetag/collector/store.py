@@ -7,8 +7,9 @@ concerned (``synchronous=NORMAL`` in WAL mode survives kill -9; only an OS crash
 last transactions).
 
 The tables keep events, releases, repositories, commits (with their changed files), deploys and
-artifacts apart so that later features (grouping events into issues per release, suspect
-commits from the changed files) are plain queries; ``events.group_id`` is reserved for that.
+artifacts apart. Events are grouped into issues (``groups``, see ``grouping.py``) inside the
+transaction that stores them; per-release issue facts live in ``group_releases`` and
+``group_regressions``; suspect commits are queries over ``commit_files`` (``insights.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+from . import commitrefs, grouping
 
 SCHEMA_VERSION = 1
 
@@ -90,6 +93,34 @@ CREATE TABLE IF NOT EXISTS debug_files (
     checksum TEXT NOT NULL, name TEXT NOT NULL, debug_id TEXT, code_id TEXT, object_name TEXT,
     cpu_name TEXT, kind TEXT, size INTEGER NOT NULL, date_added TEXT NOT NULL,
     data BLOB NOT NULL, UNIQUE (project_id, checksum));
+CREATE TABLE IF NOT EXISTS groups (
+    id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL REFERENCES projects(id),
+    short_num INTEGER NOT NULL, hash TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    title TEXT, culprit TEXT, level TEXT, type TEXT, exception_type TEXT, exception_value TEXT,
+    first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, times_seen INTEGER NOT NULL,
+    first_release_id INTEGER, last_release_id INTEGER,
+    first_event_id TEXT, last_event_id TEXT,
+    status TEXT NOT NULL DEFAULT 'unresolved', resolved_kind TEXT, resolved_release_id INTEGER,
+    resolved_by TEXT, resolved_at TEXT, assignee_name TEXT, assignee_email TEXT,
+    UNIQUE (project_id, hash), UNIQUE (project_id, short_num));
+CREATE TABLE IF NOT EXISTS group_releases (
+    group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+    release_id INTEGER NOT NULL, environment TEXT NOT NULL,
+    first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, times_seen INTEGER NOT NULL,
+    PRIMARY KEY (group_id, release_id, environment));
+CREATE INDEX IF NOT EXISTS group_releases_release ON group_releases(release_id, environment);
+CREATE INDEX IF NOT EXISTS events_group ON events(group_id);
+CREATE TABLE IF NOT EXISTS group_regressions (
+    id INTEGER PRIMARY KEY, group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+    release_id INTEGER, environment TEXT, resolved_release_id INTEGER, event_id TEXT,
+    date TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS commit_issue_refs (
+    id INTEGER PRIMARY KEY, release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+    commit_key TEXT NOT NULL, short_id TEXT NOT NULL, group_id INTEGER,
+    outcome TEXT NOT NULL, reason TEXT, date TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deploy_notifications (
+    id INTEGER PRIMARY KEY, deploy_id INTEGER NOT NULL REFERENCES deploys(id) ON DELETE CASCADE,
+    name TEXT, email TEXT NOT NULL, status TEXT NOT NULL, detail TEXT, date TEXT NOT NULL);
 """
 
 
@@ -127,6 +158,8 @@ class Store:
         self._leader = False
         # (release, project_id) pairs known to exist, so ingest skips re-creating them
         self._known_releases: set = set()
+        # release version -> id, for grouping at ingest (cleared when a release is deleted)
+        self._release_ids: Dict[str, int] = {}
         self._projects: Dict[str, sqlite3.Row] = {}
         conn = self._conn()
         conn.execute("PRAGMA journal_mode=WAL")
@@ -305,23 +338,29 @@ class Store:
                  summary.get("exception_value"), summary.get("culprit"), payload))
             self._insert_reports(c, project_id, client_reports)
             if cur.rowcount == 0:
-                return False, None
+                return False, None, None
             for att in attachments:
                 c.execute("INSERT INTO attachments(event_id, filename, content_type, "
                           "attachment_type, size, data) VALUES (?,?,?,?,?,?)",
                           (summary["event_id"], att.get("filename"), att.get("content_type"),
                            att.get("attachment_type"), len(att["data"]), att["data"]))
             pair = (summary.get("release"), project_id)
-            if pair[0] and release_valid and pair not in self._known_releases:
-                release_id = self._ensure_release(c, summary["release"])
-                c.execute("INSERT OR IGNORE INTO release_projects(release_id, project_id) "
-                          "VALUES (?, ?)", (release_id, project_id))
-                return True, pair
-            return True, None
+            new_pair = None
+            release_id: Optional[int] = None
+            if pair[0] and release_valid:
+                release_id = self._release_ids.get(pair[0])
+                if pair not in self._known_releases or release_id is None:
+                    release_id = self._ensure_release(c, summary["release"])
+                    c.execute("INSERT OR IGNORE INTO release_projects(release_id, project_id) "
+                              "VALUES (?, ?)", (release_id, project_id))
+                    new_pair = pair
+            grouping.assign_group(c, cur.lastrowid, project_id, event, summary, release_id)
+            return True, new_pair, release_id
 
-        inserted, new_pair = self.group_write(work)
+        inserted, new_pair, release_id = self.group_write(work)
         if new_pair is not None:  # remembered only once committed
             self._known_releases.add(new_pair)
+            self._release_ids[new_pair[0]] = release_id
         return inserted
 
     @staticmethod
@@ -433,6 +472,7 @@ class Store:
 
     def delete_release(self, version: str) -> bool:
         self._known_releases = {p for p in self._known_releases if p[0] != version}
+        self._release_ids.pop(version, None)
         with self.write() as c:
             return c.execute("DELETE FROM releases WHERE version = ?", (version,)).rowcount > 0
 
@@ -496,6 +536,7 @@ class Store:
                 commit_id = self._ensure_commit(c, repo_id, commit)
                 c.execute("INSERT OR IGNORE INTO release_commits(release_id, commit_id, ord) "
                           "VALUES (?,?,?)", (release_id, commit_id, ord_))
+            commitrefs.apply(c, release_id)
         return len(commits)
 
     def set_release_refs(self, version: str, refs: Sequence[Dict[str, Any]]) -> None:

@@ -1,0 +1,157 @@
+"""Grouping events into issues, at ingest, inside the transaction that stores the event.
+
+An event's fingerprint is its own ``fingerprint`` when it sends one (``{{ default }}`` stands
+for the default components); otherwise the exception types plus the module and function of
+the in-app frames (line numbers left out, so an edit elsewhere in a file keeps the issue);
+otherwise the message template. Events with the same fingerprint in a project form one issue
+(a row of ``groups``) with a short ID ``{PROJECT}-{N}``.
+
+Status moves here too: an issue resolved in a release reopens as *regressed* when an event
+from a later release arrives (release order is creation order, i.e. the release row id); an
+event from that release or an earlier one leaves it resolved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional
+
+DEFAULT_TOKEN = "{{ default }}"
+UNRESOLVED, RESOLVED, REGRESSED = "unresolved", "resolved", "regressed"
+
+
+def now_iso() -> str:
+    """The current UTC time as RFC 3339 (the same text ``store.now_iso`` gives)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _exceptions(event: Dict[str, Any]) -> List[Dict[str, Any]]:
+    values = event.get("exception")
+    if isinstance(values, dict):
+        values = values.get("values")
+    return [v for v in values if isinstance(v, dict)] if isinstance(values, list) else []
+
+
+def _frames(exc: Dict[str, Any]) -> List[Dict[str, Any]]:
+    trace = exc.get("stacktrace")
+    frames = trace.get("frames") if isinstance(trace, dict) else None
+    return [f for f in frames if isinstance(f, dict)] if isinstance(frames, list) else []
+
+
+def in_app_frames(event: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The in-app frames of every exception of an event, oldest call first."""
+    return [f for exc in _exceptions(event) for f in _frames(exc) if f.get("in_app")]
+
+
+def _message_template(event: Dict[str, Any]) -> Optional[str]:
+    for key in ("logentry", "message"):
+        value = event.get(key)
+        if isinstance(value, dict):
+            value = value.get("message") or value.get("formatted")
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def default_components(event: Dict[str, Any]) -> List[str]:
+    """The fingerprint an event gets when it does not send its own."""
+    exceptions = _exceptions(event)
+    if exceptions:
+        parts: List[str] = []
+        for exc in exceptions:
+            parts.append("type:" + str(exc.get("type") or "Error"))
+            frames = _frames(exc)
+            chosen = [f for f in frames if f.get("in_app")] or frames
+            for f in chosen:
+                where = f.get("module") or f.get("filename") or f.get("abs_path") or "?"
+                parts.append(f"frame:{where}:{f.get('function') or '?'}")
+            if not frames:
+                parts.append("value:" + str(exc.get("value") or ""))
+        return parts
+    template = _message_template(event)
+    if template is not None:
+        return ["message:" + template]
+    return ["title:" + str(event.get("transaction") or "<no message>")]
+
+
+def fingerprint(event: Dict[str, Any]) -> List[str]:
+    """The components that decide which issue an event belongs to."""
+    own = event.get("fingerprint")
+    if isinstance(own, list) and own:
+        out: List[str] = []
+        for part in own:
+            if part == DEFAULT_TOKEN:
+                out.extend(default_components(event))
+            else:
+                out.append("custom:" + str(part))
+        return out
+    return default_components(event)
+
+
+def fingerprint_hash(parts: List[str]) -> str:
+    return hashlib.sha1("\x00".join(parts).encode("utf-8", "replace")).hexdigest()
+
+
+def short_id(project_slug: str, num: int) -> str:
+    """``WIDGETS-7`` for project ``widgets``, issue number 7."""
+    return f"{project_slug.upper()}-{num}"
+
+
+def assign_group(c: sqlite3.Connection, event_rowid: int, project_id: int,
+                 event: Dict[str, Any], summary: Dict[str, Any],
+                 release_id: Optional[int]) -> int:
+    """Put a just-stored event into its issue (creating it) and update the issue's counts,
+    releases and status; runs on the caller's connection, inside its transaction."""
+    parts = fingerprint(event)
+    digest = fingerprint_hash(parts)
+    now = now_iso()
+    env = summary.get("environment") or ""
+    event_id = summary["event_id"]
+    row = c.execute("SELECT id, status, resolved_kind, resolved_release_id FROM groups "
+                    "WHERE project_id = ? AND hash = ?", (project_id, digest)).fetchone()
+    if row is None:
+        num = c.execute("SELECT COALESCE(MAX(short_num), 0) + 1 FROM groups WHERE project_id = ?",
+                        (project_id,)).fetchone()[0]
+        group_id = c.execute(
+            "INSERT INTO groups(project_id, short_num, hash, fingerprint, title, culprit, level, "
+            "type, exception_type, exception_value, first_seen, last_seen, times_seen, "
+            "first_release_id, last_release_id, first_event_id, last_event_id) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?)",
+            (project_id, num, digest, json.dumps(parts)[:4000], summary.get("title"),
+             summary.get("culprit"), summary.get("level"),
+             "error" if summary.get("exception_type") else "default",
+             summary.get("exception_type"), summary.get("exception_value"), now, now,
+             release_id, release_id, event_id, event_id)).lastrowid
+    else:
+        group_id = row[0]
+        c.execute("UPDATE groups SET last_seen = ?, times_seen = times_seen + 1, "
+                  "last_release_id = COALESCE(?, last_release_id), last_event_id = ?, "
+                  "level = ? WHERE id = ?",
+                  (now, release_id, event_id, summary.get("level"), group_id))
+        if row[1] == RESOLVED and _reopens(row[2], row[3], release_id):
+            c.execute("UPDATE groups SET status = ?, resolved_kind = NULL, "
+                      "resolved_release_id = NULL, resolved_by = NULL, resolved_at = NULL "
+                      "WHERE id = ?", (REGRESSED, group_id))
+            c.execute("INSERT INTO group_regressions(group_id, release_id, environment, "
+                      "resolved_release_id, event_id, date) VALUES (?,?,?,?,?,?)",
+                      (group_id, release_id, env, row[3], event_id, now))
+    c.execute("INSERT INTO group_releases(group_id, release_id, environment, first_seen, "
+              "last_seen, times_seen) VALUES (?,?,?,?,?,1) ON CONFLICT(group_id, release_id, "
+              "environment) DO UPDATE SET last_seen = excluded.last_seen, "
+              "times_seen = times_seen + 1", (group_id, release_id or 0, env, now, now))
+    c.execute("UPDATE events SET group_id = ? WHERE id = ?", (group_id, event_rowid))
+    return group_id
+
+
+def _reopens(kind: Optional[str], resolved_release_id: Optional[int],
+             event_release_id: Optional[int]) -> bool:
+    """Whether a new event reopens a resolved issue.
+
+    Resolved without a release: any new event. Resolved in (or in the release after) a
+    release: only an event from a later-created release; an event without a release does not."""
+    if resolved_release_id is None or kind not in ("inRelease", "inNextRelease", "inCommit"):
+        return True
+    return event_release_id is not None and event_release_id > resolved_release_id
