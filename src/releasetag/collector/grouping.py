@@ -100,13 +100,25 @@ def short_id(project_slug: str, num: int) -> str:
     return f"{project_slug.upper()}-{num}"
 
 
-def assign_group(c: sqlite3.Connection, event_rowid: int, project_id: int,
-                 event: Dict[str, Any], summary: Dict[str, Any],
-                 release_id: Optional[int]) -> int:
-    """Put a just-stored event into its issue (creating it) and update the issue's counts,
-    releases and status; runs on the caller's connection, inside its transaction."""
-    parts = fingerprint(event)
-    digest = fingerprint_hash(parts)
+class GroupKey:
+    """An event's fingerprint and its hash, computed before the write transaction starts."""
+
+    __slots__ = ("parts", "digest")
+
+    def __init__(self, parts: List[str]) -> None:
+        self.parts = parts
+        self.digest = fingerprint_hash(parts)
+
+    @classmethod
+    def of(cls, event: Dict[str, Any]) -> "GroupKey":
+        return cls(fingerprint(event))
+
+
+def assign_group(c: sqlite3.Connection, project_id: int, key: GroupKey,
+                 summary: Dict[str, Any], release_id: Optional[int]) -> int:
+    """The issue of an event about to be stored (created when new), with its counts, releases
+    and status updated; runs on the caller's connection, inside its transaction."""
+    parts, digest = key.parts, key.digest
     now = now_iso()
     env = summary.get("environment") or ""
     event_id = summary["event_id"]
@@ -115,34 +127,25 @@ def assign_group(c: sqlite3.Connection, event_rowid: int, project_id: int,
     if row is None:
         num = c.execute("SELECT COALESCE(MAX(short_num), 0) + 1 FROM groups WHERE project_id = ?",
                         (project_id,)).fetchone()[0]
-        group_id = c.execute(
+        return c.execute(
             "INSERT INTO groups(project_id, short_num, hash, fingerprint, title, culprit, level, "
-            "type, exception_type, exception_value, first_seen, last_seen, times_seen, "
-            "first_release_id, last_release_id, first_event_id, last_event_id) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?)",
+            "type, exception_type, exception_value, first_seen, first_release_id, "
+            "first_event_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (project_id, num, digest, json.dumps(parts)[:4000], summary.get("title"),
              summary.get("culprit"), summary.get("level"),
              "error" if summary.get("exception_type") else "default",
-             summary.get("exception_type"), summary.get("exception_value"), now, now,
-             release_id, release_id, event_id, event_id)).lastrowid
-    else:
-        group_id = row[0]
-        c.execute("UPDATE groups SET last_seen = ?, times_seen = times_seen + 1, "
-                  "last_release_id = COALESCE(?, last_release_id), last_event_id = ?, "
-                  "level = ? WHERE id = ?",
-                  (now, release_id, event_id, summary.get("level"), group_id))
-        if row[1] == RESOLVED and _reopens(row[2], row[3], release_id):
-            c.execute("UPDATE groups SET status = ?, resolved_kind = NULL, "
-                      "resolved_release_id = NULL, resolved_by = NULL, resolved_at = NULL "
-                      "WHERE id = ?", (REGRESSED, group_id))
-            c.execute("INSERT INTO group_regressions(group_id, release_id, environment, "
-                      "resolved_release_id, event_id, date) VALUES (?,?,?,?,?,?)",
-                      (group_id, release_id, env, row[3], event_id, now))
-    c.execute("INSERT INTO group_releases(group_id, release_id, environment, first_seen, "
-              "last_seen, times_seen) VALUES (?,?,?,?,?,1) ON CONFLICT(group_id, release_id, "
-              "environment) DO UPDATE SET last_seen = excluded.last_seen, "
-              "times_seen = times_seen + 1", (group_id, release_id or 0, env, now, now))
-    c.execute("UPDATE events SET group_id = ? WHERE id = ?", (group_id, event_rowid))
+             summary.get("exception_type"), summary.get("exception_value"), now,
+             release_id, event_id)).lastrowid
+    group_id = row[0]
+    # counts and "last seen" are read from the group's events: an event of a known issue
+    # costs one indexed lookup here, plus a write only when it reopens the issue
+    if row[1] == RESOLVED and _reopens(row[2], row[3], release_id):
+        c.execute("UPDATE groups SET status = ?, resolved_kind = NULL, "
+                  "resolved_release_id = NULL, resolved_by = NULL, resolved_at = NULL "
+                  "WHERE id = ?", (REGRESSED, group_id))
+        c.execute("INSERT INTO group_regressions(group_id, release_id, environment, "
+                  "resolved_release_id, event_id, date) VALUES (?,?,?,?,?,?)",
+                  (group_id, release_id, env, row[3], event_id, now))
     return group_id
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from .grouping import REGRESSED, RESOLVED, UNRESOLVED, in_app_frames, now_iso, short_id
 from .store import Store
@@ -26,20 +26,42 @@ class InsightError(ValueError):
     """A request that cannot be carried out; the message is one line for people."""
 
 
+Issue = Dict[str, Any]
+
+
 # -- lookups -----------------------------------------------------------------------------------
-def group(store: Store, ref: str) -> Optional[sqlite3.Row]:
+def hydrate(store: Store, row: Optional[sqlite3.Row]) -> Optional[Issue]:
+    """An issue row as a dict with what is read from its events: ``times_seen``,
+    ``last_seen``, ``last_event_id`` and ``last_release_id`` (ingest keeps only the first)."""
+    if row is None:
+        return None
+    data = dict(row)
+    stats = store.query_one("SELECT COUNT(*) AS n, MAX(received) AS last, MAX(id) AS last_id "
+                            "FROM events WHERE group_id = ?", (row["id"],))
+    last = store.query_one("SELECT event_id FROM events WHERE id = ?", (stats["last_id"],)) \
+        if stats["last_id"] else None
+    rel = store.query_one("SELECT MAX(r.id) AS id FROM releases r WHERE r.version IN "
+                          "(SELECT DISTINCT release FROM events WHERE group_id = ?)", (row["id"],))
+    data.update(times_seen=stats["n"], last_seen=stats["last"] or row["first_seen"],
+                last_event_id=last["event_id"] if last else row["first_event_id"],
+                last_release_id=(rel["id"] if rel and rel["id"] else row["first_release_id"]))
+    return data
+
+
+def group(store: Store, ref: str) -> Optional[Issue]:
     """An issue by numeric id or short ID (``WIDGETS-7``, any case)."""
     text = (ref or "").strip()
     if text.isdigit():
-        return store.query_one("SELECT * FROM groups WHERE id = ?", (int(text),))
+        return hydrate(store, store.query_one("SELECT * FROM groups WHERE id = ?", (int(text),)))
     prefix, _, num = text.upper().rpartition("-")
     if not prefix or not num.isdigit():
         return None
-    return store.query_one("SELECT g.* FROM groups g JOIN projects p ON p.id = g.project_id "
-                           "WHERE upper(p.slug) = ? AND g.short_num = ?", (prefix, int(num)))
+    return hydrate(store, store.query_one(
+        "SELECT g.* FROM groups g JOIN projects p ON p.id = g.project_id "
+        "WHERE upper(p.slug) = ? AND g.short_num = ?", (prefix, int(num))))
 
 
-def short_id_of(store: Store, row: sqlite3.Row) -> str:
+def short_id_of(store: Store, row: Issue) -> str:
     project = store.project(row["project_id"])
     return short_id(project["slug"] if project else "PROJECT", row["short_num"])
 
@@ -54,7 +76,7 @@ def release_version(store: Store, release_id: Optional[int]) -> Optional[str]:
 def issues(store: Store, project_id: int, *, status: Optional[str] = None,
            release: Optional[str] = None, environment: Optional[str] = None,
            first_release: Optional[str] = None, text: Optional[str] = None,
-           limit: int = 100) -> List[sqlite3.Row]:
+           limit: int = 100) -> List[Issue]:
     """Issues of a project, most recently seen first, filtered like Sentry's issue search.
 
     ``status``: unresolved (includes regressed), resolved or regressed. ``release`` and
@@ -69,12 +91,12 @@ def issues(store: Store, project_id: int, *, status: Optional[str] = None,
         sql += " AND g.status = ?"
         params.append(status)
     if release is not None or environment is not None:
-        sub = "SELECT 1 FROM group_releases gr WHERE gr.group_id = g.id"
+        sub = "SELECT 1 FROM events e WHERE e.group_id = g.id"
         if release is not None:
-            sub += " AND gr.release_id = (SELECT id FROM releases WHERE version = ?)"
+            sub += " AND e.release = ?"
             params.append(release)
         if environment is not None:
-            sub += " AND gr.environment = ?"
+            sub += " AND e.environment = ?"
             params.append(environment)
         sql += f" AND EXISTS ({sub})"
     if first_release is not None:
@@ -83,9 +105,10 @@ def issues(store: Store, project_id: int, *, status: Optional[str] = None,
     if text:
         sql += " AND (instr(lower(g.title), lower(?)) > 0 OR instr(lower(g.culprit), lower(?)) > 0)"
         params += [text, text]
-    sql += " ORDER BY g.last_seen DESC, g.id DESC LIMIT ?"
+    sql += (" ORDER BY (SELECT MAX(e.id) FROM events e WHERE e.group_id = g.id) DESC, "
+            "g.id DESC LIMIT ?")
     params.append(limit)
-    return store.query(sql, params)
+    return [hydrate(store, r) for r in store.query(sql, params)]
 
 
 def group_events(store: Store, group_id: int, limit: int = 100) -> List[sqlite3.Row]:
@@ -96,9 +119,11 @@ def group_events(store: Store, group_id: int, limit: int = 100) -> List[sqlite3.
 def group_releases(store: Store, group_id: int) -> List[Dict[str, Any]]:
     """(release, environment, count, first/last seen) rows of an issue, in release order."""
     rows = store.query(
-        "SELECT gr.*, r.version FROM group_releases gr LEFT JOIN releases r "
-        "ON r.id = gr.release_id WHERE gr.group_id = ? ORDER BY gr.release_id, gr.environment",
-        (group_id,))
+        "SELECT e.release AS version, COALESCE(e.environment, '') AS environment, "
+        "COUNT(*) AS times_seen, MIN(e.received) AS first_seen, MAX(e.received) AS last_seen, "
+        "r.id AS release_id FROM events e LEFT JOIN releases r ON r.version = e.release "
+        "WHERE e.group_id = ? GROUP BY e.release, e.environment "
+        "ORDER BY COALESCE(r.id, 0), e.environment", (group_id,))
     return [dict(r) for r in rows]
 
 
@@ -126,7 +151,7 @@ def path_matches(frame_path: str, commit_path: str) -> bool:
     return a == b or a.endswith("/" + b) or b.endswith("/" + a)
 
 
-def _frame_paths(store: Store, row: sqlite3.Row) -> List[Tuple[str, ...]]:
+def _frame_paths(store: Store, row: Issue) -> List[Tuple[str, ...]]:
     """Distinct in-app frames of the issue's first and latest events (oldest call first, the
     raising frame last), as their path options."""
     seen: Set[Tuple[str, ...]] = set()
@@ -145,7 +170,7 @@ def _frame_paths(store: Store, row: sqlite3.Row) -> List[Tuple[str, ...]]:
     return out
 
 
-def candidate_releases(store: Store, row: sqlite3.Row) -> List[int]:
+def candidate_releases(store: Store, row: Issue) -> List[int]:
     """The first release of an issue and the releases since its last resolution."""
     ids: List[int] = []
     if row["first_release_id"]:
@@ -165,7 +190,7 @@ def candidate_releases(store: Store, row: sqlite3.Row) -> List[int]:
     return ids
 
 
-def suspect_commits(store: Store, row: sqlite3.Row, limit: int = 5) -> List[Dict[str, Any]]:
+def suspect_commits(store: Store, row: Issue, limit: int = 5) -> List[Dict[str, Any]]:
     """Ranked suspect commits of an issue: commit fields, its release, the files it touched
     that are in the trace, and how many frames they cover."""
     frames = _frame_paths(store, row)
@@ -197,7 +222,7 @@ def suspect_commits(store: Store, row: sqlite3.Row, limit: int = 5) -> List[Dict
     return ranked[:limit]
 
 
-def assignee(store: Store, row: sqlite3.Row,
+def assignee(store: Store, row: Issue,
              suspects: Optional[List[Dict[str, Any]]] = None) -> Optional[Dict[str, Any]]:
     """Who should look at the issue: the person assigned by hand, else the top suspect
     commit's author. ``source`` says which."""
@@ -217,29 +242,31 @@ def assignee(store: Store, row: sqlite3.Row,
 def release_report(store: Store, release: sqlite3.Row,
                    environment: Optional[str] = None) -> Dict[str, Any]:
     """New issues (first seen in the release), regressions (reopened by an event of it),
-    issues resolved in it, event counts per environment and the issue references of its
-    commit messages."""
-    rid = release["id"]
-    env_sql, env_params = ("", []) if environment is None else (" AND gr.environment = ?",
+    issues resolved in it, event and issue counts per environment and the issue references
+    of its commit messages."""
+    rid, version = release["id"], release["version"]
+    env_sql, env_params = ("", []) if environment is None else (" AND e.environment = ?",
                                                                 [environment])
     new = store.query(
         "SELECT g.* FROM groups g WHERE g.first_release_id = ? AND EXISTS (SELECT 1 FROM "
-        "group_releases gr WHERE gr.group_id = g.id AND gr.release_id = ?" + env_sql + ") "
-        "ORDER BY g.short_num", [rid, rid] + env_params)
+        "events e WHERE e.group_id = g.id AND e.release = ?" + env_sql + ") "
+        "ORDER BY g.short_num", [rid, version] + env_params)
     reg_env = "" if environment is None else " AND x.environment = ?"
     regressed = store.query(
-        "SELECT g.*, MIN(x.date) AS regressed_at FROM group_regressions x JOIN groups g "
-        "ON g.id = x.group_id WHERE x.release_id = ?" + reg_env + " GROUP BY g.id "
-        "ORDER BY g.short_num", [rid] + ([] if environment is None else [environment]))
+        "SELECT g.* FROM groups g WHERE g.id IN (SELECT x.group_id FROM group_regressions x "
+        "WHERE x.release_id = ?" + reg_env + ") ORDER BY g.short_num",
+        [rid] + ([] if environment is None else [environment]))
     resolved = store.query("SELECT g.* FROM groups g WHERE g.status = ? AND "
                            "g.resolved_release_id = ? ORDER BY g.short_num", (RESOLVED, rid))
     counts = store.query(
-        "SELECT gr.environment, SUM(gr.times_seen) AS count, COUNT(*) AS issues "
-        "FROM group_releases gr WHERE gr.release_id = ?" + env_sql +
-        " GROUP BY gr.environment ORDER BY gr.environment", [rid] + env_params)
+        "SELECT e.environment, COUNT(*) AS count, COUNT(DISTINCT e.group_id) AS issues "
+        "FROM events e WHERE e.release = ?" + env_sql +
+        " GROUP BY e.environment ORDER BY e.environment", [version] + env_params)
     refs = store.query("SELECT * FROM commit_issue_refs WHERE release_id = ? ORDER BY id",
                        (rid,))
-    return {"new": new, "regressed": regressed, "resolved": resolved,
+    return {"new": [hydrate(store, r) for r in new],
+            "regressed": [hydrate(store, r) for r in regressed],
+            "resolved": [hydrate(store, r) for r in resolved],
             "counts": [dict(c) for c in counts], "refs": [dict(r) for r in refs]}
 
 
@@ -258,7 +285,7 @@ def _latest_release_id(store: Store, project_id: int) -> Optional[int]:
     return row["id"] if row else None
 
 
-def update_status(store: Store, row: sqlite3.Row, status: str,
+def update_status(store: Store, row: Issue, status: str,
                   details: Dict[str, Any]) -> None:
     """Resolve (now, in a release, in the next release) or reopen an issue.
 
@@ -293,7 +320,7 @@ def update_status(store: Store, row: sqlite3.Row, status: str,
                   "resolved_by = ?, resolved_at = ? WHERE id = ?", values + (row["id"],))
 
 
-def assign(store: Store, row: sqlite3.Row, who: Optional[str]) -> None:
+def assign(store: Store, row: Issue, who: Optional[str]) -> None:
     """Assign an issue to a person (``Name <email>``, an email or a name); None/"" clears."""
     name = email = None
     if who:
@@ -310,17 +337,10 @@ def assign(store: Store, row: sqlite3.Row, who: Optional[str]) -> None:
                   (name, email, row["id"]))
 
 
-def resolution(store: Store, row: sqlite3.Row) -> Optional[Dict[str, Any]]:
+def resolution(store: Store, row: Issue) -> Optional[Dict[str, Any]]:
     """How a resolved issue was resolved: kind, release, by whom, when; None otherwise."""
     if row["status"] != RESOLVED:
         return None
     return {"kind": row["resolved_kind"] or "now",
             "release": release_version(store, row["resolved_release_id"]),
             "by": row["resolved_by"], "at": row["resolved_at"]}
-
-
-def with_versions(store: Store, rows: Iterable[sqlite3.Row]) -> List[Dict[str, Any]]:
-    """Issue rows as dicts with their short ID and first/last release versions."""
-    return [dict(r, short_id=short_id_of(store, r),
-                 first_release=release_version(store, r["first_release_id"]),
-                 last_release=release_version(store, r["last_release_id"])) for r in rows]

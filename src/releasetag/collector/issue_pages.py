@@ -4,11 +4,11 @@ suspect commits, resolutions, commits, deploys and who heard of them) and ``/iss
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any, List
 from urllib.parse import quote
 
 from . import insights, notify
+from .insights import Issue
 from .context import Context
 from .http import HTTPError, Request, Response
 from .pages import _page, _table, e
@@ -27,16 +27,16 @@ def _release_link(version: Any) -> str:
     return f"<a href=\"/releases/{e(quote(str(version), safe=''))}/\">{e(version)}</a>"
 
 
-def _issue_link(store: Any, row: sqlite3.Row) -> str:
+def _issue_link(store: Any, row: Issue) -> str:
     return (f"<a class=issue href=\"/issues/{e(row['id'])}/\">"
             f"<b>{e(insights.short_id_of(store, row))}</b> {e(row['title'])}</a>")
 
 
-def _status(row: sqlite3.Row) -> str:
+def _status(row: Issue) -> str:
     return f"<span class={STATUS_CLASS.get(row['status'], '')}>{e(row['status'])}</span>"
 
 
-def _suspect_cell(store: Any, row: sqlite3.Row) -> str:
+def _suspect_cell(store: Any, row: Issue) -> str:
     suspects = insights.suspect_commits(store, row, limit=1)
     if not suspects:
         return "<span class=muted>none found</span>"
@@ -45,7 +45,7 @@ def _suspect_cell(store: Any, row: sqlite3.Row) -> str:
             f" <span class=muted>by {e(c.get('author_name') or c.get('author_email'))}</span>")
 
 
-def _issue_rows(store: Any, rows: List[sqlite3.Row]) -> List[List[str]]:
+def _issue_rows(store: Any, rows: List[Issue]) -> List[List[str]]:
     out = []
     for r in rows:
         who = insights.assignee(store, r)

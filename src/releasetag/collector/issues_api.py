@@ -15,10 +15,10 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import insights
+from .insights import Issue
 from .context import Context, body_object, require_org, require_project, require_release
 from .http import HTTPError, Request, Response, json_response
 from .webapi import event_summary_json
@@ -60,7 +60,7 @@ def _release_ref(ctx: Context, release_id: Optional[int]) -> Optional[Dict[str, 
     return {"version": version, "shortVersion": version} if version else None
 
 
-def _status_details(ctx: Context, row: sqlite3.Row) -> Dict[str, Any]:
+def _status_details(ctx: Context, row: Issue) -> Dict[str, Any]:
     if row["status"] != "resolved":
         return {}
     version = insights.release_version(ctx.store, row["resolved_release_id"])
@@ -85,7 +85,7 @@ def commit_json(c: Dict[str, Any]) -> Dict[str, Any]:
             "suspectCommitType": "via commit in release"}
 
 
-def issue_json(ctx: Context, req: Request, row: sqlite3.Row,
+def issue_json(ctx: Context, req: Request, row: Issue,
                details: bool = False) -> Dict[str, Any]:
     store = ctx.store
     project = store.project(row["project_id"])
@@ -133,7 +133,7 @@ def issue_json(ctx: Context, req: Request, row: sqlite3.Row,
 
 
 # -- handlers ----------------------------------------------------------------------------------
-def _issue(ctx: Context, issue_id: str, org: str = "") -> sqlite3.Row:
+def _issue(ctx: Context, issue_id: str, org: str = "") -> Issue:
     if org:
         require_org(ctx, org)
     row = insights.group(ctx.store, issue_id)
@@ -216,8 +216,7 @@ def event_committers(ctx: Context, req: Request, org: str, project: str,
     ev = ctx.store.event(event_id, project_row["id"])
     if ev is None:
         raise HTTPError(404, f"event {event_id} does not exist")
-    row = ctx.store.query_one("SELECT * FROM groups WHERE id = ?", (ev["group_id"],)) \
-        if ev["group_id"] else None
+    row = insights.group(ctx.store, str(ev["group_id"])) if ev["group_id"] else None
     if row is None:
         return json_response({"committers": []})
     by_author: Dict[Tuple[Any, Any], Dict[str, Any]] = {}

@@ -8,8 +8,9 @@ last transactions).
 
 The tables keep events, releases, repositories, commits (with their changed files), deploys and
 artifacts apart. Events are grouped into issues (``groups``, see ``grouping.py``) inside the
-transaction that stores them; per-release issue facts live in ``group_releases`` and
-``group_regressions``; suspect commits are queries over ``commit_files`` (``insights.py``).
+transaction that stores them (``events.group_id``); counts, last seen and per-release facts are
+queries over the events of a group, regressions are rows of ``group_regressions``; suspect
+commits are queries over ``commit_files`` (``insights.py``).
 """
 
 from __future__ import annotations
@@ -97,18 +98,10 @@ CREATE TABLE IF NOT EXISTS groups (
     id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL REFERENCES projects(id),
     short_num INTEGER NOT NULL, hash TEXT NOT NULL, fingerprint TEXT NOT NULL,
     title TEXT, culprit TEXT, level TEXT, type TEXT, exception_type TEXT, exception_value TEXT,
-    first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, times_seen INTEGER NOT NULL,
-    first_release_id INTEGER, last_release_id INTEGER,
-    first_event_id TEXT, last_event_id TEXT,
+    first_seen TEXT NOT NULL, first_release_id INTEGER, first_event_id TEXT,
     status TEXT NOT NULL DEFAULT 'unresolved', resolved_kind TEXT, resolved_release_id INTEGER,
     resolved_by TEXT, resolved_at TEXT, assignee_name TEXT, assignee_email TEXT,
     UNIQUE (project_id, hash), UNIQUE (project_id, short_num));
-CREATE TABLE IF NOT EXISTS group_releases (
-    group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
-    release_id INTEGER NOT NULL, environment TEXT NOT NULL,
-    first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, times_seen INTEGER NOT NULL,
-    PRIMARY KEY (group_id, release_id, environment));
-CREATE INDEX IF NOT EXISTS group_releases_release ON group_releases(release_id, environment);
 CREATE INDEX IF NOT EXISTS events_group ON events(group_id);
 CREATE TABLE IF NOT EXISTS group_regressions (
     id INTEGER PRIMARY KEY, group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
@@ -326,24 +319,13 @@ class Store:
         attachments = list(attachments)
         client_reports = list(client_reports)
 
-        def work(c: sqlite3.Connection) -> Tuple[bool, Optional[Tuple[str, int]]]:
-            cur = c.execute(
-                "INSERT OR IGNORE INTO events(event_id, project_id, received, timestamp, level, "
-                "platform, release, environment, dist, title, message, exception_type, "
-                "exception_value, culprit, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (summary["event_id"], project_id, now_iso(), summary.get("timestamp"),
-                 summary.get("level"), summary.get("platform"), summary.get("release"),
-                 summary.get("environment"), summary.get("dist"), summary.get("title"),
-                 summary.get("message"), summary.get("exception_type"),
-                 summary.get("exception_value"), summary.get("culprit"), payload))
+        key = grouping.GroupKey.of(event)  # computed before taking the write lock
+
+        def work(c: sqlite3.Connection) -> Tuple[bool, Optional[Tuple[str, int]], Any]:
             self._insert_reports(c, project_id, client_reports)
-            if cur.rowcount == 0:
+            if c.execute("SELECT 1 FROM events WHERE event_id = ?",
+                         (summary["event_id"],)).fetchone():
                 return False, None, None
-            for att in attachments:
-                c.execute("INSERT INTO attachments(event_id, filename, content_type, "
-                          "attachment_type, size, data) VALUES (?,?,?,?,?,?)",
-                          (summary["event_id"], att.get("filename"), att.get("content_type"),
-                           att.get("attachment_type"), len(att["data"]), att["data"]))
             pair = (summary.get("release"), project_id)
             new_pair = None
             release_id: Optional[int] = None
@@ -354,7 +336,22 @@ class Store:
                     c.execute("INSERT OR IGNORE INTO release_projects(release_id, project_id) "
                               "VALUES (?, ?)", (release_id, project_id))
                     new_pair = pair
-            grouping.assign_group(c, cur.lastrowid, project_id, event, summary, release_id)
+            group_id = grouping.assign_group(c, project_id, key, summary, release_id)
+            c.execute(
+                "INSERT INTO events(event_id, project_id, received, timestamp, level, "
+                "platform, release, environment, dist, title, message, exception_type, "
+                "exception_value, culprit, group_id, payload) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (summary["event_id"], project_id, now_iso(), summary.get("timestamp"),
+                 summary.get("level"), summary.get("platform"), summary.get("release"),
+                 summary.get("environment"), summary.get("dist"), summary.get("title"),
+                 summary.get("message"), summary.get("exception_type"),
+                 summary.get("exception_value"), summary.get("culprit"), group_id, payload))
+            for att in attachments:
+                c.execute("INSERT INTO attachments(event_id, filename, content_type, "
+                          "attachment_type, size, data) VALUES (?,?,?,?,?,?)",
+                          (summary["event_id"], att.get("filename"), att.get("content_type"),
+                           att.get("attachment_type"), len(att["data"]), att["data"]))
             return True, new_pair, release_id
 
         inserted, new_pair, release_id = self.group_write(work)
