@@ -8,6 +8,7 @@ authors; the same error from 1.2 is a regression; a new error in a file touched 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from urllib.parse import quote
@@ -15,6 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.cli.gitrepo import git_env
+from tests.support.chromium import Browser
 from tests.support.collector import Collector
 from tests.support.smtp import SmtpSink
 
@@ -182,6 +184,18 @@ def test_releases_tell_new_issues_fixes_deploy_mail_regressions_and_suspects(
     status, page = collector.request("GET", f"/issues/{new['id']}/", token=None)
     page = page.decode()
     assert status == 200 and c_stock[:12] in page and "fay@shop.test" in page
+
+    # ... and so do they in a browser (screenshots kept under test-artifacts/)
+    browser = Browser(str(repo.path.parent / "chromium-profile"))
+    for url, name in ((f"{collector.url}/releases/1.2/", "release-health-1.2.png"),
+                      (f"{collector.url}/releases/1.1/", "release-health-1.1.png"),
+                      (f"{collector.url}/issues/{short}/", "issue-regressed.png"),
+                      (f"{collector.url}/issues/LOCAL-2/", "issue-suspect.png")):
+        assert os.path.getsize(browser.screenshot(url, name)) > 5000
+    dom = browser.dom(f"{collector.url}/releases/1.1/")
+    assert "dee@shop.test" in dom and "sent" in dom and "BILLING-3" in dom
+    dom = browser.dom(f"{collector.url}/issues/{short}/")
+    assert "regressed" in dom and c_back[:12] in dom and "Gus" in dom
 
     # -- bad input --------------------------------------------------------------------------
     assert collector.request("GET", "/api/0/issues/999/")[0] == 404
