@@ -318,3 +318,25 @@ def test_serve_rejects_bad_smtp_options(tmp_path, args, message):
                           str(tmp_path / "d"), *args], capture_output=True, text=True,
                          timeout=30)
     assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
+
+
+def test_bulk_update_and_duplicate_events(collector):
+    event_id = send(collector, release="8.0", **error())
+    send(collector, event_id=event_id, release="8.0", **error())  # the same event again
+    send(collector, release="8.0", **error(type_="KeyError"))
+    assert [i["count"] for i in issues(collector, "release:8.0")] == ["1", "1"]
+    status, body = collector.request("PUT", "/api/0" + ISSUES + "?id=1&id=LOCAL-2",
+                                     {"status": "resolved", "statusDetails":
+                                      {"inRelease": "8.0"}})
+    assert status == 200 and body == {"status": "resolved",
+                                      "statusDetails": {"inRelease": "8.0", "actor": None}}
+    assert issues(collector, "is:unresolved") == []
+    # nothing changes when the request is bad
+    status, body = collector.request("PUT", "/api/0" + ISSUES + "?id=1&id=77",
+                                     {"status": "unresolved"})
+    assert status == 404 and "77" in body["detail"]
+    status, body = collector.request("PUT", "/api/0" + ISSUES + "?id=1",
+                                     {"status": "unresolved", "assignedTo": ["x"]})
+    assert status == 400 and "assignedTo" in body["detail"]
+    assert collector.request("PUT", "/api/0" + ISSUES, {"status": "resolved"})[0] == 400
+    assert len(issues(collector, "is:resolved")) == 2

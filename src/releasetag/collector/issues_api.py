@@ -2,6 +2,7 @@
 
 - ``GET /api/0/projects/{org}/{project}/issues/?query=is:unresolved release:X environment:E``
   (also ``first-release:X`` and free text; no ``query`` means ``is:unresolved``)
+- ``PUT /api/0/projects/{org}/{project}/issues/?id=1&id=2`` (the same change to several)
 - ``GET|PUT /api/0/issues/{id}/`` (id or short ID); PUT takes ``status`` (resolved,
   unresolved, resolvedInNextRelease), ``statusDetails`` (``inRelease``, ``inNextRelease``)
   and ``assignedTo``
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import insights
@@ -169,29 +171,70 @@ def get_issue(ctx: Context, req: Request, issue_id: str, org: str = "") -> Respo
     return json_response(issue_json(ctx, req, _issue(ctx, issue_id, org), details=True))
 
 
-def update_issue(ctx: Context, req: Request, issue_id: str, org: str = "") -> Response:
-    row = _issue(ctx, issue_id, org)
-    body = body_object(req)
+_UPDATE_STATUSES = ("resolved", "unresolved", "resolvedInNextRelease")
+
+
+def _check_update(ctx: Context, body: Dict[str, Any]) -> Tuple[Optional[str], Dict[str, Any]]:
+    """(status, statusDetails) of a PUT body, checked before anything changes (400s)."""
     details = body.get("statusDetails") or {}
     if not isinstance(details, dict):
         raise HTTPError(400, "statusDetails must be an object")
     status = body.get("status")
     if status is None and details:
         status = "resolved"
+    if status is not None and status not in _UPDATE_STATUSES:
+        raise HTTPError(400, f"status {status!r} is not supported (use resolved, unresolved or "
+                             "resolvedInNextRelease)")
+    in_release = details.get("inRelease")
+    if in_release is not None:
+        if not isinstance(in_release, str):
+            raise HTTPError(400, "statusDetails.inRelease must be a release version")
+        if ctx.store.release(in_release) is None:
+            raise HTTPError(400, f"release {in_release!r} does not exist")
+    who = body.get("assignedTo")
+    if who is not None and not isinstance(who, str):
+        raise HTTPError(400, "assignedTo must be a name or an email address")
+    return status, details
+
+
+def _apply_update(ctx: Context, row: Issue, body: Dict[str, Any],
+                  status: Optional[str], details: Dict[str, Any]) -> None:
+    """Status, statusDetails and assignedTo of a checked PUT body, applied to one issue."""
     if status is not None:
-        if not isinstance(status, str):
-            raise HTTPError(400, "status must be a string")
         try:
             insights.update_status(ctx.store, row, status, details)
         except insights.InsightError as exc:
             raise HTTPError(400, str(exc)) from None
     if "assignedTo" in body:
-        who = body["assignedTo"]
-        if who is not None and not isinstance(who, str):
-            raise HTTPError(400, "assignedTo must be a name or an email address")
-        insights.assign(ctx.store, row, who)
+        insights.assign(ctx.store, row, body["assignedTo"])
+
+
+def update_issue(ctx: Context, req: Request, issue_id: str, org: str = "") -> Response:
+    row = _issue(ctx, issue_id, org)
+    body = body_object(req)
+    _apply_update(ctx, row, body, *_check_update(ctx, body))
     fresh = insights.group(ctx.store, str(row["id"]))
     return json_response(issue_json(ctx, req, fresh, details=True))
+
+
+def bulk_update(ctx: Context, req: Request, org: str, project: str) -> Response:
+    """``PUT .../issues/?id=1&id=2``: the same change to each listed issue of the project
+    (all are checked before any is changed); answers with the new status, as Sentry does."""
+    project_row = require_project(ctx, org, project)
+    ids = parse_qs(req.environ.get("QUERY_STRING", "")).get("id", [])
+    if not ids:
+        raise HTTPError(400, "name the issues to change with ?id= (one or more)")
+    rows = [_issue(ctx, i) for i in ids]
+    for row in rows:
+        if row["project_id"] != project_row["id"]:
+            raise HTTPError(404, f"issue {row['id']} is not an issue of project {project!r}")
+    body = body_object(req)
+    checked = _check_update(ctx, body)
+    for row in rows:
+        _apply_update(ctx, row, body, *checked)
+    fresh = insights.group(ctx.store, str(rows[-1]["id"]))
+    return json_response({"status": issue_json(ctx, req, fresh)["status"],
+                          "statusDetails": _status_details(ctx, fresh)})
 
 
 def issue_events(ctx: Context, req: Request, issue_id: str, org: str = "") -> Response:
@@ -258,6 +301,7 @@ _I = r"/issues/(?P<issue_id>[^/]+)"
 
 ROUTES = [
     ("GET", _P + r"/issues/", list_issues),
+    ("PUT", _P + r"/issues/", bulk_update),
     ("GET", _O + r"/issues/", list_issues),
     ("GET", r"/api/0" + _I + r"/", get_issue),
     ("PUT", r"/api/0" + _I + r"/", update_issue),
