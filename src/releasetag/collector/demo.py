@@ -352,8 +352,9 @@ def regress_in_later_release(state: DemoState) -> str:
                          "# charge first, check later\n")
     _run_app(state, REGRESS_RELEASE, ("production",))
     issue = state.api("GET", f"/issues/{short}/")
-    return (f"{REGRESS_RELEASE} brings {short} back: status {issue.get('substatus') or issue['status']}"
-            f", suspect commit by {((issue.get('assignedTo') or {}).get('name')) or 'nobody'}")
+    status = issue.get("substatus") or issue["status"]
+    suspect = (issue.get("assignedTo") or {}).get("name") or "nobody"
+    return f"{REGRESS_RELEASE} brings {short} back: status {status}, suspect commit by {suspect}"
 
 
 Step = Tuple[str, Callable[[DemoState], str]]

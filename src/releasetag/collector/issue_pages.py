@@ -128,16 +128,16 @@ def issue_page(ctx: Context, req: Request, issue_id: str) -> Response:
                     f"{_release_link(last.get('release'))}")
     else:
         res_html = "<span class=muted>unresolved</span>"
+    first = insights.release_version(store, row["first_release_id"])
+    last_rel = insights.release_version(store, row["last_release_id"])
     facts = [["short ID", f"<b class=short-id>{e(insights.short_id_of(store, row))}</b>"],
              ["status", _status(row)], ["resolution", res_html],
              ["assignee", (e(who["name"]) + (f" &lt;{e(who['email'])}&gt;" if who.get("email")
                                               else "") + f" <span class=muted>({e(who['source'])})"
                            "</span>") if who else "<span class=muted>nobody</span>"],
              ["culprit", e(row["culprit"])], ["events", e(row["times_seen"])],
-             ["first seen", f"{e(row['first_seen'])} in "
-                            f"{_release_link(insights.release_version(store, row['first_release_id']))}"],
-             ["last seen", f"{e(row['last_seen'])} in "
-                           f"{_release_link(insights.release_version(store, row['last_release_id']))}"]]
+             ["first seen", f"{e(row['first_seen'])} in {_release_link(first)}"],
+             ["last seen", f"{e(row['last_seen'])} in {_release_link(last_rel)}"]]
     suspect_rows = [[f"<code>{e(c['key'][:12])}</code>", _release_link(c["release"]),
                      e(c.get("author_name")), e((c.get("message") or "").split("\n", 1)[0]),
                      "<br>".join(e(f) for f in c["files"]), e(c["frames_touched"])]

@@ -66,7 +66,7 @@ def _message(mailer: Mailer, name: Optional[str], email: str, version: str,
     lines = [f"Release {version} was deployed to {deploy['environment']}"
              + (f" ({deploy['name']})" if deploy["name"] else "") + ".", "",
              "Your commits in this release:"]
-    lines += [f"  {c['key'][:12]}  {(c.get('message') or '').splitlines()[0] if c.get('message') else ''}"
+    lines += [f"  {c['key'][:12]}  {((c.get('message') or '').splitlines() or [''])[0]}"
               for c in mine]
     if page:
         lines += ["", f"Release page: {page}"]
