@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "releasetag.cli.cmd_releases",
     "releasetag.cli.cmd_deploys",
     "releasetag.cli.cmd_serve",
+    "releasetag.cli.cmd_sourcemaps",
+    "releasetag.cli.cmd_debug_files",
 )
 
 
