@@ -6,7 +6,8 @@ the in-app frames (line numbers left out, so an edit elsewhere in a file keeps t
 otherwise the message template. Events with the same fingerprint in a project form one issue
 (a row of ``groups``) with a short ID ``{PROJECT}-{N}``.
 
-Status moves here too: an issue resolved in a release reopens as *regressed* when an event
+Status moves here too (``unresolved``, ``resolved``, ``regressed``, and ``ignored`` when
+muted by hand): an issue resolved in a release reopens as *regressed* when an event
 from a later release arrives (release order is creation order, i.e. the release row id); an
 event from that release or an earlier one leaves it resolved.
 """
@@ -21,6 +22,7 @@ from typing import Any, Dict, List, Optional
 
 DEFAULT_TOKEN = "{{ default }}"
 UNRESOLVED, RESOLVED, REGRESSED = "unresolved", "resolved", "regressed"
+IGNORED = "ignored"  # muted by hand: new events leave it so
 
 
 def now_iso() -> str:

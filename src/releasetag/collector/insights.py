@@ -18,7 +18,7 @@ import json
 import sqlite3
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from .grouping import REGRESSED, RESOLVED, UNRESOLVED, in_app_frames, now_iso, short_id
+from .grouping import IGNORED, REGRESSED, RESOLVED, UNRESOLVED, in_app_frames, now_iso, short_id
 from .store import Store
 
 
@@ -295,6 +295,8 @@ def update_status(store: Store, row: Issue, status: str,
         status, details = "resolved", dict(details, inNextRelease=True)
     if status == "unresolved":
         values = (UNRESOLVED, None, None, None, None)
+    elif status in ("ignored", "muted"):
+        values = (IGNORED, None, None, "api", now)
     elif status == "resolved":
         in_release = details.get("inRelease")
         if in_release is not None:
@@ -313,8 +315,8 @@ def update_status(store: Store, row: Issue, status: str,
         else:
             values = (RESOLVED, None, None, "api", now)
     else:
-        raise InsightError(f"status {status!r} is not supported (use resolved, unresolved or "
-                           "resolvedInNextRelease)")
+        raise InsightError(f"status {status!r} is not supported (use resolved, unresolved, "
+                           "resolvedInNextRelease or ignored)")
     with store.write() as c:
         c.execute("UPDATE groups SET status = ?, resolved_kind = ?, resolved_release_id = ?, "
                   "resolved_by = ?, resolved_at = ? WHERE id = ?", values + (row["id"],))

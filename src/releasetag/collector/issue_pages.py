@@ -126,6 +126,8 @@ def issue_page(ctx: Context, req: Request, issue_id: str) -> Response:
         res_html = (f"<span class=st-regressed>regressed</span>: resolved in "
                     f"{_release_link(last.get('resolved_release'))}, seen again in "
                     f"{_release_link(last.get('release'))}")
+    elif row["status"] == "ignored":
+        res_html = "<span class=muted>ignored (muted by hand: new events leave it so)</span>"
     else:
         res_html = "<span class=muted>unresolved</span>"
     first = insights.release_version(store, row["first_release_id"])

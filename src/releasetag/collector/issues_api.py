@@ -26,7 +26,7 @@ from .http import HTTPError, Request, Response, json_response
 from .webapi import event_summary_json
 
 _TOKEN = re.compile(r'(!?[\w.-]+):(?:"([^"]*)"|(\S+))|"([^"]*)"|(\S+)')
-_STATUSES = ("unresolved", "resolved", "regressed")
+_STATUSES = ("unresolved", "resolved", "regressed", "ignored")
 
 
 def parse_query(text: str) -> Dict[str, Any]:
@@ -40,7 +40,7 @@ def parse_query(text: str) -> Dict[str, Any]:
             if key == "is":
                 if value not in _STATUSES:
                     raise HTTPError(400, f"is:{value} is not supported (use is:unresolved, "
-                                         "is:resolved or is:regressed)")
+                                         "is:resolved, is:regressed or is:ignored)")
                 out["status"] = value
             elif key in ("release", "environment"):
                 out[key] = value
@@ -93,7 +93,7 @@ def issue_json(ctx: Context, req: Request, row: Issue,
     project = store.project(row["project_id"])
     suspects = insights.suspect_commits(store, row)
     who = insights.assignee(store, row, suspects)
-    status = "resolved" if row["status"] == "resolved" else "unresolved"
+    status = row["status"] if row["status"] in ("resolved", "ignored") else "unresolved"
     substatus = None
     if row["status"] == "regressed":
         substatus = "regressed"
@@ -171,7 +171,7 @@ def get_issue(ctx: Context, req: Request, issue_id: str, org: str = "") -> Respo
     return json_response(issue_json(ctx, req, _issue(ctx, issue_id, org), details=True))
 
 
-_UPDATE_STATUSES = ("resolved", "unresolved", "resolvedInNextRelease")
+_UPDATE_STATUSES = ("resolved", "unresolved", "resolvedInNextRelease", "ignored", "muted")
 
 
 def _check_update(ctx: Context, body: Dict[str, Any]) -> Tuple[Optional[str], Dict[str, Any]]:
@@ -183,8 +183,8 @@ def _check_update(ctx: Context, body: Dict[str, Any]) -> Tuple[Optional[str], Di
     if status is None and details:
         status = "resolved"
     if status is not None and status not in _UPDATE_STATUSES:
-        raise HTTPError(400, f"status {status!r} is not supported (use resolved, unresolved or "
-                             "resolvedInNextRelease)")
+        raise HTTPError(400, f"status {status!r} is not supported (use resolved, unresolved, "
+                             "resolvedInNextRelease or ignored)")
     in_release = details.get("inRelease")
     if in_release is not None:
         if not isinstance(in_release, str):
@@ -218,13 +218,21 @@ def update_issue(ctx: Context, req: Request, issue_id: str, org: str = "") -> Re
 
 
 def bulk_update(ctx: Context, req: Request, org: str, project: str) -> Response:
-    """``PUT .../issues/?id=1&id=2``: the same change to each listed issue of the project
-    (all are checked before any is changed); answers with the new status, as Sentry does."""
+    """``PUT .../issues/?id=1&id=2``: the same change to each listed issue of the project, or
+    without ids to the issues ``query``/``status`` select (default: the unresolved ones).
+    All is checked before anything changes; answers with the new status, as Sentry does."""
     project_row = require_project(ctx, org, project)
     ids = parse_qs(req.environ.get("QUERY_STRING", "")).get("id", [])
-    if not ids:
-        raise HTTPError(400, "name the issues to change with ?id= (one or more)")
-    rows = [_issue(ctx, i) for i in ids]
+    if ids:
+        rows = [_issue(ctx, i) for i in ids]
+    else:  # no ids: the issues the query selects (``status=`` too; default is:unresolved)
+        text = req.query.get("query") or ""
+        if req.query.get("status") in _STATUSES:
+            text += f" is:{req.query['status']}"
+        rows = insights.issues(ctx.store, project_row["id"], limit=1000,
+                               **parse_query(text.strip() or "is:unresolved"))
+        if not rows:
+            return json_response({})
     for row in rows:
         if row["project_id"] != project_row["id"]:
             raise HTTPError(404, f"issue {row['id']} is not an issue of project {project!r}")
