@@ -238,6 +238,8 @@ def test_suspect_commits_assignee_and_committers(collector):
     status, page = collector.request("GET", "/issues/LOCAL-1/", token=None)
     page = page.decode()
     assert status == 200 and "zed@x.test" in page and "d" * 12 in page
+    event_page = collector.request("GET", f"/events/{event_id}/", token=None)[1].decode()
+    assert "href=\"/issues/1/\">LOCAL-1</a>" in event_page
 
 
 # -- bad input -----------------------------------------------------------------------------------
@@ -339,3 +341,29 @@ def test_bulk_update_and_duplicate_events(collector):
                                      {"status": "unresolved", "assignedTo": ["x"]})
     assert status == 400 and "assignedTo" in body["detail"]
     assert len(issues(collector, "is:resolved")) == 2
+
+
+def test_events_stored_before_grouping_are_grouped_on_the_next_start(tmp_path):
+    """A collector database from before issues (events without a group) gets its events
+    grouped, in the order they arrived, when the collector starts."""
+    import sqlite3
+    data = str(tmp_path / "old")
+    c = Collector(data)
+    try:
+        send(c, release="0.9", **error())
+        send(c, release="0.9", **error())
+        send(c, release="0.9", **error(type_="KeyError"))
+    finally:
+        c.stop()
+    db = sqlite3.connect(str(tmp_path / "old" / "collector.sqlite3"))
+    with db:
+        db.execute("UPDATE events SET group_id = NULL")
+        db.execute("DELETE FROM groups")
+    db.close()
+    c = Collector(data)
+    try:
+        found = {i["shortId"]: i["count"] for i in issues(c, "release:0.9")}
+        assert found == {"LOCAL-1": "2", "LOCAL-2": "1"}
+        assert c.api("GET", "/issues/LOCAL-1/")["firstRelease"]["version"] == "0.9"
+    finally:
+        c.stop()

@@ -117,11 +117,13 @@ class GroupKey:
 
 
 def assign_group(c: sqlite3.Connection, project_id: int, key: GroupKey,
-                 summary: Dict[str, Any], release_id: Optional[int]) -> int:
-    """The issue of an event about to be stored (created when new), with its counts, releases
-    and status updated; runs on the caller's connection, inside its transaction."""
+                 summary: Dict[str, Any], release_id: Optional[int],
+                 seen: Optional[str] = None) -> int:
+    """The issue of an event about to be stored (created when new), with its status updated
+    (``seen``: when the event arrived, default now); runs on the caller's connection, inside
+    its transaction."""
     parts, digest = key.parts, key.digest
-    now = now_iso()
+    now = seen or now_iso()
     env = summary.get("environment") or ""
     event_id = summary["event_id"]
     row = c.execute("SELECT id, status, resolved_kind, resolved_release_id FROM groups "
@@ -160,3 +162,32 @@ def _reopens(kind: Optional[str], resolved_release_id: Optional[int],
     if resolved_release_id is None or kind not in ("inRelease", "inNextRelease", "inCommit"):
         return True
     return event_release_id is not None and event_release_id > resolved_release_id
+
+
+_BACKFILL_COLUMNS = ("event_id", "environment", "title", "culprit", "level", "exception_type",
+                     "exception_value")
+
+
+def backfill(store: Any, batch: int = 500) -> int:
+    """Group the events stored before grouping existed (``group_id`` NULL), oldest first, in
+    transactions of ``batch`` events; returns how many were grouped. ``store`` is the Store."""
+    total = 0
+    while True:
+        with store.write() as c:
+            rows = c.execute(
+                "SELECT e.*, r.id AS release_row FROM events e LEFT JOIN releases r "
+                "ON r.version = e.release WHERE e.group_id IS NULL ORDER BY e.id LIMIT ?",
+                (batch,)).fetchall()
+            for row in rows:
+                try:
+                    event = json.loads(row["payload"])
+                except ValueError:
+                    event = {}
+                summary = {k: row[k] for k in _BACKFILL_COLUMNS}
+                group_id = assign_group(c, row["project_id"],
+                                        GroupKey.of(event if isinstance(event, dict) else {}),
+                                        summary, row["release_row"], seen=row["received"])
+                c.execute("UPDATE events SET group_id = ? WHERE id = ?", (group_id, row["id"]))
+        total += len(rows)
+        if len(rows) < batch:
+            return total

@@ -10,7 +10,8 @@ The tables keep events, releases, repositories, commits (with their changed file
 artifacts apart. Events are grouped into issues (``groups``, see ``grouping.py``) inside the
 transaction that stores them (``events.group_id``); counts, last seen and per-release facts are
 queries over the events of a group, regressions are rows of ``group_regressions``; suspect
-commits are queries over ``commit_files`` (``insights.py``).
+commits are queries over ``commit_files`` (``insights.py``). Events of a database from before
+grouping are grouped when it is opened (``grouping.backfill``).
 """
 
 from __future__ import annotations
@@ -161,6 +162,8 @@ class Store:
         with self.write() as c:
             c.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                       (str(SCHEMA_VERSION),))
+        if self.query_one("SELECT 1 FROM events WHERE group_id IS NULL LIMIT 1"):
+            grouping.backfill(self)  # a database from before issues: group its events
 
     # -- connections ---------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
