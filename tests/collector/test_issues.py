@@ -254,8 +254,9 @@ def test_bad_issue_requests(collector):
         "status": "resolved", "statusDetails": {"inRelease": "no-such-release"}})
     assert status == 400 and body["detail"] == "release 'no-such-release' does not exist"
     assert collector.api("GET", "/issues/LOCAL-1/")["status"] == "unresolved"
-    for body_, word in (({"status": "frozen"}, "frozen"), ({"status": ["resolved"]}, "status"), ({"statusDetails": "x"}, "object"),
-                        ({"assignedTo": 5}, "assignedTo")):
+    for body_, word in (({"status": "frozen"}, "frozen"), ({"status": ["resolved"]}, "status"),
+                        ({"statusDetails": "x"}, "object"), ({"assignedTo": 5}, "assignedTo"),
+                        ({"statusDetails": {"inRelease": 3}}, "inRelease")):
         status, body = collector.request("PUT", "/api/0/issues/LOCAL-1/", body_)
         assert status == 400 and word in body["detail"], body
     status, body = collector.request("GET", "/api/0" + ISSUES + "?query=owner:me")
