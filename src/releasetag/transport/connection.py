@@ -39,6 +39,7 @@ class Connection:
         self._all: list = []
         self._lock = threading.Lock()
         self._pool: Any = None  # urllib3, for SOCKS proxies only
+        self._resolve_proxy()  # now, on the caller's thread (no lazy import on a sender)
 
     # --- set-up -------------------------------------------------------------------------
     def _resolve_proxy(self) -> Optional[str]:

@@ -14,7 +14,6 @@ import gzip
 import json
 import os
 import threading
-import time
 import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -29,7 +28,7 @@ from .backlog import MemoryBacklog, wall_ns
 from .connection import Connection
 from .ratelimit import RateLimiter, parse_retry_after
 from .reports import DeliveryStats
-from .retry import DEFAULT_POLICY, DROP, RETRY, SENT, RetryPolicy
+from .retry import DEFAULT_POLICY, RETRY, SENT, RetryPolicy
 from .worker import BackgroundWorker, monotonic
 
 logger = get_logger("releasetag.transport")  # with the library's NullHandler
@@ -164,8 +163,7 @@ class HttpTransport:
         self.on_result: List[Callable[[SendResult], None]] = []
         # Imported here, on the thread that calls init(), never lazily on the worker
         # thread: a fork during that import would leave the child half a module.
-        import requests  # noqa: F401,PLC0415
-        import urllib3  # noqa: F401,PLC0415 - comes with requests
+        import requests  # noqa: F401,PLC0415 - proxy and CA helpers
         self._init_process_state()
         _register_atexit(self)
         if self.backlog.durable and self.backlog.scan():

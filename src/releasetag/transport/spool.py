@@ -23,7 +23,6 @@ import bisect
 import itertools
 import os
 import threading
-import time
 import uuid
 from typing import List, Optional, Sequence, Set, Tuple
 
