@@ -43,10 +43,12 @@ def test_parent_and_four_forked_children_each_event_exactly_once(recorder, tmp_p
     expect_each_once(recorder, expected)
 
 
-def test_multiprocessing_child_leaving_through_os_exit_flushes(recorder):
+@pytest.mark.parametrize("module", ["multiprocessing", "billiard"])
+def test_multiprocessing_child_leaving_through_os_exit_flushes(recorder, module):
+    pytest.importorskip(module)
     recorder.respond({"path": "/envelope/", "delay": 0.02})
     out = run_app(f"""
-        import multiprocessing
+        import {module} as multiprocessing
         releasetag.init({recorder.dsn()!r}, retry_policy=FAST, default_integrations=False,
                         shutdown_timeout=10)
         def work(n):
