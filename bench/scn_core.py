@@ -1,0 +1,171 @@
+"""Core runtime scenarios (issue 2 goals): import, init, capture cost, delivery, RSS.
+
+Every sample runs in a fresh child process (bench/_child_core.py) so that nothing one SDK
+patches or caches leaks into the other's numbers. Events go to a real recording server
+process (tests/support/recording_server.py) on 127.0.0.1; both SDKs use the same one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from .harness import Context, Goal, Scenario
+
+CHILD = "_child_core.py"
+SDKS = ("releasetag", "sentry_sdk")
+
+
+def _note(ctx: Context, scenario: str, key: str, variant: str, value: Any) -> None:
+    ctx.notes.setdefault(scenario, {}).setdefault(key, {})[variant] = value
+
+
+def _event_sizes(ctx: Context) -> list:
+    """Sizes (bytes, uncompressed) of the event items the recording server received."""
+    sizes = []
+    for env in ctx.recorder.envelopes():
+        for item in env.items:
+            if item.type == "event":
+                sizes.append(len(item.payload))
+    return sizes
+
+
+# --- import ---------------------------------------------------------------------------------
+def _import(sdk: str):
+    def run(ctx: Context) -> Dict[str, float]:
+        res = ctx.run_child(CHILD, "import", sdk)
+        _note(ctx, "import", "modules loaded (total / heavy)", sdk,
+              f"{res['modules']} / {','.join(res['heavy']) or 'none'}")
+        return {"time": res["time"]}
+    return run
+
+
+# --- init -----------------------------------------------------------------------------------
+def _init(sdk: str):
+    def run(ctx: Context) -> Dict[str, float]:
+        res = ctx.run_child(CHILD, "init", sdk, ctx.recorder.dsn())
+        _note(ctx, "init", "modules first imported by init()", sdk, res["new_modules"])
+        return {"time": res["time"], "import+init": res["total"]}
+    return run
+
+
+# --- capture on the app thread ----------------------------------------------------------------
+def _capture(kind: str, sdk: str, n_full: int, n_quick: int):
+    def run(ctx: Context) -> Dict[str, float]:
+        ctx.recorder.reset()
+        n = n_quick if ctx.quick else n_full
+        res = ctx.run_child(CHILD, kind, sdk, ctx.recorder.dsn(), n)
+        sizes = _event_sizes(ctx)
+        if sizes:
+            _note(ctx, kind, "event size (bytes, median)", sdk, sorted(sizes)[len(sizes) // 2])
+        return {"time": res["time"], "mean": res["mean"]}
+    return run
+
+
+# --- delivery throughput ----------------------------------------------------------------------
+def _throughput(sdk: str):
+    def run(ctx: Context) -> Dict[str, float]:
+        ctx.recorder.reset()
+        n = 500 if ctx.quick else 2000
+        res = ctx.run_child(CHILD, "throughput", sdk, ctx.recorder.dsn(), n)
+        delivered = len(_event_sizes(ctx)) - 1  # minus the warm-up event
+        _note(ctx, "throughput", "delivered / captured (last run)", sdk, f"{delivered}/{n}")
+        return {"rate": delivered / res["seconds"], "capture": n / res["capture_seconds"]}
+    return run
+
+
+# --- memory -----------------------------------------------------------------------------------
+def _rss(sdk: str):
+    def run(ctx: Context) -> Dict[str, float]:
+        ctx.recorder.reset()
+        res = ctx.run_child(CHILD, "rss", sdk, ctx.recorder.dsn(), 10000)
+        if sdk != "none":
+            _note(ctx, "rss", "events delivered (last run)", sdk, len(ctx.recorder.requests(
+                "/envelope/")))
+        ctx.recorder.reset()  # the recorder keeps every body: free it between runs
+        return {"init": res["init"], "events": res["events"],
+                "init_delta": res["init_delta"], "events_delta": res["events_delta"]}
+    return run
+
+
+# --- instruction counts (callgrind) -----------------------------------------------------------
+def _instr(kind: str, sdk: str, n: int):
+    def run(ctx: Context) -> float:
+        # captures: a transport that discards events, so the count is the app thread's work
+        dsn = "null" if kind.startswith("capture") else ctx.recorder.dsn()
+        return ctx.callgrind_per_op(CHILD, ("ops", kind, sdk, dsn), n)
+    return run
+
+
+G2 = "issue 2"
+SCENARIOS = [
+    Scenario(
+        name="import", title="`import releasetag` vs `import sentry_sdk` (fresh process)",
+        variants={s: _import(s) for s in SDKS}, metrics={"time": "ms"}, repeats=15,
+        quick_repeats=5,
+        goals=(Goal("time", 0.2, G2, text="import releasetag <= 0.2x import sentry_sdk"),)),
+    Scenario(
+        name="init", title="init(dsn, release, environment), default integrations, "
+                           "after the import (fresh process)",
+        variants={s: _init(s) for s in SDKS}, metrics={"time": "ms", "import+init": "ms"},
+        repeats=15,
+        quick_repeats=5,
+        goals=(Goal("time", 0.5, G2, text="init() <= 0.5x sentry_sdk.init()"),)),
+    Scenario(
+        name="capture_exception",
+        title="capture_exception on the app thread: 30-frame chained exception, locals in "
+              "every frame (delivery flushed outside the timed call)",
+        variants={s: _capture("capture_exception", s, 60, 20) for s in SDKS},
+        metrics={"time": "us", "mean": "us"}, repeats=8, quick_repeats=3,
+        goals=(Goal("time", 0.5, G2, text="capture_exception <= 0.5x sentry_sdk's"),),
+        notes="time = per-process median of per-call times; mean = per-process mean"),
+    Scenario(
+        name="capture_message", title="capture_message on the app thread (delivery flushed "
+                                      "outside the timed call)",
+        variants={s: _capture("capture_message", s, 300, 100) for s in SDKS},
+        metrics={"time": "us", "mean": "us"}, repeats=8, quick_repeats=3),
+    Scenario(
+        name="throughput",
+        title="end-to-end delivery: capture N messages as fast as possible, flush; events "
+              "delivered per second to the recording server",
+        variants={s: _throughput(s) for s in SDKS}, metrics={"rate": "events/s",
+                                                             "capture": "events/s"},
+        higher_is_better=True, repeats=5, quick_repeats=2,
+        notes="queue size set to N+100 for both SDKs so nothing is dropped; "
+              "capture = rate of the capture loop alone"),
+    Scenario(
+        name="rss", title="resident memory after init and after 10,000 exception events "
+                          "(bare = same program without an SDK)",
+        variants={"releasetag": _rss("releasetag"), "sentry_sdk": _rss("sentry_sdk"),
+                  "bare": _rss("none")}, bare="bare",
+        metrics={"init": "MiB", "events": "MiB", "init_delta": "MiB", "events_delta": "MiB"},
+        repeats=3, quick_repeats=1, warmup=0,
+        notes="init/events = RSS after init / after 10,000 events; *_delta = growth over "
+              "the bare interpreter / over the state after init"),
+]
+
+INSTRUCTION_SCENARIOS = [
+    Scenario(
+        name="import.instr", title="instructions executed by the import (callgrind)",
+        variants={s: _instr("import", s, 1) for s in SDKS}, metrics={"instructions": "Ir"},
+        repeats=1, quick_repeats=1, warmup=0, slow=True,
+        goals=(Goal("instructions", 0.2, G2),)),
+    Scenario(
+        name="init.instr", title="instructions executed by init() (callgrind)",
+        variants={s: _instr("init", s, 1) for s in SDKS}, metrics={"instructions": "Ir"},
+        repeats=1, quick_repeats=1, warmup=0, slow=True,
+        goals=(Goal("instructions", 0.5, G2),)),
+    Scenario(
+        name="capture_exception.instr",
+        title="instructions per capture_exception, 30-frame chained exception (callgrind)",
+        variants={s: _instr("capture_exception", s, 5) for s in SDKS},
+        metrics={"instructions": "Ir"}, repeats=1, quick_repeats=1, warmup=0, slow=True,
+        goals=(Goal("instructions", 0.5, G2),),
+        notes="(Ir(5 captures) - Ir(0)) / 5, events discarded by a null transport"),
+    Scenario(
+        name="capture_message.instr", title="instructions per capture_message (callgrind)",
+        variants={s: _instr("capture_message", s, 20) for s in SDKS},
+        metrics={"instructions": "Ir"}, repeats=1, quick_repeats=1, warmup=0, slow=True,
+        notes="(Ir(20 messages) - Ir(0)) / 20, events discarded by a null transport"),
+]
+
+SCENARIOS += INSTRUCTION_SCENARIOS
