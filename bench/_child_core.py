@@ -202,7 +202,7 @@ def cmd_throughput(sdk, dsn, n):
             "flushed": bool(ok)})
 
 
-def cmd_rss(sdk, dsn, n):
+def cmd_rss(sdk, dsn, n, warm=100):
     gc.collect()
     bare = rss_mb()
     mod = import_sdk(sdk)
@@ -211,6 +211,7 @@ def cmd_rss(sdk, dsn, n):
     init_sdk(sdk, mod, dsn)
     gc.collect()
     after_init = rss_mb()
+    after_warm = after_init
     for i in range(n):
         exc = small_exception(i)
         if mod is not None:
@@ -218,12 +219,18 @@ def cmd_rss(sdk, dsn, n):
             if i % 50 == 49:
                 mod.flush(30)
         del exc
+        if i == warm - 1:
+            if mod is not None:
+                mod.flush(30)
+            gc.collect()
+            after_warm = rss_mb()
     if mod is not None:
         mod.flush(60)
     gc.collect()
     after = rss_mb()
-    finish({"bare": bare, "import": after_import, "init": after_init, "events": after,
-            "init_delta": after_init - bare, "events_delta": after - after_init})
+    finish({"bare": bare, "import": after_import, "init": after_init, "warm": after_warm,
+            "events": after, "init_delta": after_init - bare, "events_delta": after - after_init,
+            "growth": after - after_warm})
 
 
 def cmd_ops(kind, sdk, dsn, n):

@@ -153,8 +153,7 @@ class Context:
         if valgrind is None:
             raise SkipScenario("valgrind is not installed (apt-get install valgrind)")
         out = os.path.join(self.tmpdir, f"callgrind.{os.getpid()}.{time.monotonic_ns()}")
-        env = dict(self.env, PYTHONMALLOC="malloc")
-        self.run_child(script, *args, timeout=timeout, env=env, wrapper=(
+        self.run_child(script, *args, timeout=timeout, wrapper=(
             valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", "--quiet"))
         try:
             with open(out, encoding="utf-8", errors="replace") as fh:
