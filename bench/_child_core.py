@@ -27,8 +27,39 @@ def emit(data):
 
 def finish(data):
     """Print the result and leave at once: no SDK's exit-time flush is part of a sample."""
+    if _profiler is not None:
+        _save_profile()
     emit(data)
     os._exit(0)
+
+
+# --- optional profiling (bench/hotspots.py sets BENCH_PROFILE=FILE) -------------------------
+_profiler = None
+if os.environ.get("BENCH_PROFILE"):
+    import _lsprof  # the C profiler alone: cProfile/pstats would pre-import modules
+
+    _profiler = _lsprof.Profiler()
+
+
+class profiled:
+    """Context manager: profile the block when BENCH_PROFILE is set (accumulates)."""
+
+    def __enter__(self):
+        if _profiler is not None:
+            _profiler.enable()
+
+    def __exit__(self, *exc):
+        if _profiler is not None:
+            _profiler.disable()
+
+
+def _save_profile():
+    import cProfile
+    stats = _profiler.getstats()
+    prof = cProfile.Profile()
+    prof.getstats = lambda: stats
+    prof.create_stats = lambda: prof.snapshot_stats()
+    prof.dump_stats(os.environ["BENCH_PROFILE"])
 
 
 def rss_mb() -> float:
@@ -140,7 +171,8 @@ def small_exception(i):
 # --- commands ------------------------------------------------------------------------------
 def cmd_import(sdk):
     t0 = time.perf_counter()
-    import_sdk(sdk)
+    with profiled():
+        import_sdk(sdk)
     elapsed = time.perf_counter() - t0
     heavy = sorted(m for m in ("requests", "git", "urllib3", "certifi", "wrapt")
                    if m in sys.modules)
@@ -152,7 +184,8 @@ def cmd_init(sdk, dsn):
     mod = import_sdk(sdk)
     before = set(sys.modules)
     t1 = time.perf_counter()
-    init_sdk(sdk, mod, dsn)
+    with profiled():
+        init_sdk(sdk, mod, dsn)
     t2 = time.perf_counter()
     finish({"time": (t2 - t1) * 1e3, "total": (t2 - t0) * 1e3,
             "new_modules": len(set(sys.modules) - before)})
@@ -164,9 +197,10 @@ def _timed_calls(mod, n, call, warm=10):
         mod.flush(10)
     times = []
     for i in range(n):
-        t0 = time.perf_counter()
-        call(i)
-        times.append(time.perf_counter() - t0)
+        with profiled():
+            t0 = time.perf_counter()
+            call(i)
+            times.append(time.perf_counter() - t0)
         mod.flush(10)  # delivery happens outside the timed window
     return times
 
@@ -244,9 +278,16 @@ def cmd_ops(kind, sdk, dsn, n):
         if n:
             init_sdk(sdk, mod, dsn)
         finish({"n": n})
-    init_sdk(sdk, mod, dsn)
+    init_sdk(sdk, mod, dsn, **queue_option(sdk, n + 100))
     warm = 3
-    if kind == "capture_exception":
+    if kind == "deliver":
+        for i in range(warm):
+            mod.capture_message("warm %d" % i, "warning")
+        mod.flush(30)
+        for i in range(n):
+            mod.capture_message("event %d of the throughput run" % i, "warning")
+        mod.flush(120)
+    elif kind == "capture_exception":
         errors = [make_exception(i) for i in range(warm + 20)]
         for i in range(warm):
             mod.capture_exception(errors[i])

@@ -91,6 +91,8 @@ def _instr(kind: str, sdk: str, n: int):
     def run(ctx: Context) -> float:
         # captures: a transport that discards events, so the count is the app thread's work
         dsn = "null" if kind.startswith("capture") else ctx.recorder.dsn()
+        if kind == "deliver":
+            ctx.recorder.reset()
         return ctx.callgrind_per_op(CHILD, ("ops", kind, sdk, dsn), n)
     return run
 
@@ -167,6 +169,12 @@ INSTRUCTION_SCENARIOS = [
         variants={s: _instr("capture_message", s, 20) for s in SDKS},
         metrics={"instructions": "Ir"}, repeats=1, quick_repeats=1, warmup=0, slow=True,
         notes="(Ir(20 messages) - Ir(0)) / 20, events discarded by a null transport"),
+    Scenario(
+        name="throughput.instr",
+        title="instructions per delivered message, app and delivery thread (callgrind)",
+        variants={s: _instr("deliver", s, 100) for s in SDKS},
+        metrics={"instructions": "Ir"}, repeats=1, quick_repeats=1, warmup=0, slow=True,
+        notes="(Ir(100 messages sent to the recording server, flushed) - Ir(0)) / 100"),
 ]
 
 SCENARIOS += INSTRUCTION_SCENARIOS
