@@ -42,13 +42,17 @@ class ChildError(RuntimeError):
 
 @dataclass(frozen=True)
 class Goal:
-    """A target from an issue: ``subject/against <= max_ratio`` on ``metric`` (median)."""
+    """A target from an issue: ``subject/against <= max_ratio`` on ``metric`` (median).
+
+    For higher-is-better metrics (rates) give ``min_ratio`` instead (``max_ratio=None``).
+    """
 
     metric: str
-    max_ratio: float
+    max_ratio: Optional[float]
     source: str  # e.g. "issue 2"
     against: str = "reference"  # "reference" or "bare"
     text: str = ""
+    min_ratio: Optional[float] = None
 
 
 @dataclass
@@ -62,6 +66,7 @@ class Scenario:
     subject: str = "releasetag"
     reference: Optional[str] = "sentry_sdk"
     bare: Optional[str] = None
+    bare_metrics: Optional[Tuple[str, ...]] = None  # metrics with a /bare ratio (None: all)
     repeats: int = 10
     quick_repeats: int = 3
     warmup: int = 1
@@ -241,7 +246,8 @@ def ratios(res: ScenarioResult, metric: str) -> Dict[str, Dict[str, Optional[flo
     pairs = []
     if scn.reference and scn.reference in m.samples:
         pairs.append((scn.subject, scn.reference))
-    if scn.bare and scn.bare in m.samples:
+    if scn.bare and scn.bare in m.samples and (scn.bare_metrics is None
+                                               or metric in scn.bare_metrics):
         pairs += [(v, scn.bare) for v in m.samples if v != scn.bare]
     for num, den in pairs:
         entry: Dict[str, Optional[float]] = {}
@@ -260,10 +266,18 @@ def goal_verdicts(res: ScenarioResult) -> List[Dict[str, Any]]:
         key = f"{scn.subject}/{den}"
         ratio = ratios(res, goal.metric).get(key, {}).get("median") if goal.metric in \
             res.metrics else None
-        out.append({"goal": goal.text or f"{key} <= {goal.max_ratio}x ({goal.metric})",
+        bounds = []
+        if goal.max_ratio is not None:
+            bounds.append(f"<= {goal.max_ratio}x")
+        if goal.min_ratio is not None:
+            bounds.append(f">= {goal.min_ratio}x")
+        met = None
+        if ratio is not None:
+            met = ((goal.max_ratio is None or ratio <= goal.max_ratio)
+                   and (goal.min_ratio is None or ratio >= goal.min_ratio))
+        out.append({"goal": goal.text or f"{key} {' and '.join(bounds)} ({goal.metric})",
                     "source": goal.source, "metric": goal.metric, "ratio": ratio,
-                    "max_ratio": goal.max_ratio,
-                    "met": None if ratio is None else ratio <= goal.max_ratio})
+                    "max_ratio": goal.max_ratio, "min_ratio": goal.min_ratio, "met": met})
     return out
 
 

@@ -137,7 +137,7 @@ SCENARIOS = [
         name="rss", title="resident memory after init and after 10,000 exception events "
                           "(bare = same program without an SDK)",
         variants={"releasetag": _rss("releasetag"), "sentry_sdk": _rss("sentry_sdk"),
-                  "bare": _rss("none")}, bare="bare",
+                  "bare": _rss("none")}, bare="bare", bare_metrics=("init", "events"),
         metrics={"init": "MiB", "events": "MiB", "init_delta": "MiB", "events_delta": "MiB",
                  "growth": "MiB"},
         repeats=2, quick_repeats=1, warmup=0,
@@ -157,6 +157,14 @@ INSTRUCTION_SCENARIOS = [
         variants={s: _instr("init", s, 1) for s in SDKS}, metrics={"instructions": "Ir"},
         repeats=1, quick_repeats=1, warmup=0, slow=True,
         goals=(Goal("instructions", 0.5, G2),)),
+    Scenario(
+        name="init.own.instr",
+        title="instructions executed by init() when the stdlib modules it needs are already "
+              "loaded (callgrind; diagnostic)",
+        variants={s: _instr("init_preloaded", s, 1) for s in SDKS},
+        metrics={"instructions": "Ir"}, repeats=1, quick_repeats=1, warmup=0, slow=True,
+        notes="dataclasses, inspect, typing, logging, socket, urllib.parse, json, gzip, ... "
+              "imported before the SDK: what is left is the SDK's own init work"),
     Scenario(
         name="capture_exception.instr",
         title="instructions per capture_exception, 30-frame chained exception (callgrind)",

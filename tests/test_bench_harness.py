@@ -113,3 +113,13 @@ def test_runner_rejects_an_unknown_scenario_and_writes_json(tmp_path):
     assert scn["name"] == "import"
     assert len(scn["metrics"]["time"]["variants"]["releasetag"]["samples"]) == 2
     assert scn["goals"][0]["met"] is True
+
+
+def test_rate_goals_use_a_lower_bound(ctx):
+    scn = Scenario("rate", "rate", {"releasetag": lambda c: 120.0, "sentry_sdk": lambda c: 100.0},
+                   metrics={"rate": "events/s"}, higher_is_better=True, repeats=1, warmup=0,
+                   goals=(Goal("rate", None, "x", min_ratio=1.0),
+                          Goal("rate", None, "y", min_ratio=1.5)))
+    verdicts = harness.goal_verdicts(harness.run_scenario(scn, ctx))
+    assert [v["met"] for v in verdicts] == [True, False]
+    assert verdicts[0]["goal"] == "releasetag/sentry_sdk >= 1.0x (rate)"
