@@ -131,6 +131,8 @@ SCENARIOS = [
         variants={s: _throughput(s) for s in SDKS}, metrics={"rate": "events/s",
                                                              "capture": "events/s"},
         higher_is_better=True, repeats=5, quick_repeats=2,
+        goals=(Goal("rate", None, "issue 3", min_ratio=1.5,
+                    text="delivered events/s >= 1.5x sentry_sdk's"),),
         notes="queue size set to N+100 for both SDKs so nothing is dropped; "
               "capture = rate of the capture loop alone"),
     Scenario(
