@@ -21,6 +21,14 @@ def _clean_env(monkeypatch):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_scopes():
+    """Each test starts with empty global and root isolation scopes."""
+    from releasetag.scope import reset_all_scopes
+    reset_all_scopes()
+    yield
+
+
 @pytest.fixture
 def recorder():
     rec = Recorder()

@@ -222,7 +222,7 @@ class Client:
             event["contexts"] = {**contexts, **(event.get("contexts") or {})}
         if crumbs:
             if len(crumbs) > 1:
-                crumbs.sort(key=lambda c: c.get("timestamp", 0))
+                crumbs.sort(key=_crumb_time)
             crumbs = crumbs[-self.options.max_breadcrumbs:] if self.options.max_breadcrumbs else []
             # copies, so the scope's ring buffer is not changed by scrubbing or trimming
             event["breadcrumbs"] = {"values": [dict(c) for c in crumbs]}
@@ -307,6 +307,11 @@ class Client:
         worker = getattr(self.transport, "worker", None)
         snap["queued"] = worker.pending if worker is not None else 0
         return snap
+
+
+def _crumb_time(crumb: Dict[str, Any]) -> float:
+    value = crumb.get("timestamp")
+    return float(value) if isinstance(value, (int, float)) else 0.0
 
 
 def _scrub(event: Dict[str, Any], hint: Dict[str, Any]) -> Dict[str, Any]:

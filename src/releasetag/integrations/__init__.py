@@ -2,7 +2,9 @@
 
 Each integration is a class with an ``identifier`` and an idempotent ``setup(client)``.
 Default integrations are listed by import path so that init() imports nothing a program has
-not imported itself; library integrations enable only when their library is already loaded.
+not imported itself. A library integration whose library is already loaded is set up at
+init(); otherwise a watcher on ``sys.meta_path`` sets it up right after the program imports
+that library (the watcher only looks at the names it waits for and loads nothing itself).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ DEFAULT_INTEGRATIONS: List[Tuple[str, str]] = [
     ("releasetag.integrations.excepthook", "ExcepthookIntegration"),
     ("releasetag.integrations.threading", "ThreadingIntegration"),
     ("releasetag.integrations.atexit", "AtexitIntegration"),
+    ("releasetag.integrations.logging", "LoggingIntegration"),
+    ("releasetag.integrations.flask", "FlaskIntegration"),
+    ("releasetag.integrations.celery", "CeleryIntegration"),
 ]
 
 
@@ -42,8 +47,11 @@ def _load(path: str, name: str) -> Optional[type]:
         return None
 
 
-def default_integrations() -> List[Integration]:
-    """Default integrations whose library is in use (nothing new is imported for them)."""
+def default_integrations(deferred: Optional[List[type]] = None) -> List[Integration]:
+    """Default integrations whose library is in use (nothing new is imported for them).
+
+    Classes whose library is not loaded yet are appended to ``deferred`` when given.
+    """
     out = []
     for path, name in DEFAULT_INTEGRATIONS:
         cls = _load(path, name)
@@ -51,17 +59,91 @@ def default_integrations() -> List[Integration]:
             continue
         required = getattr(cls, "requires_module", None)
         if required and required not in sys.modules:
+            if deferred is not None:
+                deferred.append(cls)
             continue
         out.append(cls())
     return out
+
+
+class _ImportWatcher:
+    """A meta path finder that sets up waiting integrations once their module is imported.
+
+    It answers ``find_spec`` only for the module names it waits for: it asks the other finders
+    for the spec and wraps that spec's loader so that, after the module has executed, the
+    integration is set up with the current client. For every other name it returns None.
+    """
+
+    def __init__(self) -> None:
+        self.waiting: Dict[str, type] = {}
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        cls = self.waiting.get(name)
+        if cls is None:
+            return None
+        spec = None
+        for finder in list(sys.meta_path):
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            try:
+                spec = finder.find_spec(name, path, target)
+            except Exception:
+                spec = None
+            if spec is not None:
+                break
+        loader = getattr(spec, "loader", None)
+        exec_module = getattr(loader, "exec_module", None)
+        if exec_module is None:
+            return None
+        self.waiting.pop(name, None)
+
+        def exec_and_setup(module: Any) -> None:
+            exec_module(module)
+            _setup_deferred(cls)
+
+        try:
+            loader.exec_module = exec_and_setup  # this loader instance belongs to this spec
+        except Exception:
+            return None
+        return spec
+
+
+_watcher = _ImportWatcher()
+
+
+def _setup_deferred(cls: type) -> None:
+    from .. import api
+    client = api.get_client()
+    if client is None or not client.active or cls.identifier in client.integrations:
+        return
+    try:
+        integration = cls()
+        integration.setup(client)
+    except Exception:
+        logger.warning("integration %s failed to set up", cls.identifier, exc_info=True)
+        return
+    client.integrations[cls.identifier] = integration
+    client._set_sdk_info()
+
+
+def _wait_for_imports(classes: Iterable[type], skip: Iterable[str]) -> None:
+    skip = set(skip)
+    for cls in classes:
+        if cls.identifier in skip or not cls.requires_module:
+            continue
+        _watcher.waiting[cls.requires_module] = cls
+    if _watcher.waiting and _watcher not in sys.meta_path:
+        sys.meta_path.insert(0, _watcher)
 
 
 def setup_integrations(client: Any, explicit: Iterable[Integration],
                        with_defaults: bool) -> Dict[str, Integration]:
     """Set up integrations for ``client``; an explicit one replaces the default of its kind."""
     chosen: Dict[str, Integration] = {}
+    deferred: List[type] = []
+    _watcher.waiting.clear()
     if with_defaults:
-        for integration in default_integrations():
+        for integration in default_integrations(deferred):
             chosen[integration.identifier] = integration
     for integration in explicit:
         chosen[integration.identifier] = integration
@@ -71,4 +153,7 @@ def setup_integrations(client: Any, explicit: Iterable[Integration],
         except Exception:
             logger.warning("integration %s failed to set up", identifier, exc_info=True)
             chosen.pop(identifier)
+    if deferred:
+        # set up after the current client is installed (init() calls us right after that)
+        _wait_for_imports(deferred, chosen)
     return chosen

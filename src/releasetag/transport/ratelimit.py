@@ -45,15 +45,18 @@ def parse_rate_limits(header: str) -> Dict[str, float]:
 class RateLimiter:
     """Remembers until when each data category is limited."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Optional[Callable[[], float]] = None) -> None:
         self._until: Dict[str, float] = {}
         self._clock = clock
         self._lock = threading.Lock()
 
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else time.monotonic()
+
     def update(self, status: int, headers: Dict[str, str]) -> bool:
         """Record limits from a response; True when any limit was set."""
         header = headers.get("x-sentry-rate-limits")
-        now = self._clock()
+        now = self._now()
         limits: Dict[str, float] = {}
         if header:
             limits = parse_rate_limits(header)
@@ -69,10 +72,10 @@ class RateLimiter:
     def is_limited(self, category: str) -> bool:
         if not self._until:
             return False
-        now = self._clock()
+        now = self._now()
         return (self._until.get(category, 0.0) > now or self._until.get(ALL, 0.0) > now
                 or (category == "default" and self._until.get("error", 0.0) > now))
 
     def seconds_left(self, categories: Iterable[str]) -> float:
-        now = self._clock()
+        now = self._now()
         return max([0.0] + [self._until.get(c, 0.0) - now for c in list(categories) + [ALL]])

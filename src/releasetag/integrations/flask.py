@@ -1,0 +1,52 @@
+"""Flask: every request runs through the WSGI middleware, and the errors Flask turns into
+500 responses (``got_request_exception``) are reported as unhandled.
+
+Enabled by default when the app imports flask (before or after init()).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import api as _api
+from . import Integration
+from .wsgi import SCOPE_KEY, handle_request, request_data
+
+_installed = False
+
+
+def _on_exception(sender: Any, exception: BaseException = None, **kwargs: Any) -> None:
+    client = _api._client
+    if client is None or exception is None:
+        return
+    try:
+        event = {}
+        from flask import request
+        environ = request.environ
+        if SCOPE_KEY not in environ:  # no middleware scope: add the request here
+            event["request"] = request_data(environ, client.options.send_default_pii)
+        client.capture_exception(exception, handled=False, mechanism_type="flask", event=event)
+    except Exception:
+        pass
+
+
+class FlaskIntegration(Integration):
+    identifier = "flask"
+    requires_module = "flask"
+
+    def setup(self, client: Any) -> None:
+        global _installed
+        if _installed:
+            return
+        import flask
+        from flask import signals
+
+        original = flask.Flask.__call__
+
+        def __call__(self: Any, environ: Any, start_response: Any) -> Any:
+            return handle_request(lambda e, s: original(self, e, s), environ, start_response,
+                                  "flask")
+
+        flask.Flask.__call__ = __call__  # type: ignore[method-assign]
+        signals.got_request_exception.connect(_on_exception, weak=False)
+        _installed = True

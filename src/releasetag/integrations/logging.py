@@ -1,0 +1,178 @@
+"""Log records become breadcrumbs (``level`` and above) and events (``event_level`` and above).
+
+The integration sees every record a logger handles, whatever handlers the app configured
+(``dictConfig`` included): it wraps ``logging.Logger.callHandlers`` once. Records of the SDK's
+own loggers, of urllib3 and of ignored loggers never feed back, and a per-thread guard stops a
+log call made while capturing from recursing. A broken record (bad format string, unprintable
+arguments, non-str message) still gives a valid breadcrumb or event and never raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Dict, Iterable, Optional, Set
+
+from .. import api as _api
+from ..serialize import safe_repr, safe_str, serialize, truncate
+from . import Integration
+
+# Loggers that never feed back (exact names and their children).
+_ALWAYS_IGNORED = ("releasetag", "urllib3")
+_ignored: Set[str] = set(_ALWAYS_IGNORED)
+_ignored_cache: Dict[str, bool] = {}
+
+# Attributes every LogRecord has; anything else came from ``extra=``.
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("n", 0, "p", 0, "m", None, None))) | {
+    "message", "asctime", "taskName", "stack_info", "exc_text", "relativeCreated"}
+
+_LEVEL_NAMES = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning",
+                logging.ERROR: "error", logging.CRITICAL: "fatal"}
+
+_active: Optional["LoggingIntegration"] = None
+_original_call_handlers: Any = None
+_guard = threading.local()
+
+
+def ignore_logger(name: str) -> None:
+    """Never turn records of logger ``name`` (or its children) into breadcrumbs or events."""
+    _ignored.add(name)
+    _ignored_cache.clear()
+
+
+def _is_ignored(name: str) -> bool:
+    hit = _ignored_cache.get(name)
+    if hit is None:
+        hit = any(name == ig or name.startswith(ig + ".") for ig in _ignored)
+        if len(_ignored_cache) < 10000:
+            _ignored_cache[name] = hit
+    return hit
+
+
+def level_name(levelno: int) -> str:
+    """The event level for a logging level number."""
+    name = _LEVEL_NAMES.get(levelno)
+    if name is not None:
+        return name
+    if levelno >= logging.CRITICAL:
+        return "fatal"
+    if levelno >= logging.ERROR:
+        return "error"
+    if levelno >= logging.WARNING:
+        return "warning"
+    if levelno >= logging.INFO:
+        return "info"
+    return "debug"
+
+
+def formatted_message(record: logging.LogRecord) -> str:
+    """``record.getMessage()``, or a readable fallback when the record is broken."""
+    try:
+        text = record.getMessage()
+        return text if isinstance(text, str) else safe_str(text)
+    except Exception:
+        msg = safe_str(record.msg)
+        args = record.args
+        return f"{msg} (arguments: {safe_repr(args, 512)})" if args else msg
+
+
+def record_extras(record: logging.LogRecord) -> Dict[str, Any]:
+    """The record's ``extra=`` fields, serialized."""
+    keys = record.__dict__.keys() - _STANDARD_ATTRS
+    if not keys:
+        return {}
+    return {safe_str(k): serialize(record.__dict__[k], max_depth=3) for k in keys
+            if isinstance(k, str) and not k.startswith("_")}
+
+
+class LoggingIntegration(Integration):
+    """Breadcrumbs from records at ``level`` and above, events at ``event_level`` and above.
+
+    ``level=None`` turns breadcrumbs off; ``event_level=None`` turns events off.
+    """
+
+    identifier = "logging"
+
+    def __init__(self, level: Optional[int] = logging.INFO,
+                 event_level: Optional[int] = logging.ERROR) -> None:
+        self.level = level
+        self.event_level = event_level
+        # lowest level that needs any work (a huge number: nothing to do)
+        lows = [x for x in (level, event_level) if x is not None]
+        self._threshold = min(lows) if lows else 1 << 30
+
+    def setup(self, client: Any) -> None:
+        global _active, _original_call_handlers
+        _active = self
+        if _original_call_handlers is None:
+            _original_call_handlers = logging.Logger.callHandlers
+            logging.Logger.callHandlers = _call_handlers  # type: ignore[method-assign]
+
+    # --- per record -----------------------------------------------------------------------
+    def handle(self, record: logging.LogRecord) -> None:
+        """Turn one record into a breadcrumb and/or event (never raises)."""
+        client = _api._client
+        if client is None or client.transport is None:
+            return
+        if getattr(_guard, "busy", False) or _is_ignored(record.name):
+            return
+        _guard.busy = True
+        try:
+            levelno = record.levelno
+            if self.event_level is not None and levelno >= self.event_level:
+                self._capture(client, record)
+            if self.level is not None and levelno >= self.level:
+                self._breadcrumb(client, record)
+        except Exception:
+            pass
+        finally:
+            _guard.busy = False
+
+    def _breadcrumb(self, client: Any, record: logging.LogRecord) -> None:
+        crumb: Dict[str, Any] = {
+            "type": "log",
+            "category": record.name,
+            "level": _LEVEL_NAMES.get(record.levelno) or level_name(record.levelno),
+            "message": formatted_message(record),
+            "timestamp": record.created,
+        }
+        if record.__dict__.keys() - _STANDARD_ATTRS:
+            crumb["data"] = record_extras(record)
+        hint = {"log_record": record} if client.options.before_breadcrumb is not None else None
+        client.add_breadcrumb(crumb, hint)
+
+    def _capture(self, client: Any, record: logging.LogRecord) -> None:
+        if threading.current_thread().name.startswith("releasetag"):
+            return  # the SDK's own threads never report their log records
+        formatted = formatted_message(record)
+        logentry: Dict[str, Any] = {"message": truncate(safe_str(record.msg, 8192), 8192),
+                                    "formatted": truncate(formatted, 8192)}
+        if record.args:
+            logentry["params"] = serialize(record.args, max_depth=2)
+        event: Dict[str, Any] = {"logger": record.name, "level": level_name(record.levelno),
+                                 "logentry": logentry}
+        extras = record_extras(record)
+        if extras:
+            event["extra"] = extras
+        hint = {"log_record": record}
+        exc_info = record.exc_info
+        if exc_info and exc_info[1] is not None:
+            client.capture_exception(exc_info, handled=True, mechanism_type="logging",
+                                     hint=hint, event=event)
+        else:
+            client.capture_event(event, hint)
+
+
+def _call_handlers(self: logging.Logger, record: logging.LogRecord) -> None:
+    integration = _active
+    if integration is not None and record.levelno >= integration._threshold:
+        try:
+            integration.handle(record)
+        except Exception:
+            pass
+    _original_call_handlers(self, record)
+
+
+def active_levels() -> Iterable[Optional[int]]:
+    """(level, event_level) of the active integration (for tests and diagnostics)."""
+    return (_active.level, _active.event_level) if _active is not None else (None, None)

@@ -1,0 +1,206 @@
+"""WSGI middleware: one isolation scope per request, request data on its events, and every
+error from the app call, the response iteration and ``close()`` reported as unhandled.
+
+>>> app = ReleasetagMiddleware(app)
+
+Request data (method, URL without query, query string, headers, SERVER_NAME/PORT) is built
+only when an event is captured. Cookie, Authorization, X-Forwarded-For and similar headers are
+blanked unless ``send_default_pii``. Responses of type ``wsgi.file_wrapper`` are passed through
+untouched so that the server can still send the file efficiently.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional
+from urllib.parse import quote
+
+from .. import api as _api
+from ..scope import Scope, _current_var, _isolation_var, get_isolation_scope
+from ..scrub import scrub_request
+from . import Integration
+from ._trace import add_trace_context, continue_trace
+
+SCOPE_KEY = "releasetag.scope"  # environ key: the request's isolation scope
+_ENV_KEYS = ("SERVER_NAME", "SERVER_PORT")
+
+
+class WsgiIntegration(Integration):
+    """Marker for ``sdk.integrations``; the middleware itself is applied by the app."""
+
+    identifier = "wsgi"
+
+    def setup(self, client: Any) -> None:
+        pass
+
+
+def _wsgi_decode(value: str) -> str:
+    """PEP 3333 strings carry raw bytes as latin-1; give them back as UTF-8 text."""
+    try:
+        return value.encode("latin-1").decode("utf-8", "replace")
+    except Exception:
+        return value
+
+
+def request_url(environ: Dict[str, Any]) -> str:
+    """scheme://host/path of the request, without the query string."""
+    scheme = environ.get("wsgi.url_scheme") or "http"
+    host = environ.get("HTTP_HOST")
+    if not host:
+        host = environ.get("SERVER_NAME") or ""
+        port = str(environ.get("SERVER_PORT") or "")
+        if port and (scheme, port) not in (("http", "80"), ("https", "443")):
+            host = f"{host}:{port}"
+    path = _wsgi_decode(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))
+    return f"{scheme}://{host}{quote(path, safe='/:@!$&()*+,;=~%')}"
+
+
+def request_headers(environ: Dict[str, Any]) -> Dict[str, str]:
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:]
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if not value:
+                continue
+            name = key
+        else:
+            continue
+        headers[name.replace("_", "-").title()] = _wsgi_decode(str(value))
+    return headers
+
+
+def request_data(environ: Dict[str, Any], send_default_pii: bool = False) -> Dict[str, Any]:
+    """The event's ``request`` for a WSGI environ (PII blanked unless ``send_default_pii``)."""
+    data: Dict[str, Any] = {
+        "method": str(environ.get("REQUEST_METHOD") or "").upper(),
+        "url": request_url(environ),
+        "query_string": _wsgi_decode(environ.get("QUERY_STRING") or ""),
+        "headers": request_headers(environ),
+        "env": {k: str(environ[k]) for k in _ENV_KEYS if k in environ},
+    }
+    if send_default_pii:
+        if environ.get("REMOTE_ADDR"):
+            data["env"]["REMOTE_ADDR"] = environ["REMOTE_ADDR"]
+    else:
+        scrub_request(data)
+    return data
+
+
+def client_ip(environ: Dict[str, Any]) -> Optional[str]:
+    forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+    if forwarded:
+        return forwarded.split(",")[0].strip()
+    return environ.get("HTTP_X_REAL_IP") or environ.get("REMOTE_ADDR")
+
+
+class _RequestProcessor:
+    """Scope event processor adding the request (built on first use) and the trace context."""
+
+    __slots__ = ("environ", "scope")
+
+    def __init__(self, environ: Dict[str, Any], scope: Scope) -> None:
+        self.environ = environ
+        self.scope = scope
+
+    def __call__(self, event: Dict[str, Any], hint: Dict[str, Any]) -> Dict[str, Any]:
+        client = _api._client
+        pii = bool(client is not None and client.options.send_default_pii)
+        if "request" not in event:
+            event["request"] = request_data(self.environ, pii)
+        if pii:
+            ip = client_ip(self.environ)
+            if ip:
+                user = event.setdefault("user", {})
+                if isinstance(user, dict):
+                    user.setdefault("ip_address", ip)
+        if not event.get("transaction"):
+            event["transaction"] = _wsgi_decode(self.environ.get("PATH_INFO") or "/")
+        add_trace_context(event, self.scope)
+        return event
+
+
+def _capture(mechanism: str) -> None:
+    client = _api._client
+    if client is not None:
+        client.capture_exception(sys.exc_info(), handled=False, mechanism_type=mechanism)
+
+
+def handle_request(app: Callable[..., Any], environ: Dict[str, Any],
+                   start_response: Callable[..., Any], mechanism: str = "wsgi") -> Any:
+    """Call ``app`` for one request under its own isolation scope (the middleware's body)."""
+    client = _api._client
+    if client is None or client.transport is None or SCOPE_KEY in environ:
+        return app(environ, start_response)
+    scope = get_isolation_scope().fork()
+    scope.event_processors.append(_RequestProcessor(environ, scope))
+    header = environ.get("HTTP_SENTRY_TRACE")
+    if header:
+        continue_trace(scope, header)
+    environ[SCOPE_KEY] = scope
+    iso_token = _isolation_var.set(scope)
+    cur_token = _current_var.set(None)
+    try:
+        response = app(environ, start_response)
+    except Exception:
+        _capture(mechanism)
+        raise
+    finally:
+        _current_var.reset(cur_token)
+        _isolation_var.reset(iso_token)
+    if type(response) in (list, tuple):  # iterating cannot fail and there is no close()
+        return response
+    wrapper = environ.get("wsgi.file_wrapper")
+    if isinstance(wrapper, type) and isinstance(response, wrapper):
+        return response
+    return _Response(response, scope, mechanism)
+
+
+class _Response:
+    """Iterates and closes the app's response inside the request's scope, reporting errors."""
+
+    __slots__ = ("_response", "_scope", "_mechanism")
+
+    def __init__(self, response: Iterable[bytes], scope: Scope, mechanism: str) -> None:
+        self._response = response
+        self._scope = scope
+        self._mechanism = mechanism
+
+    def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        iso_token = _isolation_var.set(self._scope)
+        cur_token = _current_var.set(None)
+        try:
+            return fn(*args)
+        except StopIteration:
+            raise
+        except Exception:
+            _capture(self._mechanism)
+            raise
+        finally:
+            _current_var.reset(cur_token)
+            _isolation_var.reset(iso_token)
+
+    def __iter__(self) -> Iterator[bytes]:
+        iterator = self._run(iter, self._response)
+        while True:
+            try:
+                chunk = self._run(next, iterator)
+            except StopIteration:
+                return
+            yield chunk
+
+    def close(self) -> None:
+        close = getattr(self._response, "close", None)
+        if close is not None:
+            self._run(close)
+
+
+class ReleasetagMiddleware:
+    """Wrap a WSGI app so that its errors are reported with the request's data."""
+
+    def __init__(self, app: Callable[..., Any], mechanism: str = "wsgi") -> None:
+        self.app = app
+        self.mechanism = mechanism
+
+    def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        return handle_request(self.app, environ, start_response, self.mechanism)

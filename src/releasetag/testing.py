@@ -1,0 +1,50 @@
+"""Helpers for your own tests: see exactly what releasetag would send, without a server.
+
+>>> from releasetag.testing import capture_events
+>>> with capture_events(release="app@1") as events:
+...     releasetag.capture_message("hello")
+>>> events[0]["release"]
+'app@1'
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional
+
+
+class CapturingTransport:
+    """A transport that keeps events (after the whole pipeline) in a list."""
+
+    def __init__(self, options: Any = None) -> None:
+        self.events: List[Dict[str, Any]] = []
+
+    def capture_event(self, event: Dict[str, Any]) -> bool:
+        self.events.append(event)
+        return True
+
+    def send_envelope(self, envelope: Any) -> bool:
+        event = envelope.event
+        if event is not None:
+            self.events.append(event)
+        return True
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        return True
+
+    def close(self, timeout: Optional[float] = None) -> bool:
+        return True
+
+
+@contextmanager
+def capture_events(**options: Any) -> Iterator[List[Dict[str, Any]]]:
+    """init() with a capturing transport for the ``with`` block; yields the event list."""
+    import releasetag
+
+    transport = CapturingTransport()
+    options.setdefault("default_integrations", False)
+    releasetag.init(transport=transport, **options)
+    try:
+        yield transport.events
+    finally:
+        releasetag.close(timeout=0)

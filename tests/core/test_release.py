@@ -1,0 +1,163 @@
+"""Release and environment detection: precedence, release file, CI variables, git HEAD."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import releasetag
+from releasetag import release as rel
+
+GIT = shutil.which("git")
+needs_git = pytest.mark.skipif(GIT is None, reason="the git binary builds the fixture repos")
+
+
+def git(cwd, *args):
+    env = dict(os.environ, GIT_AUTHOR_NAME="T", GIT_AUTHOR_EMAIL="t@example.com",
+               GIT_COMMITTER_NAME="T", GIT_COMMITTER_EMAIL="t@example.com")
+    return subprocess.run([GIT, *args], cwd=cwd, env=env, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def make_repo(path, commits=2):
+    os.makedirs(path, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "protocol.file.allow", "always")
+    for i in range(commits):
+        with open(os.path.join(path, f"f{i}.txt"), "w") as fh:
+            fh.write(str(i))
+        git(path, "add", ".")
+        git(path, "commit", "-q", "-m", f"c{i}")
+    return git(path, "rev-parse", "HEAD")
+
+
+@pytest.mark.parametrize("name,problem", [
+    ("", "empty"), (".", "'.'"), ("..", "'.'"), (" a", "whitespace"), ("a ", "whitespace"),
+    ("a/b", "'/'"), ("a\nb", "newline"), ("a\tb", "tab"), ("a\x0bb", "vertical tab"),
+    ("a\x0cb", "form feed"), ("x" * 201, "200"),
+])
+def test_invalid_release_names_say_which_rule(name, problem):
+    assert problem in rel.release_name_error(name)
+    with pytest.raises(ValueError, match="invalid release"):
+        rel.validate_release(name)
+
+
+def test_valid_names_agree_with_relay():
+    from sentry_relay import parse_release
+    for name in ("myapp@1.4.2+build7", "1.0", "a" * 200, "v2 beta"):
+        assert rel.release_name_error(name) is None
+        parse_release(name)  # relay accepts it too
+
+
+def test_precedence_argument_env_file_ci(tmp_path):
+    env = {"RELEASETAG_RELEASE": "rt@1", "SENTRY_RELEASE": "s@1", "GITHUB_SHA": "a" * 40}
+    (tmp_path / rel.RELEASE_FILE_NAME).write_text("file@1\n")
+    assert rel.detect_release_source("arg@1", env=env, cwd=str(tmp_path)).release == "arg@1"
+    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).source == "RELEASETAG_RELEASE"
+    del env["RELEASETAG_RELEASE"]
+    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "s@1"
+    del env["SENTRY_RELEASE"]
+    found = rel.detect_release_source(None, env=env, cwd=str(tmp_path))
+    assert found.release == "file@1" and found.source.startswith("release file")
+    (tmp_path / rel.RELEASE_FILE_NAME).unlink()
+    found = rel.detect_release_source(None, env=env, cwd=str(tmp_path), use_git=False)
+    assert (found.release, found.source) == ("a" * 40, "GITHUB_SHA")
+
+
+def test_release_file_env_var_and_json_form(tmp_path):
+    stamp = tmp_path / "stamp.json"
+    stamp.write_text(json.dumps({"release": "json@2"}))
+    env = {rel.RELEASE_FILE_ENV: str(stamp)}
+    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "json@2"
+
+
+def test_invalid_detected_release_is_skipped(tmp_path):
+    env = {"SENTRY_RELEASE": "bad/name", "CIRCLE_SHA1": "b" * 40}
+    found = rel.detect_release_source(None, env=env, cwd=str(tmp_path), use_git=False)
+    assert found.release == "b" * 40
+
+
+def test_github_pull_request_head_sha(tmp_path):
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"head": {"sha": "c" * 40}}}))
+    env = {"GITHUB_SHA": "d" * 40, "GITHUB_EVENT_PATH": str(event)}
+    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "c" * 40
+
+
+def test_environment_precedence():
+    assert rel.detect_environment("stage", {"RELEASETAG_ENVIRONMENT": "x"}) == "stage"
+    assert rel.detect_environment(None, {"RELEASETAG_ENVIRONMENT": "x",
+                                         "SENTRY_ENVIRONMENT": "y"}) == "x"
+    assert rel.detect_environment(None, {"SENTRY_ENVIRONMENT": "y"}) == "y"
+    assert rel.detect_environment(None, {}) == "production"
+
+
+@needs_git
+def test_git_head_loose_packed_and_detached(tmp_path):
+    head = make_repo(tmp_path / "r")
+    assert rel.git_head_sha(str(tmp_path / "r")) == head
+    git(tmp_path / "r", "pack-refs", "--all")
+    assert not (tmp_path / "r/.git/refs/heads/main").exists()
+    assert rel.git_head_sha(str(tmp_path / "r")) == head
+    first = git(tmp_path / "r", "rev-parse", "HEAD~1")
+    git(tmp_path / "r", "checkout", "-q", "--detach", first)
+    sub = tmp_path / "r" / "deeper"
+    sub.mkdir()
+    assert rel.git_head_sha(str(sub)) == first
+
+
+@needs_git
+def test_git_head_in_worktree_and_submodule(tmp_path):
+    head = make_repo(tmp_path / "main")
+    git(tmp_path / "main", "pack-refs", "--all")
+    git(tmp_path / "main", "worktree", "add", "-q", "-b", "other", str(tmp_path / "wt"))
+    assert rel.git_head_sha(str(tmp_path / "wt")) == head
+    sub_head = make_repo(tmp_path / "lib", commits=1)
+    git(tmp_path / "main", "-c", "protocol.file.allow=always", "submodule", "add", "-q",
+        str(tmp_path / "lib"), "lib")
+    assert rel.git_head_sha(str(tmp_path / "main" / "lib")) == sub_head
+
+
+def test_no_repository_gives_none(tmp_path):
+    assert rel.git_head_sha(str(tmp_path)) is None
+
+
+@needs_git
+def test_detection_without_git_binary_and_lazy_import(tmp_path):
+    """With git absent from PATH, a subprocess detects HEAD; env vars never import GitPython."""
+    head = make_repo(tmp_path / "r")
+    script = (
+        "import sys, releasetag\n"
+        "assert 'git' not in sys.modules\n"
+        "import os; os.environ['SENTRY_RELEASE']='env@1'\n"
+        "assert releasetag.detect_release() == 'env@1' and 'git' not in sys.modules\n"
+        "del os.environ['SENTRY_RELEASE']\n"
+        "print(releasetag.detect_release())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "RELEASETAG_"))}
+    env["PATH"] = str(tmp_path / "empty-bin")
+    env.pop("GIT_PYTHON_REFRESH", None)
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path / "r", env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == head
+    assert out.stderr == ""
+
+
+def test_public_functions_exported():
+    assert releasetag.detect_release("x@1") == "x@1"
+    assert releasetag.detect_environment() == "production"
+
+
+def test_write_release_file_round_trip(tmp_path):
+    path = tmp_path / "stamp"
+    rel.write_release_file(str(path), "app@3")
+    assert rel.read_release_file(str(path)) == "app@3"
+    with pytest.raises(ValueError):
+        rel.write_release_file(str(path), "bad/name")
+    assert rel.read_release_file(str(path)) == "app@3"
