@@ -50,7 +50,7 @@ class Goal:
     metric: str
     max_ratio: Optional[float]
     source: str  # e.g. "issue 2"
-    against: str = "reference"  # "reference" or "bare"
+    against: str = "reference"  # "reference", "bare" or "added" (cost over bare, both SDKs)
     text: str = ""
     min_ratio: Optional[float] = None
 
@@ -238,23 +238,37 @@ def run_scenario(scn: Scenario, ctx: Context, repeats: Optional[int] = None,
     return result
 
 
-def ratios(res: ScenarioResult, metric: str) -> Dict[str, Dict[str, Optional[float]]]:
-    """``{"releasetag/sentry_sdk": {"median": r, "min": r}, "releasetag/bare": ...}``."""
+def ratios(res: ScenarioResult, metric: str) -> Dict[str, Dict[str, Any]]:
+    """Ratios of medians and of mins, keyed by what they compare.
+
+    ``releasetag/sentry_sdk``; ``<variant>/bare`` for each variant; and, when there are both
+    a reference and a bare variant, ``added: releasetag/sentry_sdk`` = (releasetag - bare) /
+    (sentry_sdk - bare), the cost each SDK adds. Each entry: {"of", "median", "min"}.
+    """
     scn = res.scenario
     m = res.metrics[metric]
-    out: Dict[str, Dict[str, Optional[float]]] = {}
+    out: Dict[str, Dict[str, Any]] = {}
+    with_bare = bool(scn.bare and scn.bare in m.samples and (
+        scn.bare_metrics is None or metric in scn.bare_metrics))
+    has_ref = bool(scn.reference and scn.reference in m.samples)
     pairs = []
-    if scn.reference and scn.reference in m.samples:
+    if has_ref:
         pairs.append((scn.subject, scn.reference))
-    if scn.bare and scn.bare in m.samples and (scn.bare_metrics is None
-                                               or metric in scn.bare_metrics):
+    if with_bare:
         pairs += [(v, scn.bare) for v in m.samples if v != scn.bare]
     for num, den in pairs:
-        entry: Dict[str, Optional[float]] = {}
+        entry: Dict[str, Any] = {"of": num}
         for label, fn in (("median", statistics.median), ("min", min)):
             a, b = m.stat(num, fn), m.stat(den, fn)
             entry[label] = (a / b) if a is not None and b else None
         out[f"{num}/{den}"] = entry
+    if has_ref and with_bare:
+        entry = {"of": scn.subject}
+        for label, fn in (("median", statistics.median), ("min", min)):
+            a, r, b = (m.stat(v, fn) for v in (scn.subject, scn.reference, scn.bare))
+            ok = None not in (a, r, b) and r != b  # type: ignore[operator]
+            entry[label] = (a - b) / (r - b) if ok else None  # type: ignore[operator]
+        out[f"added: {scn.subject}/{scn.reference}"] = entry
     return out
 
 
@@ -262,8 +276,11 @@ def goal_verdicts(res: ScenarioResult) -> List[Dict[str, Any]]:
     scn = res.scenario
     out = []
     for goal in scn.goals:
-        den = scn.reference if goal.against == "reference" else scn.bare
-        key = f"{scn.subject}/{den}"
+        if goal.against == "added":
+            key = f"added: {scn.subject}/{scn.reference}"
+        else:
+            den = scn.reference if goal.against == "reference" else scn.bare
+            key = f"{scn.subject}/{den}"
         ratio = ratios(res, goal.metric).get(key, {}).get("median") if goal.metric in \
             res.metrics else None
         bounds = []
@@ -316,20 +333,20 @@ def format_result(res: ScenarioResult) -> str:
         better = "higher" if scn.higher_is_better else "lower"
         lines.append(f"   {metric} [{m.unit}], {better} is better, n={'/'.join(map(str, counts))}")
         cols = [k for k in rat]
+        widths = {c: max(26, len(c) + 2) for c in cols}
         header = f"   {'variant':<16}{'min':>11}{'median':>11}" + "".join(
-            f"{c:>26}" for c in cols)
+            f"{c:>{widths[c]}}" for c in cols)
         lines.append(header)
         for variant in m.samples:
             row = f"   {variant:<16}{_fmt(m.stat(variant, min)):>11}" \
                   f"{_fmt(m.stat(variant, statistics.median)):>11}"
             for c in cols:
-                num = c.split("/")[0]
-                if num == variant:
+                if rat[c]["of"] == variant:
                     r = rat[c]
                     cell = f"{_fmt_ratio(r['median'])} (min {_fmt_ratio(r['min'])})"
                 else:
                     cell = ""
-                row += f"{cell:>26}"
+                row += f"{cell:>{widths[c]}}"
             lines.append(row)
     for verdict in goal_verdicts(res):
         state = {True: "MET", False: "MISSED", None: "n/a"}[verdict["met"]]

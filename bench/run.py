@@ -33,6 +33,8 @@ def discover() -> Tuple[List[Scenario], List[str]]:
     files = sorted(glob.glob(os.path.join(BENCH_DIR, "scn_*.py"))) + sorted(
         glob.glob(os.path.join(BENCH_DIR, "bench_*.py")))
     seen = set()
+    wrapped = set()  # standalone scripts that an adapter module plugs in (its WRAPS)
+    no_scenarios = []
     for path in files:
         name = os.path.splitext(os.path.basename(path))[0]
         try:
@@ -40,9 +42,10 @@ def discover() -> Tuple[List[Scenario], List[str]]:
         except Exception as exc:
             problems.append(f"bench/{name}.py: cannot import: {type(exc).__name__}: {exc}")
             continue
+        wrapped.update(getattr(module, "WRAPS", ()))
         found = getattr(module, "SCENARIOS", None)
         if not found:
-            problems.append(f"bench/{name}.py: defines no SCENARIOS (not run by python -m bench)")
+            no_scenarios.append(name)
             continue
         for scn in found:
             if scn.name in seen:
@@ -50,6 +53,8 @@ def discover() -> Tuple[List[Scenario], List[str]]:
                 continue
             seen.add(scn.name)
             scenarios.append(scn)
+    problems += [f"bench/{name}.py: defines no SCENARIOS (not run by python -m bench)"
+                 for name in no_scenarios if name not in wrapped]
     return scenarios, problems
 
 

@@ -55,14 +55,17 @@ def test_goals_bare_ratios_and_json(ctx):
                                   "sentry_sdk": lambda c: {"rss": 40.0},
                                   "bare": lambda c: {"rss": 10.0}},
                    metrics={"rss": "MiB"}, bare="bare", repeats=2, warmup=0,
-                   goals=(Goal("rss", 0.5, "issue 2"), Goal("rss", 3.5, "x", against="bare")))
+                   goals=(Goal("rss", 0.5, "issue 2"), Goal("rss", 3.5, "x", against="bare"),
+                          Goal("rss", 0.5, "y", against="added")))
     res = harness.run_scenario(scn, ctx)
     rat = harness.ratios(res, "rss")
     assert rat["releasetag/sentry_sdk"]["median"] == pytest.approx(0.75)
     assert rat["releasetag/bare"]["median"] == pytest.approx(3.0)
     assert rat["sentry_sdk/bare"]["median"] == pytest.approx(4.0)
+    # the cost each SDK adds over the bare program: (30 - 10) / (40 - 10)
+    assert rat["added: releasetag/sentry_sdk"]["median"] == pytest.approx(2 / 3)
     verdicts = harness.goal_verdicts(res)
-    assert [v["met"] for v in verdicts] == [False, True]
+    assert [v["met"] for v in verdicts] == [False, True, False]
     text = harness.format_result(res)
     assert "MISSED" in text and "0.75x" in text and "3.00x" in text
     data = json.loads(json.dumps(harness.result_json(res)))
