@@ -36,6 +36,24 @@ def finish(data):
     os._exit(0)
 
 
+# --- optional: hide installed frameworks (BENCH_HIDE_MODULES=flask,celery,...) ---------------
+class _HideModules:
+    """A meta path finder that makes the named top-level packages look not installed."""
+
+    def __init__(self, names):
+        self.names = frozenset(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"No module named {fullname!r} (hidden by the bench)",
+                                      name=fullname)
+        return None
+
+
+if os.environ.get("BENCH_HIDE_MODULES"):
+    sys.meta_path.insert(0, _HideModules(os.environ["BENCH_HIDE_MODULES"].split(",")))
+
+
 # --- optional profiling (bench/hotspots.py sets BENCH_PROFILE=FILE) -------------------------
 _profiler = None
 if os.environ.get("BENCH_PROFILE"):

@@ -116,7 +116,8 @@ class Context:
     def recorder(self) -> Any:
         """A recording server process (tests/support/recording_server.py), started once."""
         if self._recorder is None:
-            sys.path.insert(0, ROOT) if ROOT not in sys.path else None
+            if ROOT not in sys.path:
+                sys.path.insert(0, ROOT)
             from tests.support.recorder import Recorder
             self._recorder = Recorder()
         return self._recorder
@@ -152,13 +153,14 @@ class Context:
             sys.stderr.write(proc.stderr)
         return result
 
-    def callgrind(self, script: str, *args: Any, timeout: float = 1800.0) -> int:
+    def callgrind(self, script: str, *args: Any, timeout: float = 1800.0,
+                  env: Optional[Dict[str, str]] = None) -> int:
         """Instructions executed (Ir) by ``python bench/<script> args`` under callgrind."""
         valgrind = shutil.which("valgrind")
         if valgrind is None:
             raise SkipScenario("valgrind is not installed (apt-get install valgrind)")
         out = os.path.join(self.tmpdir, f"callgrind.{os.getpid()}.{time.monotonic_ns()}")
-        self.run_child(script, *args, timeout=timeout, wrapper=(
+        self.run_child(script, *args, timeout=timeout, env=env, wrapper=(
             valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", "--quiet"))
         try:
             with open(out, encoding="utf-8", errors="replace") as fh:
@@ -170,13 +172,14 @@ class Context:
                 os.unlink(out)
         raise ChildError("callgrind wrote no summary line")
 
-    def callgrind_per_op(self, script: str, args: Tuple[Any, ...], n: int) -> float:
+    def callgrind_per_op(self, script: str, args: Tuple[Any, ...], n: int,
+                         env: Optional[Dict[str, str]] = None) -> float:
         """Instructions per operation: (Ir with ``n`` ops - Ir with 0 ops) / n.
 
         ``script`` must take the operation count as its last argument.
         """
-        base = self.callgrind(script, *args, 0)
-        full = self.callgrind(script, *args, n)
+        base = self.callgrind(script, *args, 0, env=env)
+        full = self.callgrind(script, *args, n, env=env)
         return (full - base) / n if n else float(full - base)
 
 
