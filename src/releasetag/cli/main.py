@@ -14,10 +14,16 @@ import sys
 from typing import List, Optional
 
 from .._version import __version__
+from .apiargs import add_global_arguments
 from .errors import CliError
 
 COMMAND_MODULES = (
     "releasetag.cli.cmd_runtime",
+    "releasetag.cli.cmd_releases",
+    "releasetag.cli.cmd_deploys",
+    "releasetag.cli.cmd_serve",
+    "releasetag.cli.cmd_sourcemaps",
+    "releasetag.cli.cmd_debug_files",
 )
 
 
@@ -33,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"releasetag {__version__}")
     parser.add_argument("--log-level", default=os.environ.get("RELEASETAG_LOG_LEVEL"),
                         help="log level for diagnostics on stderr (debug, info, warning)")
+    add_global_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)

@@ -1,0 +1,140 @@
+"""Sustained ingest into ``releasetag serve`` from 8 concurrent senders: events/s and latency.
+
+Starts the collector as a subprocess in a temporary data folder, then 8 sender threads each
+keep one HTTP/1.1 connection and post typical error envelopes (an exception with a 10-frame
+stack trace, tags, release, environment) for ``--seconds``. Every event is committed to SQLite
+before its 200 answer, so the figures include the durable write. Goal: >= 500 events/s and
+p99 < 50 ms on a 2-core machine.
+
+    python bench/bench_collector_ingest.py [--senders 8] [--seconds 10] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from typing import List
+
+from releasetag.dsn import Dsn
+from releasetag.envelope import event_envelope
+
+
+_PLACEHOLDER = b"f" * 32
+
+
+def make_event() -> dict:
+    frames = [{"filename": f"app/module{i}.py", "module": f"app.module{i}", "function": f"f{i}",
+               "lineno": 10 + i, "context_line": f"    return f{i + 1}(x)", "in_app": True,
+               "pre_context": ["", "def f(x):"], "post_context": [""],
+               "vars": {"x": "'value'", "i": str(i)}} for i in range(10)]
+    return {"event_id": uuid.uuid4().hex, "timestamp": time.time(), "platform": "python",
+            "level": "error", "release": "bench@1.0.0", "environment": "production",
+            "tags": {"region": "eu", "customer": "acme"},
+            "exception": {"values": [{"type": "ValueError", "value": "bad value",
+                                      "mechanism": {"type": "generic", "handled": True},
+                                      "stacktrace": {"frames": frames}}]}}
+
+
+def sender(dsn: Dsn, stop_at: float, latencies: List[float], errors: List[str]) -> None:
+    conn = http.client.HTTPConnection(dsn.host, dsn.port, timeout=10)
+    path = f"/api/{dsn.project_id}/envelope/"
+    headers = {"X-Sentry-Auth": dsn.auth_header(), "Content-Type":
+               "application/x-sentry-envelope"}
+    # One typical envelope, its event id swapped per request (same length, so the item
+    # length stays right): the senders spend their CPU on sending, not on building events.
+    template = event_envelope(dict(make_event(), event_id=_PLACEHOLDER.decode())).serialize()
+    while time.monotonic() < stop_at:
+        body = template.replace(_PLACEHOLDER, uuid.uuid4().hex.encode())
+        start = time.perf_counter()
+        try:
+            conn.request("POST", path, body, headers)
+            resp = conn.getresponse()
+            resp.read()
+        except (OSError, http.client.HTTPException) as exc:
+            errors.append(repr(exc))
+            conn.close()
+            conn = http.client.HTTPConnection(dsn.host, dsn.port, timeout=10)
+            continue
+        elapsed = time.perf_counter() - start
+        if resp.status == 200:
+            latencies.append(elapsed)
+        else:
+            errors.append(f"HTTP {resp.status}")
+    conn.close()
+
+
+def stored_events(info: dict) -> int:
+    """How many events the collector reports for the bench release (every 200 must be there)."""
+    conn = http.client.HTTPConnection("127.0.0.1", Dsn.parse(info["dsn"]).port, timeout=30)
+    conn.request("GET", f"/api/0/organizations/{info['org']}/releases/bench@1.0.0/",
+                 headers={"Authorization": f"Bearer {info['token']}"})
+    data = json.loads(conn.getresponse().read())
+    conn.close()
+    return int(data.get("eventCount", 0))
+
+
+def percentile(values: List[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, int(round(p / 100.0 * len(ordered) + 0.5)) - 1))
+    return ordered[index]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--senders", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as data:
+        proc = subprocess.Popen([sys.executable, "-m", "releasetag", "serve", "--port", "0",
+                                 "--data", data, "--json"], stdout=subprocess.PIPE)
+        try:
+            info = json.loads(proc.stdout.readline())
+            dsn = Dsn.parse(info["dsn"])
+            latencies: List[float] = []
+            errors: List[str] = []
+            start = time.monotonic()
+            stop_at = start + args.seconds
+            threads = [threading.Thread(target=sender, args=(dsn, stop_at, latencies, errors))
+                       for _ in range(args.senders)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            wall = time.monotonic() - start
+            stored = stored_events(info)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    result = {
+        "senders": args.senders, "seconds": round(wall, 2), "events": len(latencies),
+        "stored": stored,
+        "errors": len(errors), "events_per_s": round(len(latencies) / wall, 1),
+        "p50_ms": round(percentile(latencies, 50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 99) * 1000, 2),
+        "max_ms": round(max(latencies, default=0) * 1000, 2),
+        "cpus": os.cpu_count(), "python": sys.version.split()[0],
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>13}: {value}")
+        ok = (result["events_per_s"] >= 500 and result["p99_ms"] < 50
+              and stored == len(latencies))
+        print(f"{'goal':>13}: {'met' if ok else 'NOT met'} (>= 500 events/s, p99 < 50 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

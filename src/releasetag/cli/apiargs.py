@@ -1,0 +1,119 @@
+"""Shared plumbing for commands that talk to the Web API.
+
+- ``add_global_arguments(parser)``: ``--url --auth-token --org/-o --project/-p`` on the top-level
+  parser (``releasetag --org acme releases new 1.0``, sentry-cli style);
+- ``add_api_arguments(parser)``: the same flags on a command (``releases new 1.0 -o acme``), plus
+  ``--json`` and ``--allow-failure``;
+- ``config_from_args`` / ``client_from_args``: the resolved ``Config`` and an ``ApiClient``;
+- ``api_command``: decorator turning API / config / git failures into one ``error:`` line, and,
+  with ``--allow-failure`` or ``RELEASETAG_ALLOW_FAILURE``, into a warning with exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+from typing import Callable
+
+from ..config import Config, ConfigError, load_config
+from .errors import CliError
+from .output import warn
+
+ALLOW_FAILURE_ENV = ("RELEASETAG_ALLOW_FAILURE", "SENTRY_ALLOW_FAILURE")
+_TRUE = ("1", "true", "yes", "on")
+
+
+def add_config_flags(parser: argparse.ArgumentParser, *, server_url: bool = True) -> None:
+    """``--url --auth-token --org/-o --project/-p`` (values left unset when not given)."""
+    s = argparse.SUPPRESS
+    if server_url:
+        parser.add_argument("--url", default=s, metavar="URL",
+                            help="server URL (default: RELEASETAG_URL, SENTRY_URL, "
+                                 ".releasetagrc, https://sentry.io/)")
+    parser.add_argument("--auth-token", default=s, metavar="TOKEN",
+                        help="auth token (default: RELEASETAG_AUTH_TOKEN, SENTRY_AUTH_TOKEN, "
+                             "[auth] token in .releasetagrc / .sentryclirc)")
+    parser.add_argument("-o", "--org", default=s, metavar="ORG",
+                        help="organization slug (default: RELEASETAG_ORG, SENTRY_ORG, ...)")
+    parser.add_argument("-p", "--project", dest="projects", action="append", default=s,
+                        metavar="PROJECT",
+                        help="project slug, repeatable (default: RELEASETAG_PROJECT, "
+                             "SENTRY_PROJECT, ...)")
+
+
+def add_global_arguments(parser: argparse.ArgumentParser) -> None:
+    """The configuration flags on the top-level parser."""
+    add_config_flags(parser)
+
+
+def add_api_arguments(parser: argparse.ArgumentParser, *, allow_failure: bool = True,
+                      server_url: bool = True) -> None:
+    """Configuration flags, ``--json`` and ``--allow-failure`` on one command's parser
+    (``server_url=False`` when the command has its own ``--url``)."""
+    add_config_flags(parser, server_url=server_url)
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    if allow_failure:
+        parser.add_argument("--allow-failure", action="store_true",
+                            help="on a reporting failure print a warning and exit 0 "
+                                 "(also RELEASETAG_ALLOW_FAILURE=1)")
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Resolve the configuration from flags, env vars and ini files."""
+    try:
+        config = load_config(url=getattr(args, "url", None),
+                             auth_token=getattr(args, "auth_token", None),
+                             org=getattr(args, "org", None),
+                             projects=getattr(args, "projects", None))
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    for message in config.warnings:
+        warn(message)
+    return config
+
+
+def client_from_args(args: argparse.Namespace):
+    """An ``ApiClient`` for the configured server (the token is required)."""
+    from ..webapi.http import ApiClient
+
+    config = config_from_args(args)
+    try:
+        config.require_token()
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    return ApiClient(config)
+
+
+def allow_failure(args: argparse.Namespace) -> bool:
+    if getattr(args, "allow_failure", False):
+        return True
+    return any(os.environ.get(name, "").strip().lower() in _TRUE for name in ALLOW_FAILURE_ENV)
+
+
+def api_command(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Wrap a command: API/config/VCS errors become ``CliError``; ``--allow-failure`` turns a
+    reporting failure (exit 1) into a warning and exit 0. Usage errors (exit 2) still fail."""
+    from ..webapi.http import ApiError
+
+    @functools.wraps(func)
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            try:
+                return func(args)
+            except ApiError as exc:
+                raise CliError(exc.message) from None
+            except ConfigError as exc:
+                raise CliError(str(exc)) from None
+        except CliError as exc:
+            if exc.exit_code == 1 and allow_failure(args):
+                warn(f"{exc.message} (ignored: --allow-failure)")
+                return 0
+            raise
+        except Exception as exc:  # a bug must not break a pipeline that allows failures
+            if allow_failure(args) and not os.environ.get("RELEASETAG_TRACEBACK"):
+                warn(f"unexpected {type(exc).__name__}: {exc} (ignored: --allow-failure)")
+                return 0
+            raise
+
+    return wrapper

@@ -1,0 +1,254 @@
+"""``releasetag releases set-commits VERSION``: associate commits with a release.
+
+Modes (sentry-cli's flags):
+
+- ``--auto`` (the default): match the local remote's URL against the organization's repositories
+  on the server and send a ref (the server then reads the commits from its integration); when
+  nothing matches, say what was compared and fall back to ``--local``;
+- ``--local``: read commits from the local git history since the previous release's last commit
+  (``previous-with-commits``), or the latest ``--initial-depth`` (default 10) commits when there
+  is no previous release; merges are left out; ``repository`` is ``owner/repo`` from the remote
+  URL (sentry-cli sends the remote's name, e.g. ``origin``, which matches no repository);
+- ``--commit REPO[@PREV..]SHA`` (repeatable): explicit refs, REPO checked against the server;
+- ``--clear``: remove all commits from the release.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from ..vcs import GitRepo, VcsError, normalize_remote_url, repo_name_from_url
+from ..webapi import releases as api
+from ..webapi.repos import list_repos
+from .apiargs import api_command, client_from_args
+from .errors import CliError, UsageError
+from .output import emit, table, warn
+
+DEFAULT_INITIAL_DEPTH = 10  # what the Sentry releases documentation states (sentry-cli uses 20)
+MAX_SHA = 64
+_REV_RE = re.compile(r"^[^\s.][^\s]*$")
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value!r}")
+    return n
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--auto", action="store_true",
+                      help="match the git remote with the server's repositories (default); "
+                           "falls back to --local when none matches")
+    mode.add_argument("--local", action="store_true",
+                      help="send the commits from the local git history")
+    mode.add_argument("--clear", action="store_true", help="remove all commits of the release")
+    p.add_argument("-c", "--commit", dest="commits", action="append", default=[],
+                   metavar="REPO[@PREV..]SHA",
+                   help="a commit (or range) of a repository known to the server; repeatable")
+    p.add_argument("--initial-depth", type=_positive, default=DEFAULT_INITIAL_DEPTH,
+                   metavar="N", help="commits to send when there is no previous release "
+                                     f"(default {DEFAULT_INITIAL_DEPTH})")
+    p.add_argument("--ignore-missing", action="store_true",
+                   help="when the previous release's commit is not in the local history, use "
+                        "the latest --initial-depth commits instead of failing")
+    p.add_argument("--deepen", action="store_true",
+                   help="in a shallow clone, fetch more history until the previous release's "
+                        "commit is present")
+    p.add_argument("--remote", metavar="NAME",
+                   help="git remote to read the repository from (default: origin, else the "
+                        "first remote)")
+
+
+def parse_commit_spec(spec: str) -> Tuple[str, Optional[str], Optional[str]]:
+    """``REPO``, ``REPO@SHA`` or ``REPO@PREV..SHA`` -> (repo, previous, sha)."""
+    repo, sep, rev = spec.rpartition("@")
+    if not sep:
+        repo, rev = spec, ""
+    repo = repo.strip()
+    bad = UsageError(f"invalid --commit {spec!r}: expected REPO@SHA or REPO@PREV..SHA "
+                     f"(SHA at most {MAX_SHA} characters)")
+    if not repo:
+        raise bad
+    if not sep:
+        return repo, None, None
+    prev, dots, sha = rev.partition("..")
+    if not dots:
+        prev, sha = "", rev
+    for value in ([prev, sha] if dots else [sha]):
+        if not value or len(value) > MAX_SHA or not _REV_RE.match(value):
+            raise bad
+    return repo, (prev or None), sha
+
+
+def match_repository(remote_url: str, repos: Sequence[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The server repository whose URL is the remote's (normalised); a repository without a URL
+    matches by its ``owner/repo`` name."""
+    want = normalize_remote_url(remote_url)
+    name = (repo_name_from_url(remote_url) or "").lower()
+    if not want:
+        return None
+    for repo in repos:
+        url = repo.get("url")
+        if url and normalize_remote_url(url) == want:
+            return repo
+    for repo in repos:
+        if not repo.get("url") and str(repo.get("name", "")).lower() == name:
+            return repo
+    return None
+
+
+def _note(message: str) -> None:
+    sys.stderr.write(f"note: {message}\n")
+
+
+def _open_git() -> GitRepo:
+    try:
+        return GitRepo.open(os.getcwd())
+    except VcsError as exc:
+        raise CliError(str(exc)) from None
+
+
+@api_command
+def cmd_set_commits(args: argparse.Namespace) -> int:
+    from .cmd_releases import release_arg
+
+    version = release_arg(args.version)
+    if args.commits and (args.auto or args.local or args.clear):
+        raise UsageError("--commit cannot be combined with --auto, --local or --clear")
+    specs = [parse_commit_spec(s) for s in args.commits]
+    client = client_from_args(args)
+    cfg = client.config
+    org = cfg.require_org()
+    try:
+        if cfg.projects:  # create it when missing (as sentry-cli does); 208 when it exists
+            api.new_release(client, org, version, cfg.projects)
+        if args.clear:
+            api.set_refs(client, org, version, [])
+            emit(args, {"version": version, "mode": "clear"},
+                 f"Cleared the commits of release {version}")
+            return 0
+        if specs:
+            return _set_explicit(args, client, org, version, specs)
+        repo = _open_git()
+        try:
+            if args.local:
+                return _set_local(args, client, org, version, repo)
+            return _set_auto(args, client, org, version, repo)
+        finally:
+            repo.close()
+    except VcsError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _refs_text(version: str, refs: List[Dict[str, Any]]) -> str:
+    rows = [(r["repository"], f"{r['previousCommit']} -> {r['commit']}" if r.get("previousCommit")
+             else r["commit"]) for r in refs]
+    return f"Set commits of release {version}:\n" + table(["Repository", "Revision"], rows)
+
+
+def _set_explicit(args: argparse.Namespace, client: Any, org: str, version: str,
+                  specs: List[Tuple[str, Optional[str], Optional[str]]]) -> int:
+    known = [r for r in list_repos(client, org) if isinstance(r, dict)]
+    by_name = {str(r.get("name", "")).lower(): r for r in known}
+    refs: List[Dict[str, Any]] = []
+    head: Optional[str] = None
+    for repo_name, prev, sha in specs:
+        server_repo = by_name.get(repo_name.lower())
+        if server_repo is None:
+            names = ", ".join(sorted(str(r.get("name")) for r in known)) or "none"
+            raise CliError(f"unknown repository {repo_name!r} in --commit: the repositories of "
+                           f"organization {org!r} are: {names}")
+        if sha is None:
+            if head is None:
+                repo = _open_git()
+                try:
+                    head = repo.head()
+                finally:
+                    repo.close()
+            sha = head
+        refs.append({"repository": server_repo["name"], "commit": sha, "previousCommit": prev})
+    api.set_refs(client, org, version, refs)
+    emit(args, {"version": version, "mode": "commit", "refs": refs}, _refs_text(version, refs))
+    return 0
+
+
+def _set_auto(args: argparse.Namespace, client: Any, org: str, version: str,
+              repo: GitRepo) -> int:
+    head = repo.head()
+    remote = repo.remote(args.remote)
+    known = [r for r in list_repos(client, org) if isinstance(r, dict)]
+    match = match_repository(remote[1], known) if remote else None
+    if match is None:
+        listed = "; ".join(f"{r.get('name')} ({r.get('url') or 'no url'})" for r in known) \
+            or "none"
+        if remote:
+            compared = f"remote {remote[0]} {remote[1]} ({normalize_remote_url(remote[1])})"
+        else:
+            compared = "no git remote"
+        warn(f"no repository of organization {org!r} matches {compared}; the server has: "
+             f"{listed}. Using local commits instead")
+        return _set_local(args, client, org, version, repo)
+    refs = [{"repository": match["name"], "commit": head, "previousCommit": None}]
+    api.set_refs(client, org, version, refs)
+    emit(args, {"version": version, "mode": "auto", "refs": refs}, _refs_text(version, refs))
+    return 0
+
+
+def _set_local(args: argparse.Namespace, client: Any, org: str, version: str,
+               repo: GitRepo) -> int:
+    remote = repo.remote(args.remote)
+    name = repo_name_from_url(remote[1]) if remote else None
+    if not name:
+        name = os.path.basename(repo.root.rstrip(os.sep)) or "repository"
+        warn(f"the git repository has no usable remote: sending its commits as repository "
+             f"{name!r}")
+    head = repo.head()
+    previous = api.previous_with_commits(client, org, version)
+    last = previous.get("lastCommit")
+    prev_sha = last.get("id") if isinstance(last, dict) else None
+    prev_version = previous.get("version")
+    depth = args.initial_depth
+    since: Optional[str] = None
+    if prev_sha:
+        if not repo.has_commit(prev_sha) and args.deepen and repo.is_shallow():
+            _note(f"fetching more history to find {prev_sha[:12]}")
+            repo.deepen_until(prev_sha, remote[0] if remote else None)
+        if repo.has_commit(prev_sha):
+            since = prev_sha
+        elif args.ignore_missing:
+            warn(f"commit {prev_sha[:12]} of the previous release {prev_version!r} is not in the "
+                 f"local history: using the latest {depth} commits (--ignore-missing)")
+        elif repo.is_shallow():
+            raise CliError(
+                f"commit {prev_sha[:12]} of the previous release {prev_version!r} is missing from "
+                "this shallow clone: fetch more history (git fetch --unshallow, or "
+                "fetch-depth: 0 in actions/checkout) or pass --deepen")
+        else:
+            raise CliError(
+                f"commit {prev_sha[:12]} of the previous release {prev_version!r} is not in this "
+                f"repository: pass --ignore-missing to use the latest {depth} commits instead")
+    else:
+        _note(f"no earlier release with commits: using the latest {depth} commits "
+              "(--initial-depth)")
+    commits = repo.commits(head, since=since, max_count=None if since else depth)
+    ids = [c.id for c in commits]
+    out = {"version": version, "mode": "local", "repository": name, "previousCommit": since,
+           "commits": ids}
+    if not commits:
+        emit(args, out, f"No new commits since {since[:12] if since else 'the start'}: "
+                        f"release {version} left unchanged")
+        return 0
+    api.set_commits(client, org, version, [c.to_api(name) for c in commits])
+    since_text = f", since {since[:12]}" if since else ""
+    emit(args, out, f"Set {len(commits)} commit{'s' if len(commits) != 1 else ''} of "
+                    f"{name} for release {version}{since_text}")
+    return 0

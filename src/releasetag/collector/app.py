@@ -1,0 +1,92 @@
+"""The collector's WSGI application: routes requests to ingest, Web API and page handlers."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Callable, Dict, Iterable, List, Tuple
+
+from . import ingest, pages, webapi
+from .http import HTTPError, Request, Response, error_response, json_response
+from .store import Store
+from .webapi import Context
+
+log = logging.getLogger("releasetag.collector")
+
+_INGEST_PATH = re.compile(r"^/api/\d+/(envelope|store)/?$")
+
+Route = Tuple[str, "re.Pattern[str]", Callable[..., Response], bool]
+
+
+def _compile(method: str, pattern: str, handler: Callable[..., Response],
+             needs_token: bool) -> Route:
+    return method, re.compile("^" + pattern + "$"), handler, needs_token
+
+
+class CollectorApp:
+    """WSGI callable. ``ctx`` holds the store, org and API token."""
+
+    def __init__(self, store: Store, org: str, token: str) -> None:
+        self.ctx = Context(store, org, token)
+        routes: List[Route] = [
+            _compile("POST", r"/api/(?P<project_id>[^/]+)/envelope/", self._envelope, False),
+            _compile("POST", r"/api/(?P<project_id>[^/]+)/store/", self._store, False),
+            _compile("GET", r"/", pages.index, False),
+            _compile("GET", r"/events/(?P<event_id>[^/]+)/", pages.event_page, False),
+            _compile("GET", r"/health", lambda ctx, req: json_response({"ok": True}), False),
+        ]
+        routes += [_compile(m, p, h, True) for m, p, h in webapi.ROUTES]
+        self.routes = routes
+
+    def _envelope(self, ctx: Context, req: Request, project_id: str) -> Response:
+        return ingest.handle_envelope(ctx.store, req, project_id)
+
+    def _store(self, ctx: Context, req: Request, project_id: str) -> Response:
+        return ingest.handle_store(ctx.store, req, project_id)
+
+    def dispatch(self, req: Request) -> Response:
+        path = req.path if req.path.endswith("/") or req.path in ("/health",) else req.path + "/"
+        allowed = []
+        for method, pattern, handler, needs_token in self.routes:
+            match = pattern.match(path) or pattern.match(req.path)
+            if not match:
+                continue
+            if method != req.method and not (method == "GET" and req.method == "HEAD"):
+                allowed.append(method)
+                continue
+            if needs_token:
+                webapi.check_token(self.ctx, req)
+            return handler(self.ctx, req, **match.groupdict())
+        if req.method == "OPTIONS" and allowed:
+            return Response(b"", 200, "text/plain", [("Allow", ", ".join(sorted(set(allowed))))])
+        if allowed:
+            raise HTTPError(405, f"method {req.method} is not allowed here "
+                                 f"(use {', '.join(sorted(set(allowed)))})")
+        raise HTTPError(404, f"no such endpoint: {req.method} {req.path}")
+
+    def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        req = Request(environ)
+        try:
+            resp = self.dispatch(req)
+        except HTTPError as exc:
+            resp = error_response(exc)
+        except Exception:  # a collector bug: log it, answer 500, keep serving
+            log.exception("error handling %s %s", req.method, req.path)
+            resp = error_response(HTTPError(500, "internal error in the collector (see its log)"))
+        if resp.status >= 400:
+            log.info("%s %s -> %s", req.method, req.path, resp.status)
+        if req.method == "HEAD":
+            resp.body = b""
+        if _INGEST_PATH.match(req.path):  # browser SDKs post envelopes cross-origin
+            resp.headers += [("Access-Control-Allow-Origin", "*"),
+                             ("Access-Control-Allow-Methods", "POST, OPTIONS"),
+                             ("Access-Control-Allow-Headers",
+                              "Content-Type, Content-Encoding, X-Sentry-Auth"),
+                             ("Access-Control-Expose-Headers",
+                              "X-Sentry-Rate-Limits, Retry-After")]
+        return resp(start_response)
+
+
+def make_app(store: Store, org: str, token: str) -> CollectorApp:
+    """Build the WSGI app around an open store."""
+    return CollectorApp(store, org, token)

@@ -1,0 +1,373 @@
+"""``releasetag demo``: the whole release loop on this machine, against a fresh collector.
+
+The demo is a list of steps (``STEPS``); each takes the shared ``DemoState`` and returns a
+one-line note. Build-time steps talk to the collector's Web API over plain HTTP; as the
+CLI and artifact commands grow, a step can call them instead without touching the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from ..cli.errors import CliError
+from ..cli.output import table
+from .server import Collector, CollectorError
+
+RELEASE = "demo-shop@1.0.0"
+ENVIRONMENTS = ("staging", "production")
+
+
+@dataclass
+class DemoState:
+    """What the steps share."""
+
+    workdir: str
+    collector: Optional[Collector] = None
+    release: str = RELEASE
+    notes: List[Tuple[str, str]] = field(default_factory=list)
+    reported: List[str] = field(default_factory=list)  # ways the sample app reported errors
+
+    # -- Web API over plain HTTP --------------------------------------------------------------
+    def api(self, method: str, path: str, body: Any = None, *, raw: Optional[bytes] = None,
+            content_type: str = "application/json") -> Any:
+        assert self.collector is not None
+        info = self.collector.info
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        req = urllib.request.Request(info.api_url.rstrip("/") + path, data=data, method=method,
+                                     headers={"Authorization": f"Bearer {info.token}",
+                                              "Content-Type": content_type})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                payload = resp.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", "replace")
+            raise CliError(f"demo: {method} {path} failed with HTTP {exc.code}: {detail}") from None
+        return json.loads(payload) if payload else None
+
+
+def has_command(module: str) -> bool:
+    """True when the releasetag CLI command module (e.g. ``cmd_releases``) is installed."""
+    import importlib.util
+    try:
+        return importlib.util.find_spec(f"releasetag.cli.{module}") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def run_cli(state: DemoState, *args: str, cwd: Optional[str] = None) -> str:
+    """Run ``releasetag ARGS`` against the demo collector; its stdout, or CliError."""
+    info = state.collector.info
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "RELEASETAG_"))}
+    env.update(SENTRY_URL=info.url, SENTRY_AUTH_TOKEN=info.token, SENTRY_ORG=info.org,
+               SENTRY_PROJECT=info.project)
+    proc = subprocess.run([sys.executable, "-m", "releasetag", *args], cwd=cwd or state.workdir,
+                          env=env, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CliError(f"demo: releasetag {' '.join(args[:2])} failed: {last}")
+    return proc.stdout
+
+
+# -- steps -----------------------------------------------------------------------------------
+# Each build-time step uses the releasetag CLI when its command is installed, else plain HTTP.
+def start_collector(state: DemoState, port: int = 0) -> str:
+    state.collector = Collector(os.path.join(state.workdir, "collector"), port=port).start()
+    return f"collector at {state.collector.info.url}"
+
+
+def create_release(state: DemoState) -> str:
+    if has_command("cmd_releases"):
+        run_cli(state, "releases", "new", state.release)
+        return f"release {state.release} (releasetag releases new)"
+    org = state.collector.info.org
+    state.api("POST", f"/organizations/{org}/releases/",
+              {"version": state.release, "projects": [state.collector.info.project]})
+    return f"release {state.release}"
+
+
+def _git(repo: str, *args: str) -> str:
+    env = dict(os.environ, GIT_AUTHOR_NAME="Demo Dev", GIT_AUTHOR_EMAIL="dev@example.com",
+               GIT_COMMITTER_NAME="Demo Dev", GIT_COMMITTER_EMAIL="dev@example.com")
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True,
+                          timeout=30, env=env).stdout
+
+
+def _sample_repo(state: DemoState) -> str:
+    repo = os.path.join(state.workdir, "shop-repo")
+    os.makedirs(repo, exist_ok=True)
+    _git(repo, "init", "-q")
+    with open(os.path.join(repo, "shop.py"), "w") as fh:
+        fh.write("def checkout(cart):\n    return charge(cart)\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "Add checkout")
+    with open(os.path.join(repo, "payments.py"), "w") as fh:
+        fh.write("LIMIT = 100\n")
+    with open(os.path.join(repo, "shop.py"), "a") as fh:
+        fh.write("\n# charge against the card limit\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "Charge against the card limit")
+    return repo
+
+
+def _repo_name(repo: str) -> str:
+    """``owner/name`` from the origin remote's URL, else the folder name."""
+    try:
+        url = _git(repo, "remote", "get-url", "origin").strip()
+    except (subprocess.CalledProcessError, OSError):
+        url = ""
+    path = url.rstrip("/").split(":")[-1] if url else ""
+    parts = [p for p in path.replace(".git", "").split("/") if p]
+    if len(parts) >= 2:
+        return "/".join(parts[-2:])
+    return "local/" + os.path.basename(os.path.abspath(repo))
+
+
+def _commits_from_git(repo: str, name: str, limit: int = 10) -> List[Dict[str, Any]]:
+    """The last ``limit`` commits with their changed files, newest first."""
+    sep = "\x1e"
+    out = _git(repo, "log", f"-n{limit}", "--name-status", "--no-renames",
+               f"--format={sep}%H%x1f%an%x1f%ae%x1f%aI%x1f%s")
+    commits = []
+    for block in out.split(sep)[1:]:
+        lines = block.strip("\n").split("\n")
+        sha, name, email, date, subject = lines[0].split("\x1f")
+        patch_set = []
+        for line in lines[1:]:
+            parts = line.split("\t")
+            if len(parts) == 2 and parts[0][:1] in "AMD":
+                patch_set.append({"path": parts[1], "type": parts[0][:1]})
+        commits.append({"id": sha, "repository": name, "message": subject,
+                        "author_name": name, "author_email": email[:75], "timestamp": date,
+                        "patch_set": patch_set})
+    return commits
+
+
+def associate_commits(state: DemoState) -> str:
+    if shutil.which("git") is None:
+        return "skipped: git is not installed"
+    repo = None
+    try:
+        top = _git(os.getcwd(), "rev-parse", "--show-toplevel").strip()
+        if top and _git(top, "rev-parse", "HEAD").strip():
+            repo, where = top, "this repository"
+    except (subprocess.CalledProcessError, OSError):
+        repo = None
+    if repo is None:
+        repo, where = _sample_repo(state), "a sample repository"
+        name = "demo/shop"
+    else:
+        name = _repo_name(repo)
+    if has_command("cmd_releases"):
+        run_cli(state, "releases", "set-commits", state.release, "--local", cwd=repo)
+        rel = state.collector.store.release(state.release)
+        count = state.collector.store.commit_count(rel["id"]) if rel else 0
+        return f"{count} commits from {where} (releasetag releases set-commits --local)"
+    commits = _commits_from_git(repo, name, limit=5)
+    org = state.collector.info.org
+    state.api("PUT", f"/organizations/{org}/releases/{state.release}/", {"commits": commits})
+    return f"{len(commits)} commits from {where}"
+
+
+SAMPLE_JS = "function add(a,b){return a+b}\n//# sourceMappingURL=app.min.js.map\n"
+SAMPLE_MAP = json.dumps({"version": 3, "file": "app.min.js", "sources": ["app.js"],
+                         "names": ["add", "a", "b"],
+                         "sourcesContent": ["function add(a, b) {\n  return a + b;\n}\n"],
+                         "mappings": "AAAA,SAASA,IAAIC,EAAGC"})
+
+
+def sourcemap_debug_id(js: bytes, smap: bytes) -> str:
+    """The debug ID sentry-cli's ``sourcemaps inject`` gives a JS file and its map: SHA-1 over
+    both (each prefixed by a tag and its little-endian u64 length), first 16 bytes as a
+    version-5 RFC 4122 UUID."""
+    h = hashlib.sha1()
+    h.update(b"js" + struct.pack("<Q", len(js)) + js)
+    h.update(b"sourcemap" + struct.pack("<Q", len(smap)) + smap)
+    return str(uuid.UUID(bytes=h.digest()[:16], version=5))
+
+
+def _bundle(release: str, org: str, project: str, files: Dict[str, Tuple[str, bytes, Dict]]
+            ) -> bytes:
+    manifest: Dict[str, Any] = {"files": {}, "org": org, "project": project, "release": release}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, (kind, data, headers) in sorted(files.items()):
+            path = f"files/_/_/{name}"
+            manifest["files"][path] = {"type": kind, "url": f"~/{name}", "headers": headers}
+            info = zipfile.ZipInfo(path, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+        info = zipfile.ZipInfo("manifest.json", date_time=(2000, 1, 1, 0, 0, 0))
+        zf.writestr(info, json.dumps(manifest, sort_keys=True))
+    return b"SYSB" + struct.pack("<I", 2) + buf.getvalue()
+
+
+def upload_sourcemap(state: DemoState) -> str:
+    info = state.collector.info
+    if has_command("cmd_sourcemaps"):
+        dist = os.path.join(state.workdir, "dist")
+        os.makedirs(dist, exist_ok=True)
+        with open(os.path.join(dist, "app.min.js"), "w") as fh:
+            fh.write(SAMPLE_JS)
+        with open(os.path.join(dist, "app.min.js.map"), "w") as fh:
+            fh.write(SAMPLE_MAP)
+        run_cli(state, "sourcemaps", "inject", dist)
+        run_cli(state, "sourcemaps", "upload", "--release", state.release, dist)
+        files = state.collector.store.release_artifacts(state.release)
+        ids = sorted({f["debug_id"] for f in files if f["debug_id"]})
+        return (f"sourcemap bundle with debug ID {', '.join(ids) or '(none)'} "
+                "(releasetag sourcemaps inject/upload)")
+    map_bytes = SAMPLE_MAP.encode()
+    debug_id = sourcemap_debug_id(SAMPLE_JS.encode(), map_bytes)
+    js = SAMPLE_JS.encode() + f"//# debugId={debug_id}\n".encode()
+    map_bytes = json.dumps(dict(json.loads(SAMPLE_MAP), debugId=debug_id)).encode()
+    bundle = _bundle(state.release, info.org, info.project, {
+        "app.min.js": ("minified_source", js, {"debug-id": debug_id,
+                                               "sourcemap": "app.min.js.map"}),
+        "app.min.js.map": ("source_map", map_bytes, {"debug-id": debug_id}),
+    })
+    checksum = hashlib.sha1(bundle).hexdigest()
+    boundary = "releasetag-demo-" + uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"{checksum}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            ).encode() + bundle + f"\r\n--{boundary}--\r\n".encode()
+    state.api("POST", f"/organizations/{info.org}/chunk-upload/", raw=body,
+              content_type=f"multipart/form-data; boundary={boundary}")
+    answer = state.api("POST", f"/organizations/{info.org}/artifactbundle/assemble/",
+                       {"checksum": checksum, "chunks": [checksum], "projects": [info.project],
+                        "version": state.release})
+    if answer.get("state") != "ok":
+        raise CliError(f"demo: the sourcemap bundle was not accepted: {answer.get('detail')}")
+    return f"sourcemap bundle with debug ID {debug_id}"
+
+
+def record_deploys(state: DemoState) -> str:
+    if has_command("cmd_deploys") and has_command("cmd_releases"):
+        for env in ENVIRONMENTS:
+            run_cli(state, "deploys", "new", "-r", state.release, "-e", env, "-n", f"{env}-1")
+        run_cli(state, "releases", "finalize", state.release)
+        return "deploys to " + ", ".join(ENVIRONMENTS) + " (releasetag deploys new)"
+    org = state.collector.info.org
+    for env in ENVIRONMENTS:
+        state.api("POST", f"/organizations/{org}/releases/{state.release}/deploys/",
+                  {"environment": env, "name": f"{env}-1"})
+    state.api("PUT", f"/organizations/{org}/releases/{state.release}/",
+              {"dateReleased": time.time()})
+    return "deploys to " + ", ".join(ENVIRONMENTS)
+
+
+def run_sample_app(state: DemoState) -> str:
+    reported = []
+    for env in ENVIRONMENTS:
+        proc = subprocess.run(
+            [sys.executable, "-m", "releasetag.collector.sample_app"], capture_output=True,
+            text=True, timeout=60,
+            env=dict(os.environ, RELEASETAG_DSN=state.collector.info.dsn,
+                     RELEASETAG_RELEASE=state.release, RELEASETAG_ENVIRONMENT=env))
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise CliError(f"demo: the sample app failed: {last}")
+        reported = json.loads(proc.stdout.strip().splitlines()[-1])["reported"]
+    state.reported = reported
+    return "sample app reported via " + ", ".join(reported)
+
+
+Step = Tuple[str, Callable[[DemoState], str]]
+STEPS: List[Step] = [
+    ("create the release", create_release),
+    ("associate commits", associate_commits),
+    ("upload a sourcemap", upload_sourcemap),
+    ("record deploys", record_deploys),
+    ("run the sample app", run_sample_app),
+]
+
+
+def summary(state: DemoState) -> Dict[str, Any]:
+    store = state.collector.store
+    rows = store.query("SELECT release, environment, COUNT(*) AS n FROM events "
+                       "GROUP BY release, environment ORDER BY release, environment")
+    rel = store.release(state.release)
+    return {
+        "events": [{"release": r["release"], "environment": r["environment"], "count": r["n"]}
+                   for r in rows],
+        "commits": store.commit_count(rel["id"]) if rel else 0,
+        "deploys": len(store.deploys(rel["id"])) if rel else 0,
+        "artifacts": len(store.release_artifacts(state.release)),
+        "page": state.collector.info.page,
+        "dsn": state.collector.info.dsn,
+        "url": state.collector.info.url,
+        "org": state.collector.info.org,
+        "project": state.collector.info.project,
+        "token": state.collector.info.token,
+        "reported": state.reported,
+        "steps": [{"step": n, "note": note} for n, note in state.notes],
+    }
+
+
+def _print_summary(data: Dict[str, Any]) -> None:
+    out = sys.stdout
+    for step in data["steps"]:
+        out.write(f"  ok  {step['step']}: {step['note']}\n")
+    out.write("\n" + table(["release", "environment", "events"],
+                           [[e["release"], e["environment"], e["count"]]
+                            for e in data["events"]]) + "\n\n")
+    out.write(table(["commits", "deploys", "artifacts"],
+                    [[data["commits"], data["deploys"], data["artifacts"]]]) + "\n\n")
+    out.write(f"Open {data['page']} to see releases, events, commits, deploys and artifacts.\n")
+    out.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``releasetag demo``."""
+    temp = None
+    if args.data:
+        workdir = os.path.abspath(args.data)
+        os.makedirs(workdir, exist_ok=True)
+    else:
+        temp = tempfile.mkdtemp(prefix="releasetag-demo-")
+        workdir = temp
+    state = DemoState(workdir)
+    try:
+        try:
+            state.notes.append(("start the collector", start_collector(state, args.port)))
+        except CollectorError as exc:
+            raise CliError(f"demo: {exc}") from None
+        for name, step in STEPS:
+            state.notes.append((name, step(state)))
+        data = summary(state)
+        if args.json:
+            sys.stdout.write(json.dumps(data) + "\n")
+            sys.stdout.flush()
+        else:
+            _print_summary(data)
+        if args.keep:
+            if not args.json:
+                sys.stdout.write(f"Collector kept running (data in {workdir}); "
+                                 "press Ctrl+C to stop.\n")
+                sys.stdout.flush()
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+        return 0
+    finally:
+        if state.collector is not None:
+            state.collector.stop()
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)

@@ -1,0 +1,86 @@
+"""``releasetag demo`` end to end: a collector, the sample app, commits, deploys, a sourcemap."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+
+def _env():
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("RELEASETAG_", "SENTRY_", "GIT_"))}
+
+
+@pytest.mark.slow
+def test_demo_runs_the_whole_loop_and_prints_a_summary(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "releasetag", "demo"], cwd=tmp_path,
+                          env=_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "2 commits from a sample repository" in out
+    note = next(line for line in out.splitlines() if "sample app reported via" in line)
+    reported = note.split("reported via ", 1)[1].split(", ")
+    assert reported[:2] == ["capture_exception", "capture_message"]  # more with integrations
+    rows = {tuple(line.split()) for line in out.splitlines()}
+    n = str(len(reported))
+    assert ("demo-shop@1.0.0", "production", n) in rows
+    assert ("demo-shop@1.0.0", "staging", n) in rows
+    assert ("2", "2", "2") in rows  # commits, deploys, artifacts
+    assert "Open http://127.0.0.1:" in out
+    assert proc.stderr == ""
+
+
+def _api(data, path):
+    req = urllib.request.Request(data["url"].rstrip("/") + "/api/0" + path,
+                                 headers={"Authorization": f"Bearer {data['token']}"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def _sentry_cli_debug_id(tmp_path):
+    from releasetag.collector.demo import SAMPLE_JS, SAMPLE_MAP
+    from tests.collector.test_sentry_cli import SENTRY_CLI
+    dist = tmp_path / "inject"
+    dist.mkdir()
+    (dist / "app.min.js").write_text(SAMPLE_JS)
+    (dist / "app.min.js.map").write_text(SAMPLE_MAP)
+    subprocess.run([SENTRY_CLI, "sourcemaps", "inject", str(dist)], check=True,
+                   capture_output=True, timeout=60, env=_env())
+    text = (dist / "app.min.js").read_text()
+    return text.split("//# debugId=")[1].split()[0]
+
+
+@pytest.mark.slow
+def test_demo_keep_leaves_the_collector_serving(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "releasetag", "demo", "--keep", "--json",
+                             "--data", str(tmp_path / "demo")], cwd=tmp_path, env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        data = json.loads(proc.stdout.readline())
+        n = len(data["reported"])
+        assert n >= 2 and {(e["environment"], e["count"]) for e in data["events"]} == {
+            ("staging", n), ("production", n)}
+        assert (data["commits"], data["deploys"], data["artifacts"]) == (2, 2, 2)
+        with urllib.request.urlopen(data["page"], timeout=10) as resp:
+            html = resp.read().decode()
+        assert "demo-shop@1.0.0" in html and "PaymentDeclined" in html
+        assert "~/app.min.js.map" in html and "Charge against the card limit" in html
+        # the sourcemap's debug ID is the one sentry-cli's inject gives the same files
+        files = _api(data, "/organizations/local/releases/demo-shop@1.0.0/files/")
+        assert {f["debugId"] for f in files} == {_sentry_cli_debug_id(tmp_path)}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == 0

@@ -1,0 +1,65 @@
+"""The collector's SQLite store: group commit under concurrency, failures stay isolated."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+
+from releasetag.collector.ingest import summarize
+from releasetag.collector.store import Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(str(tmp_path / "db.sqlite3"))
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def _event(release="r@1"):
+    event = {"event_id": uuid.uuid4().hex, "message": "m", "release": release}
+    return event, summarize(event, event["event_id"])
+
+
+def test_concurrent_inserts_are_all_committed_once(store):
+    project = store.ensure_project("p", "p", "key")
+    events = [_event() for _ in range(400)]
+    results = []
+    lock = threading.Lock()
+
+    def worker(chunk):
+        for event, summary in chunk:
+            ok = store.insert_event(project["id"], event, summary)
+            again = store.insert_event(project["id"], event, summary)
+            with lock:
+                results.append((ok, again))
+        store.close_thread()
+
+    threads = [threading.Thread(target=worker, args=(events[i::16],)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert results.count((True, False)) == 400
+    assert store.count_events() == 400
+    assert [r["version"] for r in store.releases()] == ["r@1"]
+    assert [p["slug"] for p in store.release_projects(store.release("r@1")["id"])] == ["p"]
+
+
+def test_a_failing_piece_of_work_is_rolled_back_alone(store):
+    project = store.ensure_project("p", "p", "key")
+
+    def bad(conn):
+        conn.execute("INSERT INTO meta(key, value) VALUES ('half', 'done')")
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        store.group_write(bad)
+    assert store.get_meta("half") is None
+    event, summary = _event()
+    assert store.insert_event(project["id"], event, summary) is True
+    assert store.event(event["event_id"])["message"] == "m"
