@@ -50,7 +50,8 @@ class Goal:
     metric: str
     max_ratio: Optional[float]
     source: str  # e.g. "issue 2"
-    against: str = "reference"  # "reference", "bare" or "added" (cost over bare, both SDKs)
+    against: str = "reference"  # "reference", "bare", "added" (cost over bare, both SDKs)
+    #                             or "value" (the subject's median itself, e.g. events/s)
     text: str = ""
     min_ratio: Optional[float] = None
 
@@ -70,7 +71,7 @@ class Scenario:
     repeats: int = 10
     quick_repeats: int = 3
     warmup: int = 1
-    higher_is_better: bool = False
+    higher_is_better: Any = False  # True (every metric) or a tuple of metric names
     goals: Tuple[Goal, ...] = ()
     setup: Optional[Callable[["Context"], None]] = None
     teardown: Optional[Callable[["Context"], None]] = None
@@ -279,18 +280,24 @@ def goal_verdicts(res: ScenarioResult) -> List[Dict[str, Any]]:
     scn = res.scenario
     out = []
     for goal in scn.goals:
-        if goal.against == "added":
-            key = f"added: {scn.subject}/{scn.reference}"
+        if goal.against == "value":
+            key = f"{scn.subject} {goal.metric}"
+            ratio = res.metrics[goal.metric].stat(scn.subject, statistics.median) \
+                if goal.metric in res.metrics else None
         else:
-            den = scn.reference if goal.against == "reference" else scn.bare
-            key = f"{scn.subject}/{den}"
-        ratio = ratios(res, goal.metric).get(key, {}).get("median") if goal.metric in \
-            res.metrics else None
+            if goal.against == "added":
+                key = f"added: {scn.subject}/{scn.reference}"
+            else:
+                den = scn.reference if goal.against == "reference" else scn.bare
+                key = f"{scn.subject}/{den}"
+            ratio = ratios(res, goal.metric).get(key, {}).get("median") if goal.metric in \
+                res.metrics else None
         bounds = []
+        unit = "" if goal.against == "value" else "x"
         if goal.max_ratio is not None:
-            bounds.append(f"<= {goal.max_ratio}x")
+            bounds.append(f"<= {goal.max_ratio}{unit}")
         if goal.min_ratio is not None:
-            bounds.append(f">= {goal.min_ratio}x")
+            bounds.append(f">= {goal.min_ratio}{unit}")
         met = None
         if ratio is not None:
             met = ((goal.max_ratio is None or ratio <= goal.max_ratio)
@@ -302,6 +309,11 @@ def goal_verdicts(res: ScenarioResult) -> List[Dict[str, Any]]:
 
 
 # --- output ---------------------------------------------------------------------------------
+def _higher(scn: Scenario, metric: str) -> bool:
+    flag = scn.higher_is_better
+    return metric in flag if isinstance(flag, (tuple, list, set, frozenset)) else bool(flag)
+
+
 def _fmt(value: Optional[float]) -> str:
     if value is None:
         return "-"
@@ -333,7 +345,7 @@ def format_result(res: ScenarioResult) -> str:
     for metric, m in res.metrics.items():
         rat = ratios(res, metric)
         counts = sorted({len(s) for s in m.samples.values()})
-        better = "higher" if scn.higher_is_better else "lower"
+        better = "higher" if _higher(scn, metric) else "lower"
         lines.append(f"   {metric} [{m.unit}], {better} is better, n={'/'.join(map(str, counts))}")
         cols = [k for k in rat]
         widths = {c: max(26, len(c) + 2) for c in cols}
@@ -351,10 +363,11 @@ def format_result(res: ScenarioResult) -> str:
                     cell = ""
                 row += f"{cell:>{widths[c]}}"
             lines.append(row)
-    for verdict in goal_verdicts(res):
+    for goal, verdict in zip(scn.goals, goal_verdicts(res)):
         state = {True: "MET", False: "MISSED", None: "n/a"}[verdict["met"]]
-        lines.append(f"   goal ({verdict['source']}): {verdict['goal']}: "
-                     f"{_fmt_ratio(verdict['ratio'])} -> {state}")
+        shown = _fmt(verdict["ratio"]) if goal.against == "value" else _fmt_ratio(
+            verdict["ratio"])
+        lines.append(f"   goal ({verdict['source']}): {verdict['goal']}: {shown} -> {state}")
     for key, value in (res.extra or {}).items():
         lines.append(f"   note: {key}: {value}")
     if scn.notes:
@@ -376,7 +389,7 @@ def result_json(res: ScenarioResult) -> Dict[str, Any]:
         }
     return {"name": scn.name, "title": scn.title, "subject": scn.subject,
             "reference": scn.reference, "bare": scn.bare,
-            "higher_is_better": scn.higher_is_better, "metrics": metrics,
+            "higher_is_better": [m for m in res.metrics if _higher(scn, m)], "metrics": metrics,
             "goals": goal_verdicts(res), "notes": res.extra, "error": res.error,
             "skipped": res.skipped, "seconds": round(res.seconds, 2)}
 

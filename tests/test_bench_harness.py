@@ -126,3 +126,17 @@ def test_rate_goals_use_a_lower_bound(ctx):
     verdicts = harness.goal_verdicts(harness.run_scenario(scn, ctx))
     assert [v["met"] for v in verdicts] == [True, False]
     assert verdicts[0]["goal"] == "releasetag/sentry_sdk >= 1.0x (rate)"
+
+
+def test_absolute_goals_judge_the_median_value(ctx):
+    values = iter([600.0, 400.0, 700.0])
+    scn = Scenario("ingest", "ingest", {"releasetag": lambda c: {"rate": next(values), "p99": 60.0}},
+                   metrics={"rate": "events/s", "p99": "ms"}, reference=None,
+                   higher_is_better=("rate",), repeats=3, warmup=0,
+                   goals=(Goal("rate", None, "issue 5", against="value", min_ratio=500),
+                          Goal("p99", 50, "issue 5", against="value")))
+    res = harness.run_scenario(scn, ctx)
+    verdicts = harness.goal_verdicts(res)
+    assert [(v["ratio"], v["met"]) for v in verdicts] == [(600.0, True), (60.0, False)]
+    text = harness.format_result(res)
+    assert "rate [events/s], higher is better" in text and "p99 [ms], lower is better" in text
