@@ -32,6 +32,13 @@ def test_demo_runs_the_whole_loop_and_prints_a_summary(tmp_path):
     assert ("demo-shop@1.0.0", "production", n) in rows
     assert ("demo-shop@1.0.0", "staging", n) in rows
     assert ("2", "2", "2") in rows  # commits, deploys, artifacts
+    # a release fixes the sample app's PaymentDeclined issue, a later one brings it back
+    assert "demo-shop@1.0.1 resolves LOCAL-1 by its commit message 'Fixes LOCAL-1'" in out
+    assert "would have mailed dev@example.com" in out
+    issue_row = next(line.split() for line in out.splitlines() if line.startswith("LOCAL-1 "))
+    assert issue_row[1] == "PaymentDeclined:" and issue_row[-5:] == [
+        "regressed", "3", "demo-shop@1.0.0", "demo-shop@1.0.1", "demo-shop@1.0.2"]
+    assert "suspect commit by Demo Dev" in out
     assert "Open http://127.0.0.1:" in out
     assert proc.stderr == ""
 
@@ -71,6 +78,14 @@ def test_demo_keep_leaves_the_collector_serving(tmp_path):
             html = resp.read().decode()
         assert "demo-shop@1.0.0" in html and "PaymentDeclined" in html
         assert "~/app.min.js.map" in html and "Charge against the card limit" in html
+        [payment] = [i for i in data["issues"] if i["title"].startswith("PaymentDeclined")]
+        assert (payment["status"], payment["resolvedIn"], payment["regressedIn"]) == (
+            "regressed", "demo-shop@1.0.1", "demo-shop@1.0.2")
+        with urllib.request.urlopen(data["url"] + "releases/demo-shop%401.0.2/",
+                                    timeout=10) as resp:
+            page = resp.read().decode()
+        regressions = page.split("id=regressions", 1)[1].split("id=resolved", 1)[0]
+        assert payment["shortId"] in regressions and "Simplify checkout" in regressions
         # the sourcemap's debug ID is the one sentry-cli's inject gives the same files
         files = _api(data, "/organizations/local/releases/demo-shop@1.0.0/files/")
         assert {f["debugId"] for f in files} == {_sentry_cli_debug_id(tmp_path)}

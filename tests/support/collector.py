@@ -9,7 +9,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -17,10 +17,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 class Collector:
     """Starts ``python -m releasetag serve --port 0 --data DIR --json`` and reads its info line."""
 
-    def __init__(self, data_dir: str, token: Optional[str] = None, port: int = 0) -> None:
+    def __init__(self, data_dir: str, token: Optional[str] = None, port: int = 0,
+                 extra_args: Sequence[str] = ()) -> None:
         self.data_dir = data_dir
         cmd = [sys.executable, "-m", "releasetag", "serve", "--port", str(port), "--data",
-               data_dir, "--json"]
+               data_dir, "--json", *extra_args]
         if token:
             cmd += ["--token", token]
         env = dict(os.environ, PYTHONUNBUFFERED="1")

@@ -22,6 +22,12 @@ def register(sub: Any) -> None:
     p.add_argument("--token", help="API token to accept (kept for later starts)")
     p.add_argument("--json", action="store_true",
                    help="print the DSN, URLs, org, project and token as one JSON line")
+    p.add_argument("--smtp", metavar="HOST:PORT",
+                   help="SMTP server for deploy notifications (mail to the authors of a "
+                        "release's commits); without it the collector only records who would "
+                        "have been told")
+    p.add_argument("--mail-from", metavar="ADDRESS", default="releasetag@localhost",
+                   help="From address of deploy notifications (default releasetag@localhost)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="start a collector and run the whole release loop against it")
@@ -33,10 +39,23 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_demo)
 
 
-def _start(data: str, host: str, port: int, token: Any):
+def _mailer(args: argparse.Namespace) -> Any:
+    if not getattr(args, "smtp", None):
+        return None
+    from ..collector.notify import Mailer, parse_smtp
+    try:
+        host, port = parse_smtp(args.smtp)
+    except ValueError as exc:
+        raise CliError(str(exc), 2) from None
+    if "@" not in args.mail_from or any(ch in args.mail_from for ch in "\r\n"):
+        raise CliError(f"--mail-from {args.mail_from!r} is not an email address", 2)
+    return Mailer(host, port, args.mail_from)
+
+
+def _start(data: str, host: str, port: int, token: Any, mailer: Any = None):
     from ..collector.server import Collector, CollectorError
     try:
-        return Collector(data, host=host, port=port, token=token)
+        return Collector(data, host=host, port=port, token=token, mailer=mailer)
     except CollectorError as exc:
         raise CliError(str(exc)) from None
 
@@ -71,7 +90,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ..collector.server import default_data_dir
     if not 0 <= args.port <= 65535:
         raise CliError(f"invalid port {args.port}: use 0-65535", 2)
-    collector = _start(args.data or default_data_dir(), args.host, args.port, args.token)
+    mailer = _mailer(args)
+    collector = _start(args.data or default_data_dir(), args.host, args.port, args.token, mailer)
     _stop_on_sigterm()
     # Many short requests on a few threads: hand the GIL over sooner than the 5 ms default,
     # which keeps the tail latency of concurrent senders down.

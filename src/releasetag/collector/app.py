@@ -6,7 +6,7 @@ import logging
 import re
 from typing import Any, Callable, Dict, Iterable, List, Tuple
 
-from . import ingest, pages, webapi
+from . import ingest, issue_pages, issues_api, pages, webapi
 from .http import HTTPError, Request, Response, error_response, json_response
 from .store import Store
 from .webapi import Context
@@ -26,16 +26,18 @@ def _compile(method: str, pattern: str, handler: Callable[..., Response],
 class CollectorApp:
     """WSGI callable. ``ctx`` holds the store, org and API token."""
 
-    def __init__(self, store: Store, org: str, token: str) -> None:
-        self.ctx = Context(store, org, token)
+    def __init__(self, store: Store, org: str, token: str, mailer: Any = None) -> None:
+        self.ctx = Context(store, org, token, mailer)
         routes: List[Route] = [
             _compile("POST", r"/api/(?P<project_id>[^/]+)/envelope/", self._envelope, False),
             _compile("POST", r"/api/(?P<project_id>[^/]+)/store/", self._store, False),
             _compile("GET", r"/", pages.index, False),
             _compile("GET", r"/events/(?P<event_id>[^/]+)/", pages.event_page, False),
+            _compile("GET", r"/releases/(?P<version>[^/]+)/", issue_pages.release_page, False),
+            _compile("GET", r"/issues/(?P<issue_id>[^/]+)/", issue_pages.issue_page, False),
             _compile("GET", r"/health", lambda ctx, req: json_response({"ok": True}), False),
         ]
-        routes += [_compile(m, p, h, True) for m, p, h in webapi.ROUTES]
+        routes += [_compile(m, p, h, True) for m, p, h in webapi.ROUTES + issues_api.ROUTES]
         self.routes = routes
 
     def _envelope(self, ctx: Context, req: Request, project_id: str) -> Response:
@@ -87,6 +89,6 @@ class CollectorApp:
         return resp(start_response)
 
 
-def make_app(store: Store, org: str, token: str) -> CollectorApp:
-    """Build the WSGI app around an open store."""
-    return CollectorApp(store, org, token)
+def make_app(store: Store, org: str, token: str, mailer: Any = None) -> CollectorApp:
+    """Build the WSGI app around an open store (``mailer``: deploy mail, see notify.py)."""
+    return CollectorApp(store, org, token, mailer)

@@ -13,10 +13,11 @@ from .store import Store
 class Context:
     """What the handlers share: the store and the org, project and token of this collector."""
 
-    def __init__(self, store: Store, org: str, token: str) -> None:
+    def __init__(self, store: Store, org: str, token: str, mailer: Any = None) -> None:
         self.store = store
         self.org = org
         self.token = token
+        self.mailer = mailer  # notify.Mailer when ``--smtp`` is given, else None
 
 
 def check_token(ctx: Context, req: Request) -> None:

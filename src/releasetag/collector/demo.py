@@ -271,20 +271,90 @@ def record_deploys(state: DemoState) -> str:
     return "deploys to " + ", ".join(ENVIRONMENTS)
 
 
-def run_sample_app(state: DemoState) -> str:
-    reported = []
-    for env in ENVIRONMENTS:
+def _run_app(state: DemoState, release: str, environments: Tuple[str, ...]) -> List[str]:
+    reported: List[str] = []
+    for env in environments:
         proc = subprocess.run(
             [sys.executable, "-m", "releasetag.collector.sample_app"], capture_output=True,
             text=True, timeout=60,
             env=dict(os.environ, RELEASETAG_DSN=state.collector.info.dsn,
-                     RELEASETAG_RELEASE=state.release, RELEASETAG_ENVIRONMENT=env))
+                     RELEASETAG_RELEASE=release, RELEASETAG_ENVIRONMENT=env))
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             raise CliError(f"demo: the sample app failed: {last}")
         reported = json.loads(proc.stdout.strip().splitlines()[-1])["reported"]
-    state.reported = reported
-    return "sample app reported via " + ", ".join(reported)
+    return reported
+
+
+def run_sample_app(state: DemoState) -> str:
+    state.reported = _run_app(state, state.release, ENVIRONMENTS)
+    return "sample app reported via " + ", ".join(state.reported)
+
+
+# -- what releases tell: a fix, and a later release that brings the error back -----------------
+FIX_RELEASE = "demo-shop@1.0.1"
+REGRESS_RELEASE = "demo-shop@1.0.2"
+
+
+def _payment_issue(state: DemoState) -> Optional[str]:
+    """The short ID of the sample app's PaymentDeclined issue."""
+    from .insights import short_id_of
+    row = state.collector.store.query_one(
+        "SELECT * FROM groups WHERE exception_type = 'PaymentDeclined' ORDER BY id LIMIT 1")
+    return short_id_of(state.collector.store, row) if row else None
+
+
+def _release_with_commit(state: DemoState, version: str, message: str, path: str,
+                         text: str) -> str:
+    """Create ``version`` with one new commit of the sample repository that appends ``text``
+    to ``path`` (its message says ``message``); without git, a commit record made up here."""
+    info = state.collector.info
+    state.api("POST", f"/organizations/{info.org}/releases/",
+              {"version": version, "projects": [info.project]})
+    if shutil.which("git") is None:
+        commits = [{"id": uuid.uuid4().hex[:40], "repository": "demo/shop", "message": message,
+                    "author_name": "Demo Dev", "author_email": "dev@example.com",
+                    "patch_set": [{"path": path, "type": "M"}]}]
+    else:
+        repo = os.path.join(state.workdir, "shop-repo")
+        if not os.path.isdir(os.path.join(repo, ".git")):
+            repo = _sample_repo(state)
+        with open(os.path.join(repo, path), "a") as fh:
+            fh.write(text)
+        _git(repo, "add", ".")
+        _git(repo, "commit", "-qm", message)
+        commits = _commits_from_git(repo, "demo/shop", limit=1)
+    state.api("PUT", f"/organizations/{info.org}/releases/{version}/", {"commits": commits})
+    return commits[0]["id"]
+
+
+def release_a_fix(state: DemoState) -> str:
+    short = _payment_issue(state)
+    if short is None:
+        return "skipped: the sample app reported no PaymentDeclined error"
+    _release_with_commit(state, FIX_RELEASE, f"Fixes {short}: check the card limit first",
+                         "shop.py", "\n# check the card limit before charging\n")
+    org = state.collector.info.org
+    deploy = state.api("POST", f"/organizations/{org}/releases/{FIX_RELEASE}/deploys/",
+                       {"environment": "production", "name": "production-2"})
+    told = ", ".join(n["email"] for n in deploy.get("notifications", [])) or "nobody"
+    return (f"{FIX_RELEASE} resolves {short} by its commit message 'Fixes {short}'; deploy "
+            f"recorded, would have mailed {told} (serve --smtp to send)")
+
+
+def regress_in_later_release(state: DemoState) -> str:
+    short = _payment_issue(state)
+    if short is None:
+        return "skipped: no PaymentDeclined issue"
+    # the sample repository stands for the app the demo runs: this commit touches the file
+    # of its raising frames (releasetag/collector/sample_app.py), so it becomes the suspect
+    _release_with_commit(state, REGRESS_RELEASE, "Simplify checkout", "sample_app.py",
+                         "# charge first, check later\n")
+    _run_app(state, REGRESS_RELEASE, ("production",))
+    issue = state.api("GET", f"/issues/{short}/")
+    status = issue.get("substatus") or issue["status"]
+    suspect = (issue.get("assignedTo") or {}).get("name") or "nobody"
+    return f"{REGRESS_RELEASE} brings {short} back: status {status}, suspect commit by {suspect}"
 
 
 Step = Tuple[str, Callable[[DemoState], str]]
@@ -294,6 +364,8 @@ STEPS: List[Step] = [
     ("upload a sourcemap", upload_sourcemap),
     ("record deploys", record_deploys),
     ("run the sample app", run_sample_app),
+    ("release a fix", release_a_fix),
+    ("regress in a later release", regress_in_later_release),
 ]
 
 
@@ -315,8 +387,26 @@ def summary(state: DemoState) -> Dict[str, Any]:
         "project": state.collector.info.project,
         "token": state.collector.info.token,
         "reported": state.reported,
+        "issues": _issue_summary(state),
         "steps": [{"step": n, "note": note} for n, note in state.notes],
     }
+
+
+def _issue_summary(state: DemoState) -> List[Dict[str, Any]]:
+    from . import insights
+    store = state.collector.store
+    out = []
+    project = store.project(state.collector.info.project)
+    for row in insights.issues(store, project["id"]) + insights.issues(store, project["id"],
+                                                                        status="resolved"):
+        regs = insights.regressions(store, row["id"])
+        out.append({"shortId": insights.short_id_of(store, row), "title": row["title"],
+                    "status": row["status"], "events": row["times_seen"],
+                    "firstRelease": insights.release_version(store, row["first_release_id"]),
+                    "resolvedIn": regs[-1]["resolved_release"] if regs else
+                    insights.release_version(store, row["resolved_release_id"]),
+                    "regressedIn": regs[-1]["release"] if regs else None})
+    return sorted(out, key=lambda i: int(i["shortId"].rsplit("-", 1)[1]))
 
 
 def _print_summary(data: Dict[str, Any]) -> None:
@@ -328,7 +418,13 @@ def _print_summary(data: Dict[str, Any]) -> None:
                             for e in data["events"]]) + "\n\n")
     out.write(table(["commits", "deploys", "artifacts"],
                     [[data["commits"], data["deploys"], data["artifacts"]]]) + "\n\n")
-    out.write(f"Open {data['page']} to see releases, events, commits, deploys and artifacts.\n")
+    out.write(table(["issue", "title", "status", "events", "first release", "resolved in",
+                     "regressed in"],
+                    [[i["shortId"], i["title"][:50], i["status"], i["events"],
+                      i["firstRelease"] or "", i["resolvedIn"] or "", i["regressedIn"] or ""]
+                     for i in data["issues"]]) + "\n\n")
+    out.write(f"Open {data['page']} to see releases, issues, events, commits, deploys and "
+              "artifacts.\n")
     out.flush()
 
 

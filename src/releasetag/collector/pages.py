@@ -78,7 +78,8 @@ def index(ctx: Context, req: Request) -> Response:
                                    e(ev["environment"]), e(ev["received"])])
         status = " <span class=badge>archived</span>" if rel["status"] == "archived" else ""
         sections.append(
-            f"<section class=release id=\"release-{e(version)}\"><h2>{e(version)}{status}</h2>"
+            f"<section class=release id=\"release-{e(version)}\"><h2><a href=\"/releases/"
+            f"{e(quote(version, safe=''))}/\">{e(version)}</a>{status}</h2>"
             f"<div class=muted>created {e(rel['date_created'])}"
             f"{' &middot; released ' + e(rel['date_released']) if rel['date_released'] else ''}"
             f" &middot; <b class=events>{e(total)}</b> events</div><div>{envs}</div>"
@@ -119,6 +120,15 @@ def _frames_html(frames: List[Dict[str, Any]]) -> str:
     return "".join(out)
 
 
+def _issue_link(ctx: Context, group_id: Any) -> str:
+    from .insights import group, short_id_of
+    issue = group(ctx.store, str(group_id)) if group_id else None
+    if issue is None:
+        return ""
+    return (f"<a href=\"/issues/{e(issue['id'])}/\">{e(short_id_of(ctx.store, issue))}</a> "
+            f"<span class=muted>({e(issue['status'])})</span>")
+
+
 def event_page(ctx: Context, req: Request, event_id: str) -> Response:
     """``/events/{id}/``: title, release, environment, tags and the stack trace."""
     row = ctx.store.event(event_id)
@@ -133,7 +143,7 @@ def event_page(ctx: Context, req: Request, event_id: str) -> Response:
              ["message", e(row["message"])], ["logger", e(event.get("logger"))],
              ["release", e(row["release"])], ["environment", e(row["environment"])],
              ["timestamp", e(row["timestamp"])], ["received", e(row["received"])],
-             ["culprit", e(row["culprit"])]]
+             ["culprit", e(row["culprit"])], ["issue", _issue_link(ctx, row["group_id"])]]
     values = (event.get("exception") or {})
     values = values.get("values") if isinstance(values, dict) else values
     traces = []

@@ -342,7 +342,7 @@ class Collector:
     """A running (or ready to run) collector: store, app, server and the info to print."""
 
     def __init__(self, data_dir: str, host: str = "127.0.0.1", port: int = 9000,
-                 token: Optional[str] = None) -> None:
+                 token: Optional[str] = None, mailer: Any = None) -> None:
         self.data_dir = os.path.abspath(data_dir)
         if os.path.exists(self.data_dir) and not os.path.isdir(self.data_dir):
             raise CollectorError(f"data folder {self.data_dir} is a file, not a folder")
@@ -354,7 +354,7 @@ class Collector:
         except sqlite3.Error as exc:
             raise CollectorError(f"cannot open the collector database in {self.data_dir}: "
                                  f"{exc}") from None
-        self.app = make_app(self.store, meta["org"], meta["token"])
+        self.app = make_app(self.store, meta["org"], meta["token"], mailer)
         try:
             self.server = CollectorServer((host, port), self.app)
         except OSError as exc:

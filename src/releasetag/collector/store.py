@@ -7,8 +7,11 @@ concerned (``synchronous=NORMAL`` in WAL mode survives kill -9; only an OS crash
 last transactions).
 
 The tables keep events, releases, repositories, commits (with their changed files), deploys and
-artifacts apart so that later features (grouping events into issues per release, suspect
-commits from the changed files) are plain queries; ``events.group_id`` is reserved for that.
+artifacts apart. Events are grouped into issues (``groups``, see ``grouping.py``) inside the
+transaction that stores them (``events.group_id``); counts, last seen and per-release facts are
+queries over the events of a group, regressions are rows of ``group_regressions``; suspect
+commits are queries over ``commit_files`` (``insights.py``). Events of a database from before
+grouping are grouped when it is opened (``grouping.backfill``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+from . import commitrefs, grouping
 
 SCHEMA_VERSION = 1
 
@@ -90,6 +95,26 @@ CREATE TABLE IF NOT EXISTS debug_files (
     checksum TEXT NOT NULL, name TEXT NOT NULL, debug_id TEXT, code_id TEXT, object_name TEXT,
     cpu_name TEXT, kind TEXT, size INTEGER NOT NULL, date_added TEXT NOT NULL,
     data BLOB NOT NULL, UNIQUE (project_id, checksum));
+CREATE TABLE IF NOT EXISTS groups (
+    id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL REFERENCES projects(id),
+    short_num INTEGER NOT NULL, hash TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    title TEXT, culprit TEXT, level TEXT, type TEXT, exception_type TEXT, exception_value TEXT,
+    first_seen TEXT NOT NULL, first_release_id INTEGER, first_event_id TEXT,
+    status TEXT NOT NULL DEFAULT 'unresolved', resolved_kind TEXT, resolved_release_id INTEGER,
+    resolved_by TEXT, resolved_at TEXT, assignee_name TEXT, assignee_email TEXT,
+    UNIQUE (project_id, hash), UNIQUE (project_id, short_num));
+CREATE INDEX IF NOT EXISTS events_group ON events(group_id);
+CREATE TABLE IF NOT EXISTS group_regressions (
+    id INTEGER PRIMARY KEY, group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+    release_id INTEGER, environment TEXT, resolved_release_id INTEGER, event_id TEXT,
+    date TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS commit_issue_refs (
+    id INTEGER PRIMARY KEY, release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+    commit_key TEXT NOT NULL, short_id TEXT NOT NULL, group_id INTEGER,
+    outcome TEXT NOT NULL, reason TEXT, date TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deploy_notifications (
+    id INTEGER PRIMARY KEY, deploy_id INTEGER NOT NULL REFERENCES deploys(id) ON DELETE CASCADE,
+    name TEXT, email TEXT NOT NULL, status TEXT NOT NULL, detail TEXT, date TEXT NOT NULL);
 """
 
 
@@ -127,6 +152,8 @@ class Store:
         self._leader = False
         # (release, project_id) pairs known to exist, so ingest skips re-creating them
         self._known_releases: set = set()
+        # release version -> id, for grouping at ingest (cleared when a release is deleted)
+        self._release_ids: Dict[str, int] = {}
         self._projects: Dict[str, sqlite3.Row] = {}
         conn = self._conn()
         conn.execute("PRAGMA journal_mode=WAL")
@@ -135,6 +162,8 @@ class Store:
         with self.write() as c:
             c.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                       (str(SCHEMA_VERSION),))
+        if self.query_one("SELECT 1 FROM events WHERE group_id IS NULL LIMIT 1"):
+            grouping.backfill(self)  # a database from before issues: group its events
 
     # -- connections ---------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -293,35 +322,45 @@ class Store:
         attachments = list(attachments)
         client_reports = list(client_reports)
 
-        def work(c: sqlite3.Connection) -> Tuple[bool, Optional[Tuple[str, int]]]:
-            cur = c.execute(
-                "INSERT OR IGNORE INTO events(event_id, project_id, received, timestamp, level, "
+        key = grouping.GroupKey.of(event)  # computed before taking the write lock
+
+        def work(c: sqlite3.Connection) -> Tuple[bool, Optional[Tuple[str, int]], Any]:
+            self._insert_reports(c, project_id, client_reports)
+            if c.execute("SELECT 1 FROM events WHERE event_id = ?",
+                         (summary["event_id"],)).fetchone():
+                return False, None, None
+            pair = (summary.get("release"), project_id)
+            new_pair = None
+            release_id: Optional[int] = None
+            if pair[0] and release_valid:
+                release_id = self._release_ids.get(pair[0])
+                if pair not in self._known_releases or release_id is None:
+                    release_id = self._ensure_release(c, summary["release"])
+                    c.execute("INSERT OR IGNORE INTO release_projects(release_id, project_id) "
+                              "VALUES (?, ?)", (release_id, project_id))
+                    new_pair = pair
+            group_id = grouping.assign_group(c, project_id, key, summary, release_id)
+            c.execute(
+                "INSERT INTO events(event_id, project_id, received, timestamp, level, "
                 "platform, release, environment, dist, title, message, exception_type, "
-                "exception_value, culprit, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "exception_value, culprit, group_id, payload) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (summary["event_id"], project_id, now_iso(), summary.get("timestamp"),
                  summary.get("level"), summary.get("platform"), summary.get("release"),
                  summary.get("environment"), summary.get("dist"), summary.get("title"),
                  summary.get("message"), summary.get("exception_type"),
-                 summary.get("exception_value"), summary.get("culprit"), payload))
-            self._insert_reports(c, project_id, client_reports)
-            if cur.rowcount == 0:
-                return False, None
+                 summary.get("exception_value"), summary.get("culprit"), group_id, payload))
             for att in attachments:
                 c.execute("INSERT INTO attachments(event_id, filename, content_type, "
                           "attachment_type, size, data) VALUES (?,?,?,?,?,?)",
                           (summary["event_id"], att.get("filename"), att.get("content_type"),
                            att.get("attachment_type"), len(att["data"]), att["data"]))
-            pair = (summary.get("release"), project_id)
-            if pair[0] and release_valid and pair not in self._known_releases:
-                release_id = self._ensure_release(c, summary["release"])
-                c.execute("INSERT OR IGNORE INTO release_projects(release_id, project_id) "
-                          "VALUES (?, ?)", (release_id, project_id))
-                return True, pair
-            return True, None
+            return True, new_pair, release_id
 
-        inserted, new_pair = self.group_write(work)
+        inserted, new_pair, release_id = self.group_write(work)
         if new_pair is not None:  # remembered only once committed
             self._known_releases.add(new_pair)
+            self._release_ids[new_pair[0]] = release_id
         return inserted
 
     @staticmethod
@@ -433,6 +472,7 @@ class Store:
 
     def delete_release(self, version: str) -> bool:
         self._known_releases = {p for p in self._known_releases if p[0] != version}
+        self._release_ids.pop(version, None)
         with self.write() as c:
             return c.execute("DELETE FROM releases WHERE version = ?", (version,)).rowcount > 0
 
@@ -496,6 +536,7 @@ class Store:
                 commit_id = self._ensure_commit(c, repo_id, commit)
                 c.execute("INSERT OR IGNORE INTO release_commits(release_id, commit_id, ord) "
                           "VALUES (?,?,?)", (release_id, commit_id, ord_))
+            commitrefs.apply(c, release_id)
         return len(commits)
 
     def set_release_refs(self, version: str, refs: Sequence[Dict[str, Any]]) -> None:

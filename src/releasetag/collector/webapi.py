@@ -6,10 +6,11 @@ HTTPError; the routes of this module and of ``uploads`` are listed in ``ROUTES``
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 from typing import Any, Dict, List
 
 from ..release import release_name_error
-from . import uploads
+from . import insights, notify, uploads
 from .context import (Context, body_object, check_token, opt_str, require_org,
                       require_project, require_release, resolve_projects)
 from .http import HTTPError, Request, Response, json_response
@@ -66,7 +67,7 @@ def release_json(ctx: Context, row) -> Dict[str, Any]:
         "dateReleased": row["date_released"],
         "lastEvent": max((c["last"] for c in counts), default=None),
         "firstEvent": None,
-        "newGroups": 0,
+        "newGroups": insights.new_issue_count(store, row["id"]),
         "eventCount": sum(c["count"] for c in counts),
         "environments": [c["environment"] for c in counts if c["environment"]],
         "commitCount": store.commit_count(row["id"]),
@@ -307,7 +308,9 @@ def previous_with_commits(ctx: Context, req: Request, org: str, version: str) ->
 
 def list_deploys(ctx: Context, req: Request, org: str, version: str) -> Response:
     row = require_release(ctx, org, version)
-    return json_response([deploy_json(d) for d in ctx.store.deploys(row["id"])])
+    return json_response([dict(deploy_json(d), notifications=notify.notifications(ctx.store,
+                                                                                  d["id"]))
+                          for d in ctx.store.deploys(row["id"])])
 
 
 def create_deploy(ctx: Context, req: Request, org: str, version: str) -> Response:
@@ -323,7 +326,11 @@ def create_deploy(ctx: Context, req: Request, org: str, version: str) -> Respons
               "url": opt_str(body, "url", 1000),
               "date_started": to_iso(body.get("dateStarted")),
               "date_finished": to_iso(body.get("dateFinished"))}
-    return json_response(deploy_json(ctx.store.add_deploy(version, deploy)), 201)
+    row = ctx.store.add_deploy(version, deploy)
+    # the release's commit authors hear about it (or are recorded as not told: no --smtp)
+    told = notify.notify_deploy(ctx.store, ctx.mailer, version, row,
+                                f"{req.base_url}/releases/{quote(version, safe='')}/")
+    return json_response(dict(deploy_json(row), notifications=told), 201)
 
 
 # -- events (read) -----------------------------------------------------------------------------
