@@ -40,6 +40,9 @@ def _decode_body(raw: bytes, encoding: str) -> bytes:
             return gzip.decompress(raw)
         if encoding == "deflate":
             return zlib.decompress(raw)
+        if encoding == "br":  # sentry-sdk compresses with brotli when it is installed
+            import brotli
+            return brotli.decompress(raw)
     except Exception:
         return raw
     return raw
