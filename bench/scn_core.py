@@ -7,11 +7,13 @@ process (tests/support/recording_server.py) on 127.0.0.1; both SDKs use the same
 
 from __future__ import annotations
 
+import os
 from typing import Any, Dict
 
 from .harness import Context, Goal, Scenario
 
 CHILD = "_child_core.py"
+RELEASE = "benchapp@1.0.0"  # the release the child processes report
 SDKS = ("releasetag", "sentry_sdk")
 
 
@@ -89,6 +91,63 @@ def _throughput(sdk: str):
     return run
 
 
+# --- delivery to the local collector (releasetag serve) ---------------------------------------
+def _collector_setup(ctx: Context) -> None:
+    import json
+    import subprocess
+    data = os.path.join(ctx.tmpdir, "collector")
+    proc = subprocess.Popen([ctx.python, "-m", "releasetag", "serve", "--port", "0", "--data",
+                             data, "--json"], stdout=subprocess.PIPE, env=ctx.env,
+                            cwd=ctx.tmpdir)
+    try:
+        info = json.loads(proc.stdout.readline())
+    except Exception:
+        proc.kill()
+        proc.wait(10)
+        raise
+    ctx.notes.setdefault("_collector", {}).update(proc=proc, info=info)
+
+
+def _collector_teardown(ctx: Context) -> None:
+    proc = ctx.notes.pop("_collector", {}).get("proc")
+    if proc is not None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except Exception:
+            proc.kill()
+            proc.wait(10)
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def _collector_count(info: Dict[str, Any]) -> int:
+    """Events the collector stored for the children's release."""
+    import json
+    import urllib.request
+    req = urllib.request.Request(
+        f"{info['api_url']}organizations/{info['org']}/releases/{RELEASE}/",
+        headers={"Authorization": f"Bearer {info['token']}"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return int(json.loads(resp.read()).get("eventCount", 0))
+    except Exception:  # no event for the release yet
+        return 0
+
+
+def _collector_throughput(sdk: str):
+    def run(ctx: Context) -> Dict[str, float]:
+        info = ctx.notes["_collector"]["info"]
+        n = 500 if ctx.quick else 2000
+        before = _collector_count(info)
+        res = ctx.run_child(CHILD, "throughput", sdk, info["dsn"], n)
+        delivered = _collector_count(info) - before - 1  # minus the warm-up event
+        _note(ctx, "throughput.collector", "stored / captured (last run)", sdk,
+              f"{delivered}/{n}")
+        return {"rate": max(delivered, 0) / res["seconds"], "capture": n / res["capture_seconds"]}
+    return run
+
+
 # --- memory -----------------------------------------------------------------------------------
 def _rss(sdk: str):
     def run(ctx: Context) -> Dict[str, float]:
@@ -160,6 +219,16 @@ SCENARIOS = [
                     text="delivered events/s >= 1.5x sentry_sdk's"),),
         notes="queue size set to N+100 for both SDKs so nothing is dropped; "
               "capture = rate of the capture loop alone"),
+    Scenario(
+        name="throughput.collector",
+        title="end-to-end delivery as in `throughput`, to the local collector (releasetag serve, "
+              "SQLite); events/s stored",
+        variants={s: _collector_throughput(s) for s in SDKS},
+        metrics={"rate": "events/s", "capture": "events/s"}, higher_is_better=True,
+        repeats=3, quick_repeats=1, setup=_collector_setup, teardown=_collector_teardown,
+        goals=(Goal("rate", None, "issue 3", min_ratio=1.5,
+                    text="stored events/s >= 1.5x sentry_sdk's"),),
+        notes="rate counts only events the collector stored (its release eventCount)"),
     Scenario(
         name="rss", title="resident memory after init and after 10,000 exception events "
                           "(bare = same program without an SDK)",
