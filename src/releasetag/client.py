@@ -7,12 +7,10 @@ changed) or None to drop it; every drop is counted with its reason.
 
 from __future__ import annotations
 
-import logging
-import random
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import scope as scope_mod
+from ._log import get_logger
 from .dsn import Dsn
 from .event import (FrameBuilder, exc_info_from, exception_values, message_payload,
                     new_event_id, runtime_contexts, sdk_info)
@@ -22,9 +20,11 @@ from .scrub import DEFAULT_SCRUBBER
 from .serialize import safe_str
 from .transport import reports
 
-logger = logging.getLogger("releasetag")
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing, logging and random stay out of init() (measured in bench/)
+    from typing import Any, Callable, Dict, List, Optional, Tuple
 
-Processor = Callable[[Dict[str, Any], Dict[str, Any]], Optional[Dict[str, Any]]]
+    Processor = Callable[[Dict[str, Any], Dict[str, Any]], Optional[Dict[str, Any]]]
 _LEVELS = ("debug", "info", "warning", "error", "fatal")
 _CAPTURED_FLAG = "__releasetag_captured__"
 
@@ -90,7 +90,7 @@ class Client:
                 full_hint.update(hint)
             return self._process(data, full_hint, scope)
         except Exception:
-            logger.debug("capture_exception failed", exc_info=True)
+            get_logger().debug("capture_exception failed", exc_info=True)
             return None
 
     def capture_message(self, text: Any, level: str = "info", *, scope: Optional[Scope] = None,
@@ -107,7 +107,7 @@ class Client:
             data["logentry"] = message_payload(text, params)
             return self._process(data, {}, scope)
         except Exception:
-            logger.debug("capture_message failed", exc_info=True)
+            get_logger().debug("capture_message failed", exc_info=True)
             return None
 
     def capture_event(self, event: Dict[str, Any], hint: Optional[Dict[str, Any]] = None, *,
@@ -120,7 +120,7 @@ class Client:
                 return None
             return self._process(dict(event), hint or {}, scope)
         except Exception:
-            logger.debug("capture_event failed", exc_info=True)
+            get_logger().debug("capture_event failed", exc_info=True)
             return None
 
     def _is_duplicate(self, exc: BaseException) -> bool:
@@ -146,7 +146,10 @@ class Client:
 
     def _sampled(self) -> bool:
         rate = self.options.sample_rate
-        if rate >= 1.0 or random.random() < rate:
+        if rate >= 1.0:
+            return True
+        import random
+        if random.random() < rate:
             return True
         self.transport_stats_lost(reports.SAMPLE_RATE)
         return False
@@ -169,7 +172,7 @@ class Client:
             try:
                 event = processor(event, hint)
             except Exception:
-                logger.debug("event processor %r failed", processor, exc_info=True)
+                get_logger().debug("event processor %r failed", processor, exc_info=True)
             if event is None:
                 self.transport_stats_lost(reports.EVENT_PROCESSOR)
                 return None
@@ -178,7 +181,7 @@ class Client:
             try:
                 event = self.options.before_send(event, hint)
             except Exception:
-                logger.warning("before_send raised; the event is dropped", exc_info=True)
+                get_logger().warning("before_send raised; the event is dropped", exc_info=True)
                 event = None
             if event is None:
                 self.transport_stats_lost(reports.BEFORE_SEND)
@@ -258,12 +261,12 @@ class Client:
                 try:
                     crumb = before(crumb, hint or {})
                 except Exception:
-                    logger.debug("before_breadcrumb failed", exc_info=True)
+                    get_logger().debug("before_breadcrumb failed", exc_info=True)
                 if not crumb:
                     return
             scope_mod.get_isolation_scope().add_breadcrumb(crumb)
         except Exception:
-            logger.debug("add_breadcrumb failed", exc_info=True)
+            get_logger().debug("add_breadcrumb failed", exc_info=True)
 
     # --- delivery -----------------------------------------------------------------------
     def flush(self, timeout: Optional[float] = None) -> bool:
@@ -274,7 +277,7 @@ class Client:
             return bool(self.transport.flush(self.options.shutdown_timeout if timeout is None
                                              else timeout))
         except Exception:
-            logger.debug("flush failed", exc_info=True)
+            get_logger().debug("flush failed", exc_info=True)
             return False
 
     def send_now(self, timeout: Optional[float] = None) -> Any:
@@ -296,7 +299,7 @@ class Client:
             return bool(transport.close(self.options.shutdown_timeout if timeout is None
                                         else timeout))
         except Exception:
-            logger.debug("close failed", exc_info=True)
+            get_logger().debug("close failed", exc_info=True)
             return False
 
     def delivery_stats(self) -> Dict[str, Any]:

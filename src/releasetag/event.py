@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import builtins
-import linecache
 import os
-import platform
 import sys
-import sysconfig
-import uuid
-from datetime import datetime, timezone
-from types import FrameType, TracebackType
-from typing import Any, Dict, List, Optional, Tuple
+import time
 
 from ._version import SDK_NAME, __version__
 from .serialize import safe_repr, safe_str, serialize, truncate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing, platform, sysconfig, uuid, datetime stay out of init() (bench/)
+    from types import FrameType, TracebackType
+    from typing import Any, Dict, List, Optional, Tuple
 
 CONTEXT_LINES = 5
 MAX_FRAMES = 250
@@ -23,19 +22,33 @@ VAR_DEPTH = 3
 VAR_BREADTH = 20
 VAR_STRING = 256
 
-_LIBRARY_PATHS = tuple({p for p in (sysconfig.get_paths().get("stdlib"),
-                                    sysconfig.get_paths().get("platstdlib")) if p})
+_library_paths: Optional[Tuple[str, ...]] = None
 _GROUP_TYPE = getattr(builtins, "BaseExceptionGroup", None)
 _PACKAGE_MARKERS = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
 
 
 def new_event_id() -> str:
-    return uuid.uuid4().hex
+    """A random (version 4) UUID as 32 hex digits."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()
 
 
 def utc_timestamp() -> str:
     """Now as RFC 3339 UTC with microseconds."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos // 1000:06d}Z"
+
+
+def library_paths() -> Tuple[str, ...]:
+    """The standard library's directories (sysconfig is loaded on the first capture)."""
+    global _library_paths
+    if _library_paths is None:
+        import sysconfig
+        paths = sysconfig.get_paths()
+        _library_paths = tuple({p for p in (paths.get("stdlib"), paths.get("platstdlib")) if p})
+    return _library_paths
 
 
 class FrameBuilder:
@@ -60,7 +73,7 @@ class FrameBuilder:
         cached = self._path_in_app.get(abs_path)
         if cached is None:
             cached = not (any(m in abs_path for m in _PACKAGE_MARKERS)
-                          or abs_path.startswith(_LIBRARY_PATHS)
+                          or abs_path.startswith(library_paths())
                           or abs_path.startswith("<"))
             self._path_in_app[abs_path] = cached
         return cached
@@ -84,6 +97,7 @@ class FrameBuilder:
             "in_app": self.is_in_app(module, abs_path),
         }
         if self.include_source and lineno > 0:
+            import linecache  # on the first capture, not at init (it loads tokenize)
             lines = linecache.getlines(abs_path, f_globals)
             if lines and lineno <= len(lines):
                 lo = max(0, lineno - 1 - CONTEXT_LINES)
@@ -198,12 +212,34 @@ def _is_exception_group(exc: BaseException) -> bool:
     return any(t.__name__ == "BaseExceptionGroup" for t in type(exc).__mro__)  # backport
 
 
+_IMPLEMENTATIONS = {"cpython": "CPython", "pypy": "PyPy", "graalpy": "GraalVM",
+                    "ironpython": "IronPython", "jython": "Jython"}
+_RELEASE_LEVELS = {"alpha": "a", "beta": "b", "candidate": "rc", "final": ""}
+
+
 def runtime_contexts() -> Dict[str, Any]:
-    """The runtime and os contexts (computed once per process)."""
+    """The runtime and os contexts (computed once per client).
+
+    Same values as the ``platform`` module gives, read from ``sys`` and ``os.uname()``
+    where they exist, so that init() does not import ``platform``.
+    """
+    impl = _IMPLEMENTATIONS.get(sys.implementation.name)
+    uname = getattr(os, "uname", None)
+    if impl is None or uname is None:
+        import platform
+        return {
+            "runtime": {"name": platform.python_implementation(),
+                        "version": platform.python_version(), "build": sys.version},
+            "os": {"name": platform.system() or sys.platform, "version": platform.release()},
+        }
+    v = sys.version_info
+    version = f"{v.major}.{v.minor}.{v.micro}"
+    if v.releaselevel != "final":
+        version += f"{_RELEASE_LEVELS.get(v.releaselevel, v.releaselevel)}{v.serial}"
+    info = uname()
     return {
-        "runtime": {"name": platform.python_implementation(), "version": platform.python_version(),
-                    "build": sys.version},
-        "os": {"name": platform.system() or sys.platform, "version": platform.release()},
+        "runtime": {"name": impl, "version": version, "build": sys.version},
+        "os": {"name": info.sysname or sys.platform, "version": info.release},
     }
 
 

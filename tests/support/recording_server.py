@@ -40,7 +40,7 @@ def _decode_body(raw: bytes, encoding: str) -> bytes:
             return gzip.decompress(raw)
         if encoding == "deflate":
             return zlib.decompress(raw)
-        if encoding == "br":  # sentry-sdk uses brotli when the package is installed
+        if encoding == "br":  # sentry-sdk compresses with brotli when it is installed
             import brotli
             return brotli.decompress(raw)
     except Exception:
