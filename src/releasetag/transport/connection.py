@@ -1,21 +1,24 @@
 """The HTTP connections the transport posts through.
 
-One keep-alive ``http.client`` connection per sending thread (the standard library):
-it writes a request's headers and body in one ``send``, which on a local server makes a
-POST about twice as fast as going through urllib3 (two writes, and one more wake-up of the
-server per request) or requests (plus hooks, cookie jar and setting merges). requests
-stays the declared dependency: its CA bundle (certifi) and its reading of the proxy
-environment variables are used here, and urllib3 (which requests installs) carries SOCKS
-proxies.
+One keep-alive ``http.client`` connection per sending thread (the standard library): it
+writes a request's headers and body in one ``send``, which on a local server makes a POST
+about twice as fast as going through urllib3 (two writes, and one more wake-up of the
+server per request) or requests (plus hooks, cookie jar and setting merges). Proxies come
+from the options or from HTTP(S)_PROXY / NO_PROXY; HTTPS verifies against certifi's bundle
+(installed with requests, the declared dependency) or ``ca_certs``; SOCKS proxies go
+through urllib3 (also installed with requests).
 """
 
 from __future__ import annotations
 
-import http.client
 import select
 import threading
 from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlsplit
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import http.client
 
 
 class Connection:
@@ -39,15 +42,31 @@ class Connection:
         self._all: list = []
         self._lock = threading.Lock()
         self._pool: Any = None  # urllib3, for SOCKS proxies only
-        self._resolve_proxy()  # now, on the caller's thread (no lazy import on a sender)
+        self._client: Any = None  # the http.client module, once prepare() ran
+
+    def prepare(self) -> None:
+        """Import what posting needs and resolve the proxy, on the calling (app) thread.
+
+        Called on first use rather than at init() (which stays cheap), and never left to a
+        sender thread: a fork during an import on another thread leaves the child half a
+        module.
+        """
+        if self._client is None:
+            import http.client
+            self._resolve_proxy()
+            if self.scheme == "https":
+                import ssl  # noqa: F401
+            self._client = http.client
 
     # --- set-up -------------------------------------------------------------------------
     def _resolve_proxy(self) -> Optional[str]:
         if not self._proxy_resolved:
-            if self.proxy is None:
+            if self.proxy is None:  # HTTP(S)_PROXY / NO_PROXY, as requests reads them
                 try:
-                    from requests.utils import get_environ_proxies
-                    self.proxy = get_environ_proxies(self.url).get(self.scheme)
+                    from urllib.request import (getproxies_environment,
+                                                proxy_bypass_environment)
+                    if not proxy_bypass_environment(self.host):
+                        self.proxy = getproxies_environment().get(self.scheme)
                 except Exception:
                     self.proxy = None
             self._proxy_resolved = True
@@ -57,24 +76,29 @@ class Connection:
         import ssl
         ca = self.ca_certs
         if not ca:
-            from requests.certs import where  # certifi's bundle, as requests uses
-            ca = where()
+            try:
+                import certifi  # the bundle requests uses (installed with it)
+                ca = certifi.where()
+            except ImportError:
+                ca = None  # the system's certificates
         return ssl.create_default_context(cafile=ca)
 
-    def _new_connection(self, timeout: float) -> Tuple[http.client.HTTPConnection, str]:
+    def _new_connection(self, timeout: float) -> Tuple["http.client.HTTPConnection", str]:
+        self.prepare()
+        http = self._client
         proxy = self._resolve_proxy()
         if not proxy:
             if self.scheme == "https":
-                return http.client.HTTPSConnection(self.host, self.port, timeout=timeout,
-                                                   context=self._ssl_context()), self.path
-            return http.client.HTTPConnection(self.host, self.port, timeout=timeout), self.path
+                return http.HTTPSConnection(self.host, self.port, timeout=timeout,
+                                            context=self._ssl_context()), self.path
+            return http.HTTPConnection(self.host, self.port, timeout=timeout), self.path
         p = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
         proxy_port = p.port or (443 if p.scheme == "https" else 80)
         if p.scheme == "https":
-            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+            conn = http.HTTPSConnection(
                 p.hostname or "", proxy_port, timeout=timeout, context=self._ssl_context())
         else:
-            conn = http.client.HTTPConnection(p.hostname or "", proxy_port, timeout=timeout)
+            conn = http.HTTPConnection(p.hostname or "", proxy_port, timeout=timeout)
         if self.scheme == "https":
             conn.set_tunnel(self.host, self.port)  # CONNECT through the proxy
             return conn, self.path
@@ -115,7 +139,7 @@ class Connection:
         lower = {k.lower(): v for k, v in response.getheaders()}
         return response.status, lower, data
 
-    def _discard(self, conn: http.client.HTTPConnection) -> None:
+    def _discard(self, conn: "http.client.HTTPConnection") -> None:
         state = getattr(self._local, "conn", None)
         if state is not None and state[0] is conn:
             self._local.conn = None
@@ -135,8 +159,8 @@ class Connection:
             if self._pool is None:
                 kwargs: Dict[str, Any] = {"num_pools": 2, "maxsize": self.maxsize}
                 if self.scheme == "https":
-                    from requests.certs import where
-                    kwargs.update(cert_reqs="CERT_REQUIRED", ca_certs=self.ca_certs or where())
+                    import certifi
+                    kwargs.update(cert_reqs="CERT_REQUIRED", ca_certs=self.ca_certs or certifi.where())
                 self._pool = SOCKSProxyManager(proxy, **kwargs)
         all_headers = dict(self.headers)
         all_headers.update(headers)
@@ -163,7 +187,7 @@ class Connection:
                 pass
 
 
-def _dropped(conn: http.client.HTTPConnection) -> bool:
+def _dropped(conn: "http.client.HTTPConnection") -> bool:
     """True when an idle keep-alive connection was closed by the server (readable = EOF)."""
     sock = conn.sock
     if sock is None:

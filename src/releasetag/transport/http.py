@@ -161,13 +161,11 @@ class HttpTransport:
         self._url = self.dsn.envelope_url
         self._sdk = None  # set by the client
         self.on_result: List[Callable[[SendResult], None]] = []
-        # Imported here, on the thread that calls init(), never lazily on the worker
-        # thread: a fork during that import would leave the child half a module.
-        import requests  # noqa: F401,PLC0415 - proxy and CA helpers
         self._init_process_state()
         _register_atexit(self)
         if self.backlog.durable and self.backlog.scan():
             self._recovering = True  # envelopes left by an earlier process: send them first
+            self.connection.prepare()  # imports now, not on the sender thread
             self.worker.poke()
 
     def _init_process_state(self) -> None:
@@ -184,7 +182,7 @@ class HttpTransport:
         # made by close() while that post was unanswered
         self._inflight: Dict[int, Tuple[bytes, str, int]] = {}
         self._inflight_spooled: Dict[int, str] = {}
-        self._poked_pid = os.getpid()
+        self._poked_pid = -1  # the first capture prepares the connection
         self._flush_deadline: Optional[float] = None
         self._warned: set = set()
 
@@ -208,8 +206,12 @@ class HttpTransport:
         return self._spill(job)
 
     def _first_use_in_process(self) -> None:
-        if self._poked_pid != os.getpid():  # e.g. a forked worker: look at the shared spool
+        if self._poked_pid != os.getpid():  # first event of this process (or fork child)
             self._poked_pid = os.getpid()
+            # HTTP modules are imported here, on the app thread, before a sender thread
+            # starts (init() stays cheap; a sender never imports while the app may fork)
+            self.connection.prepare()
+            import random  # noqa: F401,PLC0415 - used by the retry policy's jitter
             if self.backlog.durable:
                 self.worker.poke()
 
@@ -426,6 +428,7 @@ class HttpTransport:
 
     def _queue_client_report(self) -> None:
         if self.options.send_client_reports and self.stats.has_unreported():
+            self.connection.prepare()  # on this (app) thread, not the sender's
             self.worker.submit(self._send_report)
 
     def _send_report(self) -> None:
@@ -506,7 +509,6 @@ class HttpTransport:
         self.stats = DeliveryStats()
         self.last_result = None
         self._init_process_state()
-        self._poked_pid = -1  # look at the shared spool on first use in this process
 
 
 def _with_sent_at(data: bytes) -> bytes:

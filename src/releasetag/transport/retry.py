@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Callable, FrozenSet, Optional
 
@@ -45,8 +44,11 @@ class RetryPolicy:
         return DROP
 
     def backoff(self, failures: int, retry_after: Optional[float] = None,
-                rand: Callable[[], float] = random.random) -> float:
+                rand: Optional[Callable[[], float]] = None) -> float:
         """Seconds to wait after ``failures`` consecutive failed attempts (>= 1)."""
+        if rand is None:
+            import random  # loaded on the app thread at first capture; a lookup here
+            rand = random.random
         exp = min(self.backoff_max, self.backoff_base * (2 ** max(0, min(failures - 1, 30))))
         delay = exp + exp * self.jitter * rand()
         if retry_after is not None:

@@ -23,7 +23,6 @@ import bisect
 import itertools
 import os
 import threading
-import uuid
 from typing import List, Optional, Sequence, Set, Tuple
 
 from . import reports
@@ -93,7 +92,7 @@ class DiskSpool:
     def _init_process_state(self) -> None:
         self._lock = threading.Lock()
         self._pid = os.getpid()
-        self._token = uuid.uuid4().hex[:8]
+        self._token = os.urandom(4).hex()
         self._seq = itertools.count()
         # names known to be waiting (sorted), with their total size; refreshed by scans
         self._known: List[str] = []
