@@ -38,8 +38,8 @@ def init(dsn: Optional[str] = None, **options: Any) -> Any:
     from .integrations import setup_integrations
 
     client = Client(dsn, **options)
-    logger = get_logger()
-    if client.options.debug and not logger.handlers[1:]:
+    logger = get_logger() if client.options.debug else None  # else: made at first log call
+    if logger is not None and not logger.handlers[1:]:
         import logging
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("[releasetag] %(levelname)s: %(message)s"))

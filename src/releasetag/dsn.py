@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
 from urllib.parse import urlsplit
 
+from ._record import FrozenRecord
 from ._version import SDK_NAME, __version__
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
-@dataclass(frozen=True)
-class Dsn:
+
+class Dsn(FrozenRecord):
     """A parsed DSN: ``{scheme}://{public_key}[:{secret}]@{host}[:{port}]/{prefix/}{project_id}``."""
 
+    __slots__ = ("scheme", "public_key", "secret_key", "host", "port", "path_prefix",
+                 "project_id")
     scheme: str
     public_key: str
     secret_key: Optional[str]
@@ -20,6 +24,11 @@ class Dsn:
     port: Optional[int]
     path_prefix: str
     project_id: str
+
+    def __init__(self, scheme: str, public_key: str, secret_key: Optional[str], host: str,
+                 port: Optional[int], path_prefix: str, project_id: str) -> None:
+        self._init(scheme=scheme, public_key=public_key, secret_key=secret_key, host=host,
+                   port=port, path_prefix=path_prefix, project_id=project_id)
 
     @classmethod
     def parse(cls, value: str) -> "Dsn":

@@ -7,8 +7,12 @@ and the payload, each followed by ``\\n``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional
+
+from ._record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterable, List, Optional
 
 ENVELOPE_CONTENT_TYPE = "application/x-sentry-envelope"
 
@@ -35,12 +39,14 @@ def _dumps(obj: Any) -> bytes:
                       default=str).encode("utf-8")
 
 
-@dataclass
-class Item:
+class Item(Record):
     """One envelope item: its header (``type`` and extras) and its payload bytes."""
 
-    headers: Dict[str, Any]
-    payload: bytes
+    __slots__ = ("headers", "payload")
+
+    def __init__(self, headers: Dict[str, Any], payload: bytes) -> None:
+        self.headers = headers
+        self.payload = payload
 
     @classmethod
     def from_json(cls, item_type: str, obj: Any, **headers: Any) -> "Item":
@@ -68,12 +74,15 @@ class Item:
             raise EnvelopeError(f"{self.type or 'item'} payload is not valid UTF-8 JSON: {exc}") from None
 
 
-@dataclass
-class Envelope:
+class Envelope(Record):
     """An envelope header and its items."""
 
-    headers: Dict[str, Any] = field(default_factory=dict)
-    items: List[Item] = field(default_factory=list)
+    __slots__ = ("headers", "items")
+
+    def __init__(self, headers: Optional[Dict[str, Any]] = None,
+                 items: Optional[List[Item]] = None) -> None:
+        self.headers = {} if headers is None else headers
+        self.items = [] if items is None else items
 
     def add_event(self, event: Dict[str, Any]) -> "Envelope":
         self.items.append(Item.from_json("event", event))

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import os
-import socket
-from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 from . import release as release_mod
 
-BeforeSend = Callable[[Dict[str, Any], Dict[str, Any]], Optional[Dict[str, Any]]]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+
+    BeforeSend = Callable[[Dict[str, Any], Dict[str, Any]], Optional[Dict[str, Any]]]
 
 
-@dataclass
 class Options:
-    """Resolved client options. Build with :func:`resolve_options`, not directly."""
+    """Resolved client options. Build with :func:`resolve_options`, not directly.
+
+    The class attributes are the defaults; ``__init__`` sets every option on the instance.
+    """
 
     dsn: Optional[str] = None
     release: Optional[str] = None
@@ -53,7 +56,27 @@ class Options:
     spool_max_age: float = 3 * 24 * 3600.0
     retry_policy: Optional[Any] = None  # a transport.retry.RetryPolicy; None: the default
     flush_on_sigterm: bool = False  # flush (then chain to the previous handler) on SIGTERM
-    extra: Dict[str, Any] = field(default_factory=dict)
+    extra: Dict[str, Any]  # a new dict per instance
+
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values) - _OPTION_NAMES
+        if unknown:
+            raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+        for name in _OPTION_NAMES:
+            setattr(self, name, values[name] if name in values else getattr(Options, name, None))
+        if "extra" not in values:
+            self.extra = {}
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return vars(self) == vars(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in Options.__annotations__)
+        return f"Options({values})"
 
 
 # Options read from the environment: option name -> env var names, first found wins.
@@ -64,7 +87,7 @@ ENV_VARS: Mapping[str, Sequence[str]] = {
     "debug": ("RELEASETAG_DEBUG", "SENTRY_DEBUG"),
 }
 
-_OPTION_NAMES = {f.name for f in fields(Options)}
+_OPTION_NAMES = frozenset(Options.__annotations__)
 
 
 def _env_value(name: str, env: Mapping[str, str]) -> Optional[str]:
@@ -73,6 +96,15 @@ def _env_value(name: str, env: Mapping[str, str]) -> Optional[str]:
         if value:
             return value
     return None
+
+
+def _host_name() -> Optional[str]:
+    """What ``socket.gethostname()`` returns, without importing ``socket`` at init."""
+    try:
+        return os.uname().nodename
+    except AttributeError:  # pragma: no cover - Windows
+        import platform
+        return platform.node() or None
 
 
 def _truthy(value: str) -> bool:
@@ -111,10 +143,7 @@ def resolve_options(dsn: Optional[str] = None, env: Optional[Mapping[str, str]] 
         value = _env_value("debug", env)
         opts.debug = bool(value and _truthy(value))
     if opts.server_name is None:
-        try:
-            opts.server_name = socket.gethostname()
-        except OSError:
-            opts.server_name = None
+        opts.server_name = _host_name()
     if not 0.0 <= float(opts.sample_rate) <= 1.0:
         raise ValueError(f"sample_rate must be between 0 and 1, got {opts.sample_rate!r}")
     opts.in_app_include = tuple(opts.in_app_include)

@@ -10,11 +10,13 @@ that library (the watcher only looks at the names it waits for and loads nothing
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
-from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-logger = logging.getLogger("releasetag")
+from .._log import get_logger
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 
 class Integration:
@@ -43,7 +45,7 @@ def _load(path: str, name: str) -> Optional[type]:
     try:
         return getattr(importlib.import_module(path), name)
     except Exception:
-        logger.debug("cannot load integration %s.%s", path, name, exc_info=True)
+        get_logger().debug("cannot load integration %s.%s", path, name, exc_info=True)
         return None
 
 
@@ -120,7 +122,7 @@ def _setup_deferred(cls: type) -> None:
         integration = cls()
         integration.setup(client)
     except Exception:
-        logger.warning("integration %s failed to set up", cls.identifier, exc_info=True)
+        get_logger().warning("integration %s failed to set up", cls.identifier, exc_info=True)
         return
     client.integrations[cls.identifier] = integration
     client._set_sdk_info()
@@ -151,7 +153,7 @@ def setup_integrations(client: Any, explicit: Iterable[Integration],
         try:
             integration.setup(client)
         except Exception:
-            logger.warning("integration %s failed to set up", identifier, exc_info=True)
+            get_logger().warning("integration %s failed to set up", identifier, exc_info=True)
             chosen.pop(identifier)
     if deferred:
         # set up after the current client is installed (init() calls us right after that)

@@ -7,11 +7,14 @@ made lazily: a request that never reports and never queues a task pays nothing f
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
-from typing import Any, Dict, Optional
 
 from ..scope import Scope, get_isolation_scope
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional
 
 HEADER = "sentry-trace"
 _HEADER_RE = re.compile(r"^\s*([0-9a-f]{32})?-?([0-9a-f]{16})?-?([01])?\s*$")
@@ -24,7 +27,7 @@ def continue_trace(scope: Scope, header: Optional[str]) -> None:
     match = _HEADER_RE.match(header)
     if match is None or match.group(1) is None:
         return
-    prop: Dict[str, Any] = {"trace_id": match.group(1), "span_id": uuid.uuid4().hex[16:]}
+    prop: Dict[str, Any] = {"trace_id": match.group(1), "span_id": os.urandom(8).hex()}
     if match.group(2):
         prop["parent_span_id"] = match.group(2)
     _apply(scope, prop)
@@ -35,8 +38,7 @@ def ensure_trace(scope: Optional[Scope] = None) -> Dict[str, Any]:
     scope = scope if scope is not None else get_isolation_scope()
     prop = scope.propagation
     if "trace_id" not in prop:
-        ids = uuid.uuid4().hex + uuid.uuid4().hex[16:]
-        prop = {"trace_id": ids[:32], "span_id": ids[32:]}
+        prop = {"trace_id": os.urandom(16).hex(), "span_id": os.urandom(8).hex()}
         _apply(scope, prop)
     return prop
 

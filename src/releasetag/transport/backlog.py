@@ -13,10 +13,12 @@ import itertools
 import os
 import threading
 import time
-from dataclasses import dataclass
-from typing import Callable, List, Optional, Set, Tuple
-
+from .._record import Record
 from . import reports
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, List, Optional, Set, Tuple
 
 if hasattr(time, "clock_gettime_ns") and hasattr(time, "CLOCK_REALTIME"):
     def wall_ns() -> int:
@@ -26,18 +28,22 @@ if hasattr(time, "clock_gettime_ns") and hasattr(time, "CLOCK_REALTIME"):
 else:  # pragma: no cover - Windows
     wall_ns = time.time_ns
 
-Evict = Callable[[str, str, int], None]
-Limited = Callable[[str], bool]
+if TYPE_CHECKING:
+    Evict = Callable[[str, str, int], None]
+    Limited = Callable[[str], bool]
 
 
-@dataclass
-class Claim:
+class Claim(Record):
     """One envelope taken out of a backlog for an attempt."""
 
-    key: str
-    category: str
-    data: bytes
-    path: Optional[str] = None  # the claimed file (disk spool only)
+    __slots__ = ("key", "category", "data", "path")
+
+    def __init__(self, key: str, category: str, data: bytes,
+                 path: Optional[str] = None) -> None:
+        self.key = key
+        self.category = category
+        self.data = data
+        self.path = path  # the claimed file (disk spool only)
 
 
 def make_key(ts_ns: int, pid: int, seq: int) -> str:

@@ -10,15 +10,13 @@ memory backlog) and is retried by the same thread, oldest first, following the
 from __future__ import annotations
 
 import atexit
-import gzip
 import json
 import os
 import threading
 import weakref
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .. import trim
+from .._record import FrozenRecord
 from .._log import get_logger
 from ..dsn import Dsn
 from ..envelope import ENVELOPE_CONTENT_TYPE, Envelope, Item
@@ -31,7 +29,11 @@ from .reports import DeliveryStats
 from .retry import DEFAULT_POLICY, RETRY, SENT, RetryPolicy
 from .worker import BackgroundWorker, monotonic
 
-logger = get_logger("releasetag.transport")  # with the library's NullHandler
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional, Tuple
+
+_LOGGER = "releasetag.transport"  # get_logger(_LOGGER): logging loads at first use
 
 _open_transports: "weakref.WeakSet[HttpTransport]" = weakref.WeakSet()
 _atexit_registered = False
@@ -65,15 +67,19 @@ _DROP_HINTS = {
 }
 
 
-@dataclass(frozen=True)
-class SendResult:
+class SendResult(FrozenRecord):
     """What became of one POST: ``ok`` when the server accepted it."""
 
+    __slots__ = ("ok", "status", "reason", "retry", "retry_after")
     ok: bool
-    status: Optional[int] = None
-    reason: str = ""
-    retry: bool = False  # worth trying again later (network error, 5xx, 429)
-    retry_after: Optional[float] = None  # seconds the server asked us to wait
+    status: Optional[int]
+    reason: str
+    retry: bool  # worth trying again later (network error, 5xx, 429)
+    retry_after: Optional[float]  # seconds the server asked us to wait
+
+    def __init__(self, ok: bool, status: Optional[int] = None, reason: str = "",
+                 retry: bool = False, retry_after: Optional[float] = None) -> None:
+        self._init(ok=ok, status=status, reason=reason, retry=retry, retry_after=retry_after)
 
 
 class _EventJob:
@@ -132,8 +138,9 @@ def make_backlog(options: Any, on_evict: Callable[[str, str, int], None],
                              on_evict=on_evict,
                              stale_claim_after=max(600.0, 10 * float(options.http_timeout)))
         except OSError as exc:
-            logger.warning("cannot use spool_dir %s (%s): undelivered events are kept in "
-                           "memory only", options.spool_dir, exc.strerror or exc)
+            get_logger(_LOGGER).warning("cannot use spool_dir %s (%s): undelivered events are "
+                                        "kept in memory only", options.spool_dir,
+                                        exc.strerror or exc)
     return MemoryBacklog(max_count=options.transport_queue_size, on_evict=on_evict,
                          evict_reason=evict_reason)
 
@@ -165,7 +172,7 @@ class HttpTransport:
         _register_atexit(self)
         if self.backlog.durable and self.backlog.scan():
             self._recovering = True  # envelopes left by an earlier process: send them first
-            self.connection.prepare()  # imports now, not on the sender thread
+            self._prepare_sending()  # imports now, not on the sender thread
             self.worker.poke()
 
     def _init_process_state(self) -> None:
@@ -208,12 +215,21 @@ class HttpTransport:
     def _first_use_in_process(self) -> None:
         if self._poked_pid != os.getpid():  # first event of this process (or fork child)
             self._poked_pid = os.getpid()
-            # HTTP modules are imported here, on the app thread, before a sender thread
-            # starts (init() stays cheap; a sender never imports while the app may fork)
-            self.connection.prepare()
-            import random  # noqa: F401,PLC0415 - used by the retry policy's jitter
+            self._prepare_sending()
             if self.backlog.durable:
                 self.worker.poke()
+
+    def _prepare_sending(self) -> None:
+        """Import what the sender thread needs (HTTP modules, gzip, random, logging).
+
+        Called on the app thread at the first capture (init() stays cheap), before a
+        sender thread runs: a sender never imports while the app may fork.
+        """
+        self.connection.prepare()
+        import gzip  # noqa: F401 - post() compresses with it
+        import random  # noqa: F401 - used by the retry policy's jitter
+
+        get_logger(_LOGGER)  # loads logging: the sender logs what the server answered
 
     def _spill(self, job: Any) -> bool:
         """The memory queue is full: keep the envelope on disk, or count it as dropped.
@@ -428,7 +444,7 @@ class HttpTransport:
 
     def _queue_client_report(self) -> None:
         if self.options.send_client_reports and self.stats.has_unreported():
-            self.connection.prepare()  # on this (app) thread, not the sender's
+            self._prepare_sending()  # on this (app) thread, not the sender's
             self.worker.submit(self._send_report)
 
     def _send_report(self) -> None:
@@ -463,6 +479,7 @@ class HttpTransport:
         """POST one serialized envelope; never raises."""
         headers = {}
         if self.options.compress and len(body) > 512:
+            import gzip  # already loaded by _prepare_sending() on the app thread
             body = gzip.compress(body, compresslevel=6)
             headers["Content-Encoding"] = "gzip"
         try:
@@ -486,16 +503,16 @@ class HttpTransport:
 
     def _log_failure(self, message: str) -> None:
         if self.options.debug:
-            logger.warning(message)
+            get_logger(_LOGGER).warning(message)
         else:
-            logger.debug(message)
+            get_logger(_LOGGER).debug(message)
 
     def _warn_once(self, key: str, message: str) -> None:
         if key in self._warned:
-            logger.debug(message)
+            get_logger(_LOGGER).debug(message)
             return
         self._warned.add(key)
-        logger.warning(message)
+        get_logger(_LOGGER).warning(message)
 
     # --- fork ---------------------------------------------------------------------------
     def reinit_after_fork(self) -> None:

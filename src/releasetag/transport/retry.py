@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, FrozenSet, Optional
+from .._record import FrozenRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, FrozenSet, Optional
 
 #: what to do with an envelope after one attempt
 SENT = "sent"
@@ -11,8 +14,7 @@ RETRY = "retry"
 DROP = "drop"
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(FrozenRecord):
     """Which answers are retried, and how long to wait before the next attempt.
 
     Connection errors, timeouts, 5xx and 429 are retried with exponential backoff
@@ -22,14 +24,24 @@ class RetryPolicy:
     repeating the same request cannot succeed (a bad DSN key, a too-large payload).
     """
 
-    backoff_base: float = 0.5
-    backoff_max: float = 60.0
-    jitter: float = 0.25
-    retry_statuses: FrozenSet[int] = frozenset({408, 425, 429})
-    drop_statuses: FrozenSet[int] = frozenset({400, 401, 403, 413})
-    retry_server_errors: bool = True
+    __slots__ = ("backoff_base", "backoff_max", "jitter", "retry_statuses", "drop_statuses",
+                 "retry_server_errors", "retry_after_max")
+    backoff_base: float
+    backoff_max: float
+    jitter: float
+    retry_statuses: FrozenSet[int]
+    drop_statuses: FrozenSet[int]
+    retry_server_errors: bool
     #: a ``Retry-After`` longer than this is capped (a misbehaving server cannot park us forever)
-    retry_after_max: float = 3600.0
+    retry_after_max: float
+
+    def __init__(self, backoff_base: float = 0.5, backoff_max: float = 60.0,
+                 jitter: float = 0.25, retry_statuses: FrozenSet[int] = frozenset({408, 425, 429}),
+                 drop_statuses: FrozenSet[int] = frozenset({400, 401, 403, 413}),
+                 retry_server_errors: bool = True, retry_after_max: float = 3600.0) -> None:
+        self._init(backoff_base=backoff_base, backoff_max=backoff_max, jitter=jitter,
+                   retry_statuses=retry_statuses, drop_statuses=drop_statuses,
+                   retry_server_errors=retry_server_errors, retry_after_max=retry_after_max)
 
     def decide(self, status: Optional[int]) -> str:
         """SENT, RETRY or DROP for an HTTP status (None: no answer: network error or timeout)."""

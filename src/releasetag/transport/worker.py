@@ -11,13 +11,15 @@ import os
 import threading
 import time
 from collections import deque
-from typing import Callable, Deque, List, Optional
 
 from .._log import get_logger
 
-logger = get_logger("releasetag.transport")  # with the library's NullHandler
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Deque, List, Optional
 
-Job = Callable[[], None]
+    Job = Callable[[], None]
+    Idle = Callable[[], Optional[float]]
 
 if hasattr(time, "clock_gettime") and hasattr(time, "CLOCK_MONOTONIC"):
     def monotonic() -> float:
@@ -26,7 +28,6 @@ if hasattr(time, "clock_gettime") and hasattr(time, "CLOCK_MONOTONIC"):
         return time.clock_gettime(time.CLOCK_MONOTONIC)
 else:  # pragma: no cover - Windows
     monotonic = time.monotonic
-Idle = Callable[[], Optional[float]]
 
 
 class BackgroundWorker:
@@ -148,7 +149,8 @@ class BackgroundWorker:
             try:
                 job()
             except Exception:
-                logger.debug("releasetag worker job failed", exc_info=True)
+                get_logger("releasetag.transport").debug("releasetag worker job failed",
+                                                         exc_info=True)
             finally:
                 with self._cond:
                     self._busy -= 1
@@ -200,7 +202,7 @@ class BackgroundWorker:
             try:
                 job()
             except Exception:
-                logger.debug("releasetag job failed", exc_info=True)
+                get_logger("releasetag.transport").debug("releasetag job failed", exc_info=True)
             finally:
                 self._cond.acquire()
                 self._busy -= 1
