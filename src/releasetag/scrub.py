@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, Iterable, Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, FrozenSet, Iterable, Optional
 
 FILTERED = "[Filtered]"
 

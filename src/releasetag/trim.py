@@ -7,7 +7,10 @@ long strings in ``extra``.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List
 
 
 def dumps(obj: Any) -> bytes:

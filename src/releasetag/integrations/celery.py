@@ -9,13 +9,16 @@ reported. Task args and kwargs are attached only with ``send_default_pii``.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
 
 from .. import api as _api
 from ..scope import _current_var, _isolation_var, get_isolation_scope
 from ..serialize import serialize
 from . import Integration
 from ._trace import HEADER, continue_trace, trace_header
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Tuple
 
 _installed = False
 _tokens: Dict[Any, Tuple[Any, Any]] = {}  # task id -> (isolation token, current token)

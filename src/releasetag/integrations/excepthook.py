@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from . import Integration
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _installed = False
 

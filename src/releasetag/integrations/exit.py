@@ -13,7 +13,10 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from typing import Any, Callable, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional
 
 _real_os_exit: Optional[Callable[[int], Any]] = None
 _previous_sigterm: Any = None

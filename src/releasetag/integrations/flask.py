@@ -6,11 +6,14 @@ Enabled by default when the app imports flask (before or after init()).
 
 from __future__ import annotations
 
-from typing import Any
 
 from .. import api as _api
 from . import Integration
 from .wsgi import SCOPE_KEY, handle_request, request_data
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _installed = False
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Dict, Iterable, Optional, Set
 
 from .. import api as _api
 from ..serialize import safe_repr, safe_str, serialize, truncate
 from . import Integration
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterable, Optional, Set
 
 # Loggers that never feed back (exact names and their children).
 _ALWAYS_IGNORED = ("releasetag", "urllib3")

@@ -12,7 +12,6 @@ untouched so that the server can still send the file efficiently.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Dict, Iterable, Iterator, Optional
 from urllib.parse import quote
 
 from .. import api as _api
@@ -20,6 +19,10 @@ from ..scope import Scope, _current_var, _isolation_var, get_isolation_scope
 from ..scrub import scrub_request
 from . import Integration
 from ._trace import add_trace_context, continue_trace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Iterable, Iterator, Optional
 
 SCOPE_KEY = "releasetag.scope"  # environ key: the request's isolation scope
 _ENV_KEYS = ("SERVER_NAME", "SERVER_PORT")

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import select
 import threading
-from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Dict, Optional, Tuple
+
     import http.client
 
 

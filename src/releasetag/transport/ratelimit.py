@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Dict, Iterable, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Dict, Iterable, Optional
 
 ALL = "__all__"
 DEFAULT_RETRY_AFTER = 60.0

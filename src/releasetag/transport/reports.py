@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from typing import Any, Dict, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional
 
 # Reasons from the protocol (PROTOCOL.md §1).
 QUEUE_OVERFLOW = "queue_overflow"
