@@ -44,6 +44,7 @@ class Connection:
         self._lock = threading.Lock()
         self._pool: Any = None  # urllib3, for SOCKS proxies only
         self._client: Any = None  # the http.client module, once prepare() ran
+        self._ctx: Any = None  # the TLS context, made once on first use
 
     def prepare(self) -> None:
         """Import what posting needs and resolve the proxy, on the calling (app) thread.
@@ -53,10 +54,18 @@ class Connection:
         module.
         """
         if self._client is None:
+            import encodings.idna  # noqa: F401 - socket.getaddrinfo loads it on first use
             import http.client
-            self._resolve_proxy()
-            if self.scheme == "https":
-                import ssl  # noqa: F401
+            proxy = self._resolve_proxy()
+            if self.scheme == "https" or (proxy or "").startswith("https"):
+                import ssl  # noqa: F401 - the context itself is made on the sender thread
+                try:
+                    import certifi  # noqa: F401
+                except ImportError:
+                    pass
+            if proxy and proxy.startswith("socks"):
+                import urllib3  # noqa: F401
+                from urllib3.contrib.socks import SOCKSProxyManager  # noqa: F401
             self._client = http.client
 
     # --- set-up -------------------------------------------------------------------------
@@ -74,7 +83,9 @@ class Connection:
         return self.proxy
 
     def _ssl_context(self) -> Any:
-        import ssl
+        if self._ctx is not None:
+            return self._ctx
+        import ssl  # already loaded by prepare()
         ca = self.ca_certs
         if not ca:
             try:
@@ -82,7 +93,8 @@ class Connection:
                 ca = certifi.where()
             except ImportError:
                 ca = None  # the system's certificates
-        return ssl.create_default_context(cafile=ca)
+        self._ctx = ssl.create_default_context(cafile=ca)
+        return self._ctx
 
     def _new_connection(self, timeout: float) -> Tuple["http.client.HTTPConnection", str]:
         self.prepare()
