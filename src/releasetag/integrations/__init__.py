@@ -30,6 +30,22 @@ class Integration:
         raise NotImplementedError
 
 
+def report_unhandled(exc_info: Tuple[Any, Any, Any], mechanism_type: str,
+                     flush: bool = False) -> None:
+    """Capture an exception nobody handled (handled: False) with the configured client;
+    never raises. Used by the excepthook and threading integrations."""
+    try:
+        from .. import api
+        client = api.get_client()
+        if client is None or exc_info[1] is None:
+            return
+        client.capture_exception(exc_info, handled=False, mechanism_type=mechanism_type)
+        if flush:
+            client.flush(client.options.shutdown_timeout)
+    except Exception:
+        pass
+
+
 # (import path, class name); enabled by default when their requirement is met.
 DEFAULT_INTEGRATIONS: List[Tuple[str, str]] = [
     ("releasetag.integrations.excepthook", "ExcepthookIntegration"),

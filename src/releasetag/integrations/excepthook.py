@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from . import Integration
+from . import Integration, report_unhandled
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,16 +24,8 @@ class ExcepthookIntegration(Integration):
         previous = sys.excepthook
 
         def releasetag_excepthook(etype, value, tb):  # type: ignore[no-untyped-def]
-            try:
-                from .. import api
-                current = api.get_client()
-                if current is not None and value is not None and not isinstance(
-                        value, KeyboardInterrupt):
-                    current.capture_exception((etype, value, tb), handled=False,
-                                              mechanism_type="excepthook")
-                    current.flush(current.options.shutdown_timeout)
-            except Exception:
-                pass
+            if not isinstance(value, KeyboardInterrupt):
+                report_unhandled((etype, value, tb), "excepthook", flush=True)
             return previous(etype, value, tb)
 
         sys.excepthook = releasetag_excepthook

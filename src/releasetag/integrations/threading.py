@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from . import Integration
+from . import Integration, report_unhandled
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,15 +24,9 @@ class ThreadingIntegration(Integration):
         previous = threading.excepthook
 
         def releasetag_thread_excepthook(args):  # type: ignore[no-untyped-def]
-            try:
-                from .. import api
-                current = api.get_client()
-                if current is not None and args.exc_value is not None and not isinstance(
-                        args.exc_value, SystemExit):
-                    current.capture_exception((args.exc_type, args.exc_value, args.exc_traceback),
-                                              handled=False, mechanism_type="threading")
-            except Exception:
-                pass
+            if not isinstance(args.exc_value, SystemExit):
+                report_unhandled((args.exc_type, args.exc_value, args.exc_traceback),
+                                 "threading")
             return previous(args)
 
         threading.excepthook = releasetag_thread_excepthook
