@@ -77,11 +77,6 @@ def _after_fork_in_child() -> None:
     if transport is None:
         return
     reinit = getattr(transport, "reinit_after_fork", None)
-    if reinit is None:  # the HTTP transport offers it as a module function
-        import sys
-        func = getattr(sys.modules.get(type(transport).__module__), "reinit_after_fork", None)
-        if func is not None:
-            reinit = lambda: func(transport)  # noqa: E731
     if reinit is not None:
         try:
             reinit()

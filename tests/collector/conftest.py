@@ -1,9 +1,11 @@
-"""Fixtures: a real ``releasetag serve`` subprocess per test, in its own data folder."""
+"""Fixtures: a real ``releasetag serve`` subprocess per test, in its own data folder, and a
+bare SQLite store for tests of the store itself."""
 
 from __future__ import annotations
 
 import pytest
 
+from releasetag.collector.store import Store
 from tests.support.collector import Collector
 
 
@@ -14,3 +16,12 @@ def collector(tmp_path):
         yield c
     finally:
         c.stop()
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(str(tmp_path / "db.sqlite3"))
+    try:
+        yield s
+    finally:
+        s.close()

@@ -6,20 +6,9 @@ from __future__ import annotations
 import threading
 import uuid
 
-import pytest
 
 from releasetag.collector import insights
 from releasetag.collector.ingest import summarize
-from releasetag.collector.store import Store
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(str(tmp_path / "db.sqlite3"))
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _ingest(store, project_id, release, type_="ValueError"):

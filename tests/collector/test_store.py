@@ -8,16 +8,6 @@ import uuid
 import pytest
 
 from releasetag.collector.ingest import summarize
-from releasetag.collector.store import Store
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(str(tmp_path / "db.sqlite3"))
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _event(release="r@1"):

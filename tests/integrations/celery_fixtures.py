@@ -11,6 +11,7 @@ import tempfile
 import time
 
 from tests.support.recorder import ROOT
+from tests.support.procs import stop_process
 
 
 def free_port() -> int:
@@ -55,13 +56,7 @@ class RedisServer:
         return False
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, 5)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -95,13 +90,7 @@ class CeleryWorker:
             return fh.read()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()  # warm shutdown
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, 20)  # SIGTERM: Celery's warm shutdown
         self.logfile.close()
         try:
             os.unlink(self.logfile.name)

@@ -10,6 +10,7 @@ import sys
 import urllib.error
 import urllib.request
 from typing import Any, Dict, Optional, Sequence, Tuple
+from tests.support.procs import stop_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -98,13 +99,7 @@ class Collector:
             self.proc.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc, 10)
         if self.proc.stdout:
             self.proc.stdout.close()
         self._stderr.close()

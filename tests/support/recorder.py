@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from typing import Any, Dict, List, Optional
+from tests.support.procs import stop_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -97,12 +98,6 @@ class Recorder:
         return self
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, 5)
         if self.proc.stdout:
             self.proc.stdout.close()

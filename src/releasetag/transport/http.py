@@ -548,8 +548,3 @@ def _detail(content: bytes) -> str:
     except Exception:
         pass
     return ""
-
-
-def reinit_after_fork(transport: HttpTransport) -> None:
-    """Kept for callers of the earlier module-level hook."""
-    transport.reinit_after_fork()
