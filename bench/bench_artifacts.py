@@ -33,7 +33,7 @@ def generate(folder: str, files: int, total_mb: int, seed: int = 1) -> int:
     js_size, map_size = per_pair // 3, per_pair - per_pair // 3
     words = [f"{rng.choice('abcdefghijklmnopqrstuvwxyz')}{rng.getrandbits(20):x}"
              for _ in range(5000)]
-    from releasetag.artifacts.mappings import vlq_encode
+    from releasetag.build.artifacts.mappings import vlq_encode
     # valid segments for one source: generated column up, source 0, original line/column up
     segments = [vlq_encode(rng.randrange(1, 40)) + "A" + vlq_encode(rng.randrange(0, 2)) +
                 vlq_encode(rng.randrange(0, 30)) for _ in range(2000)]

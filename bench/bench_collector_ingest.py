@@ -23,8 +23,8 @@ import time
 import uuid
 from typing import List
 
-from releasetag.dsn import Dsn
-from releasetag.envelope import event_envelope
+from releasetag.protocol.dsn import Dsn
+from releasetag.protocol.envelope import event_envelope
 
 
 _PLACEHOLDER = b"f" * 32

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from releasetag.config import ConfigError, find_rc_files, load_config, parse_org_token
+from releasetag.build.config import ConfigError, find_rc_files, load_config, parse_org_token
 
 
 def _org_token(url="https://eu.example.test", org="tokorg", pad=False):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from releasetag.vcs import (GitRepo, VcsError, normalize_remote_url, parse_remote_url,
+from releasetag.build.vcs import (GitRepo, VcsError, normalize_remote_url, parse_remote_url,
                             repo_name_from_url)
 from tests.cli.gitrepo import GitRepo as ScratchRepo
 

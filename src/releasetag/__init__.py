@@ -8,7 +8,7 @@ from ._version import __version__
 from .api import (add_breadcrumb, capture_event, capture_exception, capture_message, close,
                   delivery_stats, flush, get_client, init, isolation_scope, last_event_id,
                   new_scope, set_context, set_extra, set_level, set_tag, set_tags, set_user)
-from .release import detect_environment, detect_release
+from releasetag.protocol.release import detect_environment, detect_release
 from .scope import Scope
 
 __all__ = [

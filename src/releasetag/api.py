@@ -11,7 +11,7 @@ import threading
 from contextlib import contextmanager
 
 from . import scope as scope_mod
-from ._log import get_logger
+from releasetag.protocol.log import get_logger
 from .scope import Scope
 
 TYPE_CHECKING = False

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 
 from . import scope as scope_mod
-from ._log import get_logger
-from .dsn import Dsn
+from releasetag.protocol.log import get_logger
+from releasetag.protocol.dsn import Dsn
 from .event import (FrameBuilder, exc_info_from, exception_values, message_payload,
                     new_event_id, runtime_contexts, sdk_info)
 from .options import Options, resolve_options

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from . import release as release_mod
+from releasetag.protocol import release as release_mod
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ def resolve_options(dsn: Optional[str] = None, env: Optional[Mapping[str, str]] 
     if opts.dsn == "":
         opts.dsn = None
     if opts.dsn is not None:
-        from .dsn import Dsn
+        from releasetag.protocol.dsn import Dsn
         Dsn.parse(opts.dsn)  # ValueError with the reason
     explicit = kwargs.get("release")
     if explicit is not None:

@@ -10,7 +10,7 @@ import json
 import random
 from typing import Dict, List, Tuple
 
-from releasetag.artifacts.mappings import vlq_encode
+from releasetag.build.artifacts.mappings import vlq_encode
 
 Pos = Tuple[int, int]
 

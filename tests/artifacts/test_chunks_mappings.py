@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from releasetag.artifacts.chunks import Chunk, ChunkOptions, hash_file, plan_batches
-from releasetag.artifacts.mappings import insert_lines, split_line, vlq_decode_first, vlq_encode
+from releasetag.build.artifacts.chunks import Chunk, ChunkOptions, hash_file, plan_batches
+from releasetag.build.artifacts.mappings import insert_lines, split_line, vlq_decode_first, vlq_encode
 
 
 def test_vlq_round_trip():
@@ -53,7 +53,7 @@ def test_options_from_server_json_tolerates_odd_values():
 
 
 def test_upload_urls_from_prefix_suffix_and_strip_prefix():
-    from releasetag.artifacts.sourcemaps import make_url
+    from releasetag.build.artifacts.sourcemaps import make_url
     assert make_url("static/app.js") == "~/static/app.js"
     assert make_url("static/app.js", "~/assets") == "~/assets/static/app.js"
     assert make_url("static/app.js", "app:///", "?v=2") == "app:///static/app.js?v=2"

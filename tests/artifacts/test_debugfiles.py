@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from releasetag.artifacts.debugfiles import inspect, scan
+from releasetag.build.artifacts.debugfiles import inspect, scan
 
 from .conftest import FIXTURES, sentry_cli_check, symbolic_objects
 

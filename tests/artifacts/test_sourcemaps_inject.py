@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from releasetag.artifacts.sourcemaps import derive_debug_id, inject, inject_file
+from releasetag.build.artifacts.sourcemaps import derive_debug_id, inject, inject_file
 
 from . import jsgen
 from .conftest import sentry_cli

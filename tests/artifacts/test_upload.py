@@ -13,9 +13,9 @@ import zipfile
 
 import pytest
 
-from releasetag.artifacts.bundle import LazyBundle, build_bundle, list_files, read_manifest
-from releasetag.artifacts.chunks import hash_file
-from releasetag.artifacts.sourcemaps import collect, inject
+from releasetag.build.artifacts.bundle import LazyBundle, build_bundle, list_files, read_manifest
+from releasetag.build.artifacts.chunks import hash_file
+from releasetag.build.artifacts.sourcemaps import collect, inject
 from releasetag.cli.main import main
 
 from .conftest import FIXTURES
@@ -33,7 +33,7 @@ def api_env(recorder, monkeypatch, tmp_path_factory):
     monkeypatch.setenv("RELEASETAG_POLL_INTERVAL", "0.05")
     monkeypatch.setenv("RELEASETAG_HTTP_RETRIES", "0")
     monkeypatch.setenv("RELEASETAG_CACHE_DIR", str(tmp_path_factory.mktemp("hash-cache")))
-    monkeypatch.setattr("releasetag.artifacts.bundlecache.FRESH_NS", 0)  # test files are new
+    monkeypatch.setattr("releasetag.build.artifacts.bundlecache.FRESH_NS", 0)  # test files are new
     return recorder
 
 
@@ -265,7 +265,7 @@ def test_debug_files_upload_scans_skips_and_assembles(api_env, tmp_path, capsys,
     first = rec.requests("/difs/assemble/")[0]
     assert first["path"] == f"/api/0/projects/{ORG}/{PROJECT}/files/difs/assemble/"
     body = first.json()
-    from releasetag.artifacts.debugfiles import inspect
+    from releasetag.build.artifacts.debugfiles import inspect
     assert body[pdb.checksum]["debug_id"] == \
         inspect(os.path.join(FIXTURES, "win.pdb")).objects[0].debug_id
     assert body[sym.checksum]["name"] == "sample.sym"
@@ -352,11 +352,11 @@ def test_unchanged_reupload_uses_the_hash_cache_and_a_changed_file_does_not(api_
 
 
 def test_stale_cached_hashes_are_corrected_before_sending(api_env, tmp_path, capsys):
-    from releasetag.artifacts.bundlecache import CachedBundle
-    from releasetag.artifacts.chunks import Chunk, ChunkedFile, ChunkOptions
-    from releasetag.artifacts.upload import upload_bundle
-    from releasetag.config import load_config
-    from releasetag.webapi.http import ApiClient
+    from releasetag.build.artifacts.bundlecache import CachedBundle
+    from releasetag.build.artifacts.chunks import Chunk, ChunkedFile, ChunkOptions
+    from releasetag.build.artifacts.upload import upload_bundle
+    from releasetag.build.config import load_config
+    from releasetag.build.webapi.http import ApiClient
     rec = api_env
     site = make_site(tmp_path, n=2)
     files, _ = collect([str(site)])

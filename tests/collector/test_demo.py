@@ -51,7 +51,7 @@ def _api(data, path):
 
 
 def _sentry_cli_debug_id(tmp_path):
-    from releasetag.collector.demo import SAMPLE_JS, SAMPLE_MAP
+    from releasetag.cli.demo import SAMPLE_JS, SAMPLE_MAP
     from tests.collector.test_sentry_cli import SENTRY_CLI
     dist = tmp_path / "inject"
     dist.mkdir()

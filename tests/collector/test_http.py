@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 import uuid
 
-from releasetag.dsn import Dsn
-from releasetag.envelope import event_envelope
+from releasetag.protocol.dsn import Dsn
+from releasetag.protocol.envelope import event_envelope
 
 
 def _exchange(collector, data: bytes, timeout: float = 10) -> bytes:

@@ -10,8 +10,8 @@ import zlib
 import pytest
 import sentry_sdk
 
-from releasetag.dsn import Dsn
-from releasetag.envelope import Envelope, event_envelope
+from releasetag.protocol.dsn import Dsn
+from releasetag.protocol.envelope import Envelope, event_envelope
 from tests.support.collector import Collector
 
 
@@ -97,7 +97,7 @@ def test_attachments_and_client_reports_are_kept(collector):
     event_id = uuid.uuid4().hex
     env = Envelope({"event_id": event_id})
     env.add_event({"event_id": event_id, "message": "with attachment"})
-    from releasetag.envelope import Item
+    from releasetag.protocol.envelope import Item
     env.add_item(Item.from_bytes("attachment", b"log line\n", filename="app.log",
                                  content_type="text/plain"))
     env.add_item(Item.from_json("client_report", {
@@ -185,7 +185,7 @@ def test_key_and_token_survive_a_restart(tmp_path):
 
 
 def test_a_client_report_without_an_event_is_kept(collector):
-    from releasetag.envelope import Item
+    from releasetag.protocol.envelope import Item
     env = Envelope({})
     env.add_item(Item.from_json("client_report", {
         "timestamp": 2.0, "discarded_events": [

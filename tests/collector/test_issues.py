@@ -15,8 +15,8 @@ import sentry_sdk
 from releasetag.collector.commitrefs import issue_refs
 from releasetag.collector.grouping import fingerprint
 from releasetag.collector.insights import path_matches
-from releasetag.dsn import Dsn
-from releasetag.envelope import event_envelope
+from releasetag.protocol.dsn import Dsn
+from releasetag.protocol.envelope import event_envelope
 from tests.support.collector import Collector
 
 ISSUES = "/projects/local/local/issues/"

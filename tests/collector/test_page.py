@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from releasetag.dsn import Dsn
-from releasetag.envelope import event_envelope
+from releasetag.protocol.dsn import Dsn
+from releasetag.protocol.envelope import event_envelope
 from tests.support.collector import ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

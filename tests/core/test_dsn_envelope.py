@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from releasetag.dsn import Dsn, parse_auth_header
-from releasetag.envelope import Envelope, EnvelopeError, Item, event_envelope
+from releasetag.protocol.dsn import Dsn, parse_auth_header
+from releasetag.protocol.envelope import Envelope, EnvelopeError, Item, event_envelope
 
 
 def test_dsn_parts_and_urls():

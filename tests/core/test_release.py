@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import releasetag
-from releasetag import release as rel
+from releasetag.protocol import release as rel
 
 GIT = shutil.which("git")
 needs_git = pytest.mark.skipif(GIT is None, reason="the git binary builds the fixture repos")

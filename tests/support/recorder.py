@@ -27,7 +27,7 @@ class Recorded(dict):
         return json.loads(self.body)
 
     def envelope(self):
-        from releasetag.envelope import Envelope
+        from releasetag.protocol.envelope import Envelope
         return Envelope.parse(self.body)
 
 

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from releasetag.config import load_config
-from releasetag.webapi import ApiClient, ApiError
-from releasetag.webapi import releases, repos
+from releasetag.build.config import load_config
+from releasetag.build.webapi import ApiClient, ApiError
+from releasetag.build.webapi import releases, repos
 
 TOKEN = "sntrys_secret-token-value-xyz"
 
@@ -163,7 +163,7 @@ def test_429_exhausted_is_one_line(recorder):
 
 
 def test_retry_after_is_capped(recorder, monkeypatch):
-    import releasetag.webapi.http as http_mod
+    import releasetag.build.webapi.http as http_mod
     monkeypatch.setattr(http_mod, "MAX_RETRY_AFTER", 0.2)
     cfg = load_config(url=recorder.url, auth_token="t", org="acme", env={}, home="/x")
     client = ApiClient(cfg, retries=1, backoff=0)

@@ -16,7 +16,7 @@ import functools
 import os
 from typing import Callable
 
-from ..config import Config, ConfigError, load_config
+from releasetag.build.config import Config, ConfigError, load_config
 from .errors import CliError
 from .output import warn
 
@@ -75,7 +75,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 def client_from_args(args: argparse.Namespace):
     """An ``ApiClient`` for the configured server (the token is required)."""
-    from ..webapi.http import ApiClient
+    from releasetag.build.webapi.http import ApiClient
 
     config = config_from_args(args)
     try:
@@ -94,7 +94,7 @@ def allow_failure(args: argparse.Namespace) -> bool:
 def api_command(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """Wrap a command: API/config/VCS errors become ``CliError``; ``--allow-failure`` turns a
     reporting failure (exit 1) into a warning and exit 0. Usage errors (exit 2) still fail."""
-    from ..webapi.http import ApiError
+    from releasetag.build.webapi.http import ApiError
 
     @functools.wraps(func)
     def wrapper(args: argparse.Namespace) -> int:

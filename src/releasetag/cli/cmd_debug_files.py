@@ -58,7 +58,7 @@ def _describe(found) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from ..artifacts.debugfiles import inspect
+    from releasetag.build.artifacts.debugfiles import inspect
 
     results = [inspect(p) for p in args.paths]
     if getattr(args, "json", False):
@@ -74,8 +74,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 @api_command
 def cmd_upload(args: argparse.Namespace) -> int:
-    from ..artifacts.debugfiles import materialize, scan
-    from ..artifacts.upload import DifToUpload, UploadError, get_chunk_options, upload_difs
+    from releasetag.build.artifacts.debugfiles import materialize, scan
+    from releasetag.build.artifacts.upload import DifToUpload, UploadError, get_chunk_options, upload_difs
 
     failed = False
     skipped: List[dict] = []

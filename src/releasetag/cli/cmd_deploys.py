@@ -8,11 +8,11 @@ import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..webapi import deploys as api
+from releasetag.build.webapi import deploys as api
 from .apiargs import add_api_arguments, add_config_flags, api_command, client_from_args
 from .errors import UsageError
 from .output import emit, table
-from .timefmt import now_wire, parse_time_opt, to_wire
+from releasetag.protocol.timefmt import now_wire, parse_time_opt, to_wire
 
 MAX_ENVIRONMENT = 64
 

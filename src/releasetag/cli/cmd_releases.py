@@ -7,14 +7,14 @@ import argparse
 import sys
 from typing import Any, Dict, List, Optional
 
-from .. import release as release_mod
-from ..webapi import releases as api
+from releasetag.protocol import release as release_mod
+from releasetag.build.webapi import releases as api
 from . import cmd_deploys, set_commits
 from .apiargs import add_api_arguments, add_config_flags, api_command, client_from_args
 from .cmd_runtime import add_propose_version_arguments, cmd_propose_version
 from .errors import UsageError
 from .output import emit, table
-from .timefmt import now_wire
+from releasetag.protocol.timefmt import now_wire
 
 
 def release_arg(value: Optional[str]) -> str:
@@ -134,7 +134,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 @api_command
 def cmd_finalize(args: argparse.Namespace) -> int:
-    from .timefmt import parse_time, to_wire
+    from releasetag.protocol.timefmt import parse_time, to_wire
 
     version = release_arg(args.version)
     released = to_wire(parse_time(args.released, "--released")) if args.released \

@@ -6,7 +6,7 @@ import argparse
 import os
 from typing import Any
 
-from .. import release as release_mod
+from releasetag.protocol import release as release_mod
 from .errors import CliError
 from .output import emit
 

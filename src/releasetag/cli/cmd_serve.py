@@ -108,5 +108,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ..collector import demo
+    from releasetag.cli import demo
     return demo.run(args)

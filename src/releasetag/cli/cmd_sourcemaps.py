@@ -56,7 +56,7 @@ def register(sub: Any) -> None:
 def cmd_inject(args: argparse.Namespace) -> int:
     import os
 
-    from ..artifacts.sourcemaps import JS_EXTENSIONS, inject
+    from releasetag.build.artifacts.sourcemaps import JS_EXTENSIONS, inject
 
     missing = [p for p in args.paths if not os.path.exists(p)]
     for path in missing:
@@ -85,7 +85,7 @@ def cmd_inject(args: argparse.Namespace) -> int:
 
 
 def _release(args: argparse.Namespace) -> Optional[str]:
-    from .. import release as release_mod
+    from releasetag.protocol import release as release_mod
 
     if args.release:
         err = release_mod.release_name_error(args.release)
@@ -97,10 +97,10 @@ def _release(args: argparse.Namespace) -> Optional[str]:
 
 @api_command
 def cmd_upload(args: argparse.Namespace) -> int:
-    from ..artifacts.bundle import BundleError, LazyBundle
-    from ..artifacts.bundlecache import BundleCache, CachedBundle, cache_dir
-    from ..artifacts.sourcemaps import UPLOAD_EXTENSIONS, collect
-    from ..artifacts.upload import (UploadError, get_chunk_options, upload_bundle,
+    from releasetag.build.artifacts.bundle import BundleError, LazyBundle
+    from releasetag.build.artifacts.bundlecache import BundleCache, CachedBundle, cache_dir
+    from releasetag.build.artifacts.sourcemaps import UPLOAD_EXTENSIONS, collect
+    from releasetag.build.artifacts.upload import (UploadError, get_chunk_options, upload_bundle,
                                     upload_release_files)
 
     files, problems = collect(args.paths, extensions=args.extensions or UPLOAD_EXTENSIONS,

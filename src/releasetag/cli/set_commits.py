@@ -21,9 +21,9 @@ import re
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ..vcs import GitRepo, VcsError, normalize_remote_url, repo_name_from_url
-from ..webapi import releases as api
-from ..webapi.repos import list_repos
+from releasetag.build.vcs import GitRepo, VcsError, normalize_remote_url, repo_name_from_url
+from releasetag.build.webapi import releases as api
+from releasetag.build.webapi.repos import list_repos
 from .apiargs import api_command, client_from_args
 from .errors import CliError, UsageError
 from .output import emit, table, warn

@@ -1,6 +1,6 @@
 """Ingest endpoints (PROTOCOL.md §1): ``/api/{project_id}/envelope/`` and ``/store/``.
 
-Checks the key, undoes gzip/deflate, parses with ``releasetag.envelope``, stores the event in
+Checks the key, undoes gzip/deflate, parses with ``releasetag.protocol.envelope``, stores the event in
 one SQLite transaction and only then answers ``200 {"id": ...}``.
 """
 
@@ -11,9 +11,9 @@ import re
 import uuid
 from typing import Any, Dict, List, Optional
 
-from ..dsn import Dsn, parse_auth_header
-from ..envelope import Envelope, EnvelopeError
-from ..release import release_name_error
+from releasetag.protocol.dsn import Dsn, parse_auth_header
+from releasetag.protocol.envelope import Envelope, EnvelopeError
+from releasetag.protocol.release import release_name_error
 from .http import HTTPError, Request, Response, json_response
 from .store import Store, to_iso
 

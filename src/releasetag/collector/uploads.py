@@ -9,7 +9,7 @@ import logging
 import zlib
 from typing import Any, Dict, List, Optional, Sequence
 
-from ..release import release_name_error
+from releasetag.protocol.release import release_name_error
 from .bundles import BundleError, read_bundle
 from .context import (Context, body_object, opt_str, require_org, require_project,
                       require_release, resolve_projects)
@@ -233,12 +233,12 @@ def _dif_json(row) -> Dict[str, Any]:
 def read_debug_info(data: bytes, name: str, requested: Optional[str]) -> Dict[str, Any]:
     """Debug identifiers of an uploaded debug file.
 
-    Reads the file with ``releasetag.artifacts.debugfiles.inspect`` when that module is
+    Reads the file with ``releasetag.build.artifacts.debugfiles.inspect`` when that module is
     installed (it parses ELF, Mach-O, PE, PDB, Breakpad, wasm); otherwise, or when it finds
     nothing, keeps the debug ID the client sent (sentry-cli sends it) or none."""
     info: Dict[str, Any] = {"name": name, "debug_id": requested, "object_name": name}
     try:
-        from ..artifacts import debugfiles  # type: ignore[attr-defined]
+        from releasetag.build.artifacts import debugfiles  # type: ignore[attr-defined]
     except ImportError:
         debugfiles = None
     inspect = getattr(debugfiles, "inspect", None)

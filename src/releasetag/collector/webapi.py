@@ -9,7 +9,7 @@ import json
 from urllib.parse import quote
 from typing import Any, Dict, List
 
-from ..release import release_name_error
+from releasetag.protocol.release import release_name_error
 from . import insights, notify, uploads
 from .context import (Context, body_object, check_token, opt_str, require_org,
                       require_project, require_release, resolve_projects)

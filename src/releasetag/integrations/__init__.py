@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from .._log import get_logger
+from releasetag.protocol.log import get_logger
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

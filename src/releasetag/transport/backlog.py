@@ -13,7 +13,7 @@ import itertools
 import os
 import threading
 import time
-from .._record import Record
+from releasetag.protocol.records import Record
 from . import reports
 
 TYPE_CHECKING = False

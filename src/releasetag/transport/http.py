@@ -16,10 +16,10 @@ import threading
 import weakref
 
 from .. import trim
-from .._record import FrozenRecord
-from .._log import get_logger
-from ..dsn import Dsn
-from ..envelope import ENVELOPE_CONTENT_TYPE, Envelope, Item
+from releasetag.protocol.records import FrozenRecord
+from releasetag.protocol.log import get_logger
+from releasetag.protocol.dsn import Dsn
+from releasetag.protocol.envelope import ENVELOPE_CONTENT_TYPE, Envelope, Item
 from ..event import utc_timestamp
 from . import reports
 from .backlog import MemoryBacklog, wall_ns

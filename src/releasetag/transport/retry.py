@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._record import FrozenRecord
+from releasetag.protocol.records import FrozenRecord
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

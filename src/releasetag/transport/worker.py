@@ -12,7 +12,7 @@ import threading
 import time
 from collections import deque
 
-from .._log import get_logger
+from releasetag.protocol.log import get_logger
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

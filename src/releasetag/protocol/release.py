@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from ._log import get_logger
+from releasetag.protocol.log import get_logger
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def _accept(value: Optional[str], source: str) -> Optional[Detected]:
         return None
     err = release_name_error(value)
     if err:
-        get_logger("releasetag.release").debug("ignoring release %r from %s: %s", value, source, err)
+        get_logger("releasetag.protocol.release").debug("ignoring release %r from %s: %s", value, source, err)
         return None
     return Detected(value, source)
 
@@ -117,7 +117,7 @@ def read_release_file(path: str) -> Optional[str]:
         with open(path, encoding="utf-8") as fh:
             text = fh.read(4096)
     except (OSError, UnicodeDecodeError) as exc:
-        get_logger("releasetag.release").debug("cannot read release file %s: %s", path, exc)
+        get_logger("releasetag.protocol.release").debug("cannot read release file %s: %s", path, exc)
         return None
     text = text.strip()
     if text.startswith("{"):
@@ -177,7 +177,7 @@ def git_head_sha(path: Optional[str] = None) -> Optional[str]:
         import git  # noqa: PLC0415 - imported only when nothing else names the release
         from git.refs.symbolic import SymbolicReference
     except Exception as exc:  # pragma: no cover - GitPython missing or broken
-        get_logger("releasetag.release").debug("GitPython unavailable: %s", exc)
+        get_logger("releasetag.protocol.release").debug("GitPython unavailable: %s", exc)
         return None
     try:
         repo = git.Repo(path or os.getcwd(), search_parent_directories=True)
@@ -186,7 +186,7 @@ def git_head_sha(path: Optional[str] = None) -> Optional[str]:
         finally:
             repo.close()
     except Exception as exc:
-        get_logger("releasetag.release").debug("no git HEAD found from %s: %s", path or os.getcwd(), exc)
+        get_logger("releasetag.protocol.release").debug("no git HEAD found from %s: %s", path or os.getcwd(), exc)
         return None
     return sha if isinstance(sha, str) and len(sha) in (40, 64) else None
 

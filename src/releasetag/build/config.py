@@ -27,7 +27,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-logger = logging.getLogger("releasetag.config")
+logger = logging.getLogger("releasetag.build.config")
 
 DEFAULT_URL = "https://sentry.io/"
 RC_FILE_NAMES = (".releasetagrc", ".sentryclirc")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import List
 
-from . import DebugObject, FormatError, debug_id, ordered
+from releasetag.build.artifacts.formats import DebugObject, FormatError, debug_id, ordered
 
 MAGIC = b"\x7fELF"
 

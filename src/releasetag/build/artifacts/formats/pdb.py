@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from typing import List, Optional
 
-from . import DebugObject, FormatError, debug_id, ordered, read_exact
+from releasetag.build.artifacts.formats import DebugObject, FormatError, debug_id, ordered, read_exact
 
 MAGIC = b"Microsoft C/C++ MSF 7.00\r\n\x1aDS\0\0\0"
 OLD_MAGIC = b"Microsoft C/C++ program database 2.00\r\n"

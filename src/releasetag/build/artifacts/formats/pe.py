@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from typing import List, Optional, Tuple
 
-from . import DebugObject, FormatError, debug_id, ordered
+from releasetag.build.artifacts.formats import DebugObject, FormatError, debug_id, ordered
 
 _MACHINES = {0x14C: "x86", 0x8664: "x86_64", 0xAA64: "arm64", 0x1C0: "arm", 0x1C4: "arm"}
 _IMAGE_DEBUG_TYPE_CODEVIEW = 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from typing import List, Optional, Tuple
 
-from . import DebugObject, FormatError, debug_id, ordered, read_exact
+from releasetag.build.artifacts.formats import DebugObject, FormatError, debug_id, ordered, read_exact
 
 _THIN = {b"\xfe\xed\xfa\xce": (">", 32), b"\xce\xfa\xed\xfe": ("<", 32),
          b"\xfe\xed\xfa\xcf": (">", 64), b"\xcf\xfa\xed\xfe": ("<", 64)}

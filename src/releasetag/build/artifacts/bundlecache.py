@@ -19,8 +19,8 @@ import tempfile
 import time
 from typing import Any, Dict, Optional, Sequence
 
-from .bundle import BundleFile, build_bundle, zip_name
-from .chunks import Chunk, ChunkedFile
+from releasetag.build.artifacts.bundle import BundleFile, build_bundle, zip_name
+from releasetag.build.artifacts.chunks import Chunk, ChunkedFile
 
 FORMAT = 1
 FRESH_NS = 1_000_000_000  # files changed more recently than this are not trusted yet

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 from urllib.parse import quote
 
-from .chunks import ChunkedFile, ChunkOptions, Progress, hash_file, upload_chunks
+from releasetag.build.artifacts.chunks import ChunkedFile, ChunkOptions, Progress, hash_file, upload_chunks
 
 DONE_STATES = ("ok", "error")
 PENDING_STATES = ("created", "assembling")  # --wait polls while the server is in these
@@ -30,7 +30,7 @@ class UploadError(Exception):
 
 def get_chunk_options(client: Any, org: str) -> Optional[ChunkOptions]:
     """The server's chunk-upload options, or None when it offers no chunk upload."""
-    from ..webapi.http import ApiError
+    from releasetag.build.webapi.http import ApiError
 
     try:
         data = client.json("GET", f"/organizations/{quote(org, safe='')}/chunk-upload/")
@@ -219,7 +219,7 @@ def upload_release_files(client: Any, org: str, release: str, files: Sequence[An
 
     A 409 (the file exists already) counts as done. Returns one result per file.
     """
-    from ..webapi.http import ApiError
+    from releasetag.build.webapi.http import ApiError
 
     path = (f"/organizations/{quote(org, safe='')}/releases/"
             f"{quote(release, safe='')}/files/")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from ._record import Record
+from releasetag.protocol.records import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

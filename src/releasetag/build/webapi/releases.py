@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
-from .http import ApiClient, ApiError
+from releasetag.build.webapi.http import ApiClient, ApiError
 
 
 def _q(value: str) -> str:

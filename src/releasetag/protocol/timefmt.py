@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-from .errors import UsageError
+from releasetag.protocol.errors import UsageError
 
 
 def to_wire(dt: datetime) -> str:

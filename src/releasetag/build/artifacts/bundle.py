@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .chunks import ChunkedFile
+    from releasetag.build.artifacts.chunks import ChunkedFile
 
 MAGIC = b"SYSB" + struct.pack("<I", 2)
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -220,7 +220,7 @@ def write_bundle(files: Sequence[BundleFile], out, *, org: Optional[str] = None,
 
     Returns the manifest and the chunk hashes of what was written (for ``chunk_size``).
     """
-    from .chunks import Chunk, ChunkedFile
+    from releasetag.build.artifacts.chunks import Chunk, ChunkedFile
 
     entries = sorted(files, key=lambda f: zip_name(f.url))
     seen = set()
@@ -264,7 +264,7 @@ def write_bundle(files: Sequence[BundleFile], out, *, org: Optional[str] = None,
 def build_bundle(files: Sequence[BundleFile], directory: Optional[str] = None,
                  **meta: Any) -> "BuiltBundle":
     """Write a bundle to a new temporary file (removed by ``BuiltBundle.close``)."""
-    from .chunks import Chunk
+    from releasetag.build.artifacts.chunks import Chunk
 
     fd, path = tempfile.mkstemp(prefix="releasetag-bundle-", suffix=".zip", dir=directory)
     try:

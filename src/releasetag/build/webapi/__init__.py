@@ -1,6 +1,6 @@
 """The build-time Web API client (PROTOCOL.md §3): ``http.ApiClient`` plus one thin module per
 endpoint family (``releases``, ``repos``, ``deploys``)."""
 
-from .http import ApiClient, ApiError
+from releasetag.build.webapi.http import ApiClient, ApiError
 
 __all__ = ["ApiClient", "ApiError"]

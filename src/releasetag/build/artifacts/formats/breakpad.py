@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import List
 
-from . import DebugObject, FormatError, ordered
+from releasetag.build.artifacts.formats import DebugObject, FormatError, ordered
 
 _MODULE = re.compile(r"^MODULE (\S+) (\S+) ([0-9a-fA-F]{33,40}) ?(.*)$")
 _ARCHES = {"x86": "x86", "x86_64": "x86_64", "arm": "arm", "arm64": "arm64",

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import unquote
 
-from .mappings import MappingError, shift_map
+from releasetag.build.artifacts.mappings import MappingError, shift_map
 
 JS_EXTENSIONS = ("js", "cjs", "mjs")
 MAP_EXTENSIONS = ("map",)
@@ -409,7 +409,7 @@ def collect(paths: Sequence[str], extensions: Sequence[str] = UPLOAD_EXTENSIONS,
     sources a map names without content or an uploaded file, and minified files whose map
     is missing.
     """
-    from .bundle import BundleFile
+    from releasetag.build.artifacts.bundle import BundleFile
 
     exts = tuple("." + e.lstrip(".") for e in extensions)
     problems: List[Problem] = []
@@ -446,7 +446,7 @@ def collect(paths: Sequence[str], extensions: Sequence[str] = UPLOAD_EXTENSIONS,
 
 def _collect_map(path: str, url: str, urls: set, validate: bool,
                  problems: List[Problem]) -> Optional["BundleFile"]:
-    from .bundle import BundleFile
+    from releasetag.build.artifacts.bundle import BundleFile
 
     headers: Dict[str, str] = {}
     try:
@@ -512,7 +512,7 @@ def _validate_sources(path: str, url: str, smap: Dict[str, Any], urls: set,
 
 def _collect_js(path: str, url: str, by_path: Dict[str, str], validate: bool,
                 problems: List[Problem]) -> "BundleFile":
-    from .bundle import BundleFile
+    from releasetag.build.artifacts.bundle import BundleFile
 
     text = _read_js_tail(path)
     headers: Dict[str, str] = {}

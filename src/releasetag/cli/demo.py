@@ -25,9 +25,9 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ..cli.errors import CliError
-from ..cli.output import table
-from .server import Collector, CollectorError
+from releasetag.cli.errors import CliError
+from releasetag.cli.output import table
+from releasetag.collector.server import Collector, CollectorError
 
 RELEASE = "demo-shop@1.0.0"
 ENVIRONMENTS = ("staging", "production")
@@ -275,7 +275,7 @@ def _run_app(state: DemoState, release: str, environments: Tuple[str, ...]) -> L
     reported: List[str] = []
     for env in environments:
         proc = subprocess.run(
-            [sys.executable, "-m", "releasetag.collector.sample_app"], capture_output=True,
+            [sys.executable, "-m", "releasetag.cli.sample_app"], capture_output=True,
             text=True, timeout=60,
             env=dict(os.environ, RELEASETAG_DSN=state.collector.info.dsn,
                      RELEASETAG_RELEASE=release, RELEASETAG_ENVIRONMENT=env))
@@ -298,7 +298,7 @@ REGRESS_RELEASE = "demo-shop@1.0.2"
 
 def _payment_issue(state: DemoState) -> Optional[str]:
     """The short ID of the sample app's PaymentDeclined issue."""
-    from .insights import short_id_of
+    from releasetag.collector.insights import short_id_of
     row = state.collector.store.query_one(
         "SELECT * FROM groups WHERE exception_type = 'PaymentDeclined' ORDER BY id LIMIT 1")
     return short_id_of(state.collector.store, row) if row else None
@@ -393,7 +393,7 @@ def summary(state: DemoState) -> Dict[str, Any]:
 
 
 def _issue_summary(state: DemoState) -> List[Dict[str, Any]]:
-    from . import insights
+    from releasetag.collector import insights
     store = state.collector.store
     out = []
     project = store.project(state.collector.info.project)

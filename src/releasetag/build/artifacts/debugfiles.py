@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
-from .formats import DebugObject, FormatError, breakpad, elf, macho, pdb, pe, wasm
+from releasetag.build.artifacts.formats import DebugObject, FormatError, breakpad, elf, macho, pdb, pe, wasm
 
 # Order matters only for sniffing: the first reader whose ``sniff`` accepts the head wins.
 READERS = (("elf", elf), ("macho", macho), ("pdb", pdb), ("pe", pe),

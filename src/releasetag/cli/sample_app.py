@@ -1,6 +1,6 @@
 """The small shop app ``releasetag demo`` runs: it reports errors through the releasetag SDK.
 
-Run as ``python -m releasetag.collector.sample_app`` with RELEASETAG_DSN, RELEASETAG_RELEASE and
+Run as ``python -m releasetag.cli.sample_app`` with RELEASETAG_DSN, RELEASETAG_RELEASE and
 RELEASETAG_ENVIRONMENT set; prints one JSON line saying what it reported. Each way of reporting
 is a function in ``SCENARIOS``; the ones that need an integration run when it is installed.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List
 from urllib.parse import quote
 
-from .http import ApiClient
+from releasetag.build.webapi.http import ApiClient
 
 
 def list_repos(client: ApiClient, org: str) -> List[Dict[str, Any]]:

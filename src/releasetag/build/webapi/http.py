@@ -19,10 +19,10 @@ import os
 import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
-from .._version import __version__
-from ..config import Config
+from releasetag._version import __version__
+from releasetag.build.config import Config
 
-logger = logging.getLogger("releasetag.webapi")
+logger = logging.getLogger("releasetag.build.webapi")
 
 DEFAULT_TIMEOUT: Tuple[float, float] = (10.0, 60.0)  # connect, read (seconds)
 DEFAULT_RETRIES = 4
@@ -174,7 +174,7 @@ class ApiClient:
         url = self.url_for(path)
         bearer = None
         if auth:
-            from ..config import ConfigError
+            from releasetag.build.config import ConfigError
             try:
                 bearer = _Bearer(self.config.require_token())
             except ConfigError as exc:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ._record import FrozenRecord
-from ._version import SDK_NAME, __version__
+from releasetag.protocol.records import FrozenRecord
+from releasetag._version import SDK_NAME, __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

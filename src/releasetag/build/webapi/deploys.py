@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence
 
-from .http import ApiClient
-from .releases import release_path
+from releasetag.build.webapi.http import ApiClient
+from releasetag.build.webapi.releases import release_path
 
 
 def new_deploy(client: ApiClient, org: str, version: str, environment: str, *,
