@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from releasetag.protocol.errors import ConfigurationError
+
 import os
 
 from releasetag.protocol import release as release_mod
@@ -145,7 +147,7 @@ def resolve_options(dsn: Optional[str] = None, env: Optional[Mapping[str, str]] 
     if opts.server_name is None:
         opts.server_name = _host_name()
     if not 0.0 <= float(opts.sample_rate) <= 1.0:
-        raise ValueError(f"sample_rate must be between 0 and 1, got {opts.sample_rate!r}")
+        raise ConfigurationError(f"sample_rate must be between 0 and 1, got {opts.sample_rate!r}")
     opts.in_app_include = tuple(opts.in_app_include)
     opts.in_app_exclude = tuple(opts.in_app_exclude)
     opts.ignore_errors = tuple(opts.ignore_errors)

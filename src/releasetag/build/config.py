@@ -18,6 +18,8 @@ The token never appears in ``repr``/``str`` or log lines.
 
 from __future__ import annotations
 
+from releasetag.protocol.errors import ConfigurationError
+
 import base64
 import binascii
 import configparser
@@ -44,7 +46,7 @@ _SETTINGS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, str]]] = {
 TOKEN_HINT = "set RELEASETAG_AUTH_TOKEN (or SENTRY_AUTH_TOKEN) or pass --auth-token"
 
 
-class ConfigError(ValueError):
+class ConfigError(ConfigurationError):
     """A configuration value is missing or malformed; the message says what to set."""
 
 

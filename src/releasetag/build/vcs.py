@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from releasetag.protocol.errors import InputError
+
 import os
 import re
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ _RECORD = "\x1e"
 _LOG_FORMAT = "%x1e%H%x00%an%x00%ae%x00%aI%x00%B%x00"
 
 
-class VcsError(Exception):
+class VcsError(InputError):
     """A git problem to report as one line (not a repository, unknown commit, ...)."""
 
 

@@ -16,8 +16,8 @@ import functools
 import os
 from typing import Callable
 
-from releasetag.build.config import Config, ConfigError, load_config
-from .errors import CliError
+from releasetag.build.config import Config, load_config
+from releasetag.protocol.errors import ReleasetagError
 from .output import warn
 
 ALLOW_FAILURE_ENV = ("RELEASETAG_ALLOW_FAILURE", "SENTRY_ALLOW_FAILURE")
@@ -61,13 +61,10 @@ def add_api_arguments(parser: argparse.ArgumentParser, *, allow_failure: bool = 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """Resolve the configuration from flags, env vars and ini files."""
-    try:
-        config = load_config(url=getattr(args, "url", None),
-                             auth_token=getattr(args, "auth_token", None),
-                             org=getattr(args, "org", None),
-                             projects=getattr(args, "projects", None))
-    except ConfigError as exc:
-        raise CliError(str(exc)) from None
+    config = load_config(url=getattr(args, "url", None),
+                         auth_token=getattr(args, "auth_token", None),
+                         org=getattr(args, "org", None),
+                         projects=getattr(args, "projects", None))
     for message in config.warnings:
         warn(message)
     return config
@@ -78,10 +75,7 @@ def client_from_args(args: argparse.Namespace):
     from releasetag.build.webapi.http import ApiClient
 
     config = config_from_args(args)
-    try:
-        config.require_token()
-    except ConfigError as exc:
-        raise CliError(str(exc)) from None
+    config.require_token()
     return ApiClient(config)
 
 
@@ -92,20 +86,15 @@ def allow_failure(args: argparse.Namespace) -> bool:
 
 
 def api_command(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Wrap a command: API/config/VCS errors become ``CliError``; ``--allow-failure`` turns a
-    reporting failure (exit 1) into a warning and exit 0. Usage errors (exit 2) still fail."""
-    from releasetag.build.webapi.http import ApiError
+    """Wrap a command: ``--allow-failure`` turns a reporting failure (a ``ReleasetagError``
+    with exit code 1) into a warning and exit 0. Usage errors (exit 2) still fail; ``main``
+    prints every other ``ReleasetagError`` as one line."""
 
     @functools.wraps(func)
     def wrapper(args: argparse.Namespace) -> int:
         try:
-            try:
-                return func(args)
-            except ApiError as exc:
-                raise CliError(exc.message) from None
-            except ConfigError as exc:
-                raise CliError(str(exc)) from None
-        except CliError as exc:
+            return func(args)
+        except ReleasetagError as exc:
             if exc.exit_code == 1 and allow_failure(args):
                 warn(f"{exc.message} (ignored: --allow-failure)")
                 return 0

@@ -10,7 +10,7 @@ from typing import Any, List
 
 from .apiargs import (add_api_arguments, add_config_flags, allow_failure, api_command,
                       client_from_args)
-from .errors import CliError
+from releasetag.protocol.errors import ReleasetagError
 from .output import emit, warn
 from .progress import progress_bar
 
@@ -102,7 +102,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
     with client:
         options = get_chunk_options(client, org) if usable else None
         if usable and options is None:
-            raise CliError("this server offers no chunk upload, which debug file upload needs")
+            raise ReleasetagError("this server offers no chunk upload, which debug file upload needs")
         difs: List[DifToUpload] = []
         try:
             for item in usable:  # zip members are extracted to temp files (removed below)
@@ -114,10 +114,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
             if difs:
                 upload_difs(client, options, org, project, difs, wait=args.wait,  # type: ignore
                             progress=progress_bar(args, "uploading chunks"))
-        except UploadError as exc:
-            raise CliError(str(exc)) from None
         except OSError as exc:
-            raise CliError(f"cannot read a debug file: {exc}") from None
+            raise ReleasetagError(f"cannot read a debug file: {exc}") from None
         finally:
             for dif in difs:
                 if dif.extra.pop("temp", False):

@@ -10,7 +10,7 @@ from typing import Any
 
 from releasetag.build.webapi import deploys as api
 from .apiargs import add_api_arguments, add_config_flags, api_command, client_from_args
-from .errors import UsageError
+from releasetag.protocol.errors import UsageError
 from .output import emit, table
 from releasetag.protocol.timefmt import now_wire, parse_time_opt, to_wire
 

@@ -12,7 +12,7 @@ from releasetag.build.webapi import releases as api
 from . import cmd_deploys, set_commits
 from .apiargs import add_api_arguments, add_config_flags, api_command, client_from_args
 from .cmd_runtime import add_propose_version_arguments, cmd_propose_version
-from .errors import UsageError
+from releasetag.protocol.errors import UsageError
 from .output import emit, table
 from releasetag.protocol.timefmt import now_wire
 

@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from releasetag.protocol import release as release_mod
-from .errors import CliError
+from releasetag.protocol.errors import ReleasetagError
 from .output import emit
 
 
@@ -39,13 +39,13 @@ def add_propose_version_arguments(p: argparse.ArgumentParser) -> None:
 def cmd_propose_version(args: argparse.Namespace) -> int:
     found = release_mod.detect_release_source()
     if not found:
-        raise CliError("could not detect a release: set RELEASETAG_RELEASE or SENTRY_RELEASE, "
+        raise ReleasetagError("could not detect a release: set RELEASETAG_RELEASE or SENTRY_RELEASE, "
                        "or run inside a git repository or a supported CI")
     if args.stamp:
         try:
             release_mod.write_release_file(args.stamp, found.release)
         except OSError as exc:
-            raise CliError(f"cannot write release file {args.stamp}: {exc.strerror}") from None
+            raise ReleasetagError(f"cannot write release file {args.stamp}: {exc.strerror}") from None
     emit(args, {"release": found.release, "source": found.source, "stamp": args.stamp},
          found.release)
     return 0
@@ -56,18 +56,18 @@ def cmd_send_event(args: argparse.Namespace) -> int:
 
     dsn = args.dsn or os.environ.get("RELEASETAG_DSN") or os.environ.get("SENTRY_DSN")
     if not dsn:
-        raise CliError("no DSN: pass --dsn or set RELEASETAG_DSN (or SENTRY_DSN)", 2)
+        raise ReleasetagError("no DSN: pass --dsn or set RELEASETAG_DSN (or SENTRY_DSN)", 2)
     tags = {}
     for tag in args.tag:
         key, sep, value = tag.partition(":")
         if not sep or not key:
-            raise CliError(f"invalid tag {tag!r}: expected KEY:VALUE", 2)
+            raise ReleasetagError(f"invalid tag {tag!r}: expected KEY:VALUE", 2)
         tags[key] = value
     try:
         client = releasetag.Client(dsn=dsn, release=args.release, environment=args.environment,
                                    default_integrations=False)
     except ValueError as exc:
-        raise CliError(str(exc), 2) from None
+        raise ReleasetagError(str(exc), 2) from None
     try:
         with releasetag.new_scope() as scope:
             for key, value in tags.items():
@@ -77,9 +77,9 @@ def cmd_send_event(args: argparse.Namespace) -> int:
     finally:
         client.close(timeout=0)
     if event_id is None:
-        raise CliError("the event was dropped before sending (sample rate or before_send)")
+        raise ReleasetagError("the event was dropped before sending (sample rate or before_send)")
     if not result.ok:
-        raise CliError(f"the server did not accept the event: {result.reason}")
+        raise ReleasetagError(f"the server did not accept the event: {result.reason}")
     emit(args, {"event_id": event_id, "release": client.options.release,
                 "environment": client.options.environment}, f"sent event {event_id}")
     return 0

@@ -8,7 +8,7 @@ import signal
 import sys
 from typing import Any
 
-from .errors import CliError
+from releasetag.protocol.errors import ReleasetagError
 
 
 def register(sub: Any) -> None:
@@ -46,18 +46,15 @@ def _mailer(args: argparse.Namespace) -> Any:
     try:
         host, port = parse_smtp(args.smtp)
     except ValueError as exc:
-        raise CliError(str(exc), 2) from None
+        raise ReleasetagError(str(exc), 2) from None
     if "@" not in args.mail_from or any(ch in args.mail_from for ch in "\r\n"):
-        raise CliError(f"--mail-from {args.mail_from!r} is not an email address", 2)
+        raise ReleasetagError(f"--mail-from {args.mail_from!r} is not an email address", 2)
     return Mailer(host, port, args.mail_from)
 
 
 def _start(data: str, host: str, port: int, token: Any, mailer: Any = None):
-    from ..collector.server import Collector, CollectorError
-    try:
-        return Collector(data, host=host, port=port, token=token, mailer=mailer)
-    except CollectorError as exc:
-        raise CliError(str(exc)) from None
+    from ..collector.server import Collector
+    return Collector(data, host=host, port=port, token=token, mailer=mailer)
 
 
 def _print_info(info: Any, as_json: bool) -> None:
@@ -89,7 +86,7 @@ def _stop_on_sigterm() -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from ..collector.server import default_data_dir
     if not 0 <= args.port <= 65535:
-        raise CliError(f"invalid port {args.port}: use 0-65535", 2)
+        raise ReleasetagError(f"invalid port {args.port}: use 0-65535", 2)
     mailer = _mailer(args)
     collector = _start(args.data or default_data_dir(), args.host, args.port, args.token, mailer)
     _stop_on_sigterm()

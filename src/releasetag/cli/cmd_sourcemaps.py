@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional
 
 from .apiargs import (add_api_arguments, add_config_flags, allow_failure, api_command,
                       client_from_args)
-from .errors import CliError, UsageError
+from releasetag.protocol.errors import ReleasetagError, UsageError
 from .output import emit, warn
 from .progress import progress_bar
 
@@ -110,11 +110,11 @@ def cmd_upload(args: argparse.Namespace) -> int:
         (sys.stderr.write(f"error: {problem}\n") if problem.fatal else warn(str(problem)))
     failed = any(p.fatal for p in problems)
     if not files:
-        raise CliError("no files to upload" + (" (see the errors above)" if problems else ""))
+        raise ReleasetagError("no files to upload" + (" (see the errors above)" if problems else ""))
     release = _release(args)
     with_ids = sum(1 for f in files if f.debug_id)
     if not release and not with_ids:
-        raise CliError("no release and no debug IDs: pass --release, set RELEASETAG_RELEASE, "
+        raise ReleasetagError("no release and no debug IDs: pass --release, set RELEASETAG_RELEASE, "
                        "or run `releasetag sourcemaps inject` first")
     client = client_from_args(args)
     config = client.config
@@ -129,7 +129,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
                                      options.accept)
         if legacy:
             if not release:
-                raise CliError("this server has no artifact bundle upload; the legacy "
+                raise ReleasetagError("this server has no artifact bundle upload; the legacy "
                                "release-files upload needs --release")
             results = upload_release_files(client, org, release, files, dist=args.dist)
             bad = [r for r in results if r["state"] == "error"]
@@ -149,15 +149,13 @@ def cmd_upload(args: argparse.Namespace) -> int:
                 bundle = CachedBundle(files, known, **meta) if known else \
                     LazyBundle(files, **meta)
             except (BundleError, OSError) as exc:
-                raise CliError(f"cannot build the artifact bundle: {exc}") from None
+                raise ReleasetagError(f"cannot build the artifact bundle: {exc}") from None
             try:
                 result = upload_bundle(client, options, org, projects, bundle,
                                        release=release, dist=args.dist, wait=args.wait,
                                        progress=progress_bar(args, "uploading chunks"))
-            except (UploadError, BundleError) as exc:
-                raise CliError(str(exc)) from None
             except OSError as exc:
-                raise CliError(f"cannot build the artifact bundle: {exc}") from None
+                raise ReleasetagError(f"cannot build the artifact bundle: {exc}") from None
             finally:
                 bundle.close()
             if cache and key and result.state != "error" and \

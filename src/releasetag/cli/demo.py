@@ -1,19 +1,17 @@
 """``releasetag demo``: the whole release loop on this machine, against a fresh collector.
 
 The demo is a list of steps (``STEPS``); each takes the shared ``DemoState`` and returns a
-one-line note. Build-time steps talk to the collector's Web API over plain HTTP; as the
-CLI and artifact commands grow, a step can call them instead without touching the others.
+one-line note. Every build-time step runs the real ``releasetag`` command against the
+collector, so the demo shows (and exercises) what a build pipeline would do; the sample app
+reports through the real SDK.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
@@ -21,15 +19,15 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from releasetag.cli.errors import CliError
+from releasetag.protocol.errors import ReleasetagError
 from releasetag.cli.output import table
-from releasetag.collector.server import Collector, CollectorError
+from releasetag.collector.server import Collector
 
 RELEASE = "demo-shop@1.0.0"
+SAMPLE_REMOTE = "https://git.example.com/demo/shop.git"
 ENVIRONMENTS = ("staging", "production")
 
 
@@ -57,21 +55,12 @@ class DemoState:
                 payload = resp.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")
-            raise CliError(f"demo: {method} {path} failed with HTTP {exc.code}: {detail}") from None
+            raise ReleasetagError(f"demo: {method} {path} failed with HTTP {exc.code}: {detail}") from None
         return json.loads(payload) if payload else None
 
 
-def has_command(module: str) -> bool:
-    """True when the releasetag CLI command module (e.g. ``cmd_releases``) is installed."""
-    import importlib.util
-    try:
-        return importlib.util.find_spec(f"releasetag.cli.{module}") is not None
-    except (ImportError, ValueError):
-        return False
-
-
 def run_cli(state: DemoState, *args: str, cwd: Optional[str] = None) -> str:
-    """Run ``releasetag ARGS`` against the demo collector; its stdout, or CliError."""
+    """Run ``releasetag ARGS`` against the demo collector; its stdout, or ReleasetagError."""
     info = state.collector.info
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "RELEASETAG_"))}
     env.update(SENTRY_URL=info.url, SENTRY_AUTH_TOKEN=info.token, SENTRY_ORG=info.org,
@@ -80,7 +69,7 @@ def run_cli(state: DemoState, *args: str, cwd: Optional[str] = None) -> str:
                           env=env, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CliError(f"demo: releasetag {' '.join(args[:2])} failed: {last}")
+        raise ReleasetagError(f"demo: releasetag {' '.join(args[:2])} failed: {last}")
     return proc.stdout
 
 
@@ -92,13 +81,8 @@ def start_collector(state: DemoState, port: int = 0) -> str:
 
 
 def create_release(state: DemoState) -> str:
-    if has_command("cmd_releases"):
-        run_cli(state, "releases", "new", state.release)
-        return f"release {state.release} (releasetag releases new)"
-    org = state.collector.info.org
-    state.api("POST", f"/organizations/{org}/releases/",
-              {"version": state.release, "projects": [state.collector.info.project]})
-    return f"release {state.release}"
+    run_cli(state, "releases", "new", state.release)
+    return f"release {state.release} (releasetag releases new)"
 
 
 def _git(repo: str, *args: str) -> str:
@@ -112,6 +96,7 @@ def _sample_repo(state: DemoState) -> str:
     repo = os.path.join(state.workdir, "shop-repo")
     os.makedirs(repo, exist_ok=True)
     _git(repo, "init", "-q")
+    _git(repo, "remote", "add", "origin", SAMPLE_REMOTE)
     with open(os.path.join(repo, "shop.py"), "w") as fh:
         fh.write("def checkout(cart):\n    return charge(cart)\n")
     _git(repo, "add", ".")
@@ -123,39 +108,6 @@ def _sample_repo(state: DemoState) -> str:
     _git(repo, "add", ".")
     _git(repo, "commit", "-qm", "Charge against the card limit")
     return repo
-
-
-def _repo_name(repo: str) -> str:
-    """``owner/name`` from the origin remote's URL, else the folder name."""
-    try:
-        url = _git(repo, "remote", "get-url", "origin").strip()
-    except (subprocess.CalledProcessError, OSError):
-        url = ""
-    path = url.rstrip("/").split(":")[-1] if url else ""
-    parts = [p for p in path.replace(".git", "").split("/") if p]
-    if len(parts) >= 2:
-        return "/".join(parts[-2:])
-    return "local/" + os.path.basename(os.path.abspath(repo))
-
-
-def _commits_from_git(repo: str, name: str, limit: int = 10) -> List[Dict[str, Any]]:
-    """The last ``limit`` commits with their changed files, newest first."""
-    sep = "\x1e"
-    out = _git(repo, "log", f"-n{limit}", "--name-status", "--no-renames",
-               f"--format={sep}%H%x1f%an%x1f%ae%x1f%aI%x1f%s")
-    commits = []
-    for block in out.split(sep)[1:]:
-        lines = block.strip("\n").split("\n")
-        sha, name, email, date, subject = lines[0].split("\x1f")
-        patch_set = []
-        for line in lines[1:]:
-            parts = line.split("\t")
-            if len(parts) == 2 and parts[0][:1] in "AMD":
-                patch_set.append({"path": parts[1], "type": parts[0][:1]})
-        commits.append({"id": sha, "repository": name, "message": subject,
-                        "author_name": name, "author_email": email[:75], "timestamp": date,
-                        "patch_set": patch_set})
-    return commits
 
 
 def associate_commits(state: DemoState) -> str:
@@ -170,18 +122,10 @@ def associate_commits(state: DemoState) -> str:
         repo = None
     if repo is None:
         repo, where = _sample_repo(state), "a sample repository"
-        name = "demo/shop"
-    else:
-        name = _repo_name(repo)
-    if has_command("cmd_releases"):
-        run_cli(state, "releases", "set-commits", state.release, "--local", cwd=repo)
-        rel = state.collector.store.release(state.release)
-        count = state.collector.store.commit_count(rel["id"]) if rel else 0
-        return f"{count} commits from {where} (releasetag releases set-commits --local)"
-    commits = _commits_from_git(repo, name, limit=5)
-    org = state.collector.info.org
-    state.api("PUT", f"/organizations/{org}/releases/{state.release}/", {"commits": commits})
-    return f"{len(commits)} commits from {where}"
+    run_cli(state, "releases", "set-commits", state.release, "--local", cwd=repo)
+    rel = state.collector.store.release(state.release)
+    count = state.collector.store.commit_count(rel["id"]) if rel else 0
+    return f"{count} commits from {where} (releasetag releases set-commits --local)"
 
 
 SAMPLE_JS = "function add(a,b){return a+b}\n//# sourceMappingURL=app.min.js.map\n"
@@ -191,84 +135,26 @@ SAMPLE_MAP = json.dumps({"version": 3, "file": "app.min.js", "sources": ["app.js
                          "mappings": "AAAA,SAASA,IAAIC,EAAGC"})
 
 
-def sourcemap_debug_id(js: bytes, smap: bytes) -> str:
-    """The debug ID sentry-cli's ``sourcemaps inject`` gives a JS file and its map: SHA-1 over
-    both (each prefixed by a tag and its little-endian u64 length), first 16 bytes as a
-    version-5 RFC 4122 UUID."""
-    h = hashlib.sha1()
-    h.update(b"js" + struct.pack("<Q", len(js)) + js)
-    h.update(b"sourcemap" + struct.pack("<Q", len(smap)) + smap)
-    return str(uuid.UUID(bytes=h.digest()[:16], version=5))
-
-
-def _bundle(release: str, org: str, project: str, files: Dict[str, Tuple[str, bytes, Dict]]
-            ) -> bytes:
-    manifest: Dict[str, Any] = {"files": {}, "org": org, "project": project, "release": release}
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, (kind, data, headers) in sorted(files.items()):
-            path = f"files/_/_/{name}"
-            manifest["files"][path] = {"type": kind, "url": f"~/{name}", "headers": headers}
-            info = zipfile.ZipInfo(path, date_time=(2000, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, data)
-        info = zipfile.ZipInfo("manifest.json", date_time=(2000, 1, 1, 0, 0, 0))
-        zf.writestr(info, json.dumps(manifest, sort_keys=True))
-    return b"SYSB" + struct.pack("<I", 2) + buf.getvalue()
-
-
 def upload_sourcemap(state: DemoState) -> str:
-    info = state.collector.info
-    if has_command("cmd_sourcemaps"):
-        dist = os.path.join(state.workdir, "dist")
-        os.makedirs(dist, exist_ok=True)
-        with open(os.path.join(dist, "app.min.js"), "w") as fh:
-            fh.write(SAMPLE_JS)
-        with open(os.path.join(dist, "app.min.js.map"), "w") as fh:
-            fh.write(SAMPLE_MAP)
-        run_cli(state, "sourcemaps", "inject", dist)
-        run_cli(state, "sourcemaps", "upload", "--release", state.release, dist)
-        files = state.collector.store.release_artifacts(state.release)
-        ids = sorted({f["debug_id"] for f in files if f["debug_id"]})
-        return (f"sourcemap bundle with debug ID {', '.join(ids) or '(none)'} "
-                "(releasetag sourcemaps inject/upload)")
-    map_bytes = SAMPLE_MAP.encode()
-    debug_id = sourcemap_debug_id(SAMPLE_JS.encode(), map_bytes)
-    js = SAMPLE_JS.encode() + f"//# debugId={debug_id}\n".encode()
-    map_bytes = json.dumps(dict(json.loads(SAMPLE_MAP), debugId=debug_id)).encode()
-    bundle = _bundle(state.release, info.org, info.project, {
-        "app.min.js": ("minified_source", js, {"debug-id": debug_id,
-                                               "sourcemap": "app.min.js.map"}),
-        "app.min.js.map": ("source_map", map_bytes, {"debug-id": debug_id}),
-    })
-    checksum = hashlib.sha1(bundle).hexdigest()
-    boundary = "releasetag-demo-" + uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"{checksum}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            ).encode() + bundle + f"\r\n--{boundary}--\r\n".encode()
-    state.api("POST", f"/organizations/{info.org}/chunk-upload/", raw=body,
-              content_type=f"multipart/form-data; boundary={boundary}")
-    answer = state.api("POST", f"/organizations/{info.org}/artifactbundle/assemble/",
-                       {"checksum": checksum, "chunks": [checksum], "projects": [info.project],
-                        "version": state.release})
-    if answer.get("state") != "ok":
-        raise CliError(f"demo: the sourcemap bundle was not accepted: {answer.get('detail')}")
-    return f"sourcemap bundle with debug ID {debug_id}"
+    dist = os.path.join(state.workdir, "dist")
+    os.makedirs(dist, exist_ok=True)
+    with open(os.path.join(dist, "app.min.js"), "w") as fh:
+        fh.write(SAMPLE_JS)
+    with open(os.path.join(dist, "app.min.js.map"), "w") as fh:
+        fh.write(SAMPLE_MAP)
+    run_cli(state, "sourcemaps", "inject", dist)
+    run_cli(state, "sourcemaps", "upload", "--release", state.release, dist)
+    files = state.collector.store.release_artifacts(state.release)
+    ids = sorted({f["debug_id"] for f in files if f["debug_id"]})
+    return (f"sourcemap bundle with debug ID {', '.join(ids) or '(none)'} "
+            "(releasetag sourcemaps inject/upload)")
 
 
 def record_deploys(state: DemoState) -> str:
-    if has_command("cmd_deploys") and has_command("cmd_releases"):
-        for env in ENVIRONMENTS:
-            run_cli(state, "deploys", "new", "-r", state.release, "-e", env, "-n", f"{env}-1")
-        run_cli(state, "releases", "finalize", state.release)
-        return "deploys to " + ", ".join(ENVIRONMENTS) + " (releasetag deploys new)"
-    org = state.collector.info.org
     for env in ENVIRONMENTS:
-        state.api("POST", f"/organizations/{org}/releases/{state.release}/deploys/",
-                  {"environment": env, "name": f"{env}-1"})
-    state.api("PUT", f"/organizations/{org}/releases/{state.release}/",
-              {"dateReleased": time.time()})
-    return "deploys to " + ", ".join(ENVIRONMENTS)
+        run_cli(state, "deploys", "new", "-r", state.release, "-e", env, "-n", f"{env}-1")
+    run_cli(state, "releases", "finalize", state.release)
+    return "deploys to " + ", ".join(ENVIRONMENTS) + " (releasetag deploys new)"
 
 
 def _run_app(state: DemoState, release: str, environments: Tuple[str, ...]) -> List[str]:
@@ -281,7 +167,7 @@ def _run_app(state: DemoState, release: str, environments: Tuple[str, ...]) -> L
                      RELEASETAG_RELEASE=release, RELEASETAG_ENVIRONMENT=env))
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            raise CliError(f"demo: the sample app failed: {last}")
+            raise ReleasetagError(f"demo: the sample app failed: {last}")
         reported = json.loads(proc.stdout.strip().splitlines()[-1])["reported"]
     return reported
 
@@ -305,27 +191,29 @@ def _payment_issue(state: DemoState) -> Optional[str]:
 
 
 def _release_with_commit(state: DemoState, version: str, message: str, path: str,
-                         text: str) -> str:
+                         text: str) -> None:
     """Create ``version`` with one new commit of the sample repository that appends ``text``
-    to ``path`` (its message says ``message``); without git, a commit record made up here."""
-    info = state.collector.info
-    state.api("POST", f"/organizations/{info.org}/releases/",
-              {"version": version, "projects": [info.project]})
+    to ``path`` (its message says ``message``), both through the releasetag CLI; without git,
+    the release gets a commit record made up here."""
+    run_cli(state, "releases", "new", version)
     if shutil.which("git") is None:
-        commits = [{"id": uuid.uuid4().hex[:40], "repository": "demo/shop", "message": message,
-                    "author_name": "Demo Dev", "author_email": "dev@example.com",
-                    "patch_set": [{"path": path, "type": "M"}]}]
-    else:
-        repo = os.path.join(state.workdir, "shop-repo")
-        if not os.path.isdir(os.path.join(repo, ".git")):
-            repo = _sample_repo(state)
-        with open(os.path.join(repo, path), "a") as fh:
-            fh.write(text)
-        _git(repo, "add", ".")
-        _git(repo, "commit", "-qm", message)
-        commits = _commits_from_git(repo, "demo/shop", limit=1)
-    state.api("PUT", f"/organizations/{info.org}/releases/{version}/", {"commits": commits})
-    return commits[0]["id"]
+        info = state.collector.info
+        commit = {"id": uuid.uuid4().hex[:40], "repository": "demo/shop", "message": message,
+                  "author_name": "Demo Dev", "author_email": "dev@example.com",
+                  "patch_set": [{"path": path, "type": "M"}]}
+        state.api("PUT", f"/organizations/{info.org}/releases/{version}/",
+                  {"commits": [commit]})
+        return
+    repo = os.path.join(state.workdir, "shop-repo")
+    if not os.path.isdir(os.path.join(repo, ".git")):
+        repo = _sample_repo(state)
+    with open(os.path.join(repo, path), "a") as fh:
+        fh.write(text)
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", message)
+    # the new commit only: the previous release's commits may come from another repository
+    run_cli(state, "releases", "set-commits", version, "--local", "--ignore-missing",
+            "--initial-depth", "1", cwd=repo)
 
 
 def release_a_fix(state: DemoState) -> str:
@@ -347,7 +235,7 @@ def regress_in_later_release(state: DemoState) -> str:
     if short is None:
         return "skipped: no PaymentDeclined issue"
     # the sample repository stands for the app the demo runs: this commit touches the file
-    # of its raising frames (releasetag/collector/sample_app.py), so it becomes the suspect
+    # of its raising frames (releasetag/cli/sample_app.py), so it becomes the suspect
     _release_with_commit(state, REGRESS_RELEASE, "Simplify checkout", "sample_app.py",
                          "# charge first, check later\n")
     _run_app(state, REGRESS_RELEASE, ("production",))
@@ -423,9 +311,27 @@ def _print_summary(data: Dict[str, Any]) -> None:
                     [[i["shortId"], i["title"][:50], i["status"], i["events"],
                       i["firstRelease"] or "", i["resolvedIn"] or "", i["regressedIn"] or ""]
                      for i in data["issues"]]) + "\n\n")
-    out.write(f"Open {data['page']} to see releases, issues, events, commits, deploys and "
-              "artifacts.\n")
     out.flush()
+
+
+def _keep_serving(args: argparse.Namespace) -> bool:
+    """Serve on after the steps: with ``--keep``, or when a person watches the terminal."""
+    if args.keep:
+        return True
+    return not args.json and sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _closing_words(data: Dict[str, Any], workdir: str, serving: bool, kept: bool) -> str:
+    what = "releases, issues, events, commits, deploys and artifacts"
+    if serving:
+        return (f"Open {data['page']} to see {what}. The collector keeps serving (data in "
+                f"{workdir}); press Ctrl+C to stop.\n")
+    if kept:
+        return (f"The demo's collector has stopped. To see {what}, serve its data again: "
+                f"releasetag serve --data {os.path.join(workdir, 'collector')}\n")
+    return (f"The demo's collector has stopped and its data was removed. Run "
+            f"`releasetag demo --keep` to keep it serving, or `releasetag demo --data DIR` "
+            f"to keep the data.\n")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -438,24 +344,19 @@ def run(args: argparse.Namespace) -> int:
         temp = tempfile.mkdtemp(prefix="releasetag-demo-")
         workdir = temp
     state = DemoState(workdir)
+    serving = _keep_serving(args)
     try:
-        try:
-            state.notes.append(("start the collector", start_collector(state, args.port)))
-        except CollectorError as exc:
-            raise CliError(f"demo: {exc}") from None
+        state.notes.append(("start the collector", start_collector(state, args.port)))
         for name, step in STEPS:
             state.notes.append((name, step(state)))
         data = summary(state)
         if args.json:
             sys.stdout.write(json.dumps(data) + "\n")
-            sys.stdout.flush()
         else:
             _print_summary(data)
-        if args.keep:
-            if not args.json:
-                sys.stdout.write(f"Collector kept running (data in {workdir}); "
-                                 "press Ctrl+C to stop.\n")
-                sys.stdout.flush()
+            sys.stdout.write(_closing_words(data, workdir, serving, kept=temp is None))
+        sys.stdout.flush()
+        if serving:
             try:
                 while True:
                     time.sleep(3600)

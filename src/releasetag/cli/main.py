@@ -15,7 +15,7 @@ from typing import List, Optional
 
 from .._version import __version__
 from .apiargs import add_global_arguments
-from .errors import CliError
+from releasetag.protocol.errors import ReleasetagError
 
 COMMAND_MODULES = (
     "releasetag.cli.cmd_runtime",
@@ -57,7 +57,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except CliError as exc:
+    except ReleasetagError as exc:
         sys.stderr.write(f"error: {exc.message}\n")
         return exc.exit_code
     except KeyboardInterrupt:

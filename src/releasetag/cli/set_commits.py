@@ -25,7 +25,7 @@ from releasetag.build.vcs import GitRepo, VcsError, normalize_remote_url, repo_n
 from releasetag.build.webapi import releases as api
 from releasetag.build.webapi.repos import list_repos
 from .apiargs import api_command, client_from_args
-from .errors import CliError, UsageError
+from releasetag.protocol.errors import ReleasetagError, UsageError
 from .output import emit, table, warn
 
 DEFAULT_INITIAL_DEPTH = 10  # what the Sentry releases documentation states (sentry-cli uses 20)
@@ -111,10 +111,7 @@ def _note(message: str) -> None:
 
 
 def _open_git() -> GitRepo:
-    try:
-        return GitRepo.open(os.getcwd())
-    except VcsError as exc:
-        raise CliError(str(exc)) from None
+    return GitRepo.open(os.getcwd())
 
 
 @api_command
@@ -128,25 +125,22 @@ def cmd_set_commits(args: argparse.Namespace) -> int:
     client = client_from_args(args)
     cfg = client.config
     org = cfg.require_org()
+    if cfg.projects:  # create it when missing (as sentry-cli does); 208 when it exists
+        api.new_release(client, org, version, cfg.projects)
+    if args.clear:
+        api.set_refs(client, org, version, [])
+        emit(args, {"version": version, "mode": "clear"},
+             f"Cleared the commits of release {version}")
+        return 0
+    if specs:
+        return _set_explicit(args, client, org, version, specs)
+    repo = _open_git()
     try:
-        if cfg.projects:  # create it when missing (as sentry-cli does); 208 when it exists
-            api.new_release(client, org, version, cfg.projects)
-        if args.clear:
-            api.set_refs(client, org, version, [])
-            emit(args, {"version": version, "mode": "clear"},
-                 f"Cleared the commits of release {version}")
-            return 0
-        if specs:
-            return _set_explicit(args, client, org, version, specs)
-        repo = _open_git()
-        try:
-            if args.local:
-                return _set_local(args, client, org, version, repo)
-            return _set_auto(args, client, org, version, repo)
-        finally:
-            repo.close()
-    except VcsError as exc:
-        raise CliError(str(exc)) from None
+        if args.local:
+            return _set_local(args, client, org, version, repo)
+        return _set_auto(args, client, org, version, repo)
+    finally:
+        repo.close()
 
 
 def _refs_text(version: str, refs: List[Dict[str, Any]]) -> str:
@@ -165,7 +159,7 @@ def _set_explicit(args: argparse.Namespace, client: Any, org: str, version: str,
         server_repo = by_name.get(repo_name.lower())
         if server_repo is None:
             names = ", ".join(sorted(str(r.get("name")) for r in known)) or "none"
-            raise CliError(f"unknown repository {repo_name!r} in --commit: the repositories of "
+            raise ReleasetagError(f"unknown repository {repo_name!r} in --commit: the repositories of "
                            f"organization {org!r} are: {names}")
         if sha is None:
             if head is None:
@@ -228,12 +222,12 @@ def _set_local(args: argparse.Namespace, client: Any, org: str, version: str,
             warn(f"commit {prev_sha[:12]} of the previous release {prev_version!r} is not in the "
                  f"local history: using the latest {depth} commits (--ignore-missing)")
         elif repo.is_shallow():
-            raise CliError(
+            raise ReleasetagError(
                 f"commit {prev_sha[:12]} of the previous release {prev_version!r} is missing from "
                 "this shallow clone: fetch more history (git fetch --unshallow, or "
                 "fetch-depth: 0 in actions/checkout) or pass --deepen")
         else:
-            raise CliError(
+            raise ReleasetagError(
                 f"commit {prev_sha[:12]} of the previous release {prev_version!r} is not in this "
                 f"repository: pass --ignore-missing to use the latest {depth} commits instead")
     else:

@@ -7,6 +7,8 @@ manifest's shape. Errors are ``BundleError`` with a one-line reason.
 
 from __future__ import annotations
 
+from releasetag.protocol.errors import ArtifactError
+
 import io
 import json
 import posixpath
@@ -23,7 +25,7 @@ MAX_RATIO = 200            # inflated / compressed, for entries over RATIO_MIN_S
 RATIO_MIN_SIZE = 1024 * 1024
 
 
-class BundleError(ValueError):
+class BundleError(ArtifactError, ValueError):
     """The bytes are not an acceptable artifact bundle."""
 
 

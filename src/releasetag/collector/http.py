@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from releasetag.protocol.errors import InputError
+
 import json
 import zlib
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
@@ -20,7 +22,7 @@ STATUS_TEXT = {
 }
 
 
-class HTTPError(Exception):
+class HTTPError(InputError):
     """An error answer: ``status`` and a one-line ``detail`` sent as ``{"detail": ...}``."""
 
     def __init__(self, status: int, detail: str) -> None:

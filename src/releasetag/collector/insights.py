@@ -14,6 +14,8 @@ suggested assignee unless someone was assigned by hand.
 
 from __future__ import annotations
 
+from releasetag.protocol.errors import InputError
+
 import json
 import sqlite3
 from typing import Any, Dict, List, Optional, Set, Tuple
@@ -22,7 +24,7 @@ from .grouping import IGNORED, REGRESSED, RESOLVED, UNRESOLVED, in_app_frames, n
 from .store import Store
 
 
-class InsightError(ValueError):
+class InsightError(InputError):
     """A request that cannot be carried out; the message is one line for people."""
 
 

@@ -7,6 +7,8 @@ first start) and reads back the org, project, DSN key and API token kept in the 
 
 from __future__ import annotations
 
+from releasetag.protocol.errors import ConfigurationError
+
 import io
 import json
 import logging
@@ -334,7 +336,7 @@ class CollectorServer(ThreadingHTTPServer):
         log.debug("connection error from %s", client_address, exc_info=True)
 
 
-class CollectorError(Exception):
+class CollectorError(ConfigurationError):
     """The collector cannot start; the message is one line for people."""
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from releasetag.protocol.errors import ConfigurationError
+
 from urllib.parse import urlsplit
 
 from releasetag.protocol.records import FrozenRecord
@@ -32,27 +34,27 @@ class Dsn(FrozenRecord):
 
     @classmethod
     def parse(cls, value: str) -> "Dsn":
-        """Parse ``value``; raise ValueError naming what is wrong (never echoing a secret)."""
+        """Parse ``value``; raise ConfigurationError (a ValueError) naming what is wrong (never echoing a secret)."""
         if not isinstance(value, str) or not value.strip():
-            raise ValueError("invalid DSN: it is empty")
+            raise ConfigurationError("invalid DSN: it is empty")
         try:
             parts = urlsplit(value.strip())
             port = parts.port
         except ValueError as exc:
-            raise ValueError(f"invalid DSN: {exc}") from None
+            raise ConfigurationError(f"invalid DSN: {exc}") from None
         if parts.scheme not in ("http", "https"):
-            raise ValueError(
+            raise ConfigurationError(
                 f"invalid DSN: the scheme must be http or https, not {parts.scheme or 'missing'!r}")
         if not parts.hostname:
-            raise ValueError("invalid DSN: it has no host")
+            raise ConfigurationError("invalid DSN: it has no host")
         if not parts.username:
-            raise ValueError("invalid DSN: it has no public key (expected https://KEY@host/PROJECT_ID)")
+            raise ConfigurationError("invalid DSN: it has no public key (expected https://KEY@host/PROJECT_ID)")
         path = parts.path.rstrip("/")
         prefix, _, project_id = path.rpartition("/")
         if not project_id:
-            raise ValueError("invalid DSN: it has no project id (expected https://KEY@host/PROJECT_ID)")
+            raise ConfigurationError("invalid DSN: it has no project id (expected https://KEY@host/PROJECT_ID)")
         if not project_id.isdigit():
-            raise ValueError(f"invalid DSN: the project id must be a number, not {project_id!r}")
+            raise ConfigurationError(f"invalid DSN: the project id must be a number, not {project_id!r}")
         host = parts.hostname
         if ":" in host:  # IPv6 literal
             host = f"[{host}]"

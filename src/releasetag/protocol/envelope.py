@@ -6,6 +6,8 @@ and the payload, each followed by ``\\n``.
 
 from __future__ import annotations
 
+from releasetag.protocol.errors import InputError
+
 import json
 
 from releasetag.protocol.records import Record
@@ -30,7 +32,7 @@ ITEM_CATEGORIES = {
 }
 
 
-class EnvelopeError(ValueError):
+class EnvelopeError(InputError):
     """The bytes are not a valid envelope; the message says where and why."""
 
 

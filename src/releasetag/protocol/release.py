@@ -15,6 +15,8 @@ Nothing here raises: a failing source is skipped with a debug log line.
 
 from __future__ import annotations
 
+from releasetag.protocol.errors import ConfigurationError
+
 import os
 
 from releasetag.protocol.log import get_logger
@@ -91,10 +93,10 @@ def release_name_error(name: object) -> Optional[str]:
 
 
 def validate_release(name: object) -> str:
-    """Return ``name`` if it is a valid release name, else raise ValueError saying which rule."""
+    """Return ``name`` if it is a valid release name, else raise ConfigurationError (a ValueError) saying which rule."""
     err = release_name_error(name)
     if err:
-        raise ValueError(f"invalid release {name!r}: {err}")
+        raise ConfigurationError(f"invalid release {name!r}: {err}")
     return name  # type: ignore[return-value]
 
 

@@ -8,6 +8,8 @@ and an unchanged re-upload compresses nothing.
 
 from __future__ import annotations
 
+from releasetag.protocol.errors import ArtifactError
+
 import hashlib
 import json
 import os
@@ -33,7 +35,7 @@ _MAX_ENTRIES = 0xFFFF
 _MAX_SIZE = 0xFFFFFFFF
 
 
-class BundleError(Exception):
+class BundleError(ArtifactError):
     """The files cannot be packed (too many or too large for one bundle)."""
 
 

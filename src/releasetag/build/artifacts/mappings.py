@@ -7,13 +7,15 @@ field is relative to the previous segment and stays valid untouched.
 
 from __future__ import annotations
 
+from releasetag.protocol.errors import ArtifactError
+
 from typing import Any, Dict, List, Tuple
 
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B64_VALUE = {c: i for i, c in enumerate(_B64)}
 
 
-class MappingError(ValueError):
+class MappingError(ArtifactError, ValueError):
     """The ``mappings`` string is not valid Base64 VLQ."""
 
 

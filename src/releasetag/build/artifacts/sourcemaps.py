@@ -15,6 +15,8 @@ unseen map may describe do not move). Running inject again changes nothing.
 
 from __future__ import annotations
 
+from releasetag.protocol.errors import ArtifactError
+
 import base64
 import hashlib
 import json
@@ -38,7 +40,7 @@ _SNIPPET = (';(function(){{try{{var g=typeof globalThis!="undefined"?globalThis:
             'g._sentryDebugIdIdentifier="sentry-dbid-{id}"}}}}catch(e){{}}}})();')
 
 
-class SourceMapError(Exception):
+class SourceMapError(ArtifactError):
     """A file cannot be processed; the message names what is wrong."""
 
 

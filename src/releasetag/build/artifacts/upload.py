@@ -3,6 +3,8 @@ release-files endpoint for servers without chunk upload."""
 
 from __future__ import annotations
 
+from releasetag.protocol.errors import ArtifactError
+
 import os
 import time
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ def _poll_interval() -> float:
         return 1.0
 
 
-class UploadError(Exception):
+class UploadError(ArtifactError):
     """An upload failed; the message is one line for people."""
 
 

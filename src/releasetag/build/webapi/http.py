@@ -14,6 +14,8 @@ The token is sent only in the ``Authorization`` header and never logged.
 
 from __future__ import annotations
 
+from releasetag.protocol.errors import ServerError
+
 import logging
 import os
 import re
@@ -33,15 +35,13 @@ MAX_PAGES = 1000
 USER_AGENT = f"releasetag/{__version__}"
 
 
-class ApiError(Exception):
+class ApiError(ServerError):
     """A failed Web API call: ``message`` is one line for people; ``status`` is None when no
     HTTP answer arrived (connection error or timeout)."""
 
     def __init__(self, message: str, status: Optional[int] = None,
                  detail: Optional[str] = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+        super().__init__(message, status)
         self.detail = detail
 
 

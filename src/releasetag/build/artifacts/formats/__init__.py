@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+from releasetag.protocol.errors import ArtifactError
+
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 
-class FormatError(Exception):
+class FormatError(ArtifactError):
     """A file is not a valid file of the format it claims to be (truncated, corrupt...)."""
 
 
