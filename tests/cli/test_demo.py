@@ -39,8 +39,44 @@ def test_demo_runs_the_whole_loop_and_prints_a_summary(tmp_path):
     assert issue_row[1] == "PaymentDeclined:" and issue_row[-5:] == [
         "regressed", "3", "demo-shop@1.0.0", "demo-shop@1.0.1", "demo-shop@1.0.2"]
     assert "suspect commit by Demo Dev" in out
-    assert "Open http://127.0.0.1:" in out
+    # not on a terminal and without --keep: the collector stopped, and the demo says so
+    assert "Open http://" not in out
+    assert out.rstrip().endswith("`releasetag demo --data DIR` to keep the data.")
     assert proc.stderr == ""
+
+
+@pytest.mark.slow
+def test_demo_with_data_says_how_to_serve_it_again(tmp_path):
+    data_dir = tmp_path / "demo"
+    proc = subprocess.run([sys.executable, "-m", "releasetag", "demo", "--data", str(data_dir)],
+                          cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.rstrip().splitlines()[-1]
+    command = f"releasetag serve --data {data_dir / 'collector'}"
+    assert last.endswith(command)
+    serve = subprocess.Popen([sys.executable, "-m", "releasetag", "serve", "--port", "0",
+                              "--json", "--data", str(data_dir / "collector")],
+                             env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        info = json.loads(serve.stdout.readline())
+        releases = _api(info, "/organizations/local/releases/")
+        assert {r["version"] for r in releases} >= {"demo-shop@1.0.0", "demo-shop@1.0.2"}
+        # every commit of every release names its repository, not its author
+        for version in ("demo-shop@1.0.0", "demo-shop@1.0.1", "demo-shop@1.0.2"):
+            commits = _api(info, f"/organizations/local/releases/{version}/commits/")
+            assert commits, version
+            assert {c["repository"]["name"] for c in commits} == {"demo/shop"}, version
+            assert {c["author"]["name"] for c in commits} == {"Demo Dev"}, version
+    finally:
+        serve.terminate()
+        try:
+            serve.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.wait(timeout=10)
+        serve.stdout.close()
+        serve.stderr.close()
 
 
 def _api(data, path):
