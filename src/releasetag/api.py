@@ -6,26 +6,20 @@ raises into the host application except init() for invalid configuration.
 
 from __future__ import annotations
 
-import os
 import threading
 from contextlib import contextmanager
 
+from . import current, lifecycle
 from . import scope as scope_mod
-from releasetag.protocol.log import get_logger
+from .current import get_client as get_client  # re-exported
+from .protocol.log import get_logger
 from .scope import Scope
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, Iterator, Optional
 
-_client: Any = None
 _lock = threading.Lock()
-_fork_hook_installed = False
-
-
-def get_client() -> Any:
-    """The client init() configured, or None."""
-    return _client
 
 
 def init(dsn: Optional[str] = None, **options: Any) -> Any:
@@ -33,7 +27,6 @@ def init(dsn: Optional[str] = None, **options: Any) -> Any:
 
     Raises ValueError for a malformed DSN or an invalid explicit release.
     """
-    global _client
     from .client import Client
     from .integrations import setup_integrations
 
@@ -46,7 +39,7 @@ def init(dsn: Optional[str] = None, **options: Any) -> Any:
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
     with _lock:
-        previous, _client = _client, client
+        previous = current.set_client(client)
     if previous is not None:
         previous.close(timeout=client.options.shutdown_timeout)
     scope_mod.get_isolation_scope().set_max_breadcrumbs(client.options.max_breadcrumbs)
@@ -55,58 +48,33 @@ def init(dsn: Optional[str] = None, **options: Any) -> Any:
         client.integrations = setup_integrations(client, client.options.integrations,
                                                  client.options.default_integrations)
         client._set_sdk_info()
-        _install_fork_hook()
+        lifecycle.install_fork_hook()
         if client.options.flush_on_sigterm:
-            from .integrations.exit import install_sigterm_flush
-            install_sigterm_flush()
+            lifecycle.install_sigterm_flush()
     return client
-
-
-def _install_fork_hook() -> None:
-    global _fork_hook_installed
-    if _fork_hook_installed or not hasattr(os, "register_at_fork"):
-        return
-    _fork_hook_installed = True
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _after_fork_in_child() -> None:
-    """Fresh delivery state in the child; flush at ``os._exit`` (multiprocessing, billiard)."""
-    client = _client
-    transport = getattr(client, "transport", None)
-    if transport is None:
-        return
-    reinit = getattr(transport, "reinit_after_fork", None)
-    if reinit is not None:
-        try:
-            reinit()
-            from .integrations.exit import install_os_exit_flush
-            install_os_exit_flush()
-        except Exception:
-            pass
 
 
 def capture_exception(error: Any = None, **kwargs: Any) -> Optional[str]:
     """Capture ``error`` (default: the exception being handled); return the event id."""
-    client = _client
+    client = current.get_client()
     return client.capture_exception(error, **kwargs) if client is not None else None
 
 
 def capture_message(text: Any, level: str = "info", **kwargs: Any) -> Optional[str]:
     """Capture a message at ``level``; return the event id."""
-    client = _client
+    client = current.get_client()
     return client.capture_message(text, level, **kwargs) if client is not None else None
 
 
 def capture_event(event: Dict[str, Any], hint: Optional[Dict[str, Any]] = None) -> Optional[str]:
-    client = _client
+    client = current.get_client()
     return client.capture_event(event, hint) if client is not None else None
 
 
 def add_breadcrumb(crumb: Optional[Dict[str, Any]] = None, hint: Optional[Dict[str, Any]] = None,
                    **fields: Any) -> None:
     """Record a breadcrumb: ``add_breadcrumb(message=..., category=..., level=..., data=...)``."""
-    client = _client
+    client = current.get_client()
     if client is None or not client.active:
         return
     data = dict(crumb or {})
@@ -151,21 +119,20 @@ def _safe(fn: Any) -> None:
 
 def last_event_id() -> Optional[str]:
     """The id of the last event this process captured and queued, or None."""
-    client = _client
+    client = current.get_client()
     return client.last_event_id if client is not None else None
 
 
 def flush(timeout: Optional[float] = None) -> bool:
     """Wait until queued events are delivered; False if ``timeout`` passed first."""
-    client = _client
+    client = current.get_client()
     return client.flush(timeout) if client is not None else True
 
 
 def close(timeout: Optional[float] = None) -> bool:
     """Flush within ``timeout`` and stop sending; later calls are no-ops until init()."""
-    global _client
     with _lock:
-        client, _client = _client, None
+        client = current.set_client(None)
     return client.close(timeout) if client is not None else True
 
 
@@ -176,7 +143,7 @@ def delivery_stats() -> Dict[str, Any]:
     spool), ``spooled`` (written to the spool so far), ``retries``, ``dropped`` ({reason:
     count}, the reasons client reports carry) and ``dropped_total``.
     """
-    client = _client
+    client = current.get_client()
     if client is None:
         return {"sent": 0, "queued": 0, "backlog": 0, "spooled": 0, "retries": 0,
                 "dropped": {}, "dropped_total": 0}
@@ -190,8 +157,6 @@ def new_scope() -> Iterator[Scope]:
         yield scope
 
 
-@contextmanager
-def isolation_scope() -> Iterator[Scope]:
+def isolation_scope() -> scope_mod.use_isolation_scope:
     """A fresh isolation scope, e.g. for one request or background task."""
-    with scope_mod.isolation_scope() as scope:
-        yield scope
+    return scope_mod.isolation_scope()

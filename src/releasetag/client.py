@@ -61,8 +61,8 @@ class Client:
 
     def _set_sdk_info(self) -> None:
         self.sdk = sdk_info(list(self.integrations))
-        if self.transport is not None and hasattr(self.transport, "_sdk"):
-            self.transport._sdk = {"name": self.sdk["name"], "version": self.sdk["version"]}
+        if self.transport is not None:
+            self.transport.set_sdk_info(self.sdk)
 
     # --- capture ------------------------------------------------------------------------
     def capture_exception(self, error: Any = None, *, scope: Optional[Scope] = None,
@@ -155,9 +155,8 @@ class Client:
         return False
 
     def transport_stats_lost(self, reason: str, category: str = "error") -> None:
-        stats = getattr(self.transport, "stats", None)
-        if stats is not None:
-            stats.record_lost(reason, category)
+        if self.transport is not None:
+            self.transport.stats.record_lost(reason, category)
 
     def _process(self, event: Dict[str, Any], hint: Dict[str, Any],
                  scope: Optional[Scope]) -> Optional[str]:
@@ -284,11 +283,12 @@ class Client:
         """Flush and return the transport's last send result (used by ``send-event``)."""
         from .transport import SendResult
         if not self.flush(timeout):
-            last = getattr(self.transport, "last_result", None)
+            last = self.transport.last_result if self.transport is not None else None
             if last is not None and not last.ok:
                 return last  # e.g. connection refused: say so, not "no answer"
             return SendResult(False, None, f"no answer within {timeout} seconds")
-        return getattr(self.transport, "last_result", None) or SendResult(False, None, "nothing sent")
+        last = self.transport.last_result if self.transport is not None else None
+        return last or SendResult(False, None, "nothing sent")
 
     def close(self, timeout: Optional[float] = None) -> bool:
         """Flush within ``timeout`` and stop delivery; the client sends nothing afterwards."""
@@ -304,15 +304,10 @@ class Client:
 
     def delivery_stats(self) -> Dict[str, Any]:
         """Counts of sent, queued, spooled and dropped (by reason) events."""
-        own = getattr(self.transport, "delivery_stats", None)
-        if own is not None:
-            return own()
-        stats = getattr(self.transport, "stats", None)
-        snap = stats.snapshot() if stats is not None else {"sent": 0, "dropped": {},
-                                                             "dropped_total": 0}
-        worker = getattr(self.transport, "worker", None)
-        snap["queued"] = worker.pending if worker is not None else 0
-        return snap
+        if self.transport is None:
+            return {"sent": 0, "queued": 0, "backlog": 0, "spooled": 0, "retries": 0,
+                    "dropped": {}, "dropped_total": 0}
+        return self.transport.delivery_stats()
 
 
 def _crumb_time(crumb: Dict[str, Any]) -> float:

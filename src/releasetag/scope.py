@@ -159,17 +159,34 @@ def new_scope() -> Iterator[Scope]:
         _current_var.reset(token)
 
 
-@contextmanager
-def isolation_scope() -> Iterator[Scope]:
+class use_isolation_scope:  # noqa: N801 - used like a function: ``with use_isolation_scope(s):``
+    """Make ``scope`` the isolation scope (with no temporary scope) until the block ends.
+
+    Integrations use it for each request or task. Where entering and leaving happen in
+    different callbacks (Celery's signals), call ``__enter__`` and keep the object for
+    ``__exit__``. A context manager class, not a generator: it sits on the request path.
+    """
+
+    __slots__ = ("scope", "_tokens")
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self._tokens: Any = None
+
+    def __enter__(self) -> Scope:
+        self._tokens = (_isolation_var.set(self.scope), _current_var.set(None))
+        return self.scope
+
+    def __exit__(self, *exc: Any) -> None:
+        tokens, self._tokens = self._tokens, None
+        if tokens is not None:
+            _current_var.reset(tokens[1])
+            _isolation_var.reset(tokens[0])
+
+
+def isolation_scope() -> use_isolation_scope:
     """A fresh isolation scope (a fork of the current one), e.g. for one request or task."""
-    scope = get_isolation_scope().fork()
-    iso_token = _isolation_var.set(scope)
-    cur_token = _current_var.set(None)
-    try:
-        yield scope
-    finally:
-        _current_var.reset(cur_token)
-        _isolation_var.reset(iso_token)
+    return use_isolation_scope(get_isolation_scope().fork())
 
 
 def scopes_for_event(extra: Optional[Scope] = None) -> List[Scope]:

@@ -12,11 +12,14 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Optional
 
+from .transport.base import Transport
 
-class CapturingTransport:
+
+class CapturingTransport(Transport):
     """A transport that keeps events (after the whole pipeline) in a list."""
 
     def __init__(self, options: Any = None) -> None:
+        super().__init__(options)
         self.events: List[Dict[str, Any]] = []
 
     def capture_event(self, event: Dict[str, Any]) -> bool:
@@ -29,10 +32,7 @@ class CapturingTransport:
             self.events.append(event)
         return True
 
-    def flush(self, timeout: Optional[float] = None) -> bool:
-        return True
-
-    def close(self, timeout: Optional[float] = None) -> bool:
+    def is_idle(self) -> bool:
         return True
 
 

@@ -226,24 +226,37 @@ def test_gzip_body_decodes_to_same_envelope(recorder):
     assert recorder.requests()[0].body == body
 
 
-def test_retry_after_window_with_frozen_clock(recorder):
-    from freezegun import freeze_time
-    with freeze_time("2026-06-01 12:00:00") as frozen:
-        recorder.respond({"path": "/envelope/", "status": 429, "times": 1,
-                          "headers": {"Retry-After": "30"}})
-        releasetag.init(recorder.dsn(), release="r@1")
-        releasetag.capture_message("refused")
-        releasetag.flush(5)
-        releasetag.capture_message("inside window")
-        releasetag.flush(5)
-        assert len(recorder.requests("/envelope/")) == 1
-        frozen.tick(31)
-        releasetag.capture_message("after window")
-        releasetag.flush(5)
+def test_retry_after_window_holds_events_then_sends_them_in_order(recorder):
+    recorder.respond({"path": "/envelope/", "status": 429, "times": 1,
+                      "headers": {"Retry-After": "1"}})
+    releasetag.init(recorder.dsn(), release="r@1")
+    releasetag.capture_message("refused")
+    assert releasetag.flush(0.3) is False  # held for the window
+    releasetag.capture_message("inside window")
+    assert releasetag.flush(0.2) is False
+    assert len(recorder.requests("/envelope/")) == 1  # nothing was posted inside the window
+    assert releasetag.flush(10) is True  # the window ends: both go out
+    releasetag.capture_message("after window")
+    assert releasetag.flush(5) is True
     accepted = [r.envelope().event["logentry"]["message"]
                 for r in recorder.requests("/envelope/") if r.get("status") == 200]
-    # refused and held events are kept and sent, in order, once the window is over
     assert accepted == ["refused", "inside window", "after window"]
+
+
+def test_frozen_time_does_not_stop_retries_or_windows(recorder):
+    """Apps freeze time in their tests (freezegun): delivery runs on the OS clock, so a
+    rate-limit window and the retry timer still end."""
+    from freezegun import freeze_time
+    with freeze_time("2026-06-01 12:00:00"):
+        recorder.respond({"path": "/envelope/", "status": 429, "times": 1,
+                          "headers": {"Retry-After": "1"}},
+                         {"path": "/envelope/", "status": 503, "times": 1})
+        releasetag.init(recorder.dsn(), release="r@1")
+        releasetag.capture_message("held")
+        assert releasetag.flush(15) is True
+    statuses = [r.get("status") for r in recorder.requests("/envelope/")]
+    assert statuses == [429, 503, 200]
+    assert recorder.events()[-1]["logentry"]["message"] == "held"
 
 
 def test_pending_events_flushed_at_interpreter_exit(recorder):

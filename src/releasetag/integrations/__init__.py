@@ -13,6 +13,7 @@ import importlib
 import sys
 
 from releasetag.protocol.log import get_logger
+from ..current import get_client
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,8 +36,7 @@ def report_unhandled(exc_info: Tuple[Any, Any, Any], mechanism_type: str,
     """Capture an exception nobody handled (handled: False) with the configured client;
     never raises. Used by the excepthook and threading integrations."""
     try:
-        from .. import api
-        client = api.get_client()
+        client = get_client()
         if client is None or exc_info[1] is None:
             return
         client.capture_exception(exc_info, handled=False, mechanism_type=mechanism_type)
@@ -130,8 +130,7 @@ _watcher = _ImportWatcher()
 
 
 def _setup_deferred(cls: type) -> None:
-    from .. import api
-    client = api.get_client()
+    client = get_client()
     if client is None or not client.active or cls.identifier in client.integrations:
         return
     try:

@@ -1,33 +1,22 @@
-"""Flush pending events when the interpreter exits (within shutdown_timeout)."""
+"""Flush pending events when the interpreter exits (within shutdown_timeout).
+
+The client's transport joins the one exit handler of :mod:`releasetag.lifecycle`
+(``HttpTransport`` joins it by itself; this covers transports of your own too).
+"""
 
 from __future__ import annotations
 
-import atexit
-
+from .. import lifecycle
 from . import Integration
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
-_installed = False
-
-
-def _flush_at_exit() -> None:
-    try:
-        from .. import api
-        client = api.get_client()
-        if client is not None:
-            client.close(client.options.shutdown_timeout)
-    except Exception:
-        pass
+    from ..client import Client
 
 
 class AtexitIntegration(Integration):
     identifier = "atexit"
 
-    def setup(self, client: Any) -> None:
-        global _installed
-        if not _installed:
-            _installed = True
-            atexit.register(_flush_at_exit)
+    def setup(self, client: Client) -> None:
+        if client.transport is not None:
+            lifecycle.track(client.transport)

@@ -10,8 +10,8 @@ reported. Task args and kwargs are attached only with ``send_default_pii``.
 from __future__ import annotations
 
 
-from .. import api as _api
-from ..scope import _current_var, _isolation_var, get_isolation_scope
+from ..current import get_client
+from ..scope import get_isolation_scope, use_isolation_scope
 from ..serialize import serialize
 from . import Integration
 from ._trace import HEADER, continue_trace, trace_header
@@ -21,13 +21,13 @@ if TYPE_CHECKING:
     from typing import Any, Dict, Tuple
 
 _installed = False
-_tokens: Dict[Any, Tuple[Any, Any]] = {}  # task id -> (isolation token, current token)
+_active: Dict[Any, use_isolation_scope] = {}  # task id -> its entered isolation scope
 _expected: Tuple[type, ...] = ()
 
 
 def _on_publish(sender: Any = None, headers: Any = None, **kwargs: Any) -> None:
     """Producer side: put the current trace into the message headers."""
-    client = _api._client
+    client = get_client()
     if client is None or client.transport is None or not isinstance(headers, dict):
         return
     try:
@@ -58,7 +58,7 @@ def _header_from(request: Any) -> Any:
 def _on_prerun(sender: Any = None, task_id: Any = None, task: Any = None, args: Any = None,
                kwargs: Any = None, **_: Any) -> None:
     """Worker side: a fresh isolation scope for the task, continuing the producer's trace."""
-    client = _api._client
+    client = get_client()
     if client is None or client.transport is None:
         return
     try:
@@ -83,7 +83,9 @@ def _on_prerun(sender: Any = None, task_id: Any = None, task: Any = None, args: 
         header = _header_from(request)
         if header:
             continue_trace(scope, header)
-        _tokens[task_id] = (_isolation_var.set(scope), _current_var.set(None))
+        active = use_isolation_scope(scope)
+        active.__enter__()
+        _active[task_id] = active
     except Exception:
         pass
 
@@ -101,19 +103,18 @@ def _strip_celery_frame_vars(event: Dict[str, Any], hint: Dict[str, Any]) -> Dic
 
 
 def _on_postrun(sender: Any = None, task_id: Any = None, **_: Any) -> None:
-    tokens = _tokens.pop(task_id, None)
-    if tokens is None:
+    active = _active.pop(task_id, None)
+    if active is None:
         return
     try:
-        _current_var.reset(tokens[1])
-        _isolation_var.reset(tokens[0])
+        active.__exit__(None, None, None)
     except Exception:  # a token from another context: leave the context as it is
         pass
 
 
 def _on_failure(sender: Any = None, task_id: Any = None, exception: Any = None,
                 traceback: Any = None, **_: Any) -> None:
-    client = _api._client
+    client = get_client()
     if client is None or client.transport is None or exception is None:
         return
     try:
@@ -133,7 +134,7 @@ def _on_failure(sender: Any = None, task_id: Any = None, exception: Any = None,
 
 def _flush(**_: Any) -> None:
     """Before a worker (or a prefork pool child) exits: deliver what is queued."""
-    client = _api._client
+    client = get_client()
     if client is not None:
         client.flush(client.options.shutdown_timeout)
 

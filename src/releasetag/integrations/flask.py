@@ -7,7 +7,7 @@ Enabled by default when the app imports flask (before or after init()).
 from __future__ import annotations
 
 
-from .. import api as _api
+from ..current import get_client
 from . import Integration
 from .wsgi import SCOPE_KEY, handle_request, request_data
 
@@ -19,7 +19,7 @@ _installed = False
 
 
 def _on_exception(sender: Any, exception: BaseException = None, **kwargs: Any) -> None:
-    client = _api._client
+    client = get_client()
     if client is None or exception is None:
         return
     try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from .. import api as _api
+from ..current import get_client
 from ..serialize import safe_repr, safe_str, serialize, truncate
 from . import Integration
 
@@ -114,7 +114,7 @@ class LoggingIntegration(Integration):
     # --- per record -----------------------------------------------------------------------
     def handle(self, record: logging.LogRecord) -> None:
         """Turn one record into a breadcrumb and/or event (never raises)."""
-        client = _api._client
+        client = get_client()
         if client is None or client.transport is None:
             return
         if getattr(_guard, "busy", False) or _is_ignored(record.name):

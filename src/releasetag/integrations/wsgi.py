@@ -14,8 +14,8 @@ from __future__ import annotations
 import sys
 from urllib.parse import quote
 
-from .. import api as _api
-from ..scope import Scope, _current_var, _isolation_var, get_isolation_scope
+from ..current import get_client
+from ..scope import Scope, get_isolation_scope, use_isolation_scope
 from ..scrub import scrub_request
 from . import Integration
 from ._trace import add_trace_context, continue_trace
@@ -107,7 +107,7 @@ class _RequestProcessor:
         self.scope = scope
 
     def __call__(self, event: Dict[str, Any], hint: Dict[str, Any]) -> Dict[str, Any]:
-        client = _api._client
+        client = get_client()
         pii = bool(client is not None and client.options.send_default_pii)
         if "request" not in event:
             event["request"] = request_data(self.environ, pii)
@@ -124,7 +124,7 @@ class _RequestProcessor:
 
 
 def _capture(mechanism: str) -> None:
-    client = _api._client
+    client = get_client()
     if client is not None:
         client.capture_exception(sys.exc_info(), handled=False, mechanism_type=mechanism)
 
@@ -132,7 +132,7 @@ def _capture(mechanism: str) -> None:
 def handle_request(app: Callable[..., Any], environ: Dict[str, Any],
                    start_response: Callable[..., Any], mechanism: str = "wsgi") -> Any:
     """Call ``app`` for one request under its own isolation scope (the middleware's body)."""
-    client = _api._client
+    client = get_client()
     if client is None or client.transport is None or SCOPE_KEY in environ:
         return app(environ, start_response)
     scope = get_isolation_scope().fork()
@@ -141,16 +141,12 @@ def handle_request(app: Callable[..., Any], environ: Dict[str, Any],
     if header:
         continue_trace(scope, header)
     environ[SCOPE_KEY] = scope
-    iso_token = _isolation_var.set(scope)
-    cur_token = _current_var.set(None)
-    try:
-        response = app(environ, start_response)
-    except Exception:
-        _capture(mechanism)
-        raise
-    finally:
-        _current_var.reset(cur_token)
-        _isolation_var.reset(iso_token)
+    with use_isolation_scope(scope):
+        try:
+            response = app(environ, start_response)
+        except Exception:
+            _capture(mechanism)
+            raise
     if type(response) in (list, tuple):  # iterating cannot fail and there is no close()
         return response
     wrapper = environ.get("wsgi.file_wrapper")
@@ -170,18 +166,14 @@ class _Response:
         self._mechanism = mechanism
 
     def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        iso_token = _isolation_var.set(self._scope)
-        cur_token = _current_var.set(None)
-        try:
-            return fn(*args)
-        except StopIteration:
-            raise
-        except Exception:
-            _capture(self._mechanism)
-            raise
-        finally:
-            _current_var.reset(cur_token)
-            _isolation_var.reset(iso_token)
+        with use_isolation_scope(self._scope):
+            try:
+                return fn(*args)
+            except StopIteration:
+                raise
+            except Exception:
+                _capture(self._mechanism)
+                raise
 
     def __iter__(self) -> Iterator[bytes]:
         iterator = self._run(iter, self._response)

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 
+from ..protocol.errors import ConfigurationError
+from .base import Transport
 from .http import HttpTransport, SendResult
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["HttpTransport", "SendResult", "make_transport"]
+__all__ = ["HttpTransport", "SendResult", "Transport", "make_transport"]
 
 
-def make_transport(options: Any) -> Any:
-    """The transport for ``options``: a user-given one, or HTTP to the DSN."""
-    if options.transport is not None:
-        transport = options.transport
-        return transport(options) if isinstance(transport, type) else transport
-    return HttpTransport(options)
+def make_transport(options: Any) -> Transport:
+    """The transport for ``options``: a user-given one (a ``Transport`` subclass or
+    instance), or HTTP to the DSN."""
+    if options.transport is None:
+        return HttpTransport(options)
+    transport = options.transport
+    if isinstance(transport, type) and issubclass(transport, Transport):
+        return transport(options)
+    if isinstance(transport, Transport):
+        return transport
+    raise ConfigurationError(f"transport must be a releasetag.transport.Transport subclass or "
+                             f"instance, not {type(transport).__name__}")

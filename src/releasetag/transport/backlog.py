@@ -15,18 +15,12 @@ import threading
 import time
 from releasetag.protocol.records import Record
 from . import reports
+from .clock import wall_ns
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable, List, Optional, Set, Tuple
 
-if hasattr(time, "clock_gettime_ns") and hasattr(time, "CLOCK_REALTIME"):
-    def wall_ns() -> int:
-        """Wall-clock nanoseconds for keys and ages, read from the OS directly: test tools
-        that freeze ``time.time`` must not make envelopes look months old (or new)."""
-        return time.clock_gettime_ns(time.CLOCK_REALTIME)
-else:  # pragma: no cover - Windows
-    wall_ns = time.time_ns
 
 if TYPE_CHECKING:
     Evict = Callable[[str, str, int], None]

@@ -9,11 +9,9 @@ memory backlog) and is retried by the same thread, oldest first, following the
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import threading
-import weakref
 
 from .. import trim
 from releasetag.protocol.records import FrozenRecord
@@ -21,43 +19,22 @@ from releasetag.protocol.log import get_logger
 from releasetag.protocol.dsn import Dsn
 from releasetag.protocol.envelope import ENVELOPE_CONTENT_TYPE, Envelope, Item
 from ..event import utc_timestamp
+from .. import lifecycle
 from . import reports
-from .backlog import MemoryBacklog, wall_ns
+from .base import Transport
+from .backlog import MemoryBacklog
+from .clock import monotonic, wall_ns
 from .connection import Connection
 from .ratelimit import RateLimiter, parse_retry_after
 from .reports import DeliveryStats
 from .retry import DEFAULT_POLICY, RETRY, SENT, RetryPolicy
-from .worker import BackgroundWorker, monotonic
+from .worker import BackgroundWorker
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, List, Optional, Tuple
 
 _LOGGER = "releasetag.transport"  # get_logger(_LOGGER): logging loads at first use
-
-_open_transports: "weakref.WeakSet[HttpTransport]" = weakref.WeakSet()
-_atexit_registered = False
-
-
-def _close_all_at_exit() -> None:
-    """Interpreter exit: each open transport flushes within its shutdown_timeout.
-
-    Registered by the transport itself, so exit safety does not depend on which
-    integrations are enabled. Runs on the main thread; starts no thread.
-    """
-    for transport in list(_open_transports):
-        try:
-            transport.close(float(transport.options.shutdown_timeout))
-        except Exception:
-            pass
-
-
-def _register_atexit(transport: "HttpTransport") -> None:
-    global _atexit_registered
-    _open_transports.add(transport)
-    if not _atexit_registered:
-        _atexit_registered = True
-        atexit.register(_close_all_at_exit)
 
 _DROP_HINTS = {
     400: "the server rejected the envelope as invalid",
@@ -145,18 +122,17 @@ def make_backlog(options: Any, on_evict: Callable[[str, str, int], None],
                          evict_reason=evict_reason)
 
 
-class HttpTransport:
+class HttpTransport(Transport):
     """Posts envelopes to the DSN's envelope endpoint without blocking the caller."""
 
     def __init__(self, options: Any, dsn: Optional[Dsn] = None) -> None:
-        self.options = options
+        super().__init__(options)
         self.dsn = dsn or Dsn.parse(options.dsn)
-        self.policy: RetryPolicy = getattr(options, "retry_policy", None) or DEFAULT_POLICY
-        self.stats = DeliveryStats()
+        self.policy: RetryPolicy = options.retry_policy or DEFAULT_POLICY
         self.rate_limiter = RateLimiter()
         self.backlog = make_backlog(options, self._on_evict, self._evict_reason)
         self.worker = BackgroundWorker(options.transport_queue_size, idle=self._drain_backlog,
-                                       threads=getattr(options, "transport_threads", 1))
+                                       threads=options.transport_threads)
         # Envelopes that failed (and leftovers of an earlier process) drain strictly in
         # order, one at a time; a spill from a burst may drain on every sender thread.
         self.worker.idle_parallel = lambda: not self._recovering
@@ -166,10 +142,10 @@ class HttpTransport:
         self.last_result: Optional[SendResult] = None
         self._auth = self.dsn.auth_header()
         self._url = self.dsn.envelope_url
-        self._sdk = None  # set by the client
+        self._sdk: Optional[Dict[str, Any]] = None  # set_sdk_info()
         self.on_result: List[Callable[[SendResult], None]] = []
         self._init_process_state()
-        _register_atexit(self)
+        lifecycle.track(self)
         if self.backlog.durable and self.backlog.scan():
             self._recovering = True  # envelopes left by an earlier process: send them first
             self._prepare_sending()  # imports now, not on the sender thread
@@ -247,29 +223,32 @@ class HttpTransport:
 
     def _write_spills(self, jobs: List[Any]) -> None:
         """Spooler thread: write a batch of spilled envelopes (one journal commit)."""
-        payloads = [job.payload() for job in jobs]
-        try:
-            self.backlog.put_many(payloads)
-        except OSError as exc:
-            self._warn_once("spool", f"cannot write to the spool {self.options.spool_dir}: "
-                                     f"{exc.strerror or exc}; events are dropped")
-            for _data, category, _ts in payloads:
-                self.stats.record_lost(reports.QUEUE_OVERFLOW, category)
-            return
-        self.stats.record_spooled(len(payloads))
-        self.worker.poke()
+        if self._keep([job.payload() for job in jobs], reports.QUEUE_OVERFLOW):
+            self.worker.poke()
 
     def _write_spill(self, job: Any) -> bool:
-        data, category, ts_ns = job.payload()
+        if not self._keep([job.payload()], reports.QUEUE_OVERFLOW):
+            return False
+        self.worker.poke()
+        return True
+
+    def _keep(self, payloads: List[Tuple[bytes, str, int]], lost_reason: str) -> bool:
+        """Put envelopes into the backlog. When the spool cannot be written, warn once and
+        count them as lost for ``lost_reason``; False then."""
         try:
-            self.backlog.put(data, category, ts_ns)
+            if len(payloads) == 1:
+                self.backlog.put(*payloads[0])
+            else:
+                self.backlog.put_many(payloads)
         except OSError as exc:
             self._warn_once("spool", f"cannot write to the spool {self.options.spool_dir}: "
-                                     f"{exc.strerror or exc}; events are dropped")
-            self.stats.record_lost(reports.QUEUE_OVERFLOW, category)
+                                     f"{exc.strerror or exc}; {len(payloads)} envelope(s) "
+                                     "dropped")
+            for _data, category, _ts in payloads:
+                self.stats.record_lost(lost_reason, category)
             return False
-        self.stats.record_spooled()
-        self.worker.poke()
+        if self.backlog.durable:
+            self.stats.record_spooled(len(payloads))
         return True
 
     def flush(self, timeout: Optional[float] = None) -> bool:
@@ -287,7 +266,7 @@ class HttpTransport:
 
     def close(self, timeout: Optional[float] = None) -> bool:
         """Flush within ``timeout``, keep what is left in the spool, stop the thread."""
-        _open_transports.discard(self)
+        lifecycle.untrack(self)
         start = monotonic()
         ok = self.flush(timeout)
         self.worker.close(0)
@@ -330,6 +309,13 @@ class HttpTransport:
             for _key, category, _data in self.backlog.take_all():
                 self.stats.record_lost(self._evict_reason(category), category)
 
+    def is_idle(self) -> bool:
+        return (self.worker.pending == 0 and (self.spooler is None or self.spooler.pending == 0)
+                and not self.backlog.has_work() and not self.stats.has_unreported())
+
+    def set_sdk_info(self, sdk: Dict[str, Any]) -> None:
+        self._sdk = {"name": sdk["name"], "version": sdk["version"]}
+
     def delivery_stats(self) -> Dict[str, Any]:
         """Counts: sent, queued (memory), backlog (waiting for a retry), spooled, dropped."""
         snap = self.stats.snapshot()
@@ -370,15 +356,8 @@ class HttpTransport:
             self.backlog.remove(spooled)
 
     def _to_backlog(self, data: bytes, category: str, ts_ns: int) -> None:
-        try:
-            self.backlog.put(data, category, ts_ns)
-        except OSError as exc:
-            self._warn_once("spool", f"cannot write to the spool {self.options.spool_dir}: "
-                                     f"{exc.strerror or exc}; the event is dropped")
-            self.stats.record_lost(reports.NETWORK_ERROR, category)
+        if not self._keep([(data, category, ts_ns)], reports.NETWORK_ERROR):
             return
-        if self.backlog.durable:
-            self.stats.record_spooled()
         self._recovering = True
         self.worker.poke(self._wait_for(category), start=False)
 

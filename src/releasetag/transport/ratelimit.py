@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-import time
+
+from .clock import monotonic, wall_ns
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def parse_retry_after(value: Optional[str], default: float = DEFAULT_RETRY_AFTER
         pass
     try:
         from email.utils import parsedate_to_datetime
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        return max(0.0, parsedate_to_datetime(value).timestamp() - wall_ns() / 1e9)
     except Exception:
         return default
 
@@ -54,7 +55,7 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def _now(self) -> float:
-        return self._clock() if self._clock is not None else time.monotonic()
+        return self._clock() if self._clock is not None else monotonic()
 
     def update(self, status: int, headers: Dict[str, str]) -> bool:
         """Record limits from a response; True when any limit was set."""

@@ -26,12 +26,12 @@ import threading
 from typing import List, Optional, Sequence, Set, Tuple
 
 from . import reports
-from .backlog import Claim, _noop_evict, key_time, make_key, wall_ns
+from .backlog import Claim, _noop_evict, key_time, make_key
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .backlog import Evict, Limited
-from .worker import monotonic
+from .clock import monotonic, wall_ns
 
 SUFFIX = ".env"
 CLAIM = ".claim-"

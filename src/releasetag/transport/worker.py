@@ -14,6 +14,8 @@ from collections import deque
 
 from releasetag.protocol.log import get_logger
 
+from .clock import monotonic
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable, Deque, List, Optional
@@ -21,13 +23,6 @@ if TYPE_CHECKING:
     Job = Callable[[], None]
     Idle = Callable[[], Optional[float]]
 
-if hasattr(time, "clock_gettime") and hasattr(time, "CLOCK_MONOTONIC"):
-    def monotonic() -> float:
-        """The scheduling clock. Not ``time.monotonic``: tools that freeze time in tests
-        patch that one, and a frozen clock would stop retries and flush timeouts."""
-        return time.clock_gettime(time.CLOCK_MONOTONIC)
-else:  # pragma: no cover - Windows
-    monotonic = time.monotonic
 
 
 class BackgroundWorker:

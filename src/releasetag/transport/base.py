@@ -1,0 +1,63 @@
+"""The transport interface: what the client and the lifecycle hooks need of a transport.
+
+``HttpTransport`` is the one releasetag ships; ``releasetag.testing.CapturingTransport``
+keeps events in a list. A transport of your own (``init(transport=...)``) subclasses
+:class:`Transport` and implements at least ``capture_event`` and ``send_envelope``.
+"""
+
+from __future__ import annotations
+
+from .reports import DeliveryStats
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional
+
+    from ..protocol.envelope import Envelope
+    from ..types import Event
+    from .http import SendResult
+
+
+class Transport:
+    """Base class of transports. Never raises into the caller."""
+
+    #: the outcome of the last POST (None before any, or for transports that do not post)
+    last_result: Optional[SendResult] = None
+
+    def __init__(self, options: Any = None) -> None:
+        self.options = options
+        self.stats = DeliveryStats()
+
+    def capture_event(self, event: Event) -> bool:
+        """Queue ``event`` for delivery; False when it was dropped (and counted)."""
+        raise NotImplementedError
+
+    def send_envelope(self, envelope: Envelope) -> bool:
+        """Queue a ready envelope (sessions, attachments, ...)."""
+        raise NotImplementedError
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Wait until everything queued was delivered; False when ``timeout`` passed first."""
+        return True
+
+    def close(self, timeout: Optional[float] = None) -> bool:
+        """Flush within ``timeout`` and stop; nothing is sent afterwards."""
+        return self.flush(timeout)
+
+    def is_idle(self) -> bool:
+        """True when nothing waits to be sent (exit hooks then skip the flush)."""
+        return False
+
+    def delivery_stats(self) -> Dict[str, Any]:
+        """Counts: sent, queued, backlog, spooled, retries, dropped by reason."""
+        snap = self.stats.snapshot()
+        snap.setdefault("queued", 0)
+        snap.setdefault("backlog", 0)
+        return snap
+
+    def set_sdk_info(self, sdk: Dict[str, Any]) -> None:
+        """The SDK name and version for envelope headers."""
+
+    def reinit_after_fork(self) -> None:
+        """In a forked child: fresh delivery state, nothing of the parent's queue."""
+        self.stats = DeliveryStats()
