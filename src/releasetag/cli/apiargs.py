@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-from typing import Callable
+from typing import Callable, Optional
 
 from releasetag.build.config import Config, load_config
-from releasetag.protocol.errors import ReleasetagError
+from releasetag.protocol import release as release_mod
+from releasetag.protocol.errors import ReleasetagError, UsageError
 from .output import warn
 
 ALLOW_FAILURE_ENV = ("RELEASETAG_ALLOW_FAILURE", "SENTRY_ALLOW_FAILURE")
@@ -106,3 +107,11 @@ def api_command(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse
             raise
 
     return wrapper
+
+
+def release_arg(value: Optional[str]) -> str:
+    """A release name from the command line, checked against the naming rules (exit 2)."""
+    err = release_mod.release_name_error(value)
+    if err:
+        raise UsageError(f"invalid release name {value!r}: {err}")
+    return value  # type: ignore[return-value]

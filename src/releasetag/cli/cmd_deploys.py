@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from releasetag.build.webapi import deploys as api
-from .apiargs import add_api_arguments, add_config_flags, api_command, client_from_args
+from .apiargs import release_arg, add_api_arguments, add_config_flags, api_command, client_from_args
 from releasetag.protocol.errors import UsageError
 from .output import emit, table
 from releasetag.protocol.timefmt import now_wire, parse_time_opt, to_wire
@@ -72,8 +72,6 @@ def environment_error(name: str) -> str:
 
 @api_command
 def cmd_new(args: argparse.Namespace) -> int:
-    from .cmd_releases import release_arg
-
     version = release_arg(args.version)
     err = environment_error(args.environment)
     if err:
@@ -102,8 +100,6 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 @api_command
 def cmd_list(args: argparse.Namespace) -> int:
-    from .cmd_releases import release_arg
-
     version = release_arg(args.version)
     client = client_from_args(args)
     items = [d for d in api.list_deploys(client, client.config.require_org(), version)

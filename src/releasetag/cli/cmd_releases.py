@@ -10,19 +10,12 @@ from typing import Any, Dict, List, Optional
 from releasetag.protocol import release as release_mod
 from releasetag.build.webapi import releases as api
 from . import cmd_deploys, set_commits
-from .apiargs import add_api_arguments, add_config_flags, api_command, client_from_args
+from .apiargs import (add_api_arguments, add_config_flags, api_command, client_from_args,
+                      release_arg)
 from .cmd_runtime import add_propose_version_arguments, cmd_propose_version
 from releasetag.protocol.errors import UsageError
 from .output import emit, table
 from releasetag.protocol.timefmt import now_wire
-
-
-def release_arg(value: Optional[str]) -> str:
-    """A release name from the command line, checked against the naming rules (exit 2)."""
-    err = release_mod.release_name_error(value)
-    if err:
-        raise UsageError(f"invalid release name {value!r}: {err}")
-    return value  # type: ignore[return-value]
 
 
 def _version_arg(p: argparse.ArgumentParser, optional: bool = False) -> None:

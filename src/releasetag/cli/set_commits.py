@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from releasetag.build.vcs import GitRepo, VcsError, normalize_remote_url, repo_name_from_url
 from releasetag.build.webapi import releases as api
 from releasetag.build.webapi.repos import list_repos
-from .apiargs import api_command, client_from_args
+from .apiargs import release_arg, api_command, client_from_args
 from releasetag.protocol.errors import ReleasetagError, UsageError
 from .output import emit, table, warn
 
@@ -116,8 +116,6 @@ def _open_git() -> GitRepo:
 
 @api_command
 def cmd_set_commits(args: argparse.Namespace) -> int:
-    from .cmd_releases import release_arg
-
     version = release_arg(args.version)
     if args.commits and (args.auto or args.local or args.clear):
         raise UsageError("--commit cannot be combined with --auto, --local or --clear")
