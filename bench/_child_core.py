@@ -19,8 +19,21 @@ RELEASE = "benchapp@1.0.0"
 ENVIRONMENT = "bench"
 PRESSURE_FRAMES = 30
 # stdlib modules that releasetag's init() imports first (sentry_sdk imports them at import)
-STDLIB_PRELOAD = ("dataclasses", "inspect", "typing", "logging", "socket", "urllib.parse",
-                  "json", "gzip", "traceback", "linecache", "re", "ipaddress", "selectors")
+STDLIB_PRELOAD = (
+    "dataclasses",
+    "inspect",
+    "typing",
+    "logging",
+    "socket",
+    "urllib.parse",
+    "json",
+    "gzip",
+    "traceback",
+    "linecache",
+    "re",
+    "ipaddress",
+    "selectors",
+)
 
 
 def emit(data):
@@ -45,8 +58,9 @@ class _HideModules:
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname.partition(".")[0] in self.names:
-            raise ModuleNotFoundError(f"No module named {fullname!r} (hidden by the bench)",
-                                      name=fullname)
+            raise ModuleNotFoundError(
+                f"No module named {fullname!r} (hidden by the bench)", name=fullname
+            )
         return None
 
 
@@ -76,6 +90,7 @@ class profiled:
 
 def _save_profile():
     import cProfile
+
     stats = _profiler.getstats()
     prof = cProfile.Profile()
     prof.getstats = lambda: stats
@@ -93,6 +108,7 @@ def rss_mb() -> float:
     except OSError:
         pass
     import resource
+
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0)
 
@@ -100,9 +116,11 @@ def rss_mb() -> float:
 def import_sdk(sdk):
     if sdk == "releasetag":
         import releasetag
+
         return releasetag
     if sdk == "sentry_sdk":
         import sentry_sdk
+
         return sentry_sdk
     return None
 
@@ -163,8 +181,13 @@ class Order:
 
 
 def descend(depth, order):
-    customer = {"id": depth, "name": "customer-%d" % depth, "tier": "gold",
-                "password": "hunter2", "tags": ["a", "b", "c"]}
+    customer = {
+        "id": depth,
+        "name": "customer-%d" % depth,
+        "tier": "gold",
+        "password": "hunter2",
+        "tags": ["a", "b", "c"],
+    }
     totals = [depth * i for i in range(10)]
     note = "processing order %d at depth %d" % (order.id, depth)
     ratio = depth / 7.0
@@ -195,8 +218,9 @@ def cmd_import(sdk):
     with profiled():
         import_sdk(sdk)
     elapsed = time.perf_counter() - t0
-    heavy = sorted(m for m in ("requests", "git", "urllib3", "certifi", "wrapt")
-                   if m in sys.modules)
+    heavy = sorted(
+        m for m in ("requests", "git", "urllib3", "certifi", "wrapt") if m in sys.modules
+    )
     finish({"time": elapsed * 1e3, "modules": len(sys.modules), "heavy": heavy})
 
 
@@ -208,8 +232,13 @@ def cmd_init(sdk, dsn):
     with profiled():
         init_sdk(sdk, mod, dsn)
     t2 = time.perf_counter()
-    finish({"time": (t2 - t1) * 1e3, "total": (t2 - t0) * 1e3,
-            "new_modules": len(set(sys.modules) - before)})
+    finish(
+        {
+            "time": (t2 - t1) * 1e3,
+            "total": (t2 - t0) * 1e3,
+            "new_modules": len(set(sys.modules) - before),
+        }
+    )
 
 
 def _timed_calls(mod, n, call, warm=10):
@@ -237,8 +266,9 @@ def cmd_capture_exception(sdk, dsn, n):
 def cmd_capture_message(sdk, dsn, n):
     mod = import_sdk(sdk)
     init_sdk(sdk, mod, dsn)
-    times = _timed_calls(mod, n, lambda i: mod.capture_message("cache miss for key %d" % i,
-                                                               "warning"))
+    times = _timed_calls(
+        mod, n, lambda i: mod.capture_message("cache miss for key %d" % i, "warning")
+    )
     finish({"time": statistics.median(times) * 1e6, "mean": statistics.mean(times) * 1e6})
 
 
@@ -253,8 +283,9 @@ def cmd_throughput(sdk, dsn, n):
     queued = time.perf_counter() - t0
     ok = mod.flush(300)
     elapsed = time.perf_counter() - t0
-    finish({"rate": n / elapsed, "seconds": elapsed, "capture_seconds": queued,
-            "flushed": bool(ok)})
+    finish(
+        {"rate": n / elapsed, "seconds": elapsed, "capture_seconds": queued, "flushed": bool(ok)}
+    )
 
 
 def cmd_rss(sdk, dsn, n, warm=100):
@@ -283,9 +314,18 @@ def cmd_rss(sdk, dsn, n, warm=100):
         mod.flush(60)
     gc.collect()
     after = rss_mb()
-    finish({"bare": bare, "import": after_import, "init": after_init, "warm": after_warm,
-            "events": after, "init_delta": after_init - bare, "events_delta": after - after_init,
-            "growth": after - after_warm})
+    finish(
+        {
+            "bare": bare,
+            "import": after_import,
+            "init": after_init,
+            "warm": after_warm,
+            "events": after,
+            "init_delta": after_init - bare,
+            "events_delta": after - after_init,
+            "growth": after - after_warm,
+        }
+    )
 
 
 def cmd_ops(kind, sdk, dsn, n):

@@ -26,10 +26,12 @@ def main(sdk: str, dsn: str, n: int) -> None:
     flush = None
     if sdk == "releasetag":
         import releasetag
+
         releasetag.init(dsn, release="bench@1.0", environment="bench")
         flush = releasetag.flush
     elif sdk == "sentry_sdk":
         import sentry_sdk
+
         sentry_sdk.init(dsn, release="bench@1.0", environment="bench")
         flush = sentry_sdk.flush
     logger = logging.getLogger("bench.app")
@@ -55,8 +57,12 @@ def main(sdk: str, dsn: str, n: int) -> None:
         per_call.append((time.perf_counter() - t0) / BATCH)
         if flush:
             flush(30)
-    print("RESULT " + json.dumps({"us": statistics.median(single) * 1e6,
-                                  "batch_us": statistics.median(per_call) * 1e6}))
+    print(
+        "RESULT "
+        + json.dumps(
+            {"us": statistics.median(single) * 1e6, "batch_us": statistics.median(per_call) * 1e6}
+        )
+    )
     sys.stdout.flush()
 
 

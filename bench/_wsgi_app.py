@@ -21,11 +21,13 @@ _DSN = os.environ.get("BENCH_DSN", "")
 if _SDK == "releasetag":
     import releasetag
     from releasetag.integrations.wsgi import ReleasetagMiddleware
+
     releasetag.init(_DSN, release="bench@1.0", environment="bench")
     app = ReleasetagMiddleware(hello)
 elif _SDK == "sentry_sdk":
     import sentry_sdk
     from sentry_sdk.integrations.wsgi import SentryWsgiMiddleware
+
     sentry_sdk.init(_DSN, release="bench@1.0", environment="bench")
     app = SentryWsgiMiddleware(hello)
 else:

@@ -52,12 +52,23 @@ def main() -> None:
         rec.respond({"path": "/releases/", "status": 201, "body": RELEASE})
         # PYTHONDONTWRITEBYTECODE would make every run recompile every module: an installed
         # package has its .pyc files, so measure with them (the warm-up run writes them).
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("SENTRY_", "RELEASETAG_")) and k != "PYTHONDONTWRITEBYTECODE"}
-        env.update(SENTRY_URL=rec.url + "/", SENTRY_AUTH_TOKEN="bench-token", SENTRY_ORG="acme",
-                   SENTRY_PROJECT="web", SENTRY_DISABLE_UPDATE_CHECK="1", HOME=ROOT)
-        cmds = {"releasetag": [releasetag, "releases", "new", "1.0"],
-                "sentry-cli": [sentry_cli, "releases", "new", "1.0"]}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SENTRY_", "RELEASETAG_")) and k != "PYTHONDONTWRITEBYTECODE"
+        }
+        env.update(
+            SENTRY_URL=rec.url + "/",
+            SENTRY_AUTH_TOKEN="bench-token",
+            SENTRY_ORG="acme",
+            SENTRY_PROJECT="web",
+            SENTRY_DISABLE_UPDATE_CHECK="1",
+            HOME=ROOT,
+        )
+        cmds = {
+            "releasetag": [releasetag, "releases", "new", "1.0"],
+            "sentry-cli": [sentry_cli, "releases", "new", "1.0"],
+        }
         times = {name: [] for name in cmds}
         cpus = {name: [] for name in cmds}
         for name, cmd in cmds.items():  # warm-up (page cache, pyc files)
@@ -69,25 +80,35 @@ def main() -> None:
                 cpus[name].append(cpu)
     finally:
         rec.stop()
-    result = {name: {"median_ms": round(statistics.median(t) * 1000, 1),
-                     "min_ms": round(min(t) * 1000, 1),
-                     "cpu_median_ms": round(statistics.median(cpus[name]) * 1000, 1),
-                     "runs": len(t)}
-              for name, t in times.items()}
-    result["ratio_median"] = round(result["releasetag"]["median_ms"]
-                                   / result["sentry-cli"]["median_ms"], 2)
-    result["ratio_cpu_median"] = round(result["releasetag"]["cpu_median_ms"]
-                                       / max(result["sentry-cli"]["cpu_median_ms"], 0.1), 2)
+    result = {
+        name: {
+            "median_ms": round(statistics.median(t) * 1000, 1),
+            "min_ms": round(min(t) * 1000, 1),
+            "cpu_median_ms": round(statistics.median(cpus[name]) * 1000, 1),
+            "runs": len(t),
+        }
+        for name, t in times.items()
+    }
+    result["ratio_median"] = round(
+        result["releasetag"]["median_ms"] / result["sentry-cli"]["median_ms"], 2
+    )
+    result["ratio_cpu_median"] = round(
+        result["releasetag"]["cpu_median_ms"] / max(result["sentry-cli"]["cpu_median_ms"], 0.1), 2
+    )
     result["load_average"] = os.getloadavg()[0]
     if opts.json:
         print(json.dumps(result))
         return
     for name in cmds:
         r = result[name]
-        print(f"{name:<11} wall median {r['median_ms']:7.1f} ms  min {r['min_ms']:7.1f} ms  "
-              f"CPU median {r['cpu_median_ms']:7.1f} ms  ({r['runs']} runs)")
-    print(f"ratio releasetag / sentry-cli: wall {result['ratio_median']}, "
-          f"CPU {result['ratio_cpu_median']} (load average {result['load_average']:.1f})")
+        print(
+            f"{name:<11} wall median {r['median_ms']:7.1f} ms  min {r['min_ms']:7.1f} ms  "
+            f"CPU median {r['cpu_median_ms']:7.1f} ms  ({r['runs']} runs)"
+        )
+    print(
+        f"ratio releasetag / sentry-cli: wall {result['ratio_median']}, "
+        f"CPU {result['ratio_cpu_median']} (load average {result['load_average']:.1f})"
+    )
 
 
 if __name__ == "__main__":

@@ -26,28 +26,49 @@ from typing import List
 from releasetag.protocol.dsn import Dsn
 from releasetag.protocol.envelope import event_envelope
 
-
 _PLACEHOLDER = b"f" * 32
 
 
 def make_event() -> dict:
-    frames = [{"filename": f"app/module{i}.py", "module": f"app.module{i}", "function": f"f{i}",
-               "lineno": 10 + i, "context_line": f"    return f{i + 1}(x)", "in_app": True,
-               "pre_context": ["", "def f(x):"], "post_context": [""],
-               "vars": {"x": "'value'", "i": str(i)}} for i in range(10)]
-    return {"event_id": uuid.uuid4().hex, "timestamp": time.time(), "platform": "python",
-            "level": "error", "release": "bench@1.0.0", "environment": "production",
-            "tags": {"region": "eu", "customer": "acme"},
-            "exception": {"values": [{"type": "ValueError", "value": "bad value",
-                                      "mechanism": {"type": "generic", "handled": True},
-                                      "stacktrace": {"frames": frames}}]}}
+    frames = [
+        {
+            "filename": f"app/module{i}.py",
+            "module": f"app.module{i}",
+            "function": f"f{i}",
+            "lineno": 10 + i,
+            "context_line": f"    return f{i + 1}(x)",
+            "in_app": True,
+            "pre_context": ["", "def f(x):"],
+            "post_context": [""],
+            "vars": {"x": "'value'", "i": str(i)},
+        }
+        for i in range(10)
+    ]
+    return {
+        "event_id": uuid.uuid4().hex,
+        "timestamp": time.time(),
+        "platform": "python",
+        "level": "error",
+        "release": "bench@1.0.0",
+        "environment": "production",
+        "tags": {"region": "eu", "customer": "acme"},
+        "exception": {
+            "values": [
+                {
+                    "type": "ValueError",
+                    "value": "bad value",
+                    "mechanism": {"type": "generic", "handled": True},
+                    "stacktrace": {"frames": frames},
+                }
+            ]
+        },
+    }
 
 
 def sender(dsn: Dsn, stop_at: float, latencies: List[float], errors: List[str]) -> None:
     conn = http.client.HTTPConnection(dsn.host, dsn.port, timeout=10)
     path = f"/api/{dsn.project_id}/envelope/"
-    headers = {"X-Sentry-Auth": dsn.auth_header(), "Content-Type":
-               "application/x-sentry-envelope"}
+    headers = {"X-Sentry-Auth": dsn.auth_header(), "Content-Type": "application/x-sentry-envelope"}
     # One typical envelope, its event id swapped per request (same length, so the item
     # length stays right): the senders spend their CPU on sending, not on building events.
     template = event_envelope(dict(make_event(), event_id=_PLACEHOLDER.decode())).serialize()
@@ -74,8 +95,11 @@ def sender(dsn: Dsn, stop_at: float, latencies: List[float], errors: List[str]) 
 def stored_events(info: dict) -> int:
     """How many events the collector reports for the bench release (every 200 must be there)."""
     conn = http.client.HTTPConnection("127.0.0.1", Dsn.parse(info["dsn"]).port, timeout=30)
-    conn.request("GET", f"/api/0/organizations/{info['org']}/releases/bench@1.0.0/",
-                 headers={"Authorization": f"Bearer {info['token']}"})
+    conn.request(
+        "GET",
+        f"/api/0/organizations/{info['org']}/releases/bench@1.0.0/",
+        headers={"Authorization": f"Bearer {info['token']}"},
+    )
     data = json.loads(conn.getresponse().read())
     conn.close()
     return int(data.get("eventCount", 0))
@@ -96,8 +120,10 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data:
-        proc = subprocess.Popen([sys.executable, "-m", "releasetag", "serve", "--port", "0",
-                                 "--data", data, "--json"], stdout=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "releasetag", "serve", "--port", "0", "--data", data, "--json"],
+            stdout=subprocess.PIPE,
+        )
         try:
             info = json.loads(proc.stdout.readline())
             dsn = Dsn.parse(info["dsn"])
@@ -105,8 +131,10 @@ def main() -> int:
             errors: List[str] = []
             start = time.monotonic()
             stop_at = start + args.seconds
-            threads = [threading.Thread(target=sender, args=(dsn, stop_at, latencies, errors))
-                       for _ in range(args.senders)]
+            threads = [
+                threading.Thread(target=sender, args=(dsn, stop_at, latencies, errors))
+                for _ in range(args.senders)
+            ]
             for t in threads:
                 t.start()
             for t in threads:
@@ -117,21 +145,24 @@ def main() -> int:
             proc.terminate()
             proc.wait(timeout=10)
     result = {
-        "senders": args.senders, "seconds": round(wall, 2), "events": len(latencies),
+        "senders": args.senders,
+        "seconds": round(wall, 2),
+        "events": len(latencies),
         "stored": stored,
-        "errors": len(errors), "events_per_s": round(len(latencies) / wall, 1),
+        "errors": len(errors),
+        "events_per_s": round(len(latencies) / wall, 1),
         "p50_ms": round(percentile(latencies, 50) * 1000, 2),
         "p99_ms": round(percentile(latencies, 99) * 1000, 2),
         "max_ms": round(max(latencies, default=0) * 1000, 2),
-        "cpus": os.cpu_count(), "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
     }
     if args.json:
         print(json.dumps(result))
     else:
         for key, value in result.items():
             print(f"{key:>13}: {value}")
-        ok = (result["events_per_s"] >= 500 and result["p99_ms"] < 50
-              and stored == len(latencies))
+        ok = result["events_per_s"] >= 500 and result["p99_ms"] < 50 and stored == len(latencies)
         print(f"{'goal':>13}: {'met' if ok else 'NOT met'} (>= 500 events/s, p99 < 50 ms)")
     return 0
 

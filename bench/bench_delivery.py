@@ -37,36 +37,54 @@ from tests.support.recorder import Recorder  # noqa: E402
 def _init_sdk(sdk: str, dsn: str, spool: str, threads: int = 1) -> None:
     if sdk == "sentry-sdk":
         import sentry_sdk
-        sentry_sdk.init(dsn=dsn, release="bench@1", default_integrations=False,
-                        auto_enabling_integrations=False, shutdown_timeout=2)
+
+        sentry_sdk.init(
+            dsn=dsn,
+            release="bench@1",
+            default_integrations=False,
+            auto_enabling_integrations=False,
+            shutdown_timeout=2,
+        )
     else:
         import releasetag
         from releasetag.transport.retry import RetryPolicy
-        releasetag.init(dsn, release="bench@1", default_integrations=False,
-                        spool_dir=spool or None, shutdown_timeout=2, transport_threads=threads,
-                        retry_policy=RetryPolicy(backoff_max=5.0))
+
+        releasetag.init(
+            dsn,
+            release="bench@1",
+            default_integrations=False,
+            spool_dir=spool or None,
+            shutdown_timeout=2,
+            transport_threads=threads,
+            retry_policy=RetryPolicy(backoff_max=5.0),
+        )
 
 
 def _capture(sdk: str, text: str) -> None:
     if sdk == "sentry-sdk":
         import sentry_sdk
+
         sentry_sdk.capture_message(text)
     else:
         import releasetag
+
         releasetag.capture_message(text)
 
 
 def _flush(sdk: str, timeout: float) -> None:
     if sdk == "sentry-sdk":
         import sentry_sdk
+
         sentry_sdk.flush(timeout)
     else:
         import releasetag
+
         releasetag.flush(timeout)
 
 
-def child(sdk: str, scenario: str, dsn: str, n: int, seconds: float, spool: str,
-          threads: int = 1) -> None:
+def child(
+    sdk: str, scenario: str, dsn: str, n: int, seconds: float, spool: str, threads: int = 1
+) -> None:
     _init_sdk(sdk, dsn, spool, threads)
     out = {"captured": n}
     start = time.perf_counter()
@@ -101,6 +119,7 @@ def child(sdk: str, scenario: str, dsn: str, n: int, seconds: float, spool: str,
     out["seconds"] = time.perf_counter() - start
     if sdk == "releasetag":
         import releasetag
+
         out["stats"] = releasetag.delivery_stats()
     print("RESULT " + json.dumps(out), flush=True)
 
@@ -111,19 +130,29 @@ def _count(rec: Recorder) -> tuple:
     return len(set(ids)), len(ids) - len(set(ids))
 
 
-def run_one(sdk: str, scenario: str, n: int, seconds: float, spool: bool,
-            threads: int = 1) -> dict:
+def run_one(sdk: str, scenario: str, n: int, seconds: float, spool: bool, threads: int = 1) -> dict:
     rec = Recorder()
     port = rec.port
     spool_dir = tempfile.mkdtemp(prefix="rt-bench-spool-") if spool else ""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "src"), ROOT]))
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", sdk, scenario, rec.dsn(),
-           str(n), str(seconds), spool_dir, str(threads)]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--child",
+        sdk,
+        scenario,
+        rec.dsn(),
+        str(n),
+        str(seconds),
+        spool_dir,
+        str(threads),
+    ]
     try:
         if scenario == "outage":
             rec.stop()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.PIPE, env=env,
-                                text=True)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stdin=subprocess.PIPE, env=env, text=True
+        )
         result = None
         for line in proc.stdout:
             if line.startswith("EMITTED"):
@@ -160,8 +189,11 @@ def main() -> None:
     n = args.n or (1000 if args.quick else 5000)
     outage = args.outage or (5.0 if args.quick else 30.0)
     scenarios = args.only or ["burst", "outage", "throughput"]
-    runs = [("releasetag", True, "spool on", 1), ("releasetag", False, "spool off", 1),
-            ("sentry-sdk", False, "", 1)]
+    runs = [
+        ("releasetag", True, "spool on", 1),
+        ("releasetag", False, "spool off", 1),
+        ("sentry-sdk", False, "", 1),
+    ]
     # throughput also with two requests in flight (transport_threads=2, arrival order free)
     tput_runs = runs + [("releasetag", False, "threads=2", 2)]
     results = []
@@ -170,24 +202,31 @@ def main() -> None:
         for round_ in range(repeat):  # rounds interleave the SDKs: load changes hit all
             # and each round starts with a different SDK (the first run of a round differs)
             chosen = tput_runs if scenario == "throughput" else runs
-            for sdk, spool, label, threads in (chosen[round_ % len(chosen):]
-                                               + chosen[:round_ % len(chosen)]):
+            for sdk, spool, label, threads in (
+                chosen[round_ % len(chosen) :] + chosen[: round_ % len(chosen)]
+            ):
                 count = min(n, 2000) if scenario == "throughput" else n
                 r = run_one(sdk, scenario, count, outage, spool, threads)
                 r.update(scenario=scenario, sdk=sdk, spool=label, round=round_)
                 results.append(r)
                 extra = ""
                 if scenario == "throughput":
-                    r["events_per_second"] = (r["delivered"] / r["seconds"]
-                                              if r.get("seconds") else 0)
-                    extra = (f"  {r['events_per_second']:.0f} ev/s, capture p50 "
-                             f"{r.get('capture_p50_us', 0):.0f} us p99 "
-                             f"{r.get('capture_p99_us', 0):.0f} us")
+                    r["events_per_second"] = (
+                        r["delivered"] / r["seconds"] if r.get("seconds") else 0
+                    )
+                    extra = (
+                        f"  {r['events_per_second']:.0f} ev/s, capture p50 "
+                        f"{r.get('capture_p50_us', 0):.0f} us p99 "
+                        f"{r.get('capture_p99_us', 0):.0f} us"
+                    )
                 elif scenario == "burst":
                     extra = f"  capture loop {r.get('capture_seconds', 0):.2f} s"
-                print(f"{scenario:<10} {sdk:<10} {label:<9} delivered "
-                      f"{r['delivered']:>5}/{count} dup {r['duplicates']} in "
-                      f"{r.get('seconds', 0):.1f} s{extra}", flush=True)
+                print(
+                    f"{scenario:<10} {sdk:<10} {label:<9} delivered "
+                    f"{r['delivered']:>5}/{count} dup {r['duplicates']} in "
+                    f"{r.get('seconds', 0):.1f} s{extra}",
+                    flush=True,
+                )
     tput: dict = {}
     for r in results:
         if r["scenario"] == "throughput":

@@ -32,19 +32,22 @@ SDKS = ("bare", "releasetag", "sentry-sdk")
 def _init(sdk: str, dsn: str, celery: bool = False) -> None:
     if sdk == "releasetag":
         import releasetag
+
         releasetag.init(dsn, release="bench@1.0", environment="bench")
     elif sdk == "sentry-sdk":
         import sentry_sdk
+
         integrations = []
         if celery:
             from sentry_sdk.integrations.celery import CeleryIntegration
+
             integrations.append(CeleryIntegration())
-        sentry_sdk.init(dsn, release="bench@1.0", environment="bench",
-                        integrations=integrations)
+        sentry_sdk.init(dsn, release="bench@1.0", environment="bench", integrations=integrations)
 
 
 def _logging_op(sdk: str, dsn: str):
     import logging
+
     _init(sdk, dsn)
     logger = logging.getLogger("bench.app")
     logger.setLevel(logging.INFO)
@@ -53,6 +56,7 @@ def _logging_op(sdk: str, dsn: str):
 
     def op() -> None:
         logger.info("user %s logged in", "alice")
+
     return op
 
 
@@ -63,17 +67,27 @@ def _hello(environ, start_response):
 
 def _wsgi_op(sdk: str, dsn: str):
     from wsgiref.util import setup_testing_defaults
+
     _init(sdk, dsn)
     app = _hello
     if sdk == "releasetag":
         from releasetag.integrations.wsgi import ReleasetagMiddleware
+
         app = ReleasetagMiddleware(_hello)
     elif sdk == "sentry-sdk":
         from sentry_sdk.integrations.wsgi import SentryWsgiMiddleware
+
         app = SentryWsgiMiddleware(_hello)
-    base = {"PATH_INFO": "/hello", "QUERY_STRING": "a=1", "REQUEST_METHOD": "GET",
-            "HTTP_HOST": "localhost:8000", "HTTP_USER_AGENT": "bench",
-            "HTTP_ACCEPT": "*/*", "SERVER_NAME": "localhost", "SERVER_PORT": "8000"}
+    base = {
+        "PATH_INFO": "/hello",
+        "QUERY_STRING": "a=1",
+        "REQUEST_METHOD": "GET",
+        "HTTP_HOST": "localhost:8000",
+        "HTTP_USER_AGENT": "bench",
+        "HTTP_ACCEPT": "*/*",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "8000",
+    }
     setup_testing_defaults(base)
 
     def start_response(status, headers, exc_info=None):
@@ -86,11 +100,13 @@ def _wsgi_op(sdk: str, dsn: str):
         close = getattr(body, "close", None)
         if close is not None:
             close()
+
     return op
 
 
 def _celery_op(sdk: str, dsn: str):
     from celery import Celery
+
     app = Celery("bench", broker="memory://", set_as_current=False)
     app.conf.task_always_eager = True
     app.conf.task_store_eager_result = False
@@ -103,6 +119,7 @@ def _celery_op(sdk: str, dsn: str):
 
     def op() -> None:
         add.delay(1, 2)
+
     return op
 
 
@@ -132,9 +149,14 @@ def _measure(case: str, sdk: str, dsn: str, quick: bool) -> float:
     for name in list(env):
         if name.startswith(("SENTRY_", "RELEASETAG_")):
             env.pop(name)
-    out = subprocess.run([sys.executable, __file__, "--child", case, sdk, dsn]
-                         + (["--quick"] if quick else []),
-                         capture_output=True, text=True, env=env, timeout=600, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", case, sdk, dsn] + (["--quick"] if quick else []),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])["ns"]
 
 
@@ -145,6 +167,7 @@ def main(argv: list) -> int:
     quick = "--quick" in argv
     sys.path.insert(0, ROOT)
     from tests.support.recorder import Recorder
+
     recorder = Recorder()
     try:
         dsn = recorder.dsn()
@@ -159,13 +182,19 @@ def main(argv: list) -> int:
             rows.append((case, ns))
     finally:
         recorder.stop()
-    import releasetag
     import sentry_sdk
-    print(f"python {sys.version.split()[0]}, releasetag {releasetag.__version__}, "
-          f"sentry-sdk {sentry_sdk.VERSION}")
-    print(f"{'case':8} {'bare ns':>9} {'rt ns':>9} {'sentry ns':>10} {'rt added':>9} "
-          f"{'sentry added':>13} {'added ratio':>12} {'goal':>6} {'rt/bare':>8} "
-          f"{'sentry/bare':>12}")
+
+    import releasetag
+
+    print(
+        f"python {sys.version.split()[0]}, releasetag {releasetag.__version__}, "
+        f"sentry-sdk {sentry_sdk.VERSION}"
+    )
+    print(
+        f"{'case':8} {'bare ns':>9} {'rt ns':>9} {'sentry ns':>10} {'rt added':>9} "
+        f"{'sentry added':>13} {'added ratio':>12} {'goal':>6} {'rt/bare':>8} "
+        f"{'sentry/bare':>12}"
+    )
     ok = True
     for case, ns in rows:
         rt_added = ns["releasetag"] - ns["bare"]
@@ -173,10 +202,12 @@ def main(argv: list) -> int:
         ratio = rt_added / se_added if se_added > 0 else float("inf")
         met = ratio <= GOALS[case]
         ok = ok and met
-        print(f"{case:8} {ns['bare']:9.0f} {ns['releasetag']:9.0f} {ns['sentry-sdk']:10.0f} "
-              f"{rt_added:9.0f} {se_added:13.0f} {ratio:11.2f}x {GOALS[case]:5.1f}x "
-              f"{ns['releasetag'] / ns['bare']:7.2f}x {ns['sentry-sdk'] / ns['bare']:11.2f}x"
-              f"{'' if met else '  (goal missed)'}")
+        print(
+            f"{case:8} {ns['bare']:9.0f} {ns['releasetag']:9.0f} {ns['sentry-sdk']:10.0f} "
+            f"{rt_added:9.0f} {se_added:13.0f} {ratio:11.2f}x {GOALS[case]:5.1f}x "
+            f"{ns['releasetag'] / ns['bare']:7.2f}x {ns['sentry-sdk'] / ns['bare']:11.2f}x"
+            f"{'' if met else '  (goal missed)'}"
+        )
     return 0 if ok else 1
 
 

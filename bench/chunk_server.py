@@ -80,13 +80,31 @@ class Handler(BaseHTTPRequestHandler):
                 return self._json(200, dict(_stats, stored=len(_chunks)))
         if path.endswith("/chunk-upload/"):
             host = self.headers.get("Host")
-            return self._json(200, {
-                "url": f"http://{host}{path}", "chunkSize": 8 * MiB, "chunksPerRequest": 64,
-                "maxFileSize": 2048 * MiB, "maxRequestSize": 32 * MiB, "concurrency": 8,
-                "hashAlgorithm": "sha1", "compression": ["gzip"],
-                "accept": ["debug_files", "release_files", "pdbs", "sources", "bcsymbolmaps",
-                           "il2cpp", "portablepdbs", "artifact_bundles", "proguard"],
-                "maxWait": 60})
+            return self._json(
+                200,
+                {
+                    "url": f"http://{host}{path}",
+                    "chunkSize": 8 * MiB,
+                    "chunksPerRequest": 64,
+                    "maxFileSize": 2048 * MiB,
+                    "maxRequestSize": 32 * MiB,
+                    "concurrency": 8,
+                    "hashAlgorithm": "sha1",
+                    "compression": ["gzip"],
+                    "accept": [
+                        "debug_files",
+                        "release_files",
+                        "pdbs",
+                        "sources",
+                        "bcsymbolmaps",
+                        "il2cpp",
+                        "portablepdbs",
+                        "artifact_bundles",
+                        "proguard",
+                    ],
+                    "maxWait": 60,
+                },
+            )
         with _lock:
             _stats["other"].append(f"GET {path}")
         return self._json(200, {})
@@ -118,13 +136,16 @@ class Handler(BaseHTTPRequestHandler):
                 _stats["assemble"] += 1
                 if "checksum" in req:  # artifact bundle
                     missing = [c for c in req.get("chunks", []) if c not in _chunks]
-                    return self._json(200, {"state": "not_found" if missing else "ok",
-                                            "missingChunks": missing})
+                    return self._json(
+                        200, {"state": "not_found" if missing else "ok", "missingChunks": missing}
+                    )
                 answer = {}
                 for cs, entry in req.items():
                     missing = [c for c in entry.get("chunks", []) if c not in _chunks]
-                    answer[cs] = {"state": "not_found" if missing else "ok",
-                                  "missingChunks": missing}
+                    answer[cs] = {
+                        "state": "not_found" if missing else "ok",
+                        "missingChunks": missing,
+                    }
                 return self._json(200, answer)
         with _lock:
             _stats["other"].append(f"POST {path}")
@@ -134,8 +155,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0),
-                                 Handler)
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0), Handler
+    )
     server.daemon_threads = True
     print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever(poll_interval=0.1)

@@ -120,6 +120,7 @@ class Context:
             if ROOT not in sys.path:
                 sys.path.insert(0, ROOT)
             from tests.support.recorder import Recorder
+
             self._recorder = Recorder()
         return self._recorder
 
@@ -130,9 +131,15 @@ class Context:
         shutil.rmtree(self.tmpdir, ignore_errors=True)
 
     # --- child processes ------------------------------------------------------------------
-    def run_child(self, script: str, *args: Any, timeout: float = 300.0,
-                  env: Optional[Dict[str, str]] = None, cwd: Optional[str] = None,
-                  wrapper: Tuple[str, ...] = ()) -> Dict[str, Any]:
+    def run_child(
+        self,
+        script: str,
+        *args: Any,
+        timeout: float = 300.0,
+        env: Optional[Dict[str, str]] = None,
+        cwd: Optional[str] = None,
+        wrapper: Tuple[str, ...] = (),
+    ) -> Dict[str, Any]:
         """Run ``python bench/<script> args...`` in a fresh process; return its result dict.
 
         The child prints its result as the last stdout line starting with ``RESULT `` followed
@@ -140,29 +147,43 @@ class Context:
         """
         path = script if os.path.isabs(script) else os.path.join(BENCH_DIR, script)
         cmd = list(wrapper) + [self.python, path] + [str(a) for a in args]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                              env=env or self.env, cwd=cwd or self.tmpdir)
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env or self.env,
+            cwd=cwd or self.tmpdir,
+        )
         result = None
         for line in proc.stdout.splitlines():
             if line.startswith("RESULT "):
                 result = json.loads(line[7:])
         if proc.returncode != 0 or result is None:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-            raise ChildError(f"{os.path.basename(path)} {' '.join(map(str, args))} exited "
-                             f"{proc.returncode}: {' | '.join(tail)}")
+            raise ChildError(
+                f"{os.path.basename(path)} {' '.join(map(str, args))} exited "
+                f"{proc.returncode}: {' | '.join(tail)}"
+            )
         if self.verbose and proc.stderr.strip():
             sys.stderr.write(proc.stderr)
         return result
 
-    def callgrind(self, script: str, *args: Any, timeout: float = 1800.0,
-                  env: Optional[Dict[str, str]] = None) -> int:
+    def callgrind(
+        self, script: str, *args: Any, timeout: float = 1800.0, env: Optional[Dict[str, str]] = None
+    ) -> int:
         """Instructions executed (Ir) by ``python bench/<script> args`` under callgrind."""
         valgrind = shutil.which("valgrind")
         if valgrind is None:
             raise SkipScenario("valgrind is not installed (apt-get install valgrind)")
         out = os.path.join(self.tmpdir, f"callgrind.{os.getpid()}.{time.monotonic_ns()}")
-        self.run_child(script, *args, timeout=timeout, env=env, wrapper=(
-            valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", "--quiet"))
+        self.run_child(
+            script,
+            *args,
+            timeout=timeout,
+            env=env,
+            wrapper=(valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", "--quiet"),
+        )
         try:
             with open(out, encoding="utf-8", errors="replace") as fh:
                 for line in fh:
@@ -173,8 +194,9 @@ class Context:
                 os.unlink(out)
         raise ChildError("callgrind wrote no summary line")
 
-    def callgrind_per_op(self, script: str, args: Tuple[Any, ...], n: int,
-                         env: Optional[Dict[str, str]] = None) -> float:
+    def callgrind_per_op(
+        self, script: str, args: Tuple[Any, ...], n: int, env: Optional[Dict[str, str]] = None
+    ) -> float:
         """Instructions per operation: (Ir with ``n`` ops - Ir with 0 ops) / n.
 
         ``script`` must take the operation count as its last argument.
@@ -186,8 +208,11 @@ class Context:
 
 def clean_env() -> Dict[str, str]:
     """The environment for children: no DSN/release/CI variables that change SDK behaviour."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SENTRY_", "RELEASETAG_", "PYTHONPATH"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SENTRY_", "RELEASETAG_", "PYTHONPATH"))
+    }
     env["PYTHONHASHSEED"] = "0"
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
@@ -200,8 +225,12 @@ def emit_result(data: Dict[str, Any]) -> None:
 
 
 # --- running ------------------------------------------------------------------------------
-def run_scenario(scn: Scenario, ctx: Context, repeats: Optional[int] = None,
-                 progress: Callable[[str], None] = lambda s: None) -> ScenarioResult:
+def run_scenario(
+    scn: Scenario,
+    ctx: Context,
+    repeats: Optional[int] = None,
+    progress: Callable[[str], None] = lambda s: None,
+) -> ScenarioResult:
     """Run ``scn``'s variants alternating for ``repeats`` rounds (after warmup rounds)."""
     started = time.monotonic()
     names = list(scn.variants)
@@ -252,8 +281,11 @@ def ratios(res: ScenarioResult, metric: str) -> Dict[str, Dict[str, Any]]:
     scn = res.scenario
     m = res.metrics[metric]
     out: Dict[str, Dict[str, Any]] = {}
-    with_bare = bool(scn.bare and scn.bare in m.samples and (
-        scn.bare_metrics is None or metric in scn.bare_metrics))
+    with_bare = bool(
+        scn.bare
+        and scn.bare in m.samples
+        and (scn.bare_metrics is None or metric in scn.bare_metrics)
+    )
     has_ref = bool(scn.reference and scn.reference in m.samples)
     pairs = []
     if has_ref:
@@ -282,16 +314,22 @@ def goal_verdicts(res: ScenarioResult) -> List[Dict[str, Any]]:
     for goal in scn.goals:
         if goal.against == "value":
             key = f"{scn.subject} {goal.metric}"
-            ratio = res.metrics[goal.metric].stat(scn.subject, statistics.median) \
-                if goal.metric in res.metrics else None
+            ratio = (
+                res.metrics[goal.metric].stat(scn.subject, statistics.median)
+                if goal.metric in res.metrics
+                else None
+            )
         else:
             if goal.against == "added":
                 key = f"added: {scn.subject}/{scn.reference}"
             else:
                 den = scn.reference if goal.against == "reference" else scn.bare
                 key = f"{scn.subject}/{den}"
-            ratio = ratios(res, goal.metric).get(key, {}).get("median") if goal.metric in \
-                res.metrics else None
+            ratio = (
+                ratios(res, goal.metric).get(key, {}).get("median")
+                if goal.metric in res.metrics
+                else None
+            )
         bounds = []
         unit = "" if goal.against == "value" else "x"
         if goal.max_ratio is not None:
@@ -300,11 +338,20 @@ def goal_verdicts(res: ScenarioResult) -> List[Dict[str, Any]]:
             bounds.append(f">= {goal.min_ratio}{unit}")
         met = None
         if ratio is not None:
-            met = ((goal.max_ratio is None or ratio <= goal.max_ratio)
-                   and (goal.min_ratio is None or ratio >= goal.min_ratio))
-        out.append({"goal": goal.text or f"{key} {' and '.join(bounds)} ({goal.metric})",
-                    "source": goal.source, "metric": goal.metric, "ratio": ratio,
-                    "max_ratio": goal.max_ratio, "min_ratio": goal.min_ratio, "met": met})
+            met = (goal.max_ratio is None or ratio <= goal.max_ratio) and (
+                goal.min_ratio is None or ratio >= goal.min_ratio
+            )
+        out.append(
+            {
+                "goal": goal.text or f"{key} {' and '.join(bounds)} ({goal.metric})",
+                "source": goal.source,
+                "metric": goal.metric,
+                "ratio": ratio,
+                "max_ratio": goal.max_ratio,
+                "min_ratio": goal.min_ratio,
+                "met": met,
+            }
+        )
     return out
 
 
@@ -350,11 +397,14 @@ def format_result(res: ScenarioResult) -> str:
         cols = [k for k in rat]
         widths = {c: max(26, len(c) + 2) for c in cols}
         header = f"   {'variant':<16}{'min':>11}{'median':>11}" + "".join(
-            f"{c:>{widths[c]}}" for c in cols)
+            f"{c:>{widths[c]}}" for c in cols
+        )
         lines.append(header)
         for variant in m.samples:
-            row = f"   {variant:<16}{_fmt(m.stat(variant, min)):>11}" \
-                  f"{_fmt(m.stat(variant, statistics.median)):>11}"
+            row = (
+                f"   {variant:<16}{_fmt(m.stat(variant, min)):>11}"
+                f"{_fmt(m.stat(variant, statistics.median)):>11}"
+            )
             for c in cols:
                 if rat[c]["of"] == variant:
                     r = rat[c]
@@ -365,8 +415,7 @@ def format_result(res: ScenarioResult) -> str:
             lines.append(row)
     for goal, verdict in zip(scn.goals, goal_verdicts(res)):
         state = {True: "MET", False: "MISSED", None: "n/a"}[verdict["met"]]
-        shown = _fmt(verdict["ratio"]) if goal.against == "value" else _fmt_ratio(
-            verdict["ratio"])
+        shown = _fmt(verdict["ratio"]) if goal.against == "value" else _fmt_ratio(verdict["ratio"])
         lines.append(f"   goal ({verdict['source']}): {verdict['goal']}: {shown} -> {state}")
     for key, value in (res.extra or {}).items():
         lines.append(f"   note: {key}: {value}")
@@ -382,35 +431,59 @@ def result_json(res: ScenarioResult) -> Dict[str, Any]:
     for metric, m in res.metrics.items():
         metrics[metric] = {
             "unit": m.unit,
-            "variants": {v: {"samples": s, "min": min(s) if s else None,
-                             "median": statistics.median(s) if s else None}
-                         for v, s in m.samples.items()},
+            "variants": {
+                v: {
+                    "samples": s,
+                    "min": min(s) if s else None,
+                    "median": statistics.median(s) if s else None,
+                }
+                for v, s in m.samples.items()
+            },
             "ratios": ratios(res, metric),
         }
-    return {"name": scn.name, "title": scn.title, "subject": scn.subject,
-            "reference": scn.reference, "bare": scn.bare,
-            "higher_is_better": [m for m in res.metrics if _higher(scn, m)], "metrics": metrics,
-            "goals": goal_verdicts(res), "notes": res.extra, "error": res.error,
-            "skipped": res.skipped, "seconds": round(res.seconds, 2)}
+    return {
+        "name": scn.name,
+        "title": scn.title,
+        "subject": scn.subject,
+        "reference": scn.reference,
+        "bare": scn.bare,
+        "higher_is_better": [m for m in res.metrics if _higher(scn, m)],
+        "metrics": metrics,
+        "goals": goal_verdicts(res),
+        "notes": res.extra,
+        "error": res.error,
+        "skipped": res.skipped,
+        "seconds": round(res.seconds, 2),
+    }
 
 
 def environment_info() -> Dict[str, Any]:
     def version(dist: str) -> Optional[str]:
         try:
             from importlib.metadata import version as v
+
             return v(dist)
         except Exception:
             return None
 
     commit = None
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except Exception:
         pass
-    return {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "python": platform.python_version(), "implementation": platform.python_implementation(),
-            "platform": platform.platform(), "cpus": os.cpu_count(),
-            "load_avg": os.getloadavg() if hasattr(os, "getloadavg") else None,
-            "commit": commit,
-            "versions": {d: version(d) for d in ("releasetag", "sentry-sdk", "sentry-cli")}}
+    return {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_avg": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "commit": commit,
+        "versions": {d: version(d) for d in ("releasetag", "sentry-sdk", "sentry-cli")},
+    }

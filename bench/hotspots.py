@@ -33,8 +33,9 @@ def _short(path: str) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.hotspots", description=__doc__.split(
-        "\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.hotspots", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("scenario", choices=SCENARIOS)
     parser.add_argument("--sdk", default="releasetag", choices=("releasetag", "sentry_sdk"))
     parser.add_argument("--top", type=int, default=25)
@@ -42,6 +43,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from tests.support.recorder import Recorder  # noqa: PLC0415 - repository root on sys.path
+
     recorder = Recorder() if args.scenario != "import" else None
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "profile.pstats")
@@ -51,19 +53,28 @@ def main(argv=None) -> int:
         if args.scenario.startswith("capture"):
             cmd.append(str(args.n))
         try:
-            proc = subprocess.run(cmd, env=dict(clean_env(), BENCH_PROFILE=out), cwd=tmp,
-                                  capture_output=True, text=True, timeout=600)
+            proc = subprocess.run(
+                cmd,
+                env=dict(clean_env(), BENCH_PROFILE=out),
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
         finally:
             if recorder is not None:
                 recorder.stop()
         if proc.returncode != 0 or not os.path.exists(out):
-            print(f"error: the profiled child failed: {proc.stderr.strip()[-500:]}",
-                  file=sys.stderr)
+            print(
+                f"error: the profiled child failed: {proc.stderr.strip()[-500:]}", file=sys.stderr
+            )
             return 1
         stats = pstats.Stats(out)
     total = max(stats.total_tt, 1e-9)
-    print(f"{args.sdk} {args.scenario}: {total * 1e3:.1f} ms profiled in total "
-          f"(profiler overhead included)")
+    print(
+        f"{args.sdk} {args.scenario}: {total * 1e3:.1f} ms profiled in total "
+        f"(profiler overhead included)"
+    )
     rows = []
     for (path, line, func), (_cc, _nc, tt, ct, _callers) in stats.stats.items():
         rows.append((tt, ct, f"{_short(path)}:{line}({func})"))
@@ -72,8 +83,10 @@ def main(argv=None) -> int:
         print(f"{tt / total:7.1%} {tt * 1e3:9.2f} {ct * 1e3:9.2f}  {name}")
     modules = [(ct, name) for tt, ct, name in rows if name.endswith("(<module>)")]
     if modules:
-        print(f"\nmodule bodies by cumulative time (imports they trigger included), top "
-              f"{args.top}:\n{'share':>7} {'cum ms':>9}  module")
+        print(
+            f"\nmodule bodies by cumulative time (imports they trigger included), top "
+            f"{args.top}:\n{'share':>7} {'cum ms':>9}  module"
+        )
         for ct, name in sorted(modules, reverse=True)[: args.top]:
             print(f"{ct / total:7.1%} {ct * 1e3:9.2f}  {name.rsplit(':', 1)[0]}")
     return 0

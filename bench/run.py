@@ -31,7 +31,8 @@ def discover() -> Tuple[List[Scenario], List[str]]:
     scenarios: List[Scenario] = []
     problems: List[str] = []
     files = sorted(glob.glob(os.path.join(BENCH_DIR, "scn_*.py"))) + sorted(
-        glob.glob(os.path.join(BENCH_DIR, "bench_*.py")))
+        glob.glob(os.path.join(BENCH_DIR, "bench_*.py"))
+    )
     seen = set()
     wrapped = set()  # standalone scripts that an adapter module plugs in (its WRAPS)
     no_scenarios = []
@@ -53,31 +54,45 @@ def discover() -> Tuple[List[Scenario], List[str]]:
                 continue
             seen.add(scn.name)
             scenarios.append(scn)
-    problems += [f"bench/{name}.py: defines no SCENARIOS (not run by python -m bench)"
-                 for name in no_scenarios if name not in wrapped]
+    problems += [
+        f"bench/{name}.py: defines no SCENARIOS (not run by python -m bench)"
+        for name in no_scenarios
+        if name not in wrapped
+    ]
     return scenarios, problems
 
 
 def select(scenarios: List[Scenario], only: Optional[List[str]], quick: bool) -> List[Scenario]:
     if only:
         patterns = [p for arg in only for p in arg.split(",") if p]
-        return [s for s in scenarios
-                if any(fnmatch.fnmatchcase(s.name, p) or s.name == p for p in patterns)]
+        return [
+            s
+            for s in scenarios
+            if any(fnmatch.fnmatchcase(s.name, p) or s.name == p for p in patterns)
+        ]
     return [s for s in scenarios if not (quick and s.slow)]
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer repeats and smaller N; skips slow scenarios (callgrind)")
-    parser.add_argument("--only", action="append", metavar="NAME",
-                        help="run only these scenarios (name or glob, comma-separated, "
-                             "repeatable), e.g. --only 'capture_*'")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer repeats and smaller N; skips slow scenarios (callgrind)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="run only these scenarios (name or glob, comma-separated, "
+        "repeatable), e.g. --only 'capture_*'",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     parser.add_argument("--repeats", type=int, help="override every scenario's repeat count")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="show children's stderr and progress")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show children's stderr and progress"
+    )
     args = parser.parse_args(argv)
 
     scenarios, problems = discover()
@@ -90,19 +105,24 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     chosen = select(scenarios, args.only, args.quick)
     if not chosen:
-        print(f"error: no scenario matches {', '.join(args.only or [])} "
-              f"(see python -m bench --list)", file=sys.stderr)
+        print(
+            f"error: no scenario matches {', '.join(args.only or [])} (see python -m bench --list)",
+            file=sys.stderr,
+        )
         return 2
     if args.repeats is not None and args.repeats < 1:
         print("error: --repeats must be at least 1", file=sys.stderr)
         return 2
 
     info = harness.environment_info()
-    print(f"releasetag bench: {info['versions']}, Python {info['python']}, "
-          f"{info['cpus']} CPUs, load {info['load_avg']}, commit {info['commit']}"
-          f"{', quick' if args.quick else ''}")
-    progress = (lambda s: print(f"   .. {s}", file=sys.stderr)) if args.verbose else \
-        (lambda s: None)
+    print(
+        f"releasetag bench: {info['versions']}, Python {info['python']}, "
+        f"{info['cpus']} CPUs, load {info['load_avg']}, commit {info['commit']}"
+        f"{', quick' if args.quick else ''}"
+    )
+    progress = (
+        (lambda s: print(f"   .. {s}", file=sys.stderr)) if args.verbose else (lambda s: None)
+    )
     ctx = harness.Context(quick=args.quick, verbose=args.verbose)
     results = []
     started = time.monotonic()
@@ -118,12 +138,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     total = time.monotonic() - started
     missed = [v for r in results for v in harness.goal_verdicts(r) if v["met"] is False]
     failed = [r.scenario.name for r in results if r.error]
-    print(f"\n{len(results)} scenarios in {total:.0f}s; goals missed: {len(missed)}; "
-          f"scenarios with errors: {', '.join(failed) or 'none'}")
+    print(
+        f"\n{len(results)} scenarios in {total:.0f}s; goals missed: {len(missed)}; "
+        f"scenarios with errors: {', '.join(failed) or 'none'}"
+    )
     if args.json:
-        data = {"meta": dict(info, quick=args.quick, seconds=round(total, 1),
-                             module_problems=problems),
-                "scenarios": [harness.result_json(r) for r in results]}
+        data = {
+            "meta": dict(info, quick=args.quick, seconds=round(total, 1), module_problems=problems),
+            "scenarios": [harness.result_json(r) for r in results],
+        }
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=2)

@@ -46,10 +46,12 @@ def _pick_libraries(dest: str, total_mb: int) -> tuple:
 
 def _setup(ctx: Context) -> None:
     from . import bench_artifacts as ba
+
     sentry_cli = os.path.join(_BIN, "sentry-cli")
     if not os.path.exists(sentry_cli):
-        raise SkipScenario("sentry-cli is not installed next to this Python (pip install "
-                           "sentry-cli)")
+        raise SkipScenario(
+            "sentry-cli is not installed next to this Python (pip install sentry-cli)"
+        )
     folder = os.path.join(ctx.tmpdir, "debug-files")
     os.makedirs(folder, exist_ok=True)
     count, size = _pick_libraries(folder, 40 if ctx.quick else 150)
@@ -57,18 +59,35 @@ def _setup(ctx: Context) -> None:
         raise SkipScenario("no ELF shared libraries found under /usr/lib")
     server = ba.Server()
     cache = os.path.join(ctx.tmpdir, "debug-files-cache")
-    env = dict(ctx.env, RELEASETAG_CACHE_DIR=cache, HOME=ctx.tmpdir,
-               PYTHONPATH=os.path.join(ctx.root, "src"),
-               SENTRY_URL=server.url, SENTRY_AUTH_TOKEN="bench-token", SENTRY_ORG="bench",
-               SENTRY_PROJECT="native", SENTRY_LOAD_DOTENV="0", SENTRY_DISABLE_UPDATE_CHECK="1",
-               RELEASETAG_URL=server.url, RELEASETAG_AUTH_TOKEN="bench-token",
-               RELEASETAG_ORG="bench", RELEASETAG_PROJECT="native", CI="1")
-    _STATE.update(server=server, env=env, cmds={
-        "releasetag": [ctx.python, "-m", "releasetag", "debug-files", "upload", folder],
-        "sentry_cli": [sentry_cli, "debug-files", "upload", folder],
-    })
+    env = dict(
+        ctx.env,
+        RELEASETAG_CACHE_DIR=cache,
+        HOME=ctx.tmpdir,
+        PYTHONPATH=os.path.join(ctx.root, "src"),
+        SENTRY_URL=server.url,
+        SENTRY_AUTH_TOKEN="bench-token",
+        SENTRY_ORG="bench",
+        SENTRY_PROJECT="native",
+        SENTRY_LOAD_DOTENV="0",
+        SENTRY_DISABLE_UPDATE_CHECK="1",
+        RELEASETAG_URL=server.url,
+        RELEASETAG_AUTH_TOKEN="bench-token",
+        RELEASETAG_ORG="bench",
+        RELEASETAG_PROJECT="native",
+        CI="1",
+    )
+    _STATE.update(
+        server=server,
+        env=env,
+        cmds={
+            "releasetag": [ctx.python, "-m", "releasetag", "debug-files", "upload", folder],
+            "sentry_cli": [sentry_cli, "debug-files", "upload", folder],
+        },
+    )
     ctx.notes.setdefault("debug_files.upload", {})["input"] = {
-        "files": count, "MB": round(size / 1e6, 1)}
+        "files": count,
+        "MB": round(size / 1e6, 1),
+    }
 
 
 def _teardown(ctx: Context) -> None:
@@ -81,6 +100,7 @@ def _teardown(ctx: Context) -> None:
 def _variant(tool: str):
     def run(ctx: Context) -> dict:
         from . import bench_artifacts as ba
+
         server, env, cmd = _STATE["server"], _STATE["env"], _STATE["cmds"][tool]
         shutil.rmtree(env["RELEASETAG_CACHE_DIR"], ignore_errors=True)
         server.call("/__reset__", post=True)
@@ -93,11 +113,12 @@ def _variant(tool: str):
         after = server.call("/__stats__")
         notes = ctx.notes.setdefault("debug_files.upload", {})
         notes.setdefault("fresh: chunks sent (MB)", {})[tool] = (
-            f"{sent['chunks']} ({sent['chunk_bytes'] / 1e6:.1f})")
+            f"{sent['chunks']} ({sent['chunk_bytes'] / 1e6:.1f})"
+        )
         notes.setdefault("unchanged: chunks sent", {})[tool] = after["chunks"] - sent["chunks"]
         notes.setdefault("fresh: peak RSS MB", {})[tool] = first["peak_rss_mb"]
-        return {"fresh": first["wall_s"], "unchanged": again["wall_s"],
-                "fresh_cpu": first["cpu_s"]}
+        return {"fresh": first["wall_s"], "unchanged": again["wall_s"], "fresh_cpu": first["cpu_s"]}
+
     return run
 
 
@@ -106,8 +127,14 @@ SCENARIOS = [
         name="debug_files.upload",
         title="debug-files upload of system ELF libraries, fresh and unchanged (vs sentry-cli)",
         variants={"releasetag": _variant("releasetag"), "sentry_cli": _variant("sentry_cli")},
-        metrics={"fresh": "s", "unchanged": "s", "fresh_cpu": "s"}, reference="sentry_cli",
-        repeats=3, quick_repeats=1, warmup=0, setup=_setup, teardown=_teardown,
+        metrics={"fresh": "s", "unchanged": "s", "fresh_cpu": "s"},
+        reference="sentry_cli",
+        repeats=3,
+        quick_repeats=1,
+        warmup=0,
+        setup=_setup,
+        teardown=_teardown,
         notes="same files, same local chunk server (bench/chunk_server.py), emptied before "
-              "each sample; fresh_cpu: user+system CPU of the uploading process"),
+        "each sample; fresh_cpu: user+system CPU of the uploading process",
+    ),
 ]

@@ -74,22 +74,44 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None
 def _variant(sdk: str):
     def run(ctx: Context) -> dict:
         port = _free_port()
-        env = dict(ctx.env, BENCH_WSGI_SDK=sdk, BENCH_DSN=ctx.recorder.dsn(),
-                   PYTHONPATH=os.pathsep.join([os.path.join(ctx.root, "src"), ctx.root]))
+        env = dict(
+            ctx.env,
+            BENCH_WSGI_SDK=sdk,
+            BENCH_DSN=ctx.recorder.dsn(),
+            PYTHONPATH=os.pathsep.join([os.path.join(ctx.root, "src"), ctx.root]),
+        )
         log = open(os.path.join(ctx.tmpdir, f"gunicorn-{sdk}.log"), "w")
         proc = subprocess.Popen(
-            [ctx.python, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-             "--log-level", "warning", "bench._wsgi_app:app"],
-            env=env, cwd=ctx.root, stdout=log, stderr=subprocess.STDOUT)
+            [
+                ctx.python,
+                "-m",
+                "gunicorn",
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "bench._wsgi_app:app",
+            ],
+            env=env,
+            cwd=ctx.root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             url = f"http://127.0.0.1:{port}/hello?a=1"
             _wait_ready(url, proc)
             for _ in range(50):  # both workers warm (first request per worker is slower)
                 urllib.request.urlopen(url, timeout=5).read()
             seconds = 2 if ctx.quick else 3
-            out = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", url],
-                                 capture_output=True, text=True, timeout=seconds + 30,
-                                 check=True).stdout
+            out = subprocess.run(
+                ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", url],
+                capture_output=True,
+                text=True,
+                timeout=seconds + 30,
+                check=True,
+            ).stdout
             return parse_wrk(out)
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -99,6 +121,7 @@ def _variant(sdk: str):
                 proc.kill()
                 proc.wait(5)
             log.close()
+
     return run
 
 
@@ -107,8 +130,14 @@ SCENARIOS = [
         name="integrations.gunicorn",
         title="hello-world WSGI app under gunicorn (2 workers), wrk 8 connections",
         variants={v: _variant(v) for v in ("releasetag", "sentry_sdk", "bare")},
-        metrics={"rps": "req/s", "latency": "ms", "p99": "ms"}, bare="bare",
-        higher_is_better=("rps",), repeats=3, quick_repeats=1, warmup=0, setup=_setup,
+        metrics={"rps": "req/s", "latency": "ms", "p99": "ms"},
+        bare="bare",
+        higher_is_better=("rps",),
+        repeats=3,
+        quick_repeats=1,
+        warmup=0,
+        setup=_setup,
         notes="wrk -t2 -c8 for 3 s (2 s in --quick) per sample; gunicorn and wrk share the "
-              "2 cores, so compare the ratios, not the absolute rates"),
+        "2 cores, so compare the ratios, not the absolute rates",
+    ),
 ]

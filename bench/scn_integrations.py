@@ -23,17 +23,31 @@ _NAMES = {"releasetag": "releasetag", "sentry_sdk": "sentry-sdk", "bare": "bare"
 def _variant(case: str, sdk: str):
     def run(ctx: Context) -> float:
         return _bi._measure(case, sdk, ctx.recorder.dsn(), ctx.quick) / 1000.0  # ns -> us
+
     return run
 
 
 SCENARIOS = [
     Scenario(
-        name=f"integrations.{case}", title=_TITLES.get(case, case),
+        name=f"integrations.{case}",
+        title=_TITLES.get(case, case),
         variants={ours: _variant(case, theirs) for ours, theirs in _NAMES.items()},
-        metrics={"time": "us"}, bare="bare", repeats=3, quick_repeats=1, warmup=0,
-        goals=(Goal("time", _bi.GOALS[case], "issue 4", against="added",
-                    text=f"added cost <= {_bi.GOALS[case]}x sentry-sdk's added cost"),),
+        metrics={"time": "us"},
+        bare="bare",
+        repeats=3,
+        quick_repeats=1,
+        warmup=0,
+        goals=(
+            Goal(
+                "time",
+                _bi.GOALS[case],
+                "issue 4",
+                against="added",
+                text=f"added cost <= {_bi.GOALS[case]}x sentry-sdk's added cost",
+            ),
+        ),
         notes="each sample: best of several timed loops in a fresh process "
-              "(bench/bench_integrations.py)")
+        "(bench/bench_integrations.py)",
+    )
     for case in _bi.CASES
 ]

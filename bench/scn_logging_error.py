@@ -18,6 +18,7 @@ def _variant(sdk: str):
         n = 200 if ctx.quick else 1000
         res = ctx.run_child("_child_logging_error.py", sdk, ctx.recorder.dsn(), n)
         return {"time": res["us"], "batch": res["batch_us"]}
+
     return run
 
 
@@ -26,8 +27,12 @@ SCENARIOS = [
         name="integrations.logging_error",
         title="logger.error producing an event, per call on the app thread",
         variants={v: _variant(v) for v in ("releasetag", "sentry_sdk", "bare")},
-        metrics={"time": "us", "batch": "us"}, bare="bare",
-        repeats=3, quick_repeats=1, warmup=0,
+        metrics={"time": "us", "batch": "us"},
+        bare="bare",
+        repeats=3,
+        quick_repeats=1,
+        warmup=0,
         notes="time: median single call, delivery flushed after each (untimed); batch: per "
-              "call in batches of 50, delivery running meanwhile (median batch)"),
+        "call in batches of 50, delivery running meanwhile (median batch)",
+    ),
 ]

@@ -25,15 +25,23 @@ _BIN = os.path.dirname(sys.executable)
 # --- releasetag releases new vs sentry-cli releases new -------------------------------------
 def _cli_setup(ctx: Context) -> None:
     from . import bench_cli
+
     if not os.path.exists(os.path.join(_BIN, "sentry-cli")):
-        raise SkipScenario("sentry-cli is not installed next to this Python (pip install "
-                           "sentry-cli)")
+        raise SkipScenario(
+            "sentry-cli is not installed next to this Python (pip install sentry-cli)"
+        )
     rec = ctx.recorder
     rec.reset()
     rec.respond({"path": "/releases/", "status": 201, "body": bench_cli.RELEASE})
-    env = dict(ctx.env, SENTRY_URL=rec.url + "/", SENTRY_AUTH_TOKEN="bench-token",
-               SENTRY_ORG="acme", SENTRY_PROJECT="web", SENTRY_DISABLE_UPDATE_CHECK="1",
-               HOME=ctx.tmpdir)
+    env = dict(
+        ctx.env,
+        SENTRY_URL=rec.url + "/",
+        SENTRY_AUTH_TOKEN="bench-token",
+        SENTRY_ORG="acme",
+        SENTRY_PROJECT="web",
+        SENTRY_DISABLE_UPDATE_CHECK="1",
+        HOME=ctx.tmpdir,
+    )
     ctx.notes.setdefault("_cli_env", {})["env"] = env
 
 
@@ -46,24 +54,39 @@ def _cli_teardown(ctx: Context) -> None:
 def _cli(tool: str):
     def run(ctx: Context) -> Dict[str, float]:
         from . import bench_cli
+
         env = ctx.notes["_cli_env"]["env"]
         wall, cpu = bench_cli._time([os.path.join(_BIN, tool), "releases", "new", "1.0"], env)
         return {"wall": wall * 1e3, "cpu": cpu * 1e3}
+
     return run
 
 
 # --- collector ingest ----------------------------------------------------------------------
 def _ingest(ctx: Context) -> Dict[str, Any]:
     seconds = 3 if ctx.quick else 10
-    proc = subprocess.run([ctx.python, os.path.join(BENCH_DIR, "bench_collector_ingest.py"),
-                           "--json", "--seconds", str(seconds)], capture_output=True, text=True,
-                          timeout=seconds + 120, env=ctx.env, cwd=ctx.tmpdir)
+    proc = subprocess.run(
+        [
+            ctx.python,
+            os.path.join(BENCH_DIR, "bench_collector_ingest.py"),
+            "--json",
+            "--seconds",
+            str(seconds),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+        env=ctx.env,
+        cwd=ctx.tmpdir,
+    )
     if proc.returncode != 0:
-        raise ChildError(f"bench_collector_ingest.py exited {proc.returncode}: "
-                         f"{proc.stderr.strip()[-300:]}")
+        raise ChildError(
+            f"bench_collector_ingest.py exited {proc.returncode}: {proc.stderr.strip()[-300:]}"
+        )
     res = json.loads(proc.stdout.strip().splitlines()[-1])
-    ctx.notes.setdefault("collector.ingest", {})["events answered / stored (last run)"] = \
+    ctx.notes.setdefault("collector.ingest", {})["events answered / stored (last run)"] = (
         f"{res['events']} / {res['stored']}"
+    )
     return {"rate": res["events_per_s"], "p99": res["p99_ms"], "p50": res["p50_ms"]}
 
 
@@ -71,22 +94,31 @@ SCENARIOS = [
     Scenario(
         name="cli.releases_new",
         title="`releasetag releases new` vs `sentry-cli releases new` (fresh process each, "
-              "local server)",
+        "local server)",
         variants={"releasetag": _cli("releasetag"), "sentry_cli": _cli("sentry-cli")},
-        reference="sentry_cli", metrics={"wall": "ms", "cpu": "ms"}, repeats=10,
-        quick_repeats=3, setup=_cli_setup, teardown=_cli_teardown,
+        reference="sentry_cli",
+        metrics={"wall": "ms", "cpu": "ms"},
+        repeats=10,
+        quick_repeats=3,
+        setup=_cli_setup,
+        teardown=_cli_teardown,
         notes="no goal in the issues; most of releasetag's time is the interpreter starting "
-              "and importing requests"),
+        "and importing requests",
+    ),
     Scenario(
         name="collector.ingest",
         title="releasetag serve: sustained ingest from 8 concurrent keep-alive senders",
-        variants={"releasetag": _ingest}, reference=None,
-        metrics={"rate": "events/s", "p99": "ms", "p50": "ms"}, higher_is_better=("rate",),
-        repeats=2, quick_repeats=1,
+        variants={"releasetag": _ingest},
+        reference=None,
+        metrics={"rate": "events/s", "p99": "ms", "p50": "ms"},
+        higher_is_better=("rate",),
+        repeats=2,
+        quick_repeats=1,
         warmup=0,
-        goals=(Goal("rate", None, "issue 5", against="value", min_ratio=500,
-                    text="events/s >= 500"),
-               Goal("p99", 50, "issue 5", against="value", text="p99 < 50 ms")),
-        notes="each sample: python bench/bench_collector_ingest.py --json (10 s; 3 s with "
-              "--quick)"),
+        goals=(
+            Goal("rate", None, "issue 5", against="value", min_ratio=500, text="events/s >= 500"),
+            Goal("p99", 50, "issue 5", against="value", text="p99 < 50 ms"),
+        ),
+        notes="each sample: python bench/bench_collector_ingest.py --json (10 s; 3 s with --quick)",
+    ),
 ]

@@ -15,6 +15,7 @@ _ENV_PREFIXES = ("RELEASETAG_", "SENTRY_")
 def _clean_env(monkeypatch):
     """No test sees the developer's or CI's release, DSN or CI variables."""
     from releasetag.protocol.release import CI_VARIABLES
+
     for name in list(os.environ):
         if name.startswith(_ENV_PREFIXES) or name in CI_VARIABLES or name == "GITHUB_EVENT_PATH":
             monkeypatch.delenv(name, raising=False)
@@ -25,6 +26,7 @@ def _clean_env(monkeypatch):
 def _fresh_scopes():
     """Each test starts with empty global and root isolation scopes."""
     from releasetag.scope import reset_all_scopes
+
     reset_all_scopes()
     yield
 

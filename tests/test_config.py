@@ -24,15 +24,25 @@ def test_defaults():
 
 
 def test_flags_beat_env_which_beats_sentry_env(tmp_path):
-    env = {"RELEASETAG_ORG": "rt-org", "SENTRY_ORG": "s-org", "SENTRY_PROJECT": "s-proj",
-           "SENTRY_URL": "http://s.example/", "RELEASETAG_AUTH_TOKEN": "rt-tok",
-           "SENTRY_AUTH_TOKEN": "s-tok"}
+    env = {
+        "RELEASETAG_ORG": "rt-org",
+        "SENTRY_ORG": "s-org",
+        "SENTRY_PROJECT": "s-proj",
+        "SENTRY_URL": "http://s.example/",
+        "RELEASETAG_AUTH_TOKEN": "rt-tok",
+        "SENTRY_AUTH_TOKEN": "s-tok",
+    }
     cfg = load_config(env=env, cwd=str(tmp_path), home=str(tmp_path))
-    assert (cfg.org, cfg.projects, cfg.url, cfg.auth_token) == \
-        ("rt-org", ("s-proj",), "http://s.example/", "rt-tok")
+    assert (cfg.org, cfg.projects, cfg.url, cfg.auth_token) == (
+        "rt-org",
+        ("s-proj",),
+        "http://s.example/",
+        "rt-tok",
+    )
     assert cfg.source_of("org") == "RELEASETAG_ORG"
-    cfg = load_config(org="flag-org", projects=["a", "b"], env=env, cwd=str(tmp_path),
-                      home=str(tmp_path))
+    cfg = load_config(
+        org="flag-org", projects=["a", "b"], env=env, cwd=str(tmp_path), home=str(tmp_path)
+    )
     assert cfg.org == "flag-org" and cfg.projects == ("a", "b")
     assert cfg.source_of("org") == "--org"
 
@@ -42,13 +52,17 @@ def test_ini_files_nearest_first_then_home(tmp_path):
     work = tmp_path / "repo" / "sub"
     work.mkdir(parents=True)
     home.mkdir()
-    (home / ".sentryclirc").write_text("[auth]\ntoken = home-token\n[defaults]\norg = home-org\n"
-                                       "url = http://home.example\nproject = home-proj\n")
+    (home / ".sentryclirc").write_text(
+        "[auth]\ntoken = home-token\n[defaults]\norg = home-org\n"
+        "url = http://home.example\nproject = home-proj\n"
+    )
     (tmp_path / "repo" / ".sentryclirc").write_text("[defaults]\norg = repo-org\n")
     (tmp_path / "repo" / ".releasetagrc").write_text("[defaults]\nproject = rt-proj\n")
     assert find_rc_files(str(work), str(home)) == [
-        str(tmp_path / "repo" / ".releasetagrc"), str(tmp_path / "repo" / ".sentryclirc"),
-        str(home / ".sentryclirc")]
+        str(tmp_path / "repo" / ".releasetagrc"),
+        str(tmp_path / "repo" / ".sentryclirc"),
+        str(home / ".sentryclirc"),
+    ]
     cfg = load_config(env={}, cwd=str(work), home=str(home))
     assert cfg.org == "repo-org"
     assert cfg.projects == ("rt-proj",)
@@ -77,15 +91,26 @@ def test_org_token_supplies_url_and_org(pad):
     assert cfg.warnings == ()
     # the token only works for its own server and organization: its values win, with a
     # warning (sentry-cli does the same)
-    cfg = load_config(url="http://127.0.0.1:9", org="mine", env={"SENTRY_AUTH_TOKEN": token},
-                      cwd="/", home="/nonexistent")
+    cfg = load_config(
+        url="http://127.0.0.1:9",
+        org="mine",
+        env={"SENTRY_AUTH_TOKEN": token},
+        cwd="/",
+        home="/nonexistent",
+    )
     assert cfg.url == "https://eu.example.test/" and cfg.org == "tokorg"
     assert cfg.warnings == (
         "using url 'https://eu.example.test' from the organization token instead of "
         "'http://127.0.0.1:9' from --url",
-        "using org 'tokorg' from the organization token instead of 'mine' from --org")
-    cfg = load_config(org="tokorg", url="https://eu.example.test/",
-                      env={"SENTRY_AUTH_TOKEN": token}, cwd="/", home="/nonexistent")
+        "using org 'tokorg' from the organization token instead of 'mine' from --org",
+    )
+    cfg = load_config(
+        org="tokorg",
+        url="https://eu.example.test/",
+        env={"SENTRY_AUTH_TOKEN": token},
+        cwd="/",
+        home="/nonexistent",
+    )
     assert cfg.warnings == () and cfg.source_of("org") == "--org"
 
 

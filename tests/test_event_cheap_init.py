@@ -16,8 +16,11 @@ from releasetag import event
 
 def test_runtime_contexts_match_the_platform_module():
     ctx = event.runtime_contexts()
-    assert ctx["runtime"] == {"name": platform.python_implementation(),
-                              "version": platform.python_version(), "build": sys.version}
+    assert ctx["runtime"] == {
+        "name": platform.python_implementation(),
+        "version": platform.python_version(),
+        "build": sys.version,
+    }
     assert ctx["os"] == {"name": platform.system(), "version": platform.release()}
 
 
@@ -47,14 +50,17 @@ def test_stdlib_frames_are_not_in_app():
 
 def test_the_client_pipeline_does_not_import_platform_uuid_datetime_or_random():
     # default integrations off: this checks client/event/scope, not the integrations' imports
-    code = ("import sys, releasetag\n"
-            "releasetag.init(dsn='http://key@127.0.0.1:9/1', release='app@1.0',"
-            " default_integrations=False)\n"
-            "print(' '.join(m for m in ('platform', 'uuid', 'datetime', 'random', 'sysconfig',"
-            " 'requests', 'git') if m in sys.modules))\n"
-            "import os; os._exit(0)\n")
+    code = (
+        "import sys, releasetag\n"
+        "releasetag.init(dsn='http://key@127.0.0.1:9/1', release='app@1.0',"
+        " default_integrations=False)\n"
+        "print(' '.join(m for m in ('platform', 'uuid', 'datetime', 'random', 'sysconfig',"
+        " 'requests', 'git') if m in sys.modules))\n"
+        "import os; os._exit(0)\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "RELEASETAG_"))}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == []

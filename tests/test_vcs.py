@@ -4,23 +4,31 @@ from __future__ import annotations
 
 import pytest
 
-from releasetag.build.vcs import (GitRepo, VcsError, normalize_remote_url, parse_remote_url,
-                            repo_name_from_url)
+from releasetag.build.vcs import (
+    GitRepo,
+    VcsError,
+    normalize_remote_url,
+    parse_remote_url,
+    repo_name_from_url,
+)
 from tests.cli.gitrepo import GitRepo as ScratchRepo
 
 
-@pytest.mark.parametrize("url", [
-    "git@github.com:Acme/Web.git",
-    "git@github.com:acme/web",
-    "https://github.com/Acme/Web",
-    "https://github.com/Acme/Web.git/",
-    "https://user:secret@GitHub.com/Acme/Web.git",
-    "https://www.github.com/Acme/Web",
-    "ssh://git@github.com:22/Acme/Web.git",
-    "ssh://git@github.com/Acme/Web",
-    "git://github.com/Acme/Web.git",
-    "https://github.com:443/Acme/Web",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "git@github.com:Acme/Web.git",
+        "git@github.com:acme/web",
+        "https://github.com/Acme/Web",
+        "https://github.com/Acme/Web.git/",
+        "https://user:secret@GitHub.com/Acme/Web.git",
+        "https://www.github.com/Acme/Web",
+        "ssh://git@github.com:22/Acme/Web.git",
+        "ssh://git@github.com/Acme/Web",
+        "git://github.com/Acme/Web.git",
+        "https://github.com:443/Acme/Web",
+    ],
+)
 def test_forms_of_one_repository_normalise_alike(url):
     assert normalize_remote_url(url) == "github.com/acme/web"
     assert repo_name_from_url(url).lower() == "acme/web"

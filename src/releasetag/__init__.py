@@ -4,23 +4,61 @@
 >>> releasetag.init(dsn="https://KEY@host/42", release="myapp@1.4.2", environment="staging")
 """
 
-from ._version import __version__
-from .api import (add_breadcrumb, capture_event, capture_exception, capture_message, close,
-                  delivery_stats, flush, get_client, init, isolation_scope, last_event_id,
-                  new_scope, set_context, set_extra, set_level, set_tag, set_tags, set_user)
 from releasetag.protocol.release import detect_environment, detect_release
+
+from ._version import __version__
+from .api import (
+    add_breadcrumb,
+    capture_event,
+    capture_exception,
+    capture_message,
+    close,
+    delivery_stats,
+    flush,
+    get_client,
+    init,
+    isolation_scope,
+    last_event_id,
+    new_scope,
+    set_context,
+    set_extra,
+    set_level,
+    set_tag,
+    set_tags,
+    set_user,
+)
 from .scope import Scope
 
 __all__ = [
-    "__version__", "init", "capture_exception", "capture_message", "capture_event",
-    "add_breadcrumb", "set_tag", "set_tags", "set_context", "set_extra", "set_user",
-    "set_level", "new_scope", "isolation_scope", "last_event_id", "flush", "close",
-    "delivery_stats", "get_client", "detect_release", "detect_environment", "Scope", "Client",
+    "__version__",
+    "init",
+    "capture_exception",
+    "capture_message",
+    "capture_event",
+    "add_breadcrumb",
+    "set_tag",
+    "set_tags",
+    "set_context",
+    "set_extra",
+    "set_user",
+    "set_level",
+    "new_scope",
+    "isolation_scope",
+    "last_event_id",
+    "flush",
+    "close",
+    "delivery_stats",
+    "get_client",
+    "detect_release",
+    "detect_environment",
+    "Scope",
+    "Client",
 ]
 
 
 def __getattr__(name: str):  # lazy: the client module is loaded on first use
     if name == "Client":
         from .client import Client
+
         return Client
     raise AttributeError(f"module 'releasetag' has no attribute {name!r}")

@@ -34,6 +34,7 @@ def init(dsn: Optional[str] = None, **options: Any) -> Any:
     logger = get_logger() if client.options.debug else None  # else: made at first log call
     if logger is not None and not logger.handlers[1:]:
         import logging
+
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("[releasetag] %(levelname)s: %(message)s"))
         logger.addHandler(handler)
@@ -45,8 +46,9 @@ def init(dsn: Optional[str] = None, **options: Any) -> Any:
     scope_mod.get_isolation_scope().set_max_breadcrumbs(client.options.max_breadcrumbs)
     scope_mod.get_global_scope().set_max_breadcrumbs(client.options.max_breadcrumbs)
     if client.active:
-        client.integrations = setup_integrations(client, client.options.integrations,
-                                                 client.options.default_integrations)
+        client.integrations = setup_integrations(
+            client, client.options.integrations, client.options.default_integrations
+        )
         client._set_sdk_info()
         lifecycle.install_fork_hook()
         if client.options.flush_on_sigterm:
@@ -71,8 +73,9 @@ def capture_event(event: Dict[str, Any], hint: Optional[Dict[str, Any]] = None) 
     return client.capture_event(event, hint) if client is not None else None
 
 
-def add_breadcrumb(crumb: Optional[Dict[str, Any]] = None, hint: Optional[Dict[str, Any]] = None,
-                   **fields: Any) -> None:
+def add_breadcrumb(
+    crumb: Optional[Dict[str, Any]] = None, hint: Optional[Dict[str, Any]] = None, **fields: Any
+) -> None:
     """Record a breadcrumb: ``add_breadcrumb(message=..., category=..., level=..., data=...)``."""
     client = current.get_client()
     if client is None or not client.active:
@@ -145,8 +148,15 @@ def delivery_stats() -> Dict[str, Any]:
     """
     client = current.get_client()
     if client is None:
-        return {"sent": 0, "queued": 0, "backlog": 0, "spooled": 0, "retries": 0,
-                "dropped": {}, "dropped_total": 0}
+        return {
+            "sent": 0,
+            "queued": 0,
+            "backlog": 0,
+            "spooled": 0,
+            "retries": 0,
+            "dropped": {},
+            "dropped_total": 0,
+        }
     return client.delivery_stats()
 
 

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import time
 
-from . import scope as scope_mod
-from releasetag.protocol.log import get_logger
 from releasetag.protocol.dsn import Dsn
-from .event import (FrameBuilder, exc_info_from, exception_values, message_payload,
-                    new_event_id, runtime_contexts, sdk_info)
+from releasetag.protocol.log import get_logger
+
+from . import scope as scope_mod
+from .event import (
+    FrameBuilder,
+    exc_info_from,
+    exception_values,
+    message_payload,
+    new_event_id,
+    runtime_contexts,
+    sdk_info,
+)
 from .options import Options, resolve_options
 from .scope import Scope
 from .scrub import DEFAULT_SCRUBBER
@@ -38,10 +46,14 @@ class Client:
         self.transport: Any = None
         if self.dsn is not None or self.options.transport is not None:
             from .transport import make_transport
+
             self.transport = make_transport(self.options)
-        self.frames = FrameBuilder(self.options.in_app_include, self.options.in_app_exclude,
-                                   self.options.include_local_variables,
-                                   self.options.include_source_context)
+        self.frames = FrameBuilder(
+            self.options.in_app_include,
+            self.options.in_app_exclude,
+            self.options.include_local_variables,
+            self.options.include_source_context,
+        )
         self.integrations: Dict[str, Any] = {}
         self._contexts = runtime_contexts()
         self._last_exc: Any = None
@@ -65,10 +77,16 @@ class Client:
             self.transport.set_sdk_info(self.sdk)
 
     # --- capture ------------------------------------------------------------------------
-    def capture_exception(self, error: Any = None, *, scope: Optional[Scope] = None,
-                          handled: bool = True, mechanism_type: str = "generic",
-                          hint: Optional[Dict[str, Any]] = None,
-                          event: Optional[Dict[str, Any]] = None) -> Optional[str]:
+    def capture_exception(
+        self,
+        error: Any = None,
+        *,
+        scope: Optional[Scope] = None,
+        handled: bool = True,
+        mechanism_type: str = "generic",
+        hint: Optional[Dict[str, Any]] = None,
+        event: Optional[Dict[str, Any]] = None,
+    ) -> Optional[str]:
         """Capture ``error`` (default: the exception being handled); return the event id."""
         if self.transport is None:
             return None
@@ -83,8 +101,11 @@ class Client:
                 return None
             data = event if event is not None else {}
             data["level"] = data.get("level") or ("error" if handled else "fatal")
-            data["exception"] = {"values": exception_values(exc, self.frames, handled=handled,
-                                                            mechanism_type=mechanism_type)}
+            data["exception"] = {
+                "values": exception_values(
+                    exc, self.frames, handled=handled, mechanism_type=mechanism_type
+                )
+            }
             full_hint = {"exc_info": exc_info}
             if hint:
                 full_hint.update(hint)
@@ -93,9 +114,15 @@ class Client:
             get_logger().debug("capture_exception failed", exc_info=True)
             return None
 
-    def capture_message(self, text: Any, level: str = "info", *, scope: Optional[Scope] = None,
-                        params: Any = None, event: Optional[Dict[str, Any]] = None,
-                        ) -> Optional[str]:
+    def capture_message(
+        self,
+        text: Any,
+        level: str = "info",
+        *,
+        scope: Optional[Scope] = None,
+        params: Any = None,
+        event: Optional[Dict[str, Any]] = None,
+    ) -> Optional[str]:
         """Capture a message event; return the event id (None when not sent)."""
         if self.transport is None:
             return None
@@ -110,8 +137,13 @@ class Client:
             get_logger().debug("capture_message failed", exc_info=True)
             return None
 
-    def capture_event(self, event: Dict[str, Any], hint: Optional[Dict[str, Any]] = None, *,
-                      scope: Optional[Scope] = None) -> Optional[str]:
+    def capture_event(
+        self,
+        event: Dict[str, Any],
+        hint: Optional[Dict[str, Any]] = None,
+        *,
+        scope: Optional[Scope] = None,
+    ) -> Optional[str]:
         """Capture a ready event dict (it goes through the same pipeline)."""
         if self.transport is None:
             return None
@@ -139,8 +171,10 @@ class Client:
         for ignored in self.options.ignore_errors:
             if isinstance(ignored, type) and isinstance(exc, ignored):
                 return True
-            if isinstance(ignored, str) and ignored in (type(exc).__name__,
-                                                        f"{type(exc).__module__}.{type(exc).__qualname__}"):
+            if isinstance(ignored, str) and ignored in (
+                type(exc).__name__,
+                f"{type(exc).__module__}.{type(exc).__qualname__}",
+            ):
                 return True
         return False
 
@@ -149,6 +183,7 @@ class Client:
         if rate >= 1.0:
             return True
         import random
+
         if random.random() < rate:
             return True
         self.transport_stats_lost(reports.SAMPLE_RATE)
@@ -158,11 +193,12 @@ class Client:
         if self.transport is not None:
             self.transport.stats.record_lost(reason, category)
 
-    def _process(self, event: Dict[str, Any], hint: Dict[str, Any],
-                 scope: Optional[Scope]) -> Optional[str]:
+    def _process(
+        self, event: Dict[str, Any], hint: Dict[str, Any], scope: Optional[Scope]
+    ) -> Optional[str]:
         event.setdefault("event_id", new_event_id())
         hint["_scope"] = scope
-        for name, processor in self.processors:
+        for _name, processor in self.processors:
             event = processor(event, hint)  # type: ignore[assignment]
             if event is None:
                 self.transport_stats_lost(reports.EVENT_PROCESSOR)
@@ -222,7 +258,7 @@ class Client:
         if crumbs:
             if len(crumbs) > 1:
                 crumbs.sort(key=_crumb_time)
-            crumbs = crumbs[-self.options.max_breadcrumbs:] if self.options.max_breadcrumbs else []
+            crumbs = crumbs[-self.options.max_breadcrumbs :] if self.options.max_breadcrumbs else []
             # copies, so the scope's ring buffer is not changed by scrubbing or trimming
             event["breadcrumbs"] = {"values": [dict(c) for c in crumbs]}
         if processors:
@@ -273,8 +309,9 @@ class Client:
         if self.transport is None:
             return True
         try:
-            return bool(self.transport.flush(self.options.shutdown_timeout if timeout is None
-                                             else timeout))
+            return bool(
+                self.transport.flush(self.options.shutdown_timeout if timeout is None else timeout)
+            )
         except Exception:
             get_logger().debug("flush failed", exc_info=True)
             return False
@@ -282,6 +319,7 @@ class Client:
     def send_now(self, timeout: Optional[float] = None) -> Any:
         """Flush and return the transport's last send result (used by ``send-event``)."""
         from .transport import SendResult
+
         if not self.flush(timeout):
             last = self.transport.last_result if self.transport is not None else None
             if last is not None and not last.ok:
@@ -296,8 +334,9 @@ class Client:
         if transport is None:
             return True
         try:
-            return bool(transport.close(self.options.shutdown_timeout if timeout is None
-                                        else timeout))
+            return bool(
+                transport.close(self.options.shutdown_timeout if timeout is None else timeout)
+            )
         except Exception:
             get_logger().debug("close failed", exc_info=True)
             return False
@@ -305,8 +344,15 @@ class Client:
     def delivery_stats(self) -> Dict[str, Any]:
         """Counts of sent, queued, spooled and dropped (by reason) events."""
         if self.transport is None:
-            return {"sent": 0, "queued": 0, "backlog": 0, "spooled": 0, "retries": 0,
-                    "dropped": {}, "dropped_total": 0}
+            return {
+                "sent": 0,
+                "queued": 0,
+                "backlog": 0,
+                "spooled": 0,
+                "retries": 0,
+                "dropped": {},
+                "dropped_total": 0,
+            }
         return self.transport.delivery_stats()
 
 

@@ -46,6 +46,7 @@ def library_paths() -> Tuple[str, ...]:
     global _library_paths
     if _library_paths is None:
         import sysconfig
+
         paths = sysconfig.get_paths()
         _library_paths = tuple({p for p in (paths.get("stdlib"), paths.get("platstdlib")) if p})
     return _library_paths
@@ -54,8 +55,13 @@ def library_paths() -> Tuple[str, ...]:
 class FrameBuilder:
     """Builds stack frames; holds the in_app rules and a per-process cache of path facts."""
 
-    def __init__(self, in_app_include: Tuple[str, ...] = (), in_app_exclude: Tuple[str, ...] = (),
-                 include_locals: bool = True, include_source: bool = True) -> None:
+    def __init__(
+        self,
+        in_app_include: Tuple[str, ...] = (),
+        in_app_exclude: Tuple[str, ...] = (),
+        include_locals: bool = True,
+        include_source: bool = True,
+    ) -> None:
         self.in_app_include = in_app_include
         self.in_app_exclude = in_app_exclude
         self.include_locals = include_locals
@@ -72,9 +78,11 @@ class FrameBuilder:
                     return False
         cached = self._path_in_app.get(abs_path)
         if cached is None:
-            cached = not (any(m in abs_path for m in _PACKAGE_MARKERS)
-                          or abs_path.startswith(library_paths())
-                          or abs_path.startswith("<"))
+            cached = not (
+                any(m in abs_path for m in _PACKAGE_MARKERS)
+                or abs_path.startswith(library_paths())
+                or abs_path.startswith("<")
+            )
             self._path_in_app[abs_path] = cached
         return cached
 
@@ -98,21 +106,28 @@ class FrameBuilder:
         }
         if self.include_source and lineno > 0:
             import linecache  # on the first capture, not at init (it loads tokenize)
+
             lines = linecache.getlines(abs_path, f_globals)
             if lines and lineno <= len(lines):
                 lo = max(0, lineno - 1 - CONTEXT_LINES)
-                out["pre_context"] = [truncate(x.rstrip("\r\n")) for x in lines[lo:lineno - 1]]
+                out["pre_context"] = [truncate(x.rstrip("\r\n")) for x in lines[lo : lineno - 1]]
                 out["context_line"] = truncate(lines[lineno - 1].rstrip("\r\n"))
-                out["post_context"] = [truncate(x.rstrip("\r\n"))
-                                       for x in lines[lineno:lineno + CONTEXT_LINES]]
+                out["post_context"] = [
+                    truncate(x.rstrip("\r\n")) for x in lines[lineno : lineno + CONTEXT_LINES]
+                ]
         if self.include_locals:
             try:
                 local_vars = dict(frame.f_locals)
             except Exception:
                 local_vars = {}
             if local_vars:
-                out["vars"] = serialize(local_vars, max_depth=VAR_DEPTH, max_breadth=VAR_BREADTH,
-                                        max_string=VAR_STRING, repr_strings=True)
+                out["vars"] = serialize(
+                    local_vars,
+                    max_depth=VAR_DEPTH,
+                    max_breadth=VAR_BREADTH,
+                    max_string=VAR_STRING,
+                    repr_strings=True,
+                )
         return out
 
     def from_traceback(self, tb: Optional[TracebackType]) -> List[Dict[str, Any]]:
@@ -147,12 +162,15 @@ def _relative_filename(abs_path: str, module: Optional[str]) -> str:
     for _ in parts:
         base = os.path.dirname(base)
     if base and abs_path.startswith(base):
-        return abs_path[len(base):].lstrip(os.sep) or abs_path
+        return abs_path[len(base) :].lstrip(os.sep) or abs_path
     return abs_path
 
 
-def _exception_value(exc: BaseException, frames: FrameBuilder, mechanism: Dict[str, Any],
-                     ) -> Dict[str, Any]:
+def _exception_value(
+    exc: BaseException,
+    frames: FrameBuilder,
+    mechanism: Dict[str, Any],
+) -> Dict[str, Any]:
     etype = type(exc)
     module = getattr(etype, "__module__", None)
     value: Dict[str, Any] = {
@@ -168,8 +186,13 @@ def _exception_value(exc: BaseException, frames: FrameBuilder, mechanism: Dict[s
     return value
 
 
-def exception_values(exc: BaseException, frames: FrameBuilder, *, handled: bool = True,
-                     mechanism_type: str = "generic") -> List[Dict[str, Any]]:
+def exception_values(
+    exc: BaseException,
+    frames: FrameBuilder,
+    *,
+    handled: bool = True,
+    mechanism_type: str = "generic",
+) -> List[Dict[str, Any]]:
     """All exceptions of a chain / group, oldest first, linked by exception_id and parent_id."""
     out: List[Dict[str, Any]] = []
     seen: set = set()
@@ -181,8 +204,11 @@ def exception_values(exc: BaseException, frames: FrameBuilder, *, handled: bool 
             continue
         seen.add(id(current))
         exc_id = len(out)
-        mechanism: Dict[str, Any] = {"type": mechanism_type if exc_id == 0 else "chained",
-                                     "handled": handled, "exception_id": exc_id}
+        mechanism: Dict[str, Any] = {
+            "type": mechanism_type if exc_id == 0 else "chained",
+            "handled": handled,
+            "exception_id": exc_id,
+        }
         if parent_id is not None:
             mechanism["parent_id"] = parent_id
             mechanism["source"] = source
@@ -212,8 +238,13 @@ def _is_exception_group(exc: BaseException) -> bool:
     return any(t.__name__ == "BaseExceptionGroup" for t in type(exc).__mro__)  # backport
 
 
-_IMPLEMENTATIONS = {"cpython": "CPython", "pypy": "PyPy", "graalpy": "GraalVM",
-                    "ironpython": "IronPython", "jython": "Jython"}
+_IMPLEMENTATIONS = {
+    "cpython": "CPython",
+    "pypy": "PyPy",
+    "graalpy": "GraalVM",
+    "ironpython": "IronPython",
+    "jython": "Jython",
+}
 _RELEASE_LEVELS = {"alpha": "a", "beta": "b", "candidate": "rc", "final": ""}
 
 
@@ -227,9 +258,13 @@ def runtime_contexts() -> Dict[str, Any]:
     uname = getattr(os, "uname", None)
     if impl is None or uname is None:
         import platform
+
         return {
-            "runtime": {"name": platform.python_implementation(),
-                        "version": platform.python_version(), "build": sys.version},
+            "runtime": {
+                "name": platform.python_implementation(),
+                "version": platform.python_version(),
+                "build": sys.version,
+            },
             "os": {"name": platform.system() or sys.platform, "version": platform.release()},
         }
     v = sys.version_info
@@ -244,8 +279,12 @@ def runtime_contexts() -> Dict[str, Any]:
 
 
 def sdk_info(integrations: List[str]) -> Dict[str, Any]:
-    return {"name": SDK_NAME, "version": __version__, "integrations": sorted(integrations),
-            "packages": [{"name": "pypi:releasetag", "version": __version__}]}
+    return {
+        "name": SDK_NAME,
+        "version": __version__,
+        "integrations": sorted(integrations),
+        "packages": [{"name": "pypi:releasetag", "version": __version__}],
+    }
 
 
 def message_payload(text: Any, params: Any = None) -> Dict[str, Any]:

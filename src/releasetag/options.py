@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from releasetag.protocol.errors import ConfigurationError
-
 import os
 
 from releasetag.protocol import release as release_mod
+from releasetag.protocol.errors import ConfigurationError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -106,6 +105,7 @@ def _host_name() -> Optional[str]:
         return os.uname().nodename
     except AttributeError:  # pragma: no cover - Windows
         import platform
+
         return platform.node() or None
 
 
@@ -113,8 +113,9 @@ def _truthy(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-def resolve_options(dsn: Optional[str] = None, env: Optional[Mapping[str, str]] = None,
-                    **kwargs: Any) -> Options:
+def resolve_options(
+    dsn: Optional[str] = None, env: Optional[Mapping[str, str]] = None, **kwargs: Any
+) -> Options:
     """Merge arguments with environment variables and detection; validate what matters.
 
     Raises ValueError for an invalid explicit release or a malformed DSN.
@@ -129,6 +130,7 @@ def resolve_options(dsn: Optional[str] = None, env: Optional[Mapping[str, str]] 
         opts.dsn = None
     if opts.dsn is not None:
         from releasetag.protocol.dsn import Dsn
+
         Dsn.parse(opts.dsn)  # ValueError with the reason
     explicit = kwargs.get("release")
     if explicit is not None:

@@ -27,8 +27,19 @@ MAX_TAG_VALUE = 200
 class Scope:
     """Tags, extra, contexts, user, level, fingerprint and breadcrumbs for events."""
 
-    __slots__ = ("tags", "extra", "contexts", "user", "level", "fingerprint", "transaction",
-                 "breadcrumbs", "event_processors", "propagation", "_max_breadcrumbs")
+    __slots__ = (
+        "tags",
+        "extra",
+        "contexts",
+        "user",
+        "level",
+        "fingerprint",
+        "transaction",
+        "breadcrumbs",
+        "event_processors",
+        "propagation",
+        "_max_breadcrumbs",
+    )
 
     def __init__(self, max_breadcrumbs: int = 100) -> None:
         self.tags: Dict[str, str] = {}

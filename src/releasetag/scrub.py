@@ -9,17 +9,47 @@ if TYPE_CHECKING:
 FILTERED = "[Filtered]"
 
 # A key is sensitive when, lower-cased with '-' turned into '_', it contains one of these.
-DEFAULT_DENYLIST: FrozenSet[str] = frozenset({
-    "password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "auth",
-    "cookie", "session", "csrf", "xsrf", "private_key", "privatekey", "credential",
-    "access_key", "sentry_dsn", "x_forwarded_for", "x_real_ip", "remote_addr",
-})
+DEFAULT_DENYLIST: FrozenSet[str] = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "auth",
+        "cookie",
+        "session",
+        "csrf",
+        "xsrf",
+        "private_key",
+        "privatekey",
+        "credential",
+        "access_key",
+        "sentry_dsn",
+        "x_forwarded_for",
+        "x_real_ip",
+        "remote_addr",
+    }
+)
 
 # Request headers blanked unless send_default_pii (whole header, whatever its value).
-PII_HEADERS: FrozenSet[str] = frozenset({
-    "authorization", "cookie", "set-cookie", "x-forwarded-for", "x-real-ip", "forwarded",
-    "proxy-authorization", "x-api-key", "x-csrftoken", "x-xsrf-token", "x-sentry-auth",
-})
+PII_HEADERS: FrozenSet[str] = frozenset(
+    {
+        "authorization",
+        "cookie",
+        "set-cookie",
+        "x-forwarded-for",
+        "x-real-ip",
+        "forwarded",
+        "proxy-authorization",
+        "x-api-key",
+        "x-csrftoken",
+        "x-xsrf-token",
+        "x-sentry-auth",
+    }
+)
 
 
 class Scrubber:

@@ -50,8 +50,14 @@ def safe_str(obj: Any, limit: int = MAX_STRING) -> str:
     return truncate(text if isinstance(text, str) else safe_repr(obj, limit), limit)
 
 
-def serialize(obj: Any, *, max_depth: int = MAX_DEPTH, max_breadth: int = MAX_BREADTH,
-              max_string: int = MAX_STRING, repr_strings: bool = False) -> Any:
+def serialize(
+    obj: Any,
+    *,
+    max_depth: int = MAX_DEPTH,
+    max_breadth: int = MAX_BREADTH,
+    max_string: int = MAX_STRING,
+    repr_strings: bool = False,
+) -> Any:
     """Convert ``obj`` into JSON-ready data (dict/list/str/int/float/bool/None).
 
     ``repr_strings`` quotes strings as repr() does (used for local variables, so that
@@ -62,7 +68,7 @@ def serialize(obj: Any, *, max_depth: int = MAX_DEPTH, max_breadth: int = MAX_BR
 
 def _walk(obj: Any, depth: int, breadth: int, limit: int, rstr: bool, seen: set) -> Any:
     if isinstance(obj, _PRIMITIVES):
-        if type(obj) is int and not -(2 ** 63) <= obj < 2 ** 63:
+        if type(obj) is int and not -(2**63) <= obj < 2**63:
             return safe_repr(obj, limit)
         return obj if type(obj) in (bool, int, type(None)) else safe_repr(obj, limit)
     if type(obj) is float:
@@ -70,7 +76,7 @@ def _walk(obj: Any, depth: int, breadth: int, limit: int, rstr: bool, seen: set)
     if type(obj) is str:
         return safe_repr(obj, limit) if rstr else truncate(obj, limit)
     if isinstance(obj, (bytes, bytearray)):
-        return safe_repr(bytes(obj[: limit]), limit)
+        return safe_repr(bytes(obj[:limit]), limit)
     is_map = isinstance(obj, dict)
     if not is_map and not isinstance(obj, _SEQUENCES):
         return safe_repr(obj, limit)

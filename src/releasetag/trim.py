@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str,
-                      allow_nan=False).encode("utf-8")
+    return json.dumps(
+        obj, separators=(",", ":"), ensure_ascii=False, default=str, allow_nan=False
+    ).encode("utf-8")
 
 
 def _frames(event: Dict[str, Any]) -> List[List[Dict[str, Any]]]:
@@ -52,11 +53,13 @@ def encode_event(event: Dict[str, Any], limit: int = 1_000_000) -> bytes:
     for frames in _frames(event):
         while len(frames) > 10 and len(data) > limit:
             mid = len(frames) // 2
-            del frames[mid - len(frames) // 4: mid + len(frames) // 4]
+            del frames[mid - len(frames) // 4 : mid + len(frames) // 4]
             data = dumps(event)
     if len(data) > limit and isinstance(event.get("extra"), dict):
-        event["extra"] = {k: (v[:1024] + "..." if isinstance(v, str) and len(v) > 1024 else v)
-                          for k, v in event["extra"].items()}
+        event["extra"] = {
+            k: (v[:1024] + "..." if isinstance(v, str) and len(v) > 1024 else v)
+            for k, v in event["extra"].items()
+        }
         data = dumps(event)
     if len(data) > limit:
         event.pop("extra", None)

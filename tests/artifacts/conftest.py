@@ -23,14 +23,19 @@ def sentry_cli() -> str:
 
 
 def sentry_cli_check(path: str) -> dict:
-    out = subprocess.run([sentry_cli(), "debug-files", "check", "--json", path],
-                         capture_output=True, timeout=60, check=True,
-                         env=dict(os.environ, SENTRY_LOAD_DOTENV="0"))
+    out = subprocess.run(
+        [sentry_cli(), "debug-files", "check", "--json", path],
+        capture_output=True,
+        timeout=60,
+        check=True,
+        env=dict(os.environ, SENTRY_LOAD_DOTENV="0"),
+    )
     return json.loads(out.stdout)
 
 
 def symbolic_objects(path: str) -> list:
     from symbolic.debuginfo import Archive
+
     return list(Archive.open(path).iter_objects())
 
 
@@ -57,10 +62,12 @@ def gcc_binaries(tmp_path_factory):
     build("libshared.so", "-shared", "-fPIC", "-g")
     build("compressed_debug", "-g", "-gz")
     build("object.o", "-c", "-g")
-    subprocess.run(["objcopy", "--only-keep-debug", out["debug_exe"], str(d / "exe.debug")],
-                   check=True, timeout=60)
+    subprocess.run(
+        ["objcopy", "--only-keep-debug", out["debug_exe"], str(d / "exe.debug")],
+        check=True,
+        timeout=60,
+    )
     out["exe.debug"] = str(d / "exe.debug")
-    subprocess.run(["strip", "-o", str(d / "stripped"), out["debug_exe"]], check=True,
-                   timeout=60)
+    subprocess.run(["strip", "-o", str(d / "stripped"), out["debug_exe"]], check=True, timeout=60)
     out["stripped"] = str(d / "stripped")
     return out

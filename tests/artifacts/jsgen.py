@@ -58,16 +58,26 @@ def build_regular(tokens: List[Tuple[Pos, Tuple[int, int, int]]], origin: Pos = 
     for li in range(last_line + 1):
         segs, prev_col = [], 0
         for col, (src, oline, ocol) in sorted(by_line.get(li, [])):
-            segs.append(vlq_encode(col - prev_col) + vlq_encode(src - prev_src) +
-                        vlq_encode(oline - prev_oline) + vlq_encode(ocol - prev_ocol))
+            segs.append(
+                vlq_encode(col - prev_col)
+                + vlq_encode(src - prev_src)
+                + vlq_encode(oline - prev_oline)
+                + vlq_encode(ocol - prev_ocol)
+            )
             prev_col, prev_src, prev_oline, prev_ocol = col, src, oline, ocol
         lines.append(",".join(segs))
-    return {"version": 3, "sources": ["src/one.ts", "src/two.ts"], "names": [],
-            "sourcesContent": ["// one\n", "// two\n"], "mappings": ";".join(lines)}
+    return {
+        "version": 3,
+        "sources": ["src/one.ts", "src/two.ts"],
+        "names": [],
+        "sourcesContent": ["// one\n", "// two\n"],
+        "mappings": ";".join(lines),
+    }
 
 
-def build_map(text: str, names: List[str], origs: Dict[str, Tuple[int, int, int]],
-              index_at: int = 0) -> bytes:
+def build_map(
+    text: str, names: List[str], origs: Dict[str, Tuple[int, int, int]], index_at: int = 0
+) -> bytes:
     """The map for ``text``; with ``index_at`` > 0, an index map whose second section starts at
     the token ``v{index_at}``."""
     tokens = [(position_of(text, f"var {n}="), origs[n]) for n in names]
@@ -78,21 +88,37 @@ def build_map(text: str, names: List[str], origs: Dict[str, Tuple[int, int, int]
     split = position_of(text, f"var v{index_at}=")
     first = [t for t in tokens if t[0] < split]
     second = [t for t in tokens if t[0] >= split]
-    return json.dumps({"version": 3, "sections": [
-        {"offset": {"line": 0, "column": 0}, "map": build_regular(first)},
-        {"offset": {"line": split[0], "column": split[1]},
-         "map": build_regular(second, origin=split)},
-    ]}).encode()
+    return json.dumps(
+        {
+            "version": 3,
+            "sections": [
+                {"offset": {"line": 0, "column": 0}, "map": build_regular(first)},
+                {
+                    "offset": {"line": split[0], "column": split[1]},
+                    "map": build_regular(second, origin=split),
+                },
+            ],
+        }
+    ).encode()
 
 
 def resolve_all(map_bytes: bytes, text: str, names: List[str]) -> Dict[str, tuple]:
     """name -> (source, line, col) as symbolic resolves the identifier's generated spot."""
     from symbolic.sourcemap import SourceMapView
+
     view = SourceMapView.from_json_bytes(map_bytes)
     out = {}
     for n in names:
         line, col = position_of(text, f"var {n}=")
         tok = view.lookup(line, col + 4)
-        out[n] = None if tok is None else (tok.src, tok.src_line, tok.src_col,
-                                           (tok.dst_line, tok.dst_col) == (line, col + 4))
+        out[n] = (
+            None
+            if tok is None
+            else (
+                tok.src,
+                tok.src_line,
+                tok.src_col,
+                (tok.dst_line, tok.dst_col) == (line, col + 4),
+            )
+        )
     return out

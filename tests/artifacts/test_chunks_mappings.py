@@ -5,11 +5,16 @@ from __future__ import annotations
 import hashlib
 
 from releasetag.build.artifacts.chunks import Chunk, ChunkOptions, hash_file, plan_batches
-from releasetag.build.artifacts.mappings import insert_lines, split_line, vlq_decode_first, vlq_encode
+from releasetag.build.artifacts.mappings import (
+    insert_lines,
+    split_line,
+    vlq_decode_first,
+    vlq_encode,
+)
 
 
 def test_vlq_round_trip():
-    for value in (0, 1, -1, 15, 16, -16, 31, 32, 1000, -123456, 2 ** 30):
+    for value in (0, 1, -1, 15, 16, -16, 31, 32, 1000, -123456, 2**30):
         text = vlq_encode(value)
         assert vlq_decode_first(text + "AAAA") == (value, len(text))
 
@@ -46,17 +51,27 @@ def test_batches_respect_count_and_size():
 
 
 def test_options_from_server_json_tolerates_odd_values():
-    opts = ChunkOptions.from_json({"url": "u", "chunkSize": "4096", "concurrency": 0,
-                                   "compression": ["gzip"], "maxRequestSize": None})
+    opts = ChunkOptions.from_json(
+        {
+            "url": "u",
+            "chunkSize": "4096",
+            "concurrency": 0,
+            "compression": ["gzip"],
+            "maxRequestSize": None,
+        }
+    )
     assert (opts.chunk_size, opts.concurrency, opts.gzip) == (4096, 1, True)
     assert opts.max_request_size == 32 << 20
 
 
 def test_upload_urls_from_prefix_suffix_and_strip_prefix():
     from releasetag.build.artifacts.sourcemaps import make_url
+
     assert make_url("static/app.js") == "~/static/app.js"
     assert make_url("static/app.js", "~/assets") == "~/assets/static/app.js"
     assert make_url("static/app.js", "app:///", "?v=2") == "app:///static/app.js?v=2"
-    assert make_url("build/static/app.js", "https://cdn.example.com/",
-                    strip_prefix="build/") == "https://cdn.example.com/static/app.js"
+    assert (
+        make_url("build/static/app.js", "https://cdn.example.com/", strip_prefix="build/")
+        == "https://cdn.example.com/static/app.js"
+    )
     assert make_url("other/app.js", strip_prefix="build") == "~/other/app.js"

@@ -11,8 +11,9 @@ from releasetag.cli.main import main
 
 def _site(tmp_path):
     (tmp_path / "a.js").write_text("var a=1;\n//# sourceMappingURL=a.js.map\n")
-    (tmp_path / "a.js.map").write_text('{"version":3,"sources":["a.ts"],"names":[],'
-                                       '"mappings":"AAAA"}')
+    (tmp_path / "a.js.map").write_text(
+        '{"version":3,"sources":["a.ts"],"names":[],"mappings":"AAAA"}'
+    )
     (tmp_path / "b.mjs").write_text("export const b = 2;\n")
     (tmp_path / "skip.txt").write_text("not js")
 
@@ -41,9 +42,20 @@ def test_inject_bad_input_is_one_line_and_exit_1(tmp_path):
     _site(tmp_path)
     (tmp_path / "bad.js").write_text("x\n//# sourceMappingURL=bad.js.map\n")
     (tmp_path / "bad.js.map").write_text("{")
-    proc = subprocess.run([sys.executable, "-m", "releasetag", "sourcemaps", "inject",
-                           str(tmp_path), str(tmp_path / "missing")],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "releasetag",
+            "sourcemaps",
+            "inject",
+            str(tmp_path),
+            str(tmp_path / "missing"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 2 and "Traceback" not in proc.stderr
@@ -52,8 +64,9 @@ def test_inject_bad_input_is_one_line_and_exit_1(tmp_path):
     assert "_sentryDebugIds" in (tmp_path / "a.js").read_text()  # the rest still injected
 
 
-def test_upload_without_release_or_debug_ids_says_what_to_do(tmp_path, capsys, monkeypatch,
-                                                             recorder):
+def test_upload_without_release_or_debug_ids_says_what_to_do(
+    tmp_path, capsys, monkeypatch, recorder
+):
     monkeypatch.setenv("RELEASETAG_URL", recorder.url)
     monkeypatch.setenv("RELEASETAG_AUTH_TOKEN", "t")
     monkeypatch.setenv("RELEASETAG_ORG", "o")

@@ -13,24 +13,42 @@ from releasetag.build.artifacts.debugfiles import inspect, scan
 
 from .conftest import FIXTURES, sentry_cli_check, symbolic_objects
 
-SYSTEM_FILES = [p for p in ["/bin/true", "/bin/ls", "/usr/bin/python3"] +
-                sorted(glob.glob("/usr/lib/x86_64-linux-gnu/libc.so.6") +
-                       glob.glob("/usr/lib/x86_64-linux-gnu/libz.so*")[:1] +
-                       glob.glob("/usr/lib/x86_64-linux-gnu/libcrypto.so*")[:1] +
-                       glob.glob("/usr/lib/x86_64-linux-gnu/crt1.o"))
-                if os.path.exists(p)]
-FIXTURE_FILES = ["win.dll", "win.pdb", "mac_arm64.dylib", "mac_x86_64.dylib", "mac_fat.dylib",
-                 "mac_arm64.dylib.dsym", "sample.wasm", "sample.sym"]
-SYMBOLIC_KIND = {"executable": "exe", "library": "lib", "debug companion": "dbg",
-                 "relocatable": "rel"}
+SYSTEM_FILES = [
+    p
+    for p in ["/bin/true", "/bin/ls", "/usr/bin/python3"]
+    + sorted(
+        glob.glob("/usr/lib/x86_64-linux-gnu/libc.so.6")
+        + glob.glob("/usr/lib/x86_64-linux-gnu/libz.so*")[:1]
+        + glob.glob("/usr/lib/x86_64-linux-gnu/libcrypto.so*")[:1]
+        + glob.glob("/usr/lib/x86_64-linux-gnu/crt1.o")
+    )
+    if os.path.exists(p)
+]
+FIXTURE_FILES = [
+    "win.dll",
+    "win.pdb",
+    "mac_arm64.dylib",
+    "mac_x86_64.dylib",
+    "mac_fat.dylib",
+    "mac_arm64.dylib.dsym",
+    "sample.wasm",
+    "sample.sym",
+]
+SYMBOLIC_KIND = {
+    "executable": "exe",
+    "library": "lib",
+    "debug companion": "dbg",
+    "relocatable": "rel",
+}
 
 
 def _assert_same_as_symbolic(path: str) -> None:
     found = inspect(path)
     assert found.problem is None, found.problem
     ref = symbolic_objects(path)
-    assert [(o.debug_id, o.code_id, o.arch) for o in found.objects] == \
-        [(str(r.debug_id), r.code_id and str(r.code_id), r.arch) for r in ref]
+    assert [(o.debug_id, o.code_id, o.arch) for o in found.objects] == [
+        (str(r.debug_id), r.code_id and str(r.code_id), r.arch) for r in ref
+    ]
     assert [sorted(o.features) for o in found.objects] == [sorted(r.features) for r in ref]
     if found.kind == "elf":
         assert [SYMBOLIC_KIND[o.file_type] for o in found.objects] == [r.kind for r in ref]
@@ -42,8 +60,9 @@ def _assert_same_as_sentry_cli(path: str) -> None:
     mine = sorted((o.debug_id, o.code_id, o.arch) for o in found.objects)
     theirs = sorted((v["debug_id"], v["code_id"], v["arch"]) for v in ref["variants"])
     assert mine == theirs
-    assert ", ".join(found.features) == ref["features"] or \
-        set(found.features) == set(f.strip() for f in ref["features"].split(",") if f.strip())
+    assert ", ".join(found.features) == ref["features"] or set(found.features) == set(
+        f.strip() for f in ref["features"].split(",") if f.strip()
+    )
 
 
 @pytest.mark.parametrize("path", SYSTEM_FILES)
@@ -53,9 +72,20 @@ def test_system_elf_files_match_symbolic_and_sentry_cli(path):
     _assert_same_as_sentry_cli(path)
 
 
-@pytest.mark.parametrize("name", ["debug_exe", "no_build_id", "md5_build_id", "short_build_id",
-                                  "libshared.so", "object.o", "exe.debug", "stripped",
-                                  "compressed_debug"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "debug_exe",
+        "no_build_id",
+        "md5_build_id",
+        "short_build_id",
+        "libshared.so",
+        "object.o",
+        "exe.debug",
+        "stripped",
+        "compressed_debug",
+    ],
+)
 def test_gcc_built_files_match_symbolic(gcc_binaries, name):
     _assert_same_as_symbolic(gcc_binaries[name])
     _assert_same_as_sentry_cli(gcc_binaries[name])
@@ -77,8 +107,9 @@ def test_fixtures_match_symbolic_and_sentry_cli(name):
 
 def test_fat_macho_lists_each_architecture():
     fat = inspect(os.path.join(FIXTURES, "mac_fat.dylib"))
-    thin = [inspect(os.path.join(FIXTURES, f"mac_{a}.dylib")).objects[0]
-            for a in ("arm64", "x86_64")]
+    thin = [
+        inspect(os.path.join(FIXTURES, f"mac_{a}.dylib")).objects[0] for a in ("arm64", "x86_64")
+    ]
     assert fat.kind == "macho"
     assert sorted(o.arch for o in fat.objects) == ["arm64", "x86_64"]
     assert sorted(o.debug_id for o in fat.objects) == sorted(o.debug_id for o in thin)
@@ -102,8 +133,7 @@ def test_pe_and_pdb_share_debug_id_and_pe_names_its_pdb():
 
 
 def _cuts(size: int):
-    points = {0, 1, 3, 4, 8, 16, 31, 32, 52, 63, 64, 100, 200, 512, 1000, 4096, size // 2,
-              size - 1}
+    points = {0, 1, 3, 4, 8, 16, 31, 32, 52, 63, 64, 100, 200, 512, 1000, 4096, size // 2, size - 1}
     return sorted(p for p in points if 0 <= p < size)
 
 
@@ -132,9 +162,15 @@ def test_zero_byte_and_random_files(tmp_path):
         path.write_bytes(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000))))
         assert inspect(str(path)).problem
     # random bytes behind each magic number: still a problem line, never an exception
-    for magic in (b"\x7fELF\x02\x01\x01", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe\0\0\0\x02",
-                  b"MZ", b"Microsoft C/C++ MSF 7.00\r\n\x1aDS\0\0\0", b"\0asm\x01\0\0\0",
-                  b"MODULE "):
+    for magic in (
+        b"\x7fELF\x02\x01\x01",
+        b"\xcf\xfa\xed\xfe",
+        b"\xca\xfe\xba\xbe\0\0\0\x02",
+        b"MZ",
+        b"Microsoft C/C++ MSF 7.00\r\n\x1aDS\0\0\0",
+        b"\0asm\x01\0\0\0",
+        b"MODULE ",
+    ):
         for i in range(20):
             path = tmp_path / "magic"
             path.write_bytes(magic + bytes(rng.randrange(256) for _ in range(rng.randrange(200))))
@@ -155,6 +191,7 @@ def test_scan_walks_folders_and_zip_archives(tmp_path, gcc_binaries):
         zf.writestr("readme.md", "hello")
     with open(os.path.join(FIXTURES, "sample.sym"), "rb") as src:
         (folder / "sample.sym").write_bytes(src.read())
+
     def name(f):
         return os.path.relpath(f.info.path, str(folder)) if f.member else os.path.basename(f.path)
 

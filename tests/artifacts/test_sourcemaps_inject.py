@@ -19,11 +19,11 @@ from .conftest import sentry_cli
 PREFIXES = {
     "plain": "",
     "hashbang": "#!/usr/bin/env node\n",
-    "license_midline": "/*! licence \u00a9 \U0001F600 */",
-    "comments_and_directive": "// built\n/* more */\n\"use strict\";\n",
+    "license_midline": "/*! licence \u00a9 \U0001f600 */",
+    "comments_and_directive": '// built\n/* more */\n"use strict";\n',
     "directive_midline": "'use strict';",
     "directives_no_semicolon": "#!/usr/bin/env node\n\"use strict\"\n'use asm'\n",
-    "directive_then_comment_midline": "\"use strict\"; /* x */ ",
+    "directive_then_comment_midline": '"use strict"; /* x */ ',
 }
 ID_LINE = re.compile(r"^//# debugId=(\S+)$", re.M)
 
@@ -63,7 +63,7 @@ def test_snippet_goes_after_hashbang_comments_and_directives(tmp_path):
     js, _, _ = _bundle(tmp_path, "b", PREFIXES["comments_and_directive"])
     inject_file(str(js))
     lines = js.read_text().splitlines()
-    assert lines[:3] == ["// built", "/* more */", "\"use strict\";"]
+    assert lines[:3] == ["// built", "/* more */", '"use strict";']
     assert "_sentryDebugIds" in lines[3]
     assert lines[4].startswith("var v0=")
 
@@ -81,16 +81,18 @@ def test_debug_ids_equal_sentry_cli(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     _bundle(src, "external", PREFIXES["hashbang"], seed=2)
-    _bundle(src, "sibling", "", seed=3, ref=False)      # map found as <file>.map
+    _bundle(src, "sibling", "", seed=3, ref=False)  # map found as <file>.map
     _bundle(src, "index", "", seed=4, index_at=9)
     _bundle(src, "strict", PREFIXES["directive_midline"], seed=5)
     js, _, _ = _bundle(src, "inline", "", seed=6)
     smap = (src / "inline.js.map").read_bytes()
     os.unlink(src / "inline.js.map")
     import base64
-    text = js.read_text().replace("//# sourceMappingURL=inline.js.map",
-                                  "//# sourceMappingURL=data:application/json;base64," +
-                                  base64.b64encode(smap).decode())
+
+    text = js.read_text().replace(
+        "//# sourceMappingURL=inline.js.map",
+        "//# sourceMappingURL=data:application/json;base64," + base64.b64encode(smap).decode(),
+    )
     js.write_text(text)
     (src / "nomap.js").write_text("var nothing=1;\n")
     _, _, _ = _bundle(src, "keepsid", "", seed=7)
@@ -102,8 +104,12 @@ def test_debug_ids_equal_sentry_cli(tmp_path):
     shutil.copytree(src, theirs)
     results = inject([str(ours)])
     assert all(r.action == "injected" for r in results), [r.message for r in results]
-    subprocess.run([sentry_cli(), "sourcemaps", "inject", str(theirs)], check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        [sentry_cli(), "sourcemaps", "inject", str(theirs)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     mine, ref = _ids(ours), _ids(theirs)
     assert mine == ref
     assert mine["keepsid.js"] == "11111111-2222-3333-4444-555555555555"
@@ -155,26 +161,37 @@ load.then((mod) => {
 """
 
 
-@pytest.mark.parametrize("name,body", [
-    ("cjs_strict.js", "#!/usr/bin/env node\n'use strict';\n"
-                      "module.exports = { strict: (function () { return this === undefined; })"
-                      "() };\n"),
-    ("esm.mjs", "export default 42;\n"),
-    ("midline.cjs", "/*! x */'use strict';module.exports="
-                    "{strict:(function(){return this===undefined})()};\n"),
-])
+@pytest.mark.parametrize(
+    "name,body",
+    [
+        (
+            "cjs_strict.js",
+            "#!/usr/bin/env node\n'use strict';\n"
+            "module.exports = { strict: (function () { return this === undefined; })"
+            "() };\n",
+        ),
+        ("esm.mjs", "export default 42;\n"),
+        (
+            "midline.cjs",
+            "/*! x */'use strict';module.exports="
+            "{strict:(function(){return this===undefined})()};\n",
+        ),
+    ],
+)
 def test_injected_js_registers_its_debug_id_in_node(tmp_path, name, body):
     node = shutil.which("node") or shutil.which("nodejs")
     if not node:
         pytest.fail("node is needed (nodejs in APT_PACKAGES)")
     js = tmp_path / name
     js.write_text(body + f"//# sourceMappingURL={name}.map\n")
-    (tmp_path / f"{name}.map").write_text(json.dumps(
-        {"version": 3, "sources": ["x.ts"], "names": [], "mappings": "AAAA;AACA"}))
+    (tmp_path / f"{name}.map").write_text(
+        json.dumps({"version": 3, "sources": ["x.ts"], "names": [], "mappings": "AAAA;AACA"})
+    )
     result = inject_file(str(js))
     assert result.action == "injected"
-    out = subprocess.run([node, "-e", NODE_CHECK, str(js)], capture_output=True, text=True,
-                         timeout=30, check=True)
+    out = subprocess.run(
+        [node, "-e", NODE_CHECK, str(js)], capture_output=True, text=True, timeout=30, check=True
+    )
     data = json.loads(out.stdout)
     assert data["ids"] == [result.debug_id]
     assert name in data["stacks"][0]
@@ -184,19 +201,23 @@ def test_injected_js_registers_its_debug_id_in_node(tmp_path, name, body):
 @pytest.mark.parametrize("prefix", ["hashbang", "directive_midline"])
 def test_inline_map_is_shifted_and_reencoded(tmp_path, prefix):
     import base64
+
     js, names, _ = _bundle(tmp_path, "inl", PREFIXES[prefix], seed=9)
     smap = (tmp_path / "inl.js.map").read_bytes()
     os.unlink(tmp_path / "inl.js.map")
-    text = js.read_text().replace("//# sourceMappingURL=inl.js.map",
-                                  "//# sourceMappingURL=data:application/json;charset=utf-8;"
-                                  "base64," + base64.b64encode(smap).decode())
+    text = js.read_text().replace(
+        "//# sourceMappingURL=inl.js.map",
+        "//# sourceMappingURL=data:application/json;charset=utf-8;"
+        "base64," + base64.b64encode(smap).decode(),
+    )
     js.write_text(text)
     before = jsgen.resolve_all(smap, text, names)
     result = inject_file(str(js))
     assert (result.action, result.map_path) == ("injected", "inline")
     new_text = js.read_text()
-    url = re.search(r"sourceMappingURL=data:application/json;charset=utf-8;base64,(\S+)",
-                    new_text).group(1)
+    url = re.search(
+        r"sourceMappingURL=data:application/json;charset=utf-8;base64,(\S+)", new_text
+    ).group(1)
     new_map = base64.b64decode(url)
     assert json.loads(new_map)["debugId"] == result.debug_id
     assert jsgen.resolve_all(new_map, new_text, names) == before

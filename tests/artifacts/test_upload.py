@@ -38,10 +38,17 @@ def api_env(recorder, monkeypatch, tmp_path_factory):
 
 
 def chunk_options(recorder, **over):
-    opts = {"url": f"{recorder.url}/api/0/organizations/{ORG}/chunk-upload/",
-            "chunkSize": CHUNK, "chunksPerRequest": 3, "maxRequestSize": 3 * CHUNK,
-            "maxFileSize": 50 * 1024 * 1024, "concurrency": 2, "hashAlgorithm": "sha1",
-            "compression": ["gzip"], "accept": ["artifact_bundles", "debug_files"]}
+    opts = {
+        "url": f"{recorder.url}/api/0/organizations/{ORG}/chunk-upload/",
+        "chunkSize": CHUNK,
+        "chunksPerRequest": 3,
+        "maxRequestSize": 3 * CHUNK,
+        "maxFileSize": 50 * 1024 * 1024,
+        "concurrency": 2,
+        "hashAlgorithm": "sha1",
+        "compression": ["gzip"],
+        "accept": ["artifact_bundles", "debug_files"],
+    }
     opts.update(over)
     return {"path": "/chunk-upload/", "method": "GET", "body": opts}
 
@@ -69,18 +76,28 @@ def make_site(tmp_path, n=6, size=6000):
         rng = random.Random(i)
         body = "".join(f"var a{k}='{rng.getrandbits(64):x}';" for k in range(size // 20))
         (site / "static" / f"app{i}.js").write_text(
-            body + f"\n//# sourceMappingURL=app{i}.js.map\n")
-        (site / "static" / f"app{i}.js.map").write_text(json.dumps(
-            {"version": 3, "sources": [f"src/app{i}.ts"], "sourcesContent": ["x"],
-             "names": [], "mappings": "AAAA;AACA"}))
+            body + f"\n//# sourceMappingURL=app{i}.js.map\n"
+        )
+        (site / "static" / f"app{i}.js.map").write_text(
+            json.dumps(
+                {
+                    "version": 3,
+                    "sources": [f"src/app{i}.ts"],
+                    "sourcesContent": ["x"],
+                    "names": [],
+                    "mappings": "AAAA;AACA",
+                }
+            )
+        )
     inject([str(site)])
     return site
 
 
 def expected_bundle(site, release=None, dist=None, **kw):
     files, _ = collect([str(site)], **kw)
-    return build_bundle(files, org=ORG, projects=[PROJECT], release=release, dist=dist,
-                        chunk_size=CHUNK)
+    return build_bundle(
+        files, org=ORG, projects=[PROJECT], release=release, dist=dist, chunk_size=CHUNK
+    )
 
 
 def test_upload_sends_only_missing_chunks_in_limited_batches(api_env, tmp_path, capsys):
@@ -91,19 +108,27 @@ def test_upload_sends_only_missing_chunks_in_limited_batches(api_env, tmp_path, 
         assert bundle.chunked.chunk_ids == chunked.chunk_ids  # hashed while written
         assert bundle.chunked.checksum == chunked.checksum
         files, _ = collect([str(site)])
-        with LazyBundle(files, org=ORG, projects=[PROJECT], release="web@1.0",
-                        chunk_size=CHUNK) as lazy:  # hashed without writing: same answer
+        with LazyBundle(
+            files, org=ORG, projects=[PROJECT], release="web@1.0", chunk_size=CHUNK
+        ) as lazy:  # hashed without writing: same answer
             assert lazy.chunked.chunk_ids == chunked.chunk_ids
         manifest = bundle.manifest
     assert len(chunked.chunks) > 6
     missing = chunked.chunk_ids[1::2]  # the server already has every other chunk
-    rec.respond(chunk_options(rec),
-                {"path": "/artifactbundle/assemble/", "times": 1,
-                 "body": {"state": "not_found", "missingChunks": missing}},
-                {"path": "/artifactbundle/assemble/", "times": 1,
-                 "body": {"state": "assembling", "missingChunks": []}},
-                {"path": "/artifactbundle/assemble/", "body": {"state": "ok",
-                                                                "missingChunks": []}})
+    rec.respond(
+        chunk_options(rec),
+        {
+            "path": "/artifactbundle/assemble/",
+            "times": 1,
+            "body": {"state": "not_found", "missingChunks": missing},
+        },
+        {
+            "path": "/artifactbundle/assemble/",
+            "times": 1,
+            "body": {"state": "assembling", "missingChunks": []},
+        },
+        {"path": "/artifactbundle/assemble/", "body": {"state": "ok", "missingChunks": []}},
+    )
     rc = main(["sourcemaps", "upload", str(site), "--release", "web@1.0", "--wait", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert rc == 0
@@ -120,8 +145,12 @@ def test_upload_sends_only_missing_chunks_in_limited_batches(api_env, tmp_path, 
     assembles = rec.requests("/artifactbundle/assemble/")
     assert len(assembles) >= 3  # ask, ask again after upload, poll until ok
     first = assembles[0].json()
-    assert first == {"checksum": chunked.checksum, "chunks": chunked.chunk_ids,
-                     "projects": [PROJECT], "version": "web@1.0"}
+    assert first == {
+        "checksum": chunked.checksum,
+        "chunks": chunked.chunk_ids,
+        "projects": [PROJECT],
+        "version": "web@1.0",
+    }
     assert assembles[0]["path"] == f"/api/0/organizations/{ORG}/artifactbundle/assemble/"
     # the uploaded bundle is the one built above: same bytes, same manifest
     assert all(a.json()["checksum"] == chunked.checksum for a in assembles)
@@ -131,8 +160,10 @@ def test_upload_sends_only_missing_chunks_in_limited_batches(api_env, tmp_path, 
 def test_reupload_of_unchanged_files_sends_no_chunk(api_env, tmp_path, capsys):
     rec = api_env
     site = make_site(tmp_path, n=2)
-    rec.respond(chunk_options(rec), {"path": "/artifactbundle/assemble/",
-                                     "body": {"state": "ok", "missingChunks": []}})
+    rec.respond(
+        chunk_options(rec),
+        {"path": "/artifactbundle/assemble/", "body": {"state": "ok", "missingChunks": []}},
+    )
     assert main(["sourcemaps", "upload", str(site), "--release", "web@1.0"]) == 0
     assert "0 sent" in capsys.readouterr().out
     assert not [r for r in rec.requests("/chunk-upload/") if r["method"] == "POST"]
@@ -142,10 +173,14 @@ def test_reupload_of_unchanged_files_sends_no_chunk(api_env, tmp_path, capsys):
 def test_bundle_is_deterministic_and_has_the_manifest(tmp_path):
     site = make_site(tmp_path, n=3)
     (site / "static" / "plain.js").write_text("console.log('not minified');\n")
-    with expected_bundle(site, release="r1", dist="d", url_prefix="app:///",
-                         strip_prefix="static") as one, \
-            expected_bundle(site, release="r1", dist="d", url_prefix="app:///",
-                            strip_prefix="static") as two:
+    with (
+        expected_bundle(
+            site, release="r1", dist="d", url_prefix="app:///", strip_prefix="static"
+        ) as one,
+        expected_bundle(
+            site, release="r1", dist="d", url_prefix="app:///", strip_prefix="static"
+        ) as two,
+    ):
         assert open(one.path, "rb").read() == open(two.path, "rb").read()
         data = open(one.path, "rb").read()
         assert data[:8] == b"SYSB\x02\x00\x00\x00"
@@ -166,6 +201,7 @@ def test_bundle_is_deterministic_and_has_the_manifest(tmp_path):
 
 def test_bundle_opens_in_symbolic_as_a_source_bundle(tmp_path):
     from symbolic.debuginfo import Archive
+
     site = make_site(tmp_path, n=2)
     with expected_bundle(site, release="r1") as bundle:
         objs = list(Archive.open(bundle.path).iter_objects())
@@ -176,11 +212,23 @@ def test_bundle_opens_in_symbolic_as_a_source_bundle(tmp_path):
 def test_legacy_release_files_when_server_has_no_chunk_upload(api_env, tmp_path, capsys):
     rec = api_env
     site = make_site(tmp_path, n=2)
-    rec.respond({"path": "/chunk-upload/", "status": 404, "body": {"detail": "Not found"}},
-                {"path": "/files/", "times": 1, "status": 409,
-                 "body": {"detail": "exists"}})
-    rc = main(["sourcemaps", "upload", str(site), "-r", "web@2", "--dist", "7",
-               "--url-prefix", "~/assets"])
+    rec.respond(
+        {"path": "/chunk-upload/", "status": 404, "body": {"detail": "Not found"}},
+        {"path": "/files/", "times": 1, "status": 409, "body": {"detail": "exists"}},
+    )
+    rc = main(
+        [
+            "sourcemaps",
+            "upload",
+            str(site),
+            "-r",
+            "web@2",
+            "--dist",
+            "7",
+            "--url-prefix",
+            "~/assets",
+        ]
+    )
     assert rc == 0, capsys.readouterr()
     posts = rec.requests(f"/organizations/{ORG}/releases/web%402/files/")
     assert len(posts) == 4
@@ -194,10 +242,13 @@ def test_bad_inputs_are_reported_and_the_rest_uploads(api_env, tmp_path, capsys)
     site = make_site(tmp_path, n=2)
     (site / "static" / "broken.js.map").write_text("{nope")
     (site / "static" / "orphan.js").write_text("x" * 2000 + "\n//# sourceMappingURL=gone.map\n")
-    (site / "static" / "nosrc.js.map").write_text(json.dumps(
-        {"version": 3, "sources": ["../src/none.ts"], "names": [], "mappings": "AAAA"}))
-    rec.respond(chunk_options(rec), {"path": "/artifactbundle/assemble/",
-                                     "body": {"state": "ok", "missingChunks": []}})
+    (site / "static" / "nosrc.js.map").write_text(
+        json.dumps({"version": 3, "sources": ["../src/none.ts"], "names": [], "mappings": "AAAA"})
+    )
+    rec.respond(
+        chunk_options(rec),
+        {"path": "/artifactbundle/assemble/", "body": {"state": "ok", "missingChunks": []}},
+    )
     rc = main(["sourcemaps", "upload", str(site), "-r", "web@1", "--validate"])
     err = capsys.readouterr().err
     assert rc == 1
@@ -223,14 +274,15 @@ def test_release_is_detected_when_not_given(api_env, tmp_path, capsys, monkeypat
     rec = api_env
     monkeypatch.setenv("SENTRY_RELEASE", "detected@3")
     site = make_site(tmp_path, n=1)
-    rec.respond(chunk_options(rec), {"path": "/artifactbundle/assemble/",
-                                     "body": {"state": "ok", "missingChunks": []}})
+    rec.respond(
+        chunk_options(rec),
+        {"path": "/artifactbundle/assemble/", "body": {"state": "ok", "missingChunks": []}},
+    )
     assert main(["sourcemaps", "upload", str(site)]) == 0
     assert rec.requests("/artifactbundle/assemble/")[0].json()["version"] == "detected@3"
 
 
-def test_debug_files_upload_scans_skips_and_assembles(api_env, tmp_path, capsys,
-                                                      gcc_binaries):
+def test_debug_files_upload_scans_skips_and_assembles(api_env, tmp_path, capsys, gcc_binaries):
     rec = api_env
     folder = tmp_path / "syms"
     folder.mkdir()
@@ -244,15 +296,28 @@ def test_debug_files_upload_scans_skips_and_assembles(api_env, tmp_path, capsys,
     exe = hash_file(str(folder / "debug_exe"), CHUNK)
     sym = hash_file(os.path.join(FIXTURES, "sample.sym"), CHUNK)
     ok = {"state": "ok", "missingChunks": []}
-    rec.respond(chunk_options(rec), {
-        "path": "/difs/assemble/", "times": 1, "body": {
-            pdb.checksum: {"state": "not_found", "missingChunks": pdb.chunk_ids[:2]},
-            exe.checksum: ok, sym.checksum: ok}},
-        {"path": "/difs/assemble/", "times": 1, "body": {
-            pdb.checksum: {"state": "assembling", "missingChunks": []},
-            exe.checksum: ok, sym.checksum: ok}},
-        {"path": "/difs/assemble/", "body": {pdb.checksum: ok, exe.checksum: ok,
-                                             sym.checksum: ok}})
+    rec.respond(
+        chunk_options(rec),
+        {
+            "path": "/difs/assemble/",
+            "times": 1,
+            "body": {
+                pdb.checksum: {"state": "not_found", "missingChunks": pdb.chunk_ids[:2]},
+                exe.checksum: ok,
+                sym.checksum: ok,
+            },
+        },
+        {
+            "path": "/difs/assemble/",
+            "times": 1,
+            "body": {
+                pdb.checksum: {"state": "assembling", "missingChunks": []},
+                exe.checksum: ok,
+                sym.checksum: ok,
+            },
+        },
+        {"path": "/difs/assemble/", "body": {pdb.checksum: ok, exe.checksum: ok, sym.checksum: ok}},
+    )
     rc = main(["debug-files", "upload", str(folder), "--wait", "--json"])
     captured = capsys.readouterr()
     assert rc == 1  # the truncated library could not be uploaded
@@ -266,12 +331,19 @@ def test_debug_files_upload_scans_skips_and_assembles(api_env, tmp_path, capsys,
     assert first["path"] == f"/api/0/projects/{ORG}/{PROJECT}/files/difs/assemble/"
     body = first.json()
     from releasetag.build.artifacts.debugfiles import inspect
-    assert body[pdb.checksum]["debug_id"] == \
-        inspect(os.path.join(FIXTURES, "win.pdb")).objects[0].debug_id
+
+    assert (
+        body[pdb.checksum]["debug_id"]
+        == inspect(os.path.join(FIXTURES, "win.pdb")).objects[0].debug_id
+    )
     assert body[sym.checksum]["name"] == "sample.sym"
     assert body[pdb.checksum]["chunks"] == pdb.chunk_ids
-    sent = [p for r in rec.requests("/chunk-upload/") if r["method"] == "POST"
-            for p in parse_multipart(r)]
+    sent = [
+        p
+        for r in rec.requests("/chunk-upload/")
+        if r["method"] == "POST"
+        for p in parse_multipart(r)
+    ]
     assert sorted(f for _, f, _ in sent) == sorted(pdb.chunk_ids[:2])
 
 
@@ -292,27 +364,34 @@ def test_map_debug_id_is_found_wherever_the_key_is(tmp_path):
     ident = "0123abcd-0000-4000-8000-00000000beef"
     filler = "A" * 300_000  # large: only the ends are read first
     (tmp_path / "first.js.map").write_text(
-        '{"debugId":"%s","version":3,"sources":[],"names":[],"mappings":"%s"}' % (ident, filler))
+        '{"debugId":"%s","version":3,"sources":[],"names":[],"mappings":"%s"}' % (ident, filler)
+    )
     (tmp_path / "middle.js.map").write_text(
-        '{"version":3,"mappings":"%s","debug_id":"%s","x":"%s"}' % (filler, ident, filler))
+        '{"version":3,"mappings":"%s","debug_id":"%s","x":"%s"}' % (filler, ident, filler)
+    )
     (tmp_path / "cut.js.map").write_text('{"version":3,"mappings":"%s' % filler)
     files, problems = collect([str(tmp_path)])
     assert {os.path.basename(f.path): f.debug_id for f in files} == {
-        "first.js.map": ident, "middle.js.map": ident}
+        "first.js.map": ident,
+        "middle.js.map": ident,
+    }
     assert [os.path.basename(p.path) for p in problems] == ["cut.js.map"]
     assert problems[0].fatal and "not valid JSON" in problems[0].message
 
 
-def test_debug_file_over_max_file_size_is_reported_and_the_rest_uploads(api_env, tmp_path,
-                                                                         capsys):
+def test_debug_file_over_max_file_size_is_reported_and_the_rest_uploads(api_env, tmp_path, capsys):
     rec = api_env
     big, small = os.path.join(FIXTURES, "win.pdb"), os.path.join(FIXTURES, "sample.sym")
     sym = hash_file(small, CHUNK)
-    rec.respond(chunk_options(rec, maxFileSize=10_000),
-                {"path": "/difs/assemble/", "times": 1,
-                 "body": {sym.checksum: {"state": "not_found",
-                                         "missingChunks": sym.chunk_ids}}},
-                {"path": "/difs/assemble/", "body": {sym.checksum: {"state": "ok"}}})
+    rec.respond(
+        chunk_options(rec, maxFileSize=10_000),
+        {
+            "path": "/difs/assemble/",
+            "times": 1,
+            "body": {sym.checksum: {"state": "not_found", "missingChunks": sym.chunk_ids}},
+        },
+        {"path": "/difs/assemble/", "body": {sym.checksum: {"state": "ok"}}},
+    )
     rc = main(["debug-files", "upload", big, small])
     captured = capsys.readouterr()
     assert rc == 1
@@ -322,12 +401,15 @@ def test_debug_file_over_max_file_size_is_reported_and_the_rest_uploads(api_env,
     assert all(set(b) == {sym.checksum} for b in bodies)  # the big file was never offered
 
 
-def test_unchanged_reupload_uses_the_hash_cache_and_a_changed_file_does_not(api_env, tmp_path,
-                                                                          capsys):
+def test_unchanged_reupload_uses_the_hash_cache_and_a_changed_file_does_not(
+    api_env, tmp_path, capsys
+):
     rec = api_env
     site = make_site(tmp_path, n=2)
-    rec.respond(chunk_options(rec), {"path": "/artifactbundle/assemble/",
-                                     "body": {"state": "ok", "missingChunks": []}})
+    rec.respond(
+        chunk_options(rec),
+        {"path": "/artifactbundle/assemble/", "body": {"state": "ok", "missingChunks": []}},
+    )
     args = ["sourcemaps", "upload", str(site), "-r", "web@1", "--json"]
     runs = []
     for _ in range(2):
@@ -357,25 +439,38 @@ def test_stale_cached_hashes_are_corrected_before_sending(api_env, tmp_path, cap
     from releasetag.build.artifacts.upload import upload_bundle
     from releasetag.build.config import load_config
     from releasetag.build.webapi.http import ApiClient
+
     rec = api_env
     site = make_site(tmp_path, n=2)
     files, _ = collect([str(site)])
     wrong = ChunkedFile("", 10, "0" * 40, [Chunk("1" * 40, "", 0, 10)])
     with expected_bundle(site) as real:
         right = real.chunked
-    rec.respond({"path": "/artifactbundle/assemble/", "times": 1,
-                 "body": {"state": "not_found", "missingChunks": ["1" * 40]}},
-                {"path": "/artifactbundle/assemble/", "times": 1,
-                 "body": {"state": "not_found", "missingChunks": right.chunk_ids[:1]}},
-                {"path": "/artifactbundle/assemble/", "body": {"state": "ok"}})
+    rec.respond(
+        {
+            "path": "/artifactbundle/assemble/",
+            "times": 1,
+            "body": {"state": "not_found", "missingChunks": ["1" * 40]},
+        },
+        {
+            "path": "/artifactbundle/assemble/",
+            "times": 1,
+            "body": {"state": "not_found", "missingChunks": right.chunk_ids[:1]},
+        },
+        {"path": "/artifactbundle/assemble/", "body": {"state": "ok"}},
+    )
     bundle = CachedBundle(files, wrong, org=ORG, projects=[PROJECT], chunk_size=CHUNK)
     options = ChunkOptions.from_json(chunk_options(rec)["body"])
     with ApiClient(load_config()) as client:
         result = upload_bundle(client, options, ORG, [PROJECT], bundle)
     bundle.close()
     assert result.checksum == right.checksum and result.state == "ok"
-    sent = [p for r in rec.requests("/chunk-upload/") if r["method"] == "POST"
-            for p in parse_multipart(r)]
+    sent = [
+        p
+        for r in rec.requests("/chunk-upload/")
+        if r["method"] == "POST"
+        for p in parse_multipart(r)
+    ]
     assert [f for _, f, _ in sent] == right.chunk_ids[:1]
 
 
@@ -384,8 +479,10 @@ def test_server_still_missing_chunks_after_upload_is_an_error(api_env, tmp_path,
     site = make_site(tmp_path, n=1)
     with expected_bundle(site, release="web@1") as bundle:
         ids = bundle.chunked.chunk_ids
-    rec.respond(chunk_options(rec), {"path": "/artifactbundle/assemble/",
-                                     "body": {"state": "not_found", "missingChunks": ids}})
+    rec.respond(
+        chunk_options(rec),
+        {"path": "/artifactbundle/assemble/", "body": {"state": "not_found", "missingChunks": ids}},
+    )
     assert main(["sourcemaps", "upload", str(site), "-r", "web@1"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: the server still lacks chunks after the upload")

@@ -37,6 +37,7 @@ def home(tmp_path) -> Path:
 def make_repo(tmp_path, home):
     def make(name: str = "work", remote: Optional[str] = "git@github.com:Acme/Web.git"):
         return GitRepo.init(tmp_path / name, home, remote)
+
     return make
 
 
@@ -45,25 +46,41 @@ def api_env(recorder, home) -> Dict[str, str]:
     """Environment pointing both CLIs at the recording server."""
     env = git_env(home)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # let the many CLI runs reuse compiled modules
-    env.update(SENTRY_URL=recorder.url + "/", SENTRY_AUTH_TOKEN="test-token-1234",
-               SENTRY_ORG="acme", SENTRY_PROJECT="web", RELEASETAG_HTTP_BACKOFF="0.01",
-               SENTRY_DISABLE_UPDATE_CHECK="1", PYTHONPATH=ROOT + os.pathsep + os.path.join(
-                   ROOT, "src"))
+    env.update(
+        SENTRY_URL=recorder.url + "/",
+        SENTRY_AUTH_TOKEN="test-token-1234",
+        SENTRY_ORG="acme",
+        SENTRY_PROJECT="web",
+        RELEASETAG_HTTP_BACKOFF="0.01",
+        SENTRY_DISABLE_UPDATE_CHECK="1",
+        PYTHONPATH=ROOT + os.pathsep + os.path.join(ROOT, "src"),
+    )
     return env
 
 
 def _run(cmd: List[str], cwd, env: Dict[str, str], timeout: float = 60) -> Result:
-    return Result(subprocess.run(cmd, cwd=str(cwd), env=env, capture_output=True, text=True,
-                                 timeout=timeout, stdin=subprocess.DEVNULL))
+    return Result(
+        subprocess.run(
+            cmd,
+            cwd=str(cwd),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+    )
 
 
 @pytest.fixture
 def rt(api_env, tmp_path):
     """Run ``python -m releasetag ARGS`` (cwd defaults to tmp_path)."""
+
     def run(*args: str, cwd=None, env: Optional[Dict[str, str]] = None, **extra) -> Result:
         e = dict(api_env if env is None else env)
         e.update(extra)
         return _run([sys.executable, "-m", "releasetag", *args], cwd or tmp_path, e)
+
     return run
 
 
@@ -76,4 +93,5 @@ def sentry_cli(api_env, tmp_path):
         e = dict(api_env)
         e.update(extra)
         return _run([SENTRY_CLI, *args], cwd or tmp_path, e)
+
     return run

@@ -12,8 +12,7 @@ BASE_TIME = 1_700_000_000
 
 def git_env(home: Path) -> Dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0",
-               LC_ALL="C")
+    env.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0", LC_ALL="C")
     return env
 
 
@@ -27,8 +26,14 @@ class GitRepo:
         self.ticks = 0
 
     def git(self, *args: str, env: Optional[Dict[str, str]] = None) -> str:
-        res = subprocess.run(["git", *args], cwd=self.path, env=env or self.env,
-                             capture_output=True, text=True, timeout=30)
+        res = subprocess.run(
+            ["git", *args],
+            cwd=self.path,
+            env=env or self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if res.returncode:
             raise AssertionError(f"git {' '.join(args)} failed: {res.stderr}")
         return res.stdout

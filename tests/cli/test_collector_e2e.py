@@ -3,9 +3,8 @@ as a subprocess on a real git repository, the collector's own read API as the wi
 
 from __future__ import annotations
 
-import os
-import sys
 import subprocess
+import sys
 from urllib.parse import quote
 
 import pytest
@@ -28,12 +27,22 @@ def collector(tmp_path):
 def test_release_workflow(collector, make_repo, home):
     env = git_env(home)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.update(RELEASETAG_URL=collector.url, RELEASETAG_AUTH_TOKEN=collector.token,
-               RELEASETAG_ORG=collector.org, RELEASETAG_PROJECT=collector.project)
+    env.update(
+        RELEASETAG_URL=collector.url,
+        RELEASETAG_AUTH_TOKEN=collector.token,
+        RELEASETAG_ORG=collector.org,
+        RELEASETAG_PROJECT=collector.project,
+    )
 
     def rt(*args, cwd):
-        res = subprocess.run([sys.executable, "-m", "releasetag", *args], cwd=str(cwd), env=env,
-                             capture_output=True, text=True, timeout=60)
+        res = subprocess.run(
+            [sys.executable, "-m", "releasetag", *args],
+            cwd=str(cwd),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert res.returncode == 0, (args, res.stdout, res.stderr)
         return res
 
@@ -46,8 +55,7 @@ def test_release_workflow(collector, make_repo, home):
     rt("releases", "new", v1, cwd=repo.path)
     rt("releases", "set-commits", v1, "--local", cwd=repo.path)
     rt("releases", "finalize", v1, cwd=repo.path)
-    rt("releases", "deploys", v1, "new", "-e", "production", "-n", "blue", "-t", "5",
-       cwd=repo.path)
+    rt("releases", "deploys", v1, "new", "-e", "production", "-n", "blue", "-t", "5", cwd=repo.path)
     q1 = quote(v1, safe="")
     org = collector.org
     release = collector.api("GET", f"/organizations/{org}/releases/{q1}/")

@@ -13,14 +13,21 @@ import pytest
 
 
 def _env():
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith(("RELEASETAG_", "SENTRY_", "GIT_"))}
+    return {
+        k: v for k, v in os.environ.items() if not k.startswith(("RELEASETAG_", "SENTRY_", "GIT_"))
+    }
 
 
 @pytest.mark.slow
 def test_demo_runs_the_whole_loop_and_prints_a_summary(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "releasetag", "demo"], cwd=tmp_path,
-                          env=_env(), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "releasetag", "demo"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "2 commits from a sample repository" in out
@@ -37,7 +44,12 @@ def test_demo_runs_the_whole_loop_and_prints_a_summary(tmp_path):
     assert "would have mailed dev@example.com" in out
     issue_row = next(line.split() for line in out.splitlines() if line.startswith("LOCAL-1 "))
     assert issue_row[1] == "PaymentDeclined:" and issue_row[-5:] == [
-        "regressed", "3", "demo-shop@1.0.0", "demo-shop@1.0.1", "demo-shop@1.0.2"]
+        "regressed",
+        "3",
+        "demo-shop@1.0.0",
+        "demo-shop@1.0.1",
+        "demo-shop@1.0.2",
+    ]
     assert "suspect commit by Demo Dev" in out
     # not on a terminal and without --keep: the collector stopped, and the demo says so
     assert "Open http://" not in out
@@ -48,16 +60,35 @@ def test_demo_runs_the_whole_loop_and_prints_a_summary(tmp_path):
 @pytest.mark.slow
 def test_demo_with_data_says_how_to_serve_it_again(tmp_path):
     data_dir = tmp_path / "demo"
-    proc = subprocess.run([sys.executable, "-m", "releasetag", "demo", "--data", str(data_dir)],
-                          cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "releasetag", "demo", "--data", str(data_dir)],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     last = proc.stdout.rstrip().splitlines()[-1]
     command = f"releasetag serve --data {data_dir / 'collector'}"
     assert last.endswith(command)
-    serve = subprocess.Popen([sys.executable, "-m", "releasetag", "serve", "--port", "0",
-                              "--json", "--data", str(data_dir / "collector")],
-                             env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+    serve = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "releasetag",
+            "serve",
+            "--port",
+            "0",
+            "--json",
+            "--data",
+            str(data_dir / "collector"),
+        ],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         info = json.loads(serve.stdout.readline())
         releases = _api(info, "/organizations/local/releases/")
@@ -80,8 +111,10 @@ def test_demo_with_data_says_how_to_serve_it_again(tmp_path):
 
 
 def _api(data, path):
-    req = urllib.request.Request(data["url"].rstrip("/") + "/api/0" + path,
-                                 headers={"Authorization": f"Bearer {data['token']}"})
+    req = urllib.request.Request(
+        data["url"].rstrip("/") + "/api/0" + path,
+        headers={"Authorization": f"Bearer {data['token']}"},
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read())
 
@@ -89,26 +122,48 @@ def _api(data, path):
 def _sentry_cli_debug_id(tmp_path):
     from releasetag.cli.demo import SAMPLE_JS, SAMPLE_MAP
     from tests.collector.test_sentry_cli import SENTRY_CLI
+
     dist = tmp_path / "inject"
     dist.mkdir()
     (dist / "app.min.js").write_text(SAMPLE_JS)
     (dist / "app.min.js.map").write_text(SAMPLE_MAP)
-    subprocess.run([SENTRY_CLI, "sourcemaps", "inject", str(dist)], check=True,
-                   capture_output=True, timeout=60, env=_env())
+    subprocess.run(
+        [SENTRY_CLI, "sourcemaps", "inject", str(dist)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+        env=_env(),
+    )
     text = (dist / "app.min.js").read_text()
     return text.split("//# debugId=")[1].split()[0]
 
 
 @pytest.mark.slow
 def test_demo_keep_leaves_the_collector_serving(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "releasetag", "demo", "--keep", "--json",
-                             "--data", str(tmp_path / "demo")], cwd=tmp_path, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "releasetag",
+            "demo",
+            "--keep",
+            "--json",
+            "--data",
+            str(tmp_path / "demo"),
+        ],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         data = json.loads(proc.stdout.readline())
         n = len(data["reported"])
         assert n >= 2 and {(e["environment"], e["count"]) for e in data["events"]} == {
-            ("staging", n), ("production", n)}
+            ("staging", n),
+            ("production", n),
+        }
         assert (data["commits"], data["deploys"], data["artifacts"]) == (2, 2, 2)
         with urllib.request.urlopen(data["page"], timeout=10) as resp:
             html = resp.read().decode()
@@ -116,9 +171,13 @@ def test_demo_keep_leaves_the_collector_serving(tmp_path):
         assert "~/app.min.js.map" in html and "Charge against the card limit" in html
         [payment] = [i for i in data["issues"] if i["title"].startswith("PaymentDeclined")]
         assert (payment["status"], payment["resolvedIn"], payment["regressedIn"]) == (
-            "regressed", "demo-shop@1.0.1", "demo-shop@1.0.2")
-        with urllib.request.urlopen(data["url"] + "releases/demo-shop%401.0.2/",
-                                    timeout=10) as resp:
+            "regressed",
+            "demo-shop@1.0.1",
+            "demo-shop@1.0.2",
+        )
+        with urllib.request.urlopen(
+            data["url"] + "releases/demo-shop%401.0.2/", timeout=10
+        ) as resp:
             page = resp.read().decode()
         regressions = page.split("id=regressions", 1)[1].split("id=resolved", 1)[0]
         assert payment["shortId"] in regressions and "Simplify checkout" in regressions

@@ -22,7 +22,7 @@ from tests.support.smtp import SmtpSink
 
 pytestmark = pytest.mark.slow
 
-APP = '''\
+APP = """\
 import sys
 import releasetag
 releasetag.init(environment="production")
@@ -32,7 +32,7 @@ try:
 except Exception:
     releasetag.capture_exception()
 releasetag.flush(5)
-'''
+"""
 CART = "def total():\n    raise ValueError('cart total is negative')\n"
 STOCK = "def reserve():\n    raise KeyError('sku-42')\n"
 
@@ -48,8 +48,10 @@ def smtp():
 
 @pytest.fixture
 def collector(tmp_path, smtp):
-    c = Collector(str(tmp_path / "collector"),
-                  extra_args=["--smtp", smtp.address, "--mail-from", "releases@shop.test"])
+    c = Collector(
+        str(tmp_path / "collector"),
+        extra_args=["--smtp", smtp.address, "--mail-from", "releases@shop.test"],
+    )
     try:
         yield c
     finally:
@@ -57,17 +59,28 @@ def collector(tmp_path, smtp):
 
 
 def test_releases_tell_new_issues_fixes_deploy_mail_regressions_and_suspects(
-        collector, smtp, make_repo, home):
+    collector, smtp, make_repo, home
+):
     env = git_env(home)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env.update(RELEASETAG_URL=collector.url, RELEASETAG_AUTH_TOKEN=collector.token,
-               RELEASETAG_ORG=collector.org, RELEASETAG_PROJECT=collector.project,
-               RELEASETAG_DSN=collector.dsn)
+    env.update(
+        RELEASETAG_URL=collector.url,
+        RELEASETAG_AUTH_TOKEN=collector.token,
+        RELEASETAG_ORG=collector.org,
+        RELEASETAG_PROJECT=collector.project,
+        RELEASETAG_DSN=collector.dsn,
+    )
     repo = make_repo(remote="git@github.com:Acme/Shop.git")
 
     def rt(*args):
-        res = subprocess.run([sys.executable, "-m", "releasetag", *args], cwd=str(repo.path),
-                             env=env, capture_output=True, text=True, timeout=60)
+        res = subprocess.run(
+            [sys.executable, "-m", "releasetag", *args],
+            cwd=str(repo.path),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert res.returncode == 0, (args, res.stdout, res.stderr)
         return res.stdout
 
@@ -79,19 +92,31 @@ def test_releases_tell_new_issues_fixes_deploy_mail_regressions_and_suspects(
         return repo.commit(message)
 
     def run_app(release, which, cwd=None):
-        res = subprocess.run([sys.executable, "run.py", which], cwd=str(cwd or repo.path),
-                             env=dict(env, RELEASETAG_RELEASE=release), capture_output=True,
-                             text=True, timeout=60)
+        res = subprocess.run(
+            [sys.executable, "run.py", which],
+            cwd=str(cwd or repo.path),
+            env=dict(env, RELEASETAG_RELEASE=release),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert res.returncode == 0, res.stderr
 
     def issues(query):
-        return collector.api("GET", f"/projects/{collector.org}/{collector.project}/issues/"
-                                    f"?query={quote(query)}")
+        return collector.api(
+            "GET", f"/projects/{collector.org}/{collector.project}/issues/?query={quote(query)}"
+        )
 
     # -- 1.0: three commits, an error in the file one of them touched ----------------------
-    c_cart = commit_as("Ada", {"shop/__init__.py": "", "shop/cart.py": CART,
-                               "shop/stock.py": "def reserve():\n    return 1\n"},
-                       "Add the cart")
+    c_cart = commit_as(
+        "Ada",
+        {
+            "shop/__init__.py": "",
+            "shop/cart.py": CART,
+            "shop/stock.py": "def reserve():\n    return 1\n",
+        },
+        "Add the cart",
+    )
     commit_as("Bob", {"run.py": APP}, "Add the runner")
     commit_as("Cy", {"README.md": "shop\n"}, "Write a readme")
     rt("releases", "new", "1.0")
@@ -110,9 +135,11 @@ def test_releases_tell_new_issues_fixes_deploy_mail_regressions_and_suspects(
     assert detail["assignedTo"]["email"] == "ada@shop.test"
 
     # -- 1.1: "Fixes LOCAL-1" resolves it in 1.1; other references are listed, ignored -----
-    c_fix = commit_as("Dee", {"shop/cart.py": "def total():\n    return 0\n"},
-                      f"Fixes {short}: keep totals positive\n\nAlso closes LOCAL-99 and "
-                      "resolves BILLING-3.")
+    c_fix = commit_as(
+        "Dee",
+        {"shop/cart.py": "def total():\n    return 0\n"},
+        f"Fixes {short}: keep totals positive\n\nAlso closes LOCAL-99 and resolves BILLING-3.",
+    )
     commit_as("Eve", {"docs/cart.md": "cart\n"}, "Document the cart")
     rt("releases", "new", "1.1")
     rt("releases", "set-commits", "1.1", "--local")
@@ -129,8 +156,7 @@ def test_releases_tell_new_issues_fixes_deploy_mail_regressions_and_suspects(
     # -- deploy of 1.1: one mail to each 1.1 commit author, nobody else ---------------------
     rt("releases", "deploys", "1.1", "new", "-e", "production")
     mails = smtp.wait_for(2)
-    assert sorted(r for _, rcpts, _ in mails for r in rcpts) == ["dee@shop.test",
-                                                                  "eve@shop.test"]
+    assert sorted(r for _, rcpts, _ in mails for r in rcpts) == ["dee@shop.test", "eve@shop.test"]
     assert len(mails) == 2
     for sender, _, msg in mails:
         assert sender == "releases@shop.test"
@@ -139,7 +165,9 @@ def test_releases_tell_new_issues_fixes_deploy_mail_regressions_and_suspects(
     assert c_fix[:12] in dee.get_content() and "/releases/1.1/" in dee.get_content()
     [deploy] = collector.api("GET", f"/organizations/{collector.org}/releases/1.1/deploys/")
     assert sorted((n["email"], n["status"]) for n in deploy["notifications"]) == [
-        ("dee@shop.test", "sent"), ("eve@shop.test", "sent")]
+        ("dee@shop.test", "sent"),
+        ("eve@shop.test", "sent"),
+    ]
 
     # an old 1.0 process still failing does not reopen an issue fixed in 1.1
     old = repo.path.parent / "old-1.0"
@@ -150,8 +178,11 @@ def test_releases_tell_new_issues_fixes_deploy_mail_regressions_and_suspects(
 
     # -- 1.2: the fixed error is back (a regression); a new error names its suspect --------
     c_stock = commit_as("Fay", {"shop/stock.py": STOCK}, "Reserve stock per SKU")
-    c_back = commit_as("Gus", {"docs/stock.md": "stock\n", "shop/cart.py": CART},
-                       "Simplify the cart (brings the negative total back)")
+    c_back = commit_as(
+        "Gus",
+        {"docs/stock.md": "stock\n", "shop/cart.py": CART},
+        "Simplify the cart (brings the negative total back)",
+    )
     rt("releases", "new", "1.2")
     rt("releases", "set-commits", "1.2", "--local")
     run_app("1.2", "cart")
@@ -187,10 +218,12 @@ def test_releases_tell_new_issues_fixes_deploy_mail_regressions_and_suspects(
 
     # ... and so do they in a browser (screenshots kept under test-artifacts/)
     browser = Browser(str(repo.path.parent / "chromium-profile"))
-    for url, name in ((f"{collector.url}/releases/1.2/", "release-health-1.2.png"),
-                      (f"{collector.url}/releases/1.1/", "release-health-1.1.png"),
-                      (f"{collector.url}/issues/{short}/", "issue-regressed.png"),
-                      (f"{collector.url}/issues/LOCAL-2/", "issue-suspect.png")):
+    for url, name in (
+        (f"{collector.url}/releases/1.2/", "release-health-1.2.png"),
+        (f"{collector.url}/releases/1.1/", "release-health-1.1.png"),
+        (f"{collector.url}/issues/{short}/", "issue-regressed.png"),
+        (f"{collector.url}/issues/LOCAL-2/", "issue-suspect.png"),
+    ):
         assert os.path.getsize(browser.screenshot(url, name)) > 5000
     dom = browser.dom(f"{collector.url}/releases/1.1/")
     assert "dee@shop.test" in dom and "sent" in dom and "BILLING-3" in dom
@@ -200,7 +233,9 @@ def test_releases_tell_new_issues_fixes_deploy_mail_regressions_and_suspects(
     # -- bad input --------------------------------------------------------------------------
     assert collector.request("GET", "/api/0/issues/999/")[0] == 404
     assert collector.request("GET", "/api/0/issues/NOPE-1/events/")[0] == 404
-    status, body = collector.request("PUT", f"/api/0/issues/{short}/",
-                                     {"status": "resolved",
-                                      "statusDetails": {"inRelease": "9.9"}})
+    status, body = collector.request(
+        "PUT",
+        f"/api/0/issues/{short}/",
+        {"status": "resolved", "statusDetails": {"inRelease": "9.9"}},
+    )
     assert status == 400 and "'9.9'" in body["detail"]

@@ -8,9 +8,16 @@ from datetime import datetime
 
 import pytest
 
-RELEASE = {"version": "1.0", "dateCreated": "2024-01-01T00:00:00Z", "projects": [
-    {"slug": "web", "name": "Web"}], "newGroups": 2, "lastEvent": None, "dateReleased": None,
-    "url": None, "lastCommit": {"id": "abc123"}}
+RELEASE = {
+    "version": "1.0",
+    "dateCreated": "2024-01-01T00:00:00Z",
+    "projects": [{"slug": "web", "name": "Web"}],
+    "newGroups": 2,
+    "lastEvent": None,
+    "dateReleased": None,
+    "url": None,
+    "lastCommit": {"id": "abc123"},
+}
 
 
 def _when(text: str) -> datetime:
@@ -33,8 +40,21 @@ def test_new_posts_release_with_projects_and_start(rt, recorder):
 
 def test_new_finalize_url_and_208(rt, recorder):
     recorder.respond({"path": "/releases/", "status": 208, "body": RELEASE})
-    res = rt("--url", recorder.url, "releases", "new", "1.0", "--finalize",
-             "--url", "https://example.com/changes/1.0", "-p", "web", "-p", "api", "--json")
+    res = rt(
+        "--url",
+        recorder.url,
+        "releases",
+        "new",
+        "1.0",
+        "--finalize",
+        "--url",
+        "https://example.com/changes/1.0",
+        "-p",
+        "web",
+        "-p",
+        "api",
+        "--json",
+    )
     assert res.code == 0, res
     out = json.loads(res.out)
     assert out["created"] is False and out["finalized"] is True
@@ -54,11 +74,31 @@ def test_new_without_version_uses_detected_release(rt, recorder):
 def test_global_flags_before_and_after_the_command(rt, recorder, api_env):
     env = {k: v for k, v in api_env.items() if not k.startswith("SENTRY_")}
     recorder.respond({"body": []})
-    res = rt("--url", recorder.url, "--auth-token", "flag-token", "-o", "org1",
-             "releases", "list", env=env)
+    res = rt(
+        "--url",
+        recorder.url,
+        "--auth-token",
+        "flag-token",
+        "-o",
+        "org1",
+        "releases",
+        "list",
+        env=env,
+    )
     assert res.code == 0, res
-    res = rt("releases", "--url", recorder.url, "--auth-token", "t2", "list",
-             "--org", "org2", "--project", "p2", env=env)
+    res = rt(
+        "releases",
+        "--url",
+        recorder.url,
+        "--auth-token",
+        "t2",
+        "list",
+        "--org",
+        "org2",
+        "--project",
+        "p2",
+        env=env,
+    )
     assert res.code == 0, res
     first, second = recorder.requests()
     assert first["path"] == "/api/0/organizations/org1/releases/"
@@ -77,7 +117,8 @@ def test_sentryclirc_in_project_folder(rt, recorder, api_env, tmp_path):
     env = {k: v for k, v in api_env.items() if not k.startswith("SENTRY_")}
     (tmp_path / "proj").mkdir()
     (tmp_path / ".sentryclirc").write_text(
-        f"[auth]\ntoken=rc-token\n[defaults]\nurl={recorder.url}\norg=rc-org\nproject=rc-p\n")
+        f"[auth]\ntoken=rc-token\n[defaults]\nurl={recorder.url}\norg=rc-org\nproject=rc-p\n"
+    )
     res = rt("releases", "info", "1.0", cwd=tmp_path / "proj", env=env)
     assert res.code == 0, res
     req = recorder.requests()[0]
@@ -85,14 +126,25 @@ def test_sentryclirc_in_project_folder(rt, recorder, api_env, tmp_path):
     assert req["headers"]["authorization"] == "Bearer rc-token"
 
 
-@pytest.mark.parametrize("args,method,path,body", [
-    (["finalize", "1.0"], "PUT", "/releases/1.0/", {"projects": ["web"]}),
-    (["archive", "1.0"], "POST", "/releases/",
-     {"version": "1.0", "projects": [], "status": "archived"}),
-    (["restore", "1.0"], "POST", "/releases/",
-     {"version": "1.0", "projects": [], "status": "open"}),
-    (["delete", "1.0"], "DELETE", "/releases/1.0/", None),
-])
+@pytest.mark.parametrize(
+    "args,method,path,body",
+    [
+        (["finalize", "1.0"], "PUT", "/releases/1.0/", {"projects": ["web"]}),
+        (
+            ["archive", "1.0"],
+            "POST",
+            "/releases/",
+            {"version": "1.0", "projects": [], "status": "archived"},
+        ),
+        (
+            ["restore", "1.0"],
+            "POST",
+            "/releases/",
+            {"version": "1.0", "projects": [], "status": "open"},
+        ),
+        (["delete", "1.0"], "DELETE", "/releases/1.0/", None),
+    ],
+)
 def test_simple_actions(rt, recorder, args, method, path, body):
     res = rt("releases", *args)
     assert res.code == 0, res
@@ -114,8 +166,14 @@ def test_finalize_with_explicit_time(rt, recorder):
 
 
 def test_info_with_commits_text_and_json(rt, recorder):
-    commits = [{"id": "a" * 40, "message": "Fix the thing\n\nlong body",
-                "repository": {"name": "Acme/Web"}, "author": {"email": "ada@example.com"}}]
+    commits = [
+        {
+            "id": "a" * 40,
+            "message": "Fix the thing\n\nlong body",
+            "repository": {"name": "Acme/Web"},
+            "author": {"email": "ada@example.com"},
+        }
+    ]
     recorder.respond({"path": "/commits/", "body": commits}, {"body": RELEASE})
     res = rt("releases", "info", "1.0", "--show-commits")
     assert res.code == 0, res
@@ -131,18 +189,20 @@ def test_list_table(rt, recorder):
     res = rt("releases", "list")
     assert res.code == 0, res
     lines = res.out.splitlines()
-    assert lines[0].split() == ["Version", "Created", "Released", "New", "issues", "Last",
-                                "event"]
+    assert lines[0].split() == ["Version", "Created", "Released", "New", "issues", "Last", "event"]
     assert lines[2].startswith("1.0") and lines[3].startswith("0.9")
 
 
-@pytest.mark.parametrize("name,rule", [
-    ("a/b", "must not contain '/'"),
-    (".", "must not be '.' or '..'"),
-    (" 1.0", "must not start or end with whitespace"),
-    ("x" * 201, "at most 200 characters"),
-    ("a\tb", "tab"),
-])
+@pytest.mark.parametrize(
+    "name,rule",
+    [
+        ("a/b", "must not contain '/'"),
+        (".", "must not be '.' or '..'"),
+        (" 1.0", "must not start or end with whitespace"),
+        ("x" * 201, "at most 200 characters"),
+        ("a\tb", "tab"),
+    ],
+)
 def test_invalid_release_names_exit_2_with_the_rule(rt, recorder, name, rule):
     res = rt("releases", "new", name)
     assert res.code == 2
@@ -194,8 +254,10 @@ def test_server_error_is_retried_then_succeeds(rt, recorder):
 
 
 def test_429_honours_retry_after(rt, recorder):
-    recorder.respond({"status": 429, "times": 1, "headers": {"Retry-After": "1"}},
-                     {"status": 201, "body": RELEASE})
+    recorder.respond(
+        {"status": 429, "times": 1, "headers": {"Retry-After": "1"}},
+        {"status": 201, "body": RELEASE},
+    )
     res = rt("releases", "new", "1.0")
     assert res.code == 0, res
     first, second = recorder.requests()
@@ -206,13 +268,23 @@ def test_allow_failure_turns_server_errors_into_warnings(rt, recorder):
     recorder.respond({"status": 500, "body": {"detail": "database down"}})
     res = rt("releases", "new", "1.0", RELEASETAG_HTTP_RETRIES="1")
     assert res.code == 1
-    assert res.err.strip() == ("error: server error 500 on POST /organizations/acme/releases/ "
-                               "after 1 retries (server said: database down)")
+    assert res.err.strip() == (
+        "error: server error 500 on POST /organizations/acme/releases/ "
+        "after 1 retries (server said: database down)"
+    )
     res = rt("releases", "new", "1.0", "--allow-failure", RELEASETAG_HTTP_RETRIES="1")
     assert res.code == 0
     assert res.err.startswith("warning: server error 500") and "--allow-failure" in res.err
-    res = rt("deploys", "new", "-r", "1.0", "-e", "prod", RELEASETAG_HTTP_RETRIES="0",
-             RELEASETAG_ALLOW_FAILURE="1")
+    res = rt(
+        "deploys",
+        "new",
+        "-r",
+        "1.0",
+        "-e",
+        "prod",
+        RELEASETAG_HTTP_RETRIES="0",
+        RELEASETAG_ALLOW_FAILURE="1",
+    )
     assert res.code == 0 and res.err.startswith("warning:")
     # usage errors still fail
     res = rt("releases", "new", "a/b", "--allow-failure")
@@ -238,8 +310,14 @@ def test_usage_errors_exit_2(rt):
 
 def test_propose_version_under_releases(rt, tmp_path):
     stamp = tmp_path / "stamp"
-    res = rt("releases", "propose-version", "--stamp", str(stamp), "--json",
-             GITHUB_SHA="0123456789abcdef0123456789abcdef01234567")
+    res = rt(
+        "releases",
+        "propose-version",
+        "--stamp",
+        str(stamp),
+        "--json",
+        GITHUB_SHA="0123456789abcdef0123456789abcdef01234567",
+    )
     assert res.code == 0, res
     assert json.loads(res.out)["release"] == "0123456789abcdef0123456789abcdef01234567"
     assert stamp.read_text().strip() == "0123456789abcdef0123456789abcdef01234567"
@@ -248,36 +326,71 @@ def test_propose_version_under_releases(rt, tmp_path):
 class TestDeploys:
     def test_releases_deploys_new_with_duration(self, rt, recorder):
         recorder.respond({"path": "/deploys/", "status": 201, "body": {"id": "1"}})
-        res = rt("releases", "deploys", "1.0", "new", "-e", "production", "-n", "blue",
-                 "-u", "https://ci.example/1", "-t", "90")
+        res = rt(
+            "releases",
+            "deploys",
+            "1.0",
+            "new",
+            "-e",
+            "production",
+            "-n",
+            "blue",
+            "-u",
+            "https://ci.example/1",
+            "-t",
+            "90",
+        )
         assert res.code == 0, res
         assert res.out.strip() == "Created deploy blue of 1.0 to production"
         (req,) = recorder.requests()
         assert req["path"] == "/api/0/organizations/acme/releases/1.0/deploys/"
         body = req.json()
-        assert (body["environment"], body["name"], body["url"]) == \
-            ("production", "blue", "https://ci.example/1")
+        assert (body["environment"], body["name"], body["url"]) == (
+            "production",
+            "blue",
+            "https://ci.example/1",
+        )
         took = _when(body["dateFinished"]) - _when(body["dateStarted"])
         assert took.total_seconds() == 90
 
     def test_deploys_new_with_times(self, rt, recorder):
-        res = rt("deploys", "new", "--release", "1.0", "-e", "staging",
-                 "--started", "1700000000", "--finished", "2023-11-14T22:15:00Z", "--json")
+        res = rt(
+            "deploys",
+            "new",
+            "--release",
+            "1.0",
+            "-e",
+            "staging",
+            "--started",
+            "1700000000",
+            "--finished",
+            "2023-11-14T22:15:00Z",
+            "--json",
+        )
         assert res.code == 0, res
         body = recorder.requests()[0].json()
-        assert body == {"environment": "staging", "name": None, "url": None,
-                        "dateStarted": "2023-11-14T22:13:20Z",
-                        "dateFinished": "2023-11-14T22:15:00Z"}
+        assert body == {
+            "environment": "staging",
+            "name": None,
+            "url": None,
+            "dateStarted": "2023-11-14T22:13:20Z",
+            "dateFinished": "2023-11-14T22:15:00Z",
+        }
         assert json.loads(res.out)["version"] == "1.0"
 
-    @pytest.mark.parametrize("args,msg", [
-        (["-e", "prod", "-t", "5", "--started", "1700000000"], "either -t/--time or"),
-        (["-e", "prod", "--started", "1700000100", "--finished", "1700000000"],
-         "--finished is before --started"),
-        (["-e", "prod", "--started", "yesterday"], "invalid time 'yesterday' for --started"),
-        (["-e", "a/b"], "invalid environment 'a/b'"),
-        (["-e", "prod", "-t", "-3"], "seconds must not be negative"),
-    ])
+    @pytest.mark.parametrize(
+        "args,msg",
+        [
+            (["-e", "prod", "-t", "5", "--started", "1700000000"], "either -t/--time or"),
+            (
+                ["-e", "prod", "--started", "1700000100", "--finished", "1700000000"],
+                "--finished is before --started",
+            ),
+            (["-e", "prod", "--started", "yesterday"], "invalid time 'yesterday' for --started"),
+            (["-e", "a/b"], "invalid environment 'a/b'"),
+            (["-e", "prod", "-t", "-3"], "seconds must not be negative"),
+        ],
+    )
     def test_bad_deploy_input(self, rt, recorder, args, msg):
         res = rt("deploys", "new", "-r", "1.0", *args)
         assert res.code == 2, res
@@ -285,8 +398,18 @@ class TestDeploys:
         assert recorder.requests() == []
 
     def test_list(self, rt, recorder):
-        recorder.respond({"body": [{"environment": "production", "name": "blue",
-                                    "dateStarted": None, "dateFinished": "2024-01-01T00:00:00Z"}]})
+        recorder.respond(
+            {
+                "body": [
+                    {
+                        "environment": "production",
+                        "name": "blue",
+                        "dateStarted": None,
+                        "dateFinished": "2024-01-01T00:00:00Z",
+                    }
+                ]
+            }
+        )
         res = rt("releases", "deploys", "1.0", "list")
         assert res.code == 0, res
         assert "production   blue" in res.out
@@ -307,9 +430,11 @@ def test_unknown_project_on_new_is_named(rt, recorder):
     recorder.respond({"status": 400, "body": {"projects": ["Invalid project ids or slugs"]}})
     res = rt("releases", "new", "1.0", "-p", "nope")
     assert res.code == 1
-    assert res.err.strip() == ("error: unknown project 'nope' in organization 'acme', or the "
-                               "token may not use it (400; server said: projects: Invalid "
-                               "project ids or slugs)")
+    assert res.err.strip() == (
+        "error: unknown project 'nope' in organization 'acme', or the "
+        "token may not use it (400; server said: projects: Invalid "
+        "project ids or slugs)"
+    )
 
 
 def test_403_names_org_and_scopes(rt, recorder):

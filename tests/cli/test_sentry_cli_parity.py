@@ -13,17 +13,34 @@ from __future__ import annotations
 
 import pytest
 
-
 pytestmark = pytest.mark.slow
 
 NOW_FIELDS = ("dateStarted", "dateReleased", "dateFinished")
-RELEASE = {"version": "1.0", "dateCreated": "2024-01-01T00:00:00Z", "projects": [],
-           "newGroups": 0, "lastEvent": None, "dateReleased": None, "url": None,
-           "authors": [], "ref": None, "lastCommit": None, "commitCount": 0,
-           "deployCount": 0, "lastDeploy": None, "dateStarted": None, "shortVersion": "1.0"}
-GITHUB_REPO = {"id": "1", "name": "Acme/Web", "url": "https://github.com/Acme/Web",
-               "provider": {"id": "integrations:github", "name": "GitHub"}, "status": "active",
-               "dateCreated": "2024-01-01T00:00:00Z"}
+RELEASE = {
+    "version": "1.0",
+    "dateCreated": "2024-01-01T00:00:00Z",
+    "projects": [],
+    "newGroups": 0,
+    "lastEvent": None,
+    "dateReleased": None,
+    "url": None,
+    "authors": [],
+    "ref": None,
+    "lastCommit": None,
+    "commitCount": 0,
+    "deployCount": 0,
+    "lastDeploy": None,
+    "dateStarted": None,
+    "shortVersion": "1.0",
+}
+GITHUB_REPO = {
+    "id": "1",
+    "name": "Acme/Web",
+    "url": "https://github.com/Acme/Web",
+    "provider": {"id": "integrations:github", "name": "GitHub"},
+    "status": "active",
+    "dateCreated": "2024-01-01T00:00:00Z",
+}
 
 
 def _script(recorder, previous=None, repos=(GITHUB_REPO,)):
@@ -31,9 +48,19 @@ def _script(recorder, previous=None, repos=(GITHUB_REPO,)):
     rules = [
         {"path": "/repos/", "body": list(repos)},
         {"path": "/previous-with-commits/", "body": previous or {}},
-        {"path": "/deploys/", "method": "POST", "status": 201,
-         "body": {"id": "1", "environment": "production", "name": None, "url": None,
-                  "dateStarted": None, "dateFinished": "2024-01-01T00:00:00Z"}},
+        {
+            "path": "/deploys/",
+            "method": "POST",
+            "status": 201,
+            "body": {
+                "id": "1",
+                "environment": "production",
+                "name": None,
+                "url": None,
+                "dateStarted": None,
+                "dateFinished": "2024-01-01T00:00:00Z",
+            },
+        },
         {"path": "/deploys/", "method": "GET", "body": []},
         {"path": "/releases/", "method": "GET", "body": RELEASE},
         {"path": "/releases/", "body": RELEASE},
@@ -86,31 +113,58 @@ def repo(make_repo):
     return r
 
 
-@pytest.mark.parametrize("args", [
-    ["releases", "new", "1.0"],
-    ["releases", "new", "1.0", "--finalize", "--url", "https://example.com/r/1.0"],
-    ["releases", "finalize", "1.0"],
-    ["releases", "archive", "1.0"],
-    ["releases", "restore", "1.0"],
-    ["releases", "delete", "1.0"],
-    ["deploys", "new", "-r", "1.0", "-e", "production", "-n", "blue", "-u", "https://ci/1",
-     "--started", "1700000000", "--finished", "1700000042"],
-    ["deploys", "new", "-r", "1.0", "-e", "production", "-t", "30"],
-    ["releases", "deploys", "1.0", "new", "-e", "staging"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["releases", "new", "1.0"],
+        ["releases", "new", "1.0", "--finalize", "--url", "https://example.com/r/1.0"],
+        ["releases", "finalize", "1.0"],
+        ["releases", "archive", "1.0"],
+        ["releases", "restore", "1.0"],
+        ["releases", "delete", "1.0"],
+        [
+            "deploys",
+            "new",
+            "-r",
+            "1.0",
+            "-e",
+            "production",
+            "-n",
+            "blue",
+            "-u",
+            "https://ci/1",
+            "--started",
+            "1700000000",
+            "--finished",
+            "1700000042",
+        ],
+        ["deploys", "new", "-r", "1.0", "-e", "production", "-t", "30"],
+        ["releases", "deploys", "1.0", "new", "-e", "staging"],
+    ],
+)
 def test_release_and_deploy_bodies_match(recorder, rt, sentry_cli, args):
     theirs, ours = _both(recorder, rt, sentry_cli, args)
     assert ours, "nothing was sent"
-    assert [(m, p, _strip_now(b)) for m, p, b in ours] == \
-        [(m, p, _strip_now(b)) for m, p, b in theirs]
+    assert [(m, p, _strip_now(b)) for m, p, b in ours] == [
+        (m, p, _strip_now(b)) for m, p, b in theirs
+    ]
 
 
 def test_set_commits_local_matches_except_repository_name(recorder, rt, sentry_cli, repo):
     history = [c.split()[0] for c in repo.git("log", "--format=%H").splitlines()]
-    previous = {"version": "0.9", "dateCreated": "2024-01-01T00:00:00Z",
-                "lastCommit": {"id": history[-1]}}
-    theirs, ours = _both(recorder, rt, sentry_cli, ["releases", "set-commits", "1.0", "--local"],
-                         cwd=repo.path, previous=previous)
+    previous = {
+        "version": "0.9",
+        "dateCreated": "2024-01-01T00:00:00Z",
+        "lastCommit": {"id": history[-1]},
+    }
+    theirs, ours = _both(
+        recorder,
+        rt,
+        sentry_cli,
+        ["releases", "set-commits", "1.0", "--local"],
+        cwd=repo.path,
+        previous=previous,
+    )
     their_put = [b for m, p, b in theirs if m == "PUT"][0]
     our_put = [b for m, p, b in ours if m == "PUT"][0]
     # the deliberate fix: sentry-cli names the git remote, we name the repository
@@ -129,15 +183,21 @@ def test_set_commits_initial_depth(recorder, rt, sentry_cli, make_repo):
     for i in range(25):
         repo.write("log.txt", f"{i}\n")
         repo.commit(f"change {i}")
-    theirs, ours = _both(recorder, rt, sentry_cli, ["releases", "set-commits", "1.0", "--local"],
-                         cwd=repo.path)
+    theirs, ours = _both(
+        recorder, rt, sentry_cli, ["releases", "set-commits", "1.0", "--local"], cwd=repo.path
+    )
     their_put = [b for m, p, b in theirs if m == "PUT"][0]
     our_put = [b for m, p, b in ours if m == "PUT"][0]
     assert len(their_put["commits"]) == 20  # sentry-cli's default
     assert len(our_put["commits"]) == 10  # the documented default
     assert [c["id"] for c in our_put["commits"]] == [c["id"] for c in their_put["commits"]][:10]
-    theirs, ours = _both(recorder, rt, sentry_cli, ["releases", "set-commits", "1.0", "--local",
-                                                    "--initial-depth", "20"], cwd=repo.path)
+    theirs, ours = _both(
+        recorder,
+        rt,
+        sentry_cli,
+        ["releases", "set-commits", "1.0", "--local", "--initial-depth", "20"],
+        cwd=repo.path,
+    )
     their_put = [b for m, p, b in theirs if m == "PUT"][0]
     our_put = [b for m, p, b in ours if m == "PUT"][0]
     for c in their_put["commits"]:
@@ -145,23 +205,30 @@ def test_set_commits_initial_depth(recorder, rt, sentry_cli, make_repo):
     assert our_put == their_put
 
 
-@pytest.mark.parametrize("args", [
-    ["--auto"],
-    ["--commit", "Acme/Web@abc123..def456", "--commit", "Acme/Web@0123abc"],
-    ["--clear"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--auto"],
+        ["--commit", "Acme/Web@abc123..def456", "--commit", "Acme/Web@0123abc"],
+        ["--clear"],
+    ],
+)
 def test_set_commits_refs_match(recorder, rt, sentry_cli, repo, args):
-    theirs, ours = _both(recorder, rt, sentry_cli, ["releases", "set-commits", "1.0", *args],
-                         cwd=repo.path)
+    theirs, ours = _both(
+        recorder, rt, sentry_cli, ["releases", "set-commits", "1.0", *args], cwd=repo.path
+    )
     assert any(m == "PUT" for m, _p, _b in ours)
     assert ours == theirs
 
 
-@pytest.mark.parametrize("args,answer", [
-    (["releases", "list"], [RELEASE]),
-    (["releases", "info", "1.0"], RELEASE),
-    (["deploys", "list", "-r", "1.0"], []),
-])
+@pytest.mark.parametrize(
+    "args,answer",
+    [
+        (["releases", "list"], [RELEASE]),
+        (["releases", "info", "1.0"], RELEASE),
+        (["deploys", "list", "-r", "1.0"], []),
+    ],
+)
 def test_read_commands_ask_the_same_endpoints(recorder, rt, sentry_cli, args, answer):
     requests = []
     for run in (sentry_cli, rt):
@@ -178,10 +245,15 @@ def test_org_token_supplies_url_and_org_like_sentry_cli(recorder, rt, sentry_cli
     import base64
     import json
 
-    payload = {"iat": 1700000000.5, "url": recorder.url, "region_url": recorder.url,
-               "org": "tokorg"}
-    token = ("sntrys_" + base64.b64encode(json.dumps(payload).encode()).decode()
-             + "_" + "A" * 43)  # the secret part is 32 bytes of base64
+    payload = {
+        "iat": 1700000000.5,
+        "url": recorder.url,
+        "region_url": recorder.url,
+        "org": "tokorg",
+    }
+    token = (
+        "sntrys_" + base64.b64encode(json.dumps(payload).encode()).decode() + "_" + "A" * 43
+    )  # the secret part is 32 bytes of base64
     env = {"SENTRY_AUTH_TOKEN": token, "SENTRY_URL": "", "SENTRY_ORG": "other-org"}
     seen = []
     for run in (sentry_cli, rt):

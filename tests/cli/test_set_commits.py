@@ -9,10 +9,18 @@ import pytest
 
 from tests.cli.gitrepo import GitRepo
 
-GITHUB_REPO = {"id": "1", "name": "Acme/Web", "url": "https://github.com/acme/web",
-               "provider": {"id": "integrations:github", "name": "GitHub"}}
-OTHER_REPO = {"id": "2", "name": "Acme/Api", "url": "https://github.com/Acme/Api",
-              "provider": {"id": "integrations:github", "name": "GitHub"}}
+GITHUB_REPO = {
+    "id": "1",
+    "name": "Acme/Web",
+    "url": "https://github.com/acme/web",
+    "provider": {"id": "integrations:github", "name": "GitHub"},
+}
+OTHER_REPO = {
+    "id": "2",
+    "name": "Acme/Api",
+    "url": "https://github.com/Acme/Api",
+    "provider": {"id": "integrations:github", "name": "GitHub"},
+}
 
 
 def _history(repo: GitRepo, n: int) -> list:
@@ -73,16 +81,24 @@ def test_patch_set_types_and_rename_as_delete_plus_add(rt, recorder, make_repo):
     assert res.code == 0, res
     (commit,) = _put_body(recorder)["commits"]
     assert sorted((p["type"], p["path"]) for p in commit["patch_set"]) == [
-        ("A", "dir/added.txt"), ("A", "new_name.py"), ("D", "gone.txt"), ("D", "old_name.py"),
-        ("M", "keep.txt")]
+        ("A", "dir/added.txt"),
+        ("A", "new_name.py"),
+        ("D", "gone.txt"),
+        ("D", "old_name.py"),
+        ("M", "keep.txt"),
+    ]
     assert commit["timestamp"] == "2023-11-15T00:15:20+02:00"
 
 
 def test_local_since_previous_release(rt, recorder, make_repo):
     repo = make_repo()
     shas = _history(repo, 6)
-    recorder.respond({"path": "/previous-with-commits/",
-                      "body": {"version": "0.9", "lastCommit": {"id": shas[2]}}})
+    recorder.respond(
+        {
+            "path": "/previous-with-commits/",
+            "body": {"version": "0.9", "lastCommit": {"id": shas[2]}},
+        }
+    )
     res = rt("releases", "set-commits", "1.0", "--local", "--json", cwd=repo.path)
     assert res.code == 0, res
     assert [c["id"] for c in _put_body(recorder)["commits"]] == shas[:2:-1]
@@ -93,8 +109,12 @@ def test_local_since_previous_release(rt, recorder, make_repo):
 def test_no_new_commits_sends_nothing(rt, recorder, make_repo):
     repo = make_repo()
     shas = _history(repo, 2)
-    recorder.respond({"path": "/previous-with-commits/",
-                      "body": {"version": "0.9", "lastCommit": {"id": shas[-1]}}})
+    recorder.respond(
+        {
+            "path": "/previous-with-commits/",
+            "body": {"version": "0.9", "lastCommit": {"id": shas[-1]}},
+        }
+    )
     res = rt("releases", "set-commits", "1.0", "--local", cwd=repo.path)
     assert res.code == 0, res
     assert "No new commits" in res.out
@@ -104,15 +124,28 @@ def test_no_new_commits_sends_nothing(rt, recorder, make_repo):
 def test_previous_commit_missing(rt, recorder, make_repo):
     repo = make_repo()
     _history(repo, 4)
-    recorder.respond({"path": "/previous-with-commits/",
-                      "body": {"version": "0.9", "lastCommit": {"id": "f" * 40}}})
+    recorder.respond(
+        {
+            "path": "/previous-with-commits/",
+            "body": {"version": "0.9", "lastCommit": {"id": "f" * 40}},
+        }
+    )
     res = rt("releases", "set-commits", "1.0", "--local", cwd=repo.path)
     assert res.code == 1
     assert res.err.strip() == (
         "error: commit ffffffffffff of the previous release '0.9' is not in this repository: "
-        "pass --ignore-missing to use the latest 10 commits instead")
-    res = rt("releases", "set-commits", "1.0", "--local", "--ignore-missing",
-             "--initial-depth", "2", cwd=repo.path)
+        "pass --ignore-missing to use the latest 10 commits instead"
+    )
+    res = rt(
+        "releases",
+        "set-commits",
+        "1.0",
+        "--local",
+        "--ignore-missing",
+        "--initial-depth",
+        "2",
+        cwd=repo.path,
+    )
     assert res.code == 0, res
     assert "warning: commit ffffffffffff" in res.err
     assert len(_put_body(recorder)["commits"]) == 2
@@ -124,12 +157,18 @@ def test_shallow_clone_names_the_fix_and_deepen_fetches(rt, recorder, make_repo,
     work = GitRepo(tmp_path / "work", origin.home)
     origin.git("clone", "-q", "--depth", "2", f"file://{origin.path}", str(work.path))
     assert work.git("rev-parse", "--is-shallow-repository").strip() == "true"
-    recorder.respond({"path": "/previous-with-commits/",
-                      "body": {"version": "0.9", "lastCommit": {"id": shas[1]}}})
+    recorder.respond(
+        {
+            "path": "/previous-with-commits/",
+            "body": {"version": "0.9", "lastCommit": {"id": shas[1]}},
+        }
+    )
     res = rt("releases", "set-commits", "1.0", "--local", cwd=work.path)
     assert res.code == 1
-    assert "is missing from this shallow clone: fetch more history (git fetch --unshallow" \
-        in res.err and "--deepen" in res.err
+    assert (
+        "is missing from this shallow clone: fetch more history (git fetch --unshallow" in res.err
+        and "--deepen" in res.err
+    )
     res = rt("releases", "set-commits", "1.0", "--local", "--deepen", cwd=work.path)
     assert res.code == 0, res
     commits = _put_body(recorder)["commits"]
@@ -140,15 +179,19 @@ def test_shallow_clone_names_the_fix_and_deepen_fetches(rt, recorder, make_repo,
 def test_auto_matches_remote_url_across_forms(rt, recorder, make_repo):
     repo = make_repo(remote="ssh://git@GitHub.com:22/Acme/Web.git")
     _history(repo, 2)
-    link = (f'<{recorder.url}/api/0/organizations/acme/repos/?cursor=c2>; rel="next"; '
-            'results="true"; cursor="c2"')
-    recorder.respond({"path": "/repos/", "times": 1, "headers": {"Link": link},
-                      "body": [OTHER_REPO]},
-                     {"path": "/repos/", "body": [GITHUB_REPO]})
+    link = (
+        f'<{recorder.url}/api/0/organizations/acme/repos/?cursor=c2>; rel="next"; '
+        'results="true"; cursor="c2"'
+    )
+    recorder.respond(
+        {"path": "/repos/", "times": 1, "headers": {"Link": link}, "body": [OTHER_REPO]},
+        {"path": "/repos/", "body": [GITHUB_REPO]},
+    )
     res = rt("releases", "set-commits", "1.0", "--auto", cwd=repo.path)
     assert res.code == 0, res
-    assert _put_body(recorder) == {"refs": [
-        {"repository": "Acme/Web", "commit": repo.head(), "previousCommit": None}]}
+    assert _put_body(recorder) == {
+        "refs": [{"repository": "Acme/Web", "commit": repo.head(), "previousCommit": None}]
+    }
     assert "Acme/Web" in res.out
     assert [r["query"] for r in recorder.requests("/repos/")] == [{}, {"cursor": "c2"}]
 
@@ -159,9 +202,11 @@ def test_auto_without_match_says_what_it_compared_and_falls_back(rt, recorder, m
     recorder.respond({"path": "/repos/", "body": [GITHUB_REPO]})
     res = rt("releases", "set-commits", "1.0", cwd=repo.path)  # --auto is the default
     assert res.code == 0, res
-    assert ("no repository of organization 'acme' matches remote origin "
-            "https://gitlab.example.com/Acme/Web.git (gitlab.example.com/acme/web); the server "
-            "has: Acme/Web (https://github.com/acme/web)") in res.err
+    assert (
+        "no repository of organization 'acme' matches remote origin "
+        "https://gitlab.example.com/Acme/Web.git (gitlab.example.com/acme/web); the server "
+        "has: Acme/Web (https://github.com/acme/web)"
+    ) in res.err
     assert [c["id"] for c in _put_body(recorder)["commits"]] == shas[::-1]
 
 
@@ -169,21 +214,36 @@ def test_explicit_commits(rt, recorder, make_repo):
     repo = make_repo()
     _history(repo, 1)
     recorder.respond({"path": "/repos/", "body": [GITHUB_REPO, OTHER_REPO]})
-    res = rt("releases", "set-commits", "1.0", "--commit", "acme/web@abc123..def456",
-             "-c", "Acme/Api@fff", "-c", "Acme/Web", cwd=repo.path)
+    res = rt(
+        "releases",
+        "set-commits",
+        "1.0",
+        "--commit",
+        "acme/web@abc123..def456",
+        "-c",
+        "Acme/Api@fff",
+        "-c",
+        "Acme/Web",
+        cwd=repo.path,
+    )
     assert res.code == 0, res
-    assert _put_body(recorder) == {"refs": [
-        {"repository": "Acme/Web", "commit": "def456", "previousCommit": "abc123"},
-        {"repository": "Acme/Api", "commit": "fff", "previousCommit": None},
-        {"repository": "Acme/Web", "commit": repo.head(), "previousCommit": None}]}
+    assert _put_body(recorder) == {
+        "refs": [
+            {"repository": "Acme/Web", "commit": "def456", "previousCommit": "abc123"},
+            {"repository": "Acme/Api", "commit": "fff", "previousCommit": None},
+            {"repository": "Acme/Web", "commit": repo.head(), "previousCommit": None},
+        ]
+    }
 
 
 def test_unknown_repository_lists_the_known_ones(rt, recorder):
     recorder.respond({"path": "/repos/", "body": [GITHUB_REPO, OTHER_REPO]})
     res = rt("releases", "set-commits", "1.0", "--commit", "Acme/Nope@abc")
     assert res.code == 1
-    assert res.err.strip() == ("error: unknown repository 'Acme/Nope' in --commit: the "
-                               "repositories of organization 'acme' are: Acme/Api, Acme/Web")
+    assert res.err.strip() == (
+        "error: unknown repository 'Acme/Nope' in --commit: the "
+        "repositories of organization 'acme' are: Acme/Api, Acme/Web"
+    )
     assert not [r for r in recorder.requests() if r["method"] == "PUT"]
 
 

@@ -18,14 +18,21 @@ def _sender(dsn: Dsn, port: int, acked: list, stop: threading.Event) -> None:
     conn = None
     while not stop.is_set():
         event_id = uuid.uuid4().hex
-        body = event_envelope({"event_id": event_id, "message": "crash test",
-                               "release": "crash@1"}).serialize()
+        body = event_envelope(
+            {"event_id": event_id, "message": "crash test", "release": "crash@1"}
+        ).serialize()
         try:
             if conn is None:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("POST", f"/api/{dsn.project_id}/envelope/", body,
-                         {"X-Sentry-Auth": dsn.auth_header(),
-                          "Content-Type": "application/x-sentry-envelope"})
+            conn.request(
+                "POST",
+                f"/api/{dsn.project_id}/envelope/",
+                body,
+                {
+                    "X-Sentry-Auth": dsn.auth_header(),
+                    "Content-Type": "application/x-sentry-envelope",
+                },
+            )
             resp = conn.getresponse()
             resp.read()
             if resp.status == 200:
@@ -41,8 +48,9 @@ def test_kill_9_during_ingest_keeps_every_acknowledged_event(tmp_path):
     dsn = Dsn.parse(collector.dsn)
     acked: list = []
     stop = threading.Event()
-    threads = [threading.Thread(target=_sender, args=(dsn, dsn.port, acked, stop))
-               for _ in range(4)]
+    threads = [
+        threading.Thread(target=_sender, args=(dsn, dsn.port, acked, stop)) for _ in range(4)
+    ]
     try:
         for t in threads:
             t.start()

@@ -24,10 +24,12 @@ def _exchange(collector, data: bytes, timeout: float = 10) -> bytes:
 
 def _envelope_request(collector, body: bytes, extra: str = "", chunked=False) -> bytes:
     dsn = Dsn.parse(collector.dsn)
-    head = (f"POST /api/{dsn.project_id}/envelope/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"X-Sentry-Auth: {dsn.auth_header()}\r\n{extra}")
+    head = (
+        f"POST /api/{dsn.project_id}/envelope/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"X-Sentry-Auth: {dsn.auth_header()}\r\n{extra}"
+    )
     if chunked:
-        parts = [body[i:i + 100] for i in range(0, len(body), 100)]
+        parts = [body[i : i + 100] for i in range(0, len(body), 100)]
         payload = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
         return (head + "Transfer-Encoding: chunked\r\n\r\n").encode() + payload
     return (head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body
@@ -35,11 +37,12 @@ def _envelope_request(collector, body: bytes, extra: str = "", chunked=False) ->
 
 def test_two_requests_on_one_connection_and_a_chunked_body(collector):
     ids = [uuid.uuid4().hex for _ in range(2)]
-    first = _envelope_request(collector, event_envelope({"event_id": ids[0],
-                                                         "message": "one"}).serialize())
-    second = _envelope_request(collector, event_envelope({"event_id": ids[1],
-                                                          "message": "two"}).serialize(),
-                               chunked=True)
+    first = _envelope_request(
+        collector, event_envelope({"event_id": ids[0], "message": "one"}).serialize()
+    )
+    second = _envelope_request(
+        collector, event_envelope({"event_id": ids[1], "message": "two"}).serialize(), chunked=True
+    )
     out = _exchange(collector, first + second)
     assert out.count(b"HTTP/1.1 200 OK") == 2
     assert {e["eventID"] for e in collector.events()} == set(ids)
@@ -57,9 +60,10 @@ def test_bad_requests_get_errors_and_the_server_keeps_serving(collector):
     assert _exchange(collector, b"GET /health HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.1 200")
     # a body that is cut short: the connection ends, nothing is stored
     dsn = Dsn.parse(collector.dsn)
-    partial = (f"POST /api/{dsn.project_id}/envelope/ HTTP/1.1\r\nHost: x\r\n"
-               f"X-Sentry-Auth: {dsn.auth_header()}\r\nContent-Length: 1000\r\n\r\n{{}}\n"
-               ).encode()
+    partial = (
+        f"POST /api/{dsn.project_id}/envelope/ HTTP/1.1\r\nHost: x\r\n"
+        f"X-Sentry-Auth: {dsn.auth_header()}\r\nContent-Length: 1000\r\n\r\n{{}}\n"
+    ).encode()
     _exchange(collector, partial)
     assert collector.events() == []
     assert collector.request("GET", "/health", token=None)[0] == 200

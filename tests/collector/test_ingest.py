@@ -19,22 +19,30 @@ def _send(collector, body: bytes, *, key=None, headers=None, path="envelope", qu
     dsn = Dsn.parse(collector.dsn)
     hdrs = {"Content-Type": "application/x-sentry-envelope"}
     if key is not False:
-        hdrs["X-Sentry-Auth"] = (f"Sentry sentry_key={key or dsn.public_key}, sentry_version=7, "
-                                 "sentry_client=test/1.0")
+        hdrs["X-Sentry-Auth"] = (
+            f"Sentry sentry_key={key or dsn.public_key}, sentry_version=7, sentry_client=test/1.0"
+        )
     hdrs.update(headers or {})
-    return collector.request("POST", f"/api/{dsn.project_id}/{path}/{query}", raw=body,
-                             headers=hdrs, token=None)
+    return collector.request(
+        "POST", f"/api/{dsn.project_id}/{path}/{query}", raw=body, headers=hdrs, token=None
+    )
 
 
 def _envelope(message="hello", **fields) -> bytes:
-    event = {"event_id": uuid.uuid4().hex, "message": message, "level": "error",
-             "platform": "python", **fields}
+    event = {
+        "event_id": uuid.uuid4().hex,
+        "message": message,
+        "level": "error",
+        "platform": "python",
+        **fields,
+    }
     return event_envelope(event).serialize()
 
 
 def test_sentry_sdk_exceptions_and_messages_are_stored_and_read_back(collector):
-    sentry_sdk.init(dsn=collector.dsn, release="shop@1.2.3", environment="staging",
-                    default_integrations=False)
+    sentry_sdk.init(
+        dsn=collector.dsn, release="shop@1.2.3", environment="staging", default_integrations=False
+    )
     try:
         sentry_sdk.set_tag("customer", "acme")
         try:
@@ -55,7 +63,8 @@ def test_sentry_sdk_exceptions_and_messages_are_stored_and_read_back(collector):
     assert {"key": "customer", "value": "acme"} in exc["tags"]
     frames = exc["payload"]["exception"]["values"][-1]["stacktrace"]["frames"]
     assert frames[-1]["function"] == (
-        "test_sentry_sdk_exceptions_and_messages_are_stored_and_read_back")
+        "test_sentry_sdk_exceptions_and_messages_are_stored_and_read_back"
+    )
     msg = collector.event(msg_id)
     assert msg["message"] == "payment <b>declined</b>" and msg["level"] == "warning"
     # the release was created from the events, with its count per environment
@@ -78,12 +87,20 @@ def test_gzip_deflate_store_endpoint_and_query_key(collector):
     assert status == 200
 
     legacy = {"event_id": uuid.uuid4().hex, "message": "legacy store", "release": "r1"}
-    status, body = _send(collector, json.dumps(legacy).encode(), path="store",
-                         headers={"Content-Type": "application/json"})
+    status, body = _send(
+        collector,
+        json.dumps(legacy).encode(),
+        path="store",
+        headers={"Content-Type": "application/json"},
+    )
     assert status == 200 and body == {"id": legacy["event_id"]}
 
     assert sorted(e["message"] for e in collector.events(release="r1")) == [
-        "deflated", "gzipped", "legacy store", "query key"]
+        "deflated",
+        "gzipped",
+        "legacy store",
+        "query key",
+    ]
 
 
 def test_same_event_id_twice_is_stored_once(collector):
@@ -98,11 +115,21 @@ def test_attachments_and_client_reports_are_kept(collector):
     env = Envelope({"event_id": event_id})
     env.add_event({"event_id": event_id, "message": "with attachment"})
     from releasetag.protocol.envelope import Item
-    env.add_item(Item.from_bytes("attachment", b"log line\n", filename="app.log",
-                                 content_type="text/plain"))
-    env.add_item(Item.from_json("client_report", {
-        "timestamp": 1.0, "discarded_events": [
-            {"reason": "queue_overflow", "category": "error", "quantity": 3}]}))
+
+    env.add_item(
+        Item.from_bytes("attachment", b"log line\n", filename="app.log", content_type="text/plain")
+    )
+    env.add_item(
+        Item.from_json(
+            "client_report",
+            {
+                "timestamp": 1.0,
+                "discarded_events": [
+                    {"reason": "queue_overflow", "category": "error", "quantity": 3}
+                ],
+            },
+        )
+    )
     status, body = _send(collector, env.serialize())
     assert status == 200 and body == {"id": event_id}
     event = collector.event(event_id)
@@ -111,31 +138,46 @@ def test_attachments_and_client_reports_are_kept(collector):
     assert reports[0]["discarded_events"][0]["quantity"] == 3
 
 
-@pytest.mark.parametrize("key, expected", [
-    ("0" * 32, "invalid sentry_key for project 1"),
-    (False, "missing sentry_key (send X-Sentry-Auth or ?sentry_key=)"),
-])
+@pytest.mark.parametrize(
+    "key, expected",
+    [
+        ("0" * 32, "invalid sentry_key for project 1"),
+        (False, "missing sentry_key (send X-Sentry-Auth or ?sentry_key=)"),
+    ],
+)
 def test_wrong_or_missing_key_is_401(collector, key, expected):
     status, body = _send(collector, _envelope("nope"), key=key)
     assert (status, body) == (401, {"detail": expected})
     assert collector.events() == []
 
 
-@pytest.mark.parametrize("body, encoding, reason", [
-    (b"", None, "malformed envelope: envelope is empty or has no header line"),
-    (b"{not json\n", None, "malformed envelope: envelope header is not valid UTF-8 JSON"),
-    (b'{}\n{"type":"event","length":7}\n{"a":\xff}\n', None,
-     "malformed envelope: event payload is not valid UTF-8 JSON"),
-    (b'{}\n{"type":"event","length":50}\n{}\n', None, "malformed envelope: item 1 is truncated"),
-    (b'{}\n{"type":"event"}\n[1,2]\n', None, "event payload must be a JSON object"),
-    (b'{}\n{"type":"event"}\n{"event_id":"xyz"}\n', None,
-     "event_id must be 32 hexadecimal digits"),
-    (b"\xff\xfe garbage", None, "malformed envelope: envelope header is not valid UTF-8 JSON"),
-    (b"not gzip at all", "gzip", "body is not valid gzip"),
-    (b"abc", "zstd", "unsupported Content-Encoding 'zstd' (use gzip or deflate)"),
-])
-def test_malformed_bodies_get_one_line_reasons_and_store_nothing(collector, body, encoding,
-                                                                  reason):
+@pytest.mark.parametrize(
+    "body, encoding, reason",
+    [
+        (b"", None, "malformed envelope: envelope is empty or has no header line"),
+        (b"{not json\n", None, "malformed envelope: envelope header is not valid UTF-8 JSON"),
+        (
+            b'{}\n{"type":"event","length":7}\n{"a":\xff}\n',
+            None,
+            "malformed envelope: event payload is not valid UTF-8 JSON",
+        ),
+        (
+            b'{}\n{"type":"event","length":50}\n{}\n',
+            None,
+            "malformed envelope: item 1 is truncated",
+        ),
+        (b'{}\n{"type":"event"}\n[1,2]\n', None, "event payload must be a JSON object"),
+        (
+            b'{}\n{"type":"event"}\n{"event_id":"xyz"}\n',
+            None,
+            "event_id must be 32 hexadecimal digits",
+        ),
+        (b"\xff\xfe garbage", None, "malformed envelope: envelope header is not valid UTF-8 JSON"),
+        (b"not gzip at all", "gzip", "body is not valid gzip"),
+        (b"abc", "zstd", "unsupported Content-Encoding 'zstd' (use gzip or deflate)"),
+    ],
+)
+def test_malformed_bodies_get_one_line_reasons_and_store_nothing(collector, body, encoding, reason):
     headers = {"Content-Encoding": encoding} if encoding else {}
     status, answer = _send(collector, body, headers=headers)
     assert status in (400, 415)
@@ -186,10 +228,19 @@ def test_key_and_token_survive_a_restart(tmp_path):
 
 def test_a_client_report_without_an_event_is_kept(collector):
     from releasetag.protocol.envelope import Item
+
     env = Envelope({})
-    env.add_item(Item.from_json("client_report", {
-        "timestamp": 2.0, "discarded_events": [
-            {"reason": "ratelimit_backoff", "category": "error", "quantity": 5}]}))
+    env.add_item(
+        Item.from_json(
+            "client_report",
+            {
+                "timestamp": 2.0,
+                "discarded_events": [
+                    {"reason": "ratelimit_backoff", "category": "error", "quantity": 5}
+                ],
+            },
+        )
+    )
     status, body = _send(collector, env.serialize())
     assert (status, body) == (200, {"id": None})
     reports = collector.api("GET", "/projects/local/local/client-reports/")
@@ -199,9 +250,12 @@ def test_a_client_report_without_an_event_is_kept(collector):
 
 def test_browser_preflight_and_cors_headers_on_ingest(collector):
     import urllib.request
-    req = urllib.request.Request(collector.url + "/api/1/envelope/", method="OPTIONS",
-                                 headers={"Origin": "http://localhost:3000",
-                                          "Access-Control-Request-Method": "POST"})
+
+    req = urllib.request.Request(
+        collector.url + "/api/1/envelope/",
+        method="OPTIONS",
+        headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"},
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         assert resp.status == 200
         assert resp.headers["Access-Control-Allow-Origin"] == "*"
@@ -212,6 +266,7 @@ def test_sentry_sdk_brotli_bodies_are_accepted(collector):
     """sentry-sdk compresses with brotli whenever the brotli module is installed."""
     import brotli
     from sentry_sdk import transport as sdk_transport
+
     assert sdk_transport.brotli is not None  # so the SDK below really sends br
     env = _envelope("brotli body", release="br@1")
     status, _ = _send(collector, brotli.compress(env), headers={"Content-Encoding": "br"})
@@ -224,7 +279,9 @@ def test_sentry_sdk_brotli_bodies_are_accepted(collector):
         sentry_sdk.get_client().close()
         sentry_sdk.get_global_scope().set_client(None)
     assert {e["message"] for e in collector.events(release="br@1")} == {
-        "brotli body", "sent by sentry-sdk with br"}
+        "brotli body",
+        "sent by sentry-sdk with br",
+    }
     assert collector.event(eid)["release"] == "br@1"
     bomb = brotli.compress(b"{}\n" + b" " * (41 * 1024 * 1024), quality=1)
     status, body = _send(collector, bomb, headers={"Content-Encoding": "br"})

@@ -22,23 +22,62 @@ def _seed(collector) -> str:
     dsn = Dsn.parse(collector.dsn)
     event_id = uuid.uuid4().hex
     event = {
-        "event_id": event_id, "release": "shop@2.0", "environment": "production",
-        "level": "error", "platform": "python", "tags": {"region": EVIL},
-        "exception": {"values": [{"type": "ValueError", "value": f"bad input {EVIL}",
-                                  "stacktrace": {"frames": [
-                                      {"filename": "app.py", "function": "handle", "lineno": 12,
-                                       "context_line": "    raise ValueError(x)", "in_app": True,
-                                       "pre_context": ["def handle(x):"]}]}}]},
+        "event_id": event_id,
+        "release": "shop@2.0",
+        "environment": "production",
+        "level": "error",
+        "platform": "python",
+        "tags": {"region": EVIL},
+        "exception": {
+            "values": [
+                {
+                    "type": "ValueError",
+                    "value": f"bad input {EVIL}",
+                    "stacktrace": {
+                        "frames": [
+                            {
+                                "filename": "app.py",
+                                "function": "handle",
+                                "lineno": 12,
+                                "context_line": "    raise ValueError(x)",
+                                "in_app": True,
+                                "pre_context": ["def handle(x):"],
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
     }
     status, _ = collector.request(
-        "POST", f"/api/{dsn.project_id}/envelope/", raw=event_envelope(event).serialize(),
-        headers={"X-Sentry-Auth": dsn.auth_header()}, token=None)
+        "POST",
+        f"/api/{dsn.project_id}/envelope/",
+        raw=event_envelope(event).serialize(),
+        headers={"X-Sentry-Auth": dsn.auth_header()},
+        token=None,
+    )
     assert status == 200
-    collector.api("PUT", "/organizations/local/releases/shop@2.0/", {"commits": [
-        {"id": "abc123def456", "repository": "acme/shop", "message": f"Fix {EVIL}",
-         "author_name": "Ada", "patch_set": [{"path": "app.py", "type": "M"}]}]})
-    collector.api("POST", "/organizations/local/releases/shop@2.0/deploys/",
-                  {"environment": "production", "name": "blue"}, expect=201)
+    collector.api(
+        "PUT",
+        "/organizations/local/releases/shop@2.0/",
+        {
+            "commits": [
+                {
+                    "id": "abc123def456",
+                    "repository": "acme/shop",
+                    "message": f"Fix {EVIL}",
+                    "author_name": "Ada",
+                    "patch_set": [{"path": "app.py", "type": "M"}],
+                }
+            ]
+        },
+    )
+    collector.api(
+        "POST",
+        "/organizations/local/releases/shop@2.0/deploys/",
+        {"environment": "production", "name": "blue"},
+        expect=201,
+    )
     return event_id
 
 
@@ -48,8 +87,15 @@ def test_page_lists_releases_and_escapes_every_value(collector):
     html = html.decode()
     assert status == 200
     assert EVIL not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    for text in ("shop@2.0", "production: 1", "abc123def456"[:12], "Ada", "M app.py", "blue",
-                 f"/events/{event_id}/"):
+    for text in (
+        "shop@2.0",
+        "production: 1",
+        "abc123def456"[:12],
+        "Ada",
+        "M app.py",
+        "blue",
+        f"/events/{event_id}/",
+    ):
         assert text in html
     status, page = collector.request("GET", f"/events/{event_id}/", token=None)
     page = page.decode()
@@ -66,16 +112,33 @@ def test_page_in_headless_chromium(collector, tmp_path):
     shot = os.path.join(ARTIFACTS, "collector-page.png")
     if os.path.exists(shot):
         os.remove(shot)
-    base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
-    subprocess.run(base + ["--window-size=1280,1000", f"--screenshot={shot}",
-                           collector.url + "/"],
-                   capture_output=True, timeout=90, check=True)
+    base = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    subprocess.run(
+        base + ["--window-size=1280,1000", f"--screenshot={shot}", collector.url + "/"],
+        capture_output=True,
+        timeout=90,
+        check=True,
+    )
     assert os.path.getsize(shot) > 5000
     with open(shot, "rb") as fh:
         assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
-    dom = subprocess.run(base + ["--dump-dom", f"{collector.url}/events/{event_id}/"],
-                         capture_output=True, text=True, timeout=90, check=True).stdout
+    dom = subprocess.run(
+        base + ["--dump-dom", f"{collector.url}/events/{event_id}/"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=True,
+    ).stdout
     # the browser saw the text, not a script element
     assert "ValueError: bad input &lt;script&gt;" in dom and "<script>" not in dom

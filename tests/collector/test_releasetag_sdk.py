@@ -15,8 +15,9 @@ def _checkout(cart):
 
 
 def test_releasetag_client_reports_to_the_collector(collector):
-    client = releasetag.Client(dsn=collector.dsn, release="own@2.1", environment="qa",
-                               default_integrations=False)
+    client = releasetag.Client(
+        dsn=collector.dsn, release="own@2.1", environment="qa", default_integrations=False
+    )
     try:
         with releasetag.new_scope() as scope:
             scope.set_tag("flow", "checkout")
@@ -41,19 +42,42 @@ def test_releasetag_client_reports_to_the_collector(collector):
 
 def test_send_event_command_against_the_collector(collector):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "RELEASETAG_"))}
-    proc = subprocess.run([sys.executable, "-m", "releasetag", "send-event", "-m", "hello",
-                           "--dsn", collector.dsn, "--release", "cli@1", "-E", "dev",
-                           "-t", "k:v", "--json"], env=env, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "releasetag",
+            "send-event",
+            "-m",
+            "hello",
+            "--dsn",
+            collector.dsn,
+            "--release",
+            "cli@1",
+            "-E",
+            "dev",
+            "-t",
+            "k:v",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     event_id = json.loads(proc.stdout)["event_id"]
     event = collector.event(event_id)
-    assert (event["message"], event["release"], event["environment"]) == ("hello", "cli@1",
-                                                                           "dev")
+    assert (event["message"], event["release"], event["environment"]) == ("hello", "cli@1", "dev")
     assert {"key": "k", "value": "v"} in event["tags"]
 
     bad = collector.dsn.replace("//", "//0000", 1)  # a key the collector does not know
-    proc = subprocess.run([sys.executable, "-m", "releasetag", "send-event", "-m", "x",
-                           "--dsn", bad], env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "releasetag", "send-event", "-m", "x", "--dsn", bad],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1 and proc.stderr.startswith("error: ")
     assert "401" in proc.stderr or "sentry_key" in proc.stderr

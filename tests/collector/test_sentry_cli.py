@@ -9,26 +9,44 @@ import sys
 
 import pytest
 
-SENTRY_CLI = (shutil.which("sentry-cli", path=os.path.dirname(sys.executable))
-              or shutil.which("sentry-cli"))
+SENTRY_CLI = shutil.which("sentry-cli", path=os.path.dirname(sys.executable)) or shutil.which(
+    "sentry-cli"
+)
 
 
 def cli(collector, *args, cwd=None, check=True):
     assert SENTRY_CLI, "sentry-cli is not installed (it is in the test extra)"
-    proc = subprocess.run([SENTRY_CLI, *args], env=collector.env(), cwd=cwd,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [SENTRY_CLI, *args],
+        env=collector.env(),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if check:
         assert proc.returncode == 0, (args, proc.stdout, proc.stderr, collector.stderr())
     return proc
 
 
 def git(repo, *args):
-    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, timeout=30,
-                   env=dict(os.environ, GIT_AUTHOR_NAME="Ada Lovelace",
-                            GIT_AUTHOR_EMAIL="ada@example.com", GIT_COMMITTER_NAME="Ada Lovelace",
-                            GIT_COMMITTER_EMAIL="ada@example.com"))
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
-                          text=True, timeout=30).stdout.strip()
+    subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        timeout=30,
+        env=dict(
+            os.environ,
+            GIT_AUTHOR_NAME="Ada Lovelace",
+            GIT_AUTHOR_EMAIL="ada@example.com",
+            GIT_COMMITTER_NAME="Ada Lovelace",
+            GIT_COMMITTER_EMAIL="ada@example.com",
+        ),
+    )
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=30
+    ).stdout.strip()
 
 
 @pytest.fixture
@@ -54,8 +72,10 @@ def test_releases_new_finalize_list_and_deploys(collector):
     cli(collector, "deploys", "new", "-r", "shop@1.0", "-e", "production", "-n", "blue")
     cli(collector, "releases", "deploys", "shop@1.0", "new", "-e", "staging")
     deploys = collector.api("GET", "/organizations/local/releases/shop@1.0/deploys/")
-    assert [(d["environment"], d["name"]) for d in deploys] == [("staging", None),
-                                                                ("production", "blue")]
+    assert [(d["environment"], d["name"]) for d in deploys] == [
+        ("staging", None),
+        ("production", "blue"),
+    ]
     cli(collector, "releases", "archive", "shop@1.0")
     assert collector.api("GET", "/organizations/local/releases/shop@1.0/")["status"] == "archived"
     cli(collector, "releases", "restore", "shop@1.0")
@@ -66,8 +86,12 @@ def test_releases_new_finalize_list_and_deploys(collector):
 
 
 def test_set_commits_local_and_commit(collector, repo):
-    collector.api("POST", "/organizations/local/repos/",
-                  {"name": "acme/web", "url": "https://github.com/acme/web"}, expect=201)
+    collector.api(
+        "POST",
+        "/organizations/local/repos/",
+        {"name": "acme/web", "url": "https://github.com/acme/web"},
+        expect=201,
+    )
     cli(collector, "releases", "new", "web@1")
     cli(collector, "releases", "set-commits", "web@1", "--local", cwd=repo)
     commits = collector.api("GET", "/organizations/local/releases/web@1/commits/")
@@ -85,7 +109,9 @@ def test_set_commits_local_and_commit(collector, repo):
     # only the commit since web@1 (found through previous-with-commits)
     assert [c["id"] for c in commits] == [head]
     assert sorted((f["path"], f["type"]) for f in commits[0]["patch_set"]) == [
-        ("app.py", "M"), ("util.py", "A")]
+        ("app.py", "M"),
+        ("util.py", "A"),
+    ]
 
     cli(collector, "releases", "new", "web@3")
     cli(collector, "releases", "set-commits", "web@3", "--commit", f"acme/web@{head}", cwd=repo)
@@ -98,12 +124,14 @@ def test_set_commits_local_and_commit(collector, repo):
 def test_sourcemaps_upload_stores_files_with_debug_ids(collector, tmp_path):
     dist = tmp_path / "dist"
     dist.mkdir()
-    (dist / "app.min.js").write_text("function add(a,b){return a+b}\n"
-                                     "//# sourceMappingURL=app.min.js.map\n")
+    (dist / "app.min.js").write_text(
+        "function add(a,b){return a+b}\n//# sourceMappingURL=app.min.js.map\n"
+    )
     (dist / "app.min.js.map").write_text(
         '{"version":3,"file":"app.min.js","sources":["app.js"],"names":["add","a","b"],'
         '"sourcesContent":["function add(a, b) {\\n  return a + b;\\n}\\n"],'
-        '"mappings":"AAAA,SAASA,IAAIC,EAAGC"}')
+        '"mappings":"AAAA,SAASA,IAAIC,EAAGC"}'
+    )
     cli(collector, "releases", "new", "front@1")
     cli(collector, "sourcemaps", "inject", str(dist))
     out = cli(collector, "sourcemaps", "upload", "--release", "front@1", str(dist)).stdout
@@ -135,13 +163,17 @@ def test_debug_files_upload_of_a_gcc_built_elf(collector, tmp_path):
     src.write_text("int main(void) { return 0; }\n")
     binary = tmp_path / "hello"
     build_id = "0123456789abcdef0123456789abcdef01234567"
-    subprocess.run(["gcc", "-g", f"-Wl,--build-id=0x{build_id}", "-o", str(binary), str(src)],
-                   check=True, timeout=60)
+    subprocess.run(
+        ["gcc", "-g", f"-Wl,--build-id=0x{build_id}", "-o", str(binary), str(src)],
+        check=True,
+        timeout=60,
+    )
     out = cli(collector, "debug-files", "upload", str(binary)).stdout
     assert "Uploaded 1 missing debug information file" in out
     difs = collector.api("GET", "/projects/local/local/files/dsyms/")
     assert [(d["objectName"], d["debugId"]) for d in difs] == [
-        ("hello", _debug_id_from_build_id(build_id))]
+        ("hello", _debug_id_from_build_id(build_id))
+    ]
     assert difs[0]["size"] == binary.stat().st_size
     # a second upload finds it already there
     cli(collector, "debug-files", "upload", str(binary))
@@ -150,25 +182,52 @@ def test_debug_files_upload_of_a_gcc_built_elf(collector, tmp_path):
 
 def test_wrong_token_and_unknown_org_fail_with_clear_errors(collector):
     env_token = dict(collector.env(), SENTRY_AUTH_TOKEN="wrong-token")
-    proc = subprocess.run([SENTRY_CLI, "releases", "new", "x@1"], env=env_token,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [SENTRY_CLI, "releases", "new", "x@1"],
+        env=env_token,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode != 0 and "invalid API token" in proc.stderr
-    proc = subprocess.run([SENTRY_CLI, "releases", "new", "x@1"],
-                          env=dict(collector.env(), SENTRY_ORG="nope"),
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [SENTRY_CLI, "releases", "new", "x@1"],
+        env=dict(collector.env(), SENTRY_ORG="nope"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode != 0 and "organization not found" in proc.stderr
 
 
 def test_sentry_cli_send_event_is_stored(collector):
     env = dict(collector.env(), SENTRY_DSN=collector.dsn)
-    proc = subprocess.run([SENTRY_CLI, "send-event", "-m", "from sentry-cli", "-r", "cli@1",
-                           "-E", "prod", "-t", "team:web"], env=env, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            SENTRY_CLI,
+            "send-event",
+            "-m",
+            "from sentry-cli",
+            "-r",
+            "cli@1",
+            "-E",
+            "prod",
+            "-t",
+            "team:web",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     event_id = proc.stdout.split("Event id:")[1].strip().replace("-", "")
     event = collector.event(event_id)
     assert (event["message"], event["release"], event["environment"]) == (
-        "from sentry-cli", "cli@1", "prod")
+        "from sentry-cli",
+        "cli@1",
+        "prod",
+    )
     assert {"key": "team", "value": "web"} in event["tags"]
 
 

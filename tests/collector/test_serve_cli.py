@@ -8,8 +8,12 @@ import sys
 
 
 def serve(*args):
-    return subprocess.run([sys.executable, "-m", "releasetag", "serve", *args],
-                          capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, "-m", "releasetag", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def test_invalid_port(tmp_path):
@@ -34,7 +38,9 @@ def test_data_folder_is_a_file(tmp_path):
     path.write_text("x")
     proc = serve("--port", "0", "--data", str(path))
     assert (proc.returncode, proc.stderr) == (
-        1, f"error: data folder {path} is a file, not a folder\n")
+        1,
+        f"error: data folder {path} is a file, not a folder\n",
+    )
 
 
 def test_data_folder_with_a_broken_database(tmp_path):
@@ -46,8 +52,11 @@ def test_data_folder_with_a_broken_database(tmp_path):
 
 
 def test_text_output_names_dsn_url_org_project_and_token(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "releasetag", "serve", "--port", "0",
-                             "--data", str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "releasetag", "serve", "--port", "0", "--data", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = [proc.stdout.readline() for _ in range(8)]
     finally:

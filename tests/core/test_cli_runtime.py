@@ -12,11 +12,16 @@ from tests.core.test_release import make_repo, needs_git
 
 
 def run(*args, env=None, cwd=None):
-    full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith(("SENTRY_", "RELEASETAG_"))}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "RELEASETAG_"))}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "releasetag", *args], capture_output=True,
-                          text=True, env=full_env, cwd=cwd, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "releasetag", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=60,
+    )
 
 
 def test_version():
@@ -41,23 +46,47 @@ def test_propose_version_nothing_found_exits_1(tmp_path):
 @needs_git
 def test_stamp_then_runtime_reads_it_without_git(tmp_path):
     head = make_repo(tmp_path / "repo")
-    out = run("propose-version", "--stamp", str(tmp_path / "app" / ".releasetag-release"),
-              cwd=tmp_path / "repo")
+    out = run(
+        "propose-version",
+        "--stamp",
+        str(tmp_path / "app" / ".releasetag-release"),
+        cwd=tmp_path / "repo",
+    )
     assert out.returncode == 1 and "cannot write release file" in out.stderr
     (tmp_path / "app").mkdir()
-    out = run("propose-version", "--stamp", str(tmp_path / "app" / ".releasetag-release"),
-              cwd=tmp_path / "repo")
+    out = run(
+        "propose-version",
+        "--stamp",
+        str(tmp_path / "app" / ".releasetag-release"),
+        cwd=tmp_path / "repo",
+    )
     assert out.stdout.strip() == head
     # the "container": no .git, only the stamped file
     script = "import releasetag; print(releasetag.detect_release())"
-    res = subprocess.run([sys.executable, "-c", script], cwd=tmp_path / "app",
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path / "app",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.stdout.strip() == head
 
 
 def test_send_event_reaches_server_with_release(recorder, tmp_path):
-    out = run("send-event", "-m", "hello from ci", "-t", "k:v", "--release", "app@3",
-              "-E", "ci", env={"RELEASETAG_DSN": recorder.dsn()}, cwd=tmp_path)
+    out = run(
+        "send-event",
+        "-m",
+        "hello from ci",
+        "-t",
+        "k:v",
+        "--release",
+        "app@3",
+        "-E",
+        "ci",
+        env={"RELEASETAG_DSN": recorder.dsn()},
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("sent event ")
     event = recorder.events()[0]

@@ -23,8 +23,9 @@ def _closed():
 
 
 def test_events_carry_release_environment_dist_server_name(recorder):
-    releasetag.init(recorder.dsn(), release="myapp@1.4.2", environment="staging", dist="7",
-                    server_name="web-1")
+    releasetag.init(
+        recorder.dsn(), release="myapp@1.4.2", environment="staging", dist="7", server_name="web-1"
+    )
     releasetag.set_tag("region", "eu")
     try:
         1 / 0
@@ -36,13 +37,20 @@ def test_events_carry_release_environment_dist_server_name(recorder):
     assert len(events) == 2
     for event in events:
         assert (event["release"], event["environment"], event["dist"], event["server_name"]) == (
-            "myapp@1.4.2", "staging", "7", "web-1")
+            "myapp@1.4.2",
+            "staging",
+            "7",
+            "web-1",
+        )
         assert event["tags"]["region"] == "eu"
     # two requests may be in flight at once (transport_threads): arrival order is free
     assert {e["event_id"] for e in events} == {event_id, releasetag.last_event_id()}
     assert event_id != releasetag.last_event_id()
-    req = next(r for r in recorder.requests("/api/42/envelope/")
-               if r.envelope().headers["event_id"] == event_id)
+    req = next(
+        r
+        for r in recorder.requests("/api/42/envelope/")
+        if r.envelope().headers["event_id"] == event_id
+    )
     assert "sentry_key=publickey" in req["headers"]["x-sentry-auth"]
     assert req["headers"]["content-type"] == "application/x-sentry-envelope"
 
@@ -78,8 +86,14 @@ def test_flush_honours_timeout_on_hung_server(recorder):
 
 
 def test_rate_limit_header_stops_category_and_is_reported(recorder):
-    recorder.respond({"path": "/envelope/", "status": 429, "times": 1,
-                      "headers": {"X-Sentry-Rate-Limits": "60:error:key"}})
+    recorder.respond(
+        {
+            "path": "/envelope/",
+            "status": 429,
+            "times": 1,
+            "headers": {"X-Sentry-Rate-Limits": "60:error:key"},
+        }
+    )
     releasetag.init(recorder.dsn(), release="r@1")
     releasetag.capture_message("first")
     releasetag.flush(5)
@@ -98,12 +112,18 @@ def test_rate_limit_header_stops_category_and_is_reported(recorder):
 
 def test_parse_rate_limits():
     assert parse_rate_limits("60:error;transaction:key, 2700::organization:quota") == {
-        "error": 60.0, "transaction": 60.0, "__all__": 2700.0}
+        "error": 60.0,
+        "transaction": 60.0,
+        "__all__": 2700.0,
+    }
 
 
 def test_client_reports_sent_with_next_envelope(recorder):
-    releasetag.init(recorder.dsn(), release="r@1", before_send=lambda e, h: None
-                    if e.get("logentry", {}).get("message") == "drop me" else e)
+    releasetag.init(
+        recorder.dsn(),
+        release="r@1",
+        before_send=lambda e, h: None if e.get("logentry", {}).get("message") == "drop me" else e,
+    )
     releasetag.capture_message("drop me")
     releasetag.capture_message("keep me")
     releasetag.flush(5)
@@ -125,8 +145,7 @@ def test_unreachable_server_counts_drop_and_prints_nothing(tmp_path):
         releasetag.close(0.5)
         print(transport.delivery_stats()["dropped"])
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
     held, dropped = out.stdout.splitlines()
     assert held == "1 True"  # kept in memory and retried while the process runs
@@ -203,8 +222,12 @@ def test_scopes_temporary_and_per_thread(recorder):
 
 
 def test_breadcrumbs_ring_buffer_and_before_breadcrumb(recorder):
-    releasetag.init(recorder.dsn(), release="r@1", max_breadcrumbs=3,
-                    before_breadcrumb=lambda c, h: None if c.get("category") == "noise" else c)
+    releasetag.init(
+        recorder.dsn(),
+        release="r@1",
+        max_breadcrumbs=3,
+        before_breadcrumb=lambda c, h: None if c.get("category") == "noise" else c,
+    )
     for i in range(5):
         releasetag.add_breadcrumb(message=f"b{i}", category="app")
     releasetag.add_breadcrumb(message="dropped", category="noise")
@@ -219,16 +242,22 @@ def test_breadcrumbs_ring_buffer_and_before_breadcrumb(recorder):
 def test_gzip_body_decodes_to_same_envelope(recorder):
     # sanity check of the recording server itself: gzip is undone before recording
     import urllib.request
+
     body = b'{"event_id":"' + b"e" * 32 + b'"}\n'
-    urllib.request.urlopen(urllib.request.Request(recorder.url + "/api/1/envelope/",
-                                                  data=gzip.compress(body),
-                                                  headers={"Content-Encoding": "gzip"}))
+    urllib.request.urlopen(
+        urllib.request.Request(
+            recorder.url + "/api/1/envelope/",
+            data=gzip.compress(body),
+            headers={"Content-Encoding": "gzip"},
+        )
+    )
     assert recorder.requests()[0].body == body
 
 
 def test_retry_after_window_holds_events_then_sends_them_in_order(recorder):
-    recorder.respond({"path": "/envelope/", "status": 429, "times": 1,
-                      "headers": {"Retry-After": "1"}})
+    recorder.respond(
+        {"path": "/envelope/", "status": 429, "times": 1, "headers": {"Retry-After": "1"}}
+    )
     releasetag.init(recorder.dsn(), release="r@1")
     releasetag.capture_message("refused")
     assert releasetag.flush(0.3) is False  # held for the window
@@ -238,8 +267,11 @@ def test_retry_after_window_holds_events_then_sends_them_in_order(recorder):
     assert releasetag.flush(10) is True  # the window ends: both go out
     releasetag.capture_message("after window")
     assert releasetag.flush(5) is True
-    accepted = [r.envelope().event["logentry"]["message"]
-                for r in recorder.requests("/envelope/") if r.get("status") == 200]
+    accepted = [
+        r.envelope().event["logentry"]["message"]
+        for r in recorder.requests("/envelope/")
+        if r.get("status") == 200
+    ]
     assert accepted == ["refused", "inside window", "after window"]
 
 
@@ -247,10 +279,12 @@ def test_frozen_time_does_not_stop_retries_or_windows(recorder):
     """Apps freeze time in their tests (freezegun): delivery runs on the OS clock, so a
     rate-limit window and the retry timer still end."""
     from freezegun import freeze_time
+
     with freeze_time("2026-06-01 12:00:00"):
-        recorder.respond({"path": "/envelope/", "status": 429, "times": 1,
-                          "headers": {"Retry-After": "1"}},
-                         {"path": "/envelope/", "status": 503, "times": 1})
+        recorder.respond(
+            {"path": "/envelope/", "status": 429, "times": 1, "headers": {"Retry-After": "1"}},
+            {"path": "/envelope/", "status": 503, "times": 1},
+        )
         releasetag.init(recorder.dsn(), release="r@1")
         releasetag.capture_message("held")
         assert releasetag.flush(15) is True
@@ -266,8 +300,8 @@ def test_pending_events_flushed_at_interpreter_exit(recorder):
         for i in range(20):
             releasetag.capture_message(f"m{{i}}")
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stderr == ""
     assert sorted(e["logentry"]["message"] for e in recorder.events()) == sorted(
-        f"m{i}" for i in range(20))
+        f"m{i}" for i in range(20)
+    )

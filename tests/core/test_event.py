@@ -47,8 +47,13 @@ def test_chain_oldest_first_with_ids_and_relay_accepts():
     values = event["exception"]["values"]
     assert [v["type"] for v in values] == ["KeyError", "ValueError"]
     assert values[1]["mechanism"]["exception_id"] == 0
-    assert values[0]["mechanism"] == {"type": "chained", "handled": True, "exception_id": 1,
-                                      "parent_id": 0, "source": "__cause__"}
+    assert values[0]["mechanism"] == {
+        "type": "chained",
+        "handled": True,
+        "exception_id": 1,
+        "parent_id": 0,
+        "source": "__cause__",
+    }
     frames = values[0]["stacktrace"]["frames"]
     assert frames[-1]["function"].endswith("inner")
     assert frames[-1]["context_line"].strip() == 'raise KeyError("inner")'
@@ -93,7 +98,9 @@ def test_cyclic_chain_terminates():
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="ExceptionGroup is 3.11+")
 def test_exception_group_children_linked():
     client, events = make_client()
-    group_type = __builtins__["ExceptionGroup"] if isinstance(__builtins__, dict) else ExceptionGroup  # noqa: F821
+    import builtins
+
+    group_type = builtins.ExceptionGroup
     try:
         raise group_type("many", [ValueError("v"), TypeError("t")])
     except Exception:
@@ -119,12 +126,13 @@ def test_hostile_locals_and_extra_still_make_a_valid_event():
     huge = list(range(100_000))
     weird = {(1, 2): "tuple key", 3: "int key", None: Hostile()}
     from releasetag.scope import Scope
+
     scope = Scope()
     scope.set_extra("hostile", Hostile())
     scope.set_extra("weird", weird)
     scope.set_extra("nan", float("nan"))
 
-    def fail(h=Hostile(), c=cyclic, big=huge, w=weird, b=b"\xff" * 10, n=2 ** 80):
+    def fail(h=Hostile(), c=cyclic, big=huge, w=weird, b=b"\xff" * 10, n=2**80):
         raise ValueError(Hostile())
 
     try:
@@ -169,6 +177,7 @@ def test_serialize_caps_depth_breadth_and_strings():
 def test_oversized_event_trimmed_breadcrumbs_first_then_vars():
     client, events = make_client(max_breadcrumbs=500)
     from releasetag.scope import Scope
+
     scope = Scope(max_breadcrumbs=500)
     for i in range(500):
         scope.add_breadcrumb({"message": "m" * 2000, "timestamp": i})
@@ -203,9 +212,11 @@ def test_message_event_with_params_and_level():
 
 def test_testing_helper_captures_through_the_public_api():
     import releasetag
+
     with capture_events(release="app@7", environment="unit") as events:
         releasetag.set_tag("t", "1")
         releasetag.capture_message("hello")
     assert [(e["release"], e["environment"], e["tags"]) for e in events] == [
-        ("app@7", "unit", {"t": "1"})]
+        ("app@7", "unit", {"t": "1"})
+    ]
     assert releasetag.get_client() is None

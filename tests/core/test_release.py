@@ -18,10 +18,16 @@ needs_git = pytest.mark.skipif(GIT is None, reason="the git binary builds the fi
 
 
 def git(cwd, *args):
-    env = dict(os.environ, GIT_AUTHOR_NAME="T", GIT_AUTHOR_EMAIL="t@example.com",
-               GIT_COMMITTER_NAME="T", GIT_COMMITTER_EMAIL="t@example.com")
-    return subprocess.run([GIT, *args], cwd=cwd, env=env, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_NAME="T",
+        GIT_AUTHOR_EMAIL="t@example.com",
+        GIT_COMMITTER_NAME="T",
+        GIT_COMMITTER_EMAIL="t@example.com",
+    )
+    return subprocess.run(
+        [GIT, *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def make_repo(path, commits=2):
@@ -36,11 +42,22 @@ def make_repo(path, commits=2):
     return git(path, "rev-parse", "HEAD")
 
 
-@pytest.mark.parametrize("name,problem", [
-    ("", "empty"), (".", "'.'"), ("..", "'.'"), (" a", "whitespace"), ("a ", "whitespace"),
-    ("a/b", "'/'"), ("a\nb", "newline"), ("a\tb", "tab"), ("a\x0bb", "vertical tab"),
-    ("a\x0cb", "form feed"), ("x" * 201, "200"),
-])
+@pytest.mark.parametrize(
+    "name,problem",
+    [
+        ("", "empty"),
+        (".", "'.'"),
+        ("..", "'.'"),
+        (" a", "whitespace"),
+        ("a ", "whitespace"),
+        ("a/b", "'/'"),
+        ("a\nb", "newline"),
+        ("a\tb", "tab"),
+        ("a\x0bb", "vertical tab"),
+        ("a\x0cb", "form feed"),
+        ("x" * 201, "200"),
+    ],
+)
 def test_invalid_release_names_say_which_rule(name, problem):
     assert problem in rel.release_name_error(name)
     with pytest.raises(ValueError, match="invalid release"):
@@ -49,6 +66,7 @@ def test_invalid_release_names_say_which_rule(name, problem):
 
 def test_valid_names_agree_with_relay():
     from sentry_relay import parse_release
+
     for name in ("myapp@1.4.2+build7", "1.0", "a" * 200, "v2 beta"):
         assert rel.release_name_error(name) is None
         parse_release(name)  # relay accepts it too
@@ -58,7 +76,9 @@ def test_precedence_argument_env_file_ci(tmp_path):
     env = {"RELEASETAG_RELEASE": "rt@1", "SENTRY_RELEASE": "s@1", "GITHUB_SHA": "a" * 40}
     (tmp_path / rel.RELEASE_FILE_NAME).write_text("file@1\n")
     assert rel.detect_release_source("arg@1", env=env, cwd=str(tmp_path)).release == "arg@1"
-    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).source == "RELEASETAG_RELEASE"
+    assert (
+        rel.detect_release_source(None, env=env, cwd=str(tmp_path)).source == "RELEASETAG_RELEASE"
+    )
     del env["RELEASETAG_RELEASE"]
     assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "s@1"
     del env["SENTRY_RELEASE"]
@@ -91,8 +111,10 @@ def test_github_pull_request_head_sha(tmp_path):
 
 def test_environment_precedence():
     assert rel.detect_environment("stage", {"RELEASETAG_ENVIRONMENT": "x"}) == "stage"
-    assert rel.detect_environment(None, {"RELEASETAG_ENVIRONMENT": "x",
-                                         "SENTRY_ENVIRONMENT": "y"}) == "x"
+    assert (
+        rel.detect_environment(None, {"RELEASETAG_ENVIRONMENT": "x", "SENTRY_ENVIRONMENT": "y"})
+        == "x"
+    )
     assert rel.detect_environment(None, {"SENTRY_ENVIRONMENT": "y"}) == "y"
     assert rel.detect_environment(None, {}) == "production"
 
@@ -118,8 +140,16 @@ def test_git_head_in_worktree_and_submodule(tmp_path):
     git(tmp_path / "main", "worktree", "add", "-q", "-b", "other", str(tmp_path / "wt"))
     assert rel.git_head_sha(str(tmp_path / "wt")) == head
     sub_head = make_repo(tmp_path / "lib", commits=1)
-    git(tmp_path / "main", "-c", "protocol.file.allow=always", "submodule", "add", "-q",
-        str(tmp_path / "lib"), "lib")
+    git(
+        tmp_path / "main",
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        str(tmp_path / "lib"),
+        "lib",
+    )
     assert rel.git_head_sha(str(tmp_path / "main" / "lib")) == sub_head
 
 
@@ -142,8 +172,14 @@ def test_detection_without_git_binary_and_lazy_import(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "RELEASETAG_"))}
     env["PATH"] = str(tmp_path / "empty-bin")
     env.pop("GIT_PYTHON_REFRESH", None)
-    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path / "r", env=env,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path / "r",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == head
     assert out.stderr == ""

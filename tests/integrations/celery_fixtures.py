@@ -10,8 +10,8 @@ import sys
 import tempfile
 import time
 
-from tests.support.recorder import ROOT
 from tests.support.procs import stop_process
+from tests.support.recorder import ROOT
 
 
 def free_port() -> int:
@@ -29,9 +29,22 @@ class RedisServer:
         for _ in range(5):
             self.port = free_port()
             self.proc = subprocess.Popen(
-                [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", self.dir],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                [
+                    binary,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    self.dir,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             if self._wait_ready(10):
                 return
             self.stop()
@@ -64,16 +77,41 @@ class CeleryWorker:
     """``celery worker -P prefork -c 2`` for tests/integrations/apps/celery_app.py."""
 
     def __init__(self, broker: str, dsn: str, **env_extra: str) -> None:
-        env = dict(os.environ, APP_DSN=dsn, APP_BROKER=broker, APP_RELEASE="billing@3.1.0",
-                   APP_ENVIRONMENT="staging",
-                   PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), **env_extra)
-        self.logfile = tempfile.NamedTemporaryFile(prefix="rt-celery-", suffix=".log",
-                                                   delete=False)
+        env = dict(
+            os.environ,
+            APP_DSN=dsn,
+            APP_BROKER=broker,
+            APP_RELEASE="billing@3.1.0",
+            APP_ENVIRONMENT="staging",
+            PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            **env_extra,
+        )
+        self.logfile = tempfile.NamedTemporaryFile(prefix="rt-celery-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tests.integrations.apps.celery_app",
-             "worker", "-P", "prefork", "-c", "2", "--loglevel", "INFO", "-n", "rtworker@%h",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=self.logfile, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "tests.integrations.apps.celery_app",
+                "worker",
+                "-P",
+                "prefork",
+                "-c",
+                "2",
+                "--loglevel",
+                "INFO",
+                "-n",
+                "rtworker@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.logfile,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
             if "ready." in self.log():

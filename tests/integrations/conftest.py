@@ -27,11 +27,13 @@ def rt(recorder):
 def flushed_events(recorder, count, timeout=10.0):
     """Flush, then wait until the recorder has ``count`` events; return them."""
     releasetag.flush(5)
-    return recorder.wait_for(lambda r: (lambda ev: ev if len(ev) >= count else None)(r.events()),
-                             timeout=timeout)
+    return recorder.wait_for(
+        lambda r: (lambda ev: ev if len(ev) >= count else None)(r.events()), timeout=timeout
+    )
 
 
 def relay_errors(event):
     """What Relay's normalizer objects to in ``event`` (None: a valid event)."""
     from sentry_relay import StoreNormalizer
+
     return StoreNormalizer().normalize_event(event).get("errors")

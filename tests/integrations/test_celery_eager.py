@@ -88,21 +88,32 @@ def test_each_task_has_its_own_scope(rt, recorder, eager_app):
         eager_app.tasks["t.tagged"].delay(n)
     releasetag.capture_message("outside")
     events = flushed_events(recorder, 3)
-    assert [(e["logentry"]["formatted"], (e.get("tags") or {}).get("task_n")) for e in events] \
-        == [("tagged 1", "1"), ("tagged 2", "2"), ("outside", None)]
+    assert [(e["logentry"]["formatted"], (e.get("tags") or {}).get("task_n")) for e in events] == [
+        ("tagged 1", "1"),
+        ("tagged 2", "2"),
+        ("outside", None),
+    ]
 
 
 def _run(code: str, **env: str) -> str:
-    full_env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                    **env)
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=60)
+    full_env = dict(
+        os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), **env
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def test_init_imports_no_framework_and_celery_is_enabled_when_imported_later(recorder):
-    out = _run("""
+    out = _run(
+        """
         import sys, releasetag
         client = releasetag.init(sys.argv[0] if False else __import__("os").environ["DSN"],
                                  release="late@1")
@@ -119,22 +130,25 @@ def test_init_imports_no_framework_and_celery_is_enabled_when_imported_later(rec
 
         fail.delay()
         releasetag.flush(5)
-    """, DSN=recorder.dsn())
+    """,
+        DSN=recorder.dsn(),
+    )
     lines = out.splitlines()
-    assert lines[0] == ("after init: False False ['atexit', 'excepthook', 'logging', "
-                        "'threading']")
-    assert lines[1] == ("after import: ['atexit', 'celery', 'excepthook', 'logging', "
-                        "'threading']")
+    assert lines[0] == ("after init: False False ['atexit', 'excepthook', 'logging', 'threading']")
+    assert lines[1] == ("after import: ['atexit', 'celery', 'excepthook', 'logging', 'threading']")
     (event,) = recorder.wait_for(lambda r: r.events())
     assert event["contexts"]["celery"]["task_name"] == "late.fail"
     assert "celery" in event["sdk"]["integrations"]
 
 
 def test_explicit_list_without_defaults_does_not_enable_celery(recorder):
-    out = _run("""
+    out = _run(
+        """
         import os, releasetag
         client = releasetag.init(os.environ["DSN"], default_integrations=False)
         import celery
         print(sorted(client.integrations))
-    """, DSN=recorder.dsn())
+    """,
+        DSN=recorder.dsn(),
+    )
     assert out.strip() == "[]"

@@ -49,13 +49,17 @@ def producer(rt, redis_server):
 def _worker_events(recorder, count, timeout=30.0):
     events = recorder.wait_for(
         lambda r: (lambda e: e if len(e) >= count else None)(
-            [x for x in r.events() if x.get("release") == "billing@3.1.0"]), timeout=timeout)
+            [x for x in r.events() if x.get("release") == "billing@3.1.0"]
+        ),
+        timeout=timeout,
+    )
     return events
 
 
 @pytest.mark.timeout(120)
 def test_worker_reports_failures_with_task_data_and_the_producers_trace(
-        worker_factory, producer, recorder):
+    worker_factory, producer, recorder
+):
     worker = worker_factory()
     with releasetag.isolation_scope() as scope:
         # the expected outcomes first: none of them may be reported

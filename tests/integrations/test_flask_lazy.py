@@ -29,15 +29,20 @@ def test_flask_imported_after_init_is_integrated(recorder):
         releasetag.flush(5)
         print(status, sorted(client.integrations))
     """)
-    env = dict(os.environ, DSN=recorder.dsn(),
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+    env = dict(
+        os.environ,
+        DSN=recorder.dsn(),
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split(" ", 1) == [
-        "500", "['atexit', 'excepthook', 'flask', 'logging', 'threading']\n"]
-    failure, after = recorder.wait_for(lambda r: (lambda e: e if len(e) >= 2 else None)(
-        r.events()))
+        "500",
+        "['atexit', 'excepthook', 'flask', 'logging', 'threading']\n",
+    ]
+    failure, after = recorder.wait_for(lambda r: (lambda e: e if len(e) >= 2 else None)(r.events()))
     exc = failure["exception"]["values"][-1]
     assert exc["type"] == "ArithmeticError" and exc["mechanism"]["type"] == "flask"
     assert failure["request"]["url"] == "http://localhost/boom"

@@ -27,10 +27,14 @@ def test_forked_child_sends_its_own_events_and_none_of_the_parents(recorder):
         assert releasetag.flush(10)
         sys.exit(os.waitstatus_to_exitcode(status))
     """)
-    env = dict(os.environ, DSN=recorder.dsn(),
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+    env = dict(
+        os.environ,
+        DSN=recorder.dsn(),
+        PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     time.sleep(0.5)
     messages = sorted(e["logentry"]["formatted"] for e in recorder.events())

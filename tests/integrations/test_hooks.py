@@ -11,14 +11,20 @@ from tests.support.recorder import ROOT
 
 
 def _run(code: str, dsn: str):
-    env = dict(os.environ, DSN=dsn,
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    env = dict(os.environ, DSN=dsn, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_uncaught_exception_is_reported_then_previous_hook_runs(recorder):
-    done = _run("""
+    done = _run(
+        """
         import os, sys, releasetag
 
         def previous(etype, value, tb):
@@ -28,7 +34,9 @@ def test_uncaught_exception_is_reported_then_previous_hook_runs(recorder):
         releasetag.init(os.environ["DSN"], release="cli@0.9", environment="batch")
         releasetag.set_tag("stage", "import")
         raise LookupError("nothing to import")
-    """, recorder.dsn())
+    """,
+        recorder.dsn(),
+    )
     assert done.returncode == 1
     assert "previous hook saw LookupError nothing to import" in done.stderr
     (event,) = recorder.wait_for(lambda r: r.events())
@@ -41,17 +49,21 @@ def test_uncaught_exception_is_reported_then_previous_hook_runs(recorder):
 
 
 def test_keyboard_interrupt_is_not_reported(recorder):
-    done = _run("""
+    done = _run(
+        """
         import os, releasetag
         releasetag.init(os.environ["DSN"], release="cli@0.9")
         raise KeyboardInterrupt
-    """, recorder.dsn())
+    """,
+        recorder.dsn(),
+    )
     assert done.returncode != 0 and "KeyboardInterrupt" in done.stderr
     assert recorder.events() == []
 
 
 def test_exception_ending_a_thread_is_reported_then_previous_hook_runs(recorder):
-    done = _run("""
+    done = _run(
+        """
         import os, sys, threading, releasetag
         releasetag.init(os.environ["DSN"], release="svc@1.0")
 
@@ -68,7 +80,9 @@ def test_exception_ending_a_thread_is_reported_then_previous_hook_runs(recorder)
             t.join()
         releasetag.flush(5)
         print("main continues")
-    """, recorder.dsn())
+    """,
+        recorder.dsn(),
+    )
     assert done.returncode == 0, done.stderr
     assert "main continues" in done.stdout
     # the previous (default) hook still printed the thread's traceback

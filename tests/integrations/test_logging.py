@@ -12,7 +12,7 @@ import pytest
 import releasetag
 from releasetag.integrations.logging import LoggingIntegration, ignore_logger
 
-from .conftest import flushed_events, relay_errors, relay_errors, relay_errors
+from .conftest import flushed_events, relay_errors
 
 
 @pytest.fixture
@@ -62,20 +62,24 @@ def test_exc_info_becomes_exception_event(rt, recorder, app_log):
     assert event["logentry"]["formatted"] == "lookup failed for missing"
     assert event["logger"] == "app.orders"
     assert exc["stacktrace"]["frames"][-1]["function"].endswith(
-        "test_exc_info_becomes_exception_event")
+        "test_exc_info_becomes_exception_event"
+    )
     assert relay_errors(event) is None
 
 
 def test_works_with_dictconfig_and_keeps_app_handlers(rt, recorder):
     stream = io.StringIO()
     rt()
-    logging.config.dictConfig({
-        "version": 1,
-        "disable_existing_loggers": False,
-        "handlers": {"mem": {"class": "logging.StreamHandler", "stream": stream,
-                             "level": "INFO"}},
-        "loggers": {"svc": {"handlers": ["mem"], "level": "INFO", "propagate": False}},
-    })
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "handlers": {
+                "mem": {"class": "logging.StreamHandler", "stream": stream, "level": "INFO"}
+            },
+            "loggers": {"svc": {"handlers": ["mem"], "level": "INFO", "propagate": False}},
+        }
+    )
     try:
         svc = logging.getLogger("svc.jobs")
         svc.info("job started")
@@ -101,11 +105,11 @@ def test_broken_records_never_raise_and_give_valid_events(rt, recorder, app_log)
     rt()
     # pytest's capture handlers re-raise formatting errors; keep only a NullHandler here
     app_log.handlers[:] = [logging.NullHandler()]
-    app_log.error("%d widgets", "x")                    # wrong type for the format
-    app_log.error("%s and %s", "only one")              # too few arguments
-    app_log.error(Unprintable())                        # unprintable message
-    app_log.error("value: %s", Unprintable())           # unprintable argument
-    app_log.error(12345)                                # non-str message
+    app_log.error("%d widgets", "x")  # wrong type for the format
+    app_log.error("%s and %s", "only one")  # too few arguments
+    app_log.error(Unprintable())  # unprintable message
+    app_log.error("value: %s", Unprintable())  # unprintable argument
+    app_log.error(12345)  # non-str message
     events = flushed_events(recorder, 5)
     by_message = {e["logentry"]["message"]: e for e in events}
     assert by_message["%d widgets"]["logentry"]["formatted"].startswith("%d widgets")
@@ -122,8 +126,13 @@ def test_broken_records_never_raise_and_give_valid_events(rt, recorder, app_log)
 def test_sdk_and_urllib3_loggers_and_ignored_loggers_never_feed_back(rt, recorder, app_log):
     rt()
     ignore_logger("noisy")
-    for name in ("releasetag", "releasetag.transport", "urllib3.connectionpool", "noisy",
-                 "noisy.child"):
+    for name in (
+        "releasetag",
+        "releasetag.transport",
+        "urllib3.connectionpool",
+        "noisy",
+        "noisy.child",
+    ):
         other = logging.getLogger(name)
         other.setLevel(logging.INFO)
         other.info("crumb from %s", name)
@@ -138,7 +147,7 @@ def test_sdk_and_urllib3_loggers_and_ignored_loggers_never_feed_back(rt, recorde
 
 def test_log_call_while_capturing_does_not_recurse(rt, recorder, app_log):
     def before_send(event, hint):
-        app_log.error("logged inside before_send")   # would recurse without the guard
+        app_log.error("logged inside before_send")  # would recurse without the guard
         return event
 
     rt(before_send=before_send)

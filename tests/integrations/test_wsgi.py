@@ -14,10 +14,16 @@ from .conftest import flushed_events, relay_errors
 
 
 def make_environ(path="/orders/7", query="page=2&token=abc", **headers):
-    environ = {"PATH_INFO": path, "QUERY_STRING": query, "REQUEST_METHOD": "POST",
-               "HTTP_HOST": "shop.example:8080", "SERVER_NAME": "shop.example",
-               "SERVER_PORT": "8080", "REMOTE_ADDR": "198.51.100.4",
-               "wsgi.file_wrapper": FileWrapper}
+    environ = {
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "REQUEST_METHOD": "POST",
+        "HTTP_HOST": "shop.example:8080",
+        "SERVER_NAME": "shop.example",
+        "SERVER_PORT": "8080",
+        "REMOTE_ADDR": "198.51.100.4",
+        "wsgi.file_wrapper": FileWrapper,
+    }
     environ.update({"HTTP_" + k.upper(): v for k, v in headers.items()})
     setup_testing_defaults(environ)
     return environ
@@ -44,8 +50,10 @@ def test_error_in_app_call_is_reported_unhandled_and_reraised(rt, recorder):
         raise ZeroDivisionError("bad math")
 
     with pytest.raises(ZeroDivisionError):
-        run(ReleasetagMiddleware(app), make_environ(cookie="sid=1", authorization="Basic eA==",
-                                                    x_forwarded_for="203.0.113.1"))
+        run(
+            ReleasetagMiddleware(app),
+            make_environ(cookie="sid=1", authorization="Basic eA==", x_forwarded_for="203.0.113.1"),
+        )
     (event,) = flushed_events(recorder, 1)
     assert event["release"] == "myapp@1.2.3" and event["environment"] == "testing"
     exc = event["exception"]["values"][-1]
@@ -114,7 +122,8 @@ def test_errors_while_iterating_and_closing_are_reported(rt, recorder):
     events = flushed_events(recorder, 2)
     assert [(e["exception"]["values"][-1]["type"], e["request"]["url"]) for e in events] == [
         ("KeyError", "http://shop.example:8080/iter"),
-        ("OSError", "http://shop.example:8080/close")]
+        ("OSError", "http://shop.example:8080/close"),
+    ]
     assert all(e["exception"]["values"][-1]["mechanism"]["handled"] is False for e in events)
 
 
@@ -140,8 +149,9 @@ def test_incoming_sentry_trace_is_continued(rt, recorder):
         return [b"ok"]
 
     trace_id, parent = "771a43a4192642f0b136d5159a501700", "b1c2d3e4f5a6b7c8"
-    assert run(ReleasetagMiddleware(app), make_environ(sentry_trace=f"{trace_id}-{parent}-1")) \
-        == b"ok"
+    assert (
+        run(ReleasetagMiddleware(app), make_environ(sentry_trace=f"{trace_id}-{parent}-1")) == b"ok"
+    )
     (event,) = flushed_events(recorder, 1)
     trace = event["contexts"]["trace"]
     assert trace["trace_id"] == trace_id and trace["parent_span_id"] == parent

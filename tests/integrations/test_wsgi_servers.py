@@ -21,13 +21,33 @@ pytestmark = pytest.mark.slow
 
 class Gunicorn:
     def __init__(self, app: str, dsn: str, *extra: str) -> None:
-        env = dict(os.environ, APP_DSN=dsn, APP_RELEASE="shop@2.0.1",
-                   APP_ENVIRONMENT="production",
-                   PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env = dict(
+            os.environ,
+            APP_DSN=dsn,
+            APP_RELEASE="shop@2.0.1",
+            APP_ENVIRONMENT="production",
+            PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", "127.0.0.1:0",
-             "--graceful-timeout", "5", *extra, app],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                "2",
+                "--bind",
+                "127.0.0.1:0",
+                "--graceful-timeout",
+                "5",
+                *extra,
+                app,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.log = []
         deadline = time.monotonic() + 30
         booted = 0
@@ -81,8 +101,12 @@ def serve(recorder):
         server.stop()
 
 
-SECRET_HEADERS = {"Cookie": "session=s3cr3t", "Authorization": "Bearer tok3n",
-                  "X-Forwarded-For": "203.0.113.9", "X-Request-Id": "req-1"}
+SECRET_HEADERS = {
+    "Cookie": "session=s3cr3t",
+    "Authorization": "Bearer tok3n",
+    "X-Forwarded-For": "203.0.113.9",
+    "X-Request-Id": "req-1",
+}
 
 
 def _events_after(recorder, count, settle=1.0):
@@ -113,10 +137,13 @@ def test_plain_wsgi_app_under_gunicorn_prefork(serve, recorder):
     assert statuses == [500] * 6
     server.get("/stream-fail", SECRET_HEADERS)  # fails after the first chunk was sent
     events = _events_after(recorder, 7)
-    assert len(events) == 7, [e.get("exception", {}).get("values", [{}])[-1].get("value")
-                              for e in events]
-    failed = sorted((e for e in events if e["exception"]["values"][-1]["type"] == "ValueError"),
-                    key=lambda e: e["request"]["query_string"])
+    assert len(events) == 7, [
+        e.get("exception", {}).get("values", [{}])[-1].get("value") for e in events
+    ]
+    failed = sorted(
+        (e for e in events if e["exception"]["values"][-1]["type"] == "ValueError"),
+        key=lambda e: e["request"]["query_string"],
+    )
     assert [e["request"]["query_string"] for e in failed] == [f"n={i}" for i in range(6)]
     for event in events:
         assert event["release"] == "shop@2.0.1"
@@ -144,7 +171,7 @@ def test_flask_app_under_gunicorn_prefork(serve, recorder):
     for i, event in enumerate(events):
         assert event["release"] == "shop@2.0.1"
         assert event["environment"] == "production"
-        assert event["tags"]["item"] == f"item{i}"   # tags never leak between requests
+        assert event["tags"]["item"] == f"item{i}"  # tags never leak between requests
         exc = event["exception"]["values"][-1]
         assert exc["type"] == "KeyError"
         assert exc["mechanism"]["type"] == "flask" and exc["mechanism"]["handled"] is False

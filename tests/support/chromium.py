@@ -19,9 +19,17 @@ class Browser:
     def __init__(self, profile_dir: str) -> None:
         assert os.path.exists(CHROMIUM), "chromium is missing (apt-get install chromium; .ci/run)"
         self.base: List[str] = [
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", f"--user-data-dir={profile_dir}"]
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile_dir}",
+        ]
 
     def screenshot(self, url: str, name: str, size: str = "1280,1400") -> str:
         """Save a PNG of ``url`` as test-artifacts/NAME and return its path."""
@@ -29,13 +37,18 @@ class Browser:
         shot = os.path.join(ARTIFACTS, name)
         if os.path.exists(shot):
             os.remove(shot)
-        subprocess.run(self.base + [f"--window-size={size}", f"--screenshot={shot}", url],
-                       capture_output=True, timeout=90, check=True)
+        subprocess.run(
+            self.base + [f"--window-size={size}", f"--screenshot={shot}", url],
+            capture_output=True,
+            timeout=90,
+            check=True,
+        )
         with open(shot, "rb") as fh:
             assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
         return shot
 
     def dom(self, url: str) -> str:
         """The DOM as the browser built it (after parsing, with any scripts run)."""
-        return subprocess.run(self.base + ["--dump-dom", url], capture_output=True, text=True,
-                              timeout=90, check=True).stdout
+        return subprocess.run(
+            self.base + ["--dump-dom", url], capture_output=True, text=True, timeout=90, check=True
+        ).stdout

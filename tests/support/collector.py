@@ -10,6 +10,7 @@ import sys
 import urllib.error
 import urllib.request
 from typing import Any, Dict, Optional, Sequence, Tuple
+
 from tests.support.procs import stop_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -18,19 +19,35 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 class Collector:
     """Starts ``python -m releasetag serve --port 0 --data DIR --json`` and reads its info line."""
 
-    def __init__(self, data_dir: str, token: Optional[str] = None, port: int = 0,
-                 extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        data_dir: str,
+        token: Optional[str] = None,
+        port: int = 0,
+        extra_args: Sequence[str] = (),
+    ) -> None:
         self.data_dir = data_dir
-        cmd = [sys.executable, "-m", "releasetag", "serve", "--port", str(port), "--data",
-               data_dir, "--json", *extra_args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "releasetag",
+            "serve",
+            "--port",
+            str(port),
+            "--data",
+            data_dir,
+            "--json",
+            *extra_args,
+        ]
         if token:
             cmd += ["--token", token]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.stderr_path = os.path.join(data_dir, "serve.stderr")
         os.makedirs(data_dir, exist_ok=True)
         self._stderr = open(self.stderr_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
-                                     cwd=ROOT)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=self._stderr, env=env, cwd=ROOT
+        )
         line = self.proc.stdout.readline().decode()
         try:
             self.info: Dict[str, Any] = json.loads(line)
@@ -49,13 +66,27 @@ class Collector:
 
     def env(self) -> Dict[str, str]:
         """Environment for sentry-cli / releasetag CLI runs against this collector."""
-        return dict(os.environ, SENTRY_URL=self.url + "/", SENTRY_AUTH_TOKEN=self.token,
-                    SENTRY_ORG=self.org, SENTRY_PROJECT=self.project,
-                    SENTRY_LOAD_DOTENV="0", SENTRY_DISABLE_UPDATE_CHECK="1")
+        return dict(
+            os.environ,
+            SENTRY_URL=self.url + "/",
+            SENTRY_AUTH_TOKEN=self.token,
+            SENTRY_ORG=self.org,
+            SENTRY_PROJECT=self.project,
+            SENTRY_LOAD_DOTENV="0",
+            SENTRY_DISABLE_UPDATE_CHECK="1",
+        )
 
-    def request(self, method: str, path: str, body: Any = None, *,
-                headers: Optional[Dict[str, str]] = None, token: Optional[str] = "default",
-                raw: Optional[bytes] = None, timeout: float = 30) -> Tuple[int, Any]:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: Optional[Dict[str, str]] = None,
+        token: Optional[str] = "default",
+        raw: Optional[bytes] = None,
+        timeout: float = 30,
+    ) -> Tuple[int, Any]:
         """(status, parsed JSON or bytes) of one request; never raises on HTTP errors."""
         hdrs = dict(headers or {})
         if token == "default":

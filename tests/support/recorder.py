@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 import os
 import subprocess
@@ -11,6 +10,7 @@ import sys
 import time
 import urllib.request
 from typing import Any, Dict, List, Optional
+
 from tests.support.procs import stop_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -28,6 +28,7 @@ class Recorded(dict):
 
     def envelope(self):
         from releasetag.protocol.envelope import Envelope
+
         return Envelope.parse(self.body)
 
 
@@ -38,7 +39,10 @@ class Recorder:
         env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.support.recording_server", str(port)],
-            stdout=subprocess.PIPE, cwd=ROOT, env=env)
+            stdout=subprocess.PIPE,
+            cwd=ROOT,
+            env=env,
+        )
         line = self.proc.stdout.readline().decode()
         if not line.startswith("PORT "):
             self.proc.kill()
@@ -51,8 +55,11 @@ class Recorder:
 
     def _control(self, path: str, payload: Any = None) -> Any:
         data = None if payload is None else json.dumps(payload).encode()
-        req = urllib.request.Request(f"{self.url}/__control__/{path}", data=data,
-                                     method="POST" if data is not None or path == "reset" else "GET")
+        req = urllib.request.Request(
+            f"{self.url}/__control__/{path}",
+            data=data,
+            method="POST" if data is not None or path == "reset" else "GET",
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
 

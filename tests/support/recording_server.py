@@ -42,6 +42,7 @@ def _decode_body(raw: bytes, encoding: str) -> bytes:
             return zlib.decompress(raw)
         if encoding == "br":  # sentry-sdk compresses with brotli when it is installed
             import brotli
+
             return brotli.decompress(raw)
     except Exception:
         return raw
@@ -58,10 +59,18 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def _send(self, status: int, body: bytes, headers: dict | None = None,
-              content_type: str = "application/json") -> None:
-        head = [f"HTTP/1.1 {status} X\r\n", f"Content-Type: {content_type}\r\n",
-                f"Content-Length: {len(body)}\r\n"]
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        headers: dict | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        head = [
+            f"HTTP/1.1 {status} X\r\n",
+            f"Content-Type: {content_type}\r\n",
+            f"Content-Length: {len(body)}\r\n",
+        ]
         for k, v in (headers or {}).items():
             head.append(f"{k}: {v}\r\n")
         head.append("\r\n")
@@ -99,8 +108,9 @@ class Handler(BaseHTTPRequestHandler):
         with _lock:
             rule = self._match_rule(url.path)
             # the status this request is answered with (None: never answered)
-            record["status"] = (200 if rule is None else
-                                None if rule.get("hang") else int(rule.get("status", 200)))
+            record["status"] = (
+                200 if rule is None else None if rule.get("hang") else int(rule.get("status", 200))
+            )
             _requests.append(record)
         if rule is None:
             event_id = None

@@ -22,6 +22,7 @@ class SmtpSink:
 
     def __init__(self) -> None:
         from aiosmtpd.controller import Controller
+
         self.port = _free_port()
         self.received: List[Tuple[str, List[str], EmailMessage]] = []
         self._lock = threading.Lock()
@@ -32,8 +33,9 @@ class SmtpSink:
         return f"127.0.0.1:{self.port}"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd handler hook
-        msg = message_from_bytes(envelope.original_content or envelope.content,
-                                 policy=policy.default)
+        msg = message_from_bytes(
+            envelope.original_content or envelope.content, policy=policy.default
+        )
         with self._lock:
             self.received.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
         return "250 Message accepted for delivery"

@@ -29,17 +29,28 @@ def app_cmd(code: str) -> List[str]:
     return [sys.executable, "-c", PRELUDE + textwrap.dedent(code)]
 
 
-def run_app(code: str, timeout: float = 60, env: Optional[Dict[str, str]] = None,
-            ) -> subprocess.CompletedProcess:
+def run_app(
+    code: str,
+    timeout: float = 60,
+    env: Optional[Dict[str, str]] = None,
+) -> subprocess.CompletedProcess:
     """Run ``code`` (after PRELUDE) in a fresh interpreter; returns the finished process."""
-    return subprocess.run(app_cmd(code), capture_output=True, text=True, timeout=timeout,
-                          env=_env(env), cwd=ROOT)
+    return subprocess.run(
+        app_cmd(code), capture_output=True, text=True, timeout=timeout, env=_env(env), cwd=ROOT
+    )
 
 
 def start_app(code: str, env: Optional[Dict[str, str]] = None) -> subprocess.Popen:
     """Start ``code`` in the background; the caller reads stdout lines and waits."""
-    return subprocess.Popen(app_cmd(code), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.PIPE, text=True, env=_env(env), cwd=ROOT)
+    return subprocess.Popen(
+        app_cmd(code),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        text=True,
+        env=_env(env),
+        cwd=ROOT,
+    )
 
 
 def wait_line(proc: subprocess.Popen, prefix: str) -> str:
@@ -49,8 +60,10 @@ def wait_line(proc: subprocess.Popen, prefix: str) -> str:
         if line.startswith(prefix):
             return line.strip()
     proc.wait(10)
-    raise AssertionError(f"app ended (rc={proc.returncode}) before {prefix!r}: "
-                         f"{proc.stderr.read() if proc.stderr else ''}")
+    raise AssertionError(
+        f"app ended (rc={proc.returncode}) before {prefix!r}: "
+        f"{proc.stderr.read() if proc.stderr else ''}"
+    )
 
 
 def stop(proc: subprocess.Popen) -> None:

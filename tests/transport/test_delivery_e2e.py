@@ -8,11 +8,12 @@ import time
 
 import pytest
 
-from tests.transport.apps import (discarded, event_messages, run_app, start_app, stop,
-                                  wait_line)
+from tests.transport.apps import discarded, event_messages, run_app, start_app, stop, wait_line
 
-INIT = ("releasetag.init({dsn!r}, release='app@1', spool_dir={spool!r}, retry_policy=FAST,"
-        " default_integrations=False, shutdown_timeout=1.0{more})")
+INIT = (
+    "releasetag.init({dsn!r}, release='app@1', spool_dir={spool!r}, retry_policy=FAST,"
+    " default_integrations=False, shutdown_timeout=1.0{more})"
+)
 
 
 def init_line(recorder, spool, more=""):
@@ -26,11 +27,10 @@ def expect_each_once(recorder, expected, timeout=20.0):
 
 
 @pytest.mark.parametrize("use_spool", [True, False], ids=["spool", "memory"])
-def test_server_down_while_capturing_500_then_up_delivers_all_once(recorder, tmp_path,
-                                                                   use_spool):
+def test_server_down_while_capturing_500_then_up_delivers_all_once(recorder, tmp_path, use_spool):
     recorder.stop()
     proc = start_app(f"""
-        {init_line(recorder, tmp_path / 'spool' if use_spool else None)}
+        {init_line(recorder, tmp_path / "spool" if use_spool else None)}
         for i in range(500):
             releasetag.capture_message(f"ev {{i}}")
         while releasetag.delivery_stats()["queued"]:
@@ -103,14 +103,15 @@ def test_sigkill_with_envelopes_in_the_spool_next_process_delivers(recorder, tmp
 
 
 @pytest.mark.parametrize("use_spool", [True, False], ids=["spool", "memory"])
-@pytest.mark.parametrize("headers", [{"Retry-After": "2"},
-                                     {"X-Sentry-Rate-Limits": "2:error:key"}],
-                         ids=["retry-after", "x-sentry-rate-limits"])
-def test_429_no_request_inside_the_window_everything_after(recorder, tmp_path, use_spool,
-                                                           headers):
+@pytest.mark.parametrize(
+    "headers",
+    [{"Retry-After": "2"}, {"X-Sentry-Rate-Limits": "2:error:key"}],
+    ids=["retry-after", "x-sentry-rate-limits"],
+)
+def test_429_no_request_inside_the_window_everything_after(recorder, tmp_path, use_spool, headers):
     recorder.respond({"path": "/envelope/", "status": 429, "headers": headers, "times": 1})
     out = run_app(f"""
-        {init_line(recorder, tmp_path / 'spool' if use_spool else None)}
+        {init_line(recorder, tmp_path / "spool" if use_spool else None)}
         releasetag.capture_message("ev 0")
         time.sleep(0.3)
         for i in range(1, 20):
@@ -124,8 +125,7 @@ def test_429_no_request_inside_the_window_everything_after(recorder, tmp_path, u
 
 
 def test_invalid_key_is_dropped_once_with_one_clear_line_not_retried(recorder):
-    recorder.respond({"path": "/envelope/", "status": 401,
-                      "body": {"detail": "invalid api key"}})
+    recorder.respond({"path": "/envelope/", "status": 401, "body": {"detail": "invalid api key"}})
     out = run_app(f"""
         import logging
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
@@ -137,16 +137,21 @@ def test_invalid_key_is_dropped_once_with_one_clear_line_not_retried(recorder):
     assert out.stdout.startswith("True"), out.stderr
     stats = json.loads(out.stdout.split(" ", 1)[1])
     assert stats["dropped"] == {"send_error": 3} and stats["retries"] == 0
-    envelope_posts = [r for r in recorder.requests("/envelope/")
-                      if any(i.type == "event" for i in r.envelope().items)]
+    envelope_posts = [
+        r
+        for r in recorder.requests("/envelope/")
+        if any(i.type == "event" for i in r.envelope().items)
+    ]
     assert len(envelope_posts) == 3
     lines = [line for line in out.stderr.splitlines() if "401" in line]
     assert len(lines) == 1 and "check the DSN" in lines[0], out.stderr
 
 
 def test_client_reports_carry_send_error_and_queue_overflow(recorder):
-    recorder.respond({"path": "/envelope/", "status": 413, "times": 1},
-                     {"path": "/envelope/", "delay": 0.05, "times": 10})
+    recorder.respond(
+        {"path": "/envelope/", "status": 413, "times": 1},
+        {"path": "/envelope/", "delay": 0.05, "times": 10},
+    )
     out = run_app(f"""
         releasetag.init({recorder.dsn()!r}, retry_policy=FAST, default_integrations=False,
                         transport_queue_size=5)
@@ -169,7 +174,8 @@ def test_hung_server_never_holds_flush_or_exit_and_nothing_is_lost(recorder, tmp
     recorder.respond({"path": "/envelope/", "hang": True})
     spool = tmp_path / "spool"
     start = time.monotonic()
-    out = run_app(f"""
+    out = run_app(
+        f"""
         releasetag.init({recorder.dsn()!r}, spool_dir={str(spool)!r}, http_timeout=60,
                         shutdown_timeout=1.0, default_integrations=True)
         for i in range(5):
@@ -177,7 +183,9 @@ def test_hung_server_never_holds_flush_or_exit_and_nothing_is_lost(recorder, tmp
         t = time.monotonic()
         ok = releasetag.flush(0.5)
         print(ok, round(time.monotonic() - t, 2))
-    """, timeout=30)
+    """,
+        timeout=30,
+    )
     elapsed = time.monotonic() - start
     assert out.returncode == 0, out.stderr
     ok, took = out.stdout.split()
@@ -198,7 +206,7 @@ def test_unusable_spool_dir_warns_once_and_still_delivers(recorder, tmp_path):
     out = run_app(f"""
         import logging
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
-        releasetag.init({recorder.dsn()!r}, spool_dir={str(blocker / 'spool')!r},
+        releasetag.init({recorder.dsn()!r}, spool_dir={str(blocker / "spool")!r},
                         default_integrations=False)
         releasetag.capture_message("still sent")
         print(releasetag.flush(10))
@@ -210,12 +218,15 @@ def test_unusable_spool_dir_warns_once_and_still_delivers(recorder, tmp_path):
 
 
 def test_burst_beyond_the_memory_queue_spills_to_the_spool_and_all_arrive(recorder, tmp_path):
-    out = run_app(f"""
-        {init_line(recorder, tmp_path / 'spool', more=', transport_queue_size=20')}
+    out = run_app(
+        f"""
+        {init_line(recorder, tmp_path / "spool", more=", transport_queue_size=20")}
         for i in range(1500):
             releasetag.capture_message(f"ev {{i}}")
         print(releasetag.flush(60), json.dumps(releasetag.delivery_stats()))
-    """, timeout=120)
+    """,
+        timeout=120,
+    )
     assert out.stdout.startswith("True"), out.stderr
     stats = json.loads(out.stdout.split(" ", 1)[1])
     assert stats["spooled"] > 1000 and stats["dropped_total"] == 0

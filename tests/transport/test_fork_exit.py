@@ -11,12 +11,12 @@ from tests.transport.test_delivery_e2e import expect_each_once
 
 
 @pytest.mark.parametrize("use_spool", [True, False], ids=["spool", "memory"])
-def test_parent_and_four_forked_children_each_event_exactly_once(recorder, tmp_path,
-                                                                 use_spool):
+def test_parent_and_four_forked_children_each_event_exactly_once(recorder, tmp_path, use_spool):
     # A slow server keeps the parent's queue full at the moment it forks.
     recorder.respond({"path": "/envelope/", "delay": 0.05})
     spool = str(tmp_path / "spool") if use_spool else None
-    out = run_app(f"""
+    out = run_app(
+        f"""
         releasetag.init({recorder.dsn()!r}, spool_dir={spool!r}, retry_policy=FAST,
                         default_integrations=False)
         for i in range(20):
@@ -34,7 +34,9 @@ def test_parent_and_four_forked_children_each_event_exactly_once(recorder, tmp_p
             children.append(pid)
         codes = [os.waitpid(pid, 0)[1] for pid in children]
         print(releasetag.flush(30), codes)
-    """, timeout=90)
+    """,
+        timeout=90,
+    )
     assert "True [0, 0, 0, 0]" in out.stdout, out.stdout + out.stderr
     # each child starts with an empty queue: nothing the parent had queued
     assert out.stdout.count("CHILD QUEUED 0") == 4
@@ -47,7 +49,8 @@ def test_parent_and_four_forked_children_each_event_exactly_once(recorder, tmp_p
 def test_multiprocessing_child_leaving_through_os_exit_flushes(recorder, module):
     pytest.importorskip(module)
     recorder.respond({"path": "/envelope/", "delay": 0.02})
-    out = run_app(f"""
+    out = run_app(
+        f"""
         import {module} as multiprocessing
         releasetag.init({recorder.dsn()!r}, retry_policy=FAST, default_integrations=False,
                         shutdown_timeout=10)
@@ -61,7 +64,9 @@ def test_multiprocessing_child_leaving_through_os_exit_flushes(recorder, module)
             p.start()
             p.join(60)
             print("EXIT", p.exitcode)
-    """, timeout=90)
+    """,
+        timeout=90,
+    )
     assert "EXIT 0" in out.stdout, out.stderr
     expect_each_once(recorder, [f"worker {i}" for i in range(30)])
 
@@ -69,8 +74,11 @@ def test_multiprocessing_child_leaving_through_os_exit_flushes(recorder, module)
 @pytest.mark.parametrize("previous", ["handler", "default"])
 def test_sigterm_flushes_then_chains_to_the_previous_handler(recorder, previous):
     recorder.respond({"path": "/envelope/", "delay": 0.05})
-    install = ("signal.signal(signal.SIGTERM, lambda s, f: (print('PREVIOUS', flush=True),"
-               " sys.exit(3)))" if previous == "handler" else "")
+    install = (
+        "signal.signal(signal.SIGTERM, lambda s, f: (print('PREVIOUS', flush=True), sys.exit(3)))"
+        if previous == "handler"
+        else ""
+    )
     proc = start_app(f"""
         import signal
         {install}
@@ -98,7 +106,8 @@ def test_sigterm_flushes_then_chains_to_the_previous_handler(recorder, previous)
 def test_normal_exit_delivers_pending_and_exit_time_captures(recorder, tmp_path, use_spool):
     recorder.respond({"path": "/envelope/", "delay": 0.02})
     spool = str(tmp_path / "spool") if use_spool else None
-    out = run_app(f"""
+    out = run_app(
+        f"""
         import atexit
         releasetag.init({recorder.dsn()!r}, spool_dir={spool!r}, default_integrations=False,
                         shutdown_timeout=10)
@@ -106,7 +115,9 @@ def test_normal_exit_delivers_pending_and_exit_time_captures(recorder, tmp_path,
             releasetag.capture_message(f"ev {{i}}")
         # runs before releasetag's own exit handler (atexit is last in, first out)
         atexit.register(lambda: releasetag.capture_message("at exit"))
-    """, timeout=60)
+    """,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     expect_each_once(recorder, [f"ev {i}" for i in range(40)] + ["at exit"])
 

@@ -48,17 +48,31 @@ def _get(url: str) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("preload", [True, False], ids=["preload-fork", "init-per-worker"])
-def test_two_gunicorn_workers_sharing_a_spool_deliver_each_event_once(recorder, tmp_path,
-                                                                      preload):
+def test_two_gunicorn_workers_sharing_a_spool_deliver_each_event_once(recorder, tmp_path, preload):
     (tmp_path / "rtapp.py").write_text(APP)
     port = _free_port()
     recorder.stop()  # the error server is down while requests come in
-    env = dict(os.environ, APP_DSN=recorder.dsn(), APP_SPOOL=str(tmp_path / "spool"),
-               PYTHONPATH=os.pathsep.join([str(tmp_path), os.path.join(ROOT, "src")]))
-    cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-           "--graceful-timeout", "10", "rtapp:app"] + (["--preload"] if preload else [])
-    proc = subprocess.Popen(cmd, env=env, cwd=str(tmp_path), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    env = dict(
+        os.environ,
+        APP_DSN=recorder.dsn(),
+        APP_SPOOL=str(tmp_path / "spool"),
+        PYTHONPATH=os.pathsep.join([str(tmp_path), os.path.join(ROOT, "src")]),
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        "2",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        "10",
+        "rtapp:app",
+    ] + (["--preload"] if preload else [])
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=str(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 30
         while True:

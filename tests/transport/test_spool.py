@@ -56,8 +56,9 @@ def test_limited_categories_are_skipped_not_lost(tmp_path):
 
 def test_count_cap_evicts_oldest_first_and_counts_it(tmp_path):
     evicted = []
-    spool = DiskSpool(str(tmp_path), max_count=3,
-                      on_evict=lambda reason, cat, n: evicted.append((reason, cat, n)))
+    spool = DiskSpool(
+        str(tmp_path), max_count=3, on_evict=lambda reason, cat, n: evicted.append((reason, cat, n))
+    )
     for i in range(5):
         spool.put(b"%d\n" % i, "error", ts_ns=time.time_ns() + i)
     assert evicted == [(reports.CACHE_OVERFLOW, "error", 1)] * 2
@@ -73,25 +74,37 @@ def test_count_cap_evicts_oldest_first_and_counts_it(tmp_path):
 
 def test_bytes_and_age_caps(tmp_path):
     evicted = []
-    spool = DiskSpool(str(tmp_path), max_bytes=25, max_age=60,
-                      on_evict=lambda reason, cat, n: evicted.append(reason))
+    spool = DiskSpool(
+        str(tmp_path),
+        max_bytes=25,
+        max_age=60,
+        on_evict=lambda reason, cat, n: evicted.append(reason),
+    )
     for i in range(3):
         spool.put(b"x" * 10, "error")
     assert len(evicted) == 1 and len(os.listdir(tmp_path)) == 2
     spool.put(b"old", "error", ts_ns=1)  # captured in 1970: older than max_age
-    fresh = DiskSpool(str(tmp_path), max_age=60,
-                      on_evict=lambda reason, cat, n: evicted.append(reason))
+    fresh = DiskSpool(
+        str(tmp_path), max_age=60, on_evict=lambda reason, cat, n: evicted.append(reason)
+    )
     assert fresh.scan() == 2 and len(evicted) == 2
 
 
 def test_claims_of_dead_processes_are_recovered(tmp_path):
     spool = DiskSpool(str(tmp_path))
     spool.put(b"kept\n", "error")
-    code = ("import sys; from releasetag.transport.spool import DiskSpool;"
-            f"s = DiskSpool({str(tmp_path)!r}); c, _ = s.claim(lambda c: False);"
-            "print(c.data.decode().strip())")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=30, env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src")))
+    code = (
+        "import sys; from releasetag.transport.spool import DiskSpool;"
+        f"s = DiskSpool({str(tmp_path)!r}); c, _ = s.claim(lambda c: False);"
+        "print(c.data.decode().strip())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src")),
+    )
     assert out.stdout.strip() == "kept"  # the child claimed it, then died without acking
     assert any(".claim-" in n for n in os.listdir(tmp_path))
     fresh = DiskSpool(str(tmp_path))
@@ -120,8 +133,15 @@ def test_four_processes_share_one_spool_each_envelope_claimed_once(tmp_path):
     for i in range(400):
         spool.put(b"%d\n" % i, "error")
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
-    procs = [subprocess.Popen([sys.executable, "-c", CLAIMER, str(tmp_path)],
-                              stdout=subprocess.PIPE, text=True, env=env) for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIMER, str(tmp_path)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(4)
+    ]
     seen = []
     for proc in procs:
         out, _ = proc.communicate(timeout=60)

@@ -9,8 +9,7 @@ import time
 import pytest
 
 from releasetag.build.config import load_config
-from releasetag.build.webapi import ApiClient, ApiError
-from releasetag.build.webapi import releases, repos
+from releasetag.build.webapi import ApiClient, ApiError, releases, repos
 
 TOKEN = "sntrys_secret-token-value-xyz"
 
@@ -18,8 +17,14 @@ TOKEN = "sntrys_secret-token-value-xyz"
 @pytest.fixture
 def client(recorder, monkeypatch):
     monkeypatch.setenv("RELEASETAG_HTTP_BACKOFF", "0.01")
-    cfg = load_config(url=recorder.url, auth_token="tok-123", org="acme", projects=["web"],
-                      env={}, home="/nonexistent")
+    cfg = load_config(
+        url=recorder.url,
+        auth_token="tok-123",
+        org="acme",
+        projects=["web"],
+        env={},
+        home="/nonexistent",
+    )
     c = ApiClient(cfg)
     yield c
     c.close()
@@ -72,15 +77,15 @@ def test_400_shows_server_field_errors(client, recorder):
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_server_errors_are_retried(client, recorder, status):
-    recorder.respond({"status": status, "times": 2, "body": {"detail": "boom"}},
-                     {"body": {"version": "1.0"}})
+    recorder.respond(
+        {"status": status, "times": 2, "body": {"detail": "boom"}}, {"body": {"version": "1.0"}}
+    )
     assert releases.get_release(client, "acme", "1.0") == {"version": "1.0"}
     assert len(recorder.requests()) == 3
 
 
 def test_429_waits_for_retry_after(client, recorder):
-    recorder.respond({"status": 429, "times": 1, "headers": {"Retry-After": "1"}},
-                     {"body": []})
+    recorder.respond({"status": 429, "times": 1, "headers": {"Retry-After": "1"}}, {"body": []})
     start = time.monotonic()
     assert repos.list_repos(client, "acme") == []
     assert time.monotonic() - start >= 0.9
@@ -95,8 +100,10 @@ def test_gives_up_after_retries_with_one_line(recorder, monkeypatch):
     recorder.respond({"status": 503, "body": {"detail": "maintenance"}})
     with pytest.raises(ApiError) as info:
         releases.get_release(client, "acme", "1.0")
-    assert info.value.message == ("server error 503 on GET /organizations/acme/releases/1.0/ "
-                                  "after 2 retries (server said: maintenance)")
+    assert info.value.message == (
+        "server error 503 on GET /organizations/acme/releases/1.0/ "
+        "after 2 retries (server said: maintenance)"
+    )
     assert len(recorder.requests()) == 3
 
 
@@ -124,14 +131,20 @@ def test_connection_refused_names_the_url():
 
 
 def test_pagination_follows_link_cursor(client, recorder):
-    link1 = (f'<{recorder.url}/api/0/organizations/acme/repos/?cursor=0:0:1>; rel="previous"; '
-             'results="false"; cursor="0:0:1", '
-             f'<{recorder.url}/api/0/organizations/acme/repos/?cursor=0:100:0>; rel="next"; '
-             'results="true"; cursor="0:100:0"')
-    link2 = (f'<{recorder.url}/api/0/organizations/acme/repos/?cursor=0:200:0>; rel="next"; '
-             'results="false"; cursor="0:200:0"')
-    recorder.respond({"times": 1, "headers": {"Link": link1}, "body": [{"name": "a/one"}]},
-                     {"times": 1, "headers": {"Link": link2}, "body": [{"name": "b/two"}]})
+    link1 = (
+        f'<{recorder.url}/api/0/organizations/acme/repos/?cursor=0:0:1>; rel="previous"; '
+        'results="false"; cursor="0:0:1", '
+        f'<{recorder.url}/api/0/organizations/acme/repos/?cursor=0:100:0>; rel="next"; '
+        'results="true"; cursor="0:100:0"'
+    )
+    link2 = (
+        f'<{recorder.url}/api/0/organizations/acme/repos/?cursor=0:200:0>; rel="next"; '
+        'results="false"; cursor="0:200:0"'
+    )
+    recorder.respond(
+        {"times": 1, "headers": {"Link": link1}, "body": [{"name": "a/one"}]},
+        {"times": 1, "headers": {"Link": link2}, "body": [{"name": "b/two"}]},
+    )
     assert [r["name"] for r in repos.list_repos(client, "acme")] == ["a/one", "b/two"]
     reqs = recorder.requests()
     assert [r["query"] for r in reqs] == [{}, {"cursor": "0:100:0"}]
@@ -152,23 +165,26 @@ def test_token_never_logged(recorder, caplog):
 def test_429_exhausted_is_one_line(recorder):
     cfg = load_config(url=recorder.url, auth_token="t", org="acme", env={}, home="/x")
     client = ApiClient(cfg, retries=1, backoff=0)
-    recorder.respond({"status": 429, "headers": {"Retry-After": "0"},
-                      "body": {"detail": "slow down"}})
+    recorder.respond(
+        {"status": 429, "headers": {"Retry-After": "0"}, "body": {"detail": "slow down"}}
+    )
     with pytest.raises(ApiError) as info:
         repos.list_repos(client, "acme")
-    assert info.value.message == ("rate limited by the server (429) on GET "
-                                  "/organizations/acme/repos/ after 1 retries "
-                                  "(server said: slow down)")
+    assert info.value.message == (
+        "rate limited by the server (429) on GET "
+        "/organizations/acme/repos/ after 1 retries "
+        "(server said: slow down)"
+    )
     assert len(recorder.requests()) == 2
 
 
 def test_retry_after_is_capped(recorder, monkeypatch):
     import releasetag.build.webapi.http as http_mod
+
     monkeypatch.setattr(http_mod, "MAX_RETRY_AFTER", 0.2)
     cfg = load_config(url=recorder.url, auth_token="t", org="acme", env={}, home="/x")
     client = ApiClient(cfg, retries=1, backoff=0)
-    recorder.respond({"status": 429, "times": 1, "headers": {"Retry-After": "3600"}},
-                     {"body": []})
+    recorder.respond({"status": 429, "times": 1, "headers": {"Retry-After": "3600"}}, {"body": []})
     start = time.monotonic()
     assert repos.list_repos(client, "acme") == []
     assert time.monotonic() - start < 5

@@ -18,8 +18,6 @@ The token never appears in ``repr``/``str`` or log lines.
 
 from __future__ import annotations
 
-from releasetag.protocol.errors import ConfigurationError
-
 import base64
 import binascii
 import configparser
@@ -28,6 +26,8 @@ import logging
 import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+from releasetag.protocol.errors import ConfigurationError
 
 logger = logging.getLogger("releasetag.build.config")
 
@@ -62,7 +62,7 @@ def parse_org_token(token: str) -> Optional[OrgToken]:
     """Decode ``sntrys_<base64 json>_<secret>``; None for other token kinds or garbage."""
     if not token.startswith(ORG_TOKEN_PREFIX):
         return None
-    body = token[len(ORG_TOKEN_PREFIX):]
+    body = token[len(ORG_TOKEN_PREFIX) :]
     payload, sep, _secret = body.rpartition("_")
     if not sep or not payload:
         return None
@@ -75,8 +75,9 @@ def parse_org_token(token: str) -> Optional[OrgToken]:
         return None
     url = data.get("url") or data.get("region_url")
     org = data.get("org")
-    return OrgToken(url if isinstance(url, str) and url else None,
-                    org if isinstance(org, str) and org else None)
+    return OrgToken(
+        url if isinstance(url, str) and url else None, org if isinstance(org, str) and org else None
+    )
 
 
 def find_rc_files(cwd: Optional[str] = None, home: Optional[str] = None) -> List[str]:
@@ -133,8 +134,10 @@ class Config:
 
     def __repr__(self) -> str:
         token = "set" if self.auth_token else "unset"
-        return (f"Config(url={self.url!r}, auth_token=<{token}>, org={self.org!r}, "
-                f"projects={list(self.projects)!r})")
+        return (
+            f"Config(url={self.url!r}, auth_token=<{token}>, org={self.org!r}, "
+            f"projects={list(self.projects)!r})"
+        )
 
     __str__ = __repr__
 
@@ -154,28 +157,34 @@ class Config:
 
     def require_token(self) -> str:
         if not self.auth_token:
-            raise ConfigError(f"no auth token: {TOKEN_HINT}, or add [auth] token= to "
-                              ".releasetagrc / .sentryclirc")
+            raise ConfigError(
+                f"no auth token: {TOKEN_HINT}, or add [auth] token= to .releasetagrc / .sentryclirc"
+            )
         return self.auth_token
 
     def require_org(self) -> str:
         if not self.org:
-            raise ConfigError("no organization: pass --org/-o or set RELEASETAG_ORG "
-                              "(or SENTRY_ORG), or add [defaults] org= to .releasetagrc")
+            raise ConfigError(
+                "no organization: pass --org/-o or set RELEASETAG_ORG "
+                "(or SENTRY_ORG), or add [defaults] org= to .releasetagrc"
+            )
         return self.org
 
     def require_project(self) -> str:
         if not self.projects:
-            raise ConfigError("no project: pass --project/-p or set RELEASETAG_PROJECT "
-                              "(or SENTRY_PROJECT), or add [defaults] project= to .releasetagrc")
+            raise ConfigError(
+                "no project: pass --project/-p or set RELEASETAG_PROJECT "
+                "(or SENTRY_PROJECT), or add [defaults] project= to .releasetagrc"
+            )
         return self.projects[0]
 
 
 def _normalise_url(url: str, source: str) -> str:
     url = url.strip()
     if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"invalid server URL {url!r} from {source}: "
-                          "it must start with http:// or https://")
+        raise ConfigError(
+            f"invalid server URL {url!r} from {source}: it must start with http:// or https://"
+        )
     return url.rstrip("/") + "/"
 
 
@@ -193,10 +202,18 @@ def load_config(
     env = os.environ if env is None else env
     values: Dict[str, str] = {}
     sources: Dict[str, str] = {}
-    flags = {"url": url, "auth_token": auth_token, "org": org,
-             "project": ",".join(projects) if projects else None}
-    flag_names = {"url": "--url", "auth_token": "--auth-token", "org": "--org",
-                  "project": "--project"}
+    flags = {
+        "url": url,
+        "auth_token": auth_token,
+        "org": org,
+        "project": ",".join(projects) if projects else None,
+    }
+    flag_names = {
+        "url": "--url",
+        "auth_token": "--auth-token",
+        "org": "--org",
+        "project": "--project",
+    }
     for name, value in flags.items():
         if value:
             values[name], sources[name] = value, flag_names[name]
@@ -231,15 +248,18 @@ def load_config(
                     continue
                 current = values.get(name)
                 same = current is not None and (
-                    current.rstrip("/") == embedded.rstrip("/") if name == "url"
-                    else current == embedded)
+                    current.rstrip("/") == embedded.rstrip("/")
+                    if name == "url"
+                    else current == embedded
+                )
                 if current is not None and not same:
-                    warnings.append(f"using {name} {embedded!r} from the organization token "
-                                    f"instead of {current!r} from {sources[name]}")
+                    warnings.append(
+                        f"using {name} {embedded!r} from the organization token "
+                        f"instead of {current!r} from {sources[name]}"
+                    )
                 if not same:
                     values[name], sources[name] = embedded, "the organization token"
-    resolved_url = _normalise_url(values["url"], sources["url"]) if "url" in values \
-        else DEFAULT_URL
+    resolved_url = _normalise_url(values["url"], sources["url"]) if "url" in values else DEFAULT_URL
     return Config(
         url=resolved_url,
         auth_token=token,

@@ -11,13 +11,13 @@
 
 from __future__ import annotations
 
-from releasetag.protocol.errors import InputError
-
 import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
+
+from releasetag.protocol.errors import InputError
 
 MAX_AUTHOR_EMAIL = 75
 MAX_PATH = 510
@@ -80,7 +80,7 @@ def normalize_remote_url(url: str) -> Optional[str]:
     host = parsed.host
     for prefix in ("www.", "ssh.dev.azure.com"):
         if host.startswith(prefix):
-            host = "dev.azure.com" if prefix.startswith("ssh.") else host[len(prefix):]
+            host = "dev.azure.com" if prefix.startswith("ssh.") else host[len(prefix) :]
     return f"{host}/{name}".lower()
 
 
@@ -184,8 +184,10 @@ class GitRepo:
         try:
             repo = git.Repo(where, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise VcsError(f"not a git repository: {where} (run this inside a git checkout, "
-                           "or use --commit REPO@SHA)") from None
+            raise VcsError(
+                f"not a git repository: {where} (run this inside a git checkout, "
+                "or use --commit REPO@SHA)"
+            ) from None
         if repo.bare:
             raise VcsError(f"{where} is a bare git repository: run this inside a checkout")
         return cls(repo)
@@ -210,8 +212,9 @@ class GitRepo:
     def resolve(self, rev: str) -> Optional[str]:
         """The full SHA of ``rev`` (a commit), or None when this repository does not have it."""
         try:
-            out = self._run("rev-parse", "--verify", "--quiet", "--end-of-options",
-                            f"{rev}^{{commit}}")
+            out = self._run(
+                "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"
+            )
         except VcsError:
             return None
         out = out.strip()
@@ -258,19 +261,31 @@ class GitRepo:
             return key, remotes[key]
         return None
 
-    def commits(self, head: str = "HEAD", since: Optional[str] = None,
-                max_count: Optional[int] = None) -> List[LocalCommit]:
+    def commits(
+        self, head: str = "HEAD", since: Optional[str] = None, max_count: Optional[int] = None
+    ) -> List[LocalCommit]:
         """Non-merge commits reachable from ``head`` (and not from ``since``), newest first."""
-        args = ["-c", "core.quotepath=off", "log", "--no-merges", "-z", "--name-status",
-                "--no-renames", "--no-color", "--no-ext-diff", f"--format={_LOG_FORMAT}"]
+        args = [
+            "-c",
+            "core.quotepath=off",
+            "log",
+            "--no-merges",
+            "-z",
+            "--name-status",
+            "--no-renames",
+            "--no-color",
+            "--no-ext-diff",
+            f"--format={_LOG_FORMAT}",
+        ]
         if max_count is not None:
             args.append(f"--max-count={max_count}")
         args.append(f"{since}..{head}" if since else head)
         args.append("--")
         return _parse_log(self._run(*args))
 
-    def deepen_until(self, sha: str, remote: Optional[str] = None, step: int = 100,
-                     rounds: int = 8) -> bool:
+    def deepen_until(
+        self, sha: str, remote: Optional[str] = None, step: int = 100, rounds: int = 8
+    ) -> bool:
         """Fetch more history of a shallow clone until ``sha`` is present; True when it is."""
         remote_name = remote or (self.remote() or (None, None))[0]
         if not remote_name:
@@ -278,7 +293,7 @@ class GitRepo:
         for i in range(rounds):
             if self.has_commit(sha) or not self.is_shallow():
                 break
-            self._run("fetch", "--quiet", f"--deepen={step * (2 ** i)}", remote_name)
+            self._run("fetch", "--quiet", f"--deepen={step * (2**i)}", remote_name)
         if not self.has_commit(sha) and self.is_shallow():
             self._run("fetch", "--quiet", "--unshallow", remote_name)
         return self.has_commit(sha)

@@ -19,6 +19,7 @@ from typing import Callable, Optional
 from releasetag.build.config import Config, load_config
 from releasetag.protocol import release as release_mod
 from releasetag.protocol.errors import ReleasetagError, UsageError
+
 from .output import warn
 
 ALLOW_FAILURE_ENV = ("RELEASETAG_ALLOW_FAILURE", "SENTRY_ALLOW_FAILURE")
@@ -29,18 +30,36 @@ def add_config_flags(parser: argparse.ArgumentParser, *, server_url: bool = True
     """``--url --auth-token --org/-o --project/-p`` (values left unset when not given)."""
     s = argparse.SUPPRESS
     if server_url:
-        parser.add_argument("--url", default=s, metavar="URL",
-                            help="server URL (default: RELEASETAG_URL, SENTRY_URL, "
-                                 ".releasetagrc, https://sentry.io/)")
-    parser.add_argument("--auth-token", default=s, metavar="TOKEN",
-                        help="auth token (default: RELEASETAG_AUTH_TOKEN, SENTRY_AUTH_TOKEN, "
-                             "[auth] token in .releasetagrc / .sentryclirc)")
-    parser.add_argument("-o", "--org", default=s, metavar="ORG",
-                        help="organization slug (default: RELEASETAG_ORG, SENTRY_ORG, ...)")
-    parser.add_argument("-p", "--project", dest="projects", action="append", default=s,
-                        metavar="PROJECT",
-                        help="project slug, repeatable (default: RELEASETAG_PROJECT, "
-                             "SENTRY_PROJECT, ...)")
+        parser.add_argument(
+            "--url",
+            default=s,
+            metavar="URL",
+            help="server URL (default: RELEASETAG_URL, SENTRY_URL, "
+            ".releasetagrc, https://sentry.io/)",
+        )
+    parser.add_argument(
+        "--auth-token",
+        default=s,
+        metavar="TOKEN",
+        help="auth token (default: RELEASETAG_AUTH_TOKEN, SENTRY_AUTH_TOKEN, "
+        "[auth] token in .releasetagrc / .sentryclirc)",
+    )
+    parser.add_argument(
+        "-o",
+        "--org",
+        default=s,
+        metavar="ORG",
+        help="organization slug (default: RELEASETAG_ORG, SENTRY_ORG, ...)",
+    )
+    parser.add_argument(
+        "-p",
+        "--project",
+        dest="projects",
+        action="append",
+        default=s,
+        metavar="PROJECT",
+        help="project slug, repeatable (default: RELEASETAG_PROJECT, SENTRY_PROJECT, ...)",
+    )
 
 
 def add_global_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,24 +67,30 @@ def add_global_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_flags(parser)
 
 
-def add_api_arguments(parser: argparse.ArgumentParser, *, allow_failure: bool = True,
-                      server_url: bool = True) -> None:
+def add_api_arguments(
+    parser: argparse.ArgumentParser, *, allow_failure: bool = True, server_url: bool = True
+) -> None:
     """Configuration flags, ``--json`` and ``--allow-failure`` on one command's parser
     (``server_url=False`` when the command has its own ``--url``)."""
     add_config_flags(parser, server_url=server_url)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     if allow_failure:
-        parser.add_argument("--allow-failure", action="store_true",
-                            help="on a reporting failure print a warning and exit 0 "
-                                 "(also RELEASETAG_ALLOW_FAILURE=1)")
+        parser.add_argument(
+            "--allow-failure",
+            action="store_true",
+            help="on a reporting failure print a warning and exit 0 "
+            "(also RELEASETAG_ALLOW_FAILURE=1)",
+        )
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """Resolve the configuration from flags, env vars and ini files."""
-    config = load_config(url=getattr(args, "url", None),
-                         auth_token=getattr(args, "auth_token", None),
-                         org=getattr(args, "org", None),
-                         projects=getattr(args, "projects", None))
+    config = load_config(
+        url=getattr(args, "url", None),
+        auth_token=getattr(args, "auth_token", None),
+        org=getattr(args, "org", None),
+        projects=getattr(args, "projects", None),
+    )
     for message in config.warnings:
         warn(message)
     return config

@@ -8,9 +8,15 @@ import os
 import sys
 from typing import Any, List
 
-from .apiargs import (add_api_arguments, add_config_flags, allow_failure, api_command,
-                      client_from_args)
 from releasetag.protocol.errors import ReleasetagError
+
+from .apiargs import (
+    add_api_arguments,
+    add_config_flags,
+    allow_failure,
+    api_command,
+    client_from_args,
+)
 from .output import emit, warn
 from .progress import progress_bar
 
@@ -30,10 +36,17 @@ def register(sub: Any) -> None:
 
     p = actions.add_parser("upload", help="upload debug files (folders and zip files scanned)")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("-t", "--type", dest="types", action="append", choices=TYPES,
-                   help="only files of this type (repeatable)")
-    p.add_argument("--wait", action="store_true",
-                   help="wait until the server has processed the files")
+    p.add_argument(
+        "-t",
+        "--type",
+        dest="types",
+        action="append",
+        choices=TYPES,
+        help="only files of this type (repeatable)",
+    )
+    p.add_argument(
+        "--wait", action="store_true", help="wait until the server has processed the files"
+    )
     add_api_arguments(p)
     p.set_defaults(func=cmd_upload)
 
@@ -75,7 +88,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 @api_command
 def cmd_upload(args: argparse.Namespace) -> int:
     from releasetag.build.artifacts.debugfiles import materialize, scan
-    from releasetag.build.artifacts.upload import DifToUpload, UploadError, get_chunk_options, upload_difs
+    from releasetag.build.artifacts.upload import (
+        DifToUpload,
+        get_chunk_options,
+        upload_difs,
+    )
 
     failed = False
     skipped: List[dict] = []
@@ -102,18 +119,32 @@ def cmd_upload(args: argparse.Namespace) -> int:
     with client:
         options = get_chunk_options(client, org) if usable else None
         if usable and options is None:
-            raise ReleasetagError("this server offers no chunk upload, which debug file upload needs")
+            raise ReleasetagError(
+                "this server offers no chunk upload, which debug file upload needs"
+            )
         difs: List[DifToUpload] = []
         try:
             for item in usable:  # zip members are extracted to temp files (removed below)
                 objects = item.info.objects
                 path, temp = materialize(item)
-                difs.append(DifToUpload(os.path.basename(item.member or item.path), path,
-                                        objects[0].debug_id if len(objects) == 1 else None,
-                                        extra={"path": item.info.path, "temp": temp}))
+                difs.append(
+                    DifToUpload(
+                        os.path.basename(item.member or item.path),
+                        path,
+                        objects[0].debug_id if len(objects) == 1 else None,
+                        extra={"path": item.info.path, "temp": temp},
+                    )
+                )
             if difs:
-                upload_difs(client, options, org, project, difs, wait=args.wait,  # type: ignore
-                            progress=progress_bar(args, "uploading chunks"))
+                upload_difs(
+                    client,
+                    options,
+                    org,
+                    project,
+                    difs,
+                    wait=args.wait,  # type: ignore
+                    progress=progress_bar(args, "uploading chunks"),
+                )
         except OSError as exc:
             raise ReleasetagError(f"cannot read a debug file: {exc}") from None
         finally:
@@ -123,16 +154,20 @@ def cmd_upload(args: argparse.Namespace) -> int:
         for dif in difs:
             results.append(dif.as_dict())
             if dif.state in ("error", "not_found"):
-                sys.stderr.write(f"error: {dif.extra['path']}: {dif.state}"
-                                 f"{': ' + dif.detail if dif.detail else ''}\n")
+                sys.stderr.write(
+                    f"error: {dif.extra['path']}: {dif.state}"
+                    f"{': ' + dif.detail if dif.detail else ''}\n"
+                )
                 failed = True
     if getattr(args, "json", False):
         emit(args, {"uploaded": results, "skipped": skipped})
     else:
         for r in results:
             if r["state"] not in ("error", "not_found"):
-                sys.stdout.write(f"{r['debug_id'] or '-':<40} {r['path']}: {r['state']}"
-                                 f"{' (sent)' if r['uploaded'] else ' (already on server)'}\n")
+                sys.stdout.write(
+                    f"{r['debug_id'] or '-':<40} {r['path']}: {r['state']}"
+                    f"{' (sent)' if r['uploaded'] else ' (already on server)'}\n"
+                )
         sys.stdout.write(f"> {len(results)} debug file(s) processed, {len(skipped)} skipped\n")
     if failed and allow_failure(args):
         warn("some files could not be uploaded (ignored: --allow-failure)")

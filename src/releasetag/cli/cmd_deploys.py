@@ -9,10 +9,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from releasetag.build.webapi import deploys as api
-from .apiargs import release_arg, add_api_arguments, add_config_flags, api_command, client_from_args
 from releasetag.protocol.errors import UsageError
-from .output import emit, table
 from releasetag.protocol.timefmt import now_wire, parse_time_opt, to_wire
+
+from .apiargs import add_api_arguments, add_config_flags, api_command, client_from_args, release_arg
+from .output import emit, table
 
 MAX_ENVIRONMENT = 64
 
@@ -23,8 +24,14 @@ def register(sub: Any) -> None:
     grp.set_defaults(func=lambda args: (grp.print_help(sys.stderr), 2)[1])
     actions = grp.add_subparsers(dest="deploys_command", metavar="ACTION")
     p = actions.add_parser("new", help="record a deploy of a release")
-    p.add_argument("-r", "--release", dest="version", required=True, metavar="VERSION",
-                   help="the release that was deployed")
+    p.add_argument(
+        "-r",
+        "--release",
+        dest="version",
+        required=True,
+        metavar="VERSION",
+        help="the release that was deployed",
+    )
     add_new_arguments(p)
     add_api_arguments(p, server_url=False)
     p.set_defaults(func=cmd_new)
@@ -36,13 +43,29 @@ def register(sub: Any) -> None:
 
 def add_new_arguments(p: argparse.ArgumentParser) -> None:
     """The flags of ``deploys new`` (shared with ``releases deploys VERSION new``)."""
-    p.add_argument("-e", "--env", dest="environment", required=True, metavar="ENV",
-                   help="the environment deployed to (e.g. production)")
+    p.add_argument(
+        "-e",
+        "--env",
+        dest="environment",
+        required=True,
+        metavar="ENV",
+        help="the environment deployed to (e.g. production)",
+    )
     p.add_argument("-n", "--name", metavar="NAME", help="a name for this deploy")
-    p.add_argument("-u", "--url", dest="deploy_url", metavar="URL",
-                   help="a link to this deploy (e.g. the CI job)")
-    p.add_argument("-t", "--time", type=_seconds, metavar="SECONDS",
-                   help="the deploy took this many seconds, ending now")
+    p.add_argument(
+        "-u",
+        "--url",
+        dest="deploy_url",
+        metavar="URL",
+        help="a link to this deploy (e.g. the CI job)",
+    )
+    p.add_argument(
+        "-t",
+        "--time",
+        type=_seconds,
+        metavar="SECONDS",
+        help="the deploy took this many seconds, ending now",
+    )
     p.add_argument("--started", metavar="TIME", help="start (unix seconds or ISO 8601)")
     p.add_argument("--finished", metavar="TIME", help="end (unix seconds or ISO 8601)")
 
@@ -89,12 +112,22 @@ def cmd_new(args: argparse.Namespace) -> int:
         date_started = to_wire(started) if started else None
         date_finished = to_wire(finished) if finished else now_wire()
     client = client_from_args(args)
-    data = api.new_deploy(client, client.config.require_org(), version, args.environment,
-                          name=args.name, url=args.deploy_url, date_started=date_started,
-                          date_finished=date_finished)
+    data = api.new_deploy(
+        client,
+        client.config.require_org(),
+        version,
+        args.environment,
+        name=args.name,
+        url=args.deploy_url,
+        date_started=date_started,
+        date_finished=date_finished,
+    )
     label = f" {args.name}" if args.name else ""
-    emit(args, {"version": version, "deploy": data},
-         f"Created deploy{label} of {version} to {args.environment}")
+    emit(
+        args,
+        {"version": version, "deploy": data},
+        f"Created deploy{label} of {version} to {args.environment}",
+    )
     return 0
 
 
@@ -102,11 +135,22 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     version = release_arg(args.version)
     client = client_from_args(args)
-    items = [d for d in api.list_deploys(client, client.config.require_org(), version)
-             if isinstance(d, dict)]
-    rows = [(d.get("environment"), d.get("name") or "", d.get("dateStarted") or "",
-             d.get("dateFinished") or "") for d in items]
-    text = table(["Environment", "Name", "Started", "Finished"], rows) if items \
-        else "No deploys found"
+    items = [
+        d
+        for d in api.list_deploys(client, client.config.require_org(), version)
+        if isinstance(d, dict)
+    ]
+    rows = [
+        (
+            d.get("environment"),
+            d.get("name") or "",
+            d.get("dateStarted") or "",
+            d.get("dateFinished") or "",
+        )
+        for d in items
+    ]
+    text = (
+        table(["Environment", "Name", "Started", "Finished"], rows) if items else "No deploys found"
+    )
     emit(args, items, text)
     return 0

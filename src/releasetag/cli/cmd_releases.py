@@ -5,23 +5,27 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
-from releasetag.protocol import release as release_mod
 from releasetag.build.webapi import releases as api
-from . import cmd_deploys, set_commits
-from .apiargs import (add_api_arguments, add_config_flags, api_command, client_from_args,
-                      release_arg)
-from .cmd_runtime import add_propose_version_arguments, cmd_propose_version
+from releasetag.protocol import release as release_mod
 from releasetag.protocol.errors import UsageError
-from .output import emit, table
 from releasetag.protocol.timefmt import now_wire
+
+from . import cmd_deploys, set_commits
+from .apiargs import add_api_arguments, add_config_flags, api_command, client_from_args, release_arg
+from .cmd_runtime import add_propose_version_arguments, cmd_propose_version
+from .output import emit, table
 
 
 def _version_arg(p: argparse.ArgumentParser, optional: bool = False) -> None:
     if optional:
-        p.add_argument("version", nargs="?", metavar="VERSION",
-                       help="release name (default: detected like propose-version)")
+        p.add_argument(
+            "version",
+            nargs="?",
+            metavar="VERSION",
+            help="release name (default: detected like propose-version)",
+        )
     else:
         p.add_argument("version", metavar="VERSION", help="release name")
 
@@ -35,21 +39,28 @@ def register(sub: Any) -> None:
     p = actions.add_parser("new", help="create a release (idempotent)")
     _version_arg(p, optional=True)
     p.add_argument("--finalize", action="store_true", help="also mark it released now")
-    p.add_argument("--url", dest="release_url", metavar="URL",
-                   help="a link to this release (changelog, tag page); the server URL goes "
-                        "before the command here: releasetag --url SERVER releases new ...")
+    p.add_argument(
+        "--url",
+        dest="release_url",
+        metavar="URL",
+        help="a link to this release (changelog, tag page); the server URL goes "
+        "before the command here: releasetag --url SERVER releases new ...",
+    )
     add_api_arguments(p, server_url=False)
     p.set_defaults(func=cmd_new)
 
     p = actions.add_parser("finalize", help="mark a release as released")
     _version_arg(p)
-    p.add_argument("--released", metavar="TIME",
-                   help="release time (unix seconds or ISO 8601; default: now)")
+    p.add_argument(
+        "--released", metavar="TIME", help="release time (unix seconds or ISO 8601; default: now)"
+    )
     add_api_arguments(p)
     p.set_defaults(func=cmd_finalize)
 
-    for name, status, verb in (("archive", "archived", "archive"),
-                               ("restore", "open", "restore an archived")):
+    for name, status, verb in (
+        ("archive", "archived", "archive"),
+        ("restore", "open", "restore an archived"),
+    ):
         p = actions.add_parser(name, help=f"{verb} release")
         _version_arg(p)
         add_api_arguments(p)
@@ -105,8 +116,10 @@ def cmd_new(args: argparse.Namespace) -> int:
     if version is None:
         found = release_mod.detect_release_source()
         if not found:
-            raise UsageError("no VERSION given and none detected: pass one, or set "
-                             "RELEASETAG_RELEASE (see `releasetag propose-version`)")
+            raise UsageError(
+                "no VERSION given and none detected: pass one, or set "
+                "RELEASETAG_RELEASE (see `releasetag propose-version`)"
+            )
         version = found.release
     release_arg(version)
     client = client_from_args(args)
@@ -114,14 +127,23 @@ def cmd_new(args: argparse.Namespace) -> int:
     org = cfg.require_org()
     cfg.require_project()
     now = now_wire()
-    data, created = api.new_release(client, org, version, cfg.projects, url=args.release_url,
-                                    date_started=now,
-                                    date_released=now if args.finalize else None)
+    data, created = api.new_release(
+        client,
+        org,
+        version,
+        cfg.projects,
+        url=args.release_url,
+        date_started=now,
+        date_released=now if args.finalize else None,
+    )
     text = f"Created release {version}" if created else f"Release {version} already exists"
     if args.finalize:
         text += " (finalized)"
-    emit(args, {"version": version, "created": created, "finalized": bool(args.finalize),
-                "release": data}, text)
+    emit(
+        args,
+        {"version": version, "created": created, "finalized": bool(args.finalize), "release": data},
+        text,
+    )
     return 0
 
 
@@ -130,14 +152,16 @@ def cmd_finalize(args: argparse.Namespace) -> int:
     from releasetag.protocol.timefmt import parse_time, to_wire
 
     version = release_arg(args.version)
-    released = to_wire(parse_time(args.released, "--released")) if args.released \
-        else now_wire()
+    released = to_wire(parse_time(args.released, "--released")) if args.released else now_wire()
     client = client_from_args(args)
     cfg = client.config
     body: Dict[str, Any] = {"projects": list(cfg.projects), "dateReleased": released}
     data = api.update_release(client, cfg.require_org(), version, body)
-    emit(args, {"version": version, "dateReleased": released, "release": data},
-         f"Finalized release {version}")
+    emit(
+        args,
+        {"version": version, "dateReleased": released, "release": data},
+        f"Finalized release {version}",
+    )
     return 0
 
 
@@ -147,8 +171,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     client = client_from_args(args)
     data = api.set_status(client, client.config.require_org(), version, args.status)
     past = {"archive": "Archived", "restore": "Restored"}[args.verb]
-    emit(args, {"version": version, "status": args.status, "release": data},
-         f"{past} release {version}")
+    emit(
+        args,
+        {"version": version, "status": args.status, "release": data},
+        f"{past} release {version}",
+    )
     return 0
 
 
@@ -161,12 +188,23 @@ def cmd_list(args: argparse.Namespace) -> int:
     client = client_from_args(args)
     cfg = client.config
     items: List[Dict[str, Any]] = [
-        r for r in api.list_releases(client, cfg.require_org(), cfg.project)
-        if isinstance(r, dict)]
-    rows = [(r.get("version"), r.get("dateCreated"), r.get("dateReleased") or "(unreleased)",
-             r.get("newGroups"), r.get("lastEvent") or "") for r in items]
-    text = table(["Version", "Created", "Released", "New issues", "Last event"], rows) \
-        if items else "No releases found"
+        r for r in api.list_releases(client, cfg.require_org(), cfg.project) if isinstance(r, dict)
+    ]
+    rows = [
+        (
+            r.get("version"),
+            r.get("dateCreated"),
+            r.get("dateReleased") or "(unreleased)",
+            r.get("newGroups"),
+            r.get("lastEvent") or "",
+        )
+        for r in items
+    ]
+    text = (
+        table(["Version", "Created", "Released", "New issues", "Last event"], rows)
+        if items
+        else "No releases found"
+    )
     emit(args, items, text)
     return 0
 
@@ -178,24 +216,40 @@ def cmd_info(args: argparse.Namespace) -> int:
     org = client.config.require_org()
     data = api.get_release(client, org, version) or {}
     commits = api.release_commits(client, org, version) if args.show_commits else None
-    last_commit = (data.get("lastCommit") or {}).get("id") if isinstance(
-        data.get("lastCommit"), dict) else None
-    lines = [f"Version:       {data.get('version', version)}",
-             f"Created:       {data.get('dateCreated') or ''}",
-             f"Released:      {data.get('dateReleased') or '(unreleased)'}",
-             f"Projects:      {_projects_of(data)}",
-             f"URL:           {data.get('url') or ''}",
-             f"Last event:    {data.get('lastEvent') or ''}",
-             f"New issues:    {data.get('newGroups') if data.get('newGroups') is not None else ''}",
-             f"Last commit:   {last_commit or ''}"]
+    last_commit = (
+        (data.get("lastCommit") or {}).get("id")
+        if isinstance(data.get("lastCommit"), dict)
+        else None
+    )
+    lines = [
+        f"Version:       {data.get('version', version)}",
+        f"Created:       {data.get('dateCreated') or ''}",
+        f"Released:      {data.get('dateReleased') or '(unreleased)'}",
+        f"Projects:      {_projects_of(data)}",
+        f"URL:           {data.get('url') or ''}",
+        f"Last event:    {data.get('lastEvent') or ''}",
+        f"New issues:    {data.get('newGroups') if data.get('newGroups') is not None else ''}",
+        f"Last commit:   {last_commit or ''}",
+    ]
     if commits is not None:
-        rows = [(str(c.get("id", ""))[:12], (c.get("repository") or {}).get("name", "")
-                 if isinstance(c.get("repository"), dict) else c.get("repository", ""),
-                 (c.get("author") or {}).get("email", "") if isinstance(c.get("author"), dict)
-                 else "", (c.get("message") or "").split("\n", 1)[0][:60])
-                for c in commits if isinstance(c, dict)]
-        lines += ["", table(["Commit", "Repository", "Author", "Message"], rows) if rows
-                  else "No commits"]
+        rows = [
+            (
+                str(c.get("id", ""))[:12],
+                (c.get("repository") or {}).get("name", "")
+                if isinstance(c.get("repository"), dict)
+                else c.get("repository", ""),
+                (c.get("author") or {}).get("email", "")
+                if isinstance(c.get("author"), dict)
+                else "",
+                (c.get("message") or "").split("\n", 1)[0][:60],
+            )
+            for c in commits
+            if isinstance(c, dict)
+        ]
+        lines += [
+            "",
+            table(["Commit", "Repository", "Author", "Message"], rows) if rows else "No commits",
+        ]
     out = dict(data)
     if commits is not None:
         out["commits"] = commits

@@ -12,27 +12,47 @@ from releasetag.protocol.errors import ReleasetagError
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("serve", help="run the local collector (events, releases, artifacts "
-                                     "in SQLite)")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to bind (default 127.0.0.1; 0.0.0.0 exposes it to your network)")
+    p = sub.add_parser(
+        "serve", help="run the local collector (events, releases, artifacts in SQLite)"
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1; 0.0.0.0 exposes it to your network)",
+    )
     p.add_argument("--port", type=int, default=9000, help="port (default 9000; 0 = a free port)")
-    p.add_argument("--data", metavar="DIR",
-                   help="data folder (default: RELEASETAG_DATA or the per-user data folder)")
+    p.add_argument(
+        "--data",
+        metavar="DIR",
+        help="data folder (default: RELEASETAG_DATA or the per-user data folder)",
+    )
     p.add_argument("--token", help="API token to accept (kept for later starts)")
-    p.add_argument("--json", action="store_true",
-                   help="print the DSN, URLs, org, project and token as one JSON line")
-    p.add_argument("--smtp", metavar="HOST:PORT",
-                   help="SMTP server for deploy notifications (mail to the authors of a "
-                        "release's commits); without it the collector only records who would "
-                        "have been told")
-    p.add_argument("--mail-from", metavar="ADDRESS", default="releasetag@localhost",
-                   help="From address of deploy notifications (default releasetag@localhost)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the DSN, URLs, org, project and token as one JSON line",
+    )
+    p.add_argument(
+        "--smtp",
+        metavar="HOST:PORT",
+        help="SMTP server for deploy notifications (mail to the authors of a "
+        "release's commits); without it the collector only records who would "
+        "have been told",
+    )
+    p.add_argument(
+        "--mail-from",
+        metavar="ADDRESS",
+        default="releasetag@localhost",
+        help="From address of deploy notifications (default releasetag@localhost)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="start a collector and run the whole release loop against it")
-    p.add_argument("--keep", action="store_true",
-                   help="keep the collector running after the demo (until Ctrl+C)")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the collector running after the demo (until Ctrl+C)",
+    )
     p.add_argument("--port", type=int, default=0, help="port (default: a free port)")
     p.add_argument("--data", metavar="DIR", help="data folder (default: a temporary folder)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -43,6 +63,7 @@ def _mailer(args: argparse.Namespace) -> Any:
     if not getattr(args, "smtp", None):
         return None
     from ..collector.notify import Mailer, parse_smtp
+
     try:
         host, port = parse_smtp(args.smtp)
     except ValueError as exc:
@@ -54,6 +75,7 @@ def _mailer(args: argparse.Namespace) -> Any:
 
 def _start(data: str, host: str, port: int, token: Any, mailer: Any = None):
     from ..collector.server import Collector
+
     return Collector(data, host=host, port=port, token=token, mailer=mailer)
 
 
@@ -70,13 +92,15 @@ def _print_info(info: Any, as_json: bool) -> None:
             f"  token:    {info.token}\n"
             f"  data:     {info.data}\n"
             f"  page:     {info.page}\n"
-            "Press Ctrl+C to stop.\n")
+            "Press Ctrl+C to stop.\n"
+        )
     sys.stdout.flush()
 
 
 def _stop_on_sigterm() -> None:
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
+
     try:
         signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread
@@ -85,6 +109,7 @@ def _stop_on_sigterm() -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from ..collector.server import default_data_dir
+
     if not 0 <= args.port <= 65535:
         raise ReleasetagError(f"invalid port {args.port}: use 0-65535", 2)
     mailer = _mailer(args)
@@ -106,4 +131,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from releasetag.cli import demo
+
     return demo.run(args)

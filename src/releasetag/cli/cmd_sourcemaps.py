@@ -7,48 +7,89 @@ import argparse
 import sys
 from typing import Any, Dict, List, Optional
 
-from .apiargs import (add_api_arguments, add_config_flags, allow_failure, api_command,
-                      client_from_args)
 from releasetag.protocol.errors import ReleasetagError, UsageError
+
+from .apiargs import (
+    add_api_arguments,
+    add_config_flags,
+    allow_failure,
+    api_command,
+    client_from_args,
+)
 from .output import emit, warn
 from .progress import progress_bar
 
 
 def register(sub: Any) -> None:
-    grp = sub.add_parser("sourcemaps", help="inject debug IDs into JS files and upload them "
-                                            "with their sourcemaps")
+    grp = sub.add_parser(
+        "sourcemaps", help="inject debug IDs into JS files and upload them with their sourcemaps"
+    )
     add_config_flags(grp)
     grp.set_defaults(func=lambda args: (grp.print_help(sys.stderr), 2)[1])
     actions = grp.add_subparsers(dest="sourcemaps_command", metavar="ACTION")
 
     p = actions.add_parser("inject", help="add debug IDs to JS files and their sourcemaps")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (walked)")
-    p.add_argument("-x", "--ext", dest="extensions", action="append", metavar="EXT",
-                   help="JS file extensions to process (repeatable; default: js, cjs, mjs)")
+    p.add_argument(
+        "-x",
+        "--ext",
+        dest="extensions",
+        action="append",
+        metavar="EXT",
+        help="JS file extensions to process (repeatable; default: js, cjs, mjs)",
+    )
     p.add_argument("--dry-run", action="store_true", help="report, change nothing")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_inject)
 
     p = actions.add_parser("upload", help="upload JS files and sourcemaps as an artifact bundle")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (walked)")
-    p.add_argument("-r", "--release", metavar="VERSION",
-                   help="release (default: detected like the runtime SDK does)")
+    p.add_argument(
+        "-r",
+        "--release",
+        metavar="VERSION",
+        help="release (default: detected like the runtime SDK does)",
+    )
     p.add_argument("-d", "--dist", metavar="DIST", help="distribution (build) identifier")
-    p.add_argument("--url-prefix", default="~", metavar="PREFIX",
-                   help="URL prefix the files are served under (default: ~)")
-    p.add_argument("--url-suffix", default="", metavar="SUFFIX",
-                   help="suffix appended to every URL (e.g. ?v=1)")
-    p.add_argument("-x", "--ext", dest="extensions", action="append", metavar="EXT",
-                   help="extensions to upload (repeatable; default: js, cjs, mjs, map)")
-    p.add_argument("--strip-prefix", metavar="PREFIX",
-                   help="remove this leading part of the relative paths before building URLs")
-    p.add_argument("--validate", action="store_true",
-                   help="report maps that do not parse, missing sources and missing maps")
-    p.add_argument("--wait", action="store_true",
-                   help="wait until the server has processed the upload")
-    p.add_argument("--no-cache", action="store_true",
-                   help="hash every file again instead of trusting the bundle hash cache "
-                        "(also RELEASETAG_NO_CACHE=1)")
+    p.add_argument(
+        "--url-prefix",
+        default="~",
+        metavar="PREFIX",
+        help="URL prefix the files are served under (default: ~)",
+    )
+    p.add_argument(
+        "--url-suffix",
+        default="",
+        metavar="SUFFIX",
+        help="suffix appended to every URL (e.g. ?v=1)",
+    )
+    p.add_argument(
+        "-x",
+        "--ext",
+        dest="extensions",
+        action="append",
+        metavar="EXT",
+        help="extensions to upload (repeatable; default: js, cjs, mjs, map)",
+    )
+    p.add_argument(
+        "--strip-prefix",
+        metavar="PREFIX",
+        help="remove this leading part of the relative paths before building URLs",
+    )
+    p.add_argument(
+        "--validate",
+        action="store_true",
+        help="report maps that do not parse, missing sources and missing maps",
+    )
+    p.add_argument(
+        "--wait", action="store_true", help="wait until the server has processed the upload"
+    )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="hash every file again instead of trusting the bundle hash cache "
+        "(also RELEASETAG_NO_CACHE=1)",
+    )
     add_api_arguments(p)
     p.set_defaults(func=cmd_upload)
 
@@ -61,8 +102,11 @@ def cmd_inject(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not os.path.exists(p)]
     for path in missing:
         sys.stderr.write(f"error: {path}: no such file or directory\n")
-    results = inject([p for p in args.paths if p not in missing],
-                     extensions=args.extensions or JS_EXTENSIONS, dry_run=args.dry_run)
+    results = inject(
+        [p for p in args.paths if p not in missing],
+        extensions=args.extensions or JS_EXTENSIONS,
+        dry_run=args.dry_run,
+    )
     errors = [r for r in results if r.action == "error"]
     if getattr(args, "json", False):
         emit(args, {"dry_run": args.dry_run, "files": [r.as_dict() for r in results]})
@@ -79,8 +123,10 @@ def cmd_inject(args: argparse.Namespace) -> int:
             if r.message:
                 warn(f"{r.js_path}: {r.message}")
         done = sum(1 for r in results if r.action == "injected")
-        sys.stdout.write(f"> {verb} {done} file(s), {len(results) - done - len(errors)} "
-                         f"already done, {len(errors)} failed\n")
+        sys.stdout.write(
+            f"> {verb} {done} file(s), {len(results) - done - len(errors)} "
+            f"already done, {len(errors)} failed\n"
+        )
     return 1 if errors or missing else 0
 
 
@@ -100,80 +146,118 @@ def cmd_upload(args: argparse.Namespace) -> int:
     from releasetag.build.artifacts.bundle import BundleError, LazyBundle
     from releasetag.build.artifacts.bundlecache import BundleCache, CachedBundle, cache_dir
     from releasetag.build.artifacts.sourcemaps import UPLOAD_EXTENSIONS, collect
-    from releasetag.build.artifacts.upload import (UploadError, get_chunk_options, upload_bundle,
-                                    upload_release_files)
+    from releasetag.build.artifacts.upload import (
+        get_chunk_options,
+        upload_bundle,
+        upload_release_files,
+    )
 
-    files, problems = collect(args.paths, extensions=args.extensions or UPLOAD_EXTENSIONS,
-                              url_prefix=args.url_prefix, url_suffix=args.url_suffix,
-                              strip_prefix=args.strip_prefix, validate=args.validate)
+    files, problems = collect(
+        args.paths,
+        extensions=args.extensions or UPLOAD_EXTENSIONS,
+        url_prefix=args.url_prefix,
+        url_suffix=args.url_suffix,
+        strip_prefix=args.strip_prefix,
+        validate=args.validate,
+    )
     for problem in problems:
         (sys.stderr.write(f"error: {problem}\n") if problem.fatal else warn(str(problem)))
     failed = any(p.fatal for p in problems)
     if not files:
-        raise ReleasetagError("no files to upload" + (" (see the errors above)" if problems else ""))
+        raise ReleasetagError(
+            "no files to upload" + (" (see the errors above)" if problems else "")
+        )
     release = _release(args)
     with_ids = sum(1 for f in files if f.debug_id)
     if not release and not with_ids:
-        raise ReleasetagError("no release and no debug IDs: pass --release, set RELEASETAG_RELEASE, "
-                       "or run `releasetag sourcemaps inject` first")
+        raise ReleasetagError(
+            "no release and no debug IDs: pass --release, set RELEASETAG_RELEASE, "
+            "or run `releasetag sourcemaps inject` first"
+        )
     client = client_from_args(args)
     config = client.config
     org = config.require_org()
     projects = list(config.projects) or [config.require_project()]
-    summary: Dict[str, Any] = {"release": release, "dist": args.dist, "files": len(files),
-                               "with_debug_id": with_ids,
-                               "problems": [str(p) for p in problems]}
+    summary: Dict[str, Any] = {
+        "release": release,
+        "dist": args.dist,
+        "files": len(files),
+        "with_debug_id": with_ids,
+        "problems": [str(p) for p in problems],
+    }
     with client:
         options = get_chunk_options(client, org)
-        legacy = options is None or (options.accept and "artifact_bundles" not in
-                                     options.accept)
+        legacy = options is None or (options.accept and "artifact_bundles" not in options.accept)
         if legacy:
             if not release:
-                raise ReleasetagError("this server has no artifact bundle upload; the legacy "
-                               "release-files upload needs --release")
+                raise ReleasetagError(
+                    "this server has no artifact bundle upload; the legacy "
+                    "release-files upload needs --release"
+                )
             results = upload_release_files(client, org, release, files, dist=args.dist)
             bad = [r for r in results if r["state"] == "error"]
             for r in bad:
                 sys.stderr.write(f"error: {r['url']}: {r['detail']}\n")
-            summary.update(method="release-files", uploaded=len(results) - len(bad),
-                           failed=len(bad))
+            summary.update(
+                method="release-files", uploaded=len(results) - len(bad), failed=len(bad)
+            )
             failed = failed or bool(bad)
         else:
-            meta = dict(org=org, projects=projects, release=release, dist=args.dist,
-                        chunk_size=options.chunk_size)
+            meta = dict(
+                org=org,
+                projects=projects,
+                release=release,
+                dist=args.dist,
+                chunk_size=options.chunk_size,
+            )
             folder = None if args.no_cache else cache_dir()
             cache = BundleCache(folder) if folder else None
             key = cache.key(files, meta, options.chunk_size) if cache else None
             known = cache.get(key) if cache and key else None
             try:
-                bundle = CachedBundle(files, known, **meta) if known else \
-                    LazyBundle(files, **meta)
+                bundle = CachedBundle(files, known, **meta) if known else LazyBundle(files, **meta)
             except (BundleError, OSError) as exc:
                 raise ReleasetagError(f"cannot build the artifact bundle: {exc}") from None
             try:
-                result = upload_bundle(client, options, org, projects, bundle,
-                                       release=release, dist=args.dist, wait=args.wait,
-                                       progress=progress_bar(args, "uploading chunks"))
+                result = upload_bundle(
+                    client,
+                    options,
+                    org,
+                    projects,
+                    bundle,
+                    release=release,
+                    dist=args.dist,
+                    wait=args.wait,
+                    progress=progress_bar(args, "uploading chunks"),
+                )
             except OSError as exc:
                 raise ReleasetagError(f"cannot build the artifact bundle: {exc}") from None
             finally:
                 bundle.close()
-            if cache and key and result.state != "error" and \
-                    (known is None or known.checksum != bundle.chunked.checksum):
+            if (
+                cache
+                and key
+                and result.state != "error"
+                and (known is None or known.checksum != bundle.chunked.checksum)
+            ):
                 cache.put(key, bundle.chunked)
-            summary.update(method="artifact-bundle", bundle=result.as_dict(),
-                           hashes_from_cache=bool(known))
+            summary.update(
+                method="artifact-bundle", bundle=result.as_dict(), hashes_from_cache=bool(known)
+            )
     if getattr(args, "json", False):
         emit(args, summary)
     elif summary["method"] == "artifact-bundle":
         b = summary["bundle"]
-        sys.stdout.write(f"> uploaded {len(files)} file(s) as an artifact bundle "
-                         f"({b['size']} bytes, {b['chunks']} chunk(s), {b['sent']} sent, "
-                         f"state {b['state']})"
-                         + (f" for release {release}" if release else "") + "\n")
+        sys.stdout.write(
+            f"> uploaded {len(files)} file(s) as an artifact bundle "
+            f"({b['size']} bytes, {b['chunks']} chunk(s), {b['sent']} sent, "
+            f"state {b['state']})" + (f" for release {release}" if release else "") + "\n"
+        )
     else:
-        sys.stdout.write(f"> uploaded {summary['uploaded']} file(s) to release {release} "
-                         f"(legacy release files), {summary['failed']} failed\n")
+        sys.stdout.write(
+            f"> uploaded {summary['uploaded']} file(s) to release {release} "
+            f"(legacy release files), {summary['failed']} failed\n"
+        )
     if failed and allow_failure(args):
         warn("some files could not be uploaded (ignored: --allow-failure)")
         return 0

@@ -22,9 +22,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from releasetag.protocol.errors import ReleasetagError
 from releasetag.cli.output import table
 from releasetag.collector.server import Collector
+from releasetag.protocol.errors import ReleasetagError
 
 RELEASE = "demo-shop@1.0.0"
 SAMPLE_REMOTE = "https://git.example.com/demo/shop.git"
@@ -42,20 +42,32 @@ class DemoState:
     reported: List[str] = field(default_factory=list)  # ways the sample app reported errors
 
     # -- Web API over plain HTTP --------------------------------------------------------------
-    def api(self, method: str, path: str, body: Any = None, *, raw: Optional[bytes] = None,
-            content_type: str = "application/json") -> Any:
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: Optional[bytes] = None,
+        content_type: str = "application/json",
+    ) -> Any:
         assert self.collector is not None
         info = self.collector.info
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        req = urllib.request.Request(info.api_url.rstrip("/") + path, data=data, method=method,
-                                     headers={"Authorization": f"Bearer {info.token}",
-                                              "Content-Type": content_type})
+        req = urllib.request.Request(
+            info.api_url.rstrip("/") + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {info.token}", "Content-Type": content_type},
+        )
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
                 payload = resp.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")
-            raise ReleasetagError(f"demo: {method} {path} failed with HTTP {exc.code}: {detail}") from None
+            raise ReleasetagError(
+                f"demo: {method} {path} failed with HTTP {exc.code}: {detail}"
+            ) from None
         return json.loads(payload) if payload else None
 
 
@@ -63,10 +75,20 @@ def run_cli(state: DemoState, *args: str, cwd: Optional[str] = None) -> str:
     """Run ``releasetag ARGS`` against the demo collector; its stdout, or ReleasetagError."""
     info = state.collector.info
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "RELEASETAG_"))}
-    env.update(SENTRY_URL=info.url, SENTRY_AUTH_TOKEN=info.token, SENTRY_ORG=info.org,
-               SENTRY_PROJECT=info.project)
-    proc = subprocess.run([sys.executable, "-m", "releasetag", *args], cwd=cwd or state.workdir,
-                          env=env, capture_output=True, text=True, timeout=120)
+    env.update(
+        SENTRY_URL=info.url,
+        SENTRY_AUTH_TOKEN=info.token,
+        SENTRY_ORG=info.org,
+        SENTRY_PROJECT=info.project,
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "releasetag", *args],
+        cwd=cwd or state.workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise ReleasetagError(f"demo: releasetag {' '.join(args[:2])} failed: {last}")
@@ -86,10 +108,16 @@ def create_release(state: DemoState) -> str:
 
 
 def _git(repo: str, *args: str) -> str:
-    env = dict(os.environ, GIT_AUTHOR_NAME="Demo Dev", GIT_AUTHOR_EMAIL="dev@example.com",
-               GIT_COMMITTER_NAME="Demo Dev", GIT_COMMITTER_EMAIL="dev@example.com")
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True,
-                          timeout=30, env=env).stdout
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_NAME="Demo Dev",
+        GIT_AUTHOR_EMAIL="dev@example.com",
+        GIT_COMMITTER_NAME="Demo Dev",
+        GIT_COMMITTER_EMAIL="dev@example.com",
+    )
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True, timeout=30, env=env
+    ).stdout
 
 
 def _sample_repo(state: DemoState) -> str:
@@ -129,10 +157,16 @@ def associate_commits(state: DemoState) -> str:
 
 
 SAMPLE_JS = "function add(a,b){return a+b}\n//# sourceMappingURL=app.min.js.map\n"
-SAMPLE_MAP = json.dumps({"version": 3, "file": "app.min.js", "sources": ["app.js"],
-                         "names": ["add", "a", "b"],
-                         "sourcesContent": ["function add(a, b) {\n  return a + b;\n}\n"],
-                         "mappings": "AAAA,SAASA,IAAIC,EAAGC"})
+SAMPLE_MAP = json.dumps(
+    {
+        "version": 3,
+        "file": "app.min.js",
+        "sources": ["app.js"],
+        "names": ["add", "a", "b"],
+        "sourcesContent": ["function add(a, b) {\n  return a + b;\n}\n"],
+        "mappings": "AAAA,SAASA,IAAIC,EAAGC",
+    }
+)
 
 
 def upload_sourcemap(state: DemoState) -> str:
@@ -146,8 +180,10 @@ def upload_sourcemap(state: DemoState) -> str:
     run_cli(state, "sourcemaps", "upload", "--release", state.release, dist)
     files = state.collector.store.release_artifacts(state.release)
     ids = sorted({f["debug_id"] for f in files if f["debug_id"]})
-    return (f"sourcemap bundle with debug ID {', '.join(ids) or '(none)'} "
-            "(releasetag sourcemaps inject/upload)")
+    return (
+        f"sourcemap bundle with debug ID {', '.join(ids) or '(none)'} "
+        "(releasetag sourcemaps inject/upload)"
+    )
 
 
 def record_deploys(state: DemoState) -> str:
@@ -161,10 +197,17 @@ def _run_app(state: DemoState, release: str, environments: Tuple[str, ...]) -> L
     reported: List[str] = []
     for env in environments:
         proc = subprocess.run(
-            [sys.executable, "-m", "releasetag.cli.sample_app"], capture_output=True,
-            text=True, timeout=60,
-            env=dict(os.environ, RELEASETAG_DSN=state.collector.info.dsn,
-                     RELEASETAG_RELEASE=release, RELEASETAG_ENVIRONMENT=env))
+            [sys.executable, "-m", "releasetag.cli.sample_app"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=dict(
+                os.environ,
+                RELEASETAG_DSN=state.collector.info.dsn,
+                RELEASETAG_RELEASE=release,
+                RELEASETAG_ENVIRONMENT=env,
+            ),
+        )
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             raise ReleasetagError(f"demo: the sample app failed: {last}")
@@ -185,24 +228,31 @@ REGRESS_RELEASE = "demo-shop@1.0.2"
 def _payment_issue(state: DemoState) -> Optional[str]:
     """The short ID of the sample app's PaymentDeclined issue."""
     from releasetag.collector.insights import short_id_of
+
     row = state.collector.store.query_one(
-        "SELECT * FROM groups WHERE exception_type = 'PaymentDeclined' ORDER BY id LIMIT 1")
+        "SELECT * FROM groups WHERE exception_type = 'PaymentDeclined' ORDER BY id LIMIT 1"
+    )
     return short_id_of(state.collector.store, row) if row else None
 
 
-def _release_with_commit(state: DemoState, version: str, message: str, path: str,
-                         text: str) -> None:
+def _release_with_commit(
+    state: DemoState, version: str, message: str, path: str, text: str
+) -> None:
     """Create ``version`` with one new commit of the sample repository that appends ``text``
     to ``path`` (its message says ``message``), both through the releasetag CLI; without git,
     the release gets a commit record made up here."""
     run_cli(state, "releases", "new", version)
     if shutil.which("git") is None:
         info = state.collector.info
-        commit = {"id": uuid.uuid4().hex[:40], "repository": "demo/shop", "message": message,
-                  "author_name": "Demo Dev", "author_email": "dev@example.com",
-                  "patch_set": [{"path": path, "type": "M"}]}
-        state.api("PUT", f"/organizations/{info.org}/releases/{version}/",
-                  {"commits": [commit]})
+        commit = {
+            "id": uuid.uuid4().hex[:40],
+            "repository": "demo/shop",
+            "message": message,
+            "author_name": "Demo Dev",
+            "author_email": "dev@example.com",
+            "patch_set": [{"path": path, "type": "M"}],
+        }
+        state.api("PUT", f"/organizations/{info.org}/releases/{version}/", {"commits": [commit]})
         return
     repo = os.path.join(state.workdir, "shop-repo")
     if not os.path.isdir(os.path.join(repo, ".git")):
@@ -212,22 +262,41 @@ def _release_with_commit(state: DemoState, version: str, message: str, path: str
     _git(repo, "add", ".")
     _git(repo, "commit", "-qm", message)
     # the new commit only: the previous release's commits may come from another repository
-    run_cli(state, "releases", "set-commits", version, "--local", "--ignore-missing",
-            "--initial-depth", "1", cwd=repo)
+    run_cli(
+        state,
+        "releases",
+        "set-commits",
+        version,
+        "--local",
+        "--ignore-missing",
+        "--initial-depth",
+        "1",
+        cwd=repo,
+    )
 
 
 def release_a_fix(state: DemoState) -> str:
     short = _payment_issue(state)
     if short is None:
         return "skipped: the sample app reported no PaymentDeclined error"
-    _release_with_commit(state, FIX_RELEASE, f"Fixes {short}: check the card limit first",
-                         "shop.py", "\n# check the card limit before charging\n")
+    _release_with_commit(
+        state,
+        FIX_RELEASE,
+        f"Fixes {short}: check the card limit first",
+        "shop.py",
+        "\n# check the card limit before charging\n",
+    )
     org = state.collector.info.org
-    deploy = state.api("POST", f"/organizations/{org}/releases/{FIX_RELEASE}/deploys/",
-                       {"environment": "production", "name": "production-2"})
+    deploy = state.api(
+        "POST",
+        f"/organizations/{org}/releases/{FIX_RELEASE}/deploys/",
+        {"environment": "production", "name": "production-2"},
+    )
     told = ", ".join(n["email"] for n in deploy.get("notifications", [])) or "nobody"
-    return (f"{FIX_RELEASE} resolves {short} by its commit message 'Fixes {short}'; deploy "
-            f"recorded, would have mailed {told} (serve --smtp to send)")
+    return (
+        f"{FIX_RELEASE} resolves {short} by its commit message 'Fixes {short}'; deploy "
+        f"recorded, would have mailed {told} (serve --smtp to send)"
+    )
 
 
 def regress_in_later_release(state: DemoState) -> str:
@@ -236,8 +305,13 @@ def regress_in_later_release(state: DemoState) -> str:
         return "skipped: no PaymentDeclined issue"
     # the sample repository stands for the app the demo runs: this commit touches the file
     # of its raising frames (releasetag/cli/sample_app.py), so it becomes the suspect
-    _release_with_commit(state, REGRESS_RELEASE, "Simplify checkout", "sample_app.py",
-                         "# charge first, check later\n")
+    _release_with_commit(
+        state,
+        REGRESS_RELEASE,
+        "Simplify checkout",
+        "sample_app.py",
+        "# charge first, check later\n",
+    )
     _run_app(state, REGRESS_RELEASE, ("production",))
     issue = state.api("GET", f"/issues/{short}/")
     status = issue.get("substatus") or issue["status"]
@@ -259,12 +333,16 @@ STEPS: List[Step] = [
 
 def summary(state: DemoState) -> Dict[str, Any]:
     store = state.collector.store
-    rows = store.query("SELECT release, environment, COUNT(*) AS n FROM events "
-                       "GROUP BY release, environment ORDER BY release, environment")
+    rows = store.query(
+        "SELECT release, environment, COUNT(*) AS n FROM events "
+        "GROUP BY release, environment ORDER BY release, environment"
+    )
     rel = store.release(state.release)
     return {
-        "events": [{"release": r["release"], "environment": r["environment"], "count": r["n"]}
-                   for r in rows],
+        "events": [
+            {"release": r["release"], "environment": r["environment"], "count": r["n"]}
+            for r in rows
+        ],
         "commits": store.commit_count(rel["id"]) if rel else 0,
         "deploys": len(store.deploys(rel["id"])) if rel else 0,
         "artifacts": len(store.release_artifacts(state.release)),
@@ -282,18 +360,27 @@ def summary(state: DemoState) -> Dict[str, Any]:
 
 def _issue_summary(state: DemoState) -> List[Dict[str, Any]]:
     from releasetag.collector import insights
+
     store = state.collector.store
     out = []
     project = store.project(state.collector.info.project)
-    for row in insights.issues(store, project["id"]) + insights.issues(store, project["id"],
-                                                                        status="resolved"):
+    for row in insights.issues(store, project["id"]) + insights.issues(
+        store, project["id"], status="resolved"
+    ):
         regs = insights.regressions(store, row["id"])
-        out.append({"shortId": insights.short_id_of(store, row), "title": row["title"],
-                    "status": row["status"], "events": row["times_seen"],
-                    "firstRelease": insights.release_version(store, row["first_release_id"]),
-                    "resolvedIn": regs[-1]["resolved_release"] if regs else
-                    insights.release_version(store, row["resolved_release_id"]),
-                    "regressedIn": regs[-1]["release"] if regs else None})
+        out.append(
+            {
+                "shortId": insights.short_id_of(store, row),
+                "title": row["title"],
+                "status": row["status"],
+                "events": row["times_seen"],
+                "firstRelease": insights.release_version(store, row["first_release_id"]),
+                "resolvedIn": regs[-1]["resolved_release"]
+                if regs
+                else insights.release_version(store, row["resolved_release_id"]),
+                "regressedIn": regs[-1]["release"] if regs else None,
+            }
+        )
     return sorted(out, key=lambda i: int(i["shortId"].rsplit("-", 1)[1]))
 
 
@@ -301,16 +388,39 @@ def _print_summary(data: Dict[str, Any]) -> None:
     out = sys.stdout
     for step in data["steps"]:
         out.write(f"  ok  {step['step']}: {step['note']}\n")
-    out.write("\n" + table(["release", "environment", "events"],
-                           [[e["release"], e["environment"], e["count"]]
-                            for e in data["events"]]) + "\n\n")
-    out.write(table(["commits", "deploys", "artifacts"],
-                    [[data["commits"], data["deploys"], data["artifacts"]]]) + "\n\n")
-    out.write(table(["issue", "title", "status", "events", "first release", "resolved in",
-                     "regressed in"],
-                    [[i["shortId"], i["title"][:50], i["status"], i["events"],
-                      i["firstRelease"] or "", i["resolvedIn"] or "", i["regressedIn"] or ""]
-                     for i in data["issues"]]) + "\n\n")
+    out.write(
+        "\n"
+        + table(
+            ["release", "environment", "events"],
+            [[e["release"], e["environment"], e["count"]] for e in data["events"]],
+        )
+        + "\n\n"
+    )
+    out.write(
+        table(
+            ["commits", "deploys", "artifacts"],
+            [[data["commits"], data["deploys"], data["artifacts"]]],
+        )
+        + "\n\n"
+    )
+    out.write(
+        table(
+            ["issue", "title", "status", "events", "first release", "resolved in", "regressed in"],
+            [
+                [
+                    i["shortId"],
+                    i["title"][:50],
+                    i["status"],
+                    i["events"],
+                    i["firstRelease"] or "",
+                    i["resolvedIn"] or "",
+                    i["regressedIn"] or "",
+                ]
+                for i in data["issues"]
+            ],
+        )
+        + "\n\n"
+    )
     out.flush()
 
 
@@ -324,14 +434,20 @@ def _keep_serving(args: argparse.Namespace) -> bool:
 def _closing_words(data: Dict[str, Any], workdir: str, serving: bool, kept: bool) -> str:
     what = "releases, issues, events, commits, deploys and artifacts"
     if serving:
-        return (f"Open {data['page']} to see {what}. The collector keeps serving (data in "
-                f"{workdir}); press Ctrl+C to stop.\n")
+        return (
+            f"Open {data['page']} to see {what}. The collector keeps serving (data in "
+            f"{workdir}); press Ctrl+C to stop.\n"
+        )
     if kept:
-        return (f"The demo's collector has stopped. To see {what}, serve its data again: "
-                f"releasetag serve --data {os.path.join(workdir, 'collector')}\n")
-    return (f"The demo's collector has stopped and its data was removed. Run "
-            f"`releasetag demo --keep` to keep it serving, or `releasetag demo --data DIR` "
-            f"to keep the data.\n")
+        return (
+            f"The demo's collector has stopped. To see {what}, serve its data again: "
+            f"releasetag serve --data {os.path.join(workdir, 'collector')}\n"
+        )
+    return (
+        "The demo's collector has stopped and its data was removed. Run "
+        "`releasetag demo --keep` to keep it serving, or `releasetag demo --data DIR` "
+        "to keep the data.\n"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,9 +13,10 @@ import os
 import sys
 from typing import List, Optional
 
+from releasetag.protocol.errors import ReleasetagError
+
 from .._version import __version__
 from .apiargs import add_global_arguments
-from releasetag.protocol.errors import ReleasetagError
 
 COMMAND_MODULES = (
     "releasetag.cli.cmd_runtime",
@@ -34,11 +35,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="releasetag",
-                     description="Release-tagged error reporting and release management.")
+    parser = _Parser(
+        prog="releasetag", description="Release-tagged error reporting and release management."
+    )
     parser.add_argument("--version", action="version", version=f"releasetag {__version__}")
-    parser.add_argument("--log-level", default=os.environ.get("RELEASETAG_LOG_LEVEL"),
-                        help="log level for diagnostics on stderr (debug, info, warning)")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("RELEASETAG_LOG_LEVEL"),
+        help="log level for diagnostics on stderr (debug, info, warning)",
+    )
     add_global_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
@@ -50,8 +55,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.log_level:
-        logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                            format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=args.log_level.upper(),
+            stream=sys.stderr,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
@@ -66,8 +74,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     except Exception as exc:  # a bug: still one line unless asked for the traceback
         if os.environ.get("RELEASETAG_TRACEBACK"):
             raise
-        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc} "
-                         "(set RELEASETAG_TRACEBACK=1 for details)\n")
+        sys.stderr.write(
+            f"error: unexpected {type(exc).__name__}: {exc} "
+            "(set RELEASETAG_TRACEBACK=1 for details)\n"
+        )
         return 1
 
 

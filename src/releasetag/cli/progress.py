@@ -14,8 +14,11 @@ def progress_bar(args: Any, label: str) -> Optional[Callable[[int, int], None]]:
     """A ``progress(done, total)`` callback drawing on stderr, or None when output should
     stay quiet."""
     stream = sys.stderr
-    if getattr(args, "json", False) or not stream.isatty() or \
-            any(os.environ.get(v) for v in _CI_VARS):
+    if (
+        getattr(args, "json", False)
+        or not stream.isatty()
+        or any(os.environ.get(v) for v in _CI_VARS)
+    ):
         return None
     started = time.monotonic()
 
@@ -23,8 +26,9 @@ def progress_bar(args: Any, label: str) -> Optional[Callable[[int, int], None]]:
         width = 30
         filled = int(width * done / total) if total else width
         rate = done / max(time.monotonic() - started, 1e-6)
-        stream.write(f"\r> {label} [{'#' * filled}{'.' * (width - filled)}] "
-                     f"{done}/{total} ({rate:.1f}/s)")
+        stream.write(
+            f"\r> {label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} ({rate:.1f}/s)"
+        )
         if done >= total:
             stream.write("\n")
         stream.flush()

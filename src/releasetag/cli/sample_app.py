@@ -87,6 +87,7 @@ def celery_task() -> Optional[str]:
     """A failing Celery task run eagerly, when Celery and the integration are installed."""
     try:
         import celery  # noqa: F401
+
         import releasetag.integrations.celery  # noqa: F401
     except ImportError:
         return None

@@ -21,11 +21,12 @@ import re
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from releasetag.build.vcs import GitRepo, VcsError, normalize_remote_url, repo_name_from_url
+from releasetag.build.vcs import GitRepo, normalize_remote_url, repo_name_from_url
 from releasetag.build.webapi import releases as api
 from releasetag.build.webapi.repos import list_repos
-from .apiargs import release_arg, api_command, client_from_args
 from releasetag.protocol.errors import ReleasetagError, UsageError
+
+from .apiargs import api_command, client_from_args, release_arg
 from .output import emit, table, warn
 
 DEFAULT_INITIAL_DEPTH = 10  # what the Sentry releases documentation states (sentry-cli uses 20)
@@ -45,27 +46,49 @@ def _positive(value: str) -> int:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--auto", action="store_true",
-                      help="match the git remote with the server's repositories (default); "
-                           "falls back to --local when none matches")
-    mode.add_argument("--local", action="store_true",
-                      help="send the commits from the local git history")
+    mode.add_argument(
+        "--auto",
+        action="store_true",
+        help="match the git remote with the server's repositories (default); "
+        "falls back to --local when none matches",
+    )
+    mode.add_argument(
+        "--local", action="store_true", help="send the commits from the local git history"
+    )
     mode.add_argument("--clear", action="store_true", help="remove all commits of the release")
-    p.add_argument("-c", "--commit", dest="commits", action="append", default=[],
-                   metavar="REPO[@PREV..]SHA",
-                   help="a commit (or range) of a repository known to the server; repeatable")
-    p.add_argument("--initial-depth", type=_positive, default=DEFAULT_INITIAL_DEPTH,
-                   metavar="N", help="commits to send when there is no previous release "
-                                     f"(default {DEFAULT_INITIAL_DEPTH})")
-    p.add_argument("--ignore-missing", action="store_true",
-                   help="when the previous release's commit is not in the local history, use "
-                        "the latest --initial-depth commits instead of failing")
-    p.add_argument("--deepen", action="store_true",
-                   help="in a shallow clone, fetch more history until the previous release's "
-                        "commit is present")
-    p.add_argument("--remote", metavar="NAME",
-                   help="git remote to read the repository from (default: origin, else the "
-                        "first remote)")
+    p.add_argument(
+        "-c",
+        "--commit",
+        dest="commits",
+        action="append",
+        default=[],
+        metavar="REPO[@PREV..]SHA",
+        help="a commit (or range) of a repository known to the server; repeatable",
+    )
+    p.add_argument(
+        "--initial-depth",
+        type=_positive,
+        default=DEFAULT_INITIAL_DEPTH,
+        metavar="N",
+        help=f"commits to send when there is no previous release (default {DEFAULT_INITIAL_DEPTH})",
+    )
+    p.add_argument(
+        "--ignore-missing",
+        action="store_true",
+        help="when the previous release's commit is not in the local history, use "
+        "the latest --initial-depth commits instead of failing",
+    )
+    p.add_argument(
+        "--deepen",
+        action="store_true",
+        help="in a shallow clone, fetch more history until the previous release's "
+        "commit is present",
+    )
+    p.add_argument(
+        "--remote",
+        metavar="NAME",
+        help="git remote to read the repository from (default: origin, else the first remote)",
+    )
 
 
 def parse_commit_spec(spec: str) -> Tuple[str, Optional[str], Optional[str]]:
@@ -74,8 +97,10 @@ def parse_commit_spec(spec: str) -> Tuple[str, Optional[str], Optional[str]]:
     if not sep:
         repo, rev = spec, ""
     repo = repo.strip()
-    bad = UsageError(f"invalid --commit {spec!r}: expected REPO@SHA or REPO@PREV..SHA "
-                     f"(SHA at most {MAX_SHA} characters)")
+    bad = UsageError(
+        f"invalid --commit {spec!r}: expected REPO@SHA or REPO@PREV..SHA "
+        f"(SHA at most {MAX_SHA} characters)"
+    )
     if not repo:
         raise bad
     if not sep:
@@ -83,7 +108,7 @@ def parse_commit_spec(spec: str) -> Tuple[str, Optional[str], Optional[str]]:
     prev, dots, sha = rev.partition("..")
     if not dots:
         prev, sha = "", rev
-    for value in ([prev, sha] if dots else [sha]):
+    for value in [prev, sha] if dots else [sha]:
         if not value or len(value) > MAX_SHA or not _REV_RE.match(value):
             raise bad
     return repo, (prev or None), sha
@@ -127,8 +152,9 @@ def cmd_set_commits(args: argparse.Namespace) -> int:
         api.new_release(client, org, version, cfg.projects)
     if args.clear:
         api.set_refs(client, org, version, [])
-        emit(args, {"version": version, "mode": "clear"},
-             f"Cleared the commits of release {version}")
+        emit(
+            args, {"version": version, "mode": "clear"}, f"Cleared the commits of release {version}"
+        )
         return 0
     if specs:
         return _set_explicit(args, client, org, version, specs)
@@ -142,13 +168,23 @@ def cmd_set_commits(args: argparse.Namespace) -> int:
 
 
 def _refs_text(version: str, refs: List[Dict[str, Any]]) -> str:
-    rows = [(r["repository"], f"{r['previousCommit']} -> {r['commit']}" if r.get("previousCommit")
-             else r["commit"]) for r in refs]
+    rows = [
+        (
+            r["repository"],
+            f"{r['previousCommit']} -> {r['commit']}" if r.get("previousCommit") else r["commit"],
+        )
+        for r in refs
+    ]
     return f"Set commits of release {version}:\n" + table(["Repository", "Revision"], rows)
 
 
-def _set_explicit(args: argparse.Namespace, client: Any, org: str, version: str,
-                  specs: List[Tuple[str, Optional[str], Optional[str]]]) -> int:
+def _set_explicit(
+    args: argparse.Namespace,
+    client: Any,
+    org: str,
+    version: str,
+    specs: List[Tuple[str, Optional[str], Optional[str]]],
+) -> int:
     known = [r for r in list_repos(client, org) if isinstance(r, dict)]
     by_name = {str(r.get("name", "")).lower(): r for r in known}
     refs: List[Dict[str, Any]] = []
@@ -157,8 +193,10 @@ def _set_explicit(args: argparse.Namespace, client: Any, org: str, version: str,
         server_repo = by_name.get(repo_name.lower())
         if server_repo is None:
             names = ", ".join(sorted(str(r.get("name")) for r in known)) or "none"
-            raise ReleasetagError(f"unknown repository {repo_name!r} in --commit: the repositories of "
-                           f"organization {org!r} are: {names}")
+            raise ReleasetagError(
+                f"unknown repository {repo_name!r} in --commit: the repositories of "
+                f"organization {org!r} are: {names}"
+            )
         if sha is None:
             if head is None:
                 repo = _open_git()
@@ -173,21 +211,21 @@ def _set_explicit(args: argparse.Namespace, client: Any, org: str, version: str,
     return 0
 
 
-def _set_auto(args: argparse.Namespace, client: Any, org: str, version: str,
-              repo: GitRepo) -> int:
+def _set_auto(args: argparse.Namespace, client: Any, org: str, version: str, repo: GitRepo) -> int:
     head = repo.head()
     remote = repo.remote(args.remote)
     known = [r for r in list_repos(client, org) if isinstance(r, dict)]
     match = match_repository(remote[1], known) if remote else None
     if match is None:
-        listed = "; ".join(f"{r.get('name')} ({r.get('url') or 'no url'})" for r in known) \
-            or "none"
+        listed = "; ".join(f"{r.get('name')} ({r.get('url') or 'no url'})" for r in known) or "none"
         if remote:
             compared = f"remote {remote[0]} {remote[1]} ({normalize_remote_url(remote[1])})"
         else:
             compared = "no git remote"
-        warn(f"no repository of organization {org!r} matches {compared}; the server has: "
-             f"{listed}. Using local commits instead")
+        warn(
+            f"no repository of organization {org!r} matches {compared}; the server has: "
+            f"{listed}. Using local commits instead"
+        )
         return _set_local(args, client, org, version, repo)
     refs = [{"repository": match["name"], "commit": head, "previousCommit": None}]
     api.set_refs(client, org, version, refs)
@@ -195,14 +233,12 @@ def _set_auto(args: argparse.Namespace, client: Any, org: str, version: str,
     return 0
 
 
-def _set_local(args: argparse.Namespace, client: Any, org: str, version: str,
-               repo: GitRepo) -> int:
+def _set_local(args: argparse.Namespace, client: Any, org: str, version: str, repo: GitRepo) -> int:
     remote = repo.remote(args.remote)
     name = repo_name_from_url(remote[1]) if remote else None
     if not name:
         name = os.path.basename(repo.root.rstrip(os.sep)) or "repository"
-        warn(f"the git repository has no usable remote: sending its commits as repository "
-             f"{name!r}")
+        warn(f"the git repository has no usable remote: sending its commits as repository {name!r}")
     head = repo.head()
     previous = api.previous_with_commits(client, org, version)
     last = previous.get("lastCommit")
@@ -217,30 +253,48 @@ def _set_local(args: argparse.Namespace, client: Any, org: str, version: str,
         if repo.has_commit(prev_sha):
             since = prev_sha
         elif args.ignore_missing:
-            warn(f"commit {prev_sha[:12]} of the previous release {prev_version!r} is not in the "
-                 f"local history: using the latest {depth} commits (--ignore-missing)")
+            warn(
+                f"commit {prev_sha[:12]} of the previous release {prev_version!r} is not in the "
+                f"local history: using the latest {depth} commits (--ignore-missing)"
+            )
         elif repo.is_shallow():
             raise ReleasetagError(
                 f"commit {prev_sha[:12]} of the previous release {prev_version!r} is missing from "
                 "this shallow clone: fetch more history (git fetch --unshallow, or "
-                "fetch-depth: 0 in actions/checkout) or pass --deepen")
+                "fetch-depth: 0 in actions/checkout) or pass --deepen"
+            )
         else:
             raise ReleasetagError(
                 f"commit {prev_sha[:12]} of the previous release {prev_version!r} is not in this "
-                f"repository: pass --ignore-missing to use the latest {depth} commits instead")
+                f"repository: pass --ignore-missing to use the latest {depth} commits instead"
+            )
     else:
-        _note(f"no earlier release with commits: using the latest {depth} commits "
-              "(--initial-depth)")
+        _note(
+            f"no earlier release with commits: using the latest {depth} commits (--initial-depth)"
+        )
     commits = repo.commits(head, since=since, max_count=None if since else depth)
     ids = [c.id for c in commits]
-    out = {"version": version, "mode": "local", "repository": name, "previousCommit": since,
-           "commits": ids}
+    out = {
+        "version": version,
+        "mode": "local",
+        "repository": name,
+        "previousCommit": since,
+        "commits": ids,
+    }
     if not commits:
-        emit(args, out, f"No new commits since {since[:12] if since else 'the start'}: "
-                        f"release {version} left unchanged")
+        emit(
+            args,
+            out,
+            f"No new commits since {since[:12] if since else 'the start'}: "
+            f"release {version} left unchanged",
+        )
         return 0
     api.set_commits(client, org, version, [c.to_api(name) for c in commits])
     since_text = f", since {since[:12]}" if since else ""
-    emit(args, out, f"Set {len(commits)} commit{'s' if len(commits) != 1 else ''} of "
-                    f"{name} for release {version}{since_text}")
+    emit(
+        args,
+        out,
+        f"Set {len(commits)} commit{'s' if len(commits) != 1 else ''} of "
+        f"{name} for release {version}{since_text}",
+    )
     return 0

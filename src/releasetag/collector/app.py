@@ -18,8 +18,9 @@ _INGEST_PATH = re.compile(r"^/api/\d+/(envelope|store)/?$")
 Route = Tuple[str, "re.Pattern[str]", Callable[..., Response], bool]
 
 
-def _compile(method: str, pattern: str, handler: Callable[..., Response],
-             needs_token: bool) -> Route:
+def _compile(
+    method: str, pattern: str, handler: Callable[..., Response], needs_token: bool
+) -> Route:
     return method, re.compile("^" + pattern + "$"), handler, needs_token
 
 
@@ -62,8 +63,10 @@ class CollectorApp:
         if req.method == "OPTIONS" and allowed:
             return Response(b"", 200, "text/plain", [("Allow", ", ".join(sorted(set(allowed))))])
         if allowed:
-            raise HTTPError(405, f"method {req.method} is not allowed here "
-                                 f"(use {', '.join(sorted(set(allowed)))})")
+            raise HTTPError(
+                405,
+                f"method {req.method} is not allowed here (use {', '.join(sorted(set(allowed)))})",
+            )
         raise HTTPError(404, f"no such endpoint: {req.method} {req.path}")
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
@@ -80,12 +83,12 @@ class CollectorApp:
         if req.method == "HEAD":
             resp.body = b""
         if _INGEST_PATH.match(req.path):  # browser SDKs post envelopes cross-origin
-            resp.headers += [("Access-Control-Allow-Origin", "*"),
-                             ("Access-Control-Allow-Methods", "POST, OPTIONS"),
-                             ("Access-Control-Allow-Headers",
-                              "Content-Type, Content-Encoding, X-Sentry-Auth"),
-                             ("Access-Control-Expose-Headers",
-                              "X-Sentry-Rate-Limits, Retry-After")]
+            resp.headers += [
+                ("Access-Control-Allow-Origin", "*"),
+                ("Access-Control-Allow-Methods", "POST, OPTIONS"),
+                ("Access-Control-Allow-Headers", "Content-Type, Content-Encoding, X-Sentry-Auth"),
+                ("Access-Control-Expose-Headers", "X-Sentry-Rate-Limits, Retry-After"),
+            ]
         return resp(start_response)
 
 

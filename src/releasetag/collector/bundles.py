@@ -7,8 +7,6 @@ manifest's shape. Errors are ``BundleError`` with a one-line reason.
 
 from __future__ import annotations
 
-from releasetag.protocol.errors import ArtifactError
-
 import io
 import json
 import posixpath
@@ -17,11 +15,13 @@ import zipfile
 import zlib
 from typing import Any, Dict, List
 
+from releasetag.protocol.errors import ArtifactError
+
 MAGIC = b"SYSB"
 MAX_ENTRIES = 10000
 MAX_INFLATED_TOTAL = 512 * 1024 * 1024
 MAX_ENTRY = 128 * 1024 * 1024
-MAX_RATIO = 200            # inflated / compressed, for entries over RATIO_MIN_SIZE
+MAX_RATIO = 200  # inflated / compressed, for entries over RATIO_MIN_SIZE
 RATIO_MIN_SIZE = 1024 * 1024
 
 
@@ -64,15 +64,21 @@ def read_bundle(data: bytes) -> Dict[str, Any]:
         _check_name(info.filename)
         total += info.file_size
         if info.file_size > MAX_ENTRY:
-            raise BundleError(f"bundle entry {info.filename!r} inflates to {info.file_size} "
-                              f"bytes, over the limit of {MAX_ENTRY}")
-        if (info.file_size > RATIO_MIN_SIZE
-                and info.file_size > MAX_RATIO * max(info.compress_size, 1)):
-            raise BundleError(f"bundle entry {info.filename!r} has a compression ratio over "
-                              f"{MAX_RATIO}:1 (zip bomb?)")
+            raise BundleError(
+                f"bundle entry {info.filename!r} inflates to {info.file_size} "
+                f"bytes, over the limit of {MAX_ENTRY}"
+            )
+        if info.file_size > RATIO_MIN_SIZE and info.file_size > MAX_RATIO * max(
+            info.compress_size, 1
+        ):
+            raise BundleError(
+                f"bundle entry {info.filename!r} has a compression ratio over "
+                f"{MAX_RATIO}:1 (zip bomb?)"
+            )
     if total > MAX_INFLATED_TOTAL:
-        raise BundleError(f"bundle inflates to {total} bytes, over the limit of "
-                          f"{MAX_INFLATED_TOTAL}")
+        raise BundleError(
+            f"bundle inflates to {total} bytes, over the limit of {MAX_INFLATED_TOTAL}"
+        )
     names = {info.filename for info in infos}
     if "manifest.json" not in names:
         raise BundleError("bundle has no manifest.json")
@@ -96,9 +102,16 @@ def read_bundle(data: bytes) -> Dict[str, Any]:
         headers = {str(k).lower(): str(v) for k, v in headers.items()}
         url = entry.get("url") or posixpath.basename(path)
         debug_id = headers.get("debug-id")
-        files.append({"path": path, "name": str(url), "type": entry.get("type"),
-                      "debug_id": debug_id.lower() if debug_id else None, "headers": headers,
-                      "data": _read(archive, archive.getinfo(path))})
+        files.append(
+            {
+                "path": path,
+                "name": str(url),
+                "type": entry.get("type"),
+                "debug_id": debug_id.lower() if debug_id else None,
+                "headers": headers,
+                "data": _read(archive, archive.getinfo(path)),
+            }
+        )
     return {"manifest": manifest, "files": files}
 
 
@@ -107,8 +120,15 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     try:
         with archive.open(info) as fh:
             data = fh.read(info.file_size + 1)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
-            NotImplementedError, zlib.error) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        ValueError,
+        OSError,
+        EOFError,
+        NotImplementedError,
+        zlib.error,
+    ) as exc:
         raise BundleError(f"bundle entry {info.filename!r} cannot be read: {exc}") from None
     if len(data) > info.file_size:
         raise BundleError(f"bundle entry {info.filename!r} is larger than it declares")

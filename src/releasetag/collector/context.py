@@ -27,7 +27,8 @@ def check_token(ctx: Context, req: Request) -> None:
     if not auth:
         raise HTTPError(401, "missing API token (send Authorization: Bearer <token>)")
     if scheme.lower() not in ("bearer", "token") or not hmac.compare_digest(
-            token.strip().encode("utf-8", "replace"), ctx.token.encode("utf-8")):
+        token.strip().encode("utf-8", "replace"), ctx.token.encode("utf-8")
+    ):
         raise HTTPError(401, "invalid API token")
 
 

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-from releasetag.protocol.errors import InputError
-
 import json
 import zlib
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import parse_qs
 
+from releasetag.protocol.errors import InputError
+
 # Limits (bytes). Generous for a local tool, small enough that a bad client cannot exhaust memory.
-MAX_BODY = 40 * 1024 * 1024           # raw request body (chunk uploads are up to 32 MiB)
-MAX_INFLATED = 64 * 1024 * 1024       # a body after gzip/deflate
-MAX_JSON_BODY = 4 * 1024 * 1024       # JSON bodies of the Web API
+MAX_BODY = 40 * 1024 * 1024  # raw request body (chunk uploads are up to 32 MiB)
+MAX_INFLATED = 64 * 1024 * 1024  # a body after gzip/deflate
+MAX_JSON_BODY = 4 * 1024 * 1024  # JSON bodies of the Web API
 
 STATUS_TEXT = {
-    200: "OK", 201: "Created", 204: "No Content", 208: "Already Reported",
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    405: "Method Not Allowed", 409: "Conflict", 411: "Length Required",
-    413: "Payload Too Large", 415: "Unsupported Media Type", 500: "Internal Server Error",
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    208: "Already Reported",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    411: "Length Required",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
 }
 
 
@@ -34,9 +44,13 @@ class HTTPError(InputError):
 class Response:
     """A status, headers and a bytes body."""
 
-    def __init__(self, body: bytes = b"", status: int = 200,
-                 content_type: str = "application/json",
-                 headers: Optional[List[Tuple[str, str]]] = None) -> None:
+    def __init__(
+        self,
+        body: bytes = b"",
+        status: int = 200,
+        content_type: str = "application/json",
+        headers: Optional[List[Tuple[str, str]]] = None,
+    ) -> None:
         self.body = body
         self.status = status
         self.headers = [("Content-Type", content_type)] + list(headers or [])
@@ -47,16 +61,23 @@ class Response:
         return [self.body]
 
 
-def json_response(data: Any, status: int = 200,
-                  headers: Optional[List[Tuple[str, str]]] = None) -> Response:
+def json_response(
+    data: Any, status: int = 200, headers: Optional[List[Tuple[str, str]]] = None
+) -> Response:
     body = json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
     return Response(body, status, "application/json", headers)
 
 
 def html_response(html: str, status: int = 200) -> Response:
-    return Response(html.encode("utf-8"), status, "text/html; charset=utf-8",
-                    [("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"),
-                     ("X-Content-Type-Options", "nosniff")])
+    return Response(
+        html.encode("utf-8"),
+        status,
+        "text/html; charset=utf-8",
+        [
+            ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"),
+            ("X-Content-Type-Options", "nosniff"),
+        ],
+    )
 
 
 def error_response(exc: HTTPError) -> Response:
@@ -74,8 +95,10 @@ class Request:
             self.path = raw_path.encode("latin-1").decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
             self.path = raw_path
-        self.query = {k: v[-1] for k, v in
-                      parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()}
+        self.query = {
+            k: v[-1]
+            for k, v in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()
+        }
         self._body: Optional[bytes] = None
 
     def header(self, name: str, default: Optional[str] = None) -> Optional[str]:
@@ -88,7 +111,8 @@ class Request:
     def base_url(self) -> str:
         scheme = self.environ.get("wsgi.url_scheme", "http")
         host = self.header("Host") or (
-            f"{self.environ.get('SERVER_NAME', '127.0.0.1')}:{self.environ.get('SERVER_PORT', '')}")
+            f"{self.environ.get('SERVER_NAME', '127.0.0.1')}:{self.environ.get('SERVER_PORT', '')}"
+        )
         return f"{scheme}://{host}"
 
     def raw_body(self, limit: int = MAX_BODY) -> bytes:
@@ -103,8 +127,9 @@ class Request:
             except ValueError:
                 raise HTTPError(400, "invalid Content-Length") from None
             if length > limit:
-                raise HTTPError(413, f"request body of {length} bytes is over the limit of "
-                                     f"{limit} bytes")
+                raise HTTPError(
+                    413, f"request body of {length} bytes is over the limit of {limit} bytes"
+                )
             data = stream.read(length) if length > 0 else b""
         elif self.environ.get("releasetag.chunked"):
             data = stream.read(limit + 1)
@@ -171,8 +196,11 @@ def unbrotli(data: bytes, limit: int) -> bytes:
     try:
         import brotli  # type: ignore[import-not-found]
     except ImportError:
-        raise HTTPError(415, "Content-Encoding br needs the brotli module on the collector "
-                             "(pip install brotli), or send gzip") from None
+        raise HTTPError(
+            415,
+            "Content-Encoding br needs the brotli module on the collector "
+            "(pip install brotli), or send gzip",
+        ) from None
     decomp = brotli.Decompressor()
     try:
         try:
@@ -218,8 +246,14 @@ def parse_multipart(body: bytes, content_type: str) -> List[Dict[str, Any]]:
             if key:
                 headers[key.strip().lower()] = value.strip()
         disposition = _disposition(headers.get("content-disposition", ""))
-        parts.append({"name": disposition.get("name"), "filename": disposition.get("filename"),
-                      "headers": headers, "data": data})
+        parts.append(
+            {
+                "name": disposition.get("name"),
+                "filename": disposition.get("filename"),
+                "headers": headers,
+                "data": data,
+            }
+        )
     return parts
 
 

@@ -1,7 +1,7 @@
 """Ingest endpoints (PROTOCOL.md §1): ``/api/{project_id}/envelope/`` and ``/store/``.
 
-Checks the key, undoes gzip/deflate, parses with ``releasetag.protocol.envelope``, stores the event in
-one SQLite transaction and only then answers ``200 {"id": ...}``.
+Checks the key, undoes gzip/deflate, parses with ``releasetag.protocol.envelope``, stores the
+event in one SQLite transaction and only then answers ``200 {"id": ...}``.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from typing import Any, Dict, List, Optional
 from releasetag.protocol.dsn import Dsn, parse_auth_header
 from releasetag.protocol.envelope import Envelope, EnvelopeError
 from releasetag.protocol.release import release_name_error
+
 from .http import HTTPError, Request, Response, json_response
 from .store import Store, to_iso
 
-MAX_ENVELOPE = 20 * 1024 * 1024         # raw (possibly compressed) envelope body
+MAX_ENVELOPE = 20 * 1024 * 1024  # raw (possibly compressed) envelope body
 MAX_ENVELOPE_INFLATED = 40 * 1024 * 1024
-MAX_EVENT = 1024 * 1024                 # one event payload
+MAX_EVENT = 1024 * 1024  # one event payload
 MAX_ATTACHMENT = 20 * 1024 * 1024
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -59,26 +60,32 @@ def normalize_event_id(value: Any) -> Optional[str]:
 
 def summarize(event: Dict[str, Any], event_id: str) -> Dict[str, Any]:
     """The indexed columns of an event: title, exception, release, environment, ..."""
+
     def text(value: Any, limit: int = 1000) -> Optional[str]:
         if value is None:
             return None
         return (value if isinstance(value, str) else str(value))[:limit]
 
     exc_type = exc_value = culprit = None
-    values = (event.get("exception") or {})
+    values = event.get("exception") or {}
     if isinstance(values, dict):
         values = values.get("values")
     if isinstance(values, list) and values and isinstance(values[-1], dict):
         last = values[-1]
         exc_type, exc_value = text(last.get("type")), text(last.get("value"))
-        frames = ((last.get("stacktrace") or {}).get("frames") or []
-                  if isinstance(last.get("stacktrace"), dict) else [])
-        in_app = [f for f in frames if isinstance(f, dict) and f.get("in_app")] or \
-            [f for f in frames if isinstance(f, dict)]
+        frames = (
+            (last.get("stacktrace") or {}).get("frames") or []
+            if isinstance(last.get("stacktrace"), dict)
+            else []
+        )
+        in_app = [f for f in frames if isinstance(f, dict) and f.get("in_app")] or [
+            f for f in frames if isinstance(f, dict)
+        ]
         if in_app:
             f = in_app[-1]
-            culprit = text(f"{f.get('module') or f.get('filename') or '?'} in "
-                           f"{f.get('function') or '?'}")
+            culprit = text(
+                f"{f.get('module') or f.get('filename') or '?'} in {f.get('function') or '?'}"
+            )
     message = None
     logentry = event.get("logentry")
     msg = event.get("message")
@@ -126,14 +133,19 @@ def _event_from(payload: Any, fallback_id: Optional[str]) -> Dict[str, Any]:
     return payload
 
 
-def _store_event(store: Store, project_id: int, event: Dict[str, Any],
-                 attachments: List[Dict[str, Any]],
-                 reports: Optional[List[Dict[str, Any]]] = None) -> str:
+def _store_event(
+    store: Store,
+    project_id: int,
+    event: Dict[str, Any],
+    attachments: List[Dict[str, Any]],
+    reports: Optional[List[Dict[str, Any]]] = None,
+) -> str:
     summary = summarize(event, event["event_id"])
     release = summary.get("release")
     valid = bool(release) and release_name_error(release) is None
-    store.insert_event(project_id, event, summary, attachments, release_valid=valid,
-                       client_reports=reports or ())
+    store.insert_event(
+        project_id, event, summary, attachments, release_valid=valid, client_reports=reports or ()
+    )
     return event["event_id"]
 
 
@@ -168,8 +180,9 @@ def handle_envelope(store: Store, req: Request, project_id: str) -> Response:
             if event is not None:
                 raise HTTPError(400, "envelope has more than one event item")
             if len(item.payload) > MAX_EVENT:
-                raise HTTPError(413, f"event is {len(item.payload)} bytes, over the limit of "
-                                     f"{MAX_EVENT} bytes")
+                raise HTTPError(
+                    413, f"event is {len(item.payload)} bytes, over the limit of {MAX_EVENT} bytes"
+                )
             try:
                 event = _event_from(item.json(), header_id)
             except EnvelopeError as exc:
@@ -177,10 +190,14 @@ def handle_envelope(store: Store, req: Request, project_id: str) -> Response:
         elif kind == "attachment":
             if len(item.payload) > MAX_ATTACHMENT:
                 raise HTTPError(413, f"attachment is over the limit of {MAX_ATTACHMENT} bytes")
-            attachments.append({"filename": str(item.headers.get("filename") or "attachment"),
-                                "content_type": item.headers.get("content_type"),
-                                "attachment_type": item.headers.get("attachment_type"),
-                                "data": item.payload})
+            attachments.append(
+                {
+                    "filename": str(item.headers.get("filename") or "attachment"),
+                    "content_type": item.headers.get("content_type"),
+                    "attachment_type": item.headers.get("attachment_type"),
+                    "data": item.payload,
+                }
+            )
         elif kind == "client_report":
             try:
                 report = item.json()

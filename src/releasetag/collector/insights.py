@@ -14,11 +14,11 @@ suggested assignee unless someone was assigned by hand.
 
 from __future__ import annotations
 
-from releasetag.protocol.errors import InputError
-
 import json
 import sqlite3
 from typing import Any, Dict, List, Optional, Set, Tuple
+
+from releasetag.protocol.errors import InputError
 
 from .grouping import IGNORED, REGRESSED, RESOLVED, UNRESOLVED, in_app_frames, now_iso, short_id
 from .store import Store
@@ -38,15 +38,27 @@ def hydrate(store: Store, row: Optional[sqlite3.Row]) -> Optional[Issue]:
     if row is None:
         return None
     data = dict(row)
-    stats = store.query_one("SELECT COUNT(*) AS n, MAX(received) AS last, MAX(id) AS last_id "
-                            "FROM events WHERE group_id = ?", (row["id"],))
-    last = store.query_one("SELECT event_id FROM events WHERE id = ?", (stats["last_id"],)) \
-        if stats["last_id"] else None
-    rel = store.query_one("SELECT MAX(r.id) AS id FROM releases r WHERE r.version IN "
-                          "(SELECT DISTINCT release FROM events WHERE group_id = ?)", (row["id"],))
-    data.update(times_seen=stats["n"], last_seen=stats["last"] or row["first_seen"],
-                last_event_id=last["event_id"] if last else row["first_event_id"],
-                last_release_id=(rel["id"] if rel and rel["id"] else row["first_release_id"]))
+    stats = store.query_one(
+        "SELECT COUNT(*) AS n, MAX(received) AS last, MAX(id) AS last_id "
+        "FROM events WHERE group_id = ?",
+        (row["id"],),
+    )
+    last = (
+        store.query_one("SELECT event_id FROM events WHERE id = ?", (stats["last_id"],))
+        if stats["last_id"]
+        else None
+    )
+    rel = store.query_one(
+        "SELECT MAX(r.id) AS id FROM releases r WHERE r.version IN "
+        "(SELECT DISTINCT release FROM events WHERE group_id = ?)",
+        (row["id"],),
+    )
+    data.update(
+        times_seen=stats["n"],
+        last_seen=stats["last"] or row["first_seen"],
+        last_event_id=last["event_id"] if last else row["first_event_id"],
+        last_release_id=(rel["id"] if rel and rel["id"] else row["first_release_id"]),
+    )
     return data
 
 
@@ -58,9 +70,14 @@ def group(store: Store, ref: str) -> Optional[Issue]:
     prefix, _, num = text.upper().rpartition("-")
     if not prefix or not num.isdigit():
         return None
-    return hydrate(store, store.query_one(
-        "SELECT g.* FROM groups g JOIN projects p ON p.id = g.project_id "
-        "WHERE upper(p.slug) = ? AND g.short_num = ?", (prefix, int(num))))
+    return hydrate(
+        store,
+        store.query_one(
+            "SELECT g.* FROM groups g JOIN projects p ON p.id = g.project_id "
+            "WHERE upper(p.slug) = ? AND g.short_num = ?",
+            (prefix, int(num)),
+        ),
+    )
 
 
 def short_id_of(store: Store, row: Issue) -> str:
@@ -75,10 +92,17 @@ def release_version(store: Store, release_id: Optional[int]) -> Optional[str]:
     return row["version"] if row else None
 
 
-def issues(store: Store, project_id: int, *, status: Optional[str] = None,
-           release: Optional[str] = None, environment: Optional[str] = None,
-           first_release: Optional[str] = None, text: Optional[str] = None,
-           limit: int = 100) -> List[Issue]:
+def issues(
+    store: Store,
+    project_id: int,
+    *,
+    status: Optional[str] = None,
+    release: Optional[str] = None,
+    environment: Optional[str] = None,
+    first_release: Optional[str] = None,
+    text: Optional[str] = None,
+    limit: int = 100,
+) -> List[Issue]:
     """Issues of a project, most recently seen first, filtered like Sentry's issue search.
 
     ``status``: unresolved (includes regressed), resolved or regressed. ``release`` and
@@ -107,15 +131,17 @@ def issues(store: Store, project_id: int, *, status: Optional[str] = None,
     if text:
         sql += " AND (instr(lower(g.title), lower(?)) > 0 OR instr(lower(g.culprit), lower(?)) > 0)"
         params += [text, text]
-    sql += (" ORDER BY (SELECT MAX(e.id) FROM events e WHERE e.group_id = g.id) DESC, "
-            "g.id DESC LIMIT ?")
+    sql += (
+        " ORDER BY (SELECT MAX(e.id) FROM events e WHERE e.group_id = g.id) DESC, g.id DESC LIMIT ?"
+    )
     params.append(limit)
     return [hydrate(store, r) for r in store.query(sql, params)]
 
 
 def group_events(store: Store, group_id: int, limit: int = 100) -> List[sqlite3.Row]:
-    return store.query("SELECT * FROM events WHERE group_id = ? ORDER BY id DESC LIMIT ?",
-                       (group_id, limit))
+    return store.query(
+        "SELECT * FROM events WHERE group_id = ? ORDER BY id DESC LIMIT ?", (group_id, limit)
+    )
 
 
 def group_releases(store: Store, group_id: int) -> List[Dict[str, Any]]:
@@ -125,16 +151,24 @@ def group_releases(store: Store, group_id: int) -> List[Dict[str, Any]]:
         "COUNT(*) AS times_seen, MIN(e.received) AS first_seen, MAX(e.received) AS last_seen, "
         "r.id AS release_id FROM events e LEFT JOIN releases r ON r.version = e.release "
         "WHERE e.group_id = ? GROUP BY e.release, e.environment "
-        "ORDER BY COALESCE(r.id, 0), e.environment", (group_id,))
+        "ORDER BY COALESCE(r.id, 0), e.environment",
+        (group_id,),
+    )
     return [dict(r) for r in rows]
 
 
 def regressions(store: Store, group_id: int) -> List[Dict[str, Any]]:
-    rows = store.query("SELECT * FROM group_regressions WHERE group_id = ? ORDER BY id",
-                       (group_id,))
-    return [dict(r, release=release_version(store, r["release_id"]),
-                 resolved_release=release_version(store, r["resolved_release_id"]))
-            for r in rows]
+    rows = store.query(
+        "SELECT * FROM group_regressions WHERE group_id = ? ORDER BY id", (group_id,)
+    )
+    return [
+        dict(
+            r,
+            release=release_version(store, r["release_id"]),
+            resolved_release=release_version(store, r["resolved_release_id"]),
+        )
+        for r in rows
+    ]
 
 
 # -- suspect commits ---------------------------------------------------------------------------
@@ -163,8 +197,11 @@ def _frame_paths(store: Store, row: Issue) -> List[Tuple[str, ...]]:
         if ev is None:
             continue
         for f in in_app_frames(json.loads(ev["payload"])):
-            paths = tuple(p for p in (f.get("abs_path"), f.get("filename"))
-                          if isinstance(p, str) and p and not p.startswith("<"))
+            paths = tuple(
+                p
+                for p in (f.get("abs_path"), f.get("filename"))
+                if isinstance(p, str) and p and not p.startswith("<")
+            )
             key = (paths[0] if paths else "", str(f.get("function")))
             if paths and key not in seen:
                 seen.add(key)
@@ -179,14 +216,18 @@ def candidate_releases(store: Store, row: Issue) -> List[int]:
         ids.append(row["first_release_id"])
     last_resolution = row["resolved_release_id"]
     if last_resolution is None:
-        reg = store.query_one("SELECT resolved_release_id FROM group_regressions WHERE "
-                              "group_id = ? AND resolved_release_id IS NOT NULL "
-                              "ORDER BY id DESC LIMIT 1", (row["id"],))
+        reg = store.query_one(
+            "SELECT resolved_release_id FROM group_regressions WHERE "
+            "group_id = ? AND resolved_release_id IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1",
+            (row["id"],),
+        )
         last_resolution = reg["resolved_release_id"] if reg else None
     if last_resolution is not None:
         upper = max(row["last_release_id"] or 0, last_resolution)
-        for r in store.query("SELECT id FROM releases WHERE id > ? AND id <= ? ORDER BY id",
-                             (last_resolution, upper)):
+        for r in store.query(
+            "SELECT id FROM releases WHERE id > ? AND id <= ? ORDER BY id", (last_resolution, upper)
+        ):
             if r["id"] not in ids:
                 ids.append(r["id"])
     return ids
@@ -204,91 +245,128 @@ def suspect_commits(store: Store, row: Issue, limit: int = 5) -> List[Dict[str, 
         "SELECT c.*, rc.release_id, rc.ord, r.version AS release, rp.name AS repo_name "
         f"FROM release_commits rc JOIN commits c ON c.id = rc.commit_id "
         f"JOIN releases r ON r.id = rc.release_id JOIN repos rp ON rp.id = c.repo_id "
-        f"WHERE rc.release_id IN ({marks})", releases)
+        f"WHERE rc.release_id IN ({marks})",
+        releases,
+    )
     found: Dict[int, Dict[str, Any]] = {}
     for commit in commits:
-        files = [f["path"] for f in store.query(
-            "SELECT path FROM commit_files WHERE commit_id = ?", (commit["id"],))]
-        touched = [i for i, paths in enumerate(frames)
-                   if any(path_matches(p, f) for p in paths for f in files)]
+        files = [
+            f["path"]
+            for f in store.query(
+                "SELECT path FROM commit_files WHERE commit_id = ?", (commit["id"],)
+            )
+        ]
+        touched = [
+            i
+            for i, paths in enumerate(frames)
+            if any(path_matches(p, f) for p in paths for f in files)
+        ]
         if not touched:
             continue
-        matched = sorted({f for f in files for i in touched
-                          if any(path_matches(p, f) for p in frames[i])})
+        matched = sorted(
+            {f for f in files for i in touched if any(path_matches(p, f) for p in frames[i])}
+        )
         item = found.get(commit["id"])
         if item is None or commit["release_id"] > item["release_id"]:
-            found[commit["id"]] = dict(commit, files=matched, frames_touched=len(touched),
-                                       crash_distance=len(frames) - 1 - max(touched))
-    ranked = sorted(found.values(), key=lambda c: (-c["frames_touched"], c["crash_distance"],
-                                                    -c["release_id"], c["ord"]))
+            found[commit["id"]] = dict(
+                commit,
+                files=matched,
+                frames_touched=len(touched),
+                crash_distance=len(frames) - 1 - max(touched),
+            )
+    ranked = sorted(
+        found.values(),
+        key=lambda c: (-c["frames_touched"], c["crash_distance"], -c["release_id"], c["ord"]),
+    )
     return ranked[:limit]
 
 
-def assignee(store: Store, row: Issue,
-             suspects: Optional[List[Dict[str, Any]]] = None) -> Optional[Dict[str, Any]]:
+def assignee(
+    store: Store, row: Issue, suspects: Optional[List[Dict[str, Any]]] = None
+) -> Optional[Dict[str, Any]]:
     """Who should look at the issue: the person assigned by hand, else the top suspect
     commit's author. ``source`` says which."""
     if row["assignee_email"] or row["assignee_name"]:
-        return {"name": row["assignee_name"] or row["assignee_email"],
-                "email": row["assignee_email"], "source": "assigned"}
+        return {
+            "name": row["assignee_name"] or row["assignee_email"],
+            "email": row["assignee_email"],
+            "source": "assigned",
+        }
     suspects = suspect_commits(store, row) if suspects is None else suspects
     for commit in suspects:
         if commit.get("author_email") or commit.get("author_name"):
-            return {"name": commit.get("author_name") or commit.get("author_email"),
-                    "email": commit.get("author_email"), "source": "suspect commit",
-                    "commit": commit["key"]}
+            return {
+                "name": commit.get("author_name") or commit.get("author_email"),
+                "email": commit.get("author_email"),
+                "source": "suspect commit",
+                "commit": commit["key"],
+            }
     return None
 
 
 # -- per release -------------------------------------------------------------------------------
-def release_report(store: Store, release: sqlite3.Row,
-                   environment: Optional[str] = None) -> Dict[str, Any]:
+def release_report(
+    store: Store, release: sqlite3.Row, environment: Optional[str] = None
+) -> Dict[str, Any]:
     """New issues (first seen in the release), regressions (reopened by an event of it),
     issues resolved in it, event and issue counts per environment and the issue references
     of its commit messages."""
     rid, version = release["id"], release["version"]
-    env_sql, env_params = ("", []) if environment is None else (" AND e.environment = ?",
-                                                                [environment])
+    env_sql, env_params = (
+        ("", []) if environment is None else (" AND e.environment = ?", [environment])
+    )
     new = store.query(
         "SELECT g.* FROM groups g WHERE g.first_release_id = ? AND EXISTS (SELECT 1 FROM "
         "events e WHERE e.group_id = g.id AND e.release = ?" + env_sql + ") "
-        "ORDER BY g.short_num", [rid, version] + env_params)
+        "ORDER BY g.short_num",
+        [rid, version] + env_params,
+    )
     reg_env = "" if environment is None else " AND x.environment = ?"
     regressed = store.query(
         "SELECT g.* FROM groups g WHERE g.id IN (SELECT x.group_id FROM group_regressions x "
         "WHERE x.release_id = ?" + reg_env + ") ORDER BY g.short_num",
-        [rid] + ([] if environment is None else [environment]))
-    resolved = store.query("SELECT g.* FROM groups g WHERE g.status = ? AND "
-                           "g.resolved_release_id = ? ORDER BY g.short_num", (RESOLVED, rid))
+        [rid] + ([] if environment is None else [environment]),
+    )
+    resolved = store.query(
+        "SELECT g.* FROM groups g WHERE g.status = ? AND "
+        "g.resolved_release_id = ? ORDER BY g.short_num",
+        (RESOLVED, rid),
+    )
     counts = store.query(
         "SELECT e.environment, COUNT(*) AS count, COUNT(DISTINCT e.group_id) AS issues "
-        "FROM events e WHERE e.release = ?" + env_sql +
-        " GROUP BY e.environment ORDER BY e.environment", [version] + env_params)
-    refs = store.query("SELECT * FROM commit_issue_refs WHERE release_id = ? ORDER BY id",
-                       (rid,))
-    return {"new": [hydrate(store, r) for r in new],
-            "regressed": [hydrate(store, r) for r in regressed],
-            "resolved": [hydrate(store, r) for r in resolved],
-            "counts": [dict(c) for c in counts], "refs": [dict(r) for r in refs]}
+        "FROM events e WHERE e.release = ?"
+        + env_sql
+        + " GROUP BY e.environment ORDER BY e.environment",
+        [version] + env_params,
+    )
+    refs = store.query("SELECT * FROM commit_issue_refs WHERE release_id = ? ORDER BY id", (rid,))
+    return {
+        "new": [hydrate(store, r) for r in new],
+        "regressed": [hydrate(store, r) for r in regressed],
+        "resolved": [hydrate(store, r) for r in resolved],
+        "counts": [dict(c) for c in counts],
+        "refs": [dict(r) for r in refs],
+    }
 
 
 def new_issue_count(store: Store, release_id: int) -> int:
-    return store.query_one("SELECT COUNT(*) AS n FROM groups WHERE first_release_id = ?",
-                           (release_id,))["n"]
+    return store.query_one(
+        "SELECT COUNT(*) AS n FROM groups WHERE first_release_id = ?", (release_id,)
+    )["n"]
 
 
 # -- status changes ----------------------------------------------------------------------------
 def _latest_release_id(store: Store, project_id: int) -> Optional[int]:
-    row = store.query_one("SELECT MAX(release_id) AS id FROM release_projects WHERE "
-                          "project_id = ?", (project_id,))
+    row = store.query_one(
+        "SELECT MAX(release_id) AS id FROM release_projects WHERE project_id = ?", (project_id,)
+    )
     if row and row["id"]:
         return row["id"]
     row = store.query_one("SELECT MAX(id) AS id FROM releases")
     return row["id"] if row else None
 
 
-def update_status(store: Store, row: Issue, status: str,
-                  details: Dict[str, Any]) -> None:
+def update_status(store: Store, row: Issue, status: str, details: Dict[str, Any]) -> None:
     """Resolve (now, in a release, in the next release) or reopen an issue.
 
     Raises InsightError for an unknown status or release."""
@@ -317,11 +395,16 @@ def update_status(store: Store, row: Issue, status: str,
         else:
             values = (RESOLVED, None, None, "api", now)
     else:
-        raise InsightError(f"status {status!r} is not supported (use resolved, unresolved, "
-                           "resolvedInNextRelease or ignored)")
+        raise InsightError(
+            f"status {status!r} is not supported (use resolved, unresolved, "
+            "resolvedInNextRelease or ignored)"
+        )
     with store.write() as c:
-        c.execute("UPDATE groups SET status = ?, resolved_kind = ?, resolved_release_id = ?, "
-                  "resolved_by = ?, resolved_at = ? WHERE id = ?", values + (row["id"],))
+        c.execute(
+            "UPDATE groups SET status = ?, resolved_kind = ?, resolved_release_id = ?, "
+            "resolved_by = ?, resolved_at = ? WHERE id = ?",
+            values + (row["id"],),
+        )
 
 
 def assign(store: Store, row: Issue, who: Optional[str]) -> None:
@@ -337,14 +420,19 @@ def assign(store: Store, row: Issue, who: Optional[str]) -> None:
         else:
             name = who
     with store.write() as c:
-        c.execute("UPDATE groups SET assignee_name = ?, assignee_email = ? WHERE id = ?",
-                  (name, email, row["id"]))
+        c.execute(
+            "UPDATE groups SET assignee_name = ?, assignee_email = ? WHERE id = ?",
+            (name, email, row["id"]),
+        )
 
 
 def resolution(store: Store, row: Issue) -> Optional[Dict[str, Any]]:
     """How a resolved issue was resolved: kind, release, by whom, when; None otherwise."""
     if row["status"] != RESOLVED:
         return None
-    return {"kind": row["resolved_kind"] or "now",
-            "release": release_version(store, row["resolved_release_id"]),
-            "by": row["resolved_by"], "at": row["resolved_at"]}
+    return {
+        "kind": row["resolved_kind"] or "now",
+        "release": release_version(store, row["resolved_release_id"]),
+        "by": row["resolved_by"],
+        "at": row["resolved_at"],
+    }

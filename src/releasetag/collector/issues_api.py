@@ -16,13 +16,13 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs
 from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import parse_qs
 
 from . import insights
-from .insights import Issue
 from .context import Context, body_object, require_org, require_project, require_release
 from .http import HTTPError, Request, Response, json_response
+from .insights import Issue
 from .webapi import event_summary_json
 
 _TOKEN = re.compile(r'(!?[\w.-]+):(?:"([^"]*)"|(\S+))|"([^"]*)"|(\S+)')
@@ -39,16 +39,22 @@ def parse_query(text: str) -> Dict[str, Any]:
             key = key.lower()
             if key == "is":
                 if value not in _STATUSES:
-                    raise HTTPError(400, f"is:{value} is not supported (use is:unresolved, "
-                                         "is:resolved, is:regressed or is:ignored)")
+                    raise HTTPError(
+                        400,
+                        f"is:{value} is not supported (use is:unresolved, "
+                        "is:resolved, is:regressed or is:ignored)",
+                    )
                 out["status"] = value
             elif key in ("release", "environment"):
                 out[key] = value
             elif key in ("first-release", "firstrelease", "first_release"):
                 out["first_release"] = value
             else:
-                raise HTTPError(400, f"unsupported search key {key!r} (use is:, release:, "
-                                     "environment:, first-release: or free text)")
+                raise HTTPError(
+                    400,
+                    f"unsupported search key {key!r} (use is:, release:, "
+                    "environment:, first-release: or free text)",
+                )
         else:
             words.append(free_q or free)
     if words:
@@ -78,17 +84,26 @@ def _status_details(ctx: Context, row: Issue) -> Dict[str, Any]:
 
 
 def commit_json(c: Dict[str, Any]) -> Dict[str, Any]:
-    author = ({"name": c.get("author_name"), "email": c.get("author_email")}
-              if c.get("author_name") or c.get("author_email") else None)
-    return {"id": c["key"], "message": c.get("message"), "dateCreated": c.get("timestamp"),
-            "author": author, "repository": {"name": c.get("repo_name")},
-            "release": {"version": c.get("release")}, "files": c.get("files", []),
-            "framesTouched": c.get("frames_touched"), "score": c.get("frames_touched"),
-            "suspectCommitType": "via commit in release"}
+    author = (
+        {"name": c.get("author_name"), "email": c.get("author_email")}
+        if c.get("author_name") or c.get("author_email")
+        else None
+    )
+    return {
+        "id": c["key"],
+        "message": c.get("message"),
+        "dateCreated": c.get("timestamp"),
+        "author": author,
+        "repository": {"name": c.get("repo_name")},
+        "release": {"version": c.get("release")},
+        "files": c.get("files", []),
+        "framesTouched": c.get("frames_touched"),
+        "score": c.get("frames_touched"),
+        "suspectCommitType": "via commit in release",
+    }
 
 
-def issue_json(ctx: Context, req: Request, row: Issue,
-               details: bool = False) -> Dict[str, Any]:
+def issue_json(ctx: Context, req: Request, row: Issue, details: bool = False) -> Dict[str, Any]:
     store = ctx.store
     project = store.project(row["project_id"])
     suspects = insights.suspect_commits(store, row)
@@ -100,37 +115,79 @@ def issue_json(ctx: Context, req: Request, row: Issue,
     elif status == "unresolved":
         substatus = "new" if row["times_seen"] <= 1 else "ongoing"
     data: Dict[str, Any] = {
-        "id": str(row["id"]), "shortId": insights.short_id_of(store, row),
-        "title": row["title"], "culprit": row["culprit"],
+        "id": str(row["id"]),
+        "shortId": insights.short_id_of(store, row),
+        "title": row["title"],
+        "culprit": row["culprit"],
         "permalink": f"{req.base_url}/issues/{row['id']}/",
-        "level": row["level"], "status": status, "substatus": substatus,
-        "statusDetails": _status_details(ctx, row), "isPublic": False, "platform": "python",
-        "project": {"id": str(project["id"]), "slug": project["slug"], "name": project["name"],
-                    "platform": "python"} if project else None,
+        "level": row["level"],
+        "status": status,
+        "substatus": substatus,
+        "statusDetails": _status_details(ctx, row),
+        "isPublic": False,
+        "platform": "python",
+        "project": {
+            "id": str(project["id"]),
+            "slug": project["slug"],
+            "name": project["name"],
+            "platform": "python",
+        }
+        if project
+        else None,
         "type": row["type"],
-        "metadata": {"type": row["exception_type"], "value": row["exception_value"],
-                     "title": row["title"]},
-        "numComments": 0, "isBookmarked": False, "isSubscribed": False, "hasSeen": False,
-        "annotations": [], "isUnhandled": False, "shareId": None,
-        "assignedTo": ({"type": "user", "id": who.get("email") or who["name"],
-                        "name": who["name"], "email": who.get("email")} if who else None),
+        "metadata": {
+            "type": row["exception_type"],
+            "value": row["exception_value"],
+            "title": row["title"],
+        },
+        "numComments": 0,
+        "isBookmarked": False,
+        "isSubscribed": False,
+        "hasSeen": False,
+        "annotations": [],
+        "isUnhandled": False,
+        "shareId": None,
+        "assignedTo": (
+            {
+                "type": "user",
+                "id": who.get("email") or who["name"],
+                "name": who["name"],
+                "email": who.get("email"),
+            }
+            if who
+            else None
+        ),
         "assigneeSource": who["source"] if who else None,
-        "count": str(row["times_seen"]), "userCount": 0,
-        "firstSeen": row["first_seen"], "lastSeen": row["last_seen"],
+        "count": str(row["times_seen"]),
+        "userCount": 0,
+        "firstSeen": row["first_seen"],
+        "lastSeen": row["last_seen"],
         "firstRelease": _release_ref(ctx, row["first_release_id"]),
         "lastRelease": _release_ref(ctx, row["last_release_id"]),
         "resolution": insights.resolution(store, row),
     }
     if details:
         data["suspectCommits"] = [commit_json(c) for c in suspects]
-        data["regressions"] = [{"release": r["release"], "resolvedInRelease":
-                                r["resolved_release"], "environment": r["environment"] or None,
-                                "eventID": r["event_id"], "date": r["date"]}
-                               for r in insights.regressions(store, row["id"])]
-        data["releases"] = [{"release": r["version"], "environment": r["environment"] or None,
-                             "count": r["times_seen"], "firstSeen": r["first_seen"],
-                             "lastSeen": r["last_seen"]}
-                            for r in insights.group_releases(store, row["id"])]
+        data["regressions"] = [
+            {
+                "release": r["release"],
+                "resolvedInRelease": r["resolved_release"],
+                "environment": r["environment"] or None,
+                "eventID": r["event_id"],
+                "date": r["date"],
+            }
+            for r in insights.regressions(store, row["id"])
+        ]
+        data["releases"] = [
+            {
+                "release": r["version"],
+                "environment": r["environment"] or None,
+                "count": r["times_seen"],
+                "firstSeen": r["first_seen"],
+                "lastSeen": r["last_seen"],
+            }
+            for r in insights.group_releases(store, row["id"])
+        ]
     return data
 
 
@@ -183,8 +240,11 @@ def _check_update(ctx: Context, body: Dict[str, Any]) -> Tuple[Optional[str], Di
     if status is None and details:
         status = "resolved"
     if status is not None and status not in _UPDATE_STATUSES:
-        raise HTTPError(400, f"status {status!r} is not supported (use resolved, unresolved, "
-                             "resolvedInNextRelease or ignored)")
+        raise HTTPError(
+            400,
+            f"status {status!r} is not supported (use resolved, unresolved, "
+            "resolvedInNextRelease or ignored)",
+        )
     in_release = details.get("inRelease")
     if in_release is not None:
         if not isinstance(in_release, str):
@@ -197,8 +257,9 @@ def _check_update(ctx: Context, body: Dict[str, Any]) -> Tuple[Optional[str], Di
     return status, details
 
 
-def _apply_update(ctx: Context, row: Issue, body: Dict[str, Any],
-                  status: Optional[str], details: Dict[str, Any]) -> None:
+def _apply_update(
+    ctx: Context, row: Issue, body: Dict[str, Any], status: Optional[str], details: Dict[str, Any]
+) -> None:
     """Status, statusDetails and assignedTo of a checked PUT body, applied to one issue."""
     if status is not None:
         try:
@@ -229,8 +290,9 @@ def bulk_update(ctx: Context, req: Request, org: str, project: str) -> Response:
         text = req.query.get("query") or ""
         if req.query.get("status") in _STATUSES:
             text += f" is:{req.query['status']}"
-        rows = insights.issues(ctx.store, project_row["id"], limit=1000,
-                               **parse_query(text.strip() or "is:unresolved"))
+        rows = insights.issues(
+            ctx.store, project_row["id"], limit=1000, **parse_query(text.strip() or "is:unresolved")
+        )
         if not rows:
             return json_response({})
     for row in rows:
@@ -241,8 +303,12 @@ def bulk_update(ctx: Context, req: Request, org: str, project: str) -> Response:
     for row in rows:
         _apply_update(ctx, row, body, *checked)
     fresh = insights.group(ctx.store, str(rows[-1]["id"]))
-    return json_response({"status": issue_json(ctx, req, fresh)["status"],
-                          "statusDetails": _status_details(ctx, fresh)})
+    return json_response(
+        {
+            "status": issue_json(ctx, req, fresh)["status"],
+            "statusDetails": _status_details(ctx, fresh),
+        }
+    )
 
 
 def issue_events(ctx: Context, req: Request, issue_id: str, org: str = "") -> Response:
@@ -260,8 +326,7 @@ def issue_suspects(ctx: Context, req: Request, issue_id: str, org: str = "") -> 
     return json_response([commit_json(c) for c in insights.suspect_commits(ctx.store, row)])
 
 
-def event_committers(ctx: Context, req: Request, org: str, project: str,
-                     event_id: str) -> Response:
+def event_committers(ctx: Context, req: Request, org: str, project: str, event_id: str) -> Response:
     """Sentry's ``committers`` shape: suspect commits grouped by author."""
     project_row = require_project(ctx, org, project)
     ev = ctx.store.event(event_id, project_row["id"])
@@ -273,9 +338,13 @@ def event_committers(ctx: Context, req: Request, org: str, project: str,
     by_author: Dict[Tuple[Any, Any], Dict[str, Any]] = {}
     for c in insights.suspect_commits(ctx.store, row):
         key = (c.get("author_email"), c.get("author_name"))
-        entry = by_author.setdefault(key, {"author": {"name": c.get("author_name"),
-                                                      "email": c.get("author_email")},
-                                           "commits": []})
+        entry = by_author.setdefault(
+            key,
+            {
+                "author": {"name": c.get("author_name"), "email": c.get("author_email")},
+                "commits": [],
+            },
+        )
         entry["commits"].append(commit_json(c))
     return json_response({"committers": list(by_author.values())})
 
@@ -283,24 +352,45 @@ def event_committers(ctx: Context, req: Request, org: str, project: str,
 def short_id_lookup(ctx: Context, req: Request, org: str, short_id: str) -> Response:
     row = _issue(ctx, short_id, org)
     data = issue_json(ctx, req, row)
-    return json_response({"organizationSlug": ctx.org, "projectSlug": data["project"]["slug"],
-                          "groupId": data["id"], "shortId": data["shortId"], "group": data})
+    return json_response(
+        {
+            "organizationSlug": ctx.org,
+            "projectSlug": data["project"]["slug"],
+            "groupId": data["id"],
+            "shortId": data["shortId"],
+            "group": data,
+        }
+    )
 
 
 def release_issues(ctx: Context, req: Request, org: str, version: str) -> Response:
     rel = require_release(ctx, org, version)
     report = insights.release_report(ctx.store, rel, req.query.get("environment") or None)
-    return json_response({
-        "version": rel["version"],
-        "newIssues": [issue_json(ctx, req, r) for r in report["new"]],
-        "regressions": [issue_json(ctx, req, r) for r in report["regressed"]],
-        "resolved": [issue_json(ctx, req, r) for r in report["resolved"]],
-        "environments": [{"environment": c["environment"] or None, "events": c["count"],
-                          "issues": c["issues"]} for c in report["counts"]],
-        "commitIssueRefs": [{"commit": r["commit_key"], "shortId": r["short_id"],
-                             "outcome": r["outcome"], "reason": r["reason"]}
-                            for r in report["refs"]],
-    })
+    return json_response(
+        {
+            "version": rel["version"],
+            "newIssues": [issue_json(ctx, req, r) for r in report["new"]],
+            "regressions": [issue_json(ctx, req, r) for r in report["regressed"]],
+            "resolved": [issue_json(ctx, req, r) for r in report["resolved"]],
+            "environments": [
+                {
+                    "environment": c["environment"] or None,
+                    "events": c["count"],
+                    "issues": c["issues"],
+                }
+                for c in report["counts"]
+            ],
+            "commitIssueRefs": [
+                {
+                    "commit": r["commit_key"],
+                    "shortId": r["short_id"],
+                    "outcome": r["outcome"],
+                    "reason": r["reason"],
+                }
+                for r in report["refs"]
+            ],
+        }
+    )
 
 
 _O = r"/api/0/organizations/(?P<org>[^/]+)"

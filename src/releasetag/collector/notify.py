@@ -55,27 +55,40 @@ def recipients(store: Store, release_id: int) -> List[Tuple[Optional[str], str]]
     return list(seen.values())
 
 
-def _message(mailer: Mailer, name: Optional[str], email: str, version: str,
-             deploy: sqlite3.Row, commits: List[Dict[str, Any]], page: str) -> EmailMessage:
+def _message(
+    mailer: Mailer,
+    name: Optional[str],
+    email: str,
+    version: str,
+    deploy: sqlite3.Row,
+    commits: List[Dict[str, Any]],
+    page: str,
+) -> EmailMessage:
     msg = EmailMessage()
     msg["Subject"] = f"Deployed: {version} to {deploy['environment']}"
     msg["From"] = mailer.mail_from
     msg["To"] = formataddr((name or "", email))
     msg["Message-ID"] = make_msgid(domain="releasetag.local")
     mine = [c for c in commits if (c.get("author_email") or "").lower() == email.lower()]
-    lines = [f"Release {version} was deployed to {deploy['environment']}"
-             + (f" ({deploy['name']})" if deploy["name"] else "") + ".", "",
-             "Your commits in this release:"]
-    lines += [f"  {c['key'][:12]}  {((c.get('message') or '').splitlines() or [''])[0]}"
-              for c in mine]
+    lines = [
+        f"Release {version} was deployed to {deploy['environment']}"
+        + (f" ({deploy['name']})" if deploy["name"] else "")
+        + ".",
+        "",
+        "Your commits in this release:",
+    ]
+    lines += [
+        f"  {c['key'][:12]}  {((c.get('message') or '').splitlines() or [''])[0]}" for c in mine
+    ]
     if page:
         lines += ["", f"Release page: {page}"]
     msg.set_content("\n".join(lines) + "\n")
     return msg
 
 
-def notify_deploy(store: Store, mailer: Optional[Mailer], version: str, deploy: sqlite3.Row,
-                  page: str = "") -> List[Dict[str, Any]]:
+def notify_deploy(
+    store: Store, mailer: Optional[Mailer], version: str, deploy: sqlite3.Row, page: str = ""
+) -> List[Dict[str, Any]]:
     """Mail the release's commit authors about a deploy (when a mailer is set) and record
     one notification per author; returns the records."""
     release = store.release(version)
@@ -96,15 +109,25 @@ def notify_deploy(store: Store, mailer: Optional[Mailer], version: str, deploy: 
         records.append({"name": name, "email": email, "status": status, "detail": detail})
     with store.write() as c:
         for r in records:
-            c.execute("INSERT INTO deploy_notifications(deploy_id, name, email, status, detail, "
-                      "date) VALUES (?,?,?,?,?,?)",
-                      (deploy["id"], r["name"], r["email"], r["status"], r["detail"], now_iso()))
+            c.execute(
+                "INSERT INTO deploy_notifications(deploy_id, name, email, status, detail, "
+                "date) VALUES (?,?,?,?,?,?)",
+                (deploy["id"], r["name"], r["email"], r["status"], r["detail"], now_iso()),
+            )
     return records
 
 
 def notifications(store: Store, deploy_id: int) -> List[Dict[str, Any]]:
     """The recorded notifications of one deploy."""
-    return [{"name": r["name"], "email": r["email"], "status": r["status"],
-             "detail": r["detail"], "date": r["date"]}
-            for r in store.query("SELECT * FROM deploy_notifications WHERE deploy_id = ? "
-                                 "ORDER BY id", (deploy_id,))]
+    return [
+        {
+            "name": r["name"],
+            "email": r["email"],
+            "status": r["status"],
+            "detail": r["detail"],
+            "date": r["date"],
+        }
+        for r in store.query(
+            "SELECT * FROM deploy_notifications WHERE deploy_id = ? ORDER BY id", (deploy_id,)
+        )
+    ]

@@ -7,8 +7,8 @@ from html import escape
 from typing import Any, Dict, List
 from urllib.parse import quote
 
-from .http import HTTPError, Request, Response, html_response
 from .context import Context
+from .http import HTTPError, Request, Response, html_response
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1c22;background:#f6f6f8}
@@ -34,16 +34,16 @@ def _page(title: str, body: str) -> Response:
     return html_response(
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>{e(title)} - releasetag collector</title><style>{STYLE}</style></head><body>"
-        "<header><h1><a href=\"/\">releasetag collector</a></h1></header>"
-        f"<main>{body}</main></body></html>")
+        '<header><h1><a href="/">releasetag collector</a></h1></header>'
+        f"<main>{body}</main></body></html>"
+    )
 
 
 def _table(headers: List[str], rows: List[List[str]], empty: str) -> str:
     if not rows:
         return f"<p class=muted>{e(empty)}</p>"
     head = "".join(f"<th>{e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>"
-                   for row in rows)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -57,45 +57,75 @@ def index(ctx: Context, req: Request) -> Response:
         version = rel["version"]
         counts = store.event_counts(version)
         total = sum(c["count"] for c in counts)
-        envs = "".join(f"<span class=badge>{e(c['environment'] or '(none)')}: {e(c['count'])}"
-                       "</span>" for c in counts)
+        envs = "".join(
+            f"<span class=badge>{e(c['environment'] or '(none)')}: {e(c['count'])}</span>"
+            for c in counts
+        )
         commits = store.release_commits(rel["id"])
-        commit_rows = [[f"<code>{e(c['key'][:12])}</code>", e(c["repo_name"]),
-                        e(c.get("author_name")),
-                        e((c.get("message") or "").split("\n", 1)[0]),
-                        "<br>".join(f"{e(f['type'])} {e(f['path'])}" for f in c["files"])]
-                       for c in commits]
-        deploy_rows = [[e(d["environment"]), e(d["name"]), e(d["date_finished"]), e(d["url"])]
-                       for d in store.deploys(rel["id"])]
-        artifact_rows = [[e(a["name"]), e(a["type"]), f"<code>{e(a['debug_id'])}</code>",
-                          e(a["dist"]), e(a["size"])] for a in store.release_artifacts(version)]
+        commit_rows = [
+            [
+                f"<code>{e(c['key'][:12])}</code>",
+                e(c["repo_name"]),
+                e(c.get("author_name")),
+                e((c.get("message") or "").split("\n", 1)[0]),
+                "<br>".join(f"{e(f['type'])} {e(f['path'])}" for f in c["files"]),
+            ]
+            for c in commits
+        ]
+        deploy_rows = [
+            [e(d["environment"]), e(d["name"]), e(d["date_finished"]), e(d["url"])]
+            for d in store.deploys(rel["id"])
+        ]
+        artifact_rows = [
+            [
+                e(a["name"]),
+                e(a["type"]),
+                f"<code>{e(a['debug_id'])}</code>",
+                e(a["dist"]),
+                e(a["size"]),
+            ]
+            for a in store.release_artifacts(version)
+        ]
         event_rows = []
         if project is not None:
             for ev in store.events(project["id"], release=version, limit=10):
                 link = f"/events/{quote(ev['event_id'])}/"
-                event_rows.append([f"<span class=level-{e(ev['level'])}>{e(ev['level'])}</span>",
-                                   f"<a href=\"{e(link)}\">{e(ev['title'])}</a>",
-                                   e(ev["environment"]), e(ev["received"])])
+                event_rows.append(
+                    [
+                        f"<span class=level-{e(ev['level'])}>{e(ev['level'])}</span>",
+                        f'<a href="{e(link)}">{e(ev["title"])}</a>',
+                        e(ev["environment"]),
+                        e(ev["received"]),
+                    ]
+                )
         status = " <span class=badge>archived</span>" if rel["status"] == "archived" else ""
         sections.append(
-            f"<section class=release id=\"release-{e(version)}\"><h2><a href=\"/releases/"
-            f"{e(quote(version, safe=''))}/\">{e(version)}</a>{status}</h2>"
+            f'<section class=release id="release-{e(version)}"><h2><a href="/releases/'
+            f'{e(quote(version, safe=""))}/">{e(version)}</a>{status}</h2>'
             f"<div class=muted>created {e(rel['date_created'])}"
             f"{' &middot; released ' + e(rel['date_released']) if rel['date_released'] else ''}"
             f" &middot; <b class=events>{e(total)}</b> events</div><div>{envs}</div>"
-            "<h3>Events</h3>" + _table(["level", "title", "environment", "received"],
-                                       event_rows, "no events") +
-            "<h3>Commits</h3>" + _table(["commit", "repository", "author", "message", "files"],
-                                        commit_rows, "no commits") +
-            "<h3>Deploys</h3>" + _table(["environment", "name", "finished", "url"], deploy_rows,
-                                        "no deploys") +
-            "<h3>Artifacts</h3>" + _table(["name", "type", "debug id", "dist", "bytes"],
-                                          artifact_rows, "no artifacts") + "</section>")
-    unreleased = project is not None and store.query_one(
-        "SELECT COUNT(*) AS n FROM events WHERE release IS NULL")["n"]
+            "<h3>Events</h3>"
+            + _table(["level", "title", "environment", "received"], event_rows, "no events")
+            + "<h3>Commits</h3>"
+            + _table(
+                ["commit", "repository", "author", "message", "files"], commit_rows, "no commits"
+            )
+            + "<h3>Deploys</h3>"
+            + _table(["environment", "name", "finished", "url"], deploy_rows, "no deploys")
+            + "<h3>Artifacts</h3>"
+            + _table(["name", "type", "debug id", "dist", "bytes"], artifact_rows, "no artifacts")
+            + "</section>"
+        )
+    unreleased = (
+        project is not None
+        and store.query_one("SELECT COUNT(*) AS n FROM events WHERE release IS NULL")["n"]
+    )
     if unreleased:
-        sections.append(f"<section class=release><h2>(no release)</h2>"
-                        f"<div class=muted>{e(unreleased)} events without a release</div></section>")
+        sections.append(
+            f"<section class=release><h2>(no release)</h2>"
+            f"<div class=muted>{e(unreleased)} events without a release</div></section>"
+        )
     body = "".join(sections) or "<p class=muted>No releases or events yet.</p>"
     return _page("Releases", "<h2>Releases</h2>" + body)
 
@@ -105,8 +135,10 @@ def _frames_html(frames: List[Dict[str, Any]]) -> str:
     for f in reversed(frames):  # most recent call first, as people read traces
         if not isinstance(f, dict):
             continue
-        where = (f"<code>{e(f.get('filename') or f.get('abs_path') or f.get('module'))}</code> "
-                 f"in <code>{e(f.get('function'))}</code> line {e(f.get('lineno'))}")
+        where = (
+            f"<code>{e(f.get('filename') or f.get('abs_path') or f.get('module'))}</code> "
+            f"in <code>{e(f.get('function'))}</code> line {e(f.get('lineno'))}"
+        )
         lines = []
         for pre in (f.get("pre_context") or [])[-2:]:
             lines.append(e(pre))
@@ -116,17 +148,20 @@ def _frames_html(frames: List[Dict[str, Any]]) -> str:
             lines.append(e(post))
         ctx_html = f"<pre class=ctx>{chr(10).join(lines)}</pre>" if lines else ""
         cls = "frame inapp" if f.get("in_app") else "frame"
-        out.append(f"<div class=\"{cls}\">{where}{ctx_html}</div>")
+        out.append(f'<div class="{cls}">{where}{ctx_html}</div>')
     return "".join(out)
 
 
 def _issue_link(ctx: Context, group_id: Any) -> str:
     from .insights import group, short_id_of
+
     issue = group(ctx.store, str(group_id)) if group_id else None
     if issue is None:
         return ""
-    return (f"<a href=\"/issues/{e(issue['id'])}/\">{e(short_id_of(ctx.store, issue))}</a> "
-            f"<span class=muted>({e(issue['status'])})</span>")
+    return (
+        f'<a href="/issues/{e(issue["id"])}/">{e(short_id_of(ctx.store, issue))}</a> '
+        f"<span class=muted>({e(issue['status'])})</span>"
+    )
 
 
 def event_page(ctx: Context, req: Request, event_id: str) -> Response:
@@ -139,23 +174,38 @@ def event_page(ctx: Context, req: Request, event_id: str) -> Response:
     if isinstance(tags, dict):
         tags = list(tags.items())
     tag_rows = [[e(t[0]), e(t[1])] for t in tags if isinstance(t, (list, tuple)) and len(t) == 2]
-    facts = [["event id", f"<code>{e(row['event_id'])}</code>"], ["level", e(row["level"])],
-             ["message", e(row["message"])], ["logger", e(event.get("logger"))],
-             ["release", e(row["release"])], ["environment", e(row["environment"])],
-             ["timestamp", e(row["timestamp"])], ["received", e(row["received"])],
-             ["culprit", e(row["culprit"])], ["issue", _issue_link(ctx, row["group_id"])]]
-    values = (event.get("exception") or {})
+    facts = [
+        ["event id", f"<code>{e(row['event_id'])}</code>"],
+        ["level", e(row["level"])],
+        ["message", e(row["message"])],
+        ["logger", e(event.get("logger"))],
+        ["release", e(row["release"])],
+        ["environment", e(row["environment"])],
+        ["timestamp", e(row["timestamp"])],
+        ["received", e(row["received"])],
+        ["culprit", e(row["culprit"])],
+        ["issue", _issue_link(ctx, row["group_id"])],
+    ]
+    values = event.get("exception") or {}
     values = values.get("values") if isinstance(values, dict) else values
     traces = []
     for exc in values if isinstance(values, list) else []:
         if not isinstance(exc, dict):
             continue
-        frames = (exc.get("stacktrace") or {}).get("frames") or [] \
-            if isinstance(exc.get("stacktrace"), dict) else []
-        traces.append(f"<h3>{e(exc.get('type'))}: {e(exc.get('value'))}</h3>"
-                      + _frames_html(frames))
-    body = (f"<h2 class=title>{e(row['title'])}</h2>" + _table(["", ""], facts, "")
-            + "<h3>Tags</h3>" + _table(["key", "value"], tag_rows, "no tags")
-            + "<h3>Stack trace</h3>" + ("".join(reversed(traces)) or
-                                        "<p class=muted>no stack trace</p>"))
+        frames = (
+            (exc.get("stacktrace") or {}).get("frames") or []
+            if isinstance(exc.get("stacktrace"), dict)
+            else []
+        )
+        traces.append(
+            f"<h3>{e(exc.get('type'))}: {e(exc.get('value'))}</h3>" + _frames_html(frames)
+        )
+    body = (
+        f"<h2 class=title>{e(row['title'])}</h2>"
+        + _table(["", ""], facts, "")
+        + "<h3>Tags</h3>"
+        + _table(["key", "value"], tag_rows, "no tags")
+        + "<h3>Stack trace</h3>"
+        + ("".join(reversed(traces)) or "<p class=muted>no stack trace</p>")
+    )
     return _page(row["title"] or "Event", body)

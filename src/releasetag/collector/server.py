@@ -7,8 +7,6 @@ first start) and reads back the org, project, DSN key and API token kept in the 
 
 from __future__ import annotations
 
-from releasetag.protocol.errors import ConfigurationError
-
 import io
 import json
 import logging
@@ -22,6 +20,8 @@ from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import unquote_to_bytes
+
+from releasetag.protocol.errors import ConfigurationError
 
 from .app import CollectorApp, make_app
 from .http import MAX_BODY
@@ -75,14 +75,22 @@ def open_collector(data_dir: str, token: Optional[str] = None) -> Tuple[Store, D
         store.set_meta("org", DEFAULT_ORG)
         org = DEFAULT_ORG
     projects = store.projects()
-    project = projects[0] if projects else store.ensure_project(DEFAULT_PROJECT, DEFAULT_PROJECT,
-                                                                new_key())
+    project = (
+        projects[0]
+        if projects
+        else store.ensure_project(DEFAULT_PROJECT, DEFAULT_PROJECT, new_key())
+    )
     if token:
         store.set_meta("token", token)
     elif store.get_meta("token") is None:
         store.set_meta("token", "rtk_" + secrets.token_hex(24))
-    return store, {"org": org, "project": project["slug"], "project_id": project["id"],
-                   "public_key": project["public_key"], "token": store.get_meta("token")}
+    return store, {
+        "org": org,
+        "project": project["slug"],
+        "project_id": project["id"],
+        "public_key": project["public_key"],
+        "token": store.get_meta("token"),
+    }
 
 
 # -- HTTP/1.1 gateway ----------------------------------------------------------------------------
@@ -222,8 +230,9 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         connection = (self.headers.get("Connection") or "").lower()
         self.close_connection = connection == "close" or self.request_version == "HTTP/1.0"
-        if ((self.headers.get("Expect") or "").lower() == "100-continue"
-                and self.request_version == "HTTP/1.1"):
+        if (
+            self.headers.get("Expect") or ""
+        ).lower() == "100-continue" and self.request_version == "HTTP/1.1":
             return self.handle_expect_100()
         return True
 
@@ -239,8 +248,12 @@ class _Handler(BaseHTTPRequestHandler):
             "SERVER_PORT": str(self.server.server_address[1]),
             "SERVER_PROTOCOL": self.request_version,
             "REMOTE_ADDR": self.client_address[0],
-            "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
-            "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
         }
         for key, value in self.headers.items():
             name = key.upper().replace("-", "_")
@@ -273,7 +286,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, headers = status_headers
         if reader is not None and 0 < reader.remaining <= MAX_DRAIN:
             while reader.read(1024 * 1024):  # drain what the app did not read, keep the
-                pass                          # connection usable and the client not reset
+                pass  # connection usable and the client not reset
         if reader is not None and reader.remaining > 0:
             complete = False
         if not complete:
@@ -288,11 +301,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._headers_buffer.append(b"\r\n" + body)
         self.flush_headers()
 
-    def send_error(self, code: int, message: Optional[str] = None,
-                   explain: Optional[str] = None) -> None:
+    def send_error(
+        self, code: int, message: Optional[str] = None, explain: Optional[str] = None
+    ) -> None:
         """Protocol-level errors as one-line JSON, and the connection closes."""
-        body = json.dumps({"detail": message or self.responses.get(code, ("error",))[0]}
-                          ).encode()
+        body = json.dumps({"detail": message or self.responses.get(code, ("error",))[0]}).encode()
         self.close_connection = True
         self.send_response_only(code)
         self.send_header("Content-Type", "application/json")
@@ -343,26 +356,33 @@ class CollectorError(ConfigurationError):
 class Collector:
     """A running (or ready to run) collector: store, app, server and the info to print."""
 
-    def __init__(self, data_dir: str, host: str = "127.0.0.1", port: int = 9000,
-                 token: Optional[str] = None, mailer: Any = None) -> None:
+    def __init__(
+        self,
+        data_dir: str,
+        host: str = "127.0.0.1",
+        port: int = 9000,
+        token: Optional[str] = None,
+        mailer: Any = None,
+    ) -> None:
         self.data_dir = os.path.abspath(data_dir)
         if os.path.exists(self.data_dir) and not os.path.isdir(self.data_dir):
             raise CollectorError(f"data folder {self.data_dir} is a file, not a folder")
         try:
             self.store, meta = open_collector(self.data_dir, token)
         except OSError as exc:
-            raise CollectorError(f"cannot use data folder {self.data_dir}: "
-                                 f"{exc.strerror or exc}") from None
+            raise CollectorError(
+                f"cannot use data folder {self.data_dir}: {exc.strerror or exc}"
+            ) from None
         except sqlite3.Error as exc:
-            raise CollectorError(f"cannot open the collector database in {self.data_dir}: "
-                                 f"{exc}") from None
+            raise CollectorError(
+                f"cannot open the collector database in {self.data_dir}: {exc}"
+            ) from None
         self.app = make_app(self.store, meta["org"], meta["token"], mailer)
         try:
             self.server = CollectorServer((host, port), self.app)
         except OSError as exc:
             self.store.close()
-            raise CollectorError(f"cannot listen on {host}:{port}: "
-                                 f"{exc.strerror or exc}") from None
+            raise CollectorError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         bound_host, bound_port = self.server.server_address[:2]
         shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host
         if ":" in shown:
@@ -370,9 +390,15 @@ class Collector:
         base = f"http://{shown}:{bound_port}"
         self.info = CollectorInfo(
             dsn=f"http://{meta['public_key']}@{shown}:{bound_port}/{meta['project_id']}",
-            url=base + "/", api_url=base + "/api/0/", page=base + "/",
-            org=meta["org"], project=meta["project"], project_id=meta["project_id"],
-            token=meta["token"], data=self.data_dir)
+            url=base + "/",
+            api_url=base + "/api/0/",
+            page=base + "/",
+            org=meta["org"],
+            project=meta["project"],
+            project_id=meta["project_id"],
+            token=meta["token"],
+            data=self.data_dir,
+        )
         self._thread: Optional[threading.Thread] = None
 
     def serve_forever(self) -> None:
@@ -380,8 +406,9 @@ class Collector:
 
     def start(self) -> "Collector":
         """Serve in a background thread (the demo and in-process users)."""
-        self._thread = threading.Thread(target=self.serve_forever, name="releasetag-collector",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, name="releasetag-collector", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -130,7 +130,8 @@ def to_iso(value: Any) -> Optional[str]:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             return datetime.fromtimestamp(float(value), timezone.utc).strftime(
-                "%Y-%m-%dT%H:%M:%S.%fZ")
+                "%Y-%m-%dT%H:%M:%S.%fZ"
+            )
         except (OverflowError, OSError, ValueError):
             return None
     return str(value)[:64]
@@ -160,8 +161,10 @@ class Store:
         with self._write_lock:
             conn.executescript(SCHEMA)
         with self.write() as c:
-            c.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-                      (str(SCHEMA_VERSION),))
+            c.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
         if self.query_one("SELECT 1 FROM events WHERE group_id IS NULL LIMIT 1"):
             grouping.backfill(self)  # a database from before issues: group its events
 
@@ -169,8 +172,9 @@ class Store:
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                   timeout=30)
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30
+            )
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -235,8 +239,11 @@ class Store:
         except BaseException as exc:  # the commit failed: nothing of the batch is stored
             for item in batch:
                 if item.error is None:
-                    item.error = exc if isinstance(exc, Exception) else sqlite3.OperationalError(
-                        "interrupted")
+                    item.error = (
+                        exc
+                        if isinstance(exc, Exception)
+                        else sqlite3.OperationalError("interrupted")
+                    )
                     item.result = None
             if not isinstance(exc, Exception):
                 raise
@@ -280,13 +287,19 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.write() as c:
-            c.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
-                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+            c.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     def ensure_project(self, slug: str, name: str, public_key: str) -> sqlite3.Row:
         with self.write() as c:
-            c.execute("INSERT OR IGNORE INTO projects(slug, name, public_key, date_created) "
-                      "VALUES (?, ?, ?, ?)", (slug, name, public_key, now_iso()))
+            c.execute(
+                "INSERT OR IGNORE INTO projects(slug, name, public_key, date_created) "
+                "VALUES (?, ?, ?, ?)",
+                (slug, name, public_key, now_iso()),
+            )
         return self.query_one("SELECT * FROM projects WHERE slug = ?", (slug,))
 
     def projects(self) -> List[sqlite3.Row]:
@@ -311,10 +324,15 @@ class Store:
         return self.query_one("SELECT * FROM projects WHERE slug = ?", (text,))
 
     # -- events --------------------------------------------------------------------------------
-    def insert_event(self, project_id: int, event: Dict[str, Any], summary: Dict[str, Any],
-                     attachments: Iterable[Dict[str, Any]] = (),
-                     release_valid: bool = True,
-                     client_reports: Iterable[Dict[str, Any]] = ()) -> bool:
+    def insert_event(
+        self,
+        project_id: int,
+        event: Dict[str, Any],
+        summary: Dict[str, Any],
+        attachments: Iterable[Dict[str, Any]] = (),
+        release_valid: bool = True,
+        client_reports: Iterable[Dict[str, Any]] = (),
+    ) -> bool:
         """Store one event, its attachments and the envelope's client reports atomically;
         returns once committed. False if the event was already stored (the reports are kept
         anyway). Concurrent calls share one transaction (group commit)."""
@@ -326,8 +344,9 @@ class Store:
 
         def work(c: sqlite3.Connection) -> Tuple[bool, Optional[Tuple[str, int]], Any]:
             self._insert_reports(c, project_id, client_reports)
-            if c.execute("SELECT 1 FROM events WHERE event_id = ?",
-                         (summary["event_id"],)).fetchone():
+            if c.execute(
+                "SELECT 1 FROM events WHERE event_id = ?", (summary["event_id"],)
+            ).fetchone():
                 return False, None, None
             pair = (summary.get("release"), project_id)
             new_pair = None
@@ -336,8 +355,11 @@ class Store:
                 release_id = self._release_ids.get(pair[0])
                 if pair not in self._known_releases or release_id is None:
                     release_id = self._ensure_release(c, summary["release"])
-                    c.execute("INSERT OR IGNORE INTO release_projects(release_id, project_id) "
-                              "VALUES (?, ?)", (release_id, project_id))
+                    c.execute(
+                        "INSERT OR IGNORE INTO release_projects(release_id, project_id) "
+                        "VALUES (?, ?)",
+                        (release_id, project_id),
+                    )
                     new_pair = pair
             group_id = grouping.assign_group(c, project_id, key, summary, release_id)
             c.execute(
@@ -345,16 +367,38 @@ class Store:
                 "platform, release, environment, dist, title, message, exception_type, "
                 "exception_value, culprit, group_id, payload) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (summary["event_id"], project_id, now_iso(), summary.get("timestamp"),
-                 summary.get("level"), summary.get("platform"), summary.get("release"),
-                 summary.get("environment"), summary.get("dist"), summary.get("title"),
-                 summary.get("message"), summary.get("exception_type"),
-                 summary.get("exception_value"), summary.get("culprit"), group_id, payload))
+                (
+                    summary["event_id"],
+                    project_id,
+                    now_iso(),
+                    summary.get("timestamp"),
+                    summary.get("level"),
+                    summary.get("platform"),
+                    summary.get("release"),
+                    summary.get("environment"),
+                    summary.get("dist"),
+                    summary.get("title"),
+                    summary.get("message"),
+                    summary.get("exception_type"),
+                    summary.get("exception_value"),
+                    summary.get("culprit"),
+                    group_id,
+                    payload,
+                ),
+            )
             for att in attachments:
-                c.execute("INSERT INTO attachments(event_id, filename, content_type, "
-                          "attachment_type, size, data) VALUES (?,?,?,?,?,?)",
-                          (summary["event_id"], att.get("filename"), att.get("content_type"),
-                           att.get("attachment_type"), len(att["data"]), att["data"]))
+                c.execute(
+                    "INSERT INTO attachments(event_id, filename, content_type, "
+                    "attachment_type, size, data) VALUES (?,?,?,?,?,?)",
+                    (
+                        summary["event_id"],
+                        att.get("filename"),
+                        att.get("content_type"),
+                        att.get("attachment_type"),
+                        len(att["data"]),
+                        att["data"],
+                    ),
+                )
             return True, new_pair, release_id
 
         inserted, new_pair, release_id = self.group_write(work)
@@ -364,23 +408,36 @@ class Store:
         return inserted
 
     @staticmethod
-    def _insert_reports(c: sqlite3.Connection, project_id: int,
-                        reports: Iterable[Dict[str, Any]]) -> None:
+    def _insert_reports(
+        c: sqlite3.Connection, project_id: int, reports: Iterable[Dict[str, Any]]
+    ) -> None:
         for report in reports:
-            c.execute("INSERT INTO client_reports(project_id, received, payload) VALUES (?,?,?)",
-                      (project_id, now_iso(), json.dumps(report, default=str)))
+            c.execute(
+                "INSERT INTO client_reports(project_id, received, payload) VALUES (?,?,?)",
+                (project_id, now_iso(), json.dumps(report, default=str)),
+            )
 
     def insert_client_reports(self, project_id: int, reports: Sequence[Dict[str, Any]]) -> None:
         with self.write() as c:
             self._insert_reports(c, project_id, reports)
 
     def client_reports(self, project_id: int) -> List[Dict[str, Any]]:
-        return [json.loads(r["payload"]) for r in self.query(
-            "SELECT payload FROM client_reports WHERE project_id = ? ORDER BY id", (project_id,))]
+        return [
+            json.loads(r["payload"])
+            for r in self.query(
+                "SELECT payload FROM client_reports WHERE project_id = ? ORDER BY id", (project_id,)
+            )
+        ]
 
-    def events(self, project_id: int, *, release: Optional[str] = None,
-               environment: Optional[str] = None, limit: int = 100,
-               offset: int = 0) -> List[sqlite3.Row]:
+    def events(
+        self,
+        project_id: int,
+        *,
+        release: Optional[str] = None,
+        environment: Optional[str] = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> List[sqlite3.Row]:
         sql = "SELECT * FROM events WHERE project_id = ?"
         params: List[Any] = [project_id]
         if release is not None:
@@ -394,21 +451,28 @@ class Store:
         return self.query(sql, params)
 
     def event(self, event_id: str, project_id: Optional[int] = None) -> Optional[sqlite3.Row]:
-        row = self.query_one("SELECT * FROM events WHERE event_id = ?",
-                             (event_id.replace("-", "").lower(),))
+        row = self.query_one(
+            "SELECT * FROM events WHERE event_id = ?", (event_id.replace("-", "").lower(),)
+        )
         if row is None or (project_id is not None and row["project_id"] != project_id):
             return None
         return row
 
     def attachments(self, event_id: str) -> List[sqlite3.Row]:
-        return self.query("SELECT id, filename, content_type, attachment_type, size "
-                          "FROM attachments WHERE event_id = ? ORDER BY id", (event_id,))
+        return self.query(
+            "SELECT id, filename, content_type, attachment_type, size "
+            "FROM attachments WHERE event_id = ? ORDER BY id",
+            (event_id,),
+        )
 
     def event_counts(self, release: str) -> List[sqlite3.Row]:
         """(environment, count, last) rows of one release's events."""
-        return self.query("SELECT environment, COUNT(*) AS count, MAX(received) AS last "
-                          "FROM events WHERE release = ? GROUP BY environment "
-                          "ORDER BY environment", (release,))
+        return self.query(
+            "SELECT environment, COUNT(*) AS count, MAX(received) AS last "
+            "FROM events WHERE release = ? GROUP BY environment "
+            "ORDER BY environment",
+            (release,),
+        )
 
     def count_events(self) -> int:
         return self.query_one("SELECT COUNT(*) AS n FROM events")["n"]
@@ -416,21 +480,26 @@ class Store:
     # -- releases ------------------------------------------------------------------------------
     @staticmethod
     def _ensure_release(c: sqlite3.Connection, version: str) -> int:
-        c.execute("INSERT OR IGNORE INTO releases(version, date_created) VALUES (?, ?)",
-                  (version, now_iso()))
+        c.execute(
+            "INSERT OR IGNORE INTO releases(version, date_created) VALUES (?, ?)",
+            (version, now_iso()),
+        )
         return c.execute("SELECT id FROM releases WHERE version = ?", (version,)).fetchone()[0]
 
     def release(self, version: str) -> Optional[sqlite3.Row]:
         return self.query_one("SELECT * FROM releases WHERE version = ?", (version,))
 
-    def releases(self, project_id: Optional[int] = None, query: Optional[str] = None,
-                 limit: int = 1000) -> List[sqlite3.Row]:
+    def releases(
+        self, project_id: Optional[int] = None, query: Optional[str] = None, limit: int = 1000
+    ) -> List[sqlite3.Row]:
         sql = "SELECT r.* FROM releases r"
         params: List[Any] = []
         where = []
         if project_id is not None:
-            where.append("EXISTS (SELECT 1 FROM release_projects p WHERE p.release_id = r.id "
-                         "AND p.project_id = ?)")
+            where.append(
+                "EXISTS (SELECT 1 FROM release_projects p WHERE p.release_id = r.id "
+                "AND p.project_id = ?)"
+            )
             params.append(project_id)
         if query:
             where.append("instr(r.version, ?) > 0")
@@ -441,21 +510,27 @@ class Store:
         params.append(limit)
         return self.query(sql, params)
 
-    def upsert_release(self, version: str, project_ids: Sequence[int],
-                       fields: Dict[str, Any]) -> Tuple[sqlite3.Row, bool]:
+    def upsert_release(
+        self, version: str, project_ids: Sequence[int], fields: Dict[str, Any]
+    ) -> Tuple[sqlite3.Row, bool]:
         """Create the release (True) or update the given fields of an existing one (False)."""
         with self.write() as c:
             row = c.execute("SELECT * FROM releases WHERE version = ?", (version,)).fetchone()
             created = row is None
             if created:
-                c.execute("INSERT INTO releases(version, date_created) VALUES (?, ?)",
-                          (version, fields.pop("date_created", None) or now_iso()))
+                c.execute(
+                    "INSERT INTO releases(version, date_created) VALUES (?, ?)",
+                    (version, fields.pop("date_created", None) or now_iso()),
+                )
             self._update_release(c, version, fields)
-            release_id = c.execute("SELECT id FROM releases WHERE version = ?",
-                                   (version,)).fetchone()[0]
+            release_id = c.execute(
+                "SELECT id FROM releases WHERE version = ?", (version,)
+            ).fetchone()[0]
             for pid in project_ids:
-                c.execute("INSERT OR IGNORE INTO release_projects(release_id, project_id) "
-                          "VALUES (?, ?)", (release_id, pid))
+                c.execute(
+                    "INSERT OR IGNORE INTO release_projects(release_id, project_id) VALUES (?, ?)",
+                    (release_id, pid),
+                )
         return self.release(version), created
 
     @staticmethod
@@ -463,8 +538,12 @@ class Store:
         allowed = ("url", "ref", "status", "date_started", "date_released")
         sets = [(k, v) for k, v in fields.items() if k in allowed]
         if sets:
-            c.execute("UPDATE releases SET " + ", ".join(f"{k} = ?" for k, _ in sets)
-                      + " WHERE version = ?", [v for _, v in sets] + [version])
+            c.execute(
+                "UPDATE releases SET "
+                + ", ".join(f"{k} = ?" for k, _ in sets)
+                + " WHERE version = ?",
+                [v for _, v in sets] + [version],
+            )
 
     def update_release(self, version: str, fields: Dict[str, Any]) -> None:
         with self.write() as c:
@@ -477,15 +556,19 @@ class Store:
             return c.execute("DELETE FROM releases WHERE version = ?", (version,)).rowcount > 0
 
     def release_projects(self, release_id: int) -> List[sqlite3.Row]:
-        return self.query("SELECT p.* FROM projects p JOIN release_projects rp "
-                          "ON rp.project_id = p.id WHERE rp.release_id = ? ORDER BY p.id",
-                          (release_id,))
+        return self.query(
+            "SELECT p.* FROM projects p JOIN release_projects rp "
+            "ON rp.project_id = p.id WHERE rp.release_id = ? ORDER BY p.id",
+            (release_id,),
+        )
 
     # -- repositories and commits --------------------------------------------------------------
     @staticmethod
     def _ensure_repo(c: sqlite3.Connection, name: str) -> int:
-        c.execute("INSERT OR IGNORE INTO repos(name, provider, date_created) VALUES (?, ?, ?)",
-                  (name, "integrations:local", now_iso()))
+        c.execute(
+            "INSERT OR IGNORE INTO repos(name, provider, date_created) VALUES (?, ?, ?)",
+            (name, "integrations:local", now_iso()),
+        )
         return c.execute("SELECT id FROM repos WHERE name = ?", (name,)).fetchone()[0]
 
     def add_repo(self, name: str, url: Optional[str]) -> Tuple[sqlite3.Row, bool]:
@@ -502,28 +585,43 @@ class Store:
     @staticmethod
     def _ensure_commit(c: sqlite3.Connection, repo_id: int, commit: Dict[str, Any]) -> int:
         key = commit["id"]
-        row = c.execute("SELECT id FROM commits WHERE repo_id = ? AND key = ?",
-                        (repo_id, key)).fetchone()
-        values = {k: commit.get(k) for k in ("message", "author_name", "author_email",
-                                             "timestamp") if commit.get(k) is not None}
+        row = c.execute(
+            "SELECT id FROM commits WHERE repo_id = ? AND key = ?", (repo_id, key)
+        ).fetchone()
+        values = {
+            k: commit.get(k)
+            for k in ("message", "author_name", "author_email", "timestamp")
+            if commit.get(k) is not None
+        }
         if row is None:
             cur = c.execute(
                 "INSERT INTO commits(repo_id, key, message, author_name, author_email, timestamp)"
-                " VALUES (?,?,?,?,?,?)", (repo_id, key, values.get("message"),
-                                           values.get("author_name"), values.get("author_email"),
-                                           values.get("timestamp")))
+                " VALUES (?,?,?,?,?,?)",
+                (
+                    repo_id,
+                    key,
+                    values.get("message"),
+                    values.get("author_name"),
+                    values.get("author_email"),
+                    values.get("timestamp"),
+                ),
+            )
             commit_id = cur.lastrowid
         else:
             commit_id = row[0]
             if values:
-                c.execute("UPDATE commits SET " + ", ".join(f"{k} = ?" for k in values)
-                          + " WHERE id = ?", list(values.values()) + [commit_id])
+                c.execute(
+                    "UPDATE commits SET " + ", ".join(f"{k} = ?" for k in values) + " WHERE id = ?",
+                    list(values.values()) + [commit_id],
+                )
         patch_set = commit.get("patch_set")
         if patch_set is not None:
             c.execute("DELETE FROM commit_files WHERE commit_id = ?", (commit_id,))
             for entry in patch_set:
-                c.execute("INSERT OR REPLACE INTO commit_files(commit_id, path, type) "
-                          "VALUES (?,?,?)", (commit_id, entry["path"], entry["type"]))
+                c.execute(
+                    "INSERT OR REPLACE INTO commit_files(commit_id, path, type) VALUES (?,?,?)",
+                    (commit_id, entry["path"], entry["type"]),
+                )
         return commit_id
 
     def set_release_commits(self, version: str, commits: Sequence[Dict[str, Any]]) -> int:
@@ -534,8 +632,11 @@ class Store:
             for ord_, commit in enumerate(commits):
                 repo_id = self._ensure_repo(c, commit.get("repository") or "local")
                 commit_id = self._ensure_commit(c, repo_id, commit)
-                c.execute("INSERT OR IGNORE INTO release_commits(release_id, commit_id, ord) "
-                          "VALUES (?,?,?)", (release_id, commit_id, ord_))
+                c.execute(
+                    "INSERT OR IGNORE INTO release_commits(release_id, commit_id, ord) "
+                    "VALUES (?,?,?)",
+                    (release_id, commit_id, ord_),
+                )
             commitrefs.apply(c, release_id)
         return len(commits)
 
@@ -550,48 +651,63 @@ class Store:
             c.execute("DELETE FROM release_commits WHERE release_id = ?", (release_id,))
             for ord_, ref in enumerate(refs):
                 repo_id = self._ensure_repo(c, ref["repository"])
-                c.execute("INSERT OR REPLACE INTO release_heads(release_id, repo_id, commit_key,"
-                          " previous_commit) VALUES (?,?,?,?)",
-                          (release_id, repo_id, ref["commit"], ref.get("previousCommit")))
+                c.execute(
+                    "INSERT OR REPLACE INTO release_heads(release_id, repo_id, commit_key,"
+                    " previous_commit) VALUES (?,?,?,?)",
+                    (release_id, repo_id, ref["commit"], ref.get("previousCommit")),
+                )
                 commit_id = self._ensure_commit(c, repo_id, {"id": ref["commit"]})
-                c.execute("INSERT OR IGNORE INTO release_commits(release_id, commit_id, ord) "
-                          "VALUES (?,?,?)", (release_id, commit_id, ord_))
+                c.execute(
+                    "INSERT OR IGNORE INTO release_commits(release_id, commit_id, ord) "
+                    "VALUES (?,?,?)",
+                    (release_id, commit_id, ord_),
+                )
 
     def release_commits(self, release_id: int) -> List[Dict[str, Any]]:
         rows = self.query(
             "SELECT c.*, r.name AS repo_name FROM release_commits rc "
             "JOIN commits c ON c.id = rc.commit_id JOIN repos r ON r.id = c.repo_id "
-            "WHERE rc.release_id = ? ORDER BY rc.ord", (release_id,))
+            "WHERE rc.release_id = ? ORDER BY rc.ord",
+            (release_id,),
+        )
         out = []
         for row in rows:
-            files = self.query("SELECT path, type FROM commit_files WHERE commit_id = ? "
-                               "ORDER BY path", (row["id"],))
+            files = self.query(
+                "SELECT path, type FROM commit_files WHERE commit_id = ? ORDER BY path",
+                (row["id"],),
+            )
             item = dict(row)
             item["files"] = [dict(f) for f in files]
             out.append(item)
         return out
 
     def release_heads(self, release_id: int) -> List[sqlite3.Row]:
-        return self.query("SELECT h.*, r.name AS repo_name FROM release_heads h "
-                          "JOIN repos r ON r.id = h.repo_id WHERE h.release_id = ?",
-                          (release_id,))
+        return self.query(
+            "SELECT h.*, r.name AS repo_name FROM release_heads h "
+            "JOIN repos r ON r.id = h.repo_id WHERE h.release_id = ?",
+            (release_id,),
+        )
 
     def previous_release_with_commits(self, release: sqlite3.Row) -> Optional[sqlite3.Row]:
         return self.query_one(
             "SELECT r.* FROM releases r WHERE (r.date_created < ? OR "
             "(r.date_created = ? AND r.id < ?)) AND EXISTS (SELECT 1 FROM release_commits rc "
             "WHERE rc.release_id = r.id) ORDER BY r.date_created DESC, r.id DESC LIMIT 1",
-            (release["date_created"], release["date_created"], release["id"]))
+            (release["date_created"], release["date_created"], release["id"]),
+        )
 
     def last_commit(self, release_id: int) -> Optional[sqlite3.Row]:
         return self.query_one(
             "SELECT c.*, r.name AS repo_name FROM release_commits rc JOIN commits c "
             "ON c.id = rc.commit_id JOIN repos r ON r.id = c.repo_id WHERE rc.release_id = ? "
-            "ORDER BY rc.ord LIMIT 1", (release_id,))
+            "ORDER BY rc.ord LIMIT 1",
+            (release_id,),
+        )
 
     def commit_count(self, release_id: int) -> int:
-        return self.query_one("SELECT COUNT(*) AS n FROM release_commits WHERE release_id = ?",
-                              (release_id,))["n"]
+        return self.query_one(
+            "SELECT COUNT(*) AS n FROM release_commits WHERE release_id = ?", (release_id,)
+        )["n"]
 
     # -- deploys -------------------------------------------------------------------------------
     def add_deploy(self, version: str, deploy: Dict[str, Any]) -> sqlite3.Row:
@@ -600,21 +716,31 @@ class Store:
             cur = c.execute(
                 "INSERT INTO deploys(release_id, environment, name, url, date_started, "
                 "date_finished) VALUES (?,?,?,?,?,?)",
-                (release_id, deploy["environment"], deploy.get("name"), deploy.get("url"),
-                 deploy.get("date_started"), deploy.get("date_finished") or now_iso()))
+                (
+                    release_id,
+                    deploy["environment"],
+                    deploy.get("name"),
+                    deploy.get("url"),
+                    deploy.get("date_started"),
+                    deploy.get("date_finished") or now_iso(),
+                ),
+            )
             deploy_id = cur.lastrowid
         return self.query_one("SELECT * FROM deploys WHERE id = ?", (deploy_id,))
 
     def deploys(self, release_id: int) -> List[sqlite3.Row]:
-        return self.query("SELECT * FROM deploys WHERE release_id = ? ORDER BY id DESC",
-                          (release_id,))
+        return self.query(
+            "SELECT * FROM deploys WHERE release_id = ? ORDER BY id DESC", (release_id,)
+        )
 
     # -- chunks, bundles, artifacts, debug files ---------------------------------------------
     def put_chunks(self, chunks: Sequence[Tuple[str, bytes]]) -> None:
         with self.write() as c:
             for sha1, data in chunks:
-                c.execute("INSERT OR IGNORE INTO chunks(sha1, size, data) VALUES (?,?,?)",
-                          (sha1, len(data), data))
+                c.execute(
+                    "INSERT OR IGNORE INTO chunks(sha1, size, data) VALUES (?,?,?)",
+                    (sha1, len(data), data),
+                )
 
     def missing_chunks(self, checksums: Sequence[str]) -> List[str]:
         missing = []
@@ -634,12 +760,15 @@ class Store:
         return bytes(row["data"]) if row else None
 
     def bundle(self, checksum: str) -> Optional[sqlite3.Row]:
-        return self.query_one("SELECT id, checksum, bundle_id, release, dist, projects, "
-                              "file_count, size, date_added FROM bundles WHERE checksum = ?",
-                              (checksum,))
+        return self.query_one(
+            "SELECT id, checksum, bundle_id, release, dist, projects, "
+            "file_count, size, date_added FROM bundles WHERE checksum = ?",
+            (checksum,),
+        )
 
-    def add_bundle(self, checksum: str, data: bytes, meta: Dict[str, Any],
-                   files: Sequence[Dict[str, Any]]) -> bool:
+    def add_bundle(
+        self, checksum: str, data: bytes, meta: Dict[str, Any], files: Sequence[Dict[str, Any]]
+    ) -> bool:
         """Store a bundle and its files in one transaction; False if the checksum is known."""
         with self.write() as c:
             if c.execute("SELECT 1 FROM bundles WHERE checksum = ?", (checksum,)).fetchone():
@@ -648,46 +777,91 @@ class Store:
             cur = c.execute(
                 "INSERT INTO bundles(checksum, bundle_id, release, dist, projects, file_count, "
                 "size, date_added, data) VALUES (?,?,?,?,?,?,?,?,?)",
-                (checksum, meta.get("bundle_id"), meta.get("release"), meta.get("dist"),
-                 json.dumps(meta.get("projects") or []), len(files), len(data), now_iso(), data))
+                (
+                    checksum,
+                    meta.get("bundle_id"),
+                    meta.get("release"),
+                    meta.get("dist"),
+                    json.dumps(meta.get("projects") or []),
+                    len(files),
+                    len(data),
+                    now_iso(),
+                    data,
+                ),
+            )
             bundle_id = cur.lastrowid
             for f in files:
-                self._insert_artifact(c, dict(f, bundle_id=bundle_id, release_id=release_id,
-                                              release=meta.get("release"),
-                                              dist=meta.get("dist")))
+                self._insert_artifact(
+                    c,
+                    dict(
+                        f,
+                        bundle_id=bundle_id,
+                        release_id=release_id,
+                        release=meta.get("release"),
+                        dist=meta.get("dist"),
+                    ),
+                )
         return True
 
     @staticmethod
     def _insert_artifact(c: sqlite3.Connection, f: Dict[str, Any]) -> int:
         import hashlib
+
         data = f["data"]
         cur = c.execute(
             "INSERT INTO artifacts(bundle_id, release_id, release, dist, name, type, debug_id, "
             "headers, sha1, size, date_added, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (f.get("bundle_id"), f.get("release_id"), f.get("release"), f.get("dist"), f["name"],
-             f.get("type"), f.get("debug_id"), json.dumps(f.get("headers") or {}),
-             hashlib.sha1(data).hexdigest(), len(data), now_iso(), data))
+            (
+                f.get("bundle_id"),
+                f.get("release_id"),
+                f.get("release"),
+                f.get("dist"),
+                f["name"],
+                f.get("type"),
+                f.get("debug_id"),
+                json.dumps(f.get("headers") or {}),
+                hashlib.sha1(data).hexdigest(),
+                len(data),
+                now_iso(),
+                data,
+            ),
+        )
         return cur.lastrowid
 
-    def add_release_file(self, version: str, name: str, data: bytes, dist: Optional[str],
-                         headers: Dict[str, str]) -> Optional[sqlite3.Row]:
+    def add_release_file(
+        self, version: str, name: str, data: bytes, dist: Optional[str], headers: Dict[str, str]
+    ) -> Optional[sqlite3.Row]:
         """A legacy release file; None when the release already has a file of that name."""
         with self.write() as c:
             release_id = self._ensure_release(c, version)
-            exists = c.execute("SELECT 1 FROM artifacts WHERE release_id = ? AND name = ? AND "
-                               "bundle_id IS NULL AND dist IS ?", (release_id, name, dist))
+            exists = c.execute(
+                "SELECT 1 FROM artifacts WHERE release_id = ? AND name = ? AND "
+                "bundle_id IS NULL AND dist IS ?",
+                (release_id, name, dist),
+            )
             if exists.fetchone():
                 return None
-            artifact_id = self._insert_artifact(c, {
-                "release_id": release_id, "release": version, "dist": dist, "name": name,
-                "type": None, "headers": headers, "data": data,
-                "debug_id": headers.get("debug-id")})
+            artifact_id = self._insert_artifact(
+                c,
+                {
+                    "release_id": release_id,
+                    "release": version,
+                    "dist": dist,
+                    "name": name,
+                    "type": None,
+                    "headers": headers,
+                    "data": data,
+                    "debug_id": headers.get("debug-id"),
+                },
+            )
         return self.artifact(artifact_id)
 
     def artifact(self, artifact_id: int) -> Optional[sqlite3.Row]:
-        return self.query_one("SELECT id, bundle_id, release, dist, name, type, debug_id, "
-                              "headers, sha1, size, date_added FROM artifacts WHERE id = ?",
-                              (artifact_id,))
+        return self.query_one(
+            "SELECT id, bundle_id, release, dist, name, type, debug_id, "
+            "headers, sha1, size, date_added FROM artifacts WHERE id = ?",
+            (artifact_id,),
+        )
 
     def artifact_data(self, artifact_id: int) -> Optional[bytes]:
         row = self.query_one("SELECT data FROM artifacts WHERE id = ?", (artifact_id,))
@@ -695,42 +869,68 @@ class Store:
 
     def release_artifacts(self, version: str) -> List[sqlite3.Row]:
         """Files of a release: legacy release files and the files of its bundles."""
-        return self.query("SELECT id, bundle_id, release, dist, name, type, debug_id, headers, "
-                          "sha1, size, date_added FROM artifacts WHERE release = ? "
-                          "ORDER BY name, id", (version,))
+        return self.query(
+            "SELECT id, bundle_id, release, dist, name, type, debug_id, headers, "
+            "sha1, size, date_added FROM artifacts WHERE release = ? "
+            "ORDER BY name, id",
+            (version,),
+        )
 
     def artifacts_by_debug_id(self, debug_id: str) -> List[sqlite3.Row]:
-        return self.query("SELECT id, bundle_id, release, dist, name, type, debug_id, headers, "
-                          "sha1, size, date_added FROM artifacts WHERE debug_id = ? ORDER BY id",
-                          (debug_id.lower(),))
+        return self.query(
+            "SELECT id, bundle_id, release, dist, name, type, debug_id, headers, "
+            "sha1, size, date_added FROM artifacts WHERE debug_id = ? ORDER BY id",
+            (debug_id.lower(),),
+        )
 
     def bundles(self, release: Optional[str] = None) -> List[sqlite3.Row]:
-        sql = ("SELECT id, checksum, bundle_id, release, dist, projects, file_count, size, "
-               "date_added FROM bundles")
+        sql = (
+            "SELECT id, checksum, bundle_id, release, dist, projects, file_count, size, "
+            "date_added FROM bundles"
+        )
         if release is not None:
             return self.query(sql + " WHERE release = ? ORDER BY id", (release,))
         return self.query(sql + " ORDER BY id")
 
     def debug_file(self, project_id: int, checksum: str) -> Optional[sqlite3.Row]:
-        return self.query_one("SELECT id, project_id, checksum, name, debug_id, code_id, "
-                              "object_name, cpu_name, kind, size, date_added FROM debug_files "
-                              "WHERE project_id = ? AND checksum = ?", (project_id, checksum))
+        return self.query_one(
+            "SELECT id, project_id, checksum, name, debug_id, code_id, "
+            "object_name, cpu_name, kind, size, date_added FROM debug_files "
+            "WHERE project_id = ? AND checksum = ?",
+            (project_id, checksum),
+        )
 
-    def add_debug_file(self, project_id: int, checksum: str, data: bytes,
-                       info: Dict[str, Any]) -> sqlite3.Row:
+    def add_debug_file(
+        self, project_id: int, checksum: str, data: bytes, info: Dict[str, Any]
+    ) -> sqlite3.Row:
         with self.write() as c:
-            c.execute("INSERT OR IGNORE INTO debug_files(project_id, checksum, name, debug_id, "
-                      "code_id, object_name, cpu_name, kind, size, date_added, data) "
-                      "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                      (project_id, checksum, info["name"], info.get("debug_id"),
-                       info.get("code_id"), info.get("object_name"), info.get("cpu_name"),
-                       info.get("kind"), len(data), now_iso(), data))
+            c.execute(
+                "INSERT OR IGNORE INTO debug_files(project_id, checksum, name, debug_id, "
+                "code_id, object_name, cpu_name, kind, size, date_added, data) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    project_id,
+                    checksum,
+                    info["name"],
+                    info.get("debug_id"),
+                    info.get("code_id"),
+                    info.get("object_name"),
+                    info.get("cpu_name"),
+                    info.get("kind"),
+                    len(data),
+                    now_iso(),
+                    data,
+                ),
+            )
         return self.debug_file(project_id, checksum)
 
     def debug_files(self, project_id: int) -> List[sqlite3.Row]:
-        return self.query("SELECT id, project_id, checksum, name, debug_id, code_id, "
-                          "object_name, cpu_name, kind, size, date_added FROM debug_files "
-                          "WHERE project_id = ? ORDER BY id", (project_id,))
+        return self.query(
+            "SELECT id, project_id, checksum, name, debug_id, code_id, "
+            "object_name, cpu_name, kind, size, date_added FROM debug_files "
+            "WHERE project_id = ? ORDER BY id",
+            (project_id,),
+        )
 
 
 class _Work:

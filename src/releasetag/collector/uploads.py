@@ -10,9 +10,17 @@ import zlib
 from typing import Any, Dict, List, Optional, Sequence
 
 from releasetag.protocol.release import release_name_error
+
 from .bundles import BundleError, read_bundle
-from .context import (Context, body_object, opt_str, require_org, require_project,
-                      require_release, resolve_projects)
+from .context import (
+    Context,
+    body_object,
+    opt_str,
+    require_org,
+    require_project,
+    require_release,
+    resolve_projects,
+)
 from .http import HTTPError, Request, Response, inflate, json_response, parse_multipart
 from .store import Store
 
@@ -22,41 +30,65 @@ CHUNK_SIZE = 8 * 1024 * 1024
 CHUNKS_PER_REQUEST = 64
 MAX_REQUEST_SIZE = 32 * 1024 * 1024
 MAX_FILE_SIZE = 256 * 1024 * 1024
-ACCEPT = ["debug_files", "release_files", "pdbs", "portablepdbs", "sources", "bcsymbolmaps",
-          "il2cpp", "artifact_bundles", "artifact_bundles_v2"]
+ACCEPT = [
+    "debug_files",
+    "release_files",
+    "pdbs",
+    "portablepdbs",
+    "sources",
+    "bcsymbolmaps",
+    "il2cpp",
+    "artifact_bundles",
+    "artifact_bundles_v2",
+]
 
 
 def artifact_json(row) -> Dict[str, Any]:
-    return {"id": str(row["id"]), "name": row["name"], "dist": row["dist"],
-            "type": row["type"], "debugId": row["debug_id"],
-            "headers": json.loads(row["headers"] or "{}"), "sha1": row["sha1"],
-            "size": row["size"], "dateCreated": row["date_added"],
-            "bundleId": row["bundle_id"]}
+    return {
+        "id": str(row["id"]),
+        "name": row["name"],
+        "dist": row["dist"],
+        "type": row["type"],
+        "debugId": row["debug_id"],
+        "headers": json.loads(row["headers"] or "{}"),
+        "sha1": row["sha1"],
+        "size": row["size"],
+        "dateCreated": row["date_added"],
+        "bundleId": row["bundle_id"],
+    }
 
 
 def bundle_json(row) -> Dict[str, Any]:
-    return {"id": str(row["id"]), "checksum": row["checksum"], "bundleId": row["bundle_id"],
-            "release": row["release"], "dist": row["dist"],
-            "projects": json.loads(row["projects"] or "[]"), "fileCount": row["file_count"],
-            "size": row["size"], "date": row["date_added"]}
+    return {
+        "id": str(row["id"]),
+        "checksum": row["checksum"],
+        "bundleId": row["bundle_id"],
+        "release": row["release"],
+        "dist": row["dist"],
+        "projects": json.loads(row["projects"] or "[]"),
+        "fileCount": row["file_count"],
+        "size": row["size"],
+        "date": row["date_added"],
+    }
 
 
 # -- release files (legacy) and reads of files and bundles ---------------------------------
-def list_release_files(ctx: Context, req: Request, org: str, version: str,
-                       project: str = "") -> Response:
+def list_release_files(
+    ctx: Context, req: Request, org: str, version: str, project: str = ""
+) -> Response:
     require_release(ctx, org, version)
     return json_response([artifact_json(a) for a in ctx.store.release_artifacts(version)])
 
 
-def get_release_file(ctx: Context, req: Request, org: str, version: str, file_id: str,
-                     project: str = "") -> Response:
+def get_release_file(
+    ctx: Context, req: Request, org: str, version: str, file_id: str, project: str = ""
+) -> Response:
     require_release(ctx, org, version)
     row = ctx.store.artifact(int(file_id)) if file_id.isdigit() else None
     if row is None or row["release"] != version:
         raise HTTPError(404, f"release file {file_id} does not exist")
     if req.query.get("download") in ("1", "true"):
-        return Response(ctx.store.artifact_data(row["id"]) or b"", 200,
-                        "application/octet-stream")
+        return Response(ctx.store.artifact_data(row["id"]) or b"", 200, "application/octet-stream")
     return json_response(artifact_json(row))
 
 
@@ -69,27 +101,35 @@ def artifact_lookup(ctx: Context, req: Request, org: str, project: str) -> Respo
     if debug_id:
         rows = ctx.store.artifacts_by_debug_id(debug_id)
     elif release:
-        rows = [r for r in ctx.store.release_artifacts(release)
-                if not url or r["name"] == url or r["name"].endswith("/" + url.split("/")[-1])]
+        rows = [
+            r
+            for r in ctx.store.release_artifacts(release)
+            if not url or r["name"] == url or r["name"].endswith("/" + url.split("/")[-1])
+        ]
     else:
         raise HTTPError(400, "give debug_id, or release (and url)")
     out = []
     for row in rows:
         data = artifact_json(row)
-        data["url"] = (f"{req.base_url}/api/0/organizations/{org}/releases/"
-                       f"{row['release']}/files/{row['id']}/?download=1" if row["release"]
-                       else None)
+        data["url"] = (
+            f"{req.base_url}/api/0/organizations/{org}/releases/"
+            f"{row['release']}/files/{row['id']}/?download=1"
+            if row["release"]
+            else None
+        )
         data["release"] = row["release"]
         out.append(data)
     return json_response(out)
 
 
-def upload_release_file(ctx: Context, req: Request, org: str, version: str,
-                        project: str = "") -> Response:
+def upload_release_file(
+    ctx: Context, req: Request, org: str, version: str, project: str = ""
+) -> Response:
     """POST .../releases/{version}/files/ multipart: file, name, dist, header=K:V."""
     require_release(ctx, org, version)
-    parts = parse_multipart(req.body(MAX_REQUEST_SIZE + 1024 * 1024),
-                            req.header("Content-Type") or "")
+    parts = parse_multipart(
+        req.body(MAX_REQUEST_SIZE + 1024 * 1024), req.header("Content-Type") or ""
+    )
     file_part = next((p for p in parts if p["name"] == "file"), None)
     if file_part is None:
         raise HTTPError(400, "missing the 'file' part")
@@ -124,20 +164,28 @@ def list_release_bundles(ctx: Context, req: Request, org: str, version: str) -> 
 # -- chunk upload and assemble -----------------------------------------------------------------
 def chunk_options(ctx: Context, req: Request, org: str) -> Response:
     require_org(ctx, org)
-    return json_response({
-        "url": f"{req.base_url}/api/0/organizations/{org}/chunk-upload/",
-        "chunkSize": CHUNK_SIZE, "chunksPerRequest": CHUNKS_PER_REQUEST,
-        "maxFileSize": MAX_FILE_SIZE, "maxRequestSize": MAX_REQUEST_SIZE,
-        "concurrency": 2, "hashAlgorithm": "sha1", "compression": ["gzip"],
-        "accept": ACCEPT,
-    })
+    return json_response(
+        {
+            "url": f"{req.base_url}/api/0/organizations/{org}/chunk-upload/",
+            "chunkSize": CHUNK_SIZE,
+            "chunksPerRequest": CHUNKS_PER_REQUEST,
+            "maxFileSize": MAX_FILE_SIZE,
+            "maxRequestSize": MAX_REQUEST_SIZE,
+            "concurrency": 2,
+            "hashAlgorithm": "sha1",
+            "compression": ["gzip"],
+            "accept": ACCEPT,
+        }
+    )
 
 
 def upload_chunks(ctx: Context, req: Request, org: str) -> Response:
     """POST chunk-upload/: multipart parts ``file`` / ``file_gzip`` named by their SHA-1."""
     require_org(ctx, org)
-    parts = parse_multipart(req.body(MAX_REQUEST_SIZE + 1024 * 1024, MAX_REQUEST_SIZE * 2),
-                            req.header("Content-Type") or "")
+    parts = parse_multipart(
+        req.body(MAX_REQUEST_SIZE + 1024 * 1024, MAX_REQUEST_SIZE * 2),
+        req.header("Content-Type") or "",
+    )
     chunks = []
     for part in parts:
         if part["name"] not in ("file", "file_gzip"):
@@ -149,8 +197,9 @@ def upload_chunks(ctx: Context, req: Request, org: str) -> Response:
             raise HTTPError(413, f"chunk is larger than the chunk size {CHUNK_SIZE}")
         digest = hashlib.sha1(data).hexdigest()
         if (part["filename"] or "").lower() != digest:
-            raise HTTPError(400, f"chunk checksum mismatch: named {part['filename']!r}, "
-                                 f"content is {digest}")
+            raise HTTPError(
+                400, f"chunk checksum mismatch: named {part['filename']!r}, content is {digest}"
+            )
         chunks.append((digest, data))
     if len(chunks) > CHUNKS_PER_REQUEST:
         raise HTTPError(400, f"more than {CHUNKS_PER_REQUEST} chunks in one request")
@@ -160,8 +209,9 @@ def upload_chunks(ctx: Context, req: Request, org: str) -> Response:
 
 def _checksum_list(value: Any, what: str) -> List[str]:
     if not isinstance(value, list) or not all(
-            isinstance(c, str) and len(c) == 40 and all(ch in "0123456789abcdef" for ch in c.lower())
-            for c in value):
+        isinstance(c, str) and len(c) == 40 and all(ch in "0123456789abcdef" for ch in c.lower())
+        for c in value
+    ):
         raise HTTPError(400, f"{what} must be a list of SHA-1 hex checksums")
     return [c.lower() for c in value]
 
@@ -207,27 +257,43 @@ def assemble_bundle(ctx: Context, req: Request, org: str) -> Response:
     except (BundleError, ValueError) as exc:
         return json_response({"state": "error", "missingChunks": [], "detail": str(exc)})
     manifest = bundle["manifest"]
-    release = version or (manifest.get("release") if isinstance(manifest.get("release"), str)
-                          else None)
+    release = version or (
+        manifest.get("release") if isinstance(manifest.get("release"), str) else None
+    )
     if release and release_name_error(release):
-        return json_response({"state": "error", "missingChunks": [],
-                              "detail": f"invalid release: {release_name_error(release)}"})
-    meta = {"release": release,
-            "dist": dist or (manifest.get("dist") if isinstance(manifest.get("dist"), str)
-                             else None),
-            "bundle_id": str(manifest.get("debug_id") or "") or None,
-            "projects": project_slugs}
+        return json_response(
+            {
+                "state": "error",
+                "missingChunks": [],
+                "detail": f"invalid release: {release_name_error(release)}",
+            }
+        )
+    meta = {
+        "release": release,
+        "dist": dist or (manifest.get("dist") if isinstance(manifest.get("dist"), str) else None),
+        "bundle_id": str(manifest.get("debug_id") or "") or None,
+        "projects": project_slugs,
+    }
     ctx.store.add_bundle(checksum, data, meta, bundle["files"])
     ctx.store.delete_chunks(chunks)
     return json_response({"state": "ok", "missingChunks": [], "detail": None})
 
 
 def _dif_json(row) -> Dict[str, Any]:
-    return {"id": str(row["id"]), "uuid": row["debug_id"], "debugId": row["debug_id"],
-            "codeId": row["code_id"], "objectName": row["object_name"] or row["name"],
-            "cpuName": row["cpu_name"] or "unknown", "sha1": row["checksum"],
-            "size": row["size"], "dateCreated": row["date_added"], "symbolType": row["kind"],
-            "headers": {}, "data": {"features": []}}
+    return {
+        "id": str(row["id"]),
+        "uuid": row["debug_id"],
+        "debugId": row["debug_id"],
+        "codeId": row["code_id"],
+        "objectName": row["object_name"] or row["name"],
+        "cpuName": row["cpu_name"] or "unknown",
+        "sha1": row["checksum"],
+        "size": row["size"],
+        "dateCreated": row["date_added"],
+        "symbolType": row["kind"],
+        "headers": {},
+        "data": {"features": []},
+    }
 
 
 def read_debug_info(data: bytes, name: str, requested: Optional[str]) -> Dict[str, Any]:
@@ -245,18 +311,25 @@ def read_debug_info(data: bytes, name: str, requested: Optional[str]) -> Dict[st
     if inspect is not None:
         import os
         import tempfile
+
         fd, tmp = tempfile.mkstemp(prefix="releasetag-collector-dif-")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             found = inspect(tmp, display=name)
             objects = [o for o in getattr(found, "objects", []) if getattr(o, "debug_id", None)]
-            match = next((o for o in objects if requested and
-                          str(o.debug_id).lower() == requested.lower()), None)
+            match = next(
+                (o for o in objects if requested and str(o.debug_id).lower() == requested.lower()),
+                None,
+            )
             obj = match or (objects[0] if objects else None)
             if obj is not None:
-                info.update(debug_id=obj.debug_id, code_id=obj.code_id, cpu_name=obj.arch,
-                            kind=getattr(found, "kind", None))
+                info.update(
+                    debug_id=obj.debug_id,
+                    code_id=obj.code_id,
+                    cpu_name=obj.arch,
+                    kind=getattr(found, "kind", None),
+                )
         except Exception:  # a parser problem must not break the upload
             log.debug("debug file inspection failed", exc_info=True)
         finally:
@@ -282,26 +355,32 @@ def assemble_difs(ctx: Context, req: Request, org: str, project: str) -> Respons
         chunks = _checksum_list(spec.get("chunks", []), "chunks")
         existing = ctx.store.debug_file(project_row["id"], checksum)
         if existing is not None:
-            out[checksum] = {"state": "ok", "missingChunks": [], "detail": None,
-                             "dif": _dif_json(existing)}
+            out[checksum] = {
+                "state": "ok",
+                "missingChunks": [],
+                "detail": None,
+                "dif": _dif_json(existing),
+            }
             continue
         missing = ctx.store.missing_chunks(chunks)
         if missing or not chunks:
-            out[checksum] = {"state": "not_found", "missingChunks": missing, "detail": None,
-                             "dif": None}
+            out[checksum] = {
+                "state": "not_found",
+                "missingChunks": missing,
+                "detail": None,
+                "dif": None,
+            }
             continue
         try:
             data = _assemble_bytes(ctx.store, checksum, chunks)
         except ValueError as exc:
-            out[checksum] = {"state": "error", "missingChunks": [], "detail": str(exc),
-                             "dif": None}
+            out[checksum] = {"state": "error", "missingChunks": [], "detail": str(exc), "dif": None}
             continue
         debug_id = spec.get("debug_id") if isinstance(spec.get("debug_id"), str) else None
         info = read_debug_info(data, spec["name"][:500], debug_id)
         row = ctx.store.add_debug_file(project_row["id"], checksum, data, info)
         ctx.store.delete_chunks(chunks)
-        out[checksum] = {"state": "ok", "missingChunks": [], "detail": None,
-                         "dif": _dif_json(row)}
+        out[checksum] = {"state": "ok", "missingChunks": [], "detail": None, "dif": _dif_json(row)}
     return json_response(out)
 
 

@@ -6,13 +6,22 @@ HTTPError; the routes of this module and of ``uploads`` are listed in ``ROUTES``
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 from typing import Any, Dict, List
+from urllib.parse import quote
 
 from releasetag.protocol.release import release_name_error
+
 from . import insights, notify, uploads
-from .context import (Context, body_object, check_token, opt_str, require_org,
-                      require_project, require_release, resolve_projects)
+from .context import (
+    Context,
+    body_object,
+    check_token,
+    opt_str,
+    require_org,
+    require_project,
+    require_release,
+    resolve_projects,
+)
 from .http import HTTPError, Request, Response, json_response
 from .store import to_iso
 
@@ -21,38 +30,70 @@ __all__ = ["Context", "check_token", "ROUTES"]
 
 # -- JSON shapes -------------------------------------------------------------------------------
 def project_json(row) -> Dict[str, Any]:
-    return {"id": str(row["id"]), "slug": row["slug"], "name": row["name"],
-            "platform": "python", "platforms": ["python"], "newGroups": 0,
-            "dateCreated": row["date_created"], "hasAccess": True, "isMember": True}
+    return {
+        "id": str(row["id"]),
+        "slug": row["slug"],
+        "name": row["name"],
+        "platform": "python",
+        "platforms": ["python"],
+        "newGroups": 0,
+        "dateCreated": row["date_created"],
+        "hasAccess": True,
+        "isMember": True,
+    }
 
 
 def org_json(ctx: Context, base_url: str = "") -> Dict[str, Any]:
-    return {"id": "1", "slug": ctx.org, "name": ctx.org,
-            "dateCreated": ctx.store.get_meta("created") or "1970-01-01T00:00:00Z",
-            "status": {"id": "active", "name": "active"}, "isEarlyAdopter": False,
-            "require2FA": False, "features": [],
-            "links": {"organizationUrl": base_url, "regionUrl": base_url}}
+    return {
+        "id": "1",
+        "slug": ctx.org,
+        "name": ctx.org,
+        "dateCreated": ctx.store.get_meta("created") or "1970-01-01T00:00:00Z",
+        "status": {"id": "active", "name": "active"},
+        "isEarlyAdopter": False,
+        "require2FA": False,
+        "features": [],
+        "links": {"organizationUrl": base_url, "regionUrl": base_url},
+    }
 
 
 def commit_json(row: Dict[str, Any]) -> Dict[str, Any]:
-    return {"id": row["key"], "message": row.get("message"), "dateCreated": row.get("timestamp"),
-            "author": ({"name": row.get("author_name"), "email": row.get("author_email")}
-                       if row.get("author_name") or row.get("author_email") else None),
-            "repository": {"name": row.get("repo_name")},
-            "patch_set": row.get("files", [])}
+    return {
+        "id": row["key"],
+        "message": row.get("message"),
+        "dateCreated": row.get("timestamp"),
+        "author": (
+            {"name": row.get("author_name"), "email": row.get("author_email")}
+            if row.get("author_name") or row.get("author_email")
+            else None
+        ),
+        "repository": {"name": row.get("repo_name")},
+        "patch_set": row.get("files", []),
+    }
 
 
 def repo_json(row) -> Dict[str, Any]:
-    return {"id": str(row["id"]), "name": row["name"], "url": row["url"],
-            "provider": {"id": row["provider"], "name": "Local"}, "status": "active",
-            "dateCreated": row["date_created"], "integrationId": None,
-            "externalSlug": row["name"]}
+    return {
+        "id": str(row["id"]),
+        "name": row["name"],
+        "url": row["url"],
+        "provider": {"id": row["provider"], "name": "Local"},
+        "status": "active",
+        "dateCreated": row["date_created"],
+        "integrationId": None,
+        "externalSlug": row["name"],
+    }
 
 
 def deploy_json(row) -> Dict[str, Any]:
-    return {"id": str(row["id"]), "environment": row["environment"], "name": row["name"],
-            "url": row["url"], "dateStarted": row["date_started"],
-            "dateFinished": row["date_finished"]}
+    return {
+        "id": str(row["id"]),
+        "environment": row["environment"],
+        "name": row["name"],
+        "url": row["url"],
+        "dateStarted": row["date_started"],
+        "dateFinished": row["date_finished"],
+    }
 
 
 def release_json(ctx: Context, row) -> Dict[str, Any]:
@@ -61,9 +102,14 @@ def release_json(ctx: Context, row) -> Dict[str, Any]:
     last_commit = store.last_commit(row["id"])
     deploys = store.deploys(row["id"])
     return {
-        "id": row["id"], "version": row["version"], "shortVersion": row["version"],
-        "ref": row["ref"], "url": row["url"], "status": row["status"],
-        "dateCreated": row["date_created"], "dateStarted": row["date_started"],
+        "id": row["id"],
+        "version": row["version"],
+        "shortVersion": row["version"],
+        "ref": row["ref"],
+        "url": row["url"],
+        "status": row["status"],
+        "dateCreated": row["date_created"],
+        "dateStarted": row["date_started"],
         "dateReleased": row["date_released"],
         "lastEvent": max((c["last"] for c in counts), default=None),
         "firstEvent": None,
@@ -74,10 +120,20 @@ def release_json(ctx: Context, row) -> Dict[str, Any]:
         "lastCommit": commit_json(dict(last_commit)) if last_commit else None,
         "deployCount": len(deploys),
         "lastDeploy": deploy_json(deploys[0]) if deploys else None,
-        "authors": [], "owner": None, "data": {},
-        "projects": [{"id": p["id"], "slug": p["slug"], "name": p["name"], "newGroups": 0,
-                      "platform": "python", "platforms": ["python"]}
-                     for p in store.release_projects(row["id"])],
+        "authors": [],
+        "owner": None,
+        "data": {},
+        "projects": [
+            {
+                "id": p["id"],
+                "slug": p["slug"],
+                "name": p["name"],
+                "newGroups": 0,
+                "platform": "python",
+                "platforms": ["python"],
+            }
+            for p in store.release_projects(row["id"])
+        ],
     }
 
 
@@ -87,22 +143,36 @@ def event_summary_json(row) -> Dict[str, Any]:
     if isinstance(tags, dict):
         tags = [{"key": str(k), "value": str(v)} for k, v in tags.items()]
     elif isinstance(tags, list):
-        tags = [{"key": str(t[0]), "value": str(t[1])} for t in tags
-                if isinstance(t, (list, tuple)) and len(t) == 2]
+        tags = [
+            {"key": str(t[0]), "value": str(t[1])}
+            for t in tags
+            if isinstance(t, (list, tuple)) and len(t) == 2
+        ]
     else:
         tags = []
-    return {"id": row["event_id"], "eventID": row["event_id"], "projectID": str(row["project_id"]),
-            "title": row["title"], "message": row["message"], "level": row["level"],
-            "platform": row["platform"], "release": row["release"],
-            "environment": row["environment"], "dist": row["dist"],
-            "culprit": row["culprit"], "dateCreated": row["timestamp"],
-            "dateReceived": row["received"], "tags": tags}
+    return {
+        "id": row["event_id"],
+        "eventID": row["event_id"],
+        "projectID": str(row["project_id"]),
+        "title": row["title"],
+        "message": row["message"],
+        "level": row["level"],
+        "platform": row["platform"],
+        "release": row["release"],
+        "environment": row["environment"],
+        "dist": row["dist"],
+        "culprit": row["culprit"],
+        "dateCreated": row["timestamp"],
+        "dateReceived": row["received"],
+        "tags": tags,
+    }
 
 
 # -- organizations, projects, repos ------------------------------------------------------------
 def api_root(ctx: Context, req: Request) -> Response:
-    return json_response({"version": "0", "auth": {"scopes": ["org:read", "project:releases"]},
-                          "user": None})
+    return json_response(
+        {"version": "0", "auth": {"scopes": ["org:read", "project:releases"]}, "user": None}
+    )
 
 
 def list_orgs(ctx: Context, req: Request) -> Response:
@@ -222,8 +292,12 @@ def _validate_commits(commits: Any) -> List[Dict[str, Any]]:
         if not isinstance(cid, str) or not cid or len(cid) > 64:
             raise HTTPError(400, f"commits[{i}].id must be a string of 1 to 64 characters")
         item = {"id": cid}
-        for key, limit in (("repository", 200), ("message", 100000), ("author_name", 128),
-                           ("author_email", 75)):
+        for key, limit in (
+            ("repository", 200),
+            ("message", 100000),
+            ("author_name", 128),
+            ("author_email", 75),
+        ):
             try:
                 value = opt_str(commit, key, limit)
             except HTTPError as exc:
@@ -238,11 +312,18 @@ def _validate_commits(commits: Any) -> List[Dict[str, Any]]:
                 raise HTTPError(400, f"commits[{i}].patch_set must be a list")
             files = []
             for entry in patch_set:
-                if (not isinstance(entry, dict) or not isinstance(entry.get("path"), str)
-                        or not entry["path"] or len(entry["path"]) > 510
-                        or entry.get("type") not in ("A", "M", "D")):
-                    raise HTTPError(400, f"commits[{i}].patch_set entries need a path (<= 510 "
-                                         "characters) and a type A, M or D")
+                if (
+                    not isinstance(entry, dict)
+                    or not isinstance(entry.get("path"), str)
+                    or not entry["path"]
+                    or len(entry["path"]) > 510
+                    or entry.get("type") not in ("A", "M", "D")
+                ):
+                    raise HTTPError(
+                        400,
+                        f"commits[{i}].patch_set entries need a path (<= 510 "
+                        "characters) and a type A, M or D",
+                    )
                 files.append({"path": entry["path"], "type": entry["type"]})
             item["patch_set"] = files
         out.append(item)
@@ -254,20 +335,27 @@ def _validate_refs(refs: Any) -> List[Dict[str, Any]]:
         raise HTTPError(400, "refs must be a list")
     out = []
     for i, ref in enumerate(refs):
-        if (not isinstance(ref, dict) or not isinstance(ref.get("repository"), str)
-                or not ref["repository"] or not isinstance(ref.get("commit"), str)
-                or not ref["commit"] or len(ref["commit"]) > 64):
+        if (
+            not isinstance(ref, dict)
+            or not isinstance(ref.get("repository"), str)
+            or not ref["repository"]
+            or not isinstance(ref.get("commit"), str)
+            or not ref["commit"]
+            or len(ref["commit"]) > 64
+        ):
             raise HTTPError(400, f"refs[{i}] needs a repository and a commit (<= 64 characters)")
         prev = ref.get("previousCommit")
         if prev is not None and (not isinstance(prev, str) or len(prev) > 64):
             raise HTTPError(400, f"refs[{i}].previousCommit must be a commit id")
-        out.append({"repository": ref["repository"], "commit": ref["commit"],
-                    "previousCommit": prev})
+        out.append(
+            {"repository": ref["repository"], "commit": ref["commit"], "previousCommit": prev}
+        )
     return out
 
 
-def update_release(ctx: Context, req: Request, org: str, version: str,
-                   project: str = "") -> Response:
+def update_release(
+    ctx: Context, req: Request, org: str, version: str, project: str = ""
+) -> Response:
     """PUT .../releases/{version}/: dateReleased, url, ref, status, refs, commits, projects."""
     if project:
         require_project(ctx, org, project)
@@ -285,15 +373,17 @@ def update_release(ctx: Context, req: Request, org: str, version: str,
     return json_response(release_json(ctx, ctx.store.release(version)))
 
 
-def delete_release(ctx: Context, req: Request, org: str, version: str,
-                   project: str = "") -> Response:
+def delete_release(
+    ctx: Context, req: Request, org: str, version: str, project: str = ""
+) -> Response:
     require_release(ctx, org, version)
     ctx.store.delete_release(version)
     return Response(b"", 204)
 
 
-def release_commits(ctx: Context, req: Request, org: str, version: str,
-                    project: str = "") -> Response:
+def release_commits(
+    ctx: Context, req: Request, org: str, version: str, project: str = ""
+) -> Response:
     row = require_release(ctx, org, version)
     return json_response([commit_json(c) for c in ctx.store.release_commits(row["id"])])
 
@@ -308,28 +398,43 @@ def previous_with_commits(ctx: Context, req: Request, org: str, version: str) ->
 
 def list_deploys(ctx: Context, req: Request, org: str, version: str) -> Response:
     row = require_release(ctx, org, version)
-    return json_response([dict(deploy_json(d), notifications=notify.notifications(ctx.store,
-                                                                                  d["id"]))
-                          for d in ctx.store.deploys(row["id"])])
+    return json_response(
+        [
+            dict(deploy_json(d), notifications=notify.notifications(ctx.store, d["id"]))
+            for d in ctx.store.deploys(row["id"])
+        ]
+    )
 
 
 def create_deploy(ctx: Context, req: Request, org: str, version: str) -> Response:
     require_release(ctx, org, version)
     body = body_object(req)
     env = body.get("environment")
-    if not isinstance(env, str) or not env.strip() or len(env) > 64 or "/" in env \
-            or any(ch in env for ch in "\n\r\t"):
-        raise HTTPError(400, "environment must be a non-empty name of at most 64 characters "
-                             "without '/' or line breaks")
+    if (
+        not isinstance(env, str)
+        or not env.strip()
+        or len(env) > 64
+        or "/" in env
+        or any(ch in env for ch in "\n\r\t")
+    ):
+        raise HTTPError(
+            400,
+            "environment must be a non-empty name of at most 64 characters "
+            "without '/' or line breaks",
+        )
     resolve_projects(ctx, body.get("projects"))
-    deploy = {"environment": env, "name": opt_str(body, "name", 64),
-              "url": opt_str(body, "url", 1000),
-              "date_started": to_iso(body.get("dateStarted")),
-              "date_finished": to_iso(body.get("dateFinished"))}
+    deploy = {
+        "environment": env,
+        "name": opt_str(body, "name", 64),
+        "url": opt_str(body, "url", 1000),
+        "date_started": to_iso(body.get("dateStarted")),
+        "date_finished": to_iso(body.get("dateFinished")),
+    }
     row = ctx.store.add_deploy(version, deploy)
     # the release's commit authors hear about it (or are recorded as not told: no --smtp)
-    told = notify.notify_deploy(ctx.store, ctx.mailer, version, row,
-                                f"{req.base_url}/releases/{quote(version, safe='')}/")
+    told = notify.notify_deploy(
+        ctx.store, ctx.mailer, version, row, f"{req.base_url}/releases/{quote(version, safe='')}/"
+    )
     return json_response(dict(deploy_json(row), notifications=told), 201)
 
 
@@ -340,8 +445,12 @@ def list_events(ctx: Context, req: Request, org: str, project: str) -> Response:
         limit = min(max(int(req.query.get("limit", "100")), 1), 1000)
     except ValueError:
         raise HTTPError(400, "limit must be a number") from None
-    rows = ctx.store.events(project_row["id"], release=req.query.get("release"),
-                            environment=req.query.get("environment"), limit=limit)
+    rows = ctx.store.events(
+        project_row["id"],
+        release=req.query.get("release"),
+        environment=req.query.get("environment"),
+        limit=limit,
+    )
     return json_response([event_summary_json(r) for r in rows])
 
 

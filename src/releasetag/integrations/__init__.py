@@ -13,6 +13,7 @@ import importlib
 import sys
 
 from releasetag.protocol.log import get_logger
+
 from ..current import get_client
 
 TYPE_CHECKING = False
@@ -31,8 +32,9 @@ class Integration:
         raise NotImplementedError
 
 
-def report_unhandled(exc_info: Tuple[Any, Any, Any], mechanism_type: str,
-                     flush: bool = False) -> None:
+def report_unhandled(
+    exc_info: Tuple[Any, Any, Any], mechanism_type: str, flush: bool = False
+) -> None:
     """Capture an exception nobody handled (handled: False) with the configured client;
     never raises. Used by the excepthook and threading integrations."""
     try:
@@ -153,8 +155,9 @@ def _wait_for_imports(classes: Iterable[type], skip: Iterable[str]) -> None:
         sys.meta_path.insert(0, _watcher)
 
 
-def setup_integrations(client: Any, explicit: Iterable[Integration],
-                       with_defaults: bool) -> Dict[str, Integration]:
+def setup_integrations(
+    client: Any, explicit: Iterable[Integration], with_defaults: bool
+) -> Dict[str, Integration]:
     """Set up integrations for ``client``; an explicit one replaces the default of its kind."""
     chosen: Dict[str, Integration] = {}
     deferred: List[type] = []

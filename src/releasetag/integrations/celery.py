@@ -9,7 +9,6 @@ reported. Task args and kwargs are attached only with ``send_default_pii``.
 
 from __future__ import annotations
 
-
 from ..current import get_client
 from ..scope import get_isolation_scope, use_isolation_scope
 from ..serialize import serialize
@@ -55,8 +54,14 @@ def _header_from(request: Any) -> Any:
     return value
 
 
-def _on_prerun(sender: Any = None, task_id: Any = None, task: Any = None, args: Any = None,
-               kwargs: Any = None, **_: Any) -> None:
+def _on_prerun(
+    sender: Any = None,
+    task_id: Any = None,
+    task: Any = None,
+    args: Any = None,
+    kwargs: Any = None,
+    **_: Any,
+) -> None:
     """Worker side: a fresh isolation scope for the task, continuing the producer's trace."""
     client = get_client()
     if client is None or client.transport is None:
@@ -112,8 +117,9 @@ def _on_postrun(sender: Any = None, task_id: Any = None, **_: Any) -> None:
         pass
 
 
-def _on_failure(sender: Any = None, task_id: Any = None, exception: Any = None,
-                traceback: Any = None, **_: Any) -> None:
+def _on_failure(
+    sender: Any = None, task_id: Any = None, exception: Any = None, traceback: Any = None, **_: Any
+) -> None:
     client = get_client()
     if client is None or client.transport is None or exception is None:
         return
@@ -125,9 +131,11 @@ def _on_failure(sender: Any = None, task_id: Any = None, exception: Any = None,
             throws = tuple(throws) if isinstance(throws, (list, tuple)) else (throws,)
             if isinstance(exception, throws):
                 return
-        client.capture_exception((type(exception), exception, traceback or
-                                  exception.__traceback__),
-                                 handled=False, mechanism_type="celery")
+        client.capture_exception(
+            (type(exception), exception, traceback or exception.__traceback__),
+            handled=False,
+            mechanism_type="celery",
+        )
     except Exception:
         pass
 

@@ -6,7 +6,6 @@ Enabled by default when the app imports flask (before or after init()).
 
 from __future__ import annotations
 
-
 from ..current import get_client
 from . import Integration
 from .wsgi import SCOPE_KEY, handle_request, request_data
@@ -25,6 +24,7 @@ def _on_exception(sender: Any, exception: BaseException = None, **kwargs: Any) -
     try:
         event = {}
         from flask import request
+
         environ = request.environ
         if SCOPE_KEY not in environ:  # no middleware scope: add the request here
             event["request"] = request_data(environ, client.options.send_default_pii)
@@ -47,8 +47,9 @@ class FlaskIntegration(Integration):
         original = flask.Flask.__call__
 
         def __call__(self: Any, environ: Any, start_response: Any) -> Any:
-            return handle_request(lambda e, s: original(self, e, s), environ, start_response,
-                                  "flask")
+            return handle_request(
+                lambda e, s: original(self, e, s), environ, start_response, "flask"
+            )
 
         flask.Flask.__call__ = __call__  # type: ignore[method-assign]
         signals.got_request_exception.connect(_on_exception, weak=False)

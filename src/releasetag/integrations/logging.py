@@ -27,10 +27,21 @@ _ignored_cache: Dict[str, bool] = {}
 
 # Attributes every LogRecord has; anything else came from ``extra=``.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("n", 0, "p", 0, "m", None, None))) | {
-    "message", "asctime", "taskName", "stack_info", "exc_text", "relativeCreated"}
+    "message",
+    "asctime",
+    "taskName",
+    "stack_info",
+    "exc_text",
+    "relativeCreated",
+}
 
-_LEVEL_NAMES = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning",
-                logging.ERROR: "error", logging.CRITICAL: "fatal"}
+_LEVEL_NAMES = {
+    logging.DEBUG: "debug",
+    logging.INFO: "info",
+    logging.WARNING: "warning",
+    logging.ERROR: "error",
+    logging.CRITICAL: "fatal",
+}
 
 _active: Optional["LoggingIntegration"] = None
 _original_call_handlers: Any = None
@@ -84,8 +95,11 @@ def record_extras(record: logging.LogRecord) -> Dict[str, Any]:
     keys = record.__dict__.keys() - _STANDARD_ATTRS
     if not keys:
         return {}
-    return {safe_str(k): serialize(record.__dict__[k], max_depth=3) for k in keys
-            if isinstance(k, str) and not k.startswith("_")}
+    return {
+        safe_str(k): serialize(record.__dict__[k], max_depth=3)
+        for k in keys
+        if isinstance(k, str) and not k.startswith("_")
+    }
 
 
 class LoggingIntegration(Integration):
@@ -96,8 +110,9 @@ class LoggingIntegration(Integration):
 
     identifier = "logging"
 
-    def __init__(self, level: Optional[int] = logging.INFO,
-                 event_level: Optional[int] = logging.ERROR) -> None:
+    def __init__(
+        self, level: Optional[int] = logging.INFO, event_level: Optional[int] = logging.ERROR
+    ) -> None:
         self.level = level
         self.event_level = event_level
         # lowest level that needs any work (a huge number: nothing to do)
@@ -148,20 +163,26 @@ class LoggingIntegration(Integration):
         if threading.current_thread().name.startswith("releasetag"):
             return  # the SDK's own threads never report their log records
         formatted = formatted_message(record)
-        logentry: Dict[str, Any] = {"message": truncate(safe_str(record.msg, 8192), 8192),
-                                    "formatted": truncate(formatted, 8192)}
+        logentry: Dict[str, Any] = {
+            "message": truncate(safe_str(record.msg, 8192), 8192),
+            "formatted": truncate(formatted, 8192),
+        }
         if record.args:
             logentry["params"] = serialize(record.args, max_depth=2)
-        event: Dict[str, Any] = {"logger": record.name, "level": level_name(record.levelno),
-                                 "logentry": logentry}
+        event: Dict[str, Any] = {
+            "logger": record.name,
+            "level": level_name(record.levelno),
+            "logentry": logentry,
+        }
         extras = record_extras(record)
         if extras:
             event["extra"] = extras
         hint = {"log_record": record}
         exc_info = record.exc_info
         if exc_info and exc_info[1] is not None:
-            client.capture_exception(exc_info, handled=True, mechanism_type="logging",
-                                     hint=hint, event=event)
+            client.capture_exception(
+                exc_info, handled=True, mechanism_type="logging", hint=hint, event=event
+            )
         else:
             client.capture_event(event, hint)
 

@@ -25,8 +25,7 @@ class ThreadingIntegration(Integration):
 
         def releasetag_thread_excepthook(args):  # type: ignore[no-untyped-def]
             if not isinstance(args.exc_value, SystemExit):
-                report_unhandled((args.exc_type, args.exc_value, args.exc_traceback),
-                                 "threading")
+                report_unhandled((args.exc_type, args.exc_value, args.exc_traceback), "threading")
             return previous(args)
 
         threading.excepthook = releasetag_thread_excepthook

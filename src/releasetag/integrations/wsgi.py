@@ -129,8 +129,12 @@ def _capture(mechanism: str) -> None:
         client.capture_exception(sys.exc_info(), handled=False, mechanism_type=mechanism)
 
 
-def handle_request(app: Callable[..., Any], environ: Dict[str, Any],
-                   start_response: Callable[..., Any], mechanism: str = "wsgi") -> Any:
+def handle_request(
+    app: Callable[..., Any],
+    environ: Dict[str, Any],
+    start_response: Callable[..., Any],
+    mechanism: str = "wsgi",
+) -> Any:
     """Call ``app`` for one request under its own isolation scope (the middleware's body)."""
     client = get_client()
     if client is None or client.transport is None or SCOPE_KEY in environ:

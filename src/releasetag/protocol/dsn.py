@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from releasetag.protocol.errors import ConfigurationError
-
 from urllib.parse import urlsplit
 
-from releasetag.protocol.records import FrozenRecord
 from releasetag._version import SDK_NAME, __version__
+from releasetag.protocol.errors import ConfigurationError
+from releasetag.protocol.records import FrozenRecord
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -17,8 +16,7 @@ if TYPE_CHECKING:
 class Dsn(FrozenRecord):
     """A parsed DSN: ``{scheme}://{public_key}[:{secret}]@{host}[:{port}]/{prefix/}{project_id}``."""
 
-    __slots__ = ("scheme", "public_key", "secret_key", "host", "port", "path_prefix",
-                 "project_id")
+    __slots__ = ("scheme", "public_key", "secret_key", "host", "port", "path_prefix", "project_id")
     scheme: str
     public_key: str
     secret_key: Optional[str]
@@ -27,14 +25,30 @@ class Dsn(FrozenRecord):
     path_prefix: str
     project_id: str
 
-    def __init__(self, scheme: str, public_key: str, secret_key: Optional[str], host: str,
-                 port: Optional[int], path_prefix: str, project_id: str) -> None:
-        self._init(scheme=scheme, public_key=public_key, secret_key=secret_key, host=host,
-                   port=port, path_prefix=path_prefix, project_id=project_id)
+    def __init__(
+        self,
+        scheme: str,
+        public_key: str,
+        secret_key: Optional[str],
+        host: str,
+        port: Optional[int],
+        path_prefix: str,
+        project_id: str,
+    ) -> None:
+        self._init(
+            scheme=scheme,
+            public_key=public_key,
+            secret_key=secret_key,
+            host=host,
+            port=port,
+            path_prefix=path_prefix,
+            project_id=project_id,
+        )
 
     @classmethod
     def parse(cls, value: str) -> "Dsn":
-        """Parse ``value``; raise ConfigurationError (a ValueError) naming what is wrong (never echoing a secret)."""
+        """Parse ``value``; raise ConfigurationError (a ValueError) naming what is wrong,
+        never echoing a secret."""
         if not isinstance(value, str) or not value.strip():
             raise ConfigurationError("invalid DSN: it is empty")
         try:
@@ -44,22 +58,30 @@ class Dsn(FrozenRecord):
             raise ConfigurationError(f"invalid DSN: {exc}") from None
         if parts.scheme not in ("http", "https"):
             raise ConfigurationError(
-                f"invalid DSN: the scheme must be http or https, not {parts.scheme or 'missing'!r}")
+                f"invalid DSN: the scheme must be http or https, not {parts.scheme or 'missing'!r}"
+            )
         if not parts.hostname:
             raise ConfigurationError("invalid DSN: it has no host")
         if not parts.username:
-            raise ConfigurationError("invalid DSN: it has no public key (expected https://KEY@host/PROJECT_ID)")
+            raise ConfigurationError(
+                "invalid DSN: it has no public key (expected https://KEY@host/PROJECT_ID)"
+            )
         path = parts.path.rstrip("/")
         prefix, _, project_id = path.rpartition("/")
         if not project_id:
-            raise ConfigurationError("invalid DSN: it has no project id (expected https://KEY@host/PROJECT_ID)")
+            raise ConfigurationError(
+                "invalid DSN: it has no project id (expected https://KEY@host/PROJECT_ID)"
+            )
         if not project_id.isdigit():
-            raise ConfigurationError(f"invalid DSN: the project id must be a number, not {project_id!r}")
+            raise ConfigurationError(
+                f"invalid DSN: the project id must be a number, not {project_id!r}"
+            )
         host = parts.hostname
         if ":" in host:  # IPv6 literal
             host = f"[{host}]"
-        return cls(parts.scheme, parts.username, parts.password, host, port,
-                   prefix.strip("/"), project_id)
+        return cls(
+            parts.scheme, parts.username, parts.password, host, port, prefix.strip("/"), project_id
+        )
 
     @property
     def netloc(self) -> str:

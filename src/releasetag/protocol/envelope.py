@@ -6,10 +6,9 @@ and the payload, each followed by ``\\n``.
 
 from __future__ import annotations
 
-from releasetag.protocol.errors import InputError
-
 import json
 
+from releasetag.protocol.errors import InputError
 from releasetag.protocol.records import Record
 
 TYPE_CHECKING = False
@@ -37,8 +36,9 @@ class EnvelopeError(InputError):
 
 
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                      default=str).encode("utf-8")
+    return json.dumps(
+        obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=str
+    ).encode("utf-8")
 
 
 class Item(Record):
@@ -73,7 +73,9 @@ class Item(Record):
         try:
             return json.loads(self.payload.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
-            raise EnvelopeError(f"{self.type or 'item'} payload is not valid UTF-8 JSON: {exc}") from None
+            raise EnvelopeError(
+                f"{self.type or 'item'} payload is not valid UTF-8 JSON: {exc}"
+            ) from None
 
 
 class Envelope(Record):
@@ -81,8 +83,9 @@ class Envelope(Record):
 
     __slots__ = ("headers", "items")
 
-    def __init__(self, headers: Optional[Dict[str, Any]] = None,
-                 items: Optional[List[Item]] = None) -> None:
+    def __init__(
+        self, headers: Optional[Dict[str, Any]] = None, items: Optional[List[Item]] = None
+    ) -> None:
         self.headers = {} if headers is None else headers
         self.items = [] if items is None else items
 
@@ -134,10 +137,11 @@ class Envelope(Record):
                 if pos + length > len(data):
                     raise EnvelopeError(
                         f"item {len(items) + 1} is truncated: length {length}, "
-                        f"{len(data) - pos} bytes left")
-                payload = data[pos:pos + length]
+                        f"{len(data) - pos} bytes left"
+                    )
+                payload = data[pos : pos + length]
                 pos += length
-                if pos < len(data) and data[pos:pos + 1] == b"\n":
+                if pos < len(data) and data[pos : pos + 1] == b"\n":
                     pos += 1
             items.append(Item(item_headers, payload))
         return cls(headers, items)
@@ -160,9 +164,14 @@ def _parse_json_line(line: bytes, what: str) -> Dict[str, Any]:
     return obj
 
 
-def event_envelope(event: Dict[str, Any], *, sent_at: Optional[str] = None,
-                   sdk: Optional[Dict[str, Any]] = None, dsn: Optional[str] = None,
-                   extra_items: Iterable[Item] = ()) -> Envelope:
+def event_envelope(
+    event: Dict[str, Any],
+    *,
+    sent_at: Optional[str] = None,
+    sdk: Optional[Dict[str, Any]] = None,
+    dsn: Optional[str] = None,
+    extra_items: Iterable[Item] = (),
+) -> Envelope:
     """An envelope carrying one event (plus optional attachments)."""
     headers: Dict[str, Any] = {"event_id": event.get("event_id")}
     if sent_at:

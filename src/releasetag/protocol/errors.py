@@ -16,13 +16,17 @@ against ``init()``'s earlier ``ValueError`` keeps working.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
+
 
 class ReleasetagError(Exception):
     """The root: a failure with a message for people and an exit code for the CLI."""
 
     exit_code = 1
 
-    def __init__(self, message: str = "", exit_code: "int | None" = None) -> None:
+    def __init__(self, message: str = "", exit_code: Optional[int] = None) -> None:
         super().__init__(message)
         self.message = message
         if exit_code is not None:
@@ -39,7 +43,7 @@ class ConfigurationError(ReleasetagError, ValueError):
 class ServerError(ReleasetagError):
     """The network failed, or the server answered with an error (``status`` when it did)."""
 
-    def __init__(self, message: str = "", status: "int | None" = None) -> None:
+    def __init__(self, message: str = "", status: Optional[int] = None) -> None:
         super().__init__(message)
         self.status = status
 

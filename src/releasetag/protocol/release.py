@@ -15,10 +15,9 @@ Nothing here raises: a failing source is skipped with a debug log line.
 
 from __future__ import annotations
 
-from releasetag.protocol.errors import ConfigurationError
-
 import os
 
+from releasetag.protocol.errors import ConfigurationError
 from releasetag.protocol.log import get_logger
 
 TYPE_CHECKING = False
@@ -67,8 +66,11 @@ class Detected:
         return f"Detected(release={self.release!r}, source={self.source!r})"
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Detected) and other.release == self.release
-                and other.source == self.source)
+        return (
+            isinstance(other, Detected)
+            and other.release == self.release
+            and other.source == self.source
+        )
 
 
 def release_name_error(name: object) -> Optional[str]:
@@ -83,8 +85,13 @@ def release_name_error(name: object) -> Optional[str]:
         return "the release must not start or end with whitespace"
     if "/" in name:
         return "the release must not contain '/'"
-    for ch, label in (("\n", "newline"), ("\r", "carriage return"), ("\t", "tab"),
-                      ("\x0b", "vertical tab"), ("\x0c", "form feed")):
+    for ch, label in (
+        ("\n", "newline"),
+        ("\r", "carriage return"),
+        ("\t", "tab"),
+        ("\x0b", "vertical tab"),
+        ("\x0c", "form feed"),
+    ):
         if ch in name:
             return f"the release must not contain a {label}"
     if len(name) > MAX_RELEASE_LENGTH:
@@ -93,7 +100,8 @@ def release_name_error(name: object) -> Optional[str]:
 
 
 def validate_release(name: object) -> str:
-    """Return ``name`` if it is a valid release name, else raise ConfigurationError (a ValueError) saying which rule."""
+    """Return ``name`` if it is a valid release name, else raise ConfigurationError (a
+    ValueError) saying which rule."""
     err = release_name_error(name)
     if err:
         raise ConfigurationError(f"invalid release {name!r}: {err}")
@@ -108,7 +116,9 @@ def _accept(value: Optional[str], source: str) -> Optional[Detected]:
         return None
     err = release_name_error(value)
     if err:
-        get_logger("releasetag.protocol.release").debug("ignoring release %r from %s: %s", value, source, err)
+        get_logger("releasetag.protocol.release").debug(
+            "ignoring release %r from %s: %s", value, source, err
+        )
         return None
     return Detected(value, source)
 
@@ -119,7 +129,9 @@ def read_release_file(path: str) -> Optional[str]:
         with open(path, encoding="utf-8") as fh:
             text = fh.read(4096)
     except (OSError, UnicodeDecodeError) as exc:
-        get_logger("releasetag.protocol.release").debug("cannot read release file %s: %s", path, exc)
+        get_logger("releasetag.protocol.release").debug(
+            "cannot read release file %s: %s", path, exc
+        )
         return None
     text = text.strip()
     if text.startswith("{"):
@@ -159,6 +171,7 @@ def _github_pr_head_sha(env: Mapping[str, str]) -> Optional[str]:
     if not path or not env.get("GITHUB_SHA"):
         return None
     import json
+
     try:
         with open(path, encoding="utf-8") as fh:
             payload = json.load(fh)
@@ -188,7 +201,9 @@ def git_head_sha(path: Optional[str] = None) -> Optional[str]:
         finally:
             repo.close()
     except Exception as exc:
-        get_logger("releasetag.protocol.release").debug("no git HEAD found from %s: %s", path or os.getcwd(), exc)
+        get_logger("releasetag.protocol.release").debug(
+            "no git HEAD found from %s: %s", path or os.getcwd(), exc
+        )
         return None
     return sha if isinstance(sha, str) and len(sha) in (40, 64) else None
 
@@ -233,8 +248,9 @@ def detect_release(release: Optional[str] = None) -> Optional[str]:
     return found.release if found else None
 
 
-def detect_environment(environment: Optional[str] = None,
-                       env: Optional[Mapping[str, str]] = None) -> str:
+def detect_environment(
+    environment: Optional[str] = None, env: Optional[Mapping[str, str]] = None
+) -> str:
     """argument > RELEASETAG_ENVIRONMENT > SENTRY_ENVIRONMENT > "production"."""
     if environment:
         return environment

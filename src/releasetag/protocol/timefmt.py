@@ -31,8 +31,10 @@ def parse_time(value: str, flag: str) -> datetime:
     try:
         dt = datetime.fromisoformat(iso)
     except ValueError:
-        raise UsageError(f"invalid time {value!r} for {flag}: use unix seconds or ISO 8601 "
-                         "like 2024-05-01T10:00:00Z") from None
+        raise UsageError(
+            f"invalid time {value!r} for {flag}: use unix seconds or ISO 8601 "
+            "like 2024-05-01T10:00:00Z"
+        ) from None
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from ..protocol.errors import ConfigurationError
 from .base import Transport
 from .http import HttpTransport, SendResult
@@ -24,5 +23,7 @@ def make_transport(options: Any) -> Transport:
         return transport(options)
     if isinstance(transport, Transport):
         return transport
-    raise ConfigurationError(f"transport must be a releasetag.transport.Transport subclass or "
-                             f"instance, not {type(transport).__name__}")
+    raise ConfigurationError(
+        f"transport must be a releasetag.transport.Transport subclass or "
+        f"instance, not {type(transport).__name__}"
+    )

@@ -12,8 +12,9 @@ import bisect
 import itertools
 import os
 import threading
-import time
+
 from releasetag.protocol.records import Record
+
 from . import reports
 from .clock import wall_ns
 
@@ -32,8 +33,7 @@ class Claim(Record):
 
     __slots__ = ("key", "category", "data", "path")
 
-    def __init__(self, key: str, category: str, data: bytes,
-                 path: Optional[str] = None) -> None:
+    def __init__(self, key: str, category: str, data: bytes, path: Optional[str] = None) -> None:
         self.key = key
         self.category = category
         self.data = data
@@ -62,10 +62,13 @@ class MemoryBacklog:
 
     durable = False
 
-    def __init__(self, max_count: int = 1000, max_bytes: int = 32 * 1024 * 1024,
-                 on_evict: Evict = _noop_evict,
-                 evict_reason: Callable[[str], str] = lambda category: reports.NETWORK_ERROR
-                 ) -> None:
+    def __init__(
+        self,
+        max_count: int = 1000,
+        max_bytes: int = 32 * 1024 * 1024,
+        on_evict: Evict = _noop_evict,
+        evict_reason: Callable[[str], str] = lambda category: reports.NETWORK_ERROR,
+    ) -> None:
         self.max_count = max(1, int(max_count))
         self.max_bytes = int(max_bytes)
         self.on_evict = on_evict
@@ -89,7 +92,8 @@ class MemoryBacklog:
             bisect.insort(self._entries, (key, category, data))
             self._bytes += len(data)
             while len(self._entries) > self.max_count or (
-                    self._bytes > self.max_bytes and len(self._entries) > 1):
+                self._bytes > self.max_bytes and len(self._entries) > 1
+            ):
                 old = self._entries.pop(0)
                 self._bytes -= len(old[2])
                 evicted.append(old[1])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 if hasattr(time, "clock_gettime") and hasattr(time, "CLOCK_MONOTONIC"):
+
     def monotonic() -> float:
         """Seconds on a clock that only goes forward (for deadlines and windows)."""
         return time.clock_gettime(time.CLOCK_MONOTONIC)

@@ -17,17 +17,23 @@ from urllib.parse import urlsplit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Optional, Tuple
-
     import http.client
+    from typing import Any, Dict, Optional, Tuple
 
 
 class Connection:
     """Keep-alive connections to one endpoint, one per sending thread."""
 
-    def __init__(self, url: str, headers: Dict[str, str], *, maxsize: int = 2,
-                 http_proxy: Optional[str] = None, https_proxy: Optional[str] = None,
-                 ca_certs: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        headers: Dict[str, str],
+        *,
+        maxsize: int = 2,
+        http_proxy: Optional[str] = None,
+        https_proxy: Optional[str] = None,
+        ca_certs: Optional[str] = None,
+    ) -> None:
         self.url = url
         self.headers = dict(headers)
         self.maxsize = max(1, maxsize)
@@ -56,9 +62,11 @@ class Connection:
         if self._client is None:
             import encodings.idna  # noqa: F401 - socket.getaddrinfo loads it on first use
             import http.client
+
             proxy = self._resolve_proxy()
             if self.scheme == "https" or (proxy or "").startswith("https"):
                 import ssl  # noqa: F401 - the context itself is made on the sender thread
+
                 try:
                     import certifi  # noqa: F401
                 except ImportError:
@@ -73,8 +81,8 @@ class Connection:
         if not self._proxy_resolved:
             if self.proxy is None:  # HTTP(S)_PROXY / NO_PROXY, as requests reads them
                 try:
-                    from urllib.request import (getproxies_environment,
-                                                proxy_bypass_environment)
+                    from urllib.request import getproxies_environment, proxy_bypass_environment
+
                     if not proxy_bypass_environment(self.host):
                         self.proxy = getproxies_environment().get(self.scheme)
                 except Exception:
@@ -86,10 +94,12 @@ class Connection:
         if self._ctx is not None:
             return self._ctx
         import ssl  # already loaded by prepare()
+
         ca = self.ca_certs
         if not ca:
             try:
                 import certifi  # the bundle requests uses (installed with it)
+
                 ca = certifi.where()
             except ImportError:
                 ca = None  # the system's certificates
@@ -102,14 +112,16 @@ class Connection:
         proxy = self._resolve_proxy()
         if not proxy:
             if self.scheme == "https":
-                return http.HTTPSConnection(self.host, self.port, timeout=timeout,
-                                            context=self._ssl_context()), self.path
+                return http.HTTPSConnection(
+                    self.host, self.port, timeout=timeout, context=self._ssl_context()
+                ), self.path
             return http.HTTPConnection(self.host, self.port, timeout=timeout), self.path
         p = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
         proxy_port = p.port or (443 if p.scheme == "https" else 80)
         if p.scheme == "https":
             conn = http.HTTPSConnection(
-                p.hostname or "", proxy_port, timeout=timeout, context=self._ssl_context())
+                p.hostname or "", proxy_port, timeout=timeout, context=self._ssl_context()
+            )
         else:
             conn = http.HTTPConnection(p.hostname or "", proxy_port, timeout=timeout)
         if self.scheme == "https":
@@ -118,8 +130,9 @@ class Connection:
         return conn, self.url  # plain HTTP through a proxy: absolute URL
 
     # --- posting ------------------------------------------------------------------------
-    def post(self, body: bytes, headers: Dict[str, str], timeout: float
-             ) -> Tuple[int, Dict[str, str], bytes]:
+    def post(
+        self, body: bytes, headers: Dict[str, str], timeout: float
+    ) -> Tuple[int, Dict[str, str], bytes]:
         """POST ``body``; (status, lower-cased headers, response body). Raises on I/O errors."""
         proxy = self._resolve_proxy()
         if proxy and proxy.startswith("socks"):
@@ -164,24 +177,39 @@ class Connection:
         except Exception:
             pass
 
-    def _post_socks(self, proxy: str, body: bytes, headers: Dict[str, str], timeout: float
-                    ) -> Tuple[int, Dict[str, str], bytes]:
+    def _post_socks(
+        self, proxy: str, body: bytes, headers: Dict[str, str], timeout: float
+    ) -> Tuple[int, Dict[str, str], bytes]:
         import urllib3
         from urllib3.contrib.socks import SOCKSProxyManager
+
         with self._lock:
             if self._pool is None:
                 kwargs: Dict[str, Any] = {"num_pools": 2, "maxsize": self.maxsize}
                 if self.scheme == "https":
                     import certifi
-                    kwargs.update(cert_reqs="CERT_REQUIRED", ca_certs=self.ca_certs or certifi.where())
+
+                    kwargs.update(
+                        cert_reqs="CERT_REQUIRED", ca_certs=self.ca_certs or certifi.where()
+                    )
                 self._pool = SOCKSProxyManager(proxy, **kwargs)
         all_headers = dict(self.headers)
         all_headers.update(headers)
-        response = self._pool.urlopen("POST", self.url, body=body, headers=all_headers,
-                                      timeout=urllib3.Timeout(connect=timeout, read=timeout),
-                                      retries=False, redirect=False, preload_content=True)
-        return (response.status, {k.lower(): v for k, v in response.headers.items()},
-                response.data or b"")
+        response = self._pool.urlopen(
+            "POST",
+            self.url,
+            body=body,
+            headers=all_headers,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            retries=False,
+            redirect=False,
+            preload_content=True,
+        )
+        return (
+            response.status,
+            {k.lower(): v for k, v in response.headers.items()},
+            response.data or b"",
+        )
 
     def close(self) -> None:
         """Close every connection (of every thread)."""

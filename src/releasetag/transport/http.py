@@ -13,16 +13,16 @@ import json
 import os
 import threading
 
-from .. import trim
-from releasetag.protocol.records import FrozenRecord
-from releasetag.protocol.log import get_logger
 from releasetag.protocol.dsn import Dsn
 from releasetag.protocol.envelope import ENVELOPE_CONTENT_TYPE, Envelope, Item
+from releasetag.protocol.log import get_logger
+from releasetag.protocol.records import FrozenRecord
+
+from .. import lifecycle, trim
 from ..event import utc_timestamp
-from .. import lifecycle
 from . import reports
-from .base import Transport
 from .backlog import MemoryBacklog
+from .base import Transport
 from .clock import monotonic, wall_ns
 from .connection import Connection
 from .ratelimit import RateLimiter, parse_retry_after
@@ -54,8 +54,14 @@ class SendResult(FrozenRecord):
     retry: bool  # worth trying again later (network error, 5xx, 429)
     retry_after: Optional[float]  # seconds the server asked us to wait
 
-    def __init__(self, ok: bool, status: Optional[int] = None, reason: str = "",
-                 retry: bool = False, retry_after: Optional[float] = None) -> None:
+    def __init__(
+        self,
+        ok: bool,
+        status: Optional[int] = None,
+        reason: str = "",
+        retry: bool = False,
+        retry_after: Optional[float] = None,
+    ) -> None:
         self._init(ok=ok, status=status, reason=reason, retry=retry, retry_after=retry_after)
 
 
@@ -78,8 +84,7 @@ class _EventJob:
 class _EnvelopeJob:
     __slots__ = ("transport", "data", "category", "ts_ns")
 
-    def __init__(self, transport: "HttpTransport", data: bytes, category: str,
-                 ts_ns: int) -> None:
+    def __init__(self, transport: "HttpTransport", data: bytes, category: str, ts_ns: int) -> None:
         self.transport, self.data, self.category, self.ts_ns = transport, data, category, ts_ns
 
     def __call__(self) -> None:
@@ -104,22 +109,31 @@ class _SpillJob:
         return self.job.payload()
 
 
-def make_backlog(options: Any, on_evict: Callable[[str, str, int], None],
-                 evict_reason: Callable[[str], str]) -> Any:
+def make_backlog(
+    options: Any, on_evict: Callable[[str, str, int], None], evict_reason: Callable[[str], str]
+) -> Any:
     """The disk spool when ``spool_dir`` is set, else a memory backlog."""
     if options.spool_dir:
         from .spool import DiskSpool
+
         try:
-            return DiskSpool(options.spool_dir, max_count=options.spool_max_count,
-                             max_bytes=options.spool_max_bytes, max_age=options.spool_max_age,
-                             on_evict=on_evict,
-                             stale_claim_after=max(600.0, 10 * float(options.http_timeout)))
+            return DiskSpool(
+                options.spool_dir,
+                max_count=options.spool_max_count,
+                max_bytes=options.spool_max_bytes,
+                max_age=options.spool_max_age,
+                on_evict=on_evict,
+                stale_claim_after=max(600.0, 10 * float(options.http_timeout)),
+            )
         except OSError as exc:
-            get_logger(_LOGGER).warning("cannot use spool_dir %s (%s): undelivered events are "
-                                        "kept in memory only", options.spool_dir,
-                                        exc.strerror or exc)
-    return MemoryBacklog(max_count=options.transport_queue_size, on_evict=on_evict,
-                         evict_reason=evict_reason)
+            get_logger(_LOGGER).warning(
+                "cannot use spool_dir %s (%s): undelivered events are kept in memory only",
+                options.spool_dir,
+                exc.strerror or exc,
+            )
+    return MemoryBacklog(
+        max_count=options.transport_queue_size, on_evict=on_evict, evict_reason=evict_reason
+    )
 
 
 class HttpTransport(Transport):
@@ -131,8 +145,11 @@ class HttpTransport(Transport):
         self.policy: RetryPolicy = options.retry_policy or DEFAULT_POLICY
         self.rate_limiter = RateLimiter()
         self.backlog = make_backlog(options, self._on_evict, self._evict_reason)
-        self.worker = BackgroundWorker(options.transport_queue_size, idle=self._drain_backlog,
-                                       threads=options.transport_threads)
+        self.worker = BackgroundWorker(
+            options.transport_queue_size,
+            idle=self._drain_backlog,
+            threads=options.transport_threads,
+        )
         # Envelopes that failed (and leftovers of an earlier process) drain strictly in
         # order, one at a time; a spill from a burst may drain on every sender thread.
         self.worker.idle_parallel = lambda: not self._recovering
@@ -157,10 +174,17 @@ class HttpTransport(Transport):
         self._retry_at = 0.0  # monotonic time before which nothing is posted
         self._recovering = False  # the backlog goes first: new envelopes queue behind it
         self.connection = Connection(
-            self._url, {"User-Agent": self._auth.rsplit("=", 1)[-1], "X-Sentry-Auth": self._auth,
-                        "Content-Type": ENVELOPE_CONTENT_TYPE},
-            maxsize=self.worker.threads, http_proxy=self.options.http_proxy,
-            https_proxy=self.options.https_proxy, ca_certs=self.options.ca_certs)
+            self._url,
+            {
+                "User-Agent": self._auth.rsplit("=", 1)[-1],
+                "X-Sentry-Auth": self._auth,
+                "Content-Type": ENVELOPE_CONTENT_TYPE,
+            },
+            maxsize=self.worker.threads,
+            http_proxy=self.options.http_proxy,
+            https_proxy=self.options.https_proxy,
+            ca_certs=self.options.ca_certs,
+        )
         # per sending thread: the envelope it is posting, and the spool name of a copy
         # made by close() while that post was unanswered
         self._inflight: Dict[int, Tuple[bytes, str, int]] = {}
@@ -181,8 +205,9 @@ class HttpTransport(Transport):
     def send_envelope(self, envelope: Envelope) -> bool:
         """Queue a ready envelope (sessions, attachments, ...)."""
         self._first_use_in_process()
-        category = next((i.data_category for i in envelope.items if i.type != "client_report"),
-                        "internal")
+        category = next(
+            (i.data_category for i in envelope.items if i.type != "client_report"), "internal"
+        )
         job = _EnvelopeJob(self, envelope.serialize(), category, wall_ns())
         if self.worker.submit(job):
             return True
@@ -241,9 +266,12 @@ class HttpTransport(Transport):
             else:
                 self.backlog.put_many(payloads)
         except OSError as exc:
-            self._warn_once("spool", f"cannot write to the spool {self.options.spool_dir}: "
-                                     f"{exc.strerror or exc}; {len(payloads)} envelope(s) "
-                                     "dropped")
+            self._warn_once(
+                "spool",
+                f"cannot write to the spool {self.options.spool_dir}: "
+                f"{exc.strerror or exc}; {len(payloads)} envelope(s) "
+                "dropped",
+            )
             for _data, category, _ts in payloads:
                 self.stats.record_lost(lost_reason, category)
             return False
@@ -310,8 +338,12 @@ class HttpTransport(Transport):
                 self.stats.record_lost(self._evict_reason(category), category)
 
     def is_idle(self) -> bool:
-        return (self.worker.pending == 0 and (self.spooler is None or self.spooler.pending == 0)
-                and not self.backlog.has_work() and not self.stats.has_unreported())
+        return (
+            self.worker.pending == 0
+            and (self.spooler is None or self.spooler.pending == 0)
+            and not self.backlog.has_work()
+            and not self.stats.has_unreported()
+        )
 
     def set_sdk_info(self, sdk: Dict[str, Any]) -> None:
         self._sdk = {"name": sdk["name"], "version": sdk["version"]}
@@ -330,12 +362,16 @@ class HttpTransport(Transport):
         headers: Dict[str, Any] = {"event_id": event.get("event_id")}
         if self._sdk:
             headers["sdk"] = self._sdk
-        return Envelope(headers, [Item({"type": "event", "content_type": "application/json"},
-                                       payload)]).serialize()
+        return Envelope(
+            headers, [Item({"type": "event", "content_type": "application/json"}, payload)]
+        ).serialize()
 
     def _blocked(self, category: str) -> bool:
-        return (self._recovering or monotonic() < self._retry_at
-                or self.rate_limiter.is_limited(category))
+        return (
+            self._recovering
+            or monotonic() < self._retry_at
+            or self.rate_limiter.is_limited(category)
+        )
 
     def _dispatch(self, data: bytes, category: str, ts_ns: int) -> None:
         """Send now, or put into the backlog behind older envelopes."""
@@ -392,8 +428,11 @@ class HttpTransport(Transport):
         report = self.stats.take_report() if self.options.send_client_reports else None
         body = _with_sent_at(data)
         if report:
-            body += Envelope({}, [Item.from_json("client_report", report)]).serialize().split(
-                b"\n", 1)[1]
+            body += (
+                Envelope({}, [Item.from_json("client_report", report)])
+                .serialize()
+                .split(b"\n", 1)[1]
+            )
         result = self.post(body)
         self.last_result = result
         outcome = self.policy.decide(result.status)
@@ -409,14 +448,17 @@ class HttpTransport(Transport):
                 self._failures += 1
                 if result.status != 429:  # a 429 is handled by the rate limiter
                     self._retry_at = monotonic() + self.policy.backoff(
-                        self._failures, result.retry_after)
+                        self._failures, result.retry_after
+                    )
                 self.stats.record_retry()
             else:
                 self.stats.record_lost(reports.SEND_ERROR, category)
                 hint = _DROP_HINTS.get(result.status or 0, "the server refused the envelope")
-                self._warn_once(f"drop{result.status}",
-                                f"{self.dsn.netloc} answered {result.reason}: {hint}; the "
-                                f"envelope was dropped (counted as send_error, not retried)")
+                self._warn_once(
+                    f"drop{result.status}",
+                    f"{self.dsn.netloc} answered {result.reason}: {hint}; the "
+                    f"envelope was dropped (counted as send_error, not retried)",
+                )
         for callback in self.on_result:
             callback(result)
         return outcome, result
@@ -432,8 +474,9 @@ class HttpTransport(Transport):
         report = self.stats.take_report()
         if not report:
             return
-        body = Envelope({"sent_at": utc_timestamp()},
-                        [Item.from_json("client_report", report)]).serialize()
+        body = Envelope(
+            {"sent_at": utc_timestamp()}, [Item.from_json("client_report", report)]
+        ).serialize()
         result = self.post(body)
         if not result.ok:
             self.stats.restore_report(report)
@@ -459,6 +502,7 @@ class HttpTransport(Transport):
         headers = {}
         if self.options.compress and len(body) > 512:
             import gzip  # already loaded by _prepare_sending() on the app thread
+
             body = gzip.compress(body, compresslevel=6)
             headers["Content-Encoding"] = "gzip"
         try:
@@ -477,8 +521,9 @@ class HttpTransport(Transport):
         if "retry-after" in lower:
             retry_after = parse_retry_after(lower["retry-after"])
         self._log_failure(f"{self.dsn.netloc} refused an envelope: {reason}")
-        return SendResult(False, status, reason, retry=status == 429 or status >= 500,
-                          retry_after=retry_after)
+        return SendResult(
+            False, status, reason, retry=status == 429 or status >= 500, retry_after=retry_after
+        )
 
     def _log_failure(self, message: str) -> None:
         if self.options.debug:

@@ -24,6 +24,7 @@ def parse_retry_after(value: Optional[str], default: float = DEFAULT_RETRY_AFTER
         pass
     try:
         from email.utils import parsedate_to_datetime
+
         return max(0.0, parsedate_to_datetime(value).timestamp() - wall_ns() / 1e9)
     except Exception:
         return default
@@ -77,8 +78,11 @@ class RateLimiter:
         if not self._until:
             return False
         now = self._now()
-        return (self._until.get(category, 0.0) > now or self._until.get(ALL, 0.0) > now
-                or (category == "default" and self._until.get("error", 0.0) > now))
+        return (
+            self._until.get(category, 0.0) > now
+            or self._until.get(ALL, 0.0) > now
+            or (category == "default" and self._until.get("error", 0.0) > now)
+        )
 
     def seconds_left(self, categories: Iterable[str]) -> float:
         now = self._now()

@@ -59,9 +59,12 @@ class DeliveryStats:
                 return None
             items = list(self._unreported.items())
             self._unreported.clear()
-        return {"timestamp": time.time(),
-                "discarded_events": [{"reason": r, "category": c, "quantity": q}
-                                     for (r, c), q in items]}
+        return {
+            "timestamp": time.time(),
+            "discarded_events": [
+                {"reason": r, "category": c, "quantity": q} for (r, c), q in items
+            ],
+        }
 
     def restore_report(self, report: Dict[str, Any]) -> None:
         """Put a report that could not be sent back into the unreported counts."""
@@ -74,7 +77,10 @@ class DeliveryStats:
             dropped: Dict[str, int] = {}
             for (reason, _category), n in self.dropped.items():
                 dropped[reason] = dropped.get(reason, 0) + n
-            return {"sent": self.sent, "spooled": self.spooled, "retries": self.retries,
-                    "dropped": dropped, "dropped_total": sum(self.dropped.values())}
-
-
+            return {
+                "sent": self.sent,
+                "spooled": self.spooled,
+                "retries": self.retries,
+                "dropped": dropped,
+                "dropped_total": sum(self.dropped.values()),
+            }

@@ -24,8 +24,15 @@ class RetryPolicy(FrozenRecord):
     repeating the same request cannot succeed (a bad DSN key, a too-large payload).
     """
 
-    __slots__ = ("backoff_base", "backoff_max", "jitter", "retry_statuses", "drop_statuses",
-                 "retry_server_errors", "retry_after_max")
+    __slots__ = (
+        "backoff_base",
+        "backoff_max",
+        "jitter",
+        "retry_statuses",
+        "drop_statuses",
+        "retry_server_errors",
+        "retry_after_max",
+    )
     backoff_base: float
     backoff_max: float
     jitter: float
@@ -35,13 +42,25 @@ class RetryPolicy(FrozenRecord):
     #: a ``Retry-After`` longer than this is capped (a misbehaving server cannot park us forever)
     retry_after_max: float
 
-    def __init__(self, backoff_base: float = 0.5, backoff_max: float = 60.0,
-                 jitter: float = 0.25, retry_statuses: FrozenSet[int] = frozenset({408, 425, 429}),
-                 drop_statuses: FrozenSet[int] = frozenset({400, 401, 403, 413}),
-                 retry_server_errors: bool = True, retry_after_max: float = 3600.0) -> None:
-        self._init(backoff_base=backoff_base, backoff_max=backoff_max, jitter=jitter,
-                   retry_statuses=retry_statuses, drop_statuses=drop_statuses,
-                   retry_server_errors=retry_server_errors, retry_after_max=retry_after_max)
+    def __init__(
+        self,
+        backoff_base: float = 0.5,
+        backoff_max: float = 60.0,
+        jitter: float = 0.25,
+        retry_statuses: FrozenSet[int] = frozenset({408, 425, 429}),
+        drop_statuses: FrozenSet[int] = frozenset({400, 401, 403, 413}),
+        retry_server_errors: bool = True,
+        retry_after_max: float = 3600.0,
+    ) -> None:
+        self._init(
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            jitter=jitter,
+            retry_statuses=retry_statuses,
+            drop_statuses=drop_statuses,
+            retry_server_errors=retry_server_errors,
+            retry_after_max=retry_after_max,
+        )
 
     def decide(self, status: Optional[int]) -> str:
         """SENT, RETRY or DROP for an HTTP status (None: no answer: network error or timeout)."""
@@ -55,11 +74,16 @@ class RetryPolicy(FrozenRecord):
             return RETRY
         return DROP
 
-    def backoff(self, failures: int, retry_after: Optional[float] = None,
-                rand: Optional[Callable[[], float]] = None) -> float:
+    def backoff(
+        self,
+        failures: int,
+        retry_after: Optional[float] = None,
+        rand: Optional[Callable[[], float]] = None,
+    ) -> float:
         """Seconds to wait after ``failures`` consecutive failed attempts (>= 1)."""
         if rand is None:
             import random  # loaded on the app thread at first capture; a lookup here
+
             rand = random.random
         exp = min(self.backoff_max, self.backoff_base * (2 ** max(0, min(failures - 1, 30))))
         delay = exp + exp * self.jitter * rand()

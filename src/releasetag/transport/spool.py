@@ -27,11 +27,11 @@ from typing import List, Optional, Sequence, Set, Tuple
 
 from . import reports
 from .backlog import Claim, _noop_evict, key_time, make_key
+from .clock import monotonic, wall_ns
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .backlog import Evict, Limited
-from .clock import monotonic, wall_ns
 
 SUFFIX = ".env"
 CLAIM = ".claim-"
@@ -79,10 +79,16 @@ class DiskSpool:
 
     durable = True
 
-    def __init__(self, directory: str, max_count: int = DEFAULT_MAX_COUNT,
-                 max_bytes: int = DEFAULT_MAX_BYTES, max_age: float = DEFAULT_MAX_AGE,
-                 on_evict: Evict = _noop_evict, stale_claim_after: float = 600.0,
-                 rescan_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        directory: str,
+        max_count: int = DEFAULT_MAX_COUNT,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_age: float = DEFAULT_MAX_AGE,
+        on_evict: Evict = _noop_evict,
+        stale_claim_after: float = 600.0,
+        rescan_interval: float = 1.0,
+    ) -> None:
         self.directory = os.path.abspath(directory)
         os.makedirs(self.directory, mode=0o700, exist_ok=True)
         self.max_count = max(1, int(max_count))
@@ -131,7 +137,7 @@ class DiskSpool:
                 pending.append((fd, tmp, name, len(data)))
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
             for fd, _tmp, _name, _size in pending:
                 os.fsync(fd)
         except BaseException:
@@ -140,7 +146,7 @@ class DiskSpool:
                 _unlink(tmp)
             raise
         names = []
-        for fd, tmp, name, size in pending:
+        for fd, tmp, name, _size in pending:
             _close(fd)
             os.rename(tmp, os.path.join(self.directory, name))
             names.append(name)
@@ -264,7 +270,7 @@ class DiskSpool:
         return base
 
     def _maybe_remove_stray_tmp(self, entry: os.DirEntry, now: float) -> None:
-        parts = entry.name[len(TMP_PREFIX):].split("-")
+        parts = entry.name[len(TMP_PREFIX) :].split("-")
         try:
             pid = int(parts[0])
         except (ValueError, IndexError):
@@ -286,8 +292,8 @@ class DiskSpool:
         """Take the oldest waiting envelope whose category is not limited."""
         with self._lock:
             due = not self._known and (
-                not self._scanned_once
-                or monotonic() - self._last_scan >= self.rescan_interval)
+                not self._scanned_once or monotonic() - self._last_scan >= self.rescan_interval
+            )
         if due:
             self.scan()
         skipped: Set[str] = set()
@@ -325,7 +331,7 @@ class DiskSpool:
         start = 0
         while True:
             with self._lock:
-                chunk = self._known[start:start + 64]
+                chunk = self._known[start : start + 64]
             if not chunk:
                 return
             yield from chunk
@@ -403,8 +409,7 @@ class DiskSpool:
         """True when envelopes are known to wait, or a rescan is due."""
         if self._known:
             return True
-        return (not self._scanned_once
-                or monotonic() - self._last_scan >= self.rescan_interval)
+        return not self._scanned_once or monotonic() - self._last_scan >= self.rescan_interval
 
     def pending_on_disk(self) -> int:
         """Envelopes waiting in the directory right now (all processes), from a fresh scan."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections import deque
 
 from releasetag.protocol.log import get_logger
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     Idle = Callable[[], Optional[float]]
 
 
-
 class BackgroundWorker:
     """Runs submitted jobs in order on ``threads`` daemon threads started on first use.
 
@@ -33,8 +31,13 @@ class BackgroundWorker:
     threads at once.
     """
 
-    def __init__(self, queue_size: int = 1000, name: str = "releasetag.worker",
-                 idle: Optional[Idle] = None, threads: int = 1) -> None:
+    def __init__(
+        self,
+        queue_size: int = 1000,
+        name: str = "releasetag.worker",
+        idle: Optional[Idle] = None,
+        threads: int = 1,
+    ) -> None:
         self.queue_size = queue_size
         self.name = name
         self.idle = idle
@@ -94,8 +97,9 @@ class BackgroundWorker:
         self._pid = os.getpid()
         self._threads = [t for t in self._threads if t.is_alive()]
         while len(self._threads) < self.threads:
-            thread = threading.Thread(target=self._run, daemon=True,
-                                      name=f"{self.name}-{len(self._threads)}")
+            thread = threading.Thread(
+                target=self._run, daemon=True, name=f"{self.name}-{len(self._threads)}"
+            )
             try:
                 thread.start()
             except RuntimeError:  # interpreter shutting down: jobs run in flush() instead
@@ -110,12 +114,17 @@ class BackgroundWorker:
             if self._closed:
                 return None
             now = monotonic()
-            if (self._idle_at is not None and self.idle is not None and now >= self._idle_at
-                    and self._idle_running < self.threads):
+            if (
+                self._idle_at is not None
+                and self.idle is not None
+                and now >= self._idle_at
+                and self._idle_running < self.threads
+            ):
                 self._idle_running += 1
                 # while there is more and order does not matter, a second thread joins
-                if not (self._idle_more and self._idle_running < self.threads
-                        and self.idle_parallel()):
+                if not (
+                    self._idle_more and self._idle_running < self.threads and self.idle_parallel()
+                ):
                     self._idle_at = None
                 return self._run_idle
             self._cond.wait(None if self._idle_at is None else self._idle_at - now)
@@ -144,8 +153,9 @@ class BackgroundWorker:
             try:
                 job()
             except Exception:
-                get_logger("releasetag.transport").debug("releasetag worker job failed",
-                                                         exc_info=True)
+                get_logger("releasetag.transport").debug(
+                    "releasetag worker job failed", exc_info=True
+                )
             finally:
                 with self._cond:
                     self._busy -= 1

@@ -7,9 +7,12 @@ from celery.exceptions import Ignore, Reject
 
 import releasetag
 
-releasetag.init(os.environ["APP_DSN"], release=os.environ["APP_RELEASE"],
-                environment=os.environ["APP_ENVIRONMENT"],
-                send_default_pii=os.environ.get("APP_PII") == "1")
+releasetag.init(
+    os.environ["APP_DSN"],
+    release=os.environ["APP_RELEASE"],
+    environment=os.environ["APP_ENVIRONMENT"],
+    send_default_pii=os.environ.get("APP_PII") == "1",
+)
 
 app = Celery("celery_app", broker=os.environ["APP_BROKER"])
 app.conf.update(

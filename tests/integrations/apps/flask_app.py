@@ -6,8 +6,11 @@ from flask import Flask, request
 
 import releasetag
 
-releasetag.init(os.environ["APP_DSN"], release=os.environ["APP_RELEASE"],
-                environment=os.environ["APP_ENVIRONMENT"])
+releasetag.init(
+    os.environ["APP_DSN"],
+    release=os.environ["APP_RELEASE"],
+    environment=os.environ["APP_ENVIRONMENT"],
+)
 
 app = Flask(__name__)
 

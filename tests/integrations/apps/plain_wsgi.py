@@ -5,8 +5,11 @@ import os
 import releasetag
 from releasetag.integrations.wsgi import ReleasetagMiddleware
 
-releasetag.init(os.environ["APP_DSN"], release=os.environ["APP_RELEASE"],
-                environment=os.environ["APP_ENVIRONMENT"])
+releasetag.init(
+    os.environ["APP_DSN"],
+    release=os.environ["APP_RELEASE"],
+    environment=os.environ["APP_ENVIRONMENT"],
+)
 
 
 def _failing_body():

@@ -8,8 +8,6 @@ and an unchanged re-upload compresses nothing.
 
 from __future__ import annotations
 
-from releasetag.protocol.errors import ArtifactError
-
 import hashlib
 import json
 import os
@@ -22,6 +20,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
+
+from releasetag.protocol.errors import ArtifactError
 
 if TYPE_CHECKING:  # pragma: no cover
     from releasetag.build.artifacts.chunks import ChunkedFile
@@ -43,9 +43,9 @@ class BundleError(ArtifactError):
 class BundleFile:
     """One file to put into a bundle."""
 
-    path: str                     # on disk
-    url: str                      # e.g. ~/static/app.js
-    type: str                     # minified_source | source_map | source
+    path: str  # on disk
+    url: str  # e.g. ~/static/app.js
+    type: str  # minified_source | source_map | source
     headers: Dict[str, str] = field(default_factory=dict)
     map_path: Optional[str] = None  # a minified file's map on disk, when known
 
@@ -174,17 +174,22 @@ class _ZipWriter:
 
     def _header(self, name: bytes, crc: int, size: int) -> None:
         if size > _MAX_SIZE or self.out.offset - self.base > _MAX_SIZE:
-            raise BundleError("the artifact bundle would exceed 4 GiB; upload fewer files "
-                              "at once")
+            raise BundleError("the artifact bundle would exceed 4 GiB; upload fewer files at once")
         if len(self.central) >= _MAX_ENTRIES:
-            raise BundleError(f"more than {_MAX_ENTRIES} files in one bundle; upload fewer "
-                              "files at once")
+            raise BundleError(
+                f"more than {_MAX_ENTRIES} files in one bundle; upload fewer files at once"
+            )
         offset = self.out.offset - self.base
-        common = struct.pack("<HHHHHIIIH", 20, 0x0800, 0, _DOS_TIME, _DOS_DATE, crc, size,
-                             size, len(name))
+        common = struct.pack(
+            "<HHHHHIIIH", 20, 0x0800, 0, _DOS_TIME, _DOS_DATE, crc, size, size, len(name)
+        )
         self.out.write(struct.pack("<I", 0x04034B50) + common + struct.pack("<H", 0) + name)
-        self.central.append(struct.pack("<IH", 0x02014B50, (3 << 8) | 20) + common +
-                            struct.pack("<HHHHII", 0, 0, 0, 0, 0o100644 << 16, offset) + name)
+        self.central.append(
+            struct.pack("<IH", 0x02014B50, (3 << 8) | 20)
+            + common
+            + struct.pack("<HHHHII", 0, 0, 0, 0, 0o100644 << 16, offset)
+            + name
+        )
 
     def add_file(self, name: str, path: str) -> Tuple[int, int]:
         crc, size, data = _crc_of(path)
@@ -210,14 +215,31 @@ class _ZipWriter:
         start = self.out.offset - self.base
         directory = b"".join(self.central)
         self.out.write(directory)
-        self.out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(self.central),
-                                   len(self.central), len(directory), start, 0))
+        self.out.write(
+            struct.pack(
+                "<IHHHHIIH",
+                0x06054B50,
+                0,
+                0,
+                len(self.central),
+                len(self.central),
+                len(directory),
+                start,
+                0,
+            )
+        )
 
 
-def write_bundle(files: Sequence[BundleFile], out, *, org: Optional[str] = None,
-                 projects: Sequence[str] = (), release: Optional[str] = None,
-                 dist: Optional[str] = None, chunk_size: int = 8 << 20) -> Tuple[
-                     Dict[str, Any], "ChunkedFile"]:
+def write_bundle(
+    files: Sequence[BundleFile],
+    out,
+    *,
+    org: Optional[str] = None,
+    projects: Sequence[str] = (),
+    release: Optional[str] = None,
+    dist: Optional[str] = None,
+    chunk_size: int = 8 << 20,
+) -> Tuple[Dict[str, Any], "ChunkedFile"]:
     """Write the bundle for ``files`` into the binary file object ``out``.
 
     Returns the manifest and the chunk hashes of what was written (for ``chunk_size``).
@@ -237,7 +259,7 @@ def write_bundle(files: Sequence[BundleFile], out, *, org: Optional[str] = None,
             continue  # two paths with the same URL: the first (sorted) wins
         seen.add(name)
         crc, size = zw.add_file(name, f.path)
-        ident.update(f"{name}\0{crc}\0{size}\n".encode("utf-8"))
+        ident.update(f"{name}\0{crc}\0{size}\n".encode())
         entry: Dict[str, Any] = {"url": f.url, "type": f.type}
         if f.headers:
             entry["headers"] = dict(sorted(f.headers.items()))
@@ -253,18 +275,24 @@ def write_bundle(files: Sequence[BundleFile], out, *, org: Optional[str] = None,
         manifest["dist"] = dist
     ident.update(json.dumps(manifest, sort_keys=True).encode("utf-8"))
     manifest["debug_id"] = str(uuid.UUID(bytes=ident.digest()[:16], version=5))
-    zw.add_bytes("manifest.json",
-                 json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+    zw.add_bytes(
+        "manifest.json", json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    )
     zw.close()
     writer.finish()
     path = getattr(out, "name", "") if isinstance(getattr(out, "name", None), str) else ""
-    chunked = ChunkedFile(path, writer.offset, writer.whole.hexdigest(),
-                          [Chunk(sha, path, off, size) for sha, off, size in writer.chunks])
+    chunked = ChunkedFile(
+        path,
+        writer.offset,
+        writer.whole.hexdigest(),
+        [Chunk(sha, path, off, size) for sha, off, size in writer.chunks],
+    )
     return manifest, chunked
 
 
-def build_bundle(files: Sequence[BundleFile], directory: Optional[str] = None,
-                 **meta: Any) -> "BuiltBundle":
+def build_bundle(
+    files: Sequence[BundleFile], directory: Optional[str] = None, **meta: Any
+) -> "BuiltBundle":
     """Write a bundle to a new temporary file (removed by ``BuiltBundle.close``)."""
     from releasetag.build.artifacts.chunks import Chunk
 

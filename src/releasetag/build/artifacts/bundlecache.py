@@ -45,8 +45,7 @@ class BundleCache:
         self.folder = folder
 
     @staticmethod
-    def key(files: Sequence[BundleFile], meta: Dict[str, Any],
-            chunk_size: int) -> Optional[str]:
+    def key(files: Sequence[BundleFile], meta: Dict[str, Any], chunk_size: int) -> Optional[str]:
         """The cache key for these files as they are on disk now; None when any file is too
         fresh to trust its timestamps (or cannot be read)."""
         now = time.time_ns()
@@ -58,26 +57,40 @@ class BundleCache:
                 return None
             if max(st.st_mtime_ns, st.st_ctime_ns) > now - FRESH_NS:
                 return None
-            rows.append([zip_name(f.url), os.path.abspath(f.path), st.st_size, st.st_mtime_ns,
-                         st.st_ctime_ns, st.st_ino, f.type, sorted(f.headers.items())])
-        blob = json.dumps([FORMAT, chunk_size, sorted((k, str(v)) for k, v in meta.items()),
-                           rows], separators=(",", ":"))
+            rows.append(
+                [
+                    zip_name(f.url),
+                    os.path.abspath(f.path),
+                    st.st_size,
+                    st.st_mtime_ns,
+                    st.st_ctime_ns,
+                    st.st_ino,
+                    f.type,
+                    sorted(f.headers.items()),
+                ]
+            )
+        blob = json.dumps(
+            [FORMAT, chunk_size, sorted((k, str(v)) for k, v in meta.items()), rows],
+            separators=(",", ":"),
+        )
         return hashlib.sha1(blob.encode("utf-8")).hexdigest()
 
     def get(self, key: str) -> Optional[ChunkedFile]:
         try:
             with open(os.path.join(self.folder, key + ".json"), encoding="utf-8") as fh:
                 data = json.load(fh)
-            chunks = [Chunk(str(sha), "", int(off), int(size))
-                      for sha, off, size in data["chunks"]]
+            chunks = [Chunk(str(sha), "", int(off), int(size)) for sha, off, size in data["chunks"]]
             return ChunkedFile("", int(data["size"]), str(data["checksum"]), chunks)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
     def put(self, key: str, chunked: ChunkedFile) -> None:
         """Store (best effort: a cache that cannot be written is simply not used)."""
-        data = {"checksum": chunked.checksum, "size": chunked.size,
-                "chunks": [[c.sha1, c.offset, c.size] for c in chunked.chunks]}
+        data = {
+            "checksum": chunked.checksum,
+            "size": chunked.size,
+            "chunks": [[c.sha1, c.offset, c.size] for c in chunked.chunks],
+        }
         try:
             os.makedirs(self.folder, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
@@ -89,8 +102,9 @@ class BundleCache:
             pass
 
     def _prune(self) -> None:
-        entries = [os.path.join(self.folder, n) for n in os.listdir(self.folder)
-                   if n.endswith(".json")]
+        entries = [
+            os.path.join(self.folder, n) for n in os.listdir(self.folder) if n.endswith(".json")
+        ]
         if len(entries) <= KEEP:
             return
         entries.sort(key=lambda p: os.stat(p).st_mtime_ns)

@@ -46,15 +46,17 @@ class ChunkOptions:
                 return default
             return value if value > 0 else default
 
-        return cls(url=str(data.get("url") or ""),
-                   chunk_size=num("chunkSize", 8 * MiB),
-                   chunks_per_request=num("chunksPerRequest", 64),
-                   max_file_size=num("maxFileSize", 2048 * MiB),
-                   max_request_size=num("maxRequestSize", 32 * MiB),
-                   concurrency=num("concurrency", 1),
-                   hash_algorithm=str(data.get("hashAlgorithm") or "sha1"),
-                   compression=list(data.get("compression") or []),
-                   accept=list(data.get("accept") or []))
+        return cls(
+            url=str(data.get("url") or ""),
+            chunk_size=num("chunkSize", 8 * MiB),
+            chunks_per_request=num("chunksPerRequest", 64),
+            max_file_size=num("maxFileSize", 2048 * MiB),
+            max_request_size=num("maxRequestSize", 32 * MiB),
+            concurrency=num("concurrency", 1),
+            hash_algorithm=str(data.get("hashAlgorithm") or "sha1"),
+            compression=list(data.get("compression") or []),
+            accept=list(data.get("accept") or []),
+        )
 
     @property
     def gzip(self) -> bool:
@@ -115,8 +117,10 @@ def plan_batches(chunks: Sequence[Chunk], options: ChunkOptions) -> List[List[Ch
     current: List[Chunk] = []
     size = 0
     for chunk in chunks:
-        if current and (len(current) >= options.chunks_per_request or
-                        size + chunk.size > options.max_request_size):
+        if current and (
+            len(current) >= options.chunks_per_request
+            or size + chunk.size > options.max_request_size
+        ):
             batches.append(current)
             current, size = [], 0
         current.append(chunk)
@@ -131,9 +135,12 @@ def _write_body(batch: Sequence[Chunk], gzip: bool, out) -> str:
     boundary = uuid.uuid4().hex
     field_name = "file_gzip" if gzip else "file"
     for chunk in batch:
-        out.write((f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field_name}\"; "
-                   f"filename=\"{chunk.sha1}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-                   ).encode("ascii"))
+        out.write(
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; '
+                f'filename="{chunk.sha1}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            ).encode("ascii")
+        )
         comp = zlib.compressobj(1, zlib.DEFLATED, 31) if gzip else None
         with open(chunk.path, "rb") as fh:
             fh.seek(chunk.offset)
@@ -154,8 +161,9 @@ def _write_body(batch: Sequence[Chunk], gzip: bool, out) -> str:
 Progress = Callable[[int, int], None]
 
 
-def upload_chunks(client: Any, options: ChunkOptions, chunks: Iterable[Chunk],
-                  progress: Optional[Progress] = None) -> Tuple[int, int]:
+def upload_chunks(
+    client: Any, options: ChunkOptions, chunks: Iterable[Chunk], progress: Optional[Progress] = None
+) -> Tuple[int, int]:
     """Send ``chunks`` (deduplicated by SHA-1) to ``options.url``.
 
     Returns (chunks sent, requests made). ``client`` is an ``ApiClient``; any failure raises
@@ -178,9 +186,15 @@ def upload_chunks(client: Any, options: ChunkOptions, chunks: Iterable[Chunk],
             boundary = _write_body(batch, options.gzip, body)
             length = body.tell()
             body.seek(0)
-            client.request("POST", options.url, data=body, headers={
-                "Content-Type": f"multipart/form-data; boundary={boundary}",
-                "Content-Length": str(length)})
+            client.request(
+                "POST",
+                options.url,
+                data=body,
+                headers={
+                    "Content-Type": f"multipart/form-data; boundary={boundary}",
+                    "Content-Length": str(length),
+                },
+            )
         if progress:
             with lock:
                 done[0] += len(batch)
@@ -192,8 +206,9 @@ def upload_chunks(client: Any, options: ChunkOptions, chunks: Iterable[Chunk],
         for batch in batches:
             send(batch)
     else:
-        with ThreadPoolExecutor(max_workers=workers,
-                                thread_name_prefix="releasetag-upload") as pool:
+        with ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="releasetag-upload"
+        ) as pool:
             for future in [pool.submit(send, b) for b in batches]:
                 future.result()
     return total, len(batches)

@@ -14,11 +14,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
-from releasetag.build.artifacts.formats import DebugObject, FormatError, breakpad, elf, macho, pdb, pe, wasm
+from releasetag.build.artifacts.formats import (
+    DebugObject,
+    FormatError,
+    breakpad,
+    elf,
+    macho,
+    pdb,
+    pe,
+    wasm,
+)
 
 # Order matters only for sniffing: the first reader whose ``sniff`` accepts the head wins.
-READERS = (("elf", elf), ("macho", macho), ("pdb", pdb), ("pe", pe),
-           ("breakpad", breakpad), ("wasm", wasm))
+READERS = (
+    ("elf", elf),
+    ("macho", macho),
+    ("pdb", pdb),
+    ("pe", pe),
+    ("breakpad", breakpad),
+    ("wasm", wasm),
+)
 KINDS = tuple(name for name, _ in READERS)
 _HEAD = 64
 
@@ -45,9 +60,14 @@ class DebugFile:
         return seen
 
     def as_dict(self) -> Dict[str, Any]:
-        return {"path": self.path, "type": self.kind, "usable": self.usable,
-                "problem": self.problem, "features": self.features,
-                "objects": [o.as_dict() for o in self.objects]}
+        return {
+            "path": self.path,
+            "type": self.kind,
+            "usable": self.usable,
+            "problem": self.problem,
+            "features": self.features,
+            "objects": [o.as_dict() for o in self.objects],
+        }
 
 
 def sniff(head: bytes) -> Optional[str]:
@@ -70,8 +90,9 @@ def inspect(path: str, display: Optional[str] = None) -> DebugFile:
         return DebugFile(shown, problem="file is empty")
     kind = sniff(head)
     if kind is None:
-        return DebugFile(shown, problem="not a known debug file format "
-                                        "(ELF, Mach-O, PE, PDB, Breakpad, wasm)")
+        return DebugFile(
+            shown, problem="not a known debug file format (ELF, Mach-O, PE, PDB, Breakpad, wasm)"
+        )
     reader = dict(READERS)[kind]
     try:
         objects = reader.read(path)
@@ -102,8 +123,11 @@ def materialize(found: "Found") -> "tuple[str, bool]":
         return found.path, False
     fd, tmp = tempfile.mkstemp(prefix="releasetag-dif-")
     try:
-        with os.fdopen(fd, "wb") as out, zipfile.ZipFile(found.path) as zf, \
-                zf.open(found.member) as src:
+        with (
+            os.fdopen(fd, "wb") as out,
+            zipfile.ZipFile(found.path) as zf,
+            zf.open(found.member) as src,
+        ):
             shutil.copyfileobj(src, out, 1 << 20)
     except BaseException:
         os.unlink(tmp)
@@ -176,8 +200,9 @@ def _scan_zip(path: str, types: Optional[Sequence[str]]) -> Iterator[Found]:
                 with zf.open(info) as fh:
                     head = fh.read(_HEAD)
             except Exception as exc:  # bad member: report, keep going
-                yield Found(path, info.filename,
-                            DebugFile(shown, problem=f"cannot read zip member: {exc}"))
+                yield Found(
+                    path, info.filename, DebugFile(shown, problem=f"cannot read zip member: {exc}")
+                )
                 continue
             kind = sniff(head)
             if kind is None or (types and kind not in types):

@@ -7,9 +7,9 @@ field is relative to the previous segment and stays valid untouched.
 
 from __future__ import annotations
 
-from releasetag.protocol.errors import ArtifactError
-
 from typing import Any, Dict, List, Tuple
+
+from releasetag.protocol.errors import ArtifactError
 
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B64_VALUE = {c: i for i, c in enumerate(_B64)}
@@ -57,7 +57,7 @@ def insert_lines(mappings: str, line: int, count: int) -> str:
         pos = mappings.find(";", pos + 1)
         if pos < 0:  # the map covers fewer lines: nothing after the insertion point
             return mappings
-    return mappings[:pos + 1] + ";" * count + mappings[pos + 1:]
+    return mappings[: pos + 1] + ";" * count + mappings[pos + 1 :]
 
 
 def split_line(mappings: str, line: int, column: int, blank_lines: int) -> str:
@@ -79,7 +79,7 @@ def split_line(mappings: str, line: int, column: int, blank_lines: int) -> str:
             keep.append(seg)
         else:
             moved.append(vlq_encode(col - column) + seg[used:])
-    lines[line:line + 1] = [",".join(keep)] + [""] * blank_lines + [",".join(moved)]
+    lines[line : line + 1] = [",".join(keep)] + [""] * blank_lines + [",".join(moved)]
     return ";".join(lines)
 
 

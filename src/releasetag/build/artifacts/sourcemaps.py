@@ -15,8 +15,6 @@ unseen map may describe do not move). Running inject again changes nothing.
 
 from __future__ import annotations
 
-from releasetag.protocol.errors import ArtifactError
-
 import base64
 import hashlib
 import json
@@ -25,19 +23,26 @@ import re
 import struct
 import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import unquote
 
 from releasetag.build.artifacts.mappings import MappingError, shift_map
+from releasetag.protocol.errors import ArtifactError
+
+if TYPE_CHECKING:
+    from releasetag.build.artifacts.bundle import BundleFile
+
 
 JS_EXTENSIONS = ("js", "cjs", "mjs")
 MAP_EXTENSIONS = ("map",)
 
-_SNIPPET = (';(function(){{try{{var g=typeof globalThis!="undefined"?globalThis:'
-            'typeof window!="undefined"?window:typeof self!="undefined"?self:'
-            'typeof global!="undefined"?global:{{}};var s=(new g.Error).stack;'
-            'if(s){{g._sentryDebugIds=g._sentryDebugIds||{{}};g._sentryDebugIds[s]="{id}";'
-            'g._sentryDebugIdIdentifier="sentry-dbid-{id}"}}}}catch(e){{}}}})();')
+_SNIPPET = (
+    ';(function(){{try{{var g=typeof globalThis!="undefined"?globalThis:'
+    'typeof window!="undefined"?window:typeof self!="undefined"?self:'
+    'typeof global!="undefined"?global:{{}};var s=(new g.Error).stack;'
+    'if(s){{g._sentryDebugIds=g._sentryDebugIds||{{}};g._sentryDebugIds[s]="{id}";'
+    'g._sentryDebugIdIdentifier="sentry-dbid-{id}"}}}}catch(e){{}}}})();'
+)
 
 
 class SourceMapError(ArtifactError):
@@ -86,7 +91,7 @@ def js_debug_id(text: str) -> Optional[str]:
             return None
         if at == 0 or text[at - 1] == "\n":
             end = text.find("\n", at)
-            found = normalize_debug_id(text[at + 12:end if end >= 0 else len(text)].strip())
+            found = normalize_debug_id(text[at + 12 : end if end >= 0 else len(text)].strip())
             if found:
                 return found
         pos = at
@@ -109,7 +114,7 @@ def sourcemap_url(text: str) -> Optional[str]:
         line_start = text.rfind("\n", 0, at) + 1
         if _MAP_PREFIX.fullmatch(text, line_start, at):
             end = text.find("\n", at)
-            value = text[at + 17:end if end >= 0 else len(text)].strip()
+            value = text[at + 17 : end if end >= 0 else len(text)].strip()
             if value and not any(ch.isspace() for ch in value):
                 return value
         pos = at
@@ -132,6 +137,7 @@ def encode_data_url(preamble: str, data: bytes) -> str:
     if preamble.endswith(";base64,"):
         return preamble + base64.b64encode(data).decode("ascii")
     from urllib.parse import quote
+
     return preamble + quote(data.decode("utf-8"), safe="")
 
 
@@ -215,13 +221,18 @@ class InjectResult:
 
     js_path: str
     debug_id: Optional[str] = None
-    map_path: Optional[str] = None   # file path, "inline" for a data: map, None without one
-    action: str = "injected"          # injected | already injected | skipped | error
+    map_path: Optional[str] = None  # file path, "inline" for a data: map, None without one
+    action: str = "injected"  # injected | already injected | skipped | error
     message: Optional[str] = None
 
     def as_dict(self) -> Dict[str, Any]:
-        return {"path": self.js_path, "debug_id": self.debug_id, "sourcemap": self.map_path,
-                "action": self.action, "message": self.message}
+        return {
+            "path": self.js_path,
+            "debug_id": self.debug_id,
+            "sourcemap": self.map_path,
+            "action": self.action,
+            "message": self.message,
+        }
 
 
 def find_files(paths: Sequence[str], extensions: Sequence[str]) -> Iterator[str]:
@@ -259,8 +270,9 @@ def load_map(data: bytes, where: str) -> Dict[str, Any]:
         smap = json.loads(data.decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise SourceMapError(f"{where} is not valid JSON ({exc})") from None
-    if not isinstance(smap, dict) or not (isinstance(smap.get("mappings"), str) or
-                                          isinstance(smap.get("sections"), list)):
+    if not isinstance(smap, dict) or not (
+        isinstance(smap.get("mappings"), str) or isinstance(smap.get("sections"), list)
+    ):
         raise SourceMapError(f"{where} is not a sourcemap (no mappings or sections)")
     return smap
 
@@ -301,8 +313,11 @@ def _inject(js_path: str, dry_run: bool, result: InjectResult) -> InjectResult:
         with open(where, "rb") as fh:
             map_bytes = fh.read()
         result.map_path = where
-    smap = load_map(map_bytes, result.map_path if preamble is None else "inline sourcemap") \
-        if map_bytes is not None else None
+    smap = (
+        load_map(map_bytes, result.map_path if preamble is None else "inline sourcemap")
+        if map_bytes is not None
+        else None
+    )
     if existing:
         result.debug_id, result.action = existing, "already injected"
         if smap is not None and map_debug_id(smap) is None and preamble is None:
@@ -311,13 +326,16 @@ def _inject(js_path: str, dry_run: bool, result: InjectResult) -> InjectResult:
                 _write(where, _dump_map(smap))
             result.message = "sourcemap had no debugId; added"
         return result
-    debug_id = (map_debug_id(smap) if smap is not None else None) or \
-        derive_debug_id(js, map_bytes)
+    debug_id = (map_debug_id(smap) if smap is not None else None) or derive_debug_id(js, map_bytes)
     result.debug_id = debug_id
     line_snippet = snippet(debug_id)
     if smap is None:
-        new_text = text + ("" if text.endswith("\n") or not text else "\n") + line_snippet + \
-            f"\n//# debugId={debug_id}\n"
+        new_text = (
+            text
+            + ("" if text.endswith("\n") or not text else "\n")
+            + line_snippet
+            + f"\n//# debugId={debug_id}\n"
+        )
     else:
         at = insertion_point(text)
         line = text.count("\n", 0, at)
@@ -346,7 +364,7 @@ def _replace_last_map_url(text: str, new_url: str) -> str:
     if old is None:
         return text
     at = text.rfind("sourceMappingURL=" + old)
-    return text[:at + 17] + new_url + text[at + 17 + len(old):]
+    return text[: at + 17] + new_url + text[at + 17 + len(old) :]
 
 
 def _write(path: str, data: bytes) -> None:
@@ -356,8 +374,9 @@ def _write(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def inject(paths: Sequence[str], extensions: Sequence[str] = JS_EXTENSIONS,
-           dry_run: bool = False) -> List[InjectResult]:
+def inject(
+    paths: Sequence[str], extensions: Sequence[str] = JS_EXTENSIONS, dry_run: bool = False
+) -> List[InjectResult]:
     """Inject debug IDs into every JS file under ``paths``."""
     return [inject_file(p, dry_run=dry_run) for p in find_files(paths, extensions)]
 
@@ -383,35 +402,40 @@ def _relative(path: str, top: str, top_is_dir: bool) -> str:
     if not top_is_dir:
         return os.path.basename(path)
     if path.startswith(top):  # found by walking top: a cheap slice instead of relpath
-        rel = path[len(top):].lstrip(os.sep)
+        rel = path[len(top) :].lstrip(os.sep)
     else:
         rel = os.path.relpath(path, top)
     return rel.replace(os.sep, "/")
 
 
-def make_url(rel: str, url_prefix: str = "~", url_suffix: str = "",
-             strip_prefix: Optional[str] = None) -> str:
+def make_url(
+    rel: str, url_prefix: str = "~", url_suffix: str = "", strip_prefix: Optional[str] = None
+) -> str:
     """The URL an uploaded file is served under: ``<prefix>/<path><suffix>``."""
     if strip_prefix:
         sp = strip_prefix.replace(os.sep, "/").strip("/") + "/"
         if rel.startswith(sp):
-            rel = rel[len(sp):]
+            rel = rel[len(sp) :]
     prefix = url_prefix or "~"
     if not prefix.endswith("/"):
         prefix += "/"
     return f"{prefix}{rel.lstrip('/')}{url_suffix or ''}"
 
 
-def collect(paths: Sequence[str], extensions: Sequence[str] = UPLOAD_EXTENSIONS,
-            url_prefix: str = "~", url_suffix: str = "", strip_prefix: Optional[str] = None,
-            validate: bool = False) -> Tuple[List["BundleFile"], List[Problem]]:
+def collect(
+    paths: Sequence[str],
+    extensions: Sequence[str] = UPLOAD_EXTENSIONS,
+    url_prefix: str = "~",
+    url_suffix: str = "",
+    strip_prefix: Optional[str] = None,
+    validate: bool = False,
+) -> Tuple[List["BundleFile"], List[Problem]]:
     """The files to upload under ``paths`` with their types and headers, plus problems found.
 
     Maps that do not parse are always a problem (they are skipped); with ``validate`` also
     sources a map names without content or an uploaded file, and minified files whose map
     is missing.
     """
-    from releasetag.build.artifacts.bundle import BundleFile
 
     exts = tuple("." + e.lstrip(".") for e in extensions)
     problems: List[Problem] = []
@@ -424,8 +448,14 @@ def collect(paths: Sequence[str], extensions: Sequence[str] = UPLOAD_EXTENSIONS,
         for path in find_files([top], extensions):
             if not path.endswith(exts) and top_is_dir:
                 continue
-            found.append((path, make_url(_relative(path, top, top_is_dir), url_prefix,
-                                         url_suffix, strip_prefix)))
+            found.append(
+                (
+                    path,
+                    make_url(
+                        _relative(path, top, top_is_dir), url_prefix, url_suffix, strip_prefix
+                    ),
+                )
+            )
     by_path = {os.path.abspath(p): u for p, u in found}
     urls = set(by_path.values())
     files: List[BundleFile] = []
@@ -446,8 +476,9 @@ def collect(paths: Sequence[str], extensions: Sequence[str] = UPLOAD_EXTENSIONS,
     return files, problems
 
 
-def _collect_map(path: str, url: str, urls: set, validate: bool,
-                 problems: List[Problem]) -> Optional["BundleFile"]:
+def _collect_map(
+    path: str, url: str, urls: set, validate: bool, problems: List[Problem]
+) -> Optional["BundleFile"]:
     from releasetag.build.artifacts.bundle import BundleFile
 
     headers: Dict[str, str] = {}
@@ -489,10 +520,14 @@ def quick_map_debug_id(data: bytes) -> Optional[str]:
     return None
 
 
-def _validate_sources(path: str, url: str, smap: Dict[str, Any], urls: set,
-                      problems: List[Problem]) -> None:
-    maps = [s.get("map") for s in smap.get("sections", []) if isinstance(s, dict)] \
-        if "sections" in smap else [smap]
+def _validate_sources(
+    path: str, url: str, smap: Dict[str, Any], urls: set, problems: List[Problem]
+) -> None:
+    maps = (
+        [s.get("map") for s in smap.get("sections", []) if isinstance(s, dict)]
+        if "sections" in smap
+        else [smap]
+    )
     base = url.rsplit("/", 1)[0]
     for m in maps:
         if not isinstance(m, dict):
@@ -505,15 +540,26 @@ def _validate_sources(path: str, url: str, smap: Dict[str, Any], urls: set,
                 continue
             if not isinstance(src, str):
                 continue
-            joined = src if "://" in src or src.startswith("~/") else \
-                os.path.normpath(f"{base}/{root}/{src}".replace("//", "/")).replace(os.sep, "/")
+            joined = (
+                src
+                if "://" in src or src.startswith("~/")
+                else os.path.normpath(f"{base}/{root}/{src}".replace("//", "/")).replace(
+                    os.sep, "/"
+                )
+            )
             if joined not in urls:
-                problems.append(Problem(path, f"source {src!r} is missing: neither embedded "
-                                              "in sourcesContent nor uploaded"))
+                problems.append(
+                    Problem(
+                        path,
+                        f"source {src!r} is missing: neither embedded "
+                        "in sourcesContent nor uploaded",
+                    )
+                )
 
 
-def _collect_js(path: str, url: str, by_path: Dict[str, str], validate: bool,
-                problems: List[Problem]) -> "BundleFile":
+def _collect_js(
+    path: str, url: str, by_path: Dict[str, str], validate: bool, problems: List[Problem]
+) -> "BundleFile":
     from releasetag.build.artifacts.bundle import BundleFile
 
     text = _read_js_tail(path)
@@ -534,12 +580,12 @@ def _collect_js(path: str, url: str, by_path: Dict[str, str], validate: bool,
         if sibling in by_path:
             headers["Sourcemap"] = by_path[sibling].rsplit("/", 1)[-1]
             map_path = sibling
-    minified = (ref is not None or map_path is not None or ident is not None
-                or _looks_minified(text))
+    minified = ref is not None or map_path is not None or ident is not None or _looks_minified(text)
     if validate and minified and ref is None and map_path is None:
         problems.append(Problem(path, "minified file without a sourcemap"))
-    return BundleFile(path, url, "minified_source" if minified else "source", headers,
-                      map_path=map_path)
+    return BundleFile(
+        path, url, "minified_source" if minified else "source", headers, map_path=map_path
+    )
 
 
 _TAIL = 8 * 1024  # comments and an injected debugId live at the very end

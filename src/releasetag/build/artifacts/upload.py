@@ -3,15 +3,20 @@ release-files endpoint for servers without chunk upload."""
 
 from __future__ import annotations
 
-from releasetag.protocol.errors import ArtifactError
-
 import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 from urllib.parse import quote
 
-from releasetag.build.artifacts.chunks import ChunkedFile, ChunkOptions, Progress, hash_file, upload_chunks
+from releasetag.build.artifacts.chunks import (
+    ChunkedFile,
+    ChunkOptions,
+    Progress,
+    hash_file,
+    upload_chunks,
+)
+from releasetag.protocol.errors import ArtifactError
 
 DONE_STATES = ("ok", "error")
 PENDING_STATES = ("created", "assembling")  # --wait polls while the server is in these
@@ -68,11 +73,19 @@ class BundleUploadResult:
         return dict(self.__dict__)
 
 
-def upload_bundle(client: Any, options: ChunkOptions, org: str, projects: Sequence[str],
-                  bundle: Any, *, release: Optional[str] = None,
-                  dist: Optional[str] = None, wait: bool = False,
-                  progress: Optional[Progress] = None,
-                  poll_interval: Optional[float] = None) -> BundleUploadResult:
+def upload_bundle(
+    client: Any,
+    options: ChunkOptions,
+    org: str,
+    projects: Sequence[str],
+    bundle: Any,
+    *,
+    release: Optional[str] = None,
+    dist: Optional[str] = None,
+    wait: bool = False,
+    progress: Optional[Progress] = None,
+    poll_interval: Optional[float] = None,
+) -> BundleUploadResult:
     """Assemble an artifact bundle on the server, sending only the chunks it lacks.
 
     ``bundle`` is a path, or an object with ``chunked`` (hashes for ``options.chunk_size``)
@@ -84,11 +97,16 @@ def upload_bundle(client: Any, options: ChunkOptions, org: str, projects: Sequen
     else:
         cf, materialize = bundle.chunked, bundle.materialize
     if cf.size > options.max_file_size:
-        raise UploadError(f"the artifact bundle is {_human(cf.size)}, over the server's "
-                          f"maximum file size of {_human(options.max_file_size)}; "
-                          "upload fewer files at once")
-    body: Dict[str, Any] = {"checksum": cf.checksum, "chunks": cf.chunk_ids,
-                            "projects": list(projects)}
+        raise UploadError(
+            f"the artifact bundle is {_human(cf.size)}, over the server's "
+            f"maximum file size of {_human(options.max_file_size)}; "
+            "upload fewer files at once"
+        )
+    body: Dict[str, Any] = {
+        "checksum": cf.checksum,
+        "chunks": cf.chunk_ids,
+        "projects": list(projects),
+    }
     if release:
         body["version"] = release
     if dist:
@@ -112,26 +130,40 @@ def upload_bundle(client: Any, options: ChunkOptions, org: str, projects: Sequen
             answer = assemble()
             missing = set(answer.get("missingChunks") or [])
         if missing:
-            sent, requests = upload_chunks(client, options,
-                                           [c for c in on_disk.chunks if c.sha1 in missing],
-                                           progress)
+            sent, requests = upload_chunks(
+                client, options, [c for c in on_disk.chunks if c.sha1 in missing], progress
+            )
             answer = assemble()
             if answer.get("missingChunks"):
-                raise UploadError("the server still lacks chunks after the upload "
-                                  f"({len(answer['missingChunks'])} missing)")
+                raise UploadError(
+                    "the server still lacks chunks after the upload "
+                    f"({len(answer['missingChunks'])} missing)"
+                )
     deadline = time.monotonic() + WAIT_TIMEOUT
     while wait and answer.get("state") in PENDING_STATES:
         if time.monotonic() > deadline:
-            raise UploadError(f"the server did not finish processing the bundle within "
-                              f"{WAIT_TIMEOUT:.0f} s (state {answer.get('state')!r})")
+            raise UploadError(
+                f"the server did not finish processing the bundle within "
+                f"{WAIT_TIMEOUT:.0f} s (state {answer.get('state')!r})"
+            )
         time.sleep(poll_interval)
         answer = assemble()
     state = str(answer.get("state") or "unknown")
-    result = BundleUploadResult(cf.checksum, cf.size, len(cf.chunks), len(missing), sent,
-                                requests, state, answer.get("detail"))
+    result = BundleUploadResult(
+        cf.checksum,
+        cf.size,
+        len(cf.chunks),
+        len(missing),
+        sent,
+        requests,
+        state,
+        answer.get("detail"),
+    )
     if state == "error":
-        raise UploadError(f"the server could not process the artifact bundle: "
-                          f"{answer.get('detail') or 'no detail given'}")
+        raise UploadError(
+            f"the server could not process the artifact bundle: "
+            f"{answer.get('detail') or 'no detail given'}"
+        )
     return result
 
 
@@ -149,15 +181,28 @@ class DifToUpload:
     extra: Dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> Dict[str, Any]:
-        return {"name": self.name, "debug_id": self.debug_id, "state": self.state,
-                "detail": self.detail, "checksum": self.chunked.checksum if self.chunked else None,
-                "uploaded": self.uploaded, **self.extra}
+        return {
+            "name": self.name,
+            "debug_id": self.debug_id,
+            "state": self.state,
+            "detail": self.detail,
+            "checksum": self.chunked.checksum if self.chunked else None,
+            "uploaded": self.uploaded,
+            **self.extra,
+        }
 
 
-def upload_difs(client: Any, options: ChunkOptions, org: str, project: str,
-                difs: List[DifToUpload], *, wait: bool = False,
-                progress: Optional[Progress] = None,
-                poll_interval: Optional[float] = None) -> None:
+def upload_difs(
+    client: Any,
+    options: ChunkOptions,
+    org: str,
+    project: str,
+    difs: List[DifToUpload],
+    *,
+    wait: bool = False,
+    progress: Optional[Progress] = None,
+    poll_interval: Optional[float] = None,
+) -> None:
     """Assemble debug files on the server (states are written onto each ``DifToUpload``)."""
     poll_interval = _poll_interval() if poll_interval is None else poll_interval
     todo: Dict[str, DifToUpload] = {}
@@ -166,20 +211,29 @@ def upload_difs(client: Any, options: ChunkOptions, org: str, project: str,
             dif.chunked = hash_file(dif.path, options.chunk_size)
         if dif.chunked.size > options.max_file_size:
             dif.state = "error"
-            dif.detail = (f"file is {_human(dif.chunked.size)}, over the server's maximum "
-                          f"file size of {_human(options.max_file_size)}")
+            dif.detail = (
+                f"file is {_human(dif.chunked.size)}, over the server's maximum "
+                f"file size of {_human(options.max_file_size)}"
+            )
             continue
         if dif.chunked.checksum in todo:  # the same bytes twice: send once
-            dif.state, dif.detail = "duplicate", "same content as " + \
-                todo[dif.chunked.checksum].name
+            dif.state, dif.detail = (
+                "duplicate",
+                "same content as " + todo[dif.chunked.checksum].name,
+            )
             continue
         todo[dif.chunked.checksum] = dif
     if not todo:
         return
     path = f"/projects/{quote(org, safe='')}/{quote(project, safe='')}/files/difs/assemble/"
-    body = {cs: {"name": d.name, "chunks": d.chunked.chunk_ids,  # type: ignore[union-attr]
-                 **({"debug_id": d.debug_id} if d.debug_id else {})}
-            for cs, d in todo.items()}
+    body = {
+        cs: {
+            "name": d.name,
+            "chunks": d.chunked.chunk_ids,  # type: ignore[union-attr]
+            **({"debug_id": d.debug_id} if d.debug_id else {}),
+        }
+        for cs, d in todo.items()
+    }
 
     def assemble() -> Dict[str, Any]:
         answer = client.json("POST", path, json=body)
@@ -196,8 +250,12 @@ def upload_difs(client: Any, options: ChunkOptions, org: str, project: str,
     for cs in todo:
         missing.update((answer.get(cs) or {}).get("missingChunks") or [])
     if missing:
-        chunks = [c for d in todo.values() for c in d.chunked.chunks  # type: ignore[union-attr]
-                  if c.sha1 in missing]
+        chunks = [
+            c
+            for d in todo.values()
+            for c in d.chunked.chunks  # type: ignore[union-attr]
+            if c.sha1 in missing
+        ]
         upload_chunks(client, options, chunks, progress)
         for d in todo.values():
             if any(c.sha1 in missing for c in d.chunked.chunks):  # type: ignore[union-attr]
@@ -215,16 +273,16 @@ def upload_difs(client: Any, options: ChunkOptions, org: str, project: str,
         answer = assemble()
 
 
-def upload_release_files(client: Any, org: str, release: str, files: Sequence[Any],
-                         dist: Optional[str] = None) -> List[Dict[str, Any]]:
+def upload_release_files(
+    client: Any, org: str, release: str, files: Sequence[Any], dist: Optional[str] = None
+) -> List[Dict[str, Any]]:
     """The legacy endpoint: one multipart POST per file to ``/releases/{version}/files/``.
 
     A 409 (the file exists already) counts as done. Returns one result per file.
     """
     from releasetag.build.webapi.http import ApiError
 
-    path = (f"/organizations/{quote(org, safe='')}/releases/"
-            f"{quote(release, safe='')}/files/")
+    path = f"/organizations/{quote(org, safe='')}/releases/{quote(release, safe='')}/files/"
     results = []
     for f in files:
         data: List[Any] = [("name", f.url)]
@@ -234,9 +292,12 @@ def upload_release_files(client: Any, org: str, release: str, files: Sequence[An
             data.append(("header", f"{key}:{value}"))
         try:
             with open(f.path, "rb") as fh:
-                client.request("POST", path, data=data,
-                               files={"file": (os.path.basename(f.path), fh,
-                                               "application/octet-stream")})
+                client.request(
+                    "POST",
+                    path,
+                    data=data,
+                    files={"file": (os.path.basename(f.path), fh, "application/octet-stream")},
+                )
             results.append({"url": f.url, "state": "ok"})
         except ApiError as exc:
             if exc.status == 409:

@@ -14,8 +14,6 @@ The token is sent only in the ``Authorization`` header and never logged.
 
 from __future__ import annotations
 
-from releasetag.protocol.errors import ServerError
-
 import logging
 import os
 import re
@@ -23,6 +21,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from releasetag._version import __version__
 from releasetag.build.config import Config
+from releasetag.protocol.errors import ServerError
 
 logger = logging.getLogger("releasetag.build.webapi")
 
@@ -39,8 +38,9 @@ class ApiError(ServerError):
     """A failed Web API call: ``message`` is one line for people; ``status`` is None when no
     HTTP answer arrived (connection error or timeout)."""
 
-    def __init__(self, message: str, status: Optional[int] = None,
-                 detail: Optional[str] = None) -> None:
+    def __init__(
+        self, message: str, status: Optional[int] = None, detail: Optional[str] = None
+    ) -> None:
         super().__init__(message, status)
         self.detail = detail
 
@@ -62,9 +62,16 @@ def _make_retry(total: int, backoff: float):
             return min(super().parse_retry_after(retry_after), MAX_RETRY_AFTER)
 
     kwargs: Dict[str, Any] = dict(
-        total=total, connect=total, read=total, status=total, other=0,
-        backoff_factor=backoff, status_forcelist=sorted(RETRY_STATUSES),
-        allowed_methods=None, raise_on_status=False, raise_on_redirect=False,
+        total=total,
+        connect=total,
+        read=total,
+        status=total,
+        other=0,
+        backoff_factor=backoff,
+        status_forcelist=sorted(RETRY_STATUSES),
+        allowed_methods=None,
+        raise_on_status=False,
+        raise_on_redirect=False,
         respect_retry_after_header=True,
     )
     try:
@@ -78,8 +85,9 @@ def summarize_detail(body: Any, limit: int = 300) -> Optional[str]:
     if isinstance(body, dict):
         if isinstance(body.get("detail"), str):
             text = body["detail"]
-        elif isinstance(body.get("detail"), dict) and isinstance(body["detail"].get("message"),
-                                                                  str):
+        elif isinstance(body.get("detail"), dict) and isinstance(
+            body["detail"].get("message"), str
+        ):
             text = body["detail"]["message"]
         else:
             parts = []
@@ -117,18 +125,30 @@ class _Bearer:
 class ApiClient:
     """An authenticated session against ``config.url``'s Web API."""
 
-    def __init__(self, config: Config, *, timeout: Optional[Tuple[float, float]] = None,
-                 retries: Optional[int] = None, backoff: Optional[float] = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        timeout: Optional[Tuple[float, float]] = None,
+        retries: Optional[int] = None,
+        backoff: Optional[float] = None,
+    ) -> None:
         import requests
         from requests.adapters import HTTPAdapter
 
         self.config = config
         read_timeout = _env_float("RELEASETAG_HTTP_TIMEOUT", DEFAULT_TIMEOUT[1])
         self.timeout = timeout or (min(DEFAULT_TIMEOUT[0], read_timeout), read_timeout)
-        self.retries = max(0, int(_env_float("RELEASETAG_HTTP_RETRIES", DEFAULT_RETRIES))
-                           if retries is None else retries)
-        backoff = max(0.0, _env_float("RELEASETAG_HTTP_BACKOFF", DEFAULT_BACKOFF)
-                      if backoff is None else backoff)
+        self.retries = max(
+            0,
+            int(_env_float("RELEASETAG_HTTP_RETRIES", DEFAULT_RETRIES))
+            if retries is None
+            else retries,
+        )
+        backoff = max(
+            0.0,
+            _env_float("RELEASETAG_HTTP_BACKOFF", DEFAULT_BACKOFF) if backoff is None else backoff,
+        )
         self.session = requests.Session()
         adapter = HTTPAdapter(max_retries=_make_retry(self.retries, backoff))
         self.session.mount("http://", adapter)
@@ -175,6 +195,7 @@ class ApiClient:
         bearer = None
         if auth:
             from releasetag.build.config import ConfigError
+
             try:
                 bearer = _Bearer(self.config.require_token())
             except ConfigError as exc:
@@ -182,22 +203,35 @@ class ApiClient:
         logger.debug("%s %s", method, url)
         try:
             # auth= (not a header) so that a ~/.netrc entry cannot replace the token
-            resp = self.session.request(method, url, json=json, params=params, data=data,
-                                        files=files, headers=headers, auth=bearer,
-                                        timeout=timeout or self.timeout)
+            resp = self.session.request(
+                method,
+                url,
+                json=json,
+                params=params,
+                data=data,
+                files=files,
+                headers=headers,
+                auth=bearer,
+                timeout=timeout or self.timeout,
+            )
         except requests.exceptions.Timeout:
-            raise ApiError(f"{method} {url}: the server did not answer in time "
-                           f"(after {self.retries} retries)") from None
+            raise ApiError(
+                f"{method} {url}: the server did not answer in time (after {self.retries} retries)"
+            ) from None
         except requests.exceptions.RetryError as exc:
-            raise ApiError(f"{method} {url}: gave up after {self.retries} retries "
-                           f"({_reason(exc)})") from None
+            raise ApiError(
+                f"{method} {url}: gave up after {self.retries} retries ({_reason(exc)})"
+            ) from None
         except requests.exceptions.ConnectionError as exc:
             if _is_timeout(exc):
-                raise ApiError(f"{method} {url}: the server did not answer in time "
-                               f"(after {self.retries} retries)") from None
-            raise ApiError(f"cannot connect to {self.config.url} ({_reason(exc)}) "
-                           f"after {self.retries} retries; check --url / RELEASETAG_URL") \
-                from None
+                raise ApiError(
+                    f"{method} {url}: the server did not answer in time "
+                    f"(after {self.retries} retries)"
+                ) from None
+            raise ApiError(
+                f"cannot connect to {self.config.url} ({_reason(exc)}) "
+                f"after {self.retries} retries; check --url / RELEASETAG_URL"
+            ) from None
         except requests.exceptions.RequestException as exc:
             raise ApiError(f"{method} {url}: {_reason(exc)}") from None
         logger.debug("%s %s -> %s", method, url, resp.status_code)
@@ -210,19 +244,26 @@ class ApiClient:
         try:
             body = resp.json()
         except ValueError:
-            body = resp.text.strip()[:300] if "html" not in resp.headers.get(
-                "Content-Type", "") else None
+            body = (
+                resp.text.strip()[:300]
+                if "html" not in resp.headers.get("Content-Type", "")
+                else None
+            )
         detail = summarize_detail(body)
         suffix = f" (server said: {detail})" if detail else ""
         cfg = self.config
         if status == 401:
-            msg = (f"the server at {cfg.url} rejected the auth token from "
-                   f"{cfg.source_of('auth_token')} (401): put a valid token in "
-                   "RELEASETAG_AUTH_TOKEN (or SENTRY_AUTH_TOKEN), or pass --auth-token")
+            msg = (
+                f"the server at {cfg.url} rejected the auth token from "
+                f"{cfg.source_of('auth_token')} (401): put a valid token in "
+                "RELEASETAG_AUTH_TOKEN (or SENTRY_AUTH_TOKEN), or pass --auth-token"
+            )
         elif status == 403:
-            msg = (f"the auth token from {cfg.source_of('auth_token')} may not do this "
-                   f"(403 on {method} {path}): check organization {cfg.org!r} and the token's "
-                   "scopes (project:releases, org:read)")
+            msg = (
+                f"the auth token from {cfg.source_of('auth_token')} may not do this "
+                f"(403 on {method} {path}): check organization {cfg.org!r} and the token's "
+                "scopes (project:releases, org:read)"
+            )
         elif status == 404:
             if not_found:
                 msg = f"{not_found} (404)"
@@ -230,11 +271,14 @@ class ApiClient:
                 what = f"organization {cfg.org!r}"
                 if "/projects/" in path and cfg.project:
                     what += f" or project {cfg.project!r}"
-                msg = (f"not found (404) on {method} {path}: check {what} "
-                       f"(set with --org / --project or RELEASETAG_ORG / RELEASETAG_PROJECT)")
+                msg = (
+                    f"not found (404) on {method} {path}: check {what} "
+                    f"(set with --org / --project or RELEASETAG_ORG / RELEASETAG_PROJECT)"
+                )
         elif status == 429:
-            msg = f"rate limited by the server (429) on {method} {path} after {self.retries} " \
-                  "retries"
+            msg = (
+                f"rate limited by the server (429) on {method} {path} after {self.retries} retries"
+            )
         elif status >= 500:
             msg = f"server error {status} on {method} {path} after {self.retries} retries"
         else:
@@ -249,11 +293,18 @@ class ApiClient:
         try:
             return resp.json()
         except ValueError:
-            raise ApiError(f"{method} {path}: the server's answer is not JSON "
-                           f"({resp.headers.get('Content-Type', 'no content type')})") from None
+            raise ApiError(
+                f"{method} {path}: the server's answer is not JSON "
+                f"({resp.headers.get('Content-Type', 'no content type')})"
+            ) from None
 
-    def paginate(self, path: str, *, params: Optional[Mapping[str, Any]] = None,
-                 not_found: Optional[str] = None) -> Iterator[Any]:
+    def paginate(
+        self,
+        path: str,
+        *,
+        params: Optional[Mapping[str, Any]] = None,
+        not_found: Optional[str] = None,
+    ) -> Iterator[Any]:
         """Yield the items of a list endpoint, following ``Link: <...>; rel="next";
         results="true"; cursor="..."`` headers."""
         query: Dict[str, Any] = dict(params or {})
@@ -264,8 +315,9 @@ class ApiClient:
             except ValueError:
                 raise ApiError(f"GET {path}: the server's answer is not JSON") from None
             if not isinstance(items, list):
-                raise ApiError(f"GET {path}: expected a list from the server, got "
-                               f"{type(items).__name__}")
+                raise ApiError(
+                    f"GET {path}: expected a list from the server, got {type(items).__name__}"
+                )
             yield from items
             nxt = resp.links.get("next") or {}
             if nxt.get("results", "true").lower() != "true" or not nxt.get("cursor"):
@@ -299,6 +351,7 @@ def _is_timeout(exc: BaseException) -> bool:
 
     from urllib3.exceptions import NewConnectionError
     from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
     chain = _chain(exc)
     if any(isinstance(e, (NewConnectionError, ConnectionRefusedError)) for e in chain):
         return False  # urllib3 makes NewConnectionError a ConnectTimeoutError subclass

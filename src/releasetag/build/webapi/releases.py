@@ -22,9 +22,16 @@ def _not_found(org: str, version: str) -> str:
     return f"release {version!r} not found in organization {org!r}"
 
 
-def new_release(client: ApiClient, org: str, version: str, projects: Sequence[str], *,
-                url: Optional[str] = None, date_started: Optional[str] = None,
-                date_released: Optional[str] = None) -> Tuple[Dict[str, Any], bool]:
+def new_release(
+    client: ApiClient,
+    org: str,
+    version: str,
+    projects: Sequence[str],
+    *,
+    url: Optional[str] = None,
+    date_started: Optional[str] = None,
+    date_released: Optional[str] = None,
+) -> Tuple[Dict[str, Any], bool]:
     """POST a new release; returns (release, created): 201 created, 208 already there."""
     body: Dict[str, Any] = {"version": version, "projects": list(projects)}
     if url is not None:
@@ -34,14 +41,18 @@ def new_release(client: ApiClient, org: str, version: str, projects: Sequence[st
     if date_released is not None:
         body["dateReleased"] = date_released
     try:
-        resp = client.request("POST", release_path(org), json=body,
-                              not_found=f"organization {org!r} not found")
+        resp = client.request(
+            "POST", release_path(org), json=body, not_found=f"organization {org!r} not found"
+        )
     except ApiError as exc:
         if exc.status == 400 and "project" in (exc.detail or "").lower():
             names = ", ".join(repr(p) for p in projects)
-            raise ApiError(f"unknown project {names} in organization {org!r}, or the token may "
-                           f"not use it (400; server said: {exc.detail})", exc.status,
-                           exc.detail) from None
+            raise ApiError(
+                f"unknown project {names} in organization {org!r}, or the token may "
+                f"not use it (400; server said: {exc.detail})",
+                exc.status,
+                exc.detail,
+            ) from None
         raise
     try:
         data = resp.json() if resp.content else {}
@@ -50,25 +61,36 @@ def new_release(client: ApiClient, org: str, version: str, projects: Sequence[st
     return (data if isinstance(data, dict) else {}), resp.status_code != 208
 
 
-def update_release(client: ApiClient, org: str, version: str,
-                   body: Dict[str, Any]) -> Dict[str, Any]:
+def update_release(
+    client: ApiClient, org: str, version: str, body: Dict[str, Any]
+) -> Dict[str, Any]:
     """PUT fields of an existing release (dateReleased, refs, commits, projects...)."""
-    return client.json("PUT", release_path(org, version), json=body,
-                       not_found=_not_found(org, version)) or {}
+    return (
+        client.json(
+            "PUT", release_path(org, version), json=body, not_found=_not_found(org, version)
+        )
+        or {}
+    )
 
 
 def set_status(client: ApiClient, org: str, version: str, status: str) -> Dict[str, Any]:
     """Archive (``archived``) or restore (``open``) a release."""
     body = {"version": version, "projects": [], "status": status}
-    return client.json("POST", release_path(org), json=body,
-                       not_found=f"organization {org!r} not found") or {}
+    return (
+        client.json(
+            "POST", release_path(org), json=body, not_found=f"organization {org!r} not found"
+        )
+        or {}
+    )
 
 
 def list_releases(client: ApiClient, org: str, project: Optional[str] = None) -> List[Any]:
     """The releases of a project (when given) or of the organization, newest first."""
     if project:
-        return client.list_all(f"/projects/{_q(org)}/{_q(project)}/releases/",
-                           not_found=f"organization {org!r} or project {project!r} not found")
+        return client.list_all(
+            f"/projects/{_q(org)}/{_q(project)}/releases/",
+            not_found=f"organization {org!r} or project {project!r} not found",
+        )
     return client.list_all(release_path(org), not_found=f"organization {org!r} not found")
 
 
@@ -81,24 +103,30 @@ def delete_release(client: ApiClient, org: str, version: str) -> None:
 
 
 def release_commits(client: ApiClient, org: str, version: str) -> List[Any]:
-    return client.list_all(release_path(org, version) + "commits/",
-                       not_found=_not_found(org, version))
+    return client.list_all(
+        release_path(org, version) + "commits/", not_found=_not_found(org, version)
+    )
 
 
 def previous_with_commits(client: ApiClient, org: str, version: str) -> Dict[str, Any]:
     """The previous release that has commits (``{}`` when there is none)."""
-    data = client.json("GET", release_path(org, version) + "previous-with-commits/",
-                       not_found=_not_found(org, version))
+    data = client.json(
+        "GET",
+        release_path(org, version) + "previous-with-commits/",
+        not_found=_not_found(org, version),
+    )
     return data if isinstance(data, dict) else {}
 
 
-def set_refs(client: ApiClient, org: str, version: str,
-             refs: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+def set_refs(
+    client: ApiClient, org: str, version: str, refs: Sequence[Dict[str, Any]]
+) -> Dict[str, Any]:
     """Associate repository refs (``{repository, commit, previousCommit}``); ``[]`` clears."""
     return update_release(client, org, version, {"refs": list(refs)})
 
 
-def set_commits(client: ApiClient, org: str, version: str,
-                commits: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+def set_commits(
+    client: ApiClient, org: str, version: str, commits: Sequence[Dict[str, Any]]
+) -> Dict[str, Any]:
     """Associate commits read from the local repository."""
     return update_release(client, org, version, {"commits": list(commits)})

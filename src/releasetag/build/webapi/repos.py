@@ -10,5 +10,6 @@ from releasetag.build.webapi.http import ApiClient
 
 def list_repos(client: ApiClient, org: str) -> List[Dict[str, Any]]:
     """All repositories of ``org`` (every page): ``[{id, name, url, provider, ...}]``."""
-    return client.list_all(f"/organizations/{quote(org, safe='')}/repos/",
-                       not_found=f"organization {org!r} not found")
+    return client.list_all(
+        f"/organizations/{quote(org, safe='')}/repos/", not_found=f"organization {org!r} not found"
+    )

@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-from releasetag.protocol.errors import ArtifactError
-
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
+
+from releasetag.protocol.errors import ArtifactError
 
 
 class FormatError(ArtifactError):
@@ -21,18 +21,24 @@ class FormatError(ArtifactError):
 class DebugObject:
     """One object in a debug file: what the server needs to match it to a crash."""
 
-    kind: str                     # elf, macho, pe, pdb, breakpad, wasm
-    file_type: str                # executable, library, debug companion, object, ...
+    kind: str  # elf, macho, pe, pdb, breakpad, wasm
+    file_type: str  # executable, library, debug companion, object, ...
     debug_id: Optional[str]
     code_id: Optional[str]
     arch: str
     features: List[str] = field(default_factory=list)
-    name: Optional[str] = None    # debug file name a PE points at, Breakpad module name...
+    name: Optional[str] = None  # debug file name a PE points at, Breakpad module name...
 
     def as_dict(self) -> Dict[str, Any]:
-        return {"type": self.kind, "file_type": self.file_type, "debug_id": self.debug_id,
-                "code_id": self.code_id, "arch": self.arch, "features": list(self.features),
-                "name": self.name}
+        return {
+            "type": self.kind,
+            "file_type": self.file_type,
+            "debug_id": self.debug_id,
+            "code_id": self.code_id,
+            "arch": self.arch,
+            "features": list(self.features),
+            "name": self.name,
+        }
 
 
 FEATURE_ORDER = ("symtab", "debug", "unwind", "sources")

@@ -8,8 +8,16 @@ from typing import List
 from releasetag.build.artifacts.formats import DebugObject, FormatError, ordered
 
 _MODULE = re.compile(r"^MODULE (\S+) (\S+) ([0-9a-fA-F]{33,40}) ?(.*)$")
-_ARCHES = {"x86": "x86", "x86_64": "x86_64", "arm": "arm", "arm64": "arm64",
-           "ppc": "ppc", "ppc64": "ppc64", "mips": "mips", "mips64": "mips64"}
+_ARCHES = {
+    "x86": "x86",
+    "x86_64": "x86_64",
+    "arm": "arm",
+    "arm64": "arm64",
+    "ppc": "ppc",
+    "ppc64": "ppc64",
+    "mips": "mips",
+    "mips64": "mips64",
+}
 
 
 def sniff(head: bytes) -> bool:
@@ -47,5 +55,14 @@ def read(path: str) -> List[DebugObject]:
         feats.append("debug")
     if has["STACK"]:
         feats.append("unwind")
-    return [DebugObject("breakpad", "debug companion", breakpad_to_debug_id(ident), code_id,
-                        _ARCHES.get(arch, arch), ordered(feats), name=name or None)]
+    return [
+        DebugObject(
+            "breakpad",
+            "debug companion",
+            breakpad_to_debug_id(ident),
+            code_id,
+            _ARCHES.get(arch, arch),
+            ordered(feats),
+            name=name or None,
+        )
+    ]

@@ -8,10 +8,25 @@ from releasetag.build.artifacts.formats import DebugObject, FormatError, debug_i
 
 MAGIC = b"\x7fELF"
 
-_MACHINES = {3: "x86", 62: "x86_64", 40: "arm", 183: "arm64", 20: "ppc", 21: "ppc64",
-             8: "mips", 243: "riscv", 2: "sparc", 43: "sparcv9", 22: "s390"}
-_TYPES = {"ET_REL": "relocatable", "ET_EXEC": "executable", "ET_DYN": "library",
-          "ET_CORE": "core dump"}
+_MACHINES = {
+    3: "x86",
+    62: "x86_64",
+    40: "arm",
+    183: "arm64",
+    20: "ppc",
+    21: "ppc64",
+    8: "mips",
+    243: "riscv",
+    2: "sparc",
+    43: "sparcv9",
+    22: "s390",
+}
+_TYPES = {
+    "ET_REL": "relocatable",
+    "ET_EXEC": "executable",
+    "ET_DYN": "library",
+    "ET_CORE": "core dump",
+}
 _NT_GNU_BUILD_ID = 3
 
 
@@ -22,6 +37,7 @@ def sniff(head: bytes) -> bool:
 def _build_id(elf) -> bytes:
     """The GNU build-id bytes from a PT_NOTE segment or a note section, or b''."""
     from elftools.elf.sections import NoteSection
+
     for seg in elf.iter_segments():
         if seg["p_type"] == "PT_NOTE":
             for note in seg.iter_notes():
@@ -57,6 +73,7 @@ def _has_data(elf, *names: str) -> bool:
 
 def _features(elf) -> List[str]:
     from elftools.elf.sections import SymbolTableSection
+
     feats = []
     for sec in elf.iter_sections():
         if isinstance(sec, SymbolTableSection) and sec.num_symbols() > 1:
@@ -90,6 +107,7 @@ def _arch(elf) -> str:
 
 def _machine_number(name: str) -> int:
     from elftools.elf.enums import ENUM_E_MACHINE
+
     return ENUM_E_MACHINE.get(name, -1)
 
 
@@ -98,8 +116,9 @@ def read(path: str) -> List[DebugObject]:
         from elftools.common.exceptions import ELFError
         from elftools.elf.elffile import ELFFile
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise FormatError("reading ELF files needs pyelftools: "
-                          "pip install 'releasetag[artifacts]'") from exc
+        raise FormatError(
+            "reading ELF files needs pyelftools: pip install 'releasetag[artifacts]'"
+        ) from exc
     with open(path, "rb") as fh:
         try:
             elf = ELFFile(fh)
@@ -111,12 +130,12 @@ def read(path: str) -> List[DebugObject]:
                 digest = _text_hash(elf)
                 ident = debug_id(digest, little_endian=elf.little_endian) if digest else None
                 code_id = None
-            return [DebugObject("elf", _file_type(elf), ident, code_id, _arch(elf),
-                                _features(elf))]
+            return [DebugObject("elf", _file_type(elf), ident, code_id, _arch(elf), _features(elf))]
         except FormatError:
             raise
         except ELFError as exc:
             raise FormatError(f"not a valid ELF file ({exc})") from None
         except Exception as exc:  # construct/struct errors on truncated input
-            raise FormatError(f"not a valid ELF file (truncated or corrupt: "
-                              f"{type(exc).__name__})") from None
+            raise FormatError(
+                f"not a valid ELF file (truncated or corrupt: {type(exc).__name__})"
+            ) from None

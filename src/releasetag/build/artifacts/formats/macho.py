@@ -5,17 +5,45 @@ from __future__ import annotations
 import struct
 from typing import List, Optional, Tuple
 
-from releasetag.build.artifacts.formats import DebugObject, FormatError, debug_id, ordered, read_exact
+from releasetag.build.artifacts.formats import (
+    DebugObject,
+    FormatError,
+    debug_id,
+    ordered,
+    read_exact,
+)
 
-_THIN = {b"\xfe\xed\xfa\xce": (">", 32), b"\xce\xfa\xed\xfe": ("<", 32),
-         b"\xfe\xed\xfa\xcf": (">", 64), b"\xcf\xfa\xed\xfe": ("<", 64)}
+_THIN = {
+    b"\xfe\xed\xfa\xce": (">", 32),
+    b"\xce\xfa\xed\xfe": ("<", 32),
+    b"\xfe\xed\xfa\xcf": (">", 64),
+    b"\xcf\xfa\xed\xfe": ("<", 64),
+}
 _FAT = {b"\xca\xfe\xba\xbe": 32, b"\xca\xfe\xba\xbf": 64}
 
 LC_SEGMENT, LC_SYMTAB, LC_SEGMENT_64, LC_UUID = 0x1, 0x2, 0x19, 0x1B
-_FILETYPES = {1: "relocatable", 2: "executable", 4: "core dump", 6: "library",
-              7: "dyld", 8: "library", 9: "library stub", 0xA: "debug companion"}
-_ARM_SUB = {5: "armv4t", 6: "armv6", 7: "armv5", 9: "armv7", 10: "armv7f", 11: "armv7s",
-            12: "armv7k", 14: "armv6m", 15: "armv7m", 16: "armv7em"}
+_FILETYPES = {
+    1: "relocatable",
+    2: "executable",
+    4: "core dump",
+    6: "library",
+    7: "dyld",
+    8: "library",
+    9: "library stub",
+    0xA: "debug companion",
+}
+_ARM_SUB = {
+    5: "armv4t",
+    6: "armv6",
+    7: "armv5",
+    9: "armv7",
+    10: "armv7f",
+    11: "armv7s",
+    12: "armv7k",
+    14: "armv6m",
+    15: "armv7m",
+    16: "armv7em",
+}
 
 
 def sniff(head: bytes) -> bool:
@@ -64,10 +92,10 @@ def _read_thin(fh, base: int, size: Optional[int]) -> DebugObject:
     for _ in range(ncmds):
         if pos + 8 > len(cmds):
             raise FormatError("Mach-O load commands are truncated")
-        cmd, cmdsize = struct.unpack(end + "II", cmds[pos:pos + 8])
+        cmd, cmdsize = struct.unpack(end + "II", cmds[pos : pos + 8])
         if cmdsize < 8 or pos + cmdsize > len(cmds):
             raise FormatError("Mach-O load command has a bad size")
-        body = cmds[pos:pos + cmdsize]
+        body = cmds[pos : pos + cmdsize]
         if cmd == LC_UUID and cmdsize >= 24:
             uuid_bytes = body[8:24]
         elif cmd == LC_SYMTAB and cmdsize >= 24:
@@ -84,10 +112,13 @@ def _read_thin(fh, base: int, size: Optional[int]) -> DebugObject:
     if names & {"__eh_frame", "__unwind_info", "__debug_frame"}:
         feats.append("unwind")
     return DebugObject(
-        kind="macho", file_type=_FILETYPES.get(filetype, "other"),
+        kind="macho",
+        file_type=_FILETYPES.get(filetype, "other"),
         debug_id=debug_id(uuid_bytes) if uuid_bytes else None,
         code_id=uuid_bytes.hex() if uuid_bytes else None,
-        arch=arch_name(cputype, subtype), features=ordered(feats))
+        arch=arch_name(cputype, subtype),
+        features=ordered(feats),
+    )
 
 
 def _sections(body: bytes, end: str, is64: bool) -> List[Tuple[str, str]]:
@@ -97,14 +128,14 @@ def _sections(body: bytes, end: str, is64: bool) -> List[Tuple[str, str]]:
         head, nsects_at, sect_size, size_off, fmt = 56, 48, 68, 36, "I"
     if len(body) < head:
         return []
-    nsects = struct.unpack(end + "I", body[nsects_at:nsects_at + 4])[0]
+    nsects = struct.unpack(end + "I", body[nsects_at : nsects_at + 4])[0]
     out = []
     for i in range(nsects):
         off = head + i * sect_size
         if off + sect_size > len(body):
             break
-        sect = body[off:off + 16].rstrip(b"\0").decode("latin-1")
-        seg = body[off + 16:off + 32].rstrip(b"\0").decode("latin-1")
+        sect = body[off : off + 16].rstrip(b"\0").decode("latin-1")
+        seg = body[off + 16 : off + 32].rstrip(b"\0").decode("latin-1")
         size = struct.unpack_from(end + fmt, body, off + size_off)[0]
         file_offset = struct.unpack_from(end + "I", body, off + size_off + struct.calcsize(fmt))[0]
         # a dSYM keeps the executable's section headers without their data (offset 0)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import struct
 from typing import List, Optional
 
-from releasetag.build.artifacts.formats import DebugObject, FormatError, debug_id, ordered, read_exact
+from releasetag.build.artifacts.formats import (
+    DebugObject,
+    FormatError,
+    debug_id,
+    ordered,
+    read_exact,
+)
 
 MAGIC = b"Microsoft C/C++ MSF 7.00\r\n\x1aDS\0\0\0"
 OLD_MAGIC = b"Microsoft C/C++ program database 2.00\r\n"
@@ -25,12 +31,13 @@ class _Msf:
         sb = read_exact(fh, 0, 56, "MSF superblock")
         if not sb.startswith(MAGIC):
             raise FormatError("old PDB 2.0 format is not supported")
-        (self.block_size, _free, self.num_blocks, dir_bytes, _unk,
-         dir_map) = struct.unpack_from("<6I", sb, 32)
+        (self.block_size, _free, self.num_blocks, dir_bytes, _unk, dir_map) = struct.unpack_from(
+            "<6I", sb, 32
+        )
         if self.block_size not in (512, 1024, 2048, 4096) or not dir_bytes:
             raise FormatError("PDB superblock is corrupt")
         n_dir_blocks = -(-dir_bytes // self.block_size)
-        map_raw = self._block(dir_map)[:4 * n_dir_blocks]
+        map_raw = self._block(dir_map)[: 4 * n_dir_blocks]
         if len(map_raw) < 4 * n_dir_blocks:
             raise FormatError("PDB stream directory map is corrupt")
         dir_blocks = struct.unpack(f"<{n_dir_blocks}I", map_raw)
@@ -94,5 +101,13 @@ def read(path: str) -> List[DebugObject]:
                 feats.append("symtab")
             if mod_info_size > 0:
                 feats.append("debug")
-        return [DebugObject("pdb", "debug companion", debug_id(guid, age, little_endian=True),
-                            None, arch, ordered(feats))]
+        return [
+            DebugObject(
+                "pdb",
+                "debug companion",
+                debug_id(guid, age, little_endian=True),
+                None,
+                arch,
+                ordered(feats),
+            )
+        ]

@@ -22,7 +22,7 @@ def _codeview(pe) -> Optional[Tuple[bytes, int, str]]:
         if entry.struct.Type != _IMAGE_DEBUG_TYPE_CODEVIEW:
             continue
         offset, size = entry.struct.PointerToRawData, entry.struct.SizeOfData
-        raw = pe.__data__[offset:offset + size]
+        raw = pe.__data__[offset : offset + size]
         if len(raw) >= 24 and raw[:4] == b"RSDS":
             guid = bytes(raw[4:20])
             age = struct.unpack("<I", raw[20:24])[0]
@@ -35,19 +35,23 @@ def read(path: str) -> List[DebugObject]:
     try:
         import pefile
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise FormatError("reading PE files needs pefile: "
-                          "pip install 'releasetag[artifacts]'") from exc
+        raise FormatError(
+            "reading PE files needs pefile: pip install 'releasetag[artifacts]'"
+        ) from exc
     try:
         pe = pefile.PE(path, fast_load=True)
-        pe.parse_data_directories(directories=[
-            pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_DEBUG"],
-            pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_EXPORT"],
-        ])
+        pe.parse_data_directories(
+            directories=[
+                pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_DEBUG"],
+                pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_EXPORT"],
+            ]
+        )
     except pefile.PEFormatError as exc:
         raise FormatError(f"not a valid PE file ({exc.value})") from None
     except Exception as exc:
-        raise FormatError(f"not a valid PE file (truncated or corrupt: "
-                          f"{type(exc).__name__})") from None
+        raise FormatError(
+            f"not a valid PE file (truncated or corrupt: {type(exc).__name__})"
+        ) from None
     try:
         fh = pe.FILE_HEADER
         opt = pe.OPTIONAL_HEADER
@@ -62,8 +66,16 @@ def read(path: str) -> List[DebugObject]:
         exc_dir = opt.DATA_DIRECTORY[3] if len(opt.DATA_DIRECTORY) > 3 else None
         if exc_dir is not None and exc_dir.Size:
             feats.append("unwind")
-        return [DebugObject("pe", "library" if is_dll else "executable", ident, code_id,
-                            _MACHINES.get(fh.Machine, "unknown"), ordered(feats),
-                            name=cv[2] if cv else None)]
+        return [
+            DebugObject(
+                "pe",
+                "library" if is_dll else "executable",
+                ident,
+                code_id,
+                _MACHINES.get(fh.Machine, "unknown"),
+                ordered(feats),
+                name=cv[2] if cv else None,
+            )
+        ]
     finally:
         pe.close()

@@ -61,23 +61,30 @@ def read(path: str) -> List[DebugObject]:
             if sid == 0:
                 head = fh.read(min(size, 1024))
                 nlen, pos = _leb_bytes(head, 0)
-                name = head[pos:pos + nlen].decode("utf-8", "replace")
+                name = head[pos : pos + nlen].decode("utf-8", "replace")
                 customs.add(name)
                 if name in ("build_id", "external_debug_info"):
                     fh.seek(start)
-                    body = fh.read(size)[pos + nlen:]
+                    body = fh.read(size)[pos + nlen :]
                     if name == "build_id":  # the raw ID bytes, as symbolic reads them
                         build_id = body
                     else:  # a URL string with a LEB128 length
                         vlen, vpos = _leb_bytes(body, 0)
-                        external = body[vpos:vpos + vlen].decode("utf-8", "replace")
+                        external = body[vpos : vpos + vlen].decode("utf-8", "replace")
             fh.seek(start + size)
     feats = []
     if "name" in customs:
         feats.append("symtab")
     if ".debug_info" in customs:
         feats.append("debug")
-    return [DebugObject("wasm", "library" if has_code else "debug companion",
-                        debug_id(build_id) if build_id else None,
-                        build_id.hex() if build_id else None, "wasm32", ordered(feats),
-                        name=external)]
+    return [
+        DebugObject(
+            "wasm",
+            "library" if has_code else "debug companion",
+            debug_id(build_id) if build_id else None,
+            build_id.hex() if build_id else None,
+            "wasm32",
+            ordered(feats),
+            name=external,
+        )
+    ]
