@@ -19,6 +19,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, Iterator, Optional
 
+    from .types import Breadcrumb, Event, Hint
+
 _lock = threading.Lock()
 
 
@@ -68,13 +70,13 @@ def capture_message(text: Any, level: str = "info", **kwargs: Any) -> Optional[s
     return client.capture_message(text, level, **kwargs) if client is not None else None
 
 
-def capture_event(event: Dict[str, Any], hint: Optional[Dict[str, Any]] = None) -> Optional[str]:
+def capture_event(event: Event, hint: Optional[Hint] = None) -> Optional[str]:
     client = current.get_client()
     return client.capture_event(event, hint) if client is not None else None
 
 
 def add_breadcrumb(
-    crumb: Optional[Dict[str, Any]] = None, hint: Optional[Dict[str, Any]] = None, **fields: Any
+    crumb: Optional[Breadcrumb] = None, hint: Optional[Hint] = None, **fields: Any
 ) -> None:
     """Record a breadcrumb: ``add_breadcrumb(message=..., category=..., level=..., data=...)``."""
     client = current.get_client()

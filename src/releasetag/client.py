@@ -30,9 +30,10 @@ from .transport import reports
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing, logging and random stay out of init() (measured in bench/)
-    from typing import Any, Callable, Dict, List, Optional, Tuple
+    from typing import Any, Dict, List, Optional, Tuple
 
-    Processor = Callable[[Dict[str, Any], Dict[str, Any]], Optional[Dict[str, Any]]]
+    from .types import Breadcrumb, Event, EventProcessor, Hint
+
 _LEVELS = ("debug", "info", "warning", "error", "fatal")
 _CAPTURED_FLAG = "__releasetag_captured__"
 
@@ -58,7 +59,7 @@ class Client:
         self._contexts = runtime_contexts()
         self._last_exc: Any = None
         self.last_event_id: Optional[str] = None
-        self.processors: List[Tuple[str, Processor]] = [
+        self.processors: List[Tuple[str, EventProcessor]] = [
             ("scope", self._apply_scopes),
             ("defaults", self._apply_defaults),
         ]
@@ -84,7 +85,7 @@ class Client:
         scope: Optional[Scope] = None,
         handled: bool = True,
         mechanism_type: str = "generic",
-        hint: Optional[Dict[str, Any]] = None,
+        hint: Optional[Hint] = None,
         event: Optional[Dict[str, Any]] = None,
     ) -> Optional[str]:
         """Capture ``error`` (default: the exception being handled); return the event id."""
@@ -139,8 +140,8 @@ class Client:
 
     def capture_event(
         self,
-        event: Dict[str, Any],
-        hint: Optional[Dict[str, Any]] = None,
+        event: Event,
+        hint: Optional[Hint] = None,
         *,
         scope: Optional[Scope] = None,
     ) -> Optional[str]:
@@ -193,13 +194,12 @@ class Client:
         if self.transport is not None:
             self.transport.stats.record_lost(reason, category)
 
-    def _process(
-        self, event: Dict[str, Any], hint: Dict[str, Any], scope: Optional[Scope]
-    ) -> Optional[str]:
+    def _process(self, event: Optional[Event], hint: Hint, scope: Optional[Scope]) -> Optional[str]:
+        assert event is not None
         event.setdefault("event_id", new_event_id())
         hint["_scope"] = scope
         for _name, processor in self.processors:
-            event = processor(event, hint)  # type: ignore[assignment]
+            event = processor(event, hint)
             if event is None:
                 self.transport_stats_lost(reports.EVENT_PROCESSOR)
                 return None
@@ -228,7 +228,7 @@ class Client:
         return None
 
     # --- processors ---------------------------------------------------------------------
-    def _apply_scopes(self, event: Dict[str, Any], hint: Dict[str, Any]) -> Dict[str, Any]:
+    def _apply_scopes(self, event: Event, hint: Hint) -> Dict[str, Any]:
         tags: Dict[str, str] = {}
         extra: Dict[str, Any] = {}
         contexts: Dict[str, Any] = {}
@@ -265,7 +265,7 @@ class Client:
             hint["_event_processors"] = processors
         return event
 
-    def _apply_defaults(self, event: Dict[str, Any], hint: Dict[str, Any]) -> Dict[str, Any]:
+    def _apply_defaults(self, event: Event, hint: Hint) -> Dict[str, Any]:
         opts = self.options
         event.setdefault("timestamp", time.time())
         event.setdefault("platform", "python")
@@ -283,7 +283,7 @@ class Client:
         return event
 
     # --- breadcrumbs --------------------------------------------------------------------
-    def add_breadcrumb(self, crumb: Dict[str, Any], hint: Optional[Dict[str, Any]] = None) -> None:
+    def add_breadcrumb(self, crumb: Breadcrumb, hint: Optional[Hint] = None) -> None:
         """Record a breadcrumb in the isolation scope (after before_breadcrumb)."""
         if self.transport is None or self.options.max_breadcrumbs <= 0:
             return
@@ -356,10 +356,10 @@ class Client:
         return self.transport.delivery_stats()
 
 
-def _crumb_time(crumb: Dict[str, Any]) -> float:
+def _crumb_time(crumb: Breadcrumb) -> float:
     value = crumb.get("timestamp")
     return float(value) if isinstance(value, (int, float)) else 0.0
 
 
-def _scrub(event: Dict[str, Any], hint: Dict[str, Any]) -> Dict[str, Any]:
+def _scrub(event: Event, hint: Hint) -> Dict[str, Any]:
     return DEFAULT_SCRUBBER.scrub_event(event)

@@ -143,7 +143,7 @@ class FrameBuilder:
 
     def from_stack(self, skip: int = 0) -> List[Dict[str, Any]]:
         """Frames of the current stack (for messages with attach_stacktrace)."""
-        frames = []
+        frames: List[Any] = []  # (frame, line number) pairs
         f: Optional[FrameType] = sys._getframe(skip + 1)
         while f is not None and len(frames) < MAX_FRAMES:
             frames.append((f, f.f_lineno))
@@ -306,11 +306,11 @@ def exc_info_from(error: Any) -> Optional[Tuple[type, BaseException, Optional[Tr
     """Normalise an exception, exc_info tuple or None (= the one being handled) to exc_info."""
     if error is None:
         info = sys.exc_info()
-        return info if info[1] is not None else None  # type: ignore[return-value]
+        return info if info[1] is not None else None
     if isinstance(error, BaseException):
         return type(error), error, error.__traceback__
     if isinstance(error, tuple) and len(error) == 3 and isinstance(error[1], BaseException):
-        return error  # type: ignore[return-value]
+        return error
     return None
 
 

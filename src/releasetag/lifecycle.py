@@ -117,7 +117,7 @@ def install_os_exit_flush() -> None:
 def uninstall_os_exit_flush() -> None:
     global _real_os_exit
     if _real_os_exit is not None:
-        os._exit = _real_os_exit
+        os._exit = _real_os_exit  # type: ignore[assignment]
         _real_os_exit = None
 
 

@@ -11,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
-    BeforeSend = Callable[[Dict[str, Any], Dict[str, Any]], Optional[Dict[str, Any]]]
+    from .types import EventProcessor
 
 
 class Options:
@@ -26,7 +26,7 @@ class Options:
     dist: Optional[str] = None
     server_name: Optional[str] = None
     sample_rate: float = 1.0
-    before_send: Optional[BeforeSend] = None
+    before_send: Optional[EventProcessor] = None
     before_breadcrumb: Optional[Callable[..., Any]] = None
     max_breadcrumbs: int = 100
     send_default_pii: bool = False

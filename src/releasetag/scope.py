@@ -16,9 +16,10 @@ from .serialize import safe_str, serialize, truncate
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Deque, Dict, Iterator, List, Optional
+    from typing import Any, Deque, Dict, Iterator, List, Optional
 
-    EventProcessor = Callable[[Dict[str, Any], Dict[str, Any]], Optional[Dict[str, Any]]]
+    from .types import Breadcrumb, EventProcessor
+
 
 MAX_TAG_KEY = 200
 MAX_TAG_VALUE = 200
@@ -110,7 +111,7 @@ class Scope:
     def add_event_processor(self, processor: EventProcessor) -> None:
         self.event_processors.append(processor)
 
-    def add_breadcrumb(self, crumb: Dict[str, Any]) -> None:
+    def add_breadcrumb(self, crumb: Breadcrumb) -> None:
         self.breadcrumbs.append(crumb)
 
     def clear_breadcrumbs(self) -> None:

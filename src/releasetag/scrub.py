@@ -6,6 +6,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, FrozenSet, Iterable, Optional
 
+    from .types import Event
+
 FILTERED = "[Filtered]"
 
 # A key is sensitive when, lower-cased with '-' turned into '_', it contains one of these.
@@ -90,7 +92,7 @@ class Scrubber:
                     self.scrub(value, depth + 1)
         return data
 
-    def scrub_event(self, event: Dict[str, Any]) -> Dict[str, Any]:
+    def scrub_event(self, event: Event) -> Dict[str, Any]:
         """Scrub every place user data enters an event."""
         for key in ("extra", "contexts"):
             if isinstance(event.get(key), dict):

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List
 
 from .transport.base import Transport
+from .types import Event
 
 
 class CapturingTransport(Transport):
@@ -22,7 +23,7 @@ class CapturingTransport(Transport):
         super().__init__(options)
         self.events: List[Dict[str, Any]] = []
 
-    def capture_event(self, event: Dict[str, Any]) -> bool:
+    def capture_event(self, event: Event) -> bool:
         self.events.append(event)
         return True
 

@@ -12,6 +12,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, List
 
+    from .types import Event
+
 
 def dumps(obj: Any) -> bytes:
     return json.dumps(
@@ -19,7 +21,7 @@ def dumps(obj: Any) -> bytes:
     ).encode("utf-8")
 
 
-def _frames(event: Dict[str, Any]) -> List[List[Dict[str, Any]]]:
+def _frames(event: Event) -> List[List[Dict[str, Any]]]:
     out = []
     for exc in (event.get("exception") or {}).get("values") or ():
         frames = (exc.get("stacktrace") or {}).get("frames")
@@ -32,7 +34,7 @@ def _frames(event: Dict[str, Any]) -> List[List[Dict[str, Any]]]:
     return out
 
 
-def encode_event(event: Dict[str, Any], limit: int = 1_000_000) -> bytes:
+def encode_event(event: Event, limit: int = 1_000_000) -> bytes:
     """JSON bytes of ``event``, trimmed in place until they fit ``limit``."""
     data = dumps(event)
     if len(data) <= limit:

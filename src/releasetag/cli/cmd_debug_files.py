@@ -135,14 +135,14 @@ def cmd_upload(args: argparse.Namespace) -> int:
                         extra={"path": item.info.path, "temp": temp},
                     )
                 )
-            if difs:
+            if difs and options is not None:
                 upload_difs(
                     client,
                     options,
                     org,
                     project,
                     difs,
-                    wait=args.wait,  # type: ignore
+                    wait=args.wait,
                     progress=progress_bar(args, "uploading chunks"),
                 )
         except OSError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Optional
 
 from releasetag.build.webapi import deploys as api
 from releasetag.protocol.errors import UsageError
@@ -107,7 +107,8 @@ def cmd_new(args: argparse.Namespace) -> int:
         raise UsageError("--finished is before --started")
     if args.time is not None:
         now = datetime.now(timezone.utc)
-        date_started, date_finished = to_wire(now - timedelta(seconds=args.time)), to_wire(now)
+        date_started: Optional[str] = to_wire(now - timedelta(seconds=args.time))
+        date_finished = to_wire(now)
     else:
         date_started = to_wire(started) if started else None
         date_finished = to_wire(finished) if finished else now_wire()

@@ -203,6 +203,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
             )
             failed = failed or bool(bad)
         else:
+            assert options is not None  # not legacy
             meta = dict(
                 org=org,
                 projects=projects,

@@ -232,7 +232,7 @@ def _payment_issue(state: DemoState) -> Optional[str]:
     row = state.collector.store.query_one(
         "SELECT * FROM groups WHERE exception_type = 'PaymentDeclined' ORDER BY id LIMIT 1"
     )
-    return short_id_of(state.collector.store, row) if row else None
+    return short_id_of(state.collector.store, dict(row)) if row else None
 
 
 def _release_with_commit(

@@ -38,7 +38,10 @@ class CollectorApp:
             _compile("GET", r"/issues/(?P<issue_id>[^/]+)/", issue_pages.issue_page, False),
             _compile("GET", r"/health", lambda ctx, req: json_response({"ok": True}), False),
         ]
-        routes += [_compile(m, p, h, True) for m, p, h in webapi.ROUTES + issues_api.ROUTES]
+        routes += [
+            _compile(m, p, h, True)  # type: ignore[arg-type]
+            for m, p, h in webapi.ROUTES + issues_api.ROUTES
+        ]
         self.routes = routes
 
     def _envelope(self, ctx: Context, req: Request, project_id: str) -> Response:

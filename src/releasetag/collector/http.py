@@ -194,7 +194,7 @@ def unbrotli(data: bytes, limit: int) -> bytes:
 
     Needs the optional ``brotli`` module (``pip install brotli``)."""
     try:
-        import brotli  # type: ignore[import-not-found]
+        import brotli
     except ImportError:
         raise HTTPError(
             415,

@@ -373,6 +373,7 @@ def update_status(store: Store, row: Issue, status: str, details: Dict[str, Any]
     now = now_iso()
     if status == "resolvedInNextRelease":
         status, details = "resolved", dict(details, inNextRelease=True)
+    values: Tuple[Any, ...]
     if status == "unresolved":
         values = (UNRESOLVED, None, None, None, None)
     elif status in ("ignored", "muted"):

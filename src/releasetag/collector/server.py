@@ -209,7 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.command = None
         self.request_version = "HTTP/1.0"
         self.close_connection = True
-        self.requestline = line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        self.requestline = line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")  # type: ignore[attr-defined]
         words = line.split()
         if not words:
             return False
@@ -244,8 +244,8 @@ class _Handler(BaseHTTPRequestHandler):
             "SCRIPT_NAME": "",
             "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
             "QUERY_STRING": query,
-            "SERVER_NAME": self.server.server_address[0],
-            "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_NAME": str(self.server.server_address[0]),  # type: ignore[index]
+            "SERVER_PORT": str(self.server.server_address[1]),  # type: ignore[index]
             "SERVER_PROTOCOL": self.request_version,
             "REMOTE_ADDR": self.client_address[0],
             "wsgi.version": (1, 0),
@@ -298,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not complete:
             self.send_header("Connection", "close")
         # headers and body leave in one write (one packet for small answers, with TCP_NODELAY)
-        self._headers_buffer.append(b"\r\n" + body)
+        self._headers_buffer.append(b"\r\n" + body)  # type: ignore[attr-defined]
         self.flush_headers()
 
     def send_error(
@@ -311,7 +311,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")
-        self._headers_buffer.append(b"\r\n" + (body if self.command != "HEAD" else b""))
+        self._headers_buffer.append(b"\r\n" + (body if self.command != "HEAD" else b""))  # type: ignore[attr-defined]
         self.flush_headers()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = do_PATCH = _handle
@@ -384,6 +384,7 @@ class Collector:
             self.store.close()
             raise CollectorError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         bound_host, bound_port = self.server.server_address[:2]
+        bound_host = str(bound_host)
         shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host
         if ":" in shown:
             shown = f"[{shown}]"

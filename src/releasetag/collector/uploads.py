@@ -304,7 +304,7 @@ def read_debug_info(data: bytes, name: str, requested: Optional[str]) -> Dict[st
     nothing, keeps the debug ID the client sent (sentry-cli sends it) or none."""
     info: Dict[str, Any] = {"name": name, "debug_id": requested, "object_name": name}
     try:
-        from releasetag.build.artifacts import debugfiles  # type: ignore[attr-defined]
+        from releasetag.build.artifacts import debugfiles
     except ImportError:
         debugfiles = None
     inspect = getattr(debugfiles, "inspect", None)

@@ -291,7 +291,7 @@ def _validate_commits(commits: Any) -> List[Dict[str, Any]]:
         cid = commit.get("id")
         if not isinstance(cid, str) or not cid or len(cid) > 64:
             raise HTTPError(400, f"commits[{i}].id must be a string of 1 to 64 characters")
-        item = {"id": cid}
+        item: Dict[str, Any] = {"id": cid}
         for key, limit in (
             ("repository", 200),
             ("message", 100000),

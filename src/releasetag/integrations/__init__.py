@@ -18,7 +18,7 @@ from ..current import get_client
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Iterable, List, Optional, Tuple
+    from typing import Any, Dict, Iterable, List, Optional, Tuple, Type
 
 
 class Integration:
@@ -59,7 +59,7 @@ DEFAULT_INTEGRATIONS: List[Tuple[str, str]] = [
 ]
 
 
-def _load(path: str, name: str) -> Optional[type]:
+def _load(path: str, name: str) -> Optional[Type[Integration]]:
     try:
         return getattr(importlib.import_module(path), name)
     except Exception:
@@ -67,7 +67,7 @@ def _load(path: str, name: str) -> Optional[type]:
         return None
 
 
-def default_integrations(deferred: Optional[List[type]] = None) -> List[Integration]:
+def default_integrations(deferred: Optional[List[Type[Integration]]] = None) -> List[Integration]:
     """Default integrations whose library is in use (nothing new is imported for them).
 
     Classes whose library is not loaded yet are appended to ``deferred`` when given.
@@ -95,7 +95,7 @@ class _ImportWatcher:
     """
 
     def __init__(self) -> None:
-        self.waiting: Dict[str, type] = {}
+        self.waiting: Dict[str, Type[Integration]] = {}
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
         cls = self.waiting.get(name)
@@ -122,7 +122,7 @@ class _ImportWatcher:
             _setup_deferred(cls)
 
         try:
-            loader.exec_module = exec_and_setup  # this loader instance belongs to this spec
+            loader.exec_module = exec_and_setup  # type: ignore[union-attr]  # this loader instance belongs to this spec
         except Exception:
             return None
         return spec
@@ -131,7 +131,7 @@ class _ImportWatcher:
 _watcher = _ImportWatcher()
 
 
-def _setup_deferred(cls: type) -> None:
+def _setup_deferred(cls: Type[Integration]) -> None:
     client = get_client()
     if client is None or not client.active or cls.identifier in client.integrations:
         return
@@ -145,7 +145,7 @@ def _setup_deferred(cls: type) -> None:
     client._set_sdk_info()
 
 
-def _wait_for_imports(classes: Iterable[type], skip: Iterable[str]) -> None:
+def _wait_for_imports(classes: Iterable[Type[Integration]], skip: Iterable[str]) -> None:
     skip = set(skip)
     for cls in classes:
         if cls.identifier in skip or not cls.requires_module:
@@ -160,7 +160,7 @@ def setup_integrations(
 ) -> Dict[str, Integration]:
     """Set up integrations for ``client``; an explicit one replaces the default of its kind."""
     chosen: Dict[str, Integration] = {}
-    deferred: List[type] = []
+    deferred: List[Type[Integration]] = []
     _watcher.waiting.clear()
     if with_defaults:
         for integration in default_integrations(deferred):

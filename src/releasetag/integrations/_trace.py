@@ -16,6 +16,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, Optional
 
+    from ..types import Event
+
 HEADER = "sentry-trace"
 _HEADER_RE = re.compile(r"^\s*([0-9a-f]{32})?-?([0-9a-f]{16})?-?([01])?\s*$")
 
@@ -54,7 +56,7 @@ def trace_header(scope: Optional[Scope] = None) -> str:
     return f"{prop['trace_id']}-{prop['span_id']}"
 
 
-def add_trace_context(event: Dict[str, Any], scope: Scope) -> None:
+def add_trace_context(event: Event, scope: Scope) -> None:
     """Put the scope's trace context into ``event`` (made now if needed)."""
     prop = ensure_trace(scope)
     contexts = event.get("contexts")

@@ -19,6 +19,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, Tuple
 
+    from ..types import Event, Hint
+
 _installed = False
 _active: Dict[Any, use_isolation_scope] = {}  # task id -> its entered isolation scope
 _expected: Tuple[type, ...] = ()
@@ -95,7 +97,7 @@ def _on_prerun(
         pass
 
 
-def _strip_celery_frame_vars(event: Dict[str, Any], hint: Dict[str, Any]) -> Dict[str, Any]:
+def _strip_celery_frame_vars(event: Event, hint: Hint) -> Dict[str, Any]:
     """Without send_default_pii: Celery's own frames hold the whole message (args, kwargs,
     request), so their local variables are dropped. The task function's own locals follow
     ``include_local_variables`` like any other code."""

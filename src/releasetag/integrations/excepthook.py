@@ -23,7 +23,7 @@ class ExcepthookIntegration(Integration):
         _installed = True
         previous = sys.excepthook
 
-        def releasetag_excepthook(etype, value, tb):  # type: ignore[no-untyped-def]
+        def releasetag_excepthook(etype, value, tb):
             if not isinstance(value, KeyboardInterrupt):
                 report_unhandled((etype, value, tb), "excepthook", flush=True)
             return previous(etype, value, tb)

@@ -12,12 +12,12 @@ from .wsgi import SCOPE_KEY, handle_request, request_data
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Optional
 
 _installed = False
 
 
-def _on_exception(sender: Any, exception: BaseException = None, **kwargs: Any) -> None:
+def _on_exception(sender: Any, exception: Optional[BaseException] = None, **kwargs: Any) -> None:
     client = get_client()
     if client is None or exception is None:
         return

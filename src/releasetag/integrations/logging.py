@@ -20,6 +20,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, Iterable, Optional, Set
 
+    from ..types import Breadcrumb, Event
+
 # Loggers that never feed back (exact names and their children).
 _ALWAYS_IGNORED = ("releasetag", "urllib3")
 _ignored: Set[str] = set(_ALWAYS_IGNORED)
@@ -147,7 +149,7 @@ class LoggingIntegration(Integration):
             _guard.busy = False
 
     def _breadcrumb(self, client: Any, record: logging.LogRecord) -> None:
-        crumb: Dict[str, Any] = {
+        crumb: Breadcrumb = {
             "type": "log",
             "category": record.name,
             "level": _LEVEL_NAMES.get(record.levelno) or level_name(record.levelno),
@@ -169,7 +171,7 @@ class LoggingIntegration(Integration):
         }
         if record.args:
             logentry["params"] = serialize(record.args, max_depth=2)
-        event: Dict[str, Any] = {
+        event: Event = {
             "logger": record.name,
             "level": level_name(record.levelno),
             "logentry": logentry,

@@ -24,6 +24,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, Iterable, Iterator, Optional
 
+    from ..types import Event, Hint
+
 SCOPE_KEY = "releasetag.scope"  # environ key: the request's isolation scope
 _ENV_KEYS = ("SERVER_NAME", "SERVER_PORT")
 
@@ -106,7 +108,7 @@ class _RequestProcessor:
         self.environ = environ
         self.scope = scope
 
-    def __call__(self, event: Dict[str, Any], hint: Dict[str, Any]) -> Dict[str, Any]:
+    def __call__(self, event: Event, hint: Hint) -> Dict[str, Any]:
         client = get_client()
         pii = bool(client is not None and client.options.send_default_pii)
         if "request" not in event:

@@ -122,7 +122,7 @@ class Envelope(Record):
         if not line.strip():
             raise EnvelopeError("envelope is empty or has no header line")
         headers = _parse_json_line(line, "envelope header")
-        items = []
+        items: List[Item] = []
         while pos < len(data):
             line, pos = _read_line(data, pos)
             if not line.strip():

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-_loggers: dict = {}
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
+    from typing import Dict
+
+_loggers: Dict[str, logging.Logger] = {}
 
 
-def get_logger(name: str = "releasetag"):  # type: ignore[no-untyped-def]
+def get_logger(name: str = "releasetag") -> logging.Logger:
     """``logging.getLogger(name)``, with a NullHandler on the library's root logger."""
     found = _loggers.get(name)
     if found is None:

@@ -17,17 +17,19 @@ class Record:
     __slots__ = ()
 
     def _values(self) -> Tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
+        names: Tuple[str, ...] = self.__slots__  # type: ignore[assignment,unused-ignore]
+        return tuple(getattr(self, name) for name in names)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
-            return self._values() == other._values()  # type: ignore[attr-defined]
+            return self._values() == other._values()  # type: ignore[attr-defined,unused-ignore]
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]  # mutable: like a dataclass with eq
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        names: Tuple[str, ...] = self.__slots__  # type: ignore[assignment,unused-ignore]
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
         return f"{type(self).__qualname__}({fields})"
 
 
@@ -48,5 +50,5 @@ class FrozenRecord(Record):
 
         raise FrozenInstanceError(f"cannot delete field {name!r}")
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> int:  # type: ignore[override]  # frozen: hashable again
         return hash(self._values())

@@ -81,7 +81,10 @@ class Connection:
         if not self._proxy_resolved:
             if self.proxy is None:  # HTTP(S)_PROXY / NO_PROXY, as requests reads them
                 try:
-                    from urllib.request import getproxies_environment, proxy_bypass_environment
+                    from urllib.request import (  # type: ignore[attr-defined]
+                        getproxies_environment,
+                        proxy_bypass_environment,
+                    )
 
                     if not proxy_bypass_environment(self.host):
                         self.proxy = getproxies_environment().get(self.scheme)

@@ -34,6 +34,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, List, Optional, Tuple
 
+    from ..types import Event
+
 _LOGGER = "releasetag.transport"  # get_logger(_LOGGER): logging loads at first use
 
 _DROP_HINTS = {
@@ -71,7 +73,7 @@ class _EventJob:
     __slots__ = ("transport", "event", "ts_ns")
     category = "error"
 
-    def __init__(self, transport: "HttpTransport", event: Dict[str, Any], ts_ns: int) -> None:
+    def __init__(self, transport: "HttpTransport", event: Event, ts_ns: int) -> None:
         self.transport, self.event, self.ts_ns = transport, event, ts_ns
 
     def __call__(self) -> None:
@@ -103,7 +105,9 @@ class _SpillJob:
         self.transport, self.job = transport, job
 
     def __call__(self) -> None:
-        self.transport._write_spills([self] + self.transport.spooler.take(63))
+        spooler = self.transport.spooler
+        assert spooler is not None  # spills exist only with a spooler
+        self.transport._write_spills([self, *spooler.take(63)])
 
     def payload(self) -> Tuple[bytes, str, int]:
         return self.job.payload()
@@ -194,7 +198,7 @@ class HttpTransport(Transport):
         self._warned: set = set()
 
     # --- called on the app thread -------------------------------------------------------
-    def capture_event(self, event: Dict[str, Any]) -> bool:
+    def capture_event(self, event: Event) -> bool:
         """Queue ``event`` for delivery; False when it was dropped (and counted)."""
         self._first_use_in_process()
         job = _EventJob(self, event, wall_ns())
@@ -357,7 +361,7 @@ class HttpTransport(Transport):
         return snap
 
     # --- on the worker thread -----------------------------------------------------------
-    def _event_bytes(self, event: Dict[str, Any]) -> bytes:
+    def _event_bytes(self, event: Event) -> bytes:
         payload = trim.encode_event(event, self.options.max_event_bytes)
         headers: Dict[str, Any] = {"event_id": event.get("event_id")}
         if self._sdk:

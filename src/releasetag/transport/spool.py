@@ -326,7 +326,7 @@ class DiskSpool:
             return Claim(key, category, data, path), skipped
         return None, skipped
 
-    def _candidates(self):  # type: ignore[no-untyped-def]
+    def _candidates(self):  # type: ignore[no-untyped-def,unused-ignore]
         """Waiting names, oldest first, read in small slices (no copy of a long list)."""
         start = 0
         while True:

@@ -223,7 +223,7 @@ class BackgroundWorker:
     def take(self, n: int) -> list:
         """Take up to ``n`` queued jobs for the caller to run itself (batching)."""
         with self._cond:
-            jobs = []
+            jobs: List[Job] = []
             while self._queue and len(jobs) < n:
                 jobs.append(self._queue.popleft())
             return jobs

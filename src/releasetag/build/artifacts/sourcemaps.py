@@ -128,7 +128,7 @@ def decode_data_url(url: str) -> Tuple[str, bytes]:
     if head.endswith(";base64"):
         try:
             return head + ",", base64.b64decode(payload, validate=False)
-        except (ValueError, base64.binascii.Error) as exc:
+        except ValueError as exc:  # binascii.Error is a ValueError
             raise SourceMapError(f"inline sourcemap is not valid base64 ({exc})") from None
     return head + ",", unquote(payload).encode("utf-8")
 
@@ -314,7 +314,9 @@ def _inject(js_path: str, dry_run: bool, result: InjectResult) -> InjectResult:
             map_bytes = fh.read()
         result.map_path = where
     smap = (
-        load_map(map_bytes, result.map_path if preamble is None else "inline sourcemap")
+        load_map(
+            map_bytes, (result.map_path or js_path) if preamble is None else "inline sourcemap"
+        )
         if map_bytes is not None
         else None
     )
@@ -322,7 +324,7 @@ def _inject(js_path: str, dry_run: bool, result: InjectResult) -> InjectResult:
         result.debug_id, result.action = existing, "already injected"
         if smap is not None and map_debug_id(smap) is None and preamble is None:
             smap["debugId"] = existing  # a map regenerated after injection: re-link it
-            if not dry_run:
+            if not dry_run and where is not None:
                 _write(where, _dump_map(smap))
             result.message = "sourcemap had no debugId; added"
         return result
@@ -353,7 +355,7 @@ def _inject(js_path: str, dry_run: bool, result: InjectResult) -> InjectResult:
             new_url = encode_data_url(preamble, _dump_map(smap))
             new_text = _replace_last_map_url(new_text, new_url)
     if not dry_run:
-        if smap is not None and preamble is None:
+        if smap is not None and preamble is None and where is not None:
             _write(where, _dump_map(smap))
         _write(js_path, new_text.encode("utf-8"))
     return result

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Set
 from urllib.parse import quote
 
 from releasetag.build.artifacts.chunks import (
@@ -246,7 +246,7 @@ def upload_difs(
         return answer
 
     answer = assemble()
-    missing = set()
+    missing: Set[str] = set()
     for cs in todo:
         missing.update((answer.get(cs) or {}).get("missingChunks") or [])
     if missing:

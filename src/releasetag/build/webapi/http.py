@@ -58,7 +58,7 @@ def _make_retry(total: int, backoff: float):
     class _CappedRetry(Retry):
         """A Retry whose Retry-After wait is capped (a server asking for an hour is not obeyed)."""
 
-        def parse_retry_after(self, retry_after: str) -> float:  # type: ignore[override]
+        def parse_retry_after(self, retry_after: str) -> float:
             return min(super().parse_retry_after(retry_after), MAX_RETRY_AFTER)
 
     kwargs: Dict[str, Any] = dict(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 from releasetag.build.artifacts.formats import DebugObject, FormatError, debug_id, ordered
 
@@ -124,8 +124,8 @@ def read(path: str) -> List[DebugObject]:
             elf = ELFFile(fh)
             build_id = _build_id(elf)
             if build_id:
-                ident = debug_id(build_id, little_endian=elf.little_endian)
-                code_id = build_id.hex()
+                ident: Optional[str] = debug_id(build_id, little_endian=elf.little_endian)
+                code_id: Optional[str] = build_id.hex()
             else:
                 digest = _text_hash(elf)
                 ident = debug_id(digest, little_endian=elf.little_endian) if digest else None

@@ -69,11 +69,12 @@ class _Msf:
         return read_exact(self.fh, index * self.block_size, self.block_size, "PDB block")
 
     def stream(self, index: int, limit: Optional[int] = None) -> bytes:
-        if index >= len(self.streams) or self.streams[index] is None:
+        blocks = self.streams[index] if index < len(self.streams) else None
+        if blocks is None:
             return b""
         size = self.sizes[index] if limit is None else min(limit, self.sizes[index])
         out = bytearray()
-        for block in self.streams[index]:
+        for block in blocks:
             if len(out) >= size:
                 break
             out += self._block(block)
