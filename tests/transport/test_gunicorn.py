@@ -10,12 +10,11 @@ import sys
 import time
 import urllib.request
 
+import gunicorn  # noqa: E402,F401 - in the test extra: a missing one must fail, not skip
 import pytest
 
 from tests.support.recorder import ROOT
 from tests.transport.test_delivery_e2e import expect_each_once
-
-pytest.importorskip("gunicorn")
 
 APP = """
 import os
