@@ -4,8 +4,6 @@
 >>> releasetag.init(dsn="https://KEY@host/42", release="myapp@1.4.2", environment="staging")
 """
 
-from releasetag.protocol.release import detect_environment, detect_release
-
 from ._version import __version__
 from .api import (
     add_breadcrumb,
@@ -27,7 +25,16 @@ from .api import (
     set_tags,
     set_user,
 )
-from .scope import Scope
+from .protocol.errors import (
+    ArtifactError,
+    ConfigurationError,
+    InputError,
+    ReleasetagError,
+    ServerError,
+    UsageError,
+)
+from .protocol.release import detect_environment, detect_release
+from .scope import Scope, use_isolation_scope
 
 __all__ = [
     "__version__",
@@ -53,6 +60,13 @@ __all__ = [
     "detect_environment",
     "Scope",
     "Client",
+    "use_isolation_scope",
+    "ReleasetagError",
+    "ConfigurationError",
+    "ServerError",
+    "InputError",
+    "UsageError",
+    "ArtifactError",
 ]
 
 
