@@ -108,7 +108,7 @@ def _stop_on_sigterm() -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ..collector.server import default_data_dir
+    from ..collector.datadir import default_data_dir
 
     if not 0 <= args.port <= 65535:
         raise ReleasetagError(f"invalid port {args.port}: use 0-65535", 2)
