@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from releasetag.protocol import release as release_mod
+from releasetag.protocol.env import is_true
 from releasetag.protocol.errors import ConfigurationError
 
 TYPE_CHECKING = False
@@ -109,10 +110,6 @@ def _host_name() -> Optional[str]:
         return platform.node() or None
 
 
-def _truthy(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
 def resolve_options(
     dsn: Optional[str] = None, env: Optional[Mapping[str, str]] = None, **kwargs: Any
 ) -> Options:
@@ -145,7 +142,7 @@ def resolve_options(
         opts.spool_dir = _env_value("spool_dir", env)
     if "debug" not in kwargs or kwargs["debug"] is None:
         value = _env_value("debug", env)
-        opts.debug = bool(value and _truthy(value))
+        opts.debug = is_true(value)
     if opts.server_name is None:
         opts.server_name = _host_name()
     if not 0.0 <= float(opts.sample_rate) <= 1.0:

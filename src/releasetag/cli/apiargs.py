@@ -18,12 +18,12 @@ from typing import Callable, Optional
 
 from releasetag.build.config import Config, load_config
 from releasetag.protocol import release as release_mod
+from releasetag.protocol.env import env_flag
 from releasetag.protocol.errors import ReleasetagError, UsageError
 
 from .output import warn
 
 ALLOW_FAILURE_ENV = ("RELEASETAG_ALLOW_FAILURE", "SENTRY_ALLOW_FAILURE")
-_TRUE = ("1", "true", "yes", "on")
 
 
 def add_config_flags(parser: argparse.ArgumentParser, *, server_url: bool = True) -> None:
@@ -108,7 +108,7 @@ def client_from_args(args: argparse.Namespace):
 def allow_failure(args: argparse.Namespace) -> bool:
     if getattr(args, "allow_failure", False):
         return True
-    return any(os.environ.get(name, "").strip().lower() in _TRUE for name in ALLOW_FAILURE_ENV)
+    return env_flag(*ALLOW_FAILURE_ENV)
 
 
 def api_command(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -21,6 +21,7 @@ from typing import Any, Dict, Optional, Sequence
 
 from releasetag.build.artifacts.bundle import BundleFile, build_bundle, zip_name
 from releasetag.build.artifacts.chunks import Chunk, ChunkedFile
+from releasetag.protocol.env import env_flag
 
 FORMAT = 1
 FRESH_NS = 1_000_000_000  # files changed more recently than this are not trusted yet
@@ -29,7 +30,7 @@ KEEP = 64
 
 def cache_dir() -> Optional[str]:
     """Where bundle hashes are kept, or None when caching is off."""
-    if os.environ.get("RELEASETAG_NO_CACHE", "").strip().lower() in ("1", "true", "yes"):
+    if env_flag("RELEASETAG_NO_CACHE"):
         return None
     explicit = os.environ.get("RELEASETAG_CACHE_DIR")
     if explicit:
