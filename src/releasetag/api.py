@@ -150,15 +150,9 @@ def delivery_stats() -> Dict[str, Any]:
     """
     client = current.get_client()
     if client is None:
-        return {
-            "sent": 0,
-            "queued": 0,
-            "backlog": 0,
-            "spooled": 0,
-            "retries": 0,
-            "dropped": {},
-            "dropped_total": 0,
-        }
+        from .client import no_delivery_stats
+
+        return no_delivery_stats()
     return client.delivery_stats()
 
 

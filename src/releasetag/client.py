@@ -344,15 +344,7 @@ class Client:
     def delivery_stats(self) -> Dict[str, Any]:
         """Counts of sent, queued, spooled and dropped (by reason) events."""
         if self.transport is None:
-            return {
-                "sent": 0,
-                "queued": 0,
-                "backlog": 0,
-                "spooled": 0,
-                "retries": 0,
-                "dropped": {},
-                "dropped_total": 0,
-            }
+            return no_delivery_stats()
         return self.transport.delivery_stats()
 
 
@@ -363,3 +355,16 @@ def _crumb_time(crumb: Breadcrumb) -> float:
 
 def _scrub(event: Event, hint: Hint) -> Dict[str, Any]:
     return DEFAULT_SCRUBBER.scrub_event(event)
+
+
+def no_delivery_stats() -> Dict[str, Any]:
+    """``delivery_stats()`` of a process that sends nothing (no init, or no DSN)."""
+    return {
+        "sent": 0,
+        "queued": 0,
+        "backlog": 0,
+        "spooled": 0,
+        "retries": 0,
+        "dropped": {},
+        "dropped_total": 0,
+    }
