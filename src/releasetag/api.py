@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 
-from . import current, lifecycle
+from . import current
 from . import scope as scope_mod
 from .current import get_client as get_client  # re-exported
 from .protocol.log import get_logger
@@ -29,6 +29,7 @@ def init(dsn: Optional[str] = None, **options: Any) -> Any:
 
     Raises ValueError for a malformed DSN or an invalid explicit release.
     """
+    from . import lifecycle
     from .client import Client
     from .integrations import setup_integrations
 
