@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from releasetag.collector.store import Store
+from releasetag.collector.db.store import Store
 from tests.support.collector import Collector
 
 

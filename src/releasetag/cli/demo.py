@@ -227,11 +227,10 @@ REGRESS_RELEASE = "demo-shop@1.0.2"
 
 def _payment_issue(state: DemoState) -> Optional[str]:
     """The short ID of the sample app's PaymentDeclined issue."""
+    from releasetag.collector.db.issues import first_group_with_exception
     from releasetag.collector.insights import short_id_of
 
-    row = state.collector.store.query_one(
-        "SELECT * FROM groups WHERE exception_type = 'PaymentDeclined' ORDER BY id LIMIT 1"
-    )
+    row = first_group_with_exception(state.collector.store, "PaymentDeclined")
     return short_id_of(state.collector.store, dict(row)) if row else None
 
 
@@ -333,10 +332,7 @@ STEPS: List[Step] = [
 
 def summary(state: DemoState) -> Dict[str, Any]:
     store = state.collector.store
-    rows = store.query(
-        "SELECT release, environment, COUNT(*) AS n FROM events "
-        "GROUP BY release, environment ORDER BY release, environment"
-    )
+    rows = store.event_counts_by_release()
     rel = store.release(state.release)
     return {
         "events": [

@@ -6,9 +6,10 @@ import logging
 import re
 from typing import Any, Callable, Dict, Iterable, List, Tuple
 
+from releasetag.collector.db.store import Store
+
 from . import ingest, issue_pages, issues_api, pages, webapi
 from .http import HTTPError, Request, Response, error_response, json_response
-from .store import Store
 from .webapi import Context
 
 log = logging.getLogger("releasetag.collector")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import hmac
 from typing import Any, Dict, List, Optional
 
+from releasetag.collector.db.store import Store
+
 from .http import HTTPError, Request
-from .store import Store
 
 
 class Context:

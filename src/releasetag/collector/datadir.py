@@ -13,7 +13,8 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any, Dict, Optional, Tuple
 
-from .store import Store, new_key, now_iso
+from releasetag.collector.db.store import Store, new_key
+from releasetag.protocol.timefmt import now_iso
 
 DB_NAME = "collector.sqlite3"
 DEFAULT_ORG = "local"

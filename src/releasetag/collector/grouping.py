@@ -6,28 +6,21 @@ the in-app frames (line numbers left out, so an edit elsewhere in a file keeps t
 otherwise the message template. Events with the same fingerprint in a project form one issue
 (a row of ``groups``) with a short ID ``{PROJECT}-{N}``.
 
-Status moves here too (``unresolved``, ``resolved``, ``regressed``, and ``ignored`` when
-muted by hand): an issue resolved in a release reopens as *regressed* when an event
-from a later release arrives (release order is creation order, i.e. the release row id); an
-event from that release or an earlier one leaves it resolved.
+The status rules live here too (``unresolved``, ``resolved``, ``regressed``, and ``ignored``
+when muted by hand; ``db/issues.py`` applies them at ingest): an issue resolved in a release
+reopens as *regressed* when an event from a later release arrives (release order is creation
+order, i.e. the release row id); an event from that release or an earlier one leaves it
+resolved.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import sqlite3
-from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional
 
 DEFAULT_TOKEN = "{{ default }}"
 UNRESOLVED, RESOLVED, REGRESSED = "unresolved", "resolved", "regressed"
 IGNORED = "ignored"  # muted by hand: new events leave it so
-
-
-def now_iso() -> str:
-    """The current UTC time as RFC 3339 (the same text ``store.now_iso`` gives)."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _exceptions(event: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -116,69 +109,7 @@ class GroupKey:
         return cls(fingerprint(event))
 
 
-def assign_group(
-    c: sqlite3.Connection,
-    project_id: int,
-    key: GroupKey,
-    summary: Dict[str, Any],
-    release_id: Optional[int],
-    seen: Optional[str] = None,
-) -> int:
-    """The issue of an event about to be stored (created when new), with its status updated
-    (``seen``: when the event arrived, default now); runs on the caller's connection, inside
-    its transaction."""
-    parts, digest = key.parts, key.digest
-    now = seen or now_iso()
-    env = summary.get("environment") or ""
-    event_id = summary["event_id"]
-    row = c.execute(
-        "SELECT id, status, resolved_kind, resolved_release_id FROM groups "
-        "WHERE project_id = ? AND hash = ?",
-        (project_id, digest),
-    ).fetchone()
-    if row is None:
-        num = c.execute(
-            "SELECT COALESCE(MAX(short_num), 0) + 1 FROM groups WHERE project_id = ?", (project_id,)
-        ).fetchone()[0]
-        return c.execute(
-            "INSERT INTO groups(project_id, short_num, hash, fingerprint, title, culprit, level, "
-            "type, exception_type, exception_value, first_seen, first_release_id, "
-            "first_event_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                project_id,
-                num,
-                digest,
-                json.dumps(parts)[:4000],
-                summary.get("title"),
-                summary.get("culprit"),
-                summary.get("level"),
-                "error" if summary.get("exception_type") else "default",
-                summary.get("exception_type"),
-                summary.get("exception_value"),
-                now,
-                release_id,
-                event_id,
-            ),
-        ).lastrowid
-    group_id = row[0]
-    # counts and "last seen" are read from the group's events: an event of a known issue
-    # costs one indexed lookup here, plus a write only when it reopens the issue
-    if row[1] == RESOLVED and _reopens(row[2], row[3], release_id):
-        c.execute(
-            "UPDATE groups SET status = ?, resolved_kind = NULL, "
-            "resolved_release_id = NULL, resolved_by = NULL, resolved_at = NULL "
-            "WHERE id = ?",
-            (REGRESSED, group_id),
-        )
-        c.execute(
-            "INSERT INTO group_regressions(group_id, release_id, environment, "
-            "resolved_release_id, event_id, date) VALUES (?,?,?,?,?,?)",
-            (group_id, release_id, env, row[3], event_id, now),
-        )
-    return group_id
-
-
-def _reopens(
+def reopens(
     kind: Optional[str], resolved_release_id: Optional[int], event_release_id: Optional[int]
 ) -> bool:
     """Whether a new event reopens a resolved issue.
@@ -188,45 +119,3 @@ def _reopens(
     if resolved_release_id is None or kind not in ("inRelease", "inNextRelease", "inCommit"):
         return True
     return event_release_id is not None and event_release_id > resolved_release_id
-
-
-_BACKFILL_COLUMNS = (
-    "event_id",
-    "environment",
-    "title",
-    "culprit",
-    "level",
-    "exception_type",
-    "exception_value",
-)
-
-
-def backfill(store: Any, batch: int = 500) -> int:
-    """Group the events stored before grouping existed (``group_id`` NULL), oldest first, in
-    transactions of ``batch`` events; returns how many were grouped. ``store`` is the Store."""
-    total = 0
-    while True:
-        with store.write() as c:
-            rows = c.execute(
-                "SELECT e.*, r.id AS release_row FROM events e LEFT JOIN releases r "
-                "ON r.version = e.release WHERE e.group_id IS NULL ORDER BY e.id LIMIT ?",
-                (batch,),
-            ).fetchall()
-            for row in rows:
-                try:
-                    event = json.loads(row["payload"])
-                except ValueError:
-                    event = {}
-                summary = {k: row[k] for k in _BACKFILL_COLUMNS}
-                group_id = assign_group(
-                    c,
-                    row["project_id"],
-                    GroupKey.of(event if isinstance(event, dict) else {}),
-                    summary,
-                    row["release_row"],
-                    seen=row["received"],
-                )
-                c.execute("UPDATE events SET group_id = ? WHERE id = ?", (group_id, row["id"]))
-        total += len(rows)
-        if len(rows) < batch:
-            return total

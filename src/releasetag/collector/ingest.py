@@ -11,12 +11,12 @@ import re
 import uuid
 from typing import Any, Dict, List, Optional
 
+from releasetag.collector.db.store import Store, to_iso
 from releasetag.protocol.dsn import Dsn, parse_auth_header
 from releasetag.protocol.envelope import Envelope, EnvelopeError
 from releasetag.protocol.release import release_name_error
 
 from .http import HTTPError, Request, Response, json_response
-from .store import Store, to_iso
 
 MAX_ENVELOPE = 20 * 1024 * 1024  # raw (possibly compressed) envelope body
 MAX_ENVELOPE_INFLATED = 40 * 1024 * 1024

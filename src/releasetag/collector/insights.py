@@ -19,9 +19,11 @@ import sqlite3
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from releasetag.protocol.errors import InputError
+from releasetag.protocol.timefmt import now_iso
 
-from .grouping import IGNORED, REGRESSED, RESOLVED, UNRESOLVED, in_app_frames, now_iso, short_id
-from .store import Store
+from .db import issues as db
+from .db.store import Store
+from .grouping import IGNORED, REGRESSED, RESOLVED, UNRESOLVED, in_app_frames, short_id
 
 
 class InsightError(InputError):
@@ -38,26 +40,12 @@ def hydrate(store: Store, row: Optional[sqlite3.Row]) -> Optional[Issue]:
     if row is None:
         return None
     data = dict(row)
-    stats = store.query_one(
-        "SELECT COUNT(*) AS n, MAX(received) AS last, MAX(id) AS last_id "
-        "FROM events WHERE group_id = ?",
-        (row["id"],),
-    )
-    last = (
-        store.query_one("SELECT event_id FROM events WHERE id = ?", (stats["last_id"],))
-        if stats["last_id"]
-        else None
-    )
-    rel = store.query_one(
-        "SELECT MAX(r.id) AS id FROM releases r WHERE r.version IN "
-        "(SELECT DISTINCT release FROM events WHERE group_id = ?)",
-        (row["id"],),
-    )
+    stats = db.group_event_stats(store, row["id"])
     data.update(
-        times_seen=stats["n"],
-        last_seen=stats["last"] or row["first_seen"],
-        last_event_id=last["event_id"] if last else row["first_event_id"],
-        last_release_id=(rel["id"] if rel and rel["id"] else row["first_release_id"]),
+        times_seen=stats["times_seen"],
+        last_seen=stats["last_seen"] or row["first_seen"],
+        last_event_id=stats["last_event_id"] or row["first_event_id"],
+        last_release_id=stats["last_release_id"] or row["first_release_id"],
     )
     return data
 
@@ -66,18 +54,11 @@ def group(store: Store, ref: str) -> Optional[Issue]:
     """An issue by numeric id or short ID (``WIDGETS-7``, any case)."""
     text = (ref or "").strip()
     if text.isdigit():
-        return hydrate(store, store.query_one("SELECT * FROM groups WHERE id = ?", (int(text),)))
+        return hydrate(store, db.group_by_id(store, int(text)))
     prefix, _, num = text.upper().rpartition("-")
     if not prefix or not num.isdigit():
         return None
-    return hydrate(
-        store,
-        store.query_one(
-            "SELECT g.* FROM groups g JOIN projects p ON p.id = g.project_id "
-            "WHERE upper(p.slug) = ? AND g.short_num = ?",
-            (prefix, int(num)),
-        ),
-    )
+    return hydrate(store, db.group_by_short_id(store, prefix, int(num)))
 
 
 def short_id_of(store: Store, row: Issue) -> str:
@@ -88,8 +69,7 @@ def short_id_of(store: Store, row: Issue) -> str:
 def release_version(store: Store, release_id: Optional[int]) -> Optional[str]:
     if not release_id:
         return None
-    row = store.query_one("SELECT version FROM releases WHERE id = ?", (release_id,))
-    return row["version"] if row else None
+    return db.release_version(store, release_id)
 
 
 def issues(
@@ -108,59 +88,34 @@ def issues(
     ``status``: unresolved (includes regressed), resolved or regressed. ``release`` and
     ``environment``: issues with events in that release / environment. An unknown release
     matches nothing."""
-    sql = "SELECT g.* FROM groups g WHERE g.project_id = ?"
-    params: List[Any] = [project_id]
     if status == "unresolved":
-        sql += " AND g.status IN (?, ?)"
-        params += [UNRESOLVED, REGRESSED]
-    elif status:
-        sql += " AND g.status = ?"
-        params.append(status)
-    if release is not None or environment is not None:
-        sub = "SELECT 1 FROM events e WHERE e.group_id = g.id"
-        if release is not None:
-            sub += " AND e.release = ?"
-            params.append(release)
-        if environment is not None:
-            sub += " AND e.environment = ?"
-            params.append(environment)
-        sql += f" AND EXISTS ({sub})"
-    if first_release is not None:
-        sql += " AND g.first_release_id = (SELECT id FROM releases WHERE version = ?)"
-        params.append(first_release)
-    if text:
-        sql += " AND (instr(lower(g.title), lower(?)) > 0 OR instr(lower(g.culprit), lower(?)) > 0)"
-        params += [text, text]
-    sql += (
-        " ORDER BY (SELECT MAX(e.id) FROM events e WHERE e.group_id = g.id) DESC, g.id DESC LIMIT ?"
+        statuses: Tuple[str, ...] = (UNRESOLVED, REGRESSED)
+    else:
+        statuses = (status,) if status else ()
+    rows = db.search_groups(
+        store,
+        project_id,
+        statuses=statuses,
+        release=release,
+        environment=environment,
+        first_release=first_release,
+        text=text,
+        limit=limit,
     )
-    params.append(limit)
-    return [hydrate(store, r) for r in store.query(sql, params)]
+    return [hydrate(store, r) for r in rows]
 
 
 def group_events(store: Store, group_id: int, limit: int = 100) -> List[sqlite3.Row]:
-    return store.query(
-        "SELECT * FROM events WHERE group_id = ? ORDER BY id DESC LIMIT ?", (group_id, limit)
-    )
+    return db.group_events(store, group_id, limit)
 
 
 def group_releases(store: Store, group_id: int) -> List[Dict[str, Any]]:
     """(release, environment, count, first/last seen) rows of an issue, in release order."""
-    rows = store.query(
-        "SELECT e.release AS version, COALESCE(e.environment, '') AS environment, "
-        "COUNT(*) AS times_seen, MIN(e.received) AS first_seen, MAX(e.received) AS last_seen, "
-        "r.id AS release_id FROM events e LEFT JOIN releases r ON r.version = e.release "
-        "WHERE e.group_id = ? GROUP BY e.release, e.environment "
-        "ORDER BY COALESCE(r.id, 0), e.environment",
-        (group_id,),
-    )
-    return [dict(r) for r in rows]
+    return db.group_releases(store, group_id)
 
 
 def regressions(store: Store, group_id: int) -> List[Dict[str, Any]]:
-    rows = store.query(
-        "SELECT * FROM group_regressions WHERE group_id = ? ORDER BY id", (group_id,)
-    )
+    rows = db.group_regressions(store, group_id)
     return [
         dict(
             r,
@@ -193,10 +148,10 @@ def _frame_paths(store: Store, row: Issue) -> List[Tuple[str, ...]]:
     seen: Set[Tuple[str, ...]] = set()
     out: List[Tuple[str, ...]] = []
     for event_id in dict.fromkeys([row["last_event_id"], row["first_event_id"]]):
-        ev = store.query_one("SELECT payload FROM events WHERE event_id = ?", (event_id,))
-        if ev is None:
+        payload = db.event_payload(store, event_id)
+        if payload is None:
             continue
-        for f in in_app_frames(json.loads(ev["payload"])):
+        for f in in_app_frames(json.loads(payload)):
             paths = tuple(
                 p
                 for p in (f.get("abs_path"), f.get("filename"))
@@ -216,20 +171,12 @@ def candidate_releases(store: Store, row: Issue) -> List[int]:
         ids.append(row["first_release_id"])
     last_resolution = row["resolved_release_id"]
     if last_resolution is None:
-        reg = store.query_one(
-            "SELECT resolved_release_id FROM group_regressions WHERE "
-            "group_id = ? AND resolved_release_id IS NOT NULL "
-            "ORDER BY id DESC LIMIT 1",
-            (row["id"],),
-        )
-        last_resolution = reg["resolved_release_id"] if reg else None
+        last_resolution = db.last_resolution_release(store, row["id"])
     if last_resolution is not None:
         upper = max(row["last_release_id"] or 0, last_resolution)
-        for r in store.query(
-            "SELECT id FROM releases WHERE id > ? AND id <= ? ORDER BY id", (last_resolution, upper)
-        ):
-            if r["id"] not in ids:
-                ids.append(r["id"])
+        for release_id in db.release_ids_between(store, last_resolution, upper):
+            if release_id not in ids:
+                ids.append(release_id)
     return ids
 
 
@@ -240,22 +187,9 @@ def suspect_commits(store: Store, row: Issue, limit: int = 5) -> List[Dict[str, 
     releases = candidate_releases(store, row)
     if not frames or not releases:
         return []
-    marks = ",".join("?" * len(releases))
-    commits = store.query(
-        "SELECT c.*, rc.release_id, rc.ord, r.version AS release, rp.name AS repo_name "
-        f"FROM release_commits rc JOIN commits c ON c.id = rc.commit_id "
-        f"JOIN releases r ON r.id = rc.release_id JOIN repos rp ON rp.id = c.repo_id "
-        f"WHERE rc.release_id IN ({marks})",
-        releases,
-    )
     found: Dict[int, Dict[str, Any]] = {}
-    for commit in commits:
-        files = [
-            f["path"]
-            for f in store.query(
-                "SELECT path FROM commit_files WHERE commit_id = ?", (commit["id"],)
-            )
-        ]
+    for commit in db.commits_of_releases(store, releases):
+        files = commit.pop("paths")
         touched = [
             i
             for i, paths in enumerate(frames)
@@ -311,61 +245,21 @@ def release_report(
     """New issues (first seen in the release), regressions (reopened by an event of it),
     issues resolved in it, event and issue counts per environment and the issue references
     of its commit messages."""
-    rid, version = release["id"], release["version"]
-    env_sql, env_params = (
-        ("", []) if environment is None else (" AND e.environment = ?", [environment])
-    )
-    new = store.query(
-        "SELECT g.* FROM groups g WHERE g.first_release_id = ? AND EXISTS (SELECT 1 FROM "
-        "events e WHERE e.group_id = g.id AND e.release = ?" + env_sql + ") "
-        "ORDER BY g.short_num",
-        [rid, version] + env_params,
-    )
-    reg_env = "" if environment is None else " AND x.environment = ?"
-    regressed = store.query(
-        "SELECT g.* FROM groups g WHERE g.id IN (SELECT x.group_id FROM group_regressions x "
-        "WHERE x.release_id = ?" + reg_env + ") ORDER BY g.short_num",
-        [rid] + ([] if environment is None else [environment]),
-    )
-    resolved = store.query(
-        "SELECT g.* FROM groups g WHERE g.status = ? AND "
-        "g.resolved_release_id = ? ORDER BY g.short_num",
-        (RESOLVED, rid),
-    )
-    counts = store.query(
-        "SELECT e.environment, COUNT(*) AS count, COUNT(DISTINCT e.group_id) AS issues "
-        "FROM events e WHERE e.release = ?"
-        + env_sql
-        + " GROUP BY e.environment ORDER BY e.environment",
-        [version] + env_params,
-    )
-    refs = store.query("SELECT * FROM commit_issue_refs WHERE release_id = ? ORDER BY id", (rid,))
+    rows = db.release_issue_rows(store, release["id"], release["version"], environment)
     return {
-        "new": [hydrate(store, r) for r in new],
-        "regressed": [hydrate(store, r) for r in regressed],
-        "resolved": [hydrate(store, r) for r in resolved],
-        "counts": [dict(c) for c in counts],
-        "refs": [dict(r) for r in refs],
+        "new": [hydrate(store, r) for r in rows["new"]],
+        "regressed": [hydrate(store, r) for r in rows["regressed"]],
+        "resolved": [hydrate(store, r) for r in rows["resolved"]],
+        "counts": [dict(c) for c in rows["counts"]],
+        "refs": [dict(r) for r in rows["refs"]],
     }
 
 
 def new_issue_count(store: Store, release_id: int) -> int:
-    return store.query_one(
-        "SELECT COUNT(*) AS n FROM groups WHERE first_release_id = ?", (release_id,)
-    )["n"]
+    return db.new_issue_count(store, release_id)
 
 
 # -- status changes ----------------------------------------------------------------------------
-def _latest_release_id(store: Store, project_id: int) -> Optional[int]:
-    row = store.query_one(
-        "SELECT MAX(release_id) AS id FROM release_projects WHERE project_id = ?", (project_id,)
-    )
-    if row and row["id"]:
-        return row["id"]
-    row = store.query_one("SELECT MAX(id) AS id FROM releases")
-    return row["id"] if row else None
-
-
 def update_status(store: Store, row: Issue, status: str, details: Dict[str, Any]) -> None:
     """Resolve (now, in a release, in the next release) or reopen an issue.
 
@@ -388,7 +282,7 @@ def update_status(store: Store, row: Issue, status: str, details: Dict[str, Any]
                 raise InsightError(f"release {in_release!r} does not exist")
             values = (RESOLVED, "inRelease", rel["id"], "api", now)
         elif details.get("inNextRelease"):
-            latest = _latest_release_id(store, row["project_id"])
+            latest = db.latest_release_id(store, row["project_id"])
             if latest is None:
                 values = (RESOLVED, None, None, "api", now)
             else:
@@ -400,12 +294,7 @@ def update_status(store: Store, row: Issue, status: str, details: Dict[str, Any]
             f"status {status!r} is not supported (use resolved, unresolved, "
             "resolvedInNextRelease or ignored)"
         )
-    with store.write() as c:
-        c.execute(
-            "UPDATE groups SET status = ?, resolved_kind = ?, resolved_release_id = ?, "
-            "resolved_by = ?, resolved_at = ? WHERE id = ?",
-            values + (row["id"],),
-        )
+    db.set_status(store, row["id"], values)
 
 
 def assign(store: Store, row: Issue, who: Optional[str]) -> None:
@@ -420,11 +309,7 @@ def assign(store: Store, row: Issue, who: Optional[str]) -> None:
             email = who
         else:
             name = who
-    with store.write() as c:
-        c.execute(
-            "UPDATE groups SET assignee_name = ?, assignee_email = ? WHERE id = ?",
-            (name, email, row["id"]),
-        )
+    db.set_assignee(store, row["id"], name, email)
 
 
 def resolution(store: Store, row: Issue) -> Optional[Dict[str, Any]]:

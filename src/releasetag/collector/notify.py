@@ -16,7 +16,8 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any, Dict, List, Optional, Tuple
 
-from .store import Store, now_iso
+from releasetag.collector.db import notifications as notifications_db
+from releasetag.collector.db.store import Store
 
 SENT, FAILED, NOT_SENT = "sent", "failed", "not sent"
 
@@ -107,27 +108,10 @@ def notify_deploy(
             except (OSError, smtplib.SMTPException, socket.timeout) as exc:
                 status, detail = FAILED, f"{type(exc).__name__}: {exc}"[:300]
         records.append({"name": name, "email": email, "status": status, "detail": detail})
-    with store.write() as c:
-        for r in records:
-            c.execute(
-                "INSERT INTO deploy_notifications(deploy_id, name, email, status, detail, "
-                "date) VALUES (?,?,?,?,?,?)",
-                (deploy["id"], r["name"], r["email"], r["status"], r["detail"], now_iso()),
-            )
+    notifications_db.record(store, deploy["id"], records)
     return records
 
 
 def notifications(store: Store, deploy_id: int) -> List[Dict[str, Any]]:
     """The recorded notifications of one deploy."""
-    return [
-        {
-            "name": r["name"],
-            "email": r["email"],
-            "status": r["status"],
-            "detail": r["detail"],
-            "date": r["date"],
-        }
-        for r in store.query(
-            "SELECT * FROM deploy_notifications WHERE deploy_id = ? ORDER BY id", (deploy_id,)
-        )
-    ]
+    return notifications_db.of_deploy(store, deploy_id)

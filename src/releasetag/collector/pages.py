@@ -117,10 +117,7 @@ def index(ctx: Context, req: Request) -> Response:
             + _table(["name", "type", "debug id", "dist", "bytes"], artifact_rows, "no artifacts")
             + "</section>"
         )
-    unreleased = (
-        project is not None
-        and store.query_one("SELECT COUNT(*) AS n FROM events WHERE release IS NULL")["n"]
-    )
+    unreleased = project is not None and store.count_events_without_release()
     if unreleased:
         sections.append(
             f"<section class=release><h2>(no release)</h2>"

@@ -9,6 +9,7 @@ import logging
 import zlib
 from typing import Any, Dict, List, Optional, Sequence
 
+from releasetag.collector.db.store import Store
 from releasetag.protocol.release import release_name_error
 
 from .bundles import BundleError, read_bundle
@@ -22,7 +23,6 @@ from .context import (
     resolve_projects,
 )
 from .http import HTTPError, Request, Response, inflate, json_response, parse_multipart
-from .store import Store
 
 log = logging.getLogger("releasetag.collector")
 

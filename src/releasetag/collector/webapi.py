@@ -9,6 +9,7 @@ import json
 from typing import Any, Dict, List
 from urllib.parse import quote
 
+from releasetag.collector.db.store import to_iso
 from releasetag.protocol.release import release_name_error
 
 from . import insights, notify, uploads
@@ -23,7 +24,6 @@ from .context import (
     resolve_projects,
 )
 from .http import HTTPError, Request, Response, json_response
-from .store import to_iso
 
 __all__ = ["Context", "check_token", "ROUTES"]
 

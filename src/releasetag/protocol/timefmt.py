@@ -40,3 +40,8 @@ def parse_time(value: str, flag: str) -> datetime:
 
 def parse_time_opt(value: Optional[str], flag: str) -> Optional[datetime]:
     return None if value is None else parse_time(value, flag)
+
+
+def now_iso() -> str:
+    """Now in UTC as RFC 3339 with microseconds and a ``Z`` (the collector's stored times)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -11,7 +11,7 @@ artifacts apart. Events are grouped into issues (``groups``, see ``grouping.py``
 transaction that stores them (``events.group_id``); counts, last seen and per-release facts are
 queries over the events of a group, regressions are rows of ``group_regressions``; suspect
 commits are queries over ``commit_files`` (``insights.py``). Events of a database from before
-grouping are grouped when it is opened (``grouping.backfill``).
+grouping are grouped when it is opened (``db.issues.backfill``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from . import commitrefs, grouping
+from releasetag.protocol.timefmt import now_iso
+
+from ..grouping import GroupKey
+from . import issues
 
 SCHEMA_VERSION = 1
 
@@ -118,11 +121,6 @@ CREATE TABLE IF NOT EXISTS deploy_notifications (
 """
 
 
-def now_iso() -> str:
-    """The current UTC time as RFC 3339 with microseconds and a ``Z``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def to_iso(value: Any) -> Optional[str]:
     """An event/API timestamp (unix float or RFC 3339 string) as RFC 3339 text, or None."""
     if value is None or value == "":
@@ -165,8 +163,8 @@ class Store:
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
-        if self.query_one("SELECT 1 FROM events WHERE group_id IS NULL LIMIT 1"):
-            grouping.backfill(self)  # a database from before issues: group its events
+        if issues.has_ungrouped_events(self):
+            issues.backfill(self)  # a database from before issues: group its events
 
     # -- connections ---------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -340,7 +338,7 @@ class Store:
         attachments = list(attachments)
         client_reports = list(client_reports)
 
-        key = grouping.GroupKey.of(event)  # computed before taking the write lock
+        key = GroupKey.of(event)  # computed before taking the write lock
 
         def work(c: sqlite3.Connection) -> Tuple[bool, Optional[Tuple[str, int]], Any]:
             self._insert_reports(c, project_id, client_reports)
@@ -361,7 +359,7 @@ class Store:
                         (release_id, project_id),
                     )
                     new_pair = pair
-            group_id = grouping.assign_group(c, project_id, key, summary, release_id)
+            group_id = issues.assign_group(c, project_id, key, summary, release_id)
             c.execute(
                 "INSERT INTO events(event_id, project_id, received, timestamp, level, "
                 "platform, release, environment, dist, title, message, exception_type, "
@@ -472,6 +470,17 @@ class Store:
             "FROM events WHERE release = ? GROUP BY environment "
             "ORDER BY environment",
             (release,),
+        )
+
+    def count_events_without_release(self) -> int:
+        row = self.query_one("SELECT COUNT(*) AS n FROM events WHERE release IS NULL")
+        return int(row["n"]) if row else 0
+
+    def event_counts_by_release(self) -> List[sqlite3.Row]:
+        """(release, environment, n) rows over all events."""
+        return self.query(
+            "SELECT release, environment, COUNT(*) AS n FROM events "
+            "GROUP BY release, environment ORDER BY release, environment"
         )
 
     def count_events(self) -> int:
@@ -637,7 +646,7 @@ class Store:
                     "VALUES (?,?,?)",
                     (release_id, commit_id, ord_),
                 )
-            commitrefs.apply(c, release_id)
+            issues.apply_commit_refs(c, release_id)
         return len(commits)
 
     def set_release_refs(self, version: str, refs: Sequence[Dict[str, Any]]) -> None:
