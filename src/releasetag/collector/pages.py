@@ -1,13 +1,14 @@
-"""Server-rendered HTML pages of the collector. Every value goes through ``e()`` (html.escape)."""
+"""Server-rendered HTML pages of the collector: ``/`` and ``/events/{id}/``. Every value
+reaches the page through ``html.py`` (escaped, attributes quoted)."""
 
 from __future__ import annotations
 
 import json
-from html import escape
 from typing import Any, Dict, List
 from urllib.parse import quote
 
 from .context import Context
+from .html import Html, html, join
 from .http import HTTPError, Request, Response, html_response
 
 STYLE = """
@@ -25,26 +26,46 @@ pre.ctx{background:#f3f1f6;padding:6px;margin:2px 0;overflow:auto}.frame{margin:
 """
 
 
-def e(value: Any) -> str:
-    """HTML-escape any value (None shows as an empty string)."""
-    return "" if value is None else escape(str(value), quote=True)
-
-
-def _page(title: str, body: str) -> Response:
+def page(title: Any, body: Html) -> Response:
+    """A whole page around ``body``."""
     return html_response(
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>{e(title)} - releasetag collector</title><style>{STYLE}</style></head><body>"
-        '<header><h1><a href="/">releasetag collector</a></h1></header>'
-        f"<main>{body}</main></body></html>"
+        html(
+            "<!doctype html><html lang=en><head><meta charset=utf-8>"
+            "<title>{} - releasetag collector</title><style>{}</style></head><body>"
+            '<header><h1><a href="/">releasetag collector</a></h1></header>'
+            "<main>{}</main></body></html>",
+            title,
+            Html(STYLE),
+            body,
+        )
     )
 
 
-def _table(headers: List[str], rows: List[List[str]], empty: str) -> str:
+def table(headers: List[str], rows: List[List[Any]], empty: str) -> Html:
+    """A table; each cell is escaped unless it is ``Html``."""
     if not rows:
-        return f"<p class=muted>{e(empty)}</p>"
-    head = "".join(f"<th>{e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return html("<p class=muted>{}</p>", empty)
+    head = join(html("<th>{}</th>", h) for h in headers)
+    body = join(
+        html("<tr>{}</tr>", join(html("<td>{}</td>", cell) for cell in row)) for row in rows
+    )
+    return html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+
+
+def code(value: Any) -> Html:
+    return html("<code>{}</code>", value)
+
+
+def muted(value: Any) -> Html:
+    return html("<span class=muted>{}</span>", value)
+
+
+def files_cell(files: List[Dict[str, Any]]) -> Html:
+    return join((html("{} {}", f["type"], f["path"]) for f in files), "<br>")
+
+
+def first_line(text: Any) -> str:
+    return (text or "").split("\n", 1)[0]
 
 
 def index(ctx: Context, req: Request) -> Response:
@@ -57,107 +78,115 @@ def index(ctx: Context, req: Request) -> Response:
         version = rel["version"]
         counts = store.event_counts(version)
         total = sum(c["count"] for c in counts)
-        envs = "".join(
-            f"<span class=badge>{e(c['environment'] or '(none)')}: {e(c['count'])}</span>"
+        envs = join(
+            html("<span class=badge>{}: {}</span>", c["environment"] or "(none)", c["count"])
             for c in counts
         )
-        commits = store.release_commits(rel["id"])
         commit_rows = [
             [
-                f"<code>{e(c['key'][:12])}</code>",
-                e(c["repo_name"]),
-                e(c.get("author_name")),
-                e((c.get("message") or "").split("\n", 1)[0]),
-                "<br>".join(f"{e(f['type'])} {e(f['path'])}" for f in c["files"]),
+                code(c["key"][:12]),
+                c["repo_name"],
+                c.get("author_name"),
+                first_line(c.get("message")),
+                files_cell(c["files"]),
             ]
-            for c in commits
+            for c in store.release_commits(rel["id"])
         ]
         deploy_rows = [
-            [e(d["environment"]), e(d["name"]), e(d["date_finished"]), e(d["url"])]
+            [d["environment"], d["name"], d["date_finished"], d["url"]]
             for d in store.deploys(rel["id"])
         ]
         artifact_rows = [
-            [
-                e(a["name"]),
-                e(a["type"]),
-                f"<code>{e(a['debug_id'])}</code>",
-                e(a["dist"]),
-                e(a["size"]),
-            ]
+            [a["name"], a["type"], code(a["debug_id"]), a["dist"], a["size"]]
             for a in store.release_artifacts(version)
         ]
         event_rows = []
         if project is not None:
             for ev in store.events(project["id"], release=version, limit=10):
-                link = f"/events/{quote(ev['event_id'])}/"
                 event_rows.append(
                     [
-                        f"<span class=level-{e(ev['level'])}>{e(ev['level'])}</span>",
-                        f'<a href="{e(link)}">{e(ev["title"])}</a>',
-                        e(ev["environment"]),
-                        e(ev["received"]),
+                        html('<span class="level-{0}">{0}</span>', ev["level"]),
+                        html('<a href="/events/{}/">{}</a>', quote(ev["event_id"]), ev["title"]),
+                        ev["environment"],
+                        ev["received"],
                     ]
                 )
-        status = " <span class=badge>archived</span>" if rel["status"] == "archived" else ""
+        status = Html(" <span class=badge>archived</span>") if rel["status"] == "archived" else ""
+        released = (
+            html(" &middot; released {}", rel["date_released"]) if rel["date_released"] else ""
+        )
         sections.append(
-            f'<section class=release id="release-{e(version)}"><h2><a href="/releases/'
-            f'{e(quote(version, safe=""))}/">{e(version)}</a>{status}</h2>'
-            f"<div class=muted>created {e(rel['date_created'])}"
-            f"{' &middot; released ' + e(rel['date_released']) if rel['date_released'] else ''}"
-            f" &middot; <b class=events>{e(total)}</b> events</div><div>{envs}</div>"
-            "<h3>Events</h3>"
-            + _table(["level", "title", "environment", "received"], event_rows, "no events")
-            + "<h3>Commits</h3>"
-            + _table(
-                ["commit", "repository", "author", "message", "files"], commit_rows, "no commits"
+            html(
+                '<section class=release id="release-{}"><h2><a href="/releases/{}/">{}</a>{}</h2>'
+                "<div class=muted>created {}{} &middot; <b class=events>{}</b> events</div>"
+                "<div>{}</div><h3>Events</h3>{}<h3>Commits</h3>{}<h3>Deploys</h3>{}"
+                "<h3>Artifacts</h3>{}</section>",
+                version,
+                quote(version, safe=""),
+                version,
+                status,
+                rel["date_created"],
+                released,
+                total,
+                envs,
+                table(["level", "title", "environment", "received"], event_rows, "no events"),
+                table(
+                    ["commit", "repository", "author", "message", "files"],
+                    commit_rows,
+                    "no commits",
+                ),
+                table(["environment", "name", "finished", "url"], deploy_rows, "no deploys"),
+                table(["name", "type", "debug id", "dist", "bytes"], artifact_rows, "no artifacts"),
             )
-            + "<h3>Deploys</h3>"
-            + _table(["environment", "name", "finished", "url"], deploy_rows, "no deploys")
-            + "<h3>Artifacts</h3>"
-            + _table(["name", "type", "debug id", "dist", "bytes"], artifact_rows, "no artifacts")
-            + "</section>"
         )
     unreleased = project is not None and store.count_events_without_release()
     if unreleased:
         sections.append(
-            f"<section class=release><h2>(no release)</h2>"
-            f"<div class=muted>{e(unreleased)} events without a release</div></section>"
+            html(
+                "<section class=release><h2>(no release)</h2>"
+                "<div class=muted>{} events without a release</div></section>",
+                unreleased,
+            )
         )
-    body = "".join(sections) or "<p class=muted>No releases or events yet.</p>"
-    return _page("Releases", "<h2>Releases</h2>" + body)
+    body = join(sections) or Html("<p class=muted>No releases or events yet.</p>")
+    return page("Releases", html("<h2>Releases</h2>{}", body))
 
 
-def _frames_html(frames: List[Dict[str, Any]]) -> str:
+def _frames_html(frames: List[Any]) -> Html:
     out = []
     for f in reversed(frames):  # most recent call first, as people read traces
         if not isinstance(f, dict):
             continue
-        where = (
-            f"<code>{e(f.get('filename') or f.get('abs_path') or f.get('module'))}</code> "
-            f"in <code>{e(f.get('function'))}</code> line {e(f.get('lineno'))}"
+        where = html(
+            "<code>{}</code> in <code>{}</code> line {}",
+            f.get("filename") or f.get("abs_path") or f.get("module"),
+            f.get("function"),
+            f.get("lineno"),
         )
-        lines = []
-        for pre in (f.get("pre_context") or [])[-2:]:
-            lines.append(e(pre))
+        lines: List[Any] = []
+        pre = f.get("pre_context")
+        post = f.get("post_context")
+        lines += list(pre)[-2:] if isinstance(pre, list) else []
         if f.get("context_line") is not None:
-            lines.append(f"<b>{e(f.get('context_line'))}</b>")
-        for post in (f.get("post_context") or [])[:2]:
-            lines.append(e(post))
-        ctx_html = f"<pre class=ctx>{chr(10).join(lines)}</pre>" if lines else ""
+            lines.append(html("<b>{}</b>", f.get("context_line")))
+        lines += list(post)[:2] if isinstance(post, list) else []
+        ctx_html = html("<pre class=ctx>{}</pre>", join(lines, "\n")) if lines else ""
         cls = "frame inapp" if f.get("in_app") else "frame"
-        out.append(f'<div class="{cls}">{where}{ctx_html}</div>')
-    return "".join(out)
+        out.append(html('<div class="{}">{}{}</div>', cls, where, ctx_html))
+    return join(out)
 
 
-def _issue_link(ctx: Context, group_id: Any) -> str:
+def _issue_link(ctx: Context, group_id: Any) -> Html:
     from .insights import group, short_id_of
 
     issue = group(ctx.store, str(group_id)) if group_id else None
     if issue is None:
-        return ""
-    return (
-        f'<a href="/issues/{e(issue["id"])}/">{e(short_id_of(ctx.store, issue))}</a> '
-        f"<span class=muted>({e(issue['status'])})</span>"
+        return Html("")
+    return html(
+        '<a href="/issues/{}/">{}</a> <span class=muted>({})</span>',
+        issue["id"],
+        short_id_of(ctx.store, issue),
+        issue["status"],
     )
 
 
@@ -167,20 +196,25 @@ def event_page(ctx: Context, req: Request, event_id: str) -> Response:
     if row is None:
         raise HTTPError(404, f"event {event_id} does not exist")
     event = json.loads(row["payload"])
+    event = event if isinstance(event, dict) else {}
     tags = event.get("tags") or {}
     if isinstance(tags, dict):
         tags = list(tags.items())
-    tag_rows = [[e(t[0]), e(t[1])] for t in tags if isinstance(t, (list, tuple)) and len(t) == 2]
+    tag_rows = [
+        [t[0], t[1]]
+        for t in (tags if isinstance(tags, list) else [])
+        if isinstance(t, (list, tuple)) and len(t) == 2
+    ]
     facts = [
-        ["event id", f"<code>{e(row['event_id'])}</code>"],
-        ["level", e(row["level"])],
-        ["message", e(row["message"])],
-        ["logger", e(event.get("logger"))],
-        ["release", e(row["release"])],
-        ["environment", e(row["environment"])],
-        ["timestamp", e(row["timestamp"])],
-        ["received", e(row["received"])],
-        ["culprit", e(row["culprit"])],
+        ["event id", code(row["event_id"])],
+        ["level", row["level"]],
+        ["message", row["message"]],
+        ["logger", event.get("logger")],
+        ["release", row["release"]],
+        ["environment", row["environment"]],
+        ["timestamp", row["timestamp"]],
+        ["received", row["received"]],
+        ["culprit", row["culprit"]],
         ["issue", _issue_link(ctx, row["group_id"])],
     ]
     values = event.get("exception") or {}
@@ -189,20 +223,21 @@ def event_page(ctx: Context, req: Request, event_id: str) -> Response:
     for exc in values if isinstance(values, list) else []:
         if not isinstance(exc, dict):
             continue
-        frames = (
-            (exc.get("stacktrace") or {}).get("frames") or []
-            if isinstance(exc.get("stacktrace"), dict)
-            else []
-        )
+        stacktrace = exc.get("stacktrace")
+        frames = stacktrace.get("frames") if isinstance(stacktrace, dict) else None
         traces.append(
-            f"<h3>{e(exc.get('type'))}: {e(exc.get('value'))}</h3>" + _frames_html(frames)
+            html(
+                "<h3>{}: {}</h3>{}",
+                exc.get("type"),
+                exc.get("value"),
+                _frames_html(frames if isinstance(frames, list) else []),
+            )
         )
-    body = (
-        f"<h2 class=title>{e(row['title'])}</h2>"
-        + _table(["", ""], facts, "")
-        + "<h3>Tags</h3>"
-        + _table(["key", "value"], tag_rows, "no tags")
-        + "<h3>Stack trace</h3>"
-        + ("".join(reversed(traces)) or "<p class=muted>no stack trace</p>")
+    body = html(
+        "<h2 class=title>{}</h2>{}<h3>Tags</h3>{}<h3>Stack trace</h3>{}",
+        row["title"],
+        table(["", ""], facts, ""),
+        table(["key", "value"], tag_rows, "no tags"),
+        join(reversed(traces)) or Html("<p class=muted>no stack trace</p>"),
     )
-    return _page(row["title"] or "Event", body)
+    return page(row["title"] or "Event", body)
