@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from . import current
 from . import scope as scope_mod
 from .current import get_client as get_client  # re-exported
-from .protocol.log import get_logger
+from .protocol.log import get_logger, internal_error
 from .scope import Scope
 
 TYPE_CHECKING = False
@@ -120,7 +120,7 @@ def _safe(fn: Any) -> None:
     try:
         fn()
     except Exception:
-        get_logger().debug("scope update failed", exc_info=True)
+        internal_error("scope update failed")
 
 
 def last_event_id() -> Optional[str]:

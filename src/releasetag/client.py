@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from releasetag.protocol.dsn import Dsn
-from releasetag.protocol.log import get_logger
+from releasetag.protocol.log import get_logger, internal_error
 
 from . import scope as scope_mod
 from .event import (
@@ -112,7 +112,7 @@ class Client:
                 full_hint.update(hint)
             return self._process(data, full_hint, scope)
         except Exception:
-            get_logger().debug("capture_exception failed", exc_info=True)
+            internal_error("capture_exception failed")
             return None
 
     def capture_message(
@@ -135,7 +135,7 @@ class Client:
             data["logentry"] = message_payload(text, params)
             return self._process(data, {}, scope)
         except Exception:
-            get_logger().debug("capture_message failed", exc_info=True)
+            internal_error("capture_message failed")
             return None
 
     def capture_event(
@@ -153,7 +153,7 @@ class Client:
                 return None
             return self._process(dict(event), hint or {}, scope)
         except Exception:
-            get_logger().debug("capture_event failed", exc_info=True)
+            internal_error("capture_event failed")
             return None
 
     def _is_duplicate(self, exc: BaseException) -> bool:
@@ -301,7 +301,7 @@ class Client:
                     return
             scope_mod.get_isolation_scope().add_breadcrumb(crumb)
         except Exception:
-            get_logger().debug("add_breadcrumb failed", exc_info=True)
+            internal_error("add_breadcrumb failed")
 
     # --- delivery -----------------------------------------------------------------------
     def flush(self, timeout: Optional[float] = None) -> bool:
@@ -313,7 +313,7 @@ class Client:
                 self.transport.flush(self.options.shutdown_timeout if timeout is None else timeout)
             )
         except Exception:
-            get_logger().debug("flush failed", exc_info=True)
+            internal_error("flush failed")
             return False
 
     def send_now(self, timeout: Optional[float] = None) -> Any:
@@ -338,7 +338,7 @@ class Client:
                 transport.close(self.options.shutdown_timeout if timeout is None else timeout)
             )
         except Exception:
-            get_logger().debug("close failed", exc_info=True)
+            internal_error("close failed")
             return False
 
     def delivery_stats(self) -> Dict[str, Any]:

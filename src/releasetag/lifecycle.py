@@ -17,6 +17,7 @@ import threading
 import weakref
 
 from . import current
+from .protocol.log import internal_error
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def _close_all_at_exit() -> None:
         try:
             transport.close(float(options.shutdown_timeout) if options is not None else 2.0)
         except Exception:
-            pass
+            internal_error("closing a transport at exit failed")
 
 
 def _shutdown(timeout: Optional[float] = None, close: bool = True) -> None:
@@ -92,7 +93,7 @@ def _after_fork_in_child() -> None:
         transport.reinit_after_fork()
         install_os_exit_flush()
     except Exception:
-        pass
+        internal_error("resetting delivery in a forked child failed")
 
 
 # --- os._exit -----------------------------------------------------------------------------
@@ -132,7 +133,7 @@ def _on_sigterm(signum: int, frame: Any) -> None:
         # ends now: close, which keeps what could not be sent in the spool.
         _shutdown(close=previous in (signal.SIG_DFL, None))
     except Exception:
-        pass
+        internal_error("flushing on SIGTERM failed")
     if callable(previous):
         previous(signum, frame)
     elif previous == signal.SIG_IGN:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from releasetag.protocol.log import get_logger
+from releasetag.protocol.log import get_logger, internal_error
 
 from ..current import get_client
 
@@ -45,7 +45,7 @@ def report_unhandled(
         if flush:
             client.flush(client.options.shutdown_timeout)
     except Exception:
-        pass
+        internal_error("reporting an unhandled exception failed")
 
 
 # (import path, class name); enabled by default when their requirement is met.

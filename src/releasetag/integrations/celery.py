@@ -10,6 +10,7 @@ reported. Task args and kwargs are attached only with ``send_default_pii``.
 from __future__ import annotations
 
 from ..current import get_client
+from ..protocol.log import internal_error
 from ..scope import get_isolation_scope, use_isolation_scope
 from ..serialize import serialize
 from . import Integration
@@ -40,7 +41,7 @@ def _on_publish(sender: Any = None, headers: Any = None, **kwargs: Any) -> None:
             if isinstance(nested, dict):
                 nested.setdefault(HEADER, value)
     except Exception:
-        pass
+        internal_error("celery: adding the trace header failed")
 
 
 def _header_from(request: Any) -> Any:
@@ -94,7 +95,7 @@ def _on_prerun(
         active.__enter__()
         _active[task_id] = active
     except Exception:
-        pass
+        internal_error("celery: setting up the task's scope failed")
 
 
 def _strip_celery_frame_vars(event: Event, hint: Hint) -> Dict[str, Any]:
@@ -139,7 +140,7 @@ def _on_failure(
             mechanism_type="celery",
         )
     except Exception:
-        pass
+        internal_error("celery: reporting a task failure failed")
 
 
 def _flush(**_: Any) -> None:

@@ -7,6 +7,7 @@ Enabled by default when the app imports flask (before or after init()).
 from __future__ import annotations
 
 from ..current import get_client
+from ..protocol.log import internal_error
 from . import Integration
 from .wsgi import SCOPE_KEY, handle_request, request_data
 
@@ -30,7 +31,7 @@ def _on_exception(sender: Any, exception: Optional[BaseException] = None, **kwar
             event["request"] = request_data(environ, client.options.send_default_pii)
         client.capture_exception(exception, handled=False, mechanism_type="flask", event=event)
     except Exception:
-        pass
+        internal_error("flask: reporting a request failure failed")
 
 
 class FlaskIntegration(Integration):

@@ -13,6 +13,7 @@ import logging
 import threading
 
 from ..current import get_client
+from ..protocol.log import internal_error
 from ..serialize import safe_repr, safe_str, serialize, truncate
 from . import Integration
 
@@ -144,7 +145,7 @@ class LoggingIntegration(Integration):
             if self.level is not None and levelno >= self.level:
                 self._breadcrumb(client, record)
         except Exception:
-            pass
+            internal_error("logging: recording a log record failed")
         finally:
             _guard.busy = False
 
@@ -195,7 +196,7 @@ def _call_handlers(self: logging.Logger, record: logging.LogRecord) -> None:
         try:
             integration.handle(record)
         except Exception:
-            pass
+            internal_error("logging: the integration failed")
     _original_call_handlers(self, record)
 
 

@@ -11,7 +11,7 @@ import os
 import threading
 from collections import deque
 
-from releasetag.protocol.log import get_logger
+from releasetag.protocol.log import internal_error
 
 from .clock import monotonic
 
@@ -153,9 +153,7 @@ class BackgroundWorker:
             try:
                 job()
             except Exception:
-                get_logger("releasetag.transport").debug(
-                    "releasetag worker job failed", exc_info=True
-                )
+                internal_error("releasetag worker job failed")
             finally:
                 with self._cond:
                     self._busy -= 1
@@ -207,7 +205,7 @@ class BackgroundWorker:
             try:
                 job()
             except Exception:
-                get_logger("releasetag.transport").debug("releasetag job failed", exc_info=True)
+                internal_error("releasetag job failed")
             finally:
                 self._cond.acquire()
                 self._busy -= 1
