@@ -28,11 +28,11 @@ def test_flush_returns_early_when_the_next_retry_is_after_the_deadline():
 
 
 def test_jobs_run_in_order_and_the_queue_is_bounded():
-    gate = threading.Event()
+    gate, started = threading.Event(), threading.Event()
     done = []
     worker = BackgroundWorker(queue_size=3)
-    assert worker.submit(gate.wait)
-    time.sleep(0.1)  # the thread is now blocked in the first job
+    assert worker.submit(lambda: (started.set(), gate.wait()))
+    assert started.wait(5)  # the thread is now blocked in the first job
     assert all(worker.submit(lambda i=i: done.append(i)) for i in range(3))
     assert worker.submit(lambda: done.append("overflow")) is False
     gate.set()
