@@ -41,6 +41,12 @@ class DemoState:
     notes: List[Tuple[str, str]] = field(default_factory=list)
     reported: List[str] = field(default_factory=list)  # ways the sample app reported errors
 
+    @property
+    def live(self) -> Collector:
+        """The collector the first step started."""
+        assert self.collector is not None, "the collector is not started"
+        return self.collector
+
     # -- Web API over plain HTTP --------------------------------------------------------------
     def api(
         self,
@@ -51,8 +57,7 @@ class DemoState:
         raw: Optional[bytes] = None,
         content_type: str = "application/json",
     ) -> Any:
-        assert self.collector is not None
-        info = self.collector.info
+        info = self.live.info
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         req = urllib.request.Request(
             info.api_url.rstrip("/") + path,
@@ -73,7 +78,7 @@ class DemoState:
 
 def run_cli(state: DemoState, *args: str, cwd: Optional[str] = None) -> str:
     """Run ``releasetag ARGS`` against the demo collector; its stdout, or ReleasetagError."""
-    info = state.collector.info
+    info = state.live.info
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "RELEASETAG_"))}
     env.update(
         SENTRY_URL=info.url,
@@ -99,7 +104,7 @@ def run_cli(state: DemoState, *args: str, cwd: Optional[str] = None) -> str:
 # Each build-time step uses the releasetag CLI when its command is installed, else plain HTTP.
 def start_collector(state: DemoState, port: int = 0) -> str:
     state.collector = Collector(os.path.join(state.workdir, "collector"), port=port).start()
-    return f"collector at {state.collector.info.url}"
+    return f"collector at {state.live.info.url}"
 
 
 def create_release(state: DemoState) -> str:
@@ -151,8 +156,8 @@ def associate_commits(state: DemoState) -> str:
     if repo is None:
         repo, where = _sample_repo(state), "a sample repository"
     run_cli(state, "releases", "set-commits", state.release, "--local", cwd=repo)
-    rel = state.collector.store.release(state.release)
-    count = state.collector.store.commit_count(rel["id"]) if rel else 0
+    rel = state.live.store.release(state.release)
+    count = state.live.store.commit_count(rel["id"]) if rel else 0
     return f"{count} commits from {where} (releasetag releases set-commits --local)"
 
 
@@ -178,7 +183,7 @@ def upload_sourcemap(state: DemoState) -> str:
         fh.write(SAMPLE_MAP)
     run_cli(state, "sourcemaps", "inject", dist)
     run_cli(state, "sourcemaps", "upload", "--release", state.release, dist)
-    files = state.collector.store.release_artifacts(state.release)
+    files = state.live.store.release_artifacts(state.release)
     ids = sorted({f["debug_id"] for f in files if f["debug_id"]})
     return (
         f"sourcemap bundle with debug ID {', '.join(ids) or '(none)'} "
@@ -203,7 +208,7 @@ def _run_app(state: DemoState, release: str, environments: Tuple[str, ...]) -> L
             timeout=60,
             env=dict(
                 os.environ,
-                RELEASETAG_DSN=state.collector.info.dsn,
+                RELEASETAG_DSN=state.live.info.dsn,
                 RELEASETAG_RELEASE=release,
                 RELEASETAG_ENVIRONMENT=env,
             ),
@@ -230,8 +235,8 @@ def _payment_issue(state: DemoState) -> Optional[str]:
     from releasetag.collector.db.issues import first_group_with_exception
     from releasetag.collector.insights import short_id_of
 
-    row = first_group_with_exception(state.collector.store, "PaymentDeclined")
-    return short_id_of(state.collector.store, dict(row)) if row else None
+    row = first_group_with_exception(state.live.store, "PaymentDeclined")
+    return short_id_of(state.live.store, dict(row)) if row else None
 
 
 def _release_with_commit(
@@ -242,7 +247,7 @@ def _release_with_commit(
     the release gets a commit record made up here."""
     run_cli(state, "releases", "new", version)
     if shutil.which("git") is None:
-        info = state.collector.info
+        info = state.live.info
         commit = {
             "id": uuid.uuid4().hex[:40],
             "repository": "demo/shop",
@@ -285,7 +290,7 @@ def release_a_fix(state: DemoState) -> str:
         "shop.py",
         "\n# check the card limit before charging\n",
     )
-    org = state.collector.info.org
+    org = state.live.info.org
     deploy = state.api(
         "POST",
         f"/organizations/{org}/releases/{FIX_RELEASE}/deploys/",
@@ -331,7 +336,7 @@ STEPS: List[Step] = [
 
 
 def summary(state: DemoState) -> Dict[str, Any]:
-    store = state.collector.store
+    store = state.live.store
     rows = store.event_counts_by_release()
     rel = store.release(state.release)
     return {
@@ -342,12 +347,12 @@ def summary(state: DemoState) -> Dict[str, Any]:
         "commits": store.commit_count(rel["id"]) if rel else 0,
         "deploys": len(store.deploys(rel["id"])) if rel else 0,
         "artifacts": len(store.release_artifacts(state.release)),
-        "page": state.collector.info.page,
-        "dsn": state.collector.info.dsn,
-        "url": state.collector.info.url,
-        "org": state.collector.info.org,
-        "project": state.collector.info.project,
-        "token": state.collector.info.token,
+        "page": state.live.info.page,
+        "dsn": state.live.info.dsn,
+        "url": state.live.info.url,
+        "org": state.live.info.org,
+        "project": state.live.info.project,
+        "token": state.live.info.token,
         "reported": state.reported,
         "issues": _issue_summary(state),
         "steps": [{"step": n, "note": note} for n, note in state.notes],
@@ -357,9 +362,10 @@ def summary(state: DemoState) -> Dict[str, Any]:
 def _issue_summary(state: DemoState) -> List[Dict[str, Any]]:
     from releasetag.collector import insights
 
-    store = state.collector.store
+    store = state.live.store
     out = []
-    project = store.project(state.collector.info.project)
+    project = store.project(state.live.info.project)
+    assert project is not None
     for row in insights.issues(store, project["id"]) + insights.issues(
         store, project["id"], status="resolved"
     ):

@@ -135,7 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def parse_request(self) -> bool:
         """Request line and headers (HTTP/1.0 and 1.1; 0.9 and 2.x are refused)."""
-        self.command = None
+        self.command = None  # type: ignore[assignment]
         self.request_version = "HTTP/1.0"
         self.close_connection = True
         self.requestline = line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")  # type: ignore[attr-defined]

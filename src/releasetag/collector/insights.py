@@ -102,7 +102,7 @@ def issues(
         text=text,
         limit=limit,
     )
-    return [hydrate(store, r) for r in rows]
+    return [issue for issue in (hydrate(store, r) for r in rows) if issue is not None]
 
 
 def group_events(store: Store, group_id: int, limit: int = 100) -> List[sqlite3.Row]:

@@ -214,7 +214,8 @@ def list_issues(ctx: Context, req: Request, org: str, project: str = "") -> Resp
     else:
         require_org(ctx, org)
         wanted = req.query.get("project")
-        project_row = ctx.store.project(wanted) if wanted else (ctx.store.projects() or [None])[0]
+        projects = ctx.store.projects()
+        project_row = ctx.store.project(wanted) if wanted else projects[0] if projects else None
         if project_row is None:
             raise HTTPError(404, f"unknown project {wanted!r}")
     filters = parse_query(req.query["query"] if "query" in req.query else "is:unresolved")
@@ -275,6 +276,7 @@ def update_issue(ctx: Context, req: Request, issue_id: str, org: str = "") -> Re
     body = body_object(req)
     _apply_update(ctx, row, body, *_check_update(ctx, body))
     fresh = insights.group(ctx.store, str(row["id"]))
+    assert fresh is not None
     return json_response(issue_json(ctx, req, fresh, details=True))
 
 
@@ -303,6 +305,7 @@ def bulk_update(ctx: Context, req: Request, org: str, project: str) -> Response:
     for row in rows:
         _apply_update(ctx, row, body, *checked)
     fresh = insights.group(ctx.store, str(rows[-1]["id"]))
+    assert fresh is not None
     return json_response(
         {
             "status": issue_json(ctx, req, fresh)["status"],

@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 import zlib
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from releasetag.collector.db.store import Store
 from releasetag.protocol.release import release_name_error
@@ -149,7 +149,8 @@ def upload_release_file(
         if not sep:
             raise HTTPError(400, f"header {header!r} must look like Key:Value")
         headers[key.strip().lower()] = value.strip()
-    dist = (fields.get("dist") or [None])[-1] or None
+    dists = fields.get("dist") or []
+    dist = dists[-1] or None if dists else None
     row = ctx.store.add_release_file(version, name, file_part["data"], dist, headers)
     if row is None:
         raise HTTPError(409, f"a file named {name!r} already exists for release {version!r}")
@@ -303,11 +304,11 @@ def read_debug_info(data: bytes, name: str, requested: Optional[str]) -> Dict[st
     installed (it parses ELF, Mach-O, PE, PDB, Breakpad, wasm); otherwise, or when it finds
     nothing, keeps the debug ID the client sent (sentry-cli sends it) or none."""
     info: Dict[str, Any] = {"name": name, "debug_id": requested, "object_name": name}
+    inspect: Optional[Callable[..., Any]]
     try:
-        from releasetag.build.artifacts import debugfiles
+        from releasetag.build.artifacts.debugfiles import inspect
     except ImportError:
-        debugfiles = None
-    inspect = getattr(debugfiles, "inspect", None)
+        inspect = None
     if inspect is not None:
         import os
         import tempfile

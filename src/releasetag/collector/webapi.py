@@ -251,6 +251,7 @@ def create_release(ctx: Context, req: Request, org: str, project: str = "") -> R
     problem = release_name_error(version)
     if problem:
         raise HTTPError(400, f"invalid release version: {problem}")
+    assert isinstance(version, str)
     project_ids = resolve_projects(ctx, body.get("projects"))
     if project_row is not None and project_row["id"] not in project_ids:
         project_ids.append(project_row["id"])

@@ -252,6 +252,12 @@ class Store:
     def query(self, sql: str, params: Sequence[Any] = ()) -> List[sqlite3.Row]:
         return self._conn().execute(sql, params).fetchall()
 
+    def query_row(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row:
+        """The first row of a query that always has one (a count, a row just written)."""
+        row = self.query_one(sql, params)
+        assert row is not None, sql
+        return row
+
     def query_one(self, sql: str, params: Sequence[Any] = ()) -> Optional[sqlite3.Row]:
         return self._conn().execute(sql, params).fetchone()
 
@@ -298,7 +304,7 @@ class Store:
                 "VALUES (?, ?, ?, ?)",
                 (slug, name, public_key, now_iso()),
             )
-        return self.query_one("SELECT * FROM projects WHERE slug = ?", (slug,))
+        return self.query_row("SELECT * FROM projects WHERE slug = ?", (slug,))
 
     def projects(self) -> List[sqlite3.Row]:
         return self.query("SELECT * FROM projects ORDER BY id")
@@ -340,7 +346,7 @@ class Store:
 
         key = GroupKey.of(event)  # computed before taking the write lock
 
-        def work(c: sqlite3.Connection) -> Tuple[bool, Optional[Tuple[str, int]], Any]:
+        def work(c: sqlite3.Connection) -> Tuple[bool, Optional[Tuple[Any, int]], Any]:
             self._insert_reports(c, project_id, client_reports)
             if c.execute(
                 "SELECT 1 FROM events WHERE event_id = ?", (summary["event_id"],)
@@ -484,7 +490,7 @@ class Store:
         )
 
     def count_events(self) -> int:
-        return self.query_one("SELECT COUNT(*) AS n FROM events")["n"]
+        return int(self.query_row("SELECT COUNT(*) AS n FROM events")["n"])
 
     # -- releases ------------------------------------------------------------------------------
     @staticmethod
@@ -540,7 +546,9 @@ class Store:
                     "INSERT OR IGNORE INTO release_projects(release_id, project_id) VALUES (?, ?)",
                     (release_id, pid),
                 )
-        return self.release(version), created
+        row = self.release(version)
+        assert row is not None
+        return row, created
 
     @staticmethod
     def _update_release(c: sqlite3.Connection, version: str, fields: Dict[str, Any]) -> None:
@@ -586,7 +594,7 @@ class Store:
             self._ensure_repo(c, name)
             if url:
                 c.execute("UPDATE repos SET url = ? WHERE name = ?", (url, name))
-        return self.query_one("SELECT * FROM repos WHERE name = ?", (name,)), created
+        return self.query_row("SELECT * FROM repos WHERE name = ?", (name,)), created
 
     def repos(self) -> List[sqlite3.Row]:
         return self.query("SELECT * FROM repos ORDER BY id")
@@ -615,6 +623,7 @@ class Store:
                     values.get("timestamp"),
                 ),
             )
+            assert cur.lastrowid is not None
             commit_id = cur.lastrowid
         else:
             commit_id = row[0]
@@ -714,7 +723,7 @@ class Store:
         )
 
     def commit_count(self, release_id: int) -> int:
-        return self.query_one(
+        return self.query_row(
             "SELECT COUNT(*) AS n FROM release_commits WHERE release_id = ?", (release_id,)
         )["n"]
 
@@ -735,7 +744,7 @@ class Store:
                 ),
             )
             deploy_id = cur.lastrowid
-        return self.query_one("SELECT * FROM deploys WHERE id = ?", (deploy_id,))
+        return self.query_row("SELECT * FROM deploys WHERE id = ?", (deploy_id,))
 
     def deploys(self, release_id: int) -> List[sqlite3.Row]:
         return self.query(
@@ -835,6 +844,7 @@ class Store:
                 data,
             ),
         )
+        assert cur.lastrowid is not None
         return cur.lastrowid
 
     def add_release_file(
@@ -931,7 +941,9 @@ class Store:
                     data,
                 ),
             )
-        return self.debug_file(project_id, checksum)
+        row = self.debug_file(project_id, checksum)
+        assert row is not None
+        return row
 
     def debug_files(self, project_id: int) -> List[sqlite3.Row]:
         return self.query(
