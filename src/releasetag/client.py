@@ -113,6 +113,7 @@ class Client:
             return self._process(data, full_hint, scope)
         except Exception:
             internal_error("capture_exception failed")
+            self.transport_stats_lost(reports.INTERNAL_SDK_ERROR)
             return None
 
     def capture_message(
@@ -136,6 +137,7 @@ class Client:
             return self._process(data, {}, scope)
         except Exception:
             internal_error("capture_message failed")
+            self.transport_stats_lost(reports.INTERNAL_SDK_ERROR)
             return None
 
     def capture_event(
@@ -154,6 +156,7 @@ class Client:
             return self._process(dict(event), hint or {}, scope)
         except Exception:
             internal_error("capture_event failed")
+            self.transport_stats_lost(reports.INTERNAL_SDK_ERROR)
             return None
 
     def _is_duplicate(self, exc: BaseException) -> bool:

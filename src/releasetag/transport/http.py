@@ -15,7 +15,7 @@ import threading
 
 from releasetag.protocol.dsn import Dsn
 from releasetag.protocol.envelope import ENVELOPE_CONTENT_TYPE, Envelope, Item
-from releasetag.protocol.log import get_logger
+from releasetag.protocol.log import get_logger, internal_error
 from releasetag.protocol.records import FrozenRecord
 
 from .. import lifecycle, trim
@@ -77,10 +77,13 @@ class _EventJob:
         self.transport, self.event, self.ts_ns = transport, event, ts_ns
 
     def __call__(self) -> None:
-        self.transport._dispatch(self.transport._event_bytes(self.event), "error", self.ts_ns)
+        data = self.transport._event_bytes(self.event)
+        if data is not None:
+            self.transport._dispatch(data, "error", self.ts_ns)
 
-    def payload(self) -> Tuple[bytes, str, int]:
-        return self.transport._event_bytes(self.event), "error", self.ts_ns
+    def payload(self) -> Optional[Tuple[bytes, str, int]]:
+        data = self.transport._event_bytes(self.event)
+        return None if data is None else (data, "error", self.ts_ns)
 
 
 class _EnvelopeJob:
@@ -109,7 +112,7 @@ class _SpillJob:
         assert spooler is not None  # spills exist only with a spooler
         self.transport._write_spills([self, *spooler.take(63)])
 
-    def payload(self) -> Tuple[bytes, str, int]:
+    def payload(self) -> Optional[Tuple[bytes, str, int]]:
         return self.job.payload()
 
 
@@ -252,11 +255,11 @@ class HttpTransport(Transport):
 
     def _write_spills(self, jobs: List[Any]) -> None:
         """Spooler thread: write a batch of spilled envelopes (one journal commit)."""
-        if self._keep([job.payload() for job in jobs], reports.QUEUE_OVERFLOW):
+        if self._keep(_payloads(jobs), reports.QUEUE_OVERFLOW):
             self.worker.poke()
 
     def _write_spill(self, job: Any) -> bool:
-        if not self._keep([job.payload()], reports.QUEUE_OVERFLOW):
+        if not self._keep(_payloads([job]), reports.QUEUE_OVERFLOW):
             return False
         self.worker.poke()
         return True
@@ -264,6 +267,8 @@ class HttpTransport(Transport):
     def _keep(self, payloads: List[Tuple[bytes, str, int]], lost_reason: str) -> bool:
         """Put envelopes into the backlog. When the spool cannot be written, warn once and
         count them as lost for ``lost_reason``; False then."""
+        if not payloads:
+            return False
         try:
             if len(payloads) == 1:
                 self.backlog.put(*payloads[0])
@@ -319,7 +324,7 @@ class HttpTransport(Transport):
             jobs += self.spooler.drop_pending()
         inflight = dict(self._inflight)
         durable = self.backlog.durable
-        payloads = [job.payload() for job in jobs if hasattr(job, "payload")]
+        payloads = _payloads([job for job in jobs if hasattr(job, "payload")])
         if durable and payloads:
             try:
                 self.backlog.put_many(payloads)  # one batch: exit stays quick
@@ -361,7 +366,16 @@ class HttpTransport(Transport):
         return snap
 
     # --- on the worker thread -----------------------------------------------------------
-    def _event_bytes(self, event: Event) -> bytes:
+    def _event_bytes(self, event: Event) -> Optional[bytes]:
+        """The event's envelope; None (counted as lost) if the SDK fails to write it."""
+        try:
+            return self._envelope_of(event)
+        except Exception:
+            internal_error("writing an event envelope failed")
+            self.stats.record_lost(reports.INTERNAL_SDK_ERROR, "error")
+            return None
+
+    def _envelope_of(self, event: Event) -> bytes:
         payload = trim.encode_event(event, self.options.max_event_bytes)
         headers: Dict[str, Any] = {"event_id": event.get("event_id")}
         if self._sdk:
@@ -554,6 +568,11 @@ class HttpTransport(Transport):
         self.stats = DeliveryStats()
         self.last_result = None
         self._init_process_state()
+
+
+def _payloads(jobs: List[Any]) -> List[Tuple[bytes, str, int]]:
+    """The envelopes of ``jobs`` (an event the SDK failed to write is left out: counted)."""
+    return [p for p in (job.payload() for job in jobs) if p is not None]
 
 
 def _with_sent_at(data: bytes) -> bytes:

@@ -19,6 +19,7 @@ BEFORE_SEND = "before_send"
 EVENT_PROCESSOR = "event_processor"
 SEND_ERROR = "send_error"
 CACHE_OVERFLOW = "cache_overflow"
+INTERNAL_SDK_ERROR = "internal_sdk_error"  # the SDK failed on the event (a bug): counted
 
 
 class DeliveryStats:
