@@ -6,71 +6,13 @@ long strings in ``extra``.
 
 from __future__ import annotations
 
-import json
+from .protocol.jsonfmt import dumps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, List
 
     from .types import Event
-
-
-def dumps(obj: Any) -> bytes:
-    """UTF-8 JSON of ``obj``, whatever it holds: non-finite floats, cycles, odd keys, deep
-    nesting and objects JSON cannot take are converted (see ``json_ready``), and lone
-    surrogates (file names, argv or environ that were not UTF-8) become U+FFFD."""
-    try:
-        text = _json(obj)
-    except (ValueError, TypeError, RecursionError):
-        text = _json(json_ready(obj))
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        import re
-
-        return re.sub("[\ud800-\udfff]", "\ufffd", text).encode("utf-8")
-
-
-def _json(obj: Any) -> str:
-    return json.dumps(
-        obj, separators=(",", ":"), ensure_ascii=False, default=_default, allow_nan=False
-    )
-
-
-def _default(obj: Any) -> str:
-    from .serialize import safe_str
-
-    return safe_str(obj)
-
-
-MAX_NESTING = 64
-
-
-def json_ready(obj: Any, depth: int = MAX_NESTING, _seen: Any = None) -> Any:
-    """A copy of ``obj`` that ``json.dumps(allow_nan=False)`` takes: non-finite floats as
-    their name (``"nan"``, ``"inf"``), keys as strings, cycles and anything nested deeper
-    than ``depth`` as a short marker, other objects as their ``str``."""
-    if obj is None or isinstance(obj, (bool, int, str)):
-        return obj
-    if isinstance(obj, float):
-        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else repr(obj)
-    seen = set() if _seen is None else _seen
-    if isinstance(obj, (dict, list, tuple)):
-        if id(obj) in seen:
-            return "[cycle]"
-        if depth <= 0:
-            return "[too deep]"
-        seen.add(id(obj))
-        try:
-            if isinstance(obj, dict):
-                return {
-                    k if isinstance(k, str) else _default(k): json_ready(v, depth - 1, seen)
-                    for k, v in obj.items()
-                }
-            return [json_ready(v, depth - 1, seen) for v in obj]
-        finally:
-            seen.discard(id(obj))
-    return _default(obj)
 
 
 def _frames(event: Event) -> List[List[Dict[str, Any]]]:

@@ -155,11 +155,11 @@ def test_wrong_or_missing_key_is_401(collector, key, expected):
     "body, encoding, reason",
     [
         (b"", None, "malformed envelope: envelope is empty or has no header line"),
-        (b"{not json\n", None, "malformed envelope: envelope header is not valid UTF-8 JSON"),
+        (b"{not json\n", None, "malformed envelope: envelope header is not valid JSON"),
         (
             b'{}\n{"type":"event","length":7}\n{"a":\xff}\n',
             None,
-            "malformed envelope: event payload is not valid UTF-8 JSON",
+            "malformed envelope: event payload is not valid UTF-8",
         ),
         (
             b'{}\n{"type":"event","length":50}\n{}\n',
@@ -172,7 +172,7 @@ def test_wrong_or_missing_key_is_401(collector, key, expected):
             None,
             "event_id must be 32 hexadecimal digits",
         ),
-        (b"\xff\xfe garbage", None, "malformed envelope: envelope header is not valid UTF-8 JSON"),
+        (b"\xff\xfe garbage", None, "malformed envelope: envelope header is not valid UTF-8"),
         (b"not gzip at all", "gzip", "body is not valid gzip"),
         (b"abc", "zstd", "unsupported Content-Encoding 'zstd' (use gzip or deflate)"),
     ],

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import releasetag
 from releasetag import trim
+from releasetag.protocol import jsonfmt
 from releasetag.protocol.envelope import Envelope, Item
 from releasetag.testing import CapturingTransport
 
@@ -155,7 +156,7 @@ def test_any_value_anywhere_gives_a_valid_envelope(text, value):
 @settings(max_examples=200, deadline=None)
 @given(value=VALUES)
 def test_dumps_takes_anything(value):
-    data = trim.dumps({"v": value})
+    data = jsonfmt.dumps({"v": value})
     parsed = strict_json(data)
     for leaf in _leaves(parsed):
         assert not (isinstance(leaf, float) and not math.isfinite(leaf))
@@ -172,12 +173,12 @@ def _leaves(obj):
         yield obj
 
 
-@pytest.mark.parametrize("depth, kept", [(200, 201), (5000, trim.MAX_NESTING)])
+@pytest.mark.parametrize("depth, kept", [(200, 201), (5000, jsonfmt.MAX_NESTING)])
 def test_deep_nesting_is_kept_when_json_takes_it_and_cut_when_not(depth, kept):
     deep = root = []
     for _ in range(depth):
         child = []
         deep.append(child)
         deep = child
-    parsed = json.loads(trim.dumps({"deep": root}))
+    parsed = json.loads(jsonfmt.dumps({"deep": root}))
     assert json.dumps(parsed).count("[") == kept

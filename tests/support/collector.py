@@ -16,6 +16,15 @@ from tests.support.procs import stop_process
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def _no_constant(name: str) -> Any:
+    raise AssertionError(f"the collector answered {name}, which is not JSON")
+
+
+def strict_json(payload: bytes) -> Any:
+    """Parse an answer as a strict client would: UTF-8, no NaN or Infinity."""
+    return json.loads(payload.decode("utf-8"), parse_constant=_no_constant)
+
+
 class Collector:
     """Starts ``python -m releasetag serve --port 0 --data DIR --json`` and reads its info line."""
 
@@ -106,7 +115,7 @@ class Collector:
             status, payload = exc.code, exc.read()
             ctype = exc.headers.get("Content-Type", "")
         if "json" in ctype and payload:
-            return status, json.loads(payload)
+            return status, strict_json(payload)
         return status, payload
 
     def api(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:

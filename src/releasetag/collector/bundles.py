@@ -8,13 +8,13 @@ manifest's shape. Errors are ``BundleError`` with a one-line reason.
 from __future__ import annotations
 
 import io
-import json
 import posixpath
 import struct
 import zipfile
 import zlib
 from typing import Any, Dict, List
 
+from releasetag.protocol import jsonfmt
 from releasetag.protocol.errors import ArtifactError
 
 MAGIC = b"SYSB"
@@ -84,9 +84,9 @@ def read_bundle(data: bytes) -> Dict[str, Any]:
         raise BundleError("bundle has no manifest.json")
     manifest_bytes = _read(archive, archive.getinfo("manifest.json"))
     try:
-        manifest = json.loads(manifest_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BundleError(f"bundle manifest.json is not valid UTF-8 JSON: {exc}") from None
+        manifest = jsonfmt.loads(manifest_bytes, "manifest.json")
+    except jsonfmt.JsonError as exc:
+        raise BundleError(f"bundle {exc}") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files", {}), dict):
         raise BundleError("bundle manifest.json must be an object with a 'files' object")
     files: List[Dict[str, Any]] = []

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import zlib
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import parse_qs
 
+from releasetag.protocol import jsonfmt
 from releasetag.protocol.errors import InputError
 
 # Limits (bytes). Generous for a local tool, small enough that a bad client cannot exhaust memory.
@@ -64,8 +64,7 @@ class Response:
 def json_response(
     data: Any, status: int = 200, headers: Optional[List[Tuple[str, str]]] = None
 ) -> Response:
-    body = json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
-    return Response(body, status, "application/json", headers)
+    return Response(jsonfmt.dumps(data), status, "application/json", headers)
 
 
 def html_response(html: str, status: int = 200) -> Response:
@@ -165,11 +164,9 @@ class Request:
         if not data.strip():
             return {}
         try:
-            return json.loads(data.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise HTTPError(400, "request body is not valid UTF-8") from None
-        except ValueError as exc:
-            raise HTTPError(400, f"request body is not valid JSON: {exc}") from None
+            return jsonfmt.loads(data, "request body")
+        except jsonfmt.JsonError as exc:
+            raise HTTPError(400, str(exc)) from None
 
 
 def inflate(data: bytes, wbits: int, limit: int, name: str) -> bytes:

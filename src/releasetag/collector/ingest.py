@@ -6,12 +6,12 @@ event in one SQLite transaction and only then answers ``200 {"id": ...}``.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from typing import Any, Dict, List, Optional
 
 from releasetag.collector.db.store import Store, to_iso
+from releasetag.protocol import jsonfmt
 from releasetag.protocol.dsn import Dsn, parse_auth_header
 from releasetag.protocol.envelope import Envelope, EnvelopeError
 from releasetag.protocol.release import release_name_error
@@ -224,10 +224,8 @@ def handle_store(store: Store, req: Request, project_id: str) -> Response:
     if len(data) > MAX_EVENT:
         raise HTTPError(413, f"event is over the limit of {MAX_EVENT} bytes")
     try:
-        payload = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise HTTPError(400, "event is not valid UTF-8") from None
-    except ValueError as exc:
-        raise HTTPError(400, f"event is not valid JSON: {exc}") from None
+        payload = jsonfmt.loads(data, "event")
+    except jsonfmt.JsonError as exc:
+        raise HTTPError(400, str(exc)) from None
     event = _event_from(payload, None)
     return json_response({"id": _store_event(store, project["id"], event, [])})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from releasetag.protocol import jsonfmt
 from releasetag.protocol.errors import InputError
 from releasetag.protocol.records import Record
 
@@ -71,11 +72,9 @@ class Item(Record):
     def json(self) -> Any:
         """The payload parsed as JSON (EnvelopeError when it is not)."""
         try:
-            return json.loads(self.payload.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise EnvelopeError(
-                f"{self.type or 'item'} payload is not valid UTF-8 JSON: {exc}"
-            ) from None
+            return jsonfmt.loads(self.payload, f"{self.type or 'item'} payload")
+        except jsonfmt.JsonError as exc:
+            raise EnvelopeError(str(exc)) from None
 
 
 class Envelope(Record):
@@ -156,9 +155,9 @@ def _read_line(data: bytes, pos: int):
 
 def _parse_json_line(line: bytes, what: str) -> Dict[str, Any]:
     try:
-        obj = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise EnvelopeError(f"{what} is not valid UTF-8 JSON: {exc}") from None
+        obj = jsonfmt.loads(line, what)
+    except jsonfmt.JsonError as exc:
+        raise EnvelopeError(str(exc)) from None
     if not isinstance(obj, dict):
         raise EnvelopeError(f"{what} must be a JSON object")
     return obj
