@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 
-from releasetag.protocol.errors import ConfigurationError
 from releasetag.protocol.log import get_logger
 
 TYPE_CHECKING = False
@@ -104,6 +103,8 @@ def validate_release(name: object) -> str:
     ValueError) saying which rule."""
     err = release_name_error(name)
     if err:
+        from .errors import ConfigurationError
+
         raise ConfigurationError(f"invalid release {name!r}: {err}")
     return name  # type: ignore[return-value]
 
