@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from releasetag.cli.main import main
 
 
@@ -77,3 +79,33 @@ def test_upload_without_release_or_debug_ids_says_what_to_do(
     err = capsys.readouterr().err
     assert err.startswith("error: no release and no debug IDs") and "inject" in err
     assert not recorder.requests()
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    ["~/../../etc", "~/a/./b", "https://cdn.example.com/static/../../x", "..", "~/..\\x"],
+)
+def test_upload_refuses_url_prefixes_that_leave_their_folder(tmp_path, prefix):
+    _site(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "releasetag", "sourcemaps", "upload", "--release", "r@1",
+         "--url-prefix", prefix, str(tmp_path)],
+        capture_output=True, text=True, timeout=60,
+        env={"PATH": "/usr/bin:/bin", "RELEASETAG_AUTH_TOKEN": "t", "RELEASETAG_ORG": "o",
+             "RELEASETAG_PROJECT": "p", "RELEASETAG_URL": "http://127.0.0.1:9/"},
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: --url-prefix") and "'..'" in proc.stderr
+
+
+def test_bundle_entries_never_leave_their_folder():
+    from releasetag.build.artifacts.bundle import BundleError, zip_name
+    from releasetag.build.artifacts.sourcemaps import SourceMapError, make_url
+
+    assert zip_name("~/static/app.js") == "files/_/_/static/app.js"
+    for url in ("~/../etc/passwd", "~/a/../../b", "https://h/x/../../y", "~/./a"):
+        with pytest.raises(BundleError):
+            zip_name(url)
+    with pytest.raises(SourceMapError):
+        make_url("app.js", "~/../..")

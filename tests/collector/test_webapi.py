@@ -232,6 +232,12 @@ def _zip_with_raw_name(name: str) -> bytes:
             make_bundle({"files/_/_/app.js": "\0" * (4 * 1024 * 1024)}, GOOD_MANIFEST),
             "compression ratio",
         ),
+        (  # 200 entries of 1 MiB zeros, each under the per-entry ratio check: ~200 KB
+            make_bundle(
+                {f"files/_/_/z{i}.js": "\0" * (1024 * 1024) for i in range(200)}, GOOD_MANIFEST
+            ),
+            "compression ratio over 200:1",
+        ),
     ],
 )
 def test_bad_bundles_are_rejected_and_nothing_is_stored(collector, bundle, reason):

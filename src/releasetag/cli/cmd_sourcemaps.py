@@ -145,13 +145,16 @@ def _release(args: argparse.Namespace) -> Optional[str]:
 def cmd_upload(args: argparse.Namespace) -> int:
     from releasetag.build.artifacts.bundle import BundleError, LazyBundle
     from releasetag.build.artifacts.bundlecache import BundleCache, CachedBundle, cache_dir
-    from releasetag.build.artifacts.sourcemaps import UPLOAD_EXTENSIONS, collect
+    from releasetag.build.artifacts.sourcemaps import UPLOAD_EXTENSIONS, collect, has_dot_segments
     from releasetag.build.artifacts.upload import (
         get_chunk_options,
         upload_bundle,
         upload_release_files,
     )
 
+    for flag, value in (("--url-prefix", args.url_prefix), ("--url-suffix", args.url_suffix)):
+        if value and has_dot_segments(value + "/"):
+            raise UsageError(f"{flag} {value!r} has a '.' or '..' segment: name the path plainly")
     files, problems = collect(
         args.paths,
         extensions=args.extensions or UPLOAD_EXTENSIONS,

@@ -75,6 +75,12 @@ def read_bundle(data: bytes) -> Dict[str, Any]:
                 f"bundle entry {info.filename!r} has a compression ratio over "
                 f"{MAX_RATIO}:1 (zip bomb?)"
             )
+    if total > RATIO_MIN_SIZE and total > MAX_RATIO * max(len(payload), 1):
+        # many small entries, each under the per-entry check, can still be a zip bomb
+        raise BundleError(
+            f"bundle inflates to {total} bytes from {len(payload)}: a compression ratio over "
+            f"{MAX_RATIO}:1 (zip bomb?)"
+        )
     if total > MAX_INFLATED_TOTAL:
         raise BundleError(
             f"bundle inflates to {total} bytes, over the limit of {MAX_INFLATED_TOTAL}"

@@ -62,6 +62,8 @@ def zip_name(url: str) -> str:
         parts = urlsplit(url)
         scheme, host = parts.scheme or "_", parts.netloc or "_"
         path = parts.path.lstrip("/")
+    if any(part in (".", "..") for part in path.replace("\\", "/").split("/")) or "/" in host:
+        raise BundleError(f"the URL {url!r} would leave the bundle's folder ('.' or '..')")
     return f"files/{scheme}/{host}/{path}"
 
 

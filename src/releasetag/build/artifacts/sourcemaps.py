@@ -24,7 +24,7 @@ import struct
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from releasetag.build.artifacts.mappings import MappingError, shift_map
 from releasetag.protocol.errors import ArtifactError
@@ -421,7 +421,16 @@ def make_url(
     prefix = url_prefix or "~"
     if not prefix.endswith("/"):
         prefix += "/"
-    return f"{prefix}{rel.lstrip('/')}{url_suffix or ''}"
+    url = f"{prefix}{rel.lstrip('/')}{url_suffix or ''}"
+    if has_dot_segments(url):
+        raise SourceMapError(f"the URL {url!r} has a '.' or '..' segment")
+    return url
+
+
+def has_dot_segments(url: str) -> bool:
+    """True when the path of ``url`` has a ``.`` or ``..`` segment (``~/../etc``)."""
+    path = url[2:] if url.startswith("~/") else urlsplit(url).path
+    return any(part in (".", "..") for part in path.replace("\\", "/").split("/"))
 
 
 def collect(
