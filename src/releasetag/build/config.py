@@ -160,6 +160,12 @@ class Config:
             raise ConfigError(
                 f"no auth token: {TOKEN_HINT}, or add [auth] token= to .releasetagrc / .sentryclirc"
             )
+        if not token_is_printable(self.auth_token):
+            # said without the value: the token must never reach a log
+            raise ConfigError(
+                f"the auth token from {self.source_of('auth_token')} holds a space, a newline "
+                "or another character a token cannot have: set it again without them"
+            )
         return self.auth_token
 
     def require_org(self) -> str:
@@ -268,3 +274,16 @@ def load_config(
         sources=sources,
         warnings=tuple(warnings),
     )
+
+
+def token_is_printable(token: str) -> bool:
+    """True when ``token`` is only printable ASCII without spaces (what an HTTP header and a
+    Sentry token can hold)."""
+    return bool(token) and all("!" <= ch <= "~" for ch in token)
+
+
+def redact(text: str, secret: Optional[str]) -> str:
+    """``text`` with every occurrence of ``secret`` replaced (server answers can echo it)."""
+    if not secret or len(secret) < 4:
+        return text
+    return text.replace(secret, "[token]")

@@ -20,7 +20,7 @@ import re
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from releasetag._version import __version__
-from releasetag.build.config import Config
+from releasetag.build.config import Config, redact
 from releasetag.protocol.errors import ServerError
 
 logger = logging.getLogger("releasetag.build.webapi")
@@ -171,7 +171,24 @@ class ApiClient:
             return path
         return self.config.api_url + "/" + path.lstrip("/")
 
-    def request(
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send one request and return the ``requests.Response`` of a 2xx answer.
+
+        Raises ``ApiError`` on anything else (with the auth token cut out of every text it
+        carries, even when the server echoed it); ``not_found`` replaces the 404 message."""
+        try:
+            return self._request(method, path, **kwargs)
+        except ApiError as exc:
+            token = self.config.auth_token
+            if token and (token in exc.message or token in (exc.detail or "")):
+                raise ApiError(
+                    redact(exc.message, token),
+                    status=exc.status,
+                    detail=redact(exc.detail, token) if exc.detail else None,
+                ) from None
+            raise
+
+    def _request(
         self,
         method: str,
         path: str,
@@ -185,10 +202,6 @@ class ApiClient:
         timeout: Optional[Union[float, Tuple[float, float]]] = None,
         auth: bool = True,
     ):
-        """Send one request and return the ``requests.Response`` of a 2xx answer.
-
-        Raises ``ApiError`` on anything else; ``not_found`` replaces the default 404 message.
-        """
         import requests
 
         url = self.url_for(path)
