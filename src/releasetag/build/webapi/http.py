@@ -149,6 +149,10 @@ class ApiClient:
             0.0,
             _env_float("RELEASETAG_HTTP_BACKOFF", DEFAULT_BACKOFF) if backoff is None else backoff,
         )
+        # every request ends within this bound, however the server behaves (one that sends
+        # its answer a byte at a time never trips a read timeout): every attempt's connect and
+        # read timeouts, plus the longest wait between attempts (Retry-After, capped)
+        self.deadline = (self.retries + 1) * sum(self.timeout) + self.retries * MAX_RETRY_AFTER
         self.session = requests.Session()
         adapter = HTTPAdapter(max_retries=_make_retry(self.retries, backoff))
         self.session.mount("http://", adapter)
@@ -216,7 +220,7 @@ class ApiClient:
         logger.debug("%s %s", method, url)
         try:
             # auth= (not a header) so that a ~/.netrc entry cannot replace the token
-            resp = self.session.request(
+            resp = self._within_deadline(
                 method,
                 url,
                 json=json,
@@ -251,6 +255,31 @@ class ApiClient:
         if 200 <= resp.status_code < 300:
             return resp
         raise self._error(method, path, resp, not_found)
+
+    def _within_deadline(self, method: str, url: str, **kwargs: Any) -> Any:
+        """``session.request`` (all its retries, the whole body) within ``self.deadline``;
+        past it, ApiError. The stalled exchange is left to a daemon thread."""
+        import threading
+
+        outcome: Dict[str, Any] = {}
+
+        def send() -> None:
+            try:
+                outcome["response"] = self.session.request(method, url, **kwargs)
+            except BaseException as exc:  # handed to the caller's thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=send, name="releasetag-http", daemon=True)
+        worker.start()
+        worker.join(self.deadline)
+        if worker.is_alive():
+            raise ApiError(
+                f"{method} {url}: no complete answer within {self.deadline:g} s, the bound "
+                "set by RELEASETAG_HTTP_TIMEOUT and RELEASETAG_HTTP_RETRIES (a stalled server?)"
+            )
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["response"]
 
     def _error(self, method: str, path: str, resp: Any, not_found: Optional[str]) -> ApiError:
         status = resp.status_code
