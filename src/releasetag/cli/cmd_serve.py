@@ -28,6 +28,25 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--token", help="API token to accept (kept for later starts)")
     p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another name clients use for this collector (a DNS name or address in their "
+        "DSN); requests naming any other host are refused (DNS rebinding). Repeatable",
+    )
+    p.add_argument(
+        "--insecure-open-pages",
+        action="store_true",
+        help="off loopback, serve the pages without the token (anyone who can reach the "
+        "port reads every event)",
+    )
+    p.add_argument(
+        "--page-token",
+        action="store_true",
+        help="ask for the token on the pages on loopback too (a machine shared with others)",
+    )
+    p.add_argument(
         "--json",
         action="store_true",
         help="print the DSN, URLs, org, project and token as one JSON line",
@@ -73,28 +92,37 @@ def _mailer(args: argparse.Namespace) -> Any:
     return Mailer(host, port, args.mail_from)
 
 
-def _start(data: str, host: str, port: int, token: Any, mailer: Any = None):
+def _start(data: str, host: str, port: int, token: Any, mailer: Any = None, **access: Any):
     from ..collector.server import Collector
 
-    return Collector(data, host=host, port=port, token=token, mailer=mailer)
+    return Collector(data, host=host, port=port, token=token, mailer=mailer, **access)
 
 
 def _print_info(info: Any, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(info.as_dict()) + "\n")
     else:
+        if info.pages_need_token:
+            pages = f"{info.page}  (pages need the token: sign in at {info.page}login/)"
+        else:
+            pages = info.page
         sys.stdout.write(
-            f"releasetag collector listening on {info.url}\n"
+            f"releasetag collector listening on http://{info.listen}/{_every(info.listen)}\n"
             f"  DSN:      {info.dsn}\n"
             f"  API URL:  {info.url}  (SENTRY_URL; Web API under {info.api_url})\n"
             f"  org:      {info.org}\n"
             f"  project:  {info.project}\n"
             f"  token:    {info.token}\n"
             f"  data:     {info.data}\n"
-            f"  page:     {info.page}\n"
+            f"  page:     {pages}\n"
             "Press Ctrl+C to stop.\n"
         )
     sys.stdout.flush()
+
+
+def _every(listen: str) -> str:
+    host = listen.rsplit(":", 1)[0].strip("[]")
+    return " (every interface)" if host in ("0.0.0.0", "::") else ""
 
 
 def _stop_on_sigterm() -> None:
@@ -113,7 +141,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ReleasetagError(f"invalid port {args.port}: use 0-65535", 2)
     mailer = _mailer(args)
-    collector = _start(args.data or default_data_dir(), args.host, args.port, args.token, mailer)
+    collector = _start(
+        args.data or default_data_dir(),
+        args.host,
+        args.port,
+        args.token,
+        mailer,
+        open_pages=args.insecure_open_pages,
+        page_token=args.page_token,
+        allowed_hosts=args.allowed_host,
+    )
     _stop_on_sigterm()
     # Many short requests on a few threads: hand the GIL over sooner than the 5 ms default,
     # which keeps the tail latency of concurrent senders down.

@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, Iterable, List, Tuple
 
 from releasetag.collector.db.store import Store
 
-from . import ingest, issue_pages, issues_api, pages, webapi
+from . import ingest, issue_pages, issues_api, login, pages, webapi
 from .http import HTTPError, Request, Response, error_response, json_response
 from .webapi import Context
 
@@ -16,11 +16,12 @@ log = logging.getLogger("releasetag.collector")
 
 _INGEST_PATH = re.compile(r"^/api/\d+/(envelope|store)/?$")
 
-Route = Tuple[str, "re.Pattern[str]", Callable[..., Response], bool]
+PAGE = "page"  # a route's ``needs_token``: a page (open on loopback, else the token or login)
+Route = Tuple[str, "re.Pattern[str]", Callable[..., Response], Any]
 
 
 def _compile(
-    method: str, pattern: str, handler: Callable[..., Response], needs_token: bool
+    method: str, pattern: str, handler: Callable[..., Response], needs_token: Any
 ) -> Route:
     return method, re.compile("^" + pattern + "$"), handler, needs_token
 
@@ -28,15 +29,19 @@ def _compile(
 class CollectorApp:
     """WSGI callable. ``ctx`` holds the store, org and API token."""
 
-    def __init__(self, store: Store, org: str, token: str, mailer: Any = None) -> None:
-        self.ctx = Context(store, org, token, mailer)
+    def __init__(
+        self, store: Store, org: str, token: str, mailer: Any = None, access: Any = None
+    ) -> None:
+        self.ctx = Context(store, org, token, mailer, access)
         routes: List[Route] = [
             _compile("POST", r"/api/(?P<project_id>[^/]+)/envelope/", self._envelope, False),
             _compile("POST", r"/api/(?P<project_id>[^/]+)/store/", self._store, False),
-            _compile("GET", r"/", pages.index, False),
-            _compile("GET", r"/events/(?P<event_id>[^/]+)/", pages.event_page, False),
-            _compile("GET", r"/releases/(?P<version>[^/]+)/", issue_pages.release_page, False),
-            _compile("GET", r"/issues/(?P<issue_id>[^/]+)/", issue_pages.issue_page, False),
+            _compile("GET", r"/", pages.index, PAGE),
+            _compile("GET", r"/events/(?P<event_id>[^/]+)/", pages.event_page, PAGE),
+            _compile("GET", r"/releases/(?P<version>[^/]+)/", issue_pages.release_page, PAGE),
+            _compile("GET", r"/issues/(?P<issue_id>[^/]+)/", issue_pages.issue_page, PAGE),
+            _compile("GET", r"/login/", login.form, False),
+            _compile("POST", r"/login/", login.submit, False),
             _compile("GET", r"/health", lambda ctx, req: json_response({"ok": True}), False),
         ]
         routes += [
@@ -61,7 +66,12 @@ class CollectorApp:
             if method != req.method and not (method == "GET" and req.method == "HEAD"):
                 allowed.append(method)
                 continue
-            if needs_token:
+            if needs_token is PAGE:
+                if not self.ctx.access.page_allowed(
+                    req.header("Authorization"), req.header("Cookie")
+                ):
+                    return login.required(self.ctx, req)
+            elif needs_token:
                 webapi.check_token(self.ctx, req)
             return handler(self.ctx, req, **match.groupdict())
         if req.method == "OPTIONS" and allowed:
@@ -76,6 +86,14 @@ class CollectorApp:
     def __call__(self, environ: Dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         req = Request(environ)
         try:
+            if not self.ctx.access.host_allowed(
+                req.header("Host"), environ.get("releasetag.local_addr")
+            ):
+                raise HTTPError(
+                    421,
+                    f"this collector does not answer to the name {req.header('Host')!r} "
+                    "(serve --allowed-host NAME adds one)",
+                )
             resp = self.dispatch(req)
         except HTTPError as exc:
             resp = error_response(exc)
@@ -96,6 +114,9 @@ class CollectorApp:
         return resp(start_response)
 
 
-def make_app(store: Store, org: str, token: str, mailer: Any = None) -> CollectorApp:
-    """Build the WSGI app around an open store (``mailer``: deploy mail, see notify.py)."""
-    return CollectorApp(store, org, token, mailer)
+def make_app(
+    store: Store, org: str, token: str, mailer: Any = None, access: Any = None
+) -> CollectorApp:
+    """Build the WSGI app around an open store (``mailer``: deploy mail, see notify.py;
+    ``access``: who may reach what, see access.py)."""
+    return CollectorApp(store, org, token, mailer, access)

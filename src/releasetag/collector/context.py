@@ -14,11 +14,16 @@ from .http import HTTPError, Request
 class Context:
     """What the handlers share: the store and the org, project and token of this collector."""
 
-    def __init__(self, store: Store, org: str, token: str, mailer: Any = None) -> None:
+    def __init__(
+        self, store: Store, org: str, token: str, mailer: Any = None, access: Any = None
+    ) -> None:
+        from .access import Access
+
         self.store = store
         self.org = org
         self.token = token
         self.mailer = mailer  # notify.Mailer when ``--smtp`` is given, else None
+        self.access: Access = access or Access("127.0.0.1", token)
 
 
 def check_token(ctx: Context, req: Request) -> None:

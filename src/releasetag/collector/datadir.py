@@ -47,6 +47,8 @@ class CollectorInfo:
     project_id: int
     token: str
     data: str
+    listen: str = ""  # the address and port it really listens on
+    pages_need_token: bool = False
 
     def as_dict(self) -> Dict[str, Any]:
         return asdict(self)

@@ -177,6 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
             "SERVER_PORT": str(self.server.server_address[1]),  # type: ignore[index]
             "SERVER_PROTOCOL": self.request_version,
             "REMOTE_ADDR": self.client_address[0],
+            "releasetag.local_addr": self.connection.getsockname()[0],
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": "http",
             "wsgi.errors": sys.stderr,

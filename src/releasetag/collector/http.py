@@ -19,6 +19,7 @@ STATUS_TEXT = {
     201: "Created",
     204: "No Content",
     208: "Already Reported",
+    303: "See Other",
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
@@ -28,6 +29,7 @@ STATUS_TEXT = {
     411: "Length Required",
     413: "Payload Too Large",
     415: "Unsupported Media Type",
+    421: "Misdirected Request",
     500: "Internal Server Error",
 }
 

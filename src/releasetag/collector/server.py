@@ -9,10 +9,11 @@ import logging
 import os
 import sqlite3
 import threading
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from releasetag.protocol.errors import ConfigurationError
 
+from .access import Access, is_loopback
 from .app import make_app
 from .datadir import CollectorInfo, open_collector
 from .gateway import CollectorServer
@@ -34,6 +35,10 @@ class Collector:
         port: int = 9000,
         token: Optional[str] = None,
         mailer: Any = None,
+        *,
+        open_pages: bool = False,
+        page_token: bool = False,
+        allowed_hosts: Sequence[str] = (),
     ) -> None:
         self.data_dir = os.path.abspath(data_dir)
         if os.path.exists(self.data_dir) and not os.path.isdir(self.data_dir):
@@ -56,9 +61,15 @@ class Collector:
             raise CollectorError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         bound_host, bound_port = self.server.server_address[:2]
         bound_host = str(bound_host)
-        shown = "127.0.0.1" if bound_host in ("0.0.0.0", "") else bound_host
-        if ":" in shown:
-            shown = f"[{shown}]"
+        name = _public_name(bound_host)
+        self.app.ctx.access = Access(
+            bound_host,
+            meta["token"],
+            open_pages=open_pages,
+            page_token=page_token,
+            names=[name, *allowed_hosts],
+        )
+        shown = f"[{name}]" if ":" in name else name
         base = f"http://{shown}:{bound_port}"
         self.info = CollectorInfo(
             dsn=f"http://{meta['public_key']}@{shown}:{bound_port}/{meta['project_id']}",
@@ -70,6 +81,10 @@ class Collector:
             project_id=meta["project_id"],
             token=meta["token"],
             data=self.data_dir,
+            listen=f"[{bound_host}]:{bound_port}"
+            if ":" in bound_host
+            else f"{bound_host}:{bound_port}",
+            pages_need_token=self.app.ctx.access.pages_need_token,
         )
         self._thread: Optional[threading.Thread] = None
 
@@ -90,3 +105,18 @@ class Collector:
             self._thread.join(timeout=5)
         self.server.server_close()
         self.store.close()
+
+
+def _public_name(bound_host: str) -> str:
+    """The name to put in the DSN and URLs: the bound address, or for a wildcard bind
+    (0.0.0.0, ::) this machine's host name when it resolves, else 127.0.0.1."""
+    if bound_host not in ("0.0.0.0", "::", ""):
+        return bound_host
+    import socket
+
+    name = socket.gethostname()
+    try:
+        socket.getaddrinfo(name, None)
+    except (OSError, UnicodeError):
+        return "127.0.0.1"
+    return name if not is_loopback(name) else "127.0.0.1"
