@@ -24,7 +24,7 @@ from .event import (
 )
 from .options import Options, resolve_options
 from .scope import Scope
-from .scrub import DEFAULT_SCRUBBER
+from .scrub import DEFAULT_SCRUBBER, Scrubber
 from .serialize import safe_str
 from .transport import reports
 
@@ -63,8 +63,9 @@ class Client:
             ("scope", self._apply_scopes),
             ("defaults", self._apply_defaults),
         ]
-        if not self.options.send_default_pii:
-            self.processors.append(("scrub", _scrub))
+        scrubber = _scrubber_for(self.options)
+        if scrubber is not None:
+            self.processors.append(("scrub", lambda event, hint: scrubber.scrub_event(event)))
         self._set_sdk_info()
 
     @property
@@ -356,8 +357,17 @@ def _crumb_time(crumb: Breadcrumb) -> float:
     return float(value) if isinstance(value, (int, float)) else 0.0
 
 
-def _scrub(event: Event, hint: Hint) -> Dict[str, Any]:
-    return DEFAULT_SCRUBBER.scrub_event(event)
+def _scrubber_for(options: Options) -> Optional[Scrubber]:
+    """The scrubber the options ask for: keys and PII headers unless ``send_default_pii``,
+    values unless ``scrub_values=False``; None when neither."""
+    keys, values = not options.send_default_pii, bool(options.scrub_values)
+    if not keys and not values:
+        return None
+    if keys and values and not options.scrub_patterns and not options.scrub_allow:
+        return DEFAULT_SCRUBBER
+    return Scrubber(
+        keys=keys, values=values, patterns=options.scrub_patterns, allow=options.scrub_allow
+    )
 
 
 def no_delivery_stats() -> Dict[str, Any]:

@@ -31,6 +31,9 @@ class Options:
     before_breadcrumb: Optional[Callable[..., Any]] = None
     max_breadcrumbs: int = 100
     send_default_pii: bool = False
+    scrub_values: bool = True  # find secrets by value too (card numbers, keys, tokens...)
+    scrub_patterns: Tuple[Any, ...] = ()  # extra regexes whose matches are filtered
+    scrub_allow: Tuple[str, ...] = ()  # values never filtered (a test card number, ...)
     include_local_variables: bool = True
     include_source_context: bool = True
     in_app_include: Tuple[str, ...] = ()

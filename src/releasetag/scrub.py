@@ -1,10 +1,13 @@
-"""Scrubbing of secrets and PII: one default denylist, applied wherever data enters an event."""
+"""Scrubbing of secrets and PII, applied wherever data enters an event, before it leaves the
+process: values under sensitive keys (the denylist), PII request headers, and secrets found
+by their value (``secret_patterns``: card numbers, cloud and API keys, bearer and basic
+credentials, JWTs, PEM private keys, passwords in URLs, sensitive query parameters)."""
 
 from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, FrozenSet, Iterable, Optional
+    from typing import Any, Dict, FrozenSet, Iterable, List, Optional
 
     from .types import Event
 
@@ -55,15 +58,45 @@ PII_HEADERS: FrozenSet[str] = frozenset(
 
 
 class Scrubber:
-    """Replaces values under sensitive keys with ``[Filtered]``, recursively, in place."""
+    """Replaces secrets with ``[Filtered]``, recursively, in place.
 
-    def __init__(self, denylist: Iterable[str] = DEFAULT_DENYLIST, max_depth: int = 10) -> None:
-        self.denylist = tuple(sorted(set(denylist)))
+    ``keys``: filter values under sensitive keys and PII headers (off with
+    ``send_default_pii``); ``values``: find secrets by value in every string (``scrub_values``),
+    plus ``patterns`` of your own; ``allow``: values that are never filtered.
+    """
+
+    def __init__(
+        self,
+        denylist: Iterable[str] = DEFAULT_DENYLIST,
+        max_depth: int = 10,
+        *,
+        keys: bool = True,
+        values: bool = True,
+        patterns: Iterable[Any] = (),
+        allow: Iterable[str] = (),
+    ) -> None:
+        self.denylist = tuple(sorted(set(denylist))) if keys else ()
         self.max_depth = max_depth
+        self.keys = keys
+        self.values = values
+        self.allow = frozenset(allow)
+        self.patterns: List[Any] = []
+        if patterns:
+            from .secret_patterns import add_patterns
+
+            self.patterns = add_patterns(patterns)
         self._cache: Dict[str, bool] = {}
 
+    def text(self, value: Any) -> Any:
+        """``value`` with the secrets found in it filtered (strings only; others as they are)."""
+        if not self.values or not isinstance(value, str) or len(value) < 8:
+            return value
+        from .secret_patterns import redact
+
+        return redact(value, self.patterns, self.allow)
+
     def is_sensitive(self, key: Any) -> bool:
-        if not isinstance(key, str):
+        if not self.keys or not isinstance(key, str):
             return False
         hit = self._cache.get(key)
         if hit is None:
@@ -79,39 +112,57 @@ class Scrubber:
             return data
         if isinstance(data, dict):
             for key in list(data):
+                value = data[key]
                 if self.is_sensitive(key):
-                    if data[key] is not None:
+                    if value is not None:
                         data[key] = FILTERED
-                else:
-                    value = data[key]
-                    if isinstance(value, (dict, list)):
-                        self.scrub(value, depth + 1)
+                elif isinstance(value, (dict, list)):
+                    self.scrub(value, depth + 1)
+                elif isinstance(value, str):
+                    data[key] = self.text(value)
         elif isinstance(data, list):
-            for value in data:
+            for i, value in enumerate(data):
                 if isinstance(value, (dict, list)):
                     self.scrub(value, depth + 1)
+                elif isinstance(value, str):
+                    data[i] = self.text(value)
         return data
 
     def scrub_event(self, event: Event) -> Dict[str, Any]:
         """Scrub every place user data enters an event."""
-        for key in ("extra", "contexts"):
-            if isinstance(event.get(key), dict):
+        for key in ("extra", "contexts", "tags"):
+            if isinstance(event.get(key), (dict, list)):
                 self.scrub(event[key])
         user = event.get("user")
         if isinstance(user, dict):
-            user.pop("ip_address", None)
+            if self.keys:
+                user.pop("ip_address", None)
             self.scrub(user)
         request = event.get("request")
         if isinstance(request, dict):
             scrub_request(request, self)
+        if self.values:
+            if isinstance(event.get("message"), str):
+                event["message"] = self.text(event["message"])
+            for key in ("logentry", "message"):
+                entry = event.get(key)
+                if isinstance(entry, dict):
+                    self.scrub(entry)
         crumbs = (event.get("breadcrumbs") or {}).get("values")
         if isinstance(crumbs, list):
             for crumb in crumbs:
-                if isinstance(crumb, dict) and isinstance(crumb.get("data"), dict):
-                    self.scrub(crumb["data"])
+                if isinstance(crumb, dict):
+                    if isinstance(crumb.get("data"), dict):
+                        self.scrub(crumb["data"])
+                    if isinstance(crumb.get("message"), str):
+                        crumb["message"] = self.text(crumb["message"])
         for exc in (event.get("exception") or {}).get("values") or ():
+            if not isinstance(exc, dict):
+                continue
+            if isinstance(exc.get("value"), str):
+                exc["value"] = self.text(exc["value"])
             for frame in (exc.get("stacktrace") or {}).get("frames") or ():
-                if isinstance(frame.get("vars"), dict):
+                if isinstance(frame, dict) and isinstance(frame.get("vars"), dict):
                     self.scrub(frame["vars"])
         return event
 
@@ -122,15 +173,43 @@ def scrub_request(request: Dict[str, Any], scrubber: Optional[Scrubber] = None) 
     headers = request.get("headers")
     if isinstance(headers, dict):
         for name in list(headers):
-            if name.lower() in PII_HEADERS or scrubber.is_sensitive(name):
+            if scrubber.keys and (name.lower() in PII_HEADERS or scrubber.is_sensitive(name)):
                 headers[name] = FILTERED
-    if request.get("cookies"):
+            elif isinstance(headers[name], str):
+                headers[name] = scrubber.text(headers[name])
+    if scrubber.keys and request.get("cookies"):
         request["cookies"] = FILTERED
-    if isinstance(request.get("env"), dict):
-        request["env"].pop("REMOTE_ADDR", None)
+    env = request.get("env")
+    if isinstance(env, dict):
+        if scrubber.keys:
+            env.pop("REMOTE_ADDR", None)
+        if isinstance(env.get("QUERY_STRING"), str):
+            env["QUERY_STRING"] = scrub_query(env["QUERY_STRING"], scrubber)
+        scrubber.scrub(env)
     for key in ("data", "query_string"):
         if isinstance(request.get(key), (dict, list)):
             scrubber.scrub(request[key])
+    if isinstance(request.get("query_string"), str):
+        request["query_string"] = scrub_query(request["query_string"], scrubber)
+    if isinstance(request.get("url"), str):
+        request["url"] = scrubber.text(request["url"])
+    if isinstance(request.get("data"), str):
+        request["data"] = scrubber.text(request["data"])
+
+
+def scrub_query(query: str, scrubber: Scrubber) -> str:
+    """A query string (without its ``?``) with sensitive parameters' values filtered: by
+    their name (the denylist) and by their value (the secret patterns)."""
+    if not query:
+        return query
+    parts = []
+    for pair in query.split("&"):
+        name, sep, value = pair.partition("=")
+        if sep and value and scrubber.is_sensitive(name.replace("%5F", "_")):
+            pair = f"{name}={FILTERED}"
+        parts.append(pair)
+    text = "&".join(parts)
+    return scrubber.text("?" + text)[1:] if scrubber.values else text
 
 
 DEFAULT_SCRUBBER = Scrubber()
