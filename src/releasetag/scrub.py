@@ -89,7 +89,7 @@ class Scrubber:
 
     def text(self, value: Any) -> Any:
         """``value`` with the secrets found in it filtered (strings only; others as they are)."""
-        if not self.values or not isinstance(value, str) or len(value) < 8:
+        if not self.values or not isinstance(value, str) or len(value) < 13:
             return value
         from .secret_patterns import redact
 

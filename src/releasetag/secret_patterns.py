@@ -10,7 +10,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Iterable, List, Optional, Pattern, Tuple
+    from typing import Any, Dict, Iterable, List, Optional, Pattern, Tuple
 
 FILTERED = "[Filtered]"
 
@@ -41,8 +41,19 @@ PATTERNS: Tuple[Tuple[str, str], ...] = (
     ("card_number", r"(?<![\d.])\d(?:[ -]?\d){12,18}(?![\d.])"),
 )
 
+# Every pattern above needs one of these; most strings of an event (reprs of locals, words)
+# have none, and this cheaper search rules them out (with a cache of strings found clean).
+PREFILTER = (
+    r"\d[\d -]{11,}\d|[0-9A-Z]{16}|_(?:live|test)_|gh[pousr]_|github_pat_|xox[abposr]-|"
+    r"glpat-|AIza|SG\.|npm_|sntry|eyJ|PRIVATE KEY|://|[?&;][A-Za-z_]{2,}=|"
+    r"(?:[Bb]earer|[Bb]asic|[Tt]oken|[Dd]igest|BEARER|BASIC|TOKEN|DIGEST)\s"
+)
+MIN_LENGTH = 13  # the shortest secret: a 13-digit card number
 _compiled: Optional[Pattern[str]] = None
-_extra: List[Pattern[str]] = []
+_prefilter: Optional[Pattern[str]] = None
+_clean: Dict[str, bool] = {}  # noqa: F821 - Dict under TYPE_CHECKING  # strings found to hold no secret (bounded)
+_CLEAN_MAX = 8192
+_CLEAN_LONGEST = 512
 
 
 def luhn_ok(digits: str) -> bool:
@@ -57,10 +68,11 @@ def luhn_ok(digits: str) -> bool:
 
 
 def _pattern() -> Pattern[str]:
-    global _compiled
+    global _compiled, _prefilter
     if _compiled is None:
         import re
 
+        _prefilter = re.compile(PREFILTER)
         _compiled = re.compile(
             "|".join(
                 f"(?P<{name}>{rx.replace('(?P<secret>', f'(?P<{name}_s>')})"
@@ -87,11 +99,25 @@ def add_patterns(patterns: Iterable[Any]) -> List[Pattern[str]]:
 
 def redact(text: str, extra: Iterable[Pattern[str]] = (), allow: Any = ()) -> str:
     """``text`` with every secret found replaced by ``[Filtered]``; values in ``allow`` stay."""
-    if len(text) < 8:
+    if len(text) >= MIN_LENGTH and text not in _clean:
+        text = _redact_builtin(text, allow)
+    for rx in extra:
+        text = rx.sub(FILTERED, text)
+    return text
+
+
+def _redact_builtin(text: str, allow: Any) -> str:
+    pattern = _pattern()
+    assert _prefilter is not None
+    if _prefilter.search(text) is None:
+        if len(text) <= _CLEAN_LONGEST:
+            if len(_clean) >= _CLEAN_MAX:
+                _clean.clear()
+            _clean[text] = True
         return text
     out: List[str] = []
     pos = 0
-    for match in _pattern().finditer(text):
+    for match in pattern.finditer(text):
         kind = match.lastgroup or ""
         if kind == "card_number":
             digits = match.group(0).replace(" ", "").replace("-", "")
@@ -106,7 +132,4 @@ def redact(text: str, extra: Iterable[Pattern[str]] = (), allow: Any = ()) -> st
         out.append(text[pos : span[0]])
         out.append(FILTERED)
         pos = span[1]
-    text = "".join(out) + text[pos:] if out else text
-    for rx in extra:
-        text = rx.sub(FILTERED, text)
-    return text
+    return "".join(out) + text[pos:] if out else text
