@@ -86,13 +86,17 @@ class Scrubber:
 
             self.patterns = add_patterns(patterns)
         self._cache: Dict[str, bool] = {}
+        self._redact: Any = None
 
     def text(self, value: Any) -> Any:
         """``value`` with the secrets found in it filtered (strings only; others as they are)."""
-        if not self.values or not isinstance(value, str) or len(value) < 13:
+        if not self.values or value.__class__ is not str or len(value) < 13:
             return value
-        from .secret_patterns import redact
+        redact = self._redact
+        if redact is None:
+            from .secret_patterns import redact
 
+            self._redact = redact
         return redact(value, self.patterns, self.allow)
 
     def is_sensitive(self, key: Any) -> bool:
