@@ -156,3 +156,41 @@ def test_any_event_shape_is_a_4xx_or_stored_and_shown(served, fields):
     assert status < 500, body
     if status == 200:
         check_event_views(served, event_id)
+
+
+ENVELOPE = (
+    b'{"event_id":"9ec79c33ec9942ab8353589fcb2e04dc","sent_at":"2026-01-01T00:00:00Z"}\n'
+    b'{"type":"event","length":41}\n{"event_id":"9ec79c33ec9942ab8353589fcb2e04dc"}\n'
+    b'{"type":"attachment","length":3,"filename":"a.txt"}\nabc\n'
+    b'{"type":"client_report"}\n{"discarded_events":[{"reason":"x","category":"error","quantity":1}]}\n'
+)
+
+
+@st.composite
+def mutated_envelope(draw):
+    data = bytearray(ENVELOPE)
+    for _ in range(draw(st.integers(1, 6))):
+        i = draw(st.integers(0, len(data) - 1))
+        data[i] = draw(st.integers(0, 255))
+    if draw(st.booleans()):
+        del data[draw(st.integers(0, len(data) - 1)) :]
+    return bytes(data)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(body=st.one_of(mutated_envelope(), st.binary(max_size=300)))
+def test_any_envelope_or_store_body_is_never_a_5xx(served, body):
+    dsn = Dsn.parse(served.dsn)
+    for endpoint in ("envelope", "store"):
+        status, answer = served.request(
+            "POST",
+            f"/api/{dsn.project_id}/{endpoint}/",
+            raw=body,
+            headers={"X-Sentry-Auth": dsn.auth_header()},
+            token=None,
+        )
+        assert status < 500, (endpoint, answer)
