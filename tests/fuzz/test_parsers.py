@@ -26,6 +26,8 @@ from releasetag.protocol.envelope import Envelope, event_envelope
 from releasetag.protocol.errors import ReleasetagError
 
 EXAMPLES = int(os.environ.get("RELEASETAG_FUZZ_EXAMPLES", "150"))
+pytestmark = pytest.mark.timeout(max(120, EXAMPLES // 5))  # long runs get the time they need
+CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -110,6 +112,19 @@ def test_debug_file_readers_take_any_bytes(kind):
             os.unlink(path)
 
     run()
+
+
+@pytest.mark.parametrize("name", sorted(os.listdir(CORPUS)))
+def test_inputs_that_once_broke_a_reader(name):
+    """What the fuzzer found stays here: each file once made a reader fail."""
+    path = os.path.join(CORPUS, name)
+    found = debugfiles.inspect(path)
+    assert found.problem, name  # reported, not raised
+    for reader in set(READERS.values()):
+        try:
+            reader.read(path)
+        except (ReleasetagError, OSError, ValueError, IndexError, KeyError, OverflowError):
+            pass
 
 
 ENVELOPE_SEED = event_envelope({"event_id": "a" * 32, "message": "m", "extra": {"k": [1, 2]}},

@@ -64,6 +64,11 @@ def read_exact(fh, offset: int, size: int, what: str) -> bytes:
     """Read ``size`` bytes at ``offset`` or raise FormatError naming ``what``."""
     if offset < 0 or size < 0:
         raise FormatError(f"bad offset for {what}")
+    import os
+
+    end = os.fstat(fh.fileno()).st_size if hasattr(fh, "fileno") else None
+    if end is not None and offset + size > end:  # a size field larger than the file
+        raise FormatError(f"file is truncated ({what} at offset {offset} is cut off)")
     fh.seek(offset)
     data = fh.read(size)
     if len(data) != size:
