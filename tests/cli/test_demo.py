@@ -72,42 +72,20 @@ def test_demo_with_data_says_how_to_serve_it_again(tmp_path):
     last = proc.stdout.rstrip().splitlines()[-1]
     command = f"releasetag serve --data {data_dir / 'collector'}"
     assert last.endswith(command)
-    serve = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "releasetag",
-            "serve",
-            "--port",
-            "0",
-            "--json",
-            "--data",
-            str(data_dir / "collector"),
-        ],
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    from tests.support.collector import Collector
+
+    served = Collector(str(data_dir / "collector"))  # releasetag serve --data DIR
     try:
-        info = json.loads(serve.stdout.readline())
-        releases = _api(info, "/organizations/local/releases/")
+        releases = served.api("GET", "/organizations/local/releases/")
         assert {r["version"] for r in releases} >= {"demo-shop@1.0.0", "demo-shop@1.0.2"}
         # every commit of every release names its repository, not its author
         for version in ("demo-shop@1.0.0", "demo-shop@1.0.1", "demo-shop@1.0.2"):
-            commits = _api(info, f"/organizations/local/releases/{version}/commits/")
+            commits = served.api("GET", f"/organizations/local/releases/{version}/commits/")
             assert commits, version
             assert {c["repository"]["name"] for c in commits} == {"demo/shop"}, version
             assert {c["author"]["name"] for c in commits} == {"Demo Dev"}, version
     finally:
-        serve.terminate()
-        try:
-            serve.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            serve.wait(timeout=10)
-        serve.stdout.close()
-        serve.stderr.close()
+        served.stop()
 
 
 def _api(data, path):
