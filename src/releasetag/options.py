@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from releasetag.protocol import release as release_mod
-from releasetag.protocol.env import is_true
 from releasetag.protocol.errors import ConfigurationError
 
 TYPE_CHECKING = False
@@ -145,7 +144,12 @@ def resolve_options(
         opts.spool_dir = _env_value("spool_dir", env)
     if "debug" not in kwargs or kwargs["debug"] is None:
         value = _env_value("debug", env)
-        opts.debug = is_true(value)
+        if value:
+            from .protocol.env import is_true  # loaded only when the variable is set
+
+            opts.debug = is_true(value)
+        else:
+            opts.debug = False
     if opts.server_name is None:
         opts.server_name = _host_name()
     if not 0.0 <= float(opts.sample_rate) <= 1.0:

@@ -6,8 +6,6 @@ long strings in ``extra``.
 
 from __future__ import annotations
 
-from .protocol.jsonfmt import dumps
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, List
@@ -29,7 +27,12 @@ def _frames(event: Event) -> List[List[Dict[str, Any]]]:
 
 
 def encode_event(event: Event, limit: int = 1_000_000) -> bytes:
-    """JSON bytes of ``event``, trimmed in place until they fit ``limit``."""
+    """JSON bytes of ``event``, trimmed in place until they fit ``limit``.
+
+    ``protocol.jsonfmt`` is loaded by the transport on the app thread at the first capture
+    (``HttpTransport._prepare_sending``), so the import here only looks it up."""
+    from .protocol.jsonfmt import dumps
+
     data = dumps(event)
     if len(data) <= limit:
         return data

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-from releasetag.protocol import jsonfmt
 from releasetag.protocol.errors import InputError
 from releasetag.protocol.records import Record
 
@@ -71,6 +70,8 @@ class Item(Record):
 
     def json(self) -> Any:
         """The payload parsed as JSON (EnvelopeError when it is not)."""
+        from . import jsonfmt  # loaded by the transport at the first capture, app thread
+
         try:
             return jsonfmt.loads(self.payload, f"{self.type or 'item'} payload")
         except jsonfmt.JsonError as exc:
@@ -154,6 +155,8 @@ def _read_line(data: bytes, pos: int):
 
 
 def _parse_json_line(line: bytes, what: str) -> Dict[str, Any]:
+    from . import jsonfmt
+
     try:
         obj = jsonfmt.loads(line, what)
     except jsonfmt.JsonError as exc:

@@ -237,6 +237,8 @@ class HttpTransport(Transport):
         import gzip  # noqa: F401 - post() compresses with it
         import random  # noqa: F401 - used by the retry policy's jitter
 
+        from ..protocol import jsonfmt  # noqa: F401 - trim.encode_event writes with it
+
         get_logger(_LOGGER)  # loads logging: the sender logs what the server answered
 
     def _spill(self, job: Any) -> bool:
