@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from .types import Event
 
 FILTERED = "[Filtered]"
+MIN_SECRET = 13  # no secret pattern matches a shorter string (secret_patterns.MIN_LENGTH)
 
 # A key is sensitive when, lower-cased with '-' turned into '_', it contains one of these.
 DEFAULT_DENYLIST: FrozenSet[str] = frozenset(
@@ -90,7 +91,7 @@ class Scrubber:
 
     def text(self, value: Any) -> Any:
         """``value`` with the secrets found in it filtered (strings only; others as they are)."""
-        if not self.values or value.__class__ is not str or len(value) < 13:
+        if not self.values or value.__class__ is not str or len(value) < MIN_SECRET:
             return value
         redact = self._redact
         if redact is None:
@@ -114,6 +115,7 @@ class Scrubber:
         """Scrub mappings and lists inside ``data`` (in place); returns ``data``."""
         if depth > self.max_depth:
             return data
+        values = self.values
         if isinstance(data, dict):
             for key in list(data):
                 value = data[key]
@@ -122,13 +124,13 @@ class Scrubber:
                         data[key] = FILTERED
                 elif isinstance(value, (dict, list)):
                     self.scrub(value, depth + 1)
-                elif isinstance(value, str):
+                elif values and value.__class__ is str and len(value) >= MIN_SECRET:
                     data[key] = self.text(value)
         elif isinstance(data, list):
             for i, value in enumerate(data):
                 if isinstance(value, (dict, list)):
                     self.scrub(value, depth + 1)
-                elif isinstance(value, str):
+                elif values and value.__class__ is str and len(value) >= MIN_SECRET:
                     data[i] = self.text(value)
         return data
 
