@@ -153,7 +153,13 @@ class Scrubber:
             for key in ("logentry", "message"):
                 entry = event.get(key)
                 if isinstance(entry, dict):
-                    self.scrub(entry)
+                    same = entry.get("formatted") == entry.get("message")
+                    self.scrub(entry.get("params"))
+                    for field in ("message",) if same else ("message", "formatted"):
+                        if field in entry:
+                            entry[field] = self.text(entry[field])
+                    if same and "formatted" in entry:  # scanned once: the usual case
+                        entry["formatted"] = entry["message"]
         crumbs = (event.get("breadcrumbs") or {}).get("values")
         if isinstance(crumbs, list):
             for crumb in crumbs:
