@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import uuid
 
 import pytest
 
 from releasetag.protocol.dsn import Dsn
 from releasetag.protocol.envelope import event_envelope
-from tests.support.collector import ROOT
+from tests.support.chromium import Browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = os.path.join(ROOT, "test-artifacts")
 EVIL = "<script>alert(1)</script>"
 
 
@@ -106,39 +102,10 @@ def test_page_lists_releases_and_escapes_every_value(collector):
 
 @pytest.mark.slow
 def test_page_in_headless_chromium(collector, tmp_path):
-    assert os.path.exists(CHROMIUM), "chromium is missing (apt-get install chromium; .ci/run)"
     event_id = _seed(collector)
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    shot = os.path.join(ARTIFACTS, "collector-page.png")
-    if os.path.exists(shot):
-        os.remove(shot)
-    base = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]
-    subprocess.run(
-        base + ["--window-size=1280,1000", f"--screenshot={shot}", collector.url + "/"],
-        capture_output=True,
-        timeout=90,
-        check=True,
-    )
+    browser = Browser(str(tmp_path / "profile"))
+    shot = browser.screenshot(collector.url + "/", "collector-page.png", size="1280,1000")
     assert os.path.getsize(shot) > 5000
-    with open(shot, "rb") as fh:
-        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
-    dom = subprocess.run(
-        base + ["--dump-dom", f"{collector.url}/events/{event_id}/"],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=True,
-    ).stdout
+    dom = browser.dom(f"{collector.url}/events/{event_id}/")
     # the browser saw the text, not a script element
     assert "ValueError: bad input &lt;script&gt;" in dom and "<script>" not in dom
