@@ -10,7 +10,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Iterable, List, Optional, Pattern, Tuple
+    from typing import Any, Iterable, List, Optional, Pattern, Set, Tuple
 
 FILTERED = "[Filtered]"
 
@@ -51,7 +51,7 @@ PREFILTER = (
 MIN_LENGTH = 13  # the shortest secret: a 13-digit card number
 _compiled: Optional[Pattern[str]] = None
 _prefilter: Optional[Pattern[str]] = None
-_clean: Dict[str, bool] = {}  # noqa: F821 - Dict under TYPE_CHECKING  # strings found to hold no secret (bounded)
+_clean: Set[str] = set()  # strings found to hold no secret (bounded)
 _CLEAN_MAX = 8192
 _CLEAN_LONGEST = 512
 
@@ -113,7 +113,7 @@ def _redact_builtin(text: str, allow: Any) -> str:
         if len(text) <= _CLEAN_LONGEST:
             if len(_clean) >= _CLEAN_MAX:
                 _clean.clear()
-            _clean[text] = True
+            _clean.add(text)
         return text
     out: List[str] = []
     pos = 0

@@ -66,7 +66,7 @@ class CollectorApp:
             if method != req.method and not (method == "GET" and req.method == "HEAD"):
                 allowed.append(method)
                 continue
-            if needs_token is PAGE:
+            if needs_token == PAGE:
                 if not self.ctx.access.page_allowed(
                     req.header("Authorization"), req.header("Cookie")
                 ):
