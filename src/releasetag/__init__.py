@@ -12,6 +12,7 @@ from .api import (
     capture_message,
     close,
     delivery_stats,
+    end_session,
     flush,
     get_client,
     init,
@@ -24,6 +25,7 @@ from .api import (
     set_tag,
     set_tags,
     set_user,
+    start_session,
 )
 from .protocol.release import detect_environment, detect_release
 from .scope import Scope, use_isolation_scope
@@ -47,6 +49,8 @@ __all__ = [
     "flush",
     "close",
     "delivery_stats",
+    "start_session",
+    "end_session",
     "get_client",
     "detect_release",
     "detect_environment",

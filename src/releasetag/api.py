@@ -54,8 +54,11 @@ def init(dsn: Optional[str] = None, **options: Any) -> Any:
         )
         client._set_sdk_info()
         lifecycle.install_fork_hook()
-        if client.options.flush_on_sigterm:
+        application = client.sessions is not None and client.sessions.mode == "application"
+        if client.options.flush_on_sigterm or application:
             lifecycle.install_sigterm_flush()
+        if application:
+            lifecycle.install_os_exit_flush()
     return client
 
 
@@ -140,6 +143,21 @@ def close(timeout: Optional[float] = None) -> bool:
     with _lock:
         client = current.set_client(None)
     return client.close(timeout) if client is not None else True
+
+
+def start_session() -> None:
+    """Start a process session (application mode's session, ended by :func:`end_session`
+    or at exit). Ends the open one first. No release or no DSN: nothing happens."""
+    client = current.get_client()
+    if client is not None and client.sessions is not None:
+        _safe(client.sessions.start_session)
+
+
+def end_session() -> None:
+    """End the process session as exited and queue its update (sent by the next flush)."""
+    client = current.get_client()
+    if client is not None and client.sessions is not None:
+        _safe(client.sessions.end_session)
 
 
 def delivery_stats() -> Dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from releasetag.protocol.dsn import Dsn
+from releasetag.protocol.envelope import Envelope, Item
 from releasetag.protocol.log import get_logger, internal_error
 
 from . import scope as scope_mod
@@ -26,6 +27,7 @@ from .options import Options, resolve_options
 from .scope import Scope
 from .scrub import DEFAULT_SCRUBBER, Scrubber
 from .serialize import safe_str
+from .sessions import SessionTracker, error_outcome
 from .transport import reports
 
 TYPE_CHECKING = False
@@ -66,6 +68,17 @@ class Client:
         scrubber = _scrubber_for(self.options)
         if scrubber is not None:
             self.processors.append(("scrub", lambda event, hint: scrubber.scrub_event(event)))
+        self.sessions: Optional[SessionTracker] = None
+        if self.transport is not None:
+            opts = self.options
+            self.sessions = SessionTracker(
+                opts.session_mode,
+                opts.release,
+                opts.environment,
+                self._send_sessions,
+                opts.session_flush_interval,
+                user=self._session_user,
+            )
         self._set_sdk_info()
 
     @property
@@ -99,6 +112,7 @@ class Client:
             exc = exc_info[1]
             if self._is_duplicate(exc) or self._is_ignored(exc):
                 return None
+            update = self._session_error(not handled)
             if not self._sampled():
                 return None
             data = event if event is not None else {}
@@ -111,7 +125,7 @@ class Client:
             full_hint = {"exc_info": exc_info}
             if hint:
                 full_hint.update(hint)
-            return self._process(data, full_hint, scope)
+            return self._process(data, full_hint, scope, update)
         except Exception:
             internal_error("capture_exception failed")
             self.transport_stats_lost(reports.INTERNAL_SDK_ERROR)
@@ -130,12 +144,14 @@ class Client:
         if self.transport is None:
             return None
         try:
+            level = level if level in _LEVELS else "info"
+            update = self._session_error(False) if level in ("error", "fatal") else None
             if not self._sampled():
                 return None
             data = event if event is not None else {}
-            data["level"] = level if level in _LEVELS else "info"
+            data["level"] = level
             data["logentry"] = message_payload(text, params)
-            return self._process(data, {}, scope)
+            return self._process(data, {}, scope, update)
         except Exception:
             internal_error("capture_message failed")
             self.transport_stats_lost(reports.INTERNAL_SDK_ERROR)
@@ -152,9 +168,11 @@ class Client:
         if self.transport is None:
             return None
         try:
+            errored, crashed = error_outcome(event)
+            update = self._session_error(crashed) if errored else None
             if not self._sampled():
                 return None
-            return self._process(dict(event), hint or {}, scope)
+            return self._process(dict(event), hint or {}, scope, update)
         except Exception:
             internal_error("capture_event failed")
             self.transport_stats_lost(reports.INTERNAL_SDK_ERROR)
@@ -198,7 +216,39 @@ class Client:
         if self.transport is not None:
             self.transport.stats.record_lost(reason, category)
 
-    def _process(self, event: Optional[Event], hint: Hint, scope: Optional[Scope]) -> Optional[str]:
+    def _session_error(self, crashed: bool) -> Optional[Item]:
+        """Count an error in the request's session (or the process session); the process
+        session's update to send along with the event, if any."""
+        sessions = self.sessions
+        if sessions is None or sessions.mode == "off":
+            return None
+        return sessions.on_error(crashed, scope_mod.get_isolation_scope().session)
+
+    def _session_user(self) -> Optional[str]:
+        """The ``did`` of a process session: the scopes' user id (email and username too
+        with ``send_default_pii``)."""
+        for scope in reversed(scope_mod.scopes_for_event()):
+            user = scope.user
+            if user:
+                keys = ("id", "email", "username") if self.options.send_default_pii else ("id",)
+                for key in keys:
+                    if user.get(key):
+                        return str(user[key])[:128]
+        return None
+
+    def _send_sessions(self, envelope: Envelope) -> bool:
+        transport = self.transport
+        if transport is None:
+            return False
+        return bool(transport.send_envelope(envelope))
+
+    def _process(
+        self,
+        event: Optional[Event],
+        hint: Hint,
+        scope: Optional[Scope],
+        session_update: Optional[Item] = None,
+    ) -> Optional[str]:
         assert event is not None
         event.setdefault("event_id", new_event_id())
         hint["_scope"] = scope
@@ -226,6 +276,11 @@ class Client:
                 self.transport_stats_lost(reports.BEFORE_SEND)
                 return None
         event_id = event.get("event_id")
+        if session_update is not None:
+            if self.transport.capture_event_with(event, [session_update]):
+                self.last_event_id = event_id
+                return event_id
+            return None
         if self.transport.capture_event(event):
             self.last_event_id = event_id
             return event_id
@@ -313,6 +368,8 @@ class Client:
         if self.transport is None:
             return True
         try:
+            if self.sessions is not None:
+                self.sessions.flush()
             return bool(
                 self.transport.flush(self.options.shutdown_timeout if timeout is None else timeout)
             )
@@ -334,6 +391,7 @@ class Client:
 
     def close(self, timeout: Optional[float] = None) -> bool:
         """Flush within ``timeout`` and stop delivery; the client sends nothing afterwards."""
+        self.end_sessions()
         transport, self.transport = self.transport, None
         if transport is None:
             return True
@@ -344,6 +402,15 @@ class Client:
         except Exception:
             internal_error("close failed")
             return False
+
+    def end_sessions(self, status: str = "exited") -> None:
+        """End the process session with ``status`` and queue every counted session."""
+        sessions = self.sessions
+        if sessions is not None and self.transport is not None:
+            try:
+                sessions.close(status)
+            except Exception:
+                internal_error("ending the sessions failed")
 
     def delivery_stats(self) -> Dict[str, Any]:
         """Counts of sent, queued, spooled and dropped (by reason) events."""

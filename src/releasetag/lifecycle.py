@@ -8,6 +8,9 @@
   which skips ``atexit``; in a forked child it is wrapped to flush first.
 - SIGTERM (``flush_on_sigterm=True`` or :func:`install_sigterm_flush`): flush, then hand the
   signal to the handler installed before (or to the default action).
+- Sessions (``sessions.py``): at exit the process session ends ``exited``; when SIGTERM or
+  ``os._exit`` end the process first, ``abnormal`` (application mode installs both hooks).
+  Request-mode counts are queued before the flush in every case.
 """
 
 from __future__ import annotations
@@ -50,8 +53,11 @@ def untrack(transport: Transport) -> None:
 
 
 def _close_all_at_exit() -> None:
-    """Each open transport flushes within its shutdown_timeout; runs on the main thread and
-    starts no thread."""
+    """The current client's sessions end (exited), then each open transport flushes within
+    its shutdown_timeout; runs on the main thread and starts no thread."""
+    client = current.get_client()
+    if client is not None:
+        client.end_sessions("exited")
     for transport in list(_open_transports):
         options = transport.options
         try:
@@ -61,11 +67,18 @@ def _close_all_at_exit() -> None:
 
 
 def _shutdown(timeout: Optional[float] = None, close: bool = True) -> None:
-    """Flush the current client within the timeout; with ``close`` also stop and spool what
-    is left. Nothing to do when its transport is idle."""
+    """Flush the current client within the timeout; with ``close`` (the process ends now)
+    also end its process session as abnormal, stop and spool what is left. Nothing to do
+    when its transport is idle."""
     client = current.get_client()
     transport = client.transport if client is not None else None
-    if client is None or transport is None or transport.is_idle():
+    if client is None or transport is None:
+        return
+    if close:
+        client.end_sessions("abnormal")
+    elif client.sessions is not None:
+        client.sessions.flush()
+    if transport.is_idle():
         return
     timeout = client.options.shutdown_timeout if timeout is None else timeout
     if close:
@@ -91,6 +104,8 @@ def _after_fork_in_child() -> None:
         return
     try:
         transport.reinit_after_fork()
+        if client is not None and client.sessions is not None:
+            client.sessions.reinit_after_fork()
         install_os_exit_flush()
     except Exception:
         internal_error("resetting delivery in a forked child failed")

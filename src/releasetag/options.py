@@ -60,6 +60,10 @@ class Options:
     spool_max_age: float = 3 * 24 * 3600.0
     retry_policy: Optional[Any] = None  # a transport.retry.RetryPolicy; None: the default
     flush_on_sigterm: bool = False  # flush (then chain to the previous handler) on SIGTERM
+    # release health (sessions.py)
+    session_mode: str = "request"  # "request" | "application" | "off"
+    auto_session_tracking: bool = True  # False: no automatic sessions (like "off")
+    session_flush_interval: float = 60.0  # seconds between sends of request-mode counts
     extra: Dict[str, Any]  # a new dict per instance
 
     def __init__(self, **values: Any) -> None:
@@ -89,6 +93,7 @@ ENV_VARS: Mapping[str, Sequence[str]] = {
     "dist": ("RELEASETAG_DIST", "SENTRY_DIST"),
     "spool_dir": ("RELEASETAG_SPOOL_DIR",),
     "debug": ("RELEASETAG_DEBUG", "SENTRY_DEBUG"),
+    "session_mode": ("RELEASETAG_SESSION_MODE",),
 }
 
 _OPTION_NAMES = frozenset(Options.__annotations__)
@@ -150,6 +155,14 @@ def resolve_options(
             opts.debug = is_true(value)
         else:
             opts.debug = False
+    if "session_mode" not in kwargs or kwargs["session_mode"] is None:
+        opts.session_mode = (_env_value("session_mode", env) or Options.session_mode).lower()
+    if opts.session_mode not in ("request", "application", "off"):
+        raise ConfigurationError(
+            f"session_mode must be request, application or off, got {opts.session_mode!r}"
+        )
+    if not opts.auto_session_tracking:
+        opts.session_mode = "off"
     if opts.server_name is None:
         opts.server_name = _host_name()
     if not 0.0 <= float(opts.sample_rate) <= 1.0:

@@ -18,6 +18,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Deque, Dict, Iterator, List, Optional
 
+    from .sessions import RequestSession
     from .types import Breadcrumb, EventProcessor
 
 
@@ -39,6 +40,7 @@ class Scope:
         "breadcrumbs",
         "event_processors",
         "propagation",
+        "session",
         "_max_breadcrumbs",
     )
 
@@ -53,6 +55,7 @@ class Scope:
         self.breadcrumbs: Deque[Dict[str, Any]] = deque(maxlen=max_breadcrumbs)
         self.event_processors: List[EventProcessor] = []
         self.propagation: Dict[str, Any] = {}
+        self.session: Optional[RequestSession] = None  # the request's or task's session
         self._max_breadcrumbs = max_breadcrumbs
 
     def fork(self) -> "Scope":
@@ -68,6 +71,7 @@ class Scope:
         new.breadcrumbs = deque(self.breadcrumbs, maxlen=self.breadcrumbs.maxlen)
         new.event_processors = list(self.event_processors)
         new.propagation = dict(self.propagation)
+        new.session = self.session
         new._max_breadcrumbs = self._max_breadcrumbs
         return new
 

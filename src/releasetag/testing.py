@@ -22,16 +22,29 @@ class CapturingTransport(Transport):
     def __init__(self, options: Any = None) -> None:
         super().__init__(options)
         self.events: List[Dict[str, Any]] = []
+        #: the payloads of ``session`` and ``sessions`` items, in the order sent
+        self.sessions: List[Dict[str, Any]] = []
 
     def capture_event(self, event: Event) -> bool:
         self.events.append(event)
+        return True
+
+    def capture_event_with(self, event: Event, items: List[Any]) -> bool:
+        self.events.append(event)
+        self._keep_sessions(items)
         return True
 
     def send_envelope(self, envelope: Any) -> bool:
         event = envelope.event
         if event is not None:
             self.events.append(event)
+        self._keep_sessions(envelope.items)
         return True
+
+    def _keep_sessions(self, items: Any) -> None:
+        for item in items:
+            if item.type in ("session", "sessions"):
+                self.sessions.append({"type": item.type, **item.json()})
 
     def is_idle(self) -> bool:
         return True

@@ -20,14 +20,15 @@ pytestmark = pytest.mark.slow
 
 
 class Gunicorn:
-    def __init__(self, app: str, dsn: str, *extra: str) -> None:
-        env = dict(
-            os.environ,
-            APP_DSN=dsn,
-            APP_RELEASE="shop@2.0.1",
-            APP_ENVIRONMENT="production",
-            PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        )
+    def __init__(self, app: str, dsn: str, *extra: str, env=None) -> None:
+        env = {
+            **os.environ,
+            "APP_DSN": dsn,
+            "APP_RELEASE": "shop@2.0.1",
+            "APP_ENVIRONMENT": "production",
+            "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            **(env or {}),
+        }
         self.proc = subprocess.Popen(
             [
                 sys.executable,

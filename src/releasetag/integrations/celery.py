@@ -91,6 +91,8 @@ def _on_prerun(
         header = _header_from(request)
         if header:
             continue_trace(scope, header)
+        sessions = client.sessions
+        scope.session = sessions.start_request() if sessions is not None else None
         active = use_isolation_scope(scope)
         active.__enter__()
         _active[task_id] = active
@@ -118,6 +120,13 @@ def _on_postrun(sender: Any = None, task_id: Any = None, **_: Any) -> None:
         active.__exit__(None, None, None)
     except Exception:  # a token from another context: leave the context as it is
         pass
+    session, active.scope.session = active.scope.session, None
+    client = get_client()
+    if session is not None and client is not None and client.sessions is not None:
+        try:
+            client.sessions.end_request(session)
+        except Exception:
+            internal_error("celery: ending the task's session failed")
 
 
 def _on_failure(

@@ -147,16 +147,25 @@ def handle_request(
     if header:
         continue_trace(scope, header)
     environ[SCOPE_KEY] = scope
+    sessions = client.sessions
+    session = scope.session = sessions.start_request() if sessions is not None else None
     with use_isolation_scope(scope):
         try:
             response = app(environ, start_response)
-        except Exception:
-            _capture(mechanism)
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                _capture(mechanism)
+            if session is not None:
+                sessions.end_request(session)  # type: ignore[union-attr]
             raise
     if type(response) in (list, tuple):  # iterating cannot fail and there is no close()
+        if session is not None:
+            sessions.end_request(session)  # type: ignore[union-attr]
         return response
     wrapper = environ.get("wsgi.file_wrapper")
     if isinstance(wrapper, type) and isinstance(response, wrapper):
+        if session is not None:
+            sessions.end_request(session)  # type: ignore[union-attr]
         return response
     return _Response(response, scope, mechanism)
 
@@ -191,9 +200,18 @@ class _Response:
             yield chunk
 
     def close(self) -> None:
-        close = getattr(self._response, "close", None)
-        if close is not None:
-            self._run(close)
+        """Close the app's response; the request's session ends here (the server calls it
+        once the response was sent, or failed)."""
+        try:
+            close = getattr(self._response, "close", None)
+            if close is not None:
+                self._run(close)
+        finally:
+            session, self._scope.session = self._scope.session, None
+            if session is not None:
+                client = get_client()
+                if client is not None and client.sessions is not None:
+                    client.sessions.end_request(session)
 
 
 class ReleasetagMiddleware:

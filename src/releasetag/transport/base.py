@@ -11,9 +11,9 @@ from .reports import DeliveryStats
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Optional
+    from typing import Any, Dict, List, Optional
 
-    from ..protocol.envelope import Envelope
+    from ..protocol.envelope import Envelope, Item
     from ..types import Event
     from .http import SendResult
 
@@ -31,6 +31,15 @@ class Transport:
     def capture_event(self, event: Event) -> bool:
         """Queue ``event`` for delivery; False when it was dropped (and counted)."""
         raise NotImplementedError
+
+    def capture_event_with(self, event: Event, items: List[Item]) -> bool:
+        """Queue ``event`` with more items (a session update) for the same envelope.
+        This default sends them in an envelope of their own."""
+        from ..protocol.envelope import Envelope
+
+        ok = self.capture_event(event)
+        self.send_envelope(Envelope({}, list(items)))
+        return ok
 
     def send_envelope(self, envelope: Envelope) -> bool:
         """Queue a ready envelope (sessions, attachments, ...)."""

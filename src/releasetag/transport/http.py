@@ -70,19 +70,21 @@ class SendResult(FrozenRecord):
 class _EventJob:
     """A queued event: sent by the worker, or written to the spool if it cannot run."""
 
-    __slots__ = ("transport", "event", "ts_ns")
+    __slots__ = ("transport", "event", "ts_ns", "items")
     category = "error"
 
-    def __init__(self, transport: "HttpTransport", event: Event, ts_ns: int) -> None:
-        self.transport, self.event, self.ts_ns = transport, event, ts_ns
+    def __init__(
+        self, transport: "HttpTransport", event: Event, ts_ns: int, items: Any = ()
+    ) -> None:
+        self.transport, self.event, self.ts_ns, self.items = transport, event, ts_ns, items
 
     def __call__(self) -> None:
-        data = self.transport._event_bytes(self.event)
+        data = self.transport._event_bytes(self.event, self.items)
         if data is not None:
             self.transport._dispatch(data, "error", self.ts_ns)
 
     def payload(self) -> Optional[Tuple[bytes, str, int]]:
-        data = self.transport._event_bytes(self.event)
+        data = self.transport._event_bytes(self.event, self.items)
         return None if data is None else (data, "error", self.ts_ns)
 
 
@@ -205,6 +207,14 @@ class HttpTransport(Transport):
         """Queue ``event`` for delivery; False when it was dropped (and counted)."""
         self._first_use_in_process()
         job = _EventJob(self, event, wall_ns())
+        if self.worker.submit(job):
+            return True
+        return self._spill(job)
+
+    def capture_event_with(self, event: Event, items: List[Item]) -> bool:
+        """Queue ``event`` and ``items`` (a session update) in one envelope."""
+        self._first_use_in_process()
+        job = _EventJob(self, event, wall_ns(), tuple(items))
         if self.worker.submit(job):
             return True
         return self._spill(job)
@@ -368,22 +378,23 @@ class HttpTransport(Transport):
         return snap
 
     # --- on the worker thread -----------------------------------------------------------
-    def _event_bytes(self, event: Event) -> Optional[bytes]:
+    def _event_bytes(self, event: Event, items: Any = ()) -> Optional[bytes]:
         """The event's envelope; None (counted as lost) if the SDK fails to write it."""
         try:
-            return self._envelope_of(event)
+            return self._envelope_of(event, items)
         except Exception:
             internal_error("writing an event envelope failed")
             self.stats.record_lost(reports.INTERNAL_SDK_ERROR, "error")
             return None
 
-    def _envelope_of(self, event: Event) -> bytes:
+    def _envelope_of(self, event: Event, items: Any = ()) -> bytes:
         payload = trim.encode_event(event, self.options.max_event_bytes)
         headers: Dict[str, Any] = {"event_id": event.get("event_id")}
         if self._sdk:
             headers["sdk"] = self._sdk
         return Envelope(
-            headers, [Item({"type": "event", "content_type": "application/json"}, payload)]
+            headers,
+            [Item({"type": "event", "content_type": "application/json"}, payload), *items],
         ).serialize()
 
     def _blocked(self, category: str) -> bool:

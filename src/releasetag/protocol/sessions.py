@@ -1,0 +1,40 @@
+"""The wire facts of release health (PROTOCOL.md §4b), shared by the SDK, the collector and
+the CLI: session statuses, the outcome keys of aggregates and the Sessions API fields."""
+
+from __future__ import annotations
+
+import time
+
+#: every status a ``session`` item may carry; all but ``ok`` end the session
+STATUSES = ("ok", "exited", "crashed", "abnormal", "errored")
+FINAL_STATUSES = frozenset(("exited", "crashed", "abnormal"))
+#: how final an end is: a later update never lowers it (crashed beats abnormal beats exited)
+STATUS_RANK = {"ok": 0, "errored": 1, "exited": 2, "abnormal": 3, "crashed": 4}
+#: the counters of one ``sessions`` aggregate, in this order everywhere
+OUTCOMES = ("exited", "errored", "crashed", "abnormal")
+
+#: Sessions API fields (``GET /api/0/organizations/{org}/sessions/?field=...``)
+FIELD_SESSIONS = "sum(session)"
+FIELD_USERS = "count_unique(user)"
+FIELD_CRASH_FREE_SESSIONS = "crash_free_rate(session)"
+FIELD_CRASH_FREE_USERS = "crash_free_rate(user)"
+FIELD_CRASH_RATE = "crash_rate(session)"
+FIELDS = (
+    FIELD_SESSIONS,
+    FIELD_USERS,
+    FIELD_CRASH_FREE_SESSIONS,
+    FIELD_CRASH_FREE_USERS,
+    FIELD_CRASH_RATE,
+)
+GROUP_BYS = ("release", "environment", "project", "session.status")
+#: ``session.status`` values of the Sessions API
+API_STATUSES = ("healthy", "errored", "crashed", "abnormal")
+
+
+def wire_time(seconds: float) -> str:
+    """Unix seconds as RFC 3339 UTC with microseconds (the times of session payloads)."""
+    whole = int(seconds)
+    micros = int(round((seconds - whole) * 1_000_000))
+    if micros >= 1_000_000:
+        whole, micros = whole + 1, micros - 1_000_000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{micros:06d}Z"
