@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, Iterable, List, Tuple
 
 from releasetag.collector.db.store import Store
 
-from . import ingest, issue_pages, issues_api, login, pages, webapi
+from . import ingest, issue_pages, issues_api, login, pages, sessions_api, webapi
 from .http import HTTPError, Request, Response, error_response, json_response
 from .webapi import Context
 
@@ -46,7 +46,7 @@ class CollectorApp:
         ]
         routes += [
             _compile(m, p, h, True)  # type: ignore[arg-type]
-            for m, p, h in webapi.ROUTES + issues_api.ROUTES
+            for m, p, h in webapi.ROUTES + issues_api.ROUTES + sessions_api.ROUTES
         ]
         self.routes = routes
 

@@ -102,6 +102,11 @@ class Request:
         }
         self._body: Optional[bytes] = None
 
+    def query_all(self, name: str) -> List[str]:
+        """Every value of a repeated query parameter (``field=a&field=b``), in order."""
+        values = parse_qs(self.environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        return values.get(name, [])
+
     def header(self, name: str, default: Optional[str] = None) -> Optional[str]:
         key = name.upper().replace("-", "_")
         if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):

@@ -16,6 +16,7 @@ from releasetag.protocol.dsn import Dsn, parse_auth_header
 from releasetag.protocol.envelope import Envelope, EnvelopeError
 from releasetag.protocol.release import release_name_error
 
+from . import session_intake
 from .http import HTTPError, Request, Response, json_response
 
 MAX_ENVELOPE = 20 * 1024 * 1024  # raw (possibly compressed) envelope body
@@ -174,7 +175,10 @@ def handle_envelope(store: Store, req: Request, project_id: str) -> Response:
     event = None
     attachments: List[Dict[str, Any]] = []
     reports = []
-    for item in envelope.items:
+    updates: List[Dict[str, Any]] = []
+    counts: List[Dict[str, Any]] = []
+    rejected: List[Dict[str, Any]] = []
+    for number, item in enumerate(envelope.items):
         kind = item.type
         if kind == "event":
             if event is not None:
@@ -206,14 +210,35 @@ def handle_envelope(store: Store, req: Request, project_id: str) -> Response:
             if not isinstance(report, dict):
                 raise HTTPError(400, "client_report payload must be a JSON object")
             reports.append(report)
-        # sessions, transactions and other item types are accepted and not kept.
+        elif kind in ("session", "sessions"):
+            try:
+                if len(item.payload) > MAX_EVENT:
+                    raise session_intake.Rejected(f"payload is over {MAX_EVENT} bytes")
+                try:
+                    payload = item.json()
+                except EnvelopeError as exc:
+                    raise session_intake.Rejected(str(exc)) from None
+                if kind == "session":
+                    updates.append(session_intake.session_update(payload))
+                else:
+                    counts.extend(session_intake.session_counts(payload))
+            except session_intake.Rejected as exc:
+                rejected.append({"item": number, "type": kind, "reason": str(exc)})
+        # transactions and other item types are accepted and not kept.
 
     if event is not None:
         _store_event(store, project["id"], event, attachments, reports)
     elif reports:
         store.insert_client_reports(project["id"], reports)
+    if updates or counts or rejected:
+        store.insert_sessions(
+            project["id"], updates, counts, [(r["type"], r["reason"]) for r in rejected]
+        )
     answer_id = event["event_id"] if event is not None else header_id
-    return json_response({"id": answer_id})
+    answer: Dict[str, Any] = {"id": answer_id}
+    if rejected:
+        answer["rejected"] = rejected
+    return json_response(answer)
 
 
 def handle_store(store: Store, req: Request, project_id: str) -> Response:

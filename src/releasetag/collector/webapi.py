@@ -6,13 +6,13 @@ HTTPError; the routes of this module and of ``uploads`` are listed in ``ROUTES``
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
 from releasetag.collector.db.store import to_iso
 from releasetag.protocol.release import release_name_error
 
-from . import insights, notify, uploads
+from . import health, insights, notify, uploads
 from .context import (
     Context,
     body_object,
@@ -96,7 +96,11 @@ def deploy_json(row) -> Dict[str, Any]:
     }
 
 
-def release_json(ctx: Context, row) -> Dict[str, Any]:
+def release_json(
+    ctx: Context, row, health_of: Optional[List[str]] = None, with_health: bool = False
+) -> Dict[str, Any]:
+    """A release in Sentry's shape; ``with_health`` adds each project's ``healthData``
+    (over the environments ``health_of``, or all)."""
     store = ctx.store
     counts = store.event_counts(row["version"])
     last_commit = store.last_commit(row["id"])
@@ -131,9 +135,23 @@ def release_json(ctx: Context, row) -> Dict[str, Any]:
                 "newGroups": 0,
                 "platform": "python",
                 "platforms": ["python"],
+                "hasHealthData": health.has_health_data(store, row["version"], p["id"]),
+                **(
+                    {"healthData": health.health_data(store, row["version"], p["id"], health_of)}
+                    if with_health
+                    else {}
+                ),
             }
             for p in store.release_projects(row["id"])
         ],
+    }
+
+
+def _health_args(req: Request) -> Dict[str, Any]:
+    """``?health=1`` and ``?environment=`` of the release endpoints."""
+    return {
+        "with_health": (req.query.get("health") or "").lower() in ("1", "true", "yes"),
+        "health_of": req.query_all("environment") or None,
     }
 
 
@@ -273,13 +291,14 @@ def list_releases(ctx: Context, req: Request, org: str, project: str = "") -> Re
         if req.query.get("project", "").isdigit():
             project_id = int(req.query["project"])
     rows = ctx.store.releases(project_id, req.query.get("query") or None)
-    return json_response([release_json(ctx, r) for r in rows])
+    args = _health_args(req)
+    return json_response([release_json(ctx, r, **args) for r in rows])
 
 
 def get_release(ctx: Context, req: Request, org: str, version: str, project: str = "") -> Response:
     if project:
         require_project(ctx, org, project)
-    return json_response(release_json(ctx, require_release(ctx, org, version)))
+    return json_response(release_json(ctx, require_release(ctx, org, version), **_health_args(req)))
 
 
 def _validate_commits(commits: Any) -> List[Dict[str, Any]]:
@@ -471,6 +490,24 @@ def list_client_reports(ctx: Context, req: Request, org: str, project: str) -> R
     return json_response(ctx.store.client_reports(project_row["id"]))
 
 
+def list_rejected_items(ctx: Context, req: Request, org: str, project: str) -> Response:
+    """How many envelope items the collector refused, per item type and reason."""
+    from .db import sessions as session_db
+
+    project_row = require_project(ctx, org, project)
+    return json_response(
+        [
+            {
+                "type": r["item_type"],
+                "reason": r["reason"],
+                "count": r["count"],
+                "lastSeen": r["last_seen"],
+            }
+            for r in session_db.rejected_counts(ctx.store, project_row["id"])
+        ]
+    )
+
+
 _O = r"/api/0/organizations/(?P<org>[^/]+)"
 _P = r"/api/0/projects/(?P<org>[^/]+)/(?P<project>[^/]+)"
 _V = r"/releases/(?P<version>[^/]+)"
@@ -516,4 +553,5 @@ ROUTES = [
     ("GET", _P + r"/events/", list_events),
     ("GET", _P + r"/events/(?P<event_id>[^/]+)/", get_event),
     ("GET", _P + r"/client-reports/", list_client_reports),
+    ("GET", _P + r"/rejected-items/", list_rejected_items),
 ]

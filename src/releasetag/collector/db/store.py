@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 from releasetag.protocol.timefmt import now_iso
 
 from ..grouping import GroupKey
-from . import issues
+from . import issues, sessions
 
 SCHEMA_VERSION = 1
 
@@ -115,6 +115,23 @@ CREATE TABLE IF NOT EXISTS commit_issue_refs (
     id INTEGER PRIMARY KEY, release_id INTEGER NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
     commit_key TEXT NOT NULL, short_id TEXT NOT NULL, group_id INTEGER,
     outcome TEXT NOT NULL, reason TEXT, date TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    project_id INTEGER NOT NULL REFERENCES projects(id), sid TEXT NOT NULL, did TEXT,
+    release TEXT NOT NULL, environment TEXT NOT NULL DEFAULT '', started REAL NOT NULL,
+    updated REAL NOT NULL, duration REAL, seq INTEGER NOT NULL, errors INTEGER NOT NULL,
+    status TEXT NOT NULL, PRIMARY KEY (project_id, sid));
+CREATE INDEX IF NOT EXISTS sessions_release ON sessions(release, environment, started);
+CREATE TABLE IF NOT EXISTS session_counts (
+    project_id INTEGER NOT NULL REFERENCES projects(id), release TEXT NOT NULL,
+    environment TEXT NOT NULL DEFAULT '', started INTEGER NOT NULL, did TEXT NOT NULL DEFAULT '',
+    exited INTEGER NOT NULL DEFAULT 0, errored INTEGER NOT NULL DEFAULT 0,
+    crashed INTEGER NOT NULL DEFAULT 0, abnormal INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (project_id, release, environment, started, did));
+CREATE INDEX IF NOT EXISTS session_counts_started ON session_counts(started);
+CREATE TABLE IF NOT EXISTS rejected_items (
+    project_id INTEGER NOT NULL, item_type TEXT NOT NULL, reason TEXT NOT NULL,
+    count INTEGER NOT NULL, last_seen TEXT NOT NULL,
+    PRIMARY KEY (project_id, item_type, reason));
 CREATE TABLE IF NOT EXISTS deploy_notifications (
     id INTEGER PRIMARY KEY, deploy_id INTEGER NOT NULL REFERENCES deploys(id) ON DELETE CASCADE,
     name TEXT, email TEXT NOT NULL, status TEXT NOT NULL, detail TEXT, date TEXT NOT NULL);
@@ -491,6 +508,29 @@ class Store:
 
     def count_events(self) -> int:
         return int(self.query_row("SELECT COUNT(*) AS n FROM events")["n"])
+
+    # -- sessions ------------------------------------------------------------------------------
+    def insert_sessions(
+        self,
+        project_id: int,
+        updates: Sequence[Dict[str, Any]],
+        counts: Sequence[Dict[str, Any]],
+        rejected: Sequence[Tuple[str, str]],
+    ) -> None:
+        """Store session updates, aggregate counts and the reasons items were rejected, in
+        one transaction (see ``db.sessions``); the releases they name are created."""
+        versions = {u["release"] for u in updates} | {c["release"] for c in counts}
+
+        def work(c: sqlite3.Connection) -> None:
+            for version in versions:
+                release_id = self._ensure_release(c, version)
+                c.execute(
+                    "INSERT OR IGNORE INTO release_projects(release_id, project_id) VALUES (?, ?)",
+                    (release_id, project_id),
+                )
+            sessions.store(c, project_id, updates, counts, rejected)
+
+        self.group_write(work)
 
     # -- releases ------------------------------------------------------------------------------
     @staticmethod
