@@ -1,4 +1,4 @@
-"""``releasetag releases ...``: new, finalize, archive, restore, list, info, delete,
+"""``releasetag releases ...``: new, finalize, archive, restore, list, info, health, delete,
 set-commits, propose-version and ``deploys VERSION new|list`` (sentry-cli's names and flags)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from releasetag.protocol import release as release_mod
 from releasetag.protocol.errors import UsageError
 from releasetag.protocol.timefmt import now_wire
 
-from . import cmd_deploys, set_commits
+from . import cmd_deploys, cmd_health, set_commits
 from .apiargs import add_api_arguments, add_config_flags, api_command, client_from_args, release_arg
 from .cmd_runtime import add_propose_version_arguments, cmd_propose_version
 from .output import emit, table
@@ -75,6 +75,15 @@ def register(sub: Any) -> None:
     p.add_argument("--show-commits", action="store_true", help="also list its commits")
     add_api_arguments(p)
     p.set_defaults(func=cmd_info)
+
+    p = actions.add_parser(
+        "health",
+        help="the health gate: exit 3 when a crash-free or issue threshold is breached",
+        description="Check a release's health since its last deploy (or over --window) "
+        "against thresholds. Exit 0: every threshold holds; 3: one is breached; 4: too "
+        "few sessions for a verdict; 1: an error.",
+    )
+    cmd_health.add_arguments(p)
 
     p = actions.add_parser("delete", help="delete a release")
     _version_arg(p)
@@ -250,7 +259,10 @@ def cmd_info(args: argparse.Namespace) -> int:
             "",
             table(["Commit", "Repository", "Author", "Message"], rows) if rows else "No commits",
         ]
+    health_rows, health_text = cmd_health.health_section(client, org, version)
+    lines += ["", health_text]
     out = dict(data)
+    out["health"] = health_rows
     if commits is not None:
         out["commits"] = commits
     emit(args, out, "\n".join(line.rstrip() for line in lines))

@@ -9,7 +9,6 @@ is exclusive: crashed, abnormal, errored (errors but neither) or healthy.
 from __future__ import annotations
 
 import math
-import re
 import time
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
@@ -21,18 +20,9 @@ from .db.store import Store
 
 HOUR = 3600
 DAY = 24 * HOUR
-_PERIOD = re.compile(r"^(\d+)([smhdw])$")
-_UNITS = {"s": 1, "m": 60, "h": HOUR, "d": DAY, "w": 7 * DAY}
+parse_period = wire.parse_period
 OUTCOMES = ("healthy", "errored", "crashed", "abnormal")  # the API's session.status values
 _COUNTED = {"exited": "healthy", "errored": "errored", "crashed": "crashed", "abnormal": "abnormal"}
-
-
-def parse_period(text: str, name: str = "statsPeriod") -> int:
-    """``24h``, ``14d``, ``30m``, ``90s``, ``1w`` as seconds (ValueError naming ``name``)."""
-    match = _PERIOD.match((text or "").strip())
-    if not match or int(match.group(1)) <= 0:
-        raise ValueError(f"invalid {name} {text!r}: use a number and s, m, h, d or w (24h)")
-    return int(match.group(1)) * _UNITS[match.group(2)]
 
 
 def iso(seconds: float) -> str:

@@ -3,6 +3,7 @@ the CLI: session statuses, the outcome keys of aggregates and the Sessions API f
 
 from __future__ import annotations
 
+import re
 import time
 
 #: every status a ``session`` item may carry; all but ``ok`` end the session
@@ -38,3 +39,15 @@ def wire_time(seconds: float) -> str:
     if micros >= 1_000_000:
         whole, micros = whole + 1, micros - 1_000_000
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{micros:06d}Z"
+
+
+_PERIOD = re.compile(r"^(\d+)([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_period(text: str, name: str = "statsPeriod") -> int:
+    """``24h``, ``14d``, ``30m``, ``90s``, ``1w`` as seconds (ValueError naming ``name``)."""
+    match = _PERIOD.match((text or "").strip())
+    if not match or int(match.group(1)) <= 0:
+        raise ValueError(f"invalid {name} {text!r}: use a number and s, m, h, d or w (24h)")
+    return int(match.group(1)) * _UNITS[match.group(2)]
