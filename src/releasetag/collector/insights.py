@@ -105,8 +105,10 @@ def issues(
     return [issue for issue in (hydrate(store, r) for r in rows) if issue is not None]
 
 
-def group_events(store: Store, group_id: int, limit: int = 100) -> List[sqlite3.Row]:
-    return db.group_events(store, group_id, limit)
+def group_events(
+    store: Store, group_id: int, limit: int = 100, offset: int = 0
+) -> List[sqlite3.Row]:
+    return db.group_events(store, group_id, limit, offset)
 
 
 def group_releases(store: Store, group_id: int) -> List[Dict[str, Any]]:

@@ -8,12 +8,14 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
-from . import insights, notify
+from . import health, health_html, insights, notify
 from .context import Context
 from .html import Html, html, join
 from .http import HTTPError, Request, Response
 from .insights import Issue
-from .pages import code, files_cell, first_line, muted, page, table
+from .pages import code, files_cell, first_line, muted, page, page_number, pager, table
+
+EVENTS_PER_PAGE = 50
 
 STATUS_CLASS = {
     "resolved": "st-resolved",
@@ -141,9 +143,20 @@ def release_page(ctx: Context, req: Request, version: str) -> Response:
         for r in report["refs"]
     ]
     released = html(" &middot; released {}", rel["date_released"]) if rel["date_released"] else ""
+    health_card = html(
+        "<section class=card id=health><h3>Health</h3>{}<h3>Sessions per hour, last 24 h "
+        "(UTC)</h3>{}</section>",
+        table(
+            health_html.SUMMARY_HEADERS,
+            health_html.summary_rows(health.release_health(store, version)),
+            "no sessions: the SDK sends them for each request (or process) once it "
+            "knows its release",
+        ),
+        health_html.chart(store, version),
+    )
     body = html(
         "{}<h2>Release <span class=version>{}</span></h2>"
-        "<div class=muted>created {}{}</div><div>{}</div>"
+        "<div class=muted>created {}{}</div><div>{}</div>{}{}"
         "<section class=card id=new-issues><h3>New issues</h3>{}</section>"
         "<section class=card id=regressions><h3>Regressions</h3>{}</section>"
         "<section class=card id=resolved><h3>Resolved in this release</h3>{}"
@@ -155,6 +168,8 @@ def release_page(ctx: Context, req: Request, version: str) -> Response:
         rel["date_created"],
         released,
         env_badges,
+        health_card,
+        _release_events(ctx, req, version),
         table(ISSUE_HEADERS, _issue_rows(store, report["new"]), "no new issues"),
         table(ISSUE_HEADERS, _issue_rows(store, report["regressed"]), "no regressions"),
         table(
@@ -192,6 +207,36 @@ def _resolution(store: Any, row: Issue) -> Html:
     return muted("unresolved")
 
 
+def _release_events(ctx: Context, req: Request, version: str) -> Html:
+    """The release's events, newest first, a page at a time (``?events=N``)."""
+    store = ctx.store
+    projects = store.projects()
+    if not projects:
+        return Html("")
+    project_id = projects[0]["id"]
+    number = page_number(req, "events")
+    total = store.count_release_events(project_id, version)
+    rows = [
+        [
+            html('<span class="level-{0}">{0}</span>', ev["level"]),
+            html('<a href="/events/{}/">{}</a>', quote(ev["event_id"]), ev["title"]),
+            ev["environment"],
+            ev["received"],
+        ]
+        for ev in store.events(
+            project_id,
+            release=version,
+            limit=EVENTS_PER_PAGE,
+            offset=(number - 1) * EVENTS_PER_PAGE,
+        )
+    ]
+    return html(
+        "<section class=card id=events><h3>Events</h3>{}{}</section>",
+        table(["level", "title", "environment", "received"], rows, "no events"),
+        pager(req, number, EVENTS_PER_PAGE, total, "events"),
+    )
+
+
 def issue_page(ctx: Context, req: Request, issue_id: str) -> Response:
     """``/issues/{id}/`` (numeric id or short ID)."""
     store = ctx.store
@@ -200,6 +245,7 @@ def issue_page(ctx: Context, req: Request, issue_id: str) -> Response:
         raise HTTPError(404, f"issue {issue_id} does not exist")
     suspects = insights.suspect_commits(store, row)
     who = insights.assignee(store, row, suspects)
+    number = page_number(req)
     first = insights.release_version(store, row["first_release_id"])
     last_rel = insights.release_version(store, row["last_release_id"])
     facts = [
@@ -241,13 +287,15 @@ def issue_page(ctx: Context, req: Request, issue_id: str) -> Response:
             ev["environment"],
             ev["received"],
         ]
-        for ev in insights.group_events(store, row["id"], 50)
+        for ev in insights.group_events(
+            store, row["id"], EVENTS_PER_PAGE, (number - 1) * EVENTS_PER_PAGE
+        )
     ]
     body = html(
         "{}<h2 class=title>{}</h2><section class=card>{}</section>"
         "<section class=card id=suspects><h3>Suspect commits</h3>{}</section>"
         "<section class=card><h3>Releases</h3>{}</section>"
-        "<section class=card id=events><h3>Events</h3>{}</section>",
+        "<section class=card id=events><h3>Events</h3>{}{}</section>",
         EXTRA_STYLE,
         row["title"],
         table(["", ""], facts, ""),
@@ -262,5 +310,6 @@ def issue_page(ctx: Context, req: Request, issue_id: str) -> Response:
             "no releases",
         ),
         table(["event", "title", "release", "environment", "received"], event_rows, "no events"),
+        pager(req, number, EVENTS_PER_PAGE, int(row["times_seen"] or 0)),
     )
     return page(f"{insights.short_id_of(store, row)} {row['title']}", body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, Dict, List
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from .context import Context
 from .html import Html, html, join
@@ -23,6 +23,9 @@ text-align:left;vertical-align:top}th{color:#666;font-weight:600}code,pre{font:1
 .level-error,.level-fatal{color:#b0173a}.level-warning{color:#9a6700}
 pre.ctx{background:#f3f1f6;padding:6px;margin:2px 0;overflow:auto}.frame{margin:0 0 8px}
 .inapp{border-left:3px solid #6c5fc7;padding-left:8px}
+.o-healthy{background:#3c9a5f;color:#fff}.o-errored{background:#e0a526}
+.o-abnormal{background:#8c6bb1;color:#fff}.o-crashed{background:#c83a4b;color:#fff}
+nav.pager{margin:6px 0}nav.pager a{margin:0 4px}
 """
 
 
@@ -52,6 +55,33 @@ def table(headers: List[str], rows: List[List[Any]], empty: str) -> Html:
     return html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
 
 
+def page_number(req: Request, name: str = "page") -> int:
+    """The 1-based page a list shows (``?page=N``); anything else is page 1."""
+    value = req.query.get(name, "")
+    return max(1, min(int(value), 10**6)) if value.isdigit() else 1
+
+
+def pager(req: Request, number: int, per_page: int, total: int, name: str = "page") -> Html:
+    """Links to the previous and next pages of a list of ``total`` rows, or nothing when
+    it fits on one page."""
+    pages = max(1, -(-total // per_page))
+    if pages == 1:
+        return Html("")
+    others = {k: v for k, v in req.query.items() if k != name}
+
+    def link(n: int, text: str) -> Html:
+        query = urlencode({**others, name: str(n)})
+        rel = "prev" if n < number else "next"
+        return html('<a rel="{}" href="{}?{}">{}</a>', rel, quote(req.path), query, text)
+
+    parts = [html("page {} of {} ({} in all)", min(number, pages), pages, total)]
+    if number > 1:
+        parts.append(link(min(number, pages) - 1, "newer"))
+    if number < pages:
+        parts.append(link(number + 1, "older"))
+    return html("<nav class=pager>{}</nav>", join(parts, " &middot; "))
+
+
 def code(value: Any) -> Html:
     return html("<code>{}</code>", value)
 
@@ -68,13 +98,34 @@ def first_line(text: Any) -> str:
     return (text or "").split("\n", 1)[0]
 
 
+RELEASES_PER_PAGE = 20
+EVENTS_PER_RELEASE = 5  # the home page's latest events of each release
+ROWS_PER_LIST = 10  # commits, deploys and artifacts shown per release on the home page
+
+
+def _more(shown: int, total: int, version: str, what: str) -> Html:
+    if total <= shown:
+        return Html("")
+    return html(
+        '<p class=more><a href="/releases/{}/">all {} {}</a></p>',
+        quote(version, safe=""),
+        total,
+        what,
+    )
+
+
 def index(ctx: Context, req: Request) -> Response:
-    """``/``: releases newest first with events, environments, commits, deploys, artifacts."""
+    """``/``: releases newest first (paged), each with its health per environment, its
+    latest events and a short list of commits, deploys and artifacts."""
+    from . import health, health_html
+
     store = ctx.store
     sections = []
     projects = store.projects()
     project = projects[0] if projects else None
-    for rel in store.releases():
+    number = page_number(req)
+    total_releases = store.count_releases()
+    for rel in store.releases(limit=RELEASES_PER_PAGE, offset=(number - 1) * RELEASES_PER_PAGE):
         version = rel["version"]
         counts = store.event_counts(version)
         total = sum(c["count"] for c in counts)
@@ -82,6 +133,8 @@ def index(ctx: Context, req: Request) -> Response:
             html("<span class=badge>{}: {}</span>", c["environment"] or "(none)", c["count"])
             for c in counts
         )
+        health_rows = health.release_health(store, version)
+        commits = store.release_commits(rel["id"])
         commit_rows = [
             [
                 code(c["key"][:12]),
@@ -90,19 +143,23 @@ def index(ctx: Context, req: Request) -> Response:
                 first_line(c.get("message")),
                 files_cell(c["files"]),
             ]
-            for c in store.release_commits(rel["id"])
+            for c in commits[:ROWS_PER_LIST]
         ]
+        deploys = store.deploys(rel["id"])
         deploy_rows = [
             [d["environment"], d["name"], d["date_finished"], d["url"]]
-            for d in store.deploys(rel["id"])
+            for d in deploys[:ROWS_PER_LIST]
         ]
+        artifacts = store.release_artifacts(version)
         artifact_rows = [
             [a["name"], a["type"], code(a["debug_id"]), a["dist"], a["size"]]
-            for a in store.release_artifacts(version)
+            for a in artifacts[:ROWS_PER_LIST]
         ]
         event_rows = []
+        project_events = 0
         if project is not None:
-            for ev in store.events(project["id"], release=version, limit=10):
+            project_events = store.count_release_events(project["id"], version)
+            for ev in store.events(project["id"], release=version, limit=EVENTS_PER_RELEASE):
                 event_rows.append(
                     [
                         html('<span class="level-{0}">{0}</span>', ev["level"]),
@@ -119,8 +176,8 @@ def index(ctx: Context, req: Request) -> Response:
             html(
                 '<section class=release id="release-{}"><h2><a href="/releases/{}/">{}</a>{}</h2>'
                 "<div class=muted>created {}{} &middot; <b class=events>{}</b> events</div>"
-                "<div>{}</div><h3>Events</h3>{}<h3>Commits</h3>{}<h3>Deploys</h3>{}"
-                "<h3>Artifacts</h3>{}</section>",
+                "<div>{}</div><h3>Health</h3>{}<h3>Latest events</h3>{}{}"
+                "<h3>Commits</h3>{}{}<h3>Deploys</h3>{}{}<h3>Artifacts</h3>{}{}</section>",
                 version,
                 quote(version, safe=""),
                 version,
@@ -129,18 +186,31 @@ def index(ctx: Context, req: Request) -> Response:
                 released,
                 total,
                 envs,
+                table(
+                    health_html.SUMMARY_HEADERS,
+                    health_html.summary_rows(health_rows),
+                    "no sessions",
+                ),
                 table(["level", "title", "environment", "received"], event_rows, "no events"),
+                _more(len(event_rows), project_events, version, "events"),
                 table(
                     ["commit", "repository", "author", "message", "files"],
                     commit_rows,
                     "no commits",
                 ),
+                _more(len(commit_rows), len(commits), version, "commits"),
                 table(["environment", "name", "finished", "url"], deploy_rows, "no deploys"),
+                _more(len(deploy_rows), len(deploys), version, "deploys"),
                 table(["name", "type", "debug id", "dist", "bytes"], artifact_rows, "no artifacts"),
+                Html("")
+                if len(artifacts) <= ROWS_PER_LIST
+                else html(
+                    "<p class=more>and {} more artifacts</p>", len(artifacts) - ROWS_PER_LIST
+                ),
             )
         )
     unreleased = project is not None and store.count_events_without_release()
-    if unreleased:
+    if unreleased and number == 1:
         sections.append(
             html(
                 "<section class=release><h2>(no release)</h2>"
@@ -149,7 +219,8 @@ def index(ctx: Context, req: Request) -> Response:
             )
         )
     body = join(sections) or Html("<p class=muted>No releases or events yet.</p>")
-    return page("Releases", html("<h2>Releases</h2>{}", body))
+    nav = pager(req, number, RELEASES_PER_PAGE, total_releases)
+    return page("Releases", html("<h2>Releases</h2>{}{}{}", nav, body, nav))
 
 
 def _frames_html(frames: List[Any]) -> Html:

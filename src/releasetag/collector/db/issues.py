@@ -282,9 +282,10 @@ def search_groups(
     return store.query(sql, params)
 
 
-def group_events(store: Store, group_id: int, limit: int = 100) -> List[Row]:
+def group_events(store: Store, group_id: int, limit: int = 100, offset: int = 0) -> List[Row]:
     return store.query(
-        "SELECT * FROM events WHERE group_id = ? ORDER BY id DESC LIMIT ?", (group_id, limit)
+        "SELECT * FROM events WHERE group_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+        (group_id, limit, offset),
     )
 
 

@@ -545,7 +545,11 @@ class Store:
         return self.query_one("SELECT * FROM releases WHERE version = ?", (version,))
 
     def releases(
-        self, project_id: Optional[int] = None, query: Optional[str] = None, limit: int = 1000
+        self,
+        project_id: Optional[int] = None,
+        query: Optional[str] = None,
+        limit: int = 1000,
+        offset: int = 0,
     ) -> List[sqlite3.Row]:
         sql = "SELECT r.* FROM releases r"
         params: List[Any] = []
@@ -561,9 +565,20 @@ class Store:
             params.append(query)
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY r.date_created DESC, r.id DESC LIMIT ?"
-        params.append(limit)
+        sql += " ORDER BY r.date_created DESC, r.id DESC LIMIT ? OFFSET ?"
+        params += [limit, offset]
         return self.query(sql, params)
+
+    def count_releases(self) -> int:
+        return int(self.query_row("SELECT COUNT(*) AS n FROM releases")["n"])
+
+    def count_release_events(self, project_id: int, release: str) -> int:
+        return int(
+            self.query_row(
+                "SELECT COUNT(*) AS n FROM events WHERE project_id = ? AND release = ?",
+                (project_id, release),
+            )["n"]
+        )
 
     def upsert_release(
         self, version: str, project_ids: Sequence[int], fields: Dict[str, Any]
