@@ -35,7 +35,8 @@ def test_demo_runs_the_whole_loop_and_prints_a_summary(tmp_path):
     reported = note.split("reported via ", 1)[1].split(", ")
     assert reported[:2] == ["capture_exception", "capture_message"]  # more with integrations
     rows = {tuple(line.split()) for line in out.splitlines()}
-    n = str(len(reported))
+    assert reported[-1] == "sessions"  # requests through the WSGI middleware: no events
+    n = str(len(reported) - 1)
     assert ("demo-shop@1.0.0", "production", n) in rows
     assert ("demo-shop@1.0.0", "staging", n) in rows
     assert ("2", "2", "2") in rows  # commits, deploys, artifacts
@@ -51,6 +52,16 @@ def test_demo_runs_the_whole_loop_and_prints_a_summary(tmp_path):
         "demo-shop@1.0.2",
     ]
     assert "suspect commit by Demo Dev" in out
+    # release health: 1.0.2 crashes in 8 of its 50 requests more than 1.0.0, and the gate
+    # a pipeline would run fails on it
+    assert ("demo-shop@1.0.0", "production", "52", "2", "96.15%", "50.00%") in rows
+    assert ("demo-shop@1.0.2", "production", "52", "10", "80.77%", "50.00%") in rows
+    gate = next(line for line in out.splitlines() if "gate the releases" in line)
+    assert "demo-shop@1.0.0 passes (exit 0)" in gate
+    assert (
+        "demo-shop@1.0.2 fails (exit 3): crash-free sessions 80.77% is below the "
+        "threshold 95.00%" in gate
+    )
     # not on a terminal and without --keep: the collector stopped, and the demo says so
     assert "Open http://" not in out
     assert out.rstrip().endswith("`releasetag demo --data DIR` to keep the data.")
@@ -137,8 +148,10 @@ def test_demo_keep_leaves_the_collector_serving(tmp_path):
     )
     try:
         data = json.loads(proc.stdout.readline())
-        n = len(data["reported"])
-        assert n >= 2 and {(e["environment"], e["count"]) for e in data["events"]} == {
+        n = len(data["reported"]) - 1  # the traffic scenario reports sessions, not events
+        assert [g["exit"] for g in data["gates"]] == [0, 3]
+        first = [e for e in data["events"] if e["release"] == "demo-shop@1.0.0"]
+        assert n >= 2 and {(e["environment"], e["count"]) for e in first} == {
             ("staging", n),
             ("production", n),
         }

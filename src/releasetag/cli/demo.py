@@ -40,6 +40,7 @@ class DemoState:
     release: str = RELEASE
     notes: List[Tuple[str, str]] = field(default_factory=list)
     reported: List[str] = field(default_factory=list)  # ways the sample app reported errors
+    gates: List[Dict[str, Any]] = field(default_factory=list)  # health gate runs
 
     @property
     def live(self) -> Collector:
@@ -78,6 +79,15 @@ class DemoState:
 
 def run_cli(state: DemoState, *args: str, cwd: Optional[str] = None) -> str:
     """Run ``releasetag ARGS`` against the demo collector; its stdout, or ReleasetagError."""
+    code, out, err = run_cli_code(state, *args, cwd=cwd)
+    if code != 0:
+        last = (err.strip().splitlines() or ["no output"])[-1]
+        raise ReleasetagError(f"demo: releasetag {' '.join(args[:2])} failed: {last}")
+    return out
+
+
+def run_cli_code(state: DemoState, *args: str, cwd: Optional[str] = None) -> Tuple[int, str, str]:
+    """Run ``releasetag ARGS`` against the demo collector: (exit code, stdout, stderr)."""
     info = state.live.info
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "RELEASETAG_"))}
     env.update(
@@ -94,10 +104,7 @@ def run_cli(state: DemoState, *args: str, cwd: Optional[str] = None) -> str:
         text=True,
         timeout=120,
     )
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ReleasetagError(f"demo: releasetag {' '.join(args[:2])} failed: {last}")
-    return proc.stdout
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 # -- steps -----------------------------------------------------------------------------------
@@ -198,7 +205,9 @@ def record_deploys(state: DemoState) -> str:
     return "deploys to " + ", ".join(ENVIRONMENTS) + " (releasetag deploys new)"
 
 
-def _run_app(state: DemoState, release: str, environments: Tuple[str, ...]) -> List[str]:
+def _run_app(
+    state: DemoState, release: str, environments: Tuple[str, ...], crashes: int = 0
+) -> List[str]:
     reported: List[str] = []
     for env in environments:
         proc = subprocess.run(
@@ -211,6 +220,7 @@ def _run_app(state: DemoState, release: str, environments: Tuple[str, ...]) -> L
                 RELEASETAG_DSN=state.live.info.dsn,
                 RELEASETAG_RELEASE=release,
                 RELEASETAG_ENVIRONMENT=env,
+                RELEASETAG_DEMO_CRASHES=str(crashes),
             ),
         )
         if proc.returncode != 0:
@@ -228,6 +238,8 @@ def run_sample_app(state: DemoState) -> str:
 # -- what releases tell: a fix, and a later release that brings the error back -----------------
 FIX_RELEASE = "demo-shop@1.0.1"
 REGRESS_RELEASE = "demo-shop@1.0.2"
+REGRESS_CRASHES = 8  # of the sample app's 50 requests (1.0.0 crashes in none)
+GATE = ("--min-crash-free-sessions", "95")
 
 
 def _payment_issue(state: DemoState) -> Optional[str]:
@@ -316,11 +328,30 @@ def regress_in_later_release(state: DemoState) -> str:
         "sample_app.py",
         "# charge first, check later\n",
     )
-    _run_app(state, REGRESS_RELEASE, ("production",))
+    run_cli(state, "deploys", "new", "-r", REGRESS_RELEASE, "-e", "production", "-n", "canary")
+    _run_app(state, REGRESS_RELEASE, ("production",), crashes=REGRESS_CRASHES)
     issue = state.api("GET", f"/issues/{short}/")
     status = issue.get("substatus") or issue["status"]
     suspect = (issue.get("assignedTo") or {}).get("name") or "nobody"
     return f"{REGRESS_RELEASE} brings {short} back: status {status}, suspect commit by {suspect}"
+
+
+def gate_releases(state: DemoState) -> str:
+    """The health gate a pipeline runs after a canary, on the first and the regressing
+    release: the first passes, the regressing one fails (exit 3) with its breach."""
+    results = []
+    for version in (state.release, REGRESS_RELEASE):
+        code, out, err = run_cli_code(
+            state, "releases", "health", version, "-e", "production", *GATE
+        )
+        if code not in (0, 3, 4):
+            last = (err.strip().splitlines() or ["no output"])[-1]
+            raise ReleasetagError(f"demo: releasetag releases health failed: {last}")
+        breach = next((line for line in out.splitlines() if "threshold" in line), "")
+        verdict = {0: "passes", 3: "fails", 4: "has no verdict"}[code]
+        results.append(f"{version} {verdict} (exit {code}){': ' + breach if breach else ''}")
+        state.gates.append({"release": version, "exit": code, "output": out.strip()})
+    return "; ".join(results) + f" (releasetag releases health -e production {' '.join(GATE)})"
 
 
 Step = Tuple[str, Callable[[DemoState], str]]
@@ -332,6 +363,7 @@ STEPS: List[Step] = [
     ("run the sample app", run_sample_app),
     ("release a fix", release_a_fix),
     ("regress in a later release", regress_in_later_release),
+    ("gate the releases on their health", gate_releases),
 ]
 
 
@@ -355,8 +387,21 @@ def summary(state: DemoState) -> Dict[str, Any]:
         "token": state.live.info.token,
         "reported": state.reported,
         "issues": _issue_summary(state),
+        "health": _health_summary(state),
+        "gates": state.gates,
         "steps": [{"step": n, "note": note} for n, note in state.notes],
     }
+
+
+def _health_summary(state: DemoState) -> List[Dict[str, Any]]:
+    from releasetag.collector import health
+
+    store = state.live.store
+    return [
+        {"release": rel["version"], **row}
+        for rel in reversed(store.releases())
+        for row in health.release_health(store, rel["version"])
+    ]
 
 
 def _issue_summary(state: DemoState) -> List[Dict[str, Any]]:
@@ -423,6 +468,27 @@ def _print_summary(data: Dict[str, Any]) -> None:
         )
         + "\n\n"
     )
+
+    def pct(rate: Any) -> str:
+        return "n/a" if rate is None else f"{rate * 100:.2f}%"
+
+    out.write(
+        table(
+            ["release", "environment", "sessions", "crashed", "crash-free sessions", "adoption"],
+            [
+                [
+                    h["release"],
+                    h["environment"],
+                    h["sessions"],
+                    h["crashed"],
+                    pct(h["crash_free_sessions"]),
+                    pct(h["adoption"]),
+                ]
+                for h in data["health"]
+            ],
+        )
+        + "\n\n"
+    )
     out.flush()
 
 
@@ -434,7 +500,7 @@ def _keep_serving(args: argparse.Namespace) -> bool:
 
 
 def _closing_words(data: Dict[str, Any], workdir: str, serving: bool, kept: bool) -> str:
-    what = "releases, issues, events, commits, deploys and artifacts"
+    what = "releases, their health, issues, events, commits, deploys and artifacts"
     if serving:
         return (
             f"Open {data['page']} to see {what}. The collector keeps serving (data in "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from typing import Callable, List, Optional, Tuple
 
@@ -105,12 +106,43 @@ def celery_task() -> Optional[str]:
     return "celery"
 
 
+TRAFFIC = 50  # requests of the traffic scenario
+
+
+def traffic() -> Optional[str]:
+    """Requests through the WSGI middleware, each one a session (release health):
+    ``RELEASETAG_DEMO_CRASHES`` of them (default none) crash."""
+    from wsgiref.util import setup_testing_defaults
+
+    from releasetag.integrations.wsgi import ReleasetagMiddleware
+
+    crashes = int(os.environ.get("RELEASETAG_DEMO_CRASHES", "0"))
+
+    def app(environ, start_response):
+        n = int(environ["QUERY_STRING"])
+        if n < crashes:
+            raise TimeoutError("stock service did not answer in time")
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    middleware = ReleasetagMiddleware(app)
+    for n in range(TRAFFIC):
+        environ: dict = {"PATH_INFO": "/cart", "QUERY_STRING": str(n), "REQUEST_METHOD": "GET"}
+        setup_testing_defaults(environ)
+        try:
+            middleware(environ, lambda status, headers, exc_info=None: None)
+        except TimeoutError:
+            pass
+    return "sessions"
+
+
 SCENARIOS: List[Tuple[str, Callable[[], Optional[str]]]] = [
     ("plain capture", plain_capture),
     ("message", message_capture),
     ("logging", logging_error),
     ("wsgi request", wsgi_request),
     ("celery task", celery_task),
+    ("traffic", traffic),
 ]
 
 
