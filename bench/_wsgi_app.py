@@ -1,5 +1,6 @@
 """Hello-world WSGI app for the gunicorn scenario (bench/scn_gunicorn.py).
 
+``BENCH_SESSIONS=off`` turns request-mode session tracking off (default on).
 ``BENCH_WSGI_SDK`` chooses the variant: ``bare`` (the app alone), ``releasetag``
 (ReleasetagMiddleware) or ``sentry_sdk`` (SentryWsgiMiddleware); ``BENCH_DSN`` is the
 recording server's DSN. Each gunicorn worker imports this module, so each worker inits.
@@ -17,18 +18,74 @@ def hello(environ, start_response):
 
 _SDK = os.environ.get("BENCH_WSGI_SDK", "bare")
 _DSN = os.environ.get("BENCH_DSN", "")
+_SESSIONS = os.environ.get("BENCH_SESSIONS", "on") == "on"  # request-mode session tracking
 
 if _SDK == "releasetag":
     import releasetag
     from releasetag.integrations.wsgi import ReleasetagMiddleware
 
-    releasetag.init(_DSN, release="bench@1.0", environment="bench")
+    releasetag.init(
+        _DSN,
+        release="bench@1.0",
+        environment="bench",
+        session_mode="request" if _SESSIONS else "off",
+    )
     app = ReleasetagMiddleware(hello)
 elif _SDK == "sentry_sdk":
     import sentry_sdk
     from sentry_sdk.integrations.wsgi import SentryWsgiMiddleware
 
-    sentry_sdk.init(_DSN, release="bench@1.0", environment="bench")
+    sentry_sdk.init(_DSN, release="bench@1.0", environment="bench", auto_session_tracking=_SESSIONS)
     app = SentryWsgiMiddleware(hello)
 else:
     app = hello
+
+_TIMING_DIR = os.environ.get("BENCH_TIMING_DIR")
+if _TIMING_DIR:
+    # Time spent inside the (wrapped) app per request: the call, each next() of its body
+    # and close(), not gunicorn's own work between them. Each worker writes its totals to
+    # BENCH_TIMING_DIR/<pid>.json when it exits.
+    import atexit
+    import json
+    import time
+
+    _totals = [0, 0]  # ns, requests
+    _inner = app
+
+    class _TimedBody:
+        def __init__(self, body, ns):
+            self.body, self.ns = body, ns
+
+        def __iter__(self):
+            clock = time.perf_counter_ns
+            start = clock()
+            iterator = iter(self.body)
+            self.ns += clock() - start
+            while True:
+                start = clock()
+                try:
+                    chunk = next(iterator)
+                except StopIteration:
+                    self.ns += clock() - start
+                    return
+                self.ns += clock() - start
+                yield chunk
+
+        def close(self):
+            start = time.perf_counter_ns()
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+            _totals[0] += self.ns + time.perf_counter_ns() - start
+            _totals[1] += 1
+
+    def app(environ, start_response):  # type: ignore[no-redef]
+        start = time.perf_counter_ns()
+        body = _inner(environ, start_response)
+        return _TimedBody(body, time.perf_counter_ns() - start)
+
+    def _write_totals():
+        with open(os.path.join(_TIMING_DIR, f"{os.getpid()}.json"), "w") as fh:
+            json.dump({"ns": _totals[0], "requests": _totals[1]}, fh)
+
+    atexit.register(_write_totals)
