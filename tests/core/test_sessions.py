@@ -311,3 +311,46 @@ def test_session_counts_wait_out_a_rate_limit_and_are_not_lost(recorder):
             if item.type == "sessions":
                 counted += sum(b.get("exited", 0) for b in item.json()["aggregates"])
     assert counted == 2
+
+
+@pytest.mark.timeout(90)
+def test_session_counts_wait_in_the_spool_while_the_server_is_down(tmp_path):
+    spool = str(tmp_path / "spool")
+    recorder = Recorder()
+    port = recorder.port
+    recorder.stop()  # the server is down while the app runs
+    done = _run(
+        f"""
+        from releasetag.integrations.wsgi import ReleasetagMiddleware
+        releasetag.init(DSN, release="web@3", spool_dir={spool!r}, shutdown_timeout=1)
+
+        def app(environ, start_response):
+            start_response("200 OK", [])
+            return [b"ok"]
+
+        for _ in range(3):
+            ReleasetagMiddleware(app)({{"PATH_INFO": "/", "REQUEST_METHOD": "GET"}},
+                                      lambda *a: None)
+        """,
+        f"http://publickey@127.0.0.1:{port}/42",
+    )
+    assert done.returncode == 0, done.stderr
+    recorder = Recorder(port)
+    try:
+        done = _run(
+            f"""
+            releasetag.init(DSN, release="web@3", spool_dir={spool!r})
+            assert releasetag.flush(10)
+            """,
+            recorder.dsn(),
+        )
+        assert done.returncode == 0, done.stderr
+        counted = [
+            bucket.get("exited", 0)
+            for _n, kind, payload in _items(recorder)
+            if kind == "sessions"
+            for bucket in payload["aggregates"]
+        ]
+        assert sum(counted) == 3
+    finally:
+        recorder.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from celery import Celery
 
@@ -108,3 +110,33 @@ def test_prefork_children_deliver_and_flush_before_exit(worker_factory, producer
     (failure,) = [e for e in events if "exception" in e]
     assert failure["contexts"]["celery"]["args"] == [7]  # send_default_pii: args attached
     assert failure["contexts"]["celery"]["kwargs"] == {"card": "4111-1111"}
+
+
+@pytest.mark.timeout(120)
+def test_each_task_run_is_one_session_counted_by_the_prefork_children(
+    worker_factory, producer, recorder
+):
+    worker = worker_factory()
+    for i in range(3):
+        producer.send_task("tasks.note", args=[f"n{i}"])
+    for order in (1, 2):
+        producer.send_task("tasks.charge", args=[order])
+    producer.send_task("tasks.flaky")  # retried once: two runs, neither a crash
+    producer.send_task("tasks.declined")  # an outcome it declares in throws
+    _worker_events(recorder, 5, timeout=60)  # 3 notes and 2 failures arrived
+    recorder.wait_for(  # the notes and flaky's second run succeeded, declined ended
+        lambda r: worker.log().count("succeeded") >= 4 and "raised expected" in worker.log(),
+        timeout=30,
+    )
+    time.sleep(0.5)  # the last task's postrun
+    worker.stop()  # the children send their counts as they exit
+    totals = {"exited": 0, "errored": 0, "crashed": 0, "abnormal": 0}
+    for envelope in recorder.envelopes():
+        for item in envelope.items:
+            if item.type == "sessions":
+                payload = item.json()
+                assert payload["attrs"]["release"] == "billing@3.1.0"
+                for bucket in payload["aggregates"]:
+                    for key in totals:
+                        totals[key] += bucket.get(key, 0)
+    assert totals == {"exited": 6, "errored": 0, "crashed": 2, "abnormal": 0}

@@ -181,3 +181,16 @@ def test_flask_app_under_gunicorn_prefork(serve, recorder):
         _check_request(event, f"/fail/item{i}", f"q=x{i}", server.port)
         assert event["transaction"] == f"/fail/item{i}"
         assert "flask" in event["sdk"]["integrations"]
+    # each request was a session, counted by the worker that served it and sent as it exited
+    totals = {"exited": 0, "errored": 0, "crashed": 0}
+    for envelope in recorder.envelopes():
+        for item in envelope.items:
+            if item.type == "sessions":
+                assert item.json()["attrs"] == {
+                    "release": "shop@2.0.1",
+                    "environment": "production",
+                }
+                for bucket in item.json()["aggregates"]:
+                    for key in totals:
+                        totals[key] += bucket.get(key, 0)
+    assert totals == {"exited": 1, "errored": 0, "crashed": 4}
