@@ -78,6 +78,7 @@ class Client:
                 self._send_sessions,
                 opts.session_flush_interval,
                 user=self._session_user,
+                prepare=self.transport.prepare,
             )
         self._set_sdk_info()
 

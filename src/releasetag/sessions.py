@@ -103,6 +103,7 @@ class SessionTracker:
         send: Callable[[Envelope], Any],
         flush_interval: float = 60.0,
         user: Optional[Callable[[], Optional[str]]] = None,
+        prepare: Optional[Callable[[], None]] = None,
     ) -> None:
         self.mode = mode if release else OFF
         if release is None and mode != OFF:
@@ -113,6 +114,7 @@ class SessionTracker:
         self.send = send
         self.flush_interval = max(0.01, float(flush_interval))
         self.user = user
+        self.prepare = prepare  # called on the app thread before the flusher thread starts
         self.requests = self.mode == REQUEST
         self._lock = threading.Lock()
         self._buckets: Dict[int, List[int]] = {}
@@ -192,6 +194,11 @@ class SessionTracker:
 
     # --- flushing ---------------------------------------------------------------------
     def _start_flusher(self) -> None:
+        if self.prepare is not None:
+            try:
+                self.prepare()  # the flusher thread sends: imports happen here, not there
+            except Exception:
+                internal_error("preparing delivery for sessions failed")
         with self._lock:
             if self._thread is not None or self._closed:
                 return
@@ -238,6 +245,7 @@ class SessionTracker:
     def close(self, status: str = "exited") -> None:
         """Stop the flusher, end the process session with ``status``, queue the counts."""
         self._closed = True
+        self.requests = False  # nothing is counted after the end
         self._stop.set()
         self.end_session(status)
         self.flush()

@@ -238,6 +238,14 @@ def test_read_commands_ask_the_same_endpoints(recorder, rt, sentry_cli, args, an
         assert res.code == 0, res
         requests.append([(m, p) for m, p, _b in _bodies(recorder)])
     theirs, ours = requests
+    if args[:2] == ["releases", "info"]:
+        # releasetag's info also shows the release's health (issue 14): reads of the
+        # Sessions API after the same release read as sentry-cli's (here the first answer
+        # has no groups, so info says the health is unavailable and stops asking)
+        health = [r for r in ours if r[1].endswith("/organizations/acme/sessions/")]
+        assert health and all(m == "GET" for m, _p in health)
+        assert "unavailable" in res.out
+        ours = [r for r in ours if r not in health]
     assert theirs and ours == theirs
 
 

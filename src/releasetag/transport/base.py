@@ -45,6 +45,10 @@ class Transport:
         """Queue a ready envelope (sessions, attachments, ...)."""
         raise NotImplementedError
 
+    def prepare(self) -> None:
+        """Load what sending needs, on the calling (app) thread, before a background thread
+        of the SDK may send (so no SDK thread imports while the app may fork)."""
+
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Wait until everything queued was delivered; False when ``timeout`` passed first."""
         return True

@@ -230,6 +230,9 @@ class HttpTransport(Transport):
             return True
         return self._spill(job)
 
+    def prepare(self) -> None:
+        self._first_use_in_process()
+
     def _first_use_in_process(self) -> None:
         if self._poked_pid != os.getpid():  # first event of this process (or fork child)
             self._poked_pid = os.getpid()
