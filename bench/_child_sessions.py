@@ -18,15 +18,12 @@ import os
 import sys
 import time
 
+from bench_integrations import _hello, wsgi_request_op  # the same request as integrations.wsgi
+
 
 def emit(data) -> None:
     sys.stdout.write("RESULT " + json.dumps(data) + "\n")
     sys.stdout.flush()
-
-
-def hello(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
-    return [b"hello"]
 
 
 def make_app(sdk: str, tracking: bool, dsn: str):
@@ -40,7 +37,7 @@ def make_app(sdk: str, tracking: bool, dsn: str):
             environment="bench",
             session_mode="request" if tracking else "off",
         )
-        return ReleasetagMiddleware(hello)
+        return ReleasetagMiddleware(_hello)
     if sdk == "sentry_sdk":
         import sentry_sdk
         from sentry_sdk.integrations.wsgi import SentryWsgiMiddleware
@@ -48,8 +45,8 @@ def make_app(sdk: str, tracking: bool, dsn: str):
         sentry_sdk.init(
             dsn, release="bench@1.0", environment="bench", auto_session_tracking=tracking
         )
-        return SentryWsgiMiddleware(hello)
-    return hello
+        return SentryWsgiMiddleware(_hello)
+    return _hello
 
 
 def tracking_switch(sdk: str):
@@ -73,34 +70,6 @@ def tracking_switch(sdk: str):
     return switch
 
 
-def request_op(app):
-    from wsgiref.util import setup_testing_defaults
-
-    base = {
-        "PATH_INFO": "/hello",
-        "QUERY_STRING": "a=1",
-        "REQUEST_METHOD": "GET",
-        "HTTP_HOST": "localhost:8000",
-        "HTTP_USER_AGENT": "bench",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "8000",
-    }
-    setup_testing_defaults(base)
-
-    def start_response(status, headers, exc_info=None):
-        return None
-
-    def op() -> None:
-        body = app(dict(base), start_response)
-        for _ in body:
-            pass
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-
-    return op
-
-
 def rss_kib() -> int:
     """Resident memory after a full collection (garbage waiting for the collector is not
     growth)."""
@@ -118,7 +87,7 @@ def main(argv) -> None:
     command = argv[0]
     if command == "time":
         sdk, dsn, n = argv[1], argv[2], int(argv[3])
-        op = request_op(make_app(sdk, True, dsn))
+        op = wsgi_request_op(make_app(sdk, True, dsn))
         switch = tracking_switch(sdk)
         for _ in range(n // 5):
             op()
@@ -133,7 +102,7 @@ def main(argv) -> None:
         emit({"on": best[True] * 1e9, "off": best[False] * 1e9})
     elif command == "memory":
         sdk, dsn, n = argv[1], argv[2], int(argv[3])
-        op = request_op(make_app(sdk, True, dsn))
+        op = wsgi_request_op(make_app(sdk, True, dsn))
         for _ in range(n // 10):
             op()
         early, blocks = rss_kib(), sys.getallocatedblocks()

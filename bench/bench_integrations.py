@@ -66,8 +66,6 @@ def _hello(environ, start_response):
 
 
 def _wsgi_op(sdk: str, dsn: str):
-    from wsgiref.util import setup_testing_defaults
-
     _init(sdk, dsn)
     app = _hello
     if sdk == "releasetag":
@@ -78,6 +76,13 @@ def _wsgi_op(sdk: str, dsn: str):
         from sentry_sdk.integrations.wsgi import SentryWsgiMiddleware
 
         app = SentryWsgiMiddleware(_hello)
+    return wsgi_request_op(app)
+
+
+def wsgi_request_op(app):
+    """One GET /hello?a=1 through ``app``: call, iterate the body, close it."""
+    from wsgiref.util import setup_testing_defaults
+
     base = {
         "PATH_INFO": "/hello",
         "QUERY_STRING": "a=1",

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from typing import Optional
 
 from .harness import Context, Scenario, SkipScenario
 
@@ -71,56 +72,62 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None
     raise RuntimeError("gunicorn did not answer within 30 s")
 
 
+def load_gunicorn(ctx: Context, sdk: str, extra_env: Optional[dict] = None) -> str:
+    """Start ``gunicorn -w 2`` with bench/_wsgi_app.py for ``sdk`` on a free port, warm both
+    workers, run wrk against it and stop gunicorn (its workers exit); wrk's output."""
+    port = _free_port()
+    env = dict(
+        ctx.env,
+        BENCH_WSGI_SDK=sdk,
+        BENCH_DSN=ctx.recorder.dsn(),
+        PYTHONPATH=os.pathsep.join([os.path.join(ctx.root, "src"), ctx.root]),
+        **(extra_env or {}),
+    )
+    log = open(os.path.join(ctx.tmpdir, f"gunicorn-{sdk}.log"), "w")
+    proc = subprocess.Popen(
+        [
+            ctx.python,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "bench._wsgi_app:app",
+        ],
+        env=env,
+        cwd=ctx.root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/hello?a=1"
+        _wait_ready(url, proc)
+        for _ in range(50):  # both workers warm (first request per worker is slower)
+            urllib.request.urlopen(url, timeout=5).read()
+        seconds = 2 if ctx.quick else 3
+        return subprocess.run(
+            ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", url],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 30,
+            check=True,
+        ).stdout
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
 def _variant(sdk: str):
     def run(ctx: Context) -> dict:
-        port = _free_port()
-        env = dict(
-            ctx.env,
-            BENCH_WSGI_SDK=sdk,
-            BENCH_DSN=ctx.recorder.dsn(),
-            PYTHONPATH=os.pathsep.join([os.path.join(ctx.root, "src"), ctx.root]),
-        )
-        log = open(os.path.join(ctx.tmpdir, f"gunicorn-{sdk}.log"), "w")
-        proc = subprocess.Popen(
-            [
-                ctx.python,
-                "-m",
-                "gunicorn",
-                "-w",
-                "2",
-                "-b",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "bench._wsgi_app:app",
-            ],
-            env=env,
-            cwd=ctx.root,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}/hello?a=1"
-            _wait_ready(url, proc)
-            for _ in range(50):  # both workers warm (first request per worker is slower)
-                urllib.request.urlopen(url, timeout=5).read()
-            seconds = 2 if ctx.quick else 3
-            out = subprocess.run(
-                ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", url],
-                capture_output=True,
-                text=True,
-                timeout=seconds + 30,
-                check=True,
-            ).stdout
-            return parse_wrk(out)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-            log.close()
+        return parse_wrk(load_gunicorn(ctx, sdk))
 
     return run
 

@@ -3,12 +3,11 @@
 - ``sessions.wsgi``: the time session tracking adds to one WSGI request (hello-world app
   called directly through each SDK's middleware): per SDK one child alternates loops with
   tracking on and off (the SDK's own switch); the sample is the difference of the best
-  loops. Goal: releasetag's added
-  cost <= 0.3x sentry-sdk's.
-- ``sessions.gunicorn``: the same under gunicorn (2 sync workers) with wrk: per SDK a run
-  with tracking on and one off; the workers time each request inside the wrapped app (call,
-  body, close; not gunicorn's own work) and the sample is that time with tracking on minus
-  off. Noisier than the direct call: read both.
+  loops. Goal: releasetag's added cost <= 0.3x sentry-sdk's.
+- ``sessions.gunicorn``: the same under gunicorn (2 sync workers) with wrk (3 s a run, 2 in
+  --quick): per SDK a run with tracking on and one off; the workers time each request
+  inside the wrapped app (call, body, close; not gunicorn's own work) and the sample is that
+  time with tracking on minus off. Noisier than the direct call: read both.
 - ``sessions.memory`` (slow): live Python memory blocks and resident memory after 100,000
   and after 1,000,000 requests with tracking on; the growth over the last 900,000.
 """
@@ -17,13 +16,10 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import tempfile
-import urllib.request
 
 from .harness import Context, Goal, Scenario
-from .scn_gunicorn import _free_port, _setup, _wait_ready, parse_wrk
+from .scn_gunicorn import _setup, load_gunicorn, parse_wrk
 
 
 def _tracking_cost(sdk: str):
@@ -38,61 +34,18 @@ def _tracking_cost(sdk: str):
 def _gunicorn_run(ctx: Context, sdk: str, tracking: bool) -> dict:
     """Requests/s of one wrk run, and the microseconds per request the workers spent in the
     app (the SDK's middleware around hello-world), from their totals written at exit."""
-    port = _free_port()
     timing = tempfile.mkdtemp(dir=ctx.tmpdir)
-    env = dict(
-        ctx.env,
-        BENCH_WSGI_SDK=sdk,
-        BENCH_DSN=ctx.recorder.dsn(),
-        BENCH_SESSIONS="on" if tracking else "off",
-        BENCH_TIMING_DIR=timing,
-        PYTHONPATH=os.pathsep.join([os.path.join(ctx.root, "src"), ctx.root]),
+    out = load_gunicorn(
+        ctx, sdk, {"BENCH_SESSIONS": "on" if tracking else "off", "BENCH_TIMING_DIR": timing}
     )
-    with open(os.path.join(ctx.tmpdir, f"gunicorn-sessions-{sdk}.log"), "w") as log:
-        proc = subprocess.Popen(
-            [
-                ctx.python,
-                "-m",
-                "gunicorn",
-                "-w",
-                "2",
-                "-b",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "bench._wsgi_app:app",
-            ],
-            env=env,
-            cwd=ctx.root,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}/hello?a=1"
-            _wait_ready(url, proc)
-            for _ in range(50):
-                urllib.request.urlopen(url, timeout=5).read()
-            seconds = 2 if ctx.quick else 4
-            out = subprocess.run(
-                ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", url],
-                capture_output=True,
-                text=True,
-                timeout=seconds + 30,
-                check=True,
-            ).stdout
-            rps = parse_wrk(out)["rps"]
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-    totals = [json.load(open(os.path.join(timing, name))) for name in os.listdir(timing)]
+    totals = []
+    for name in os.listdir(timing):
+        with open(os.path.join(timing, name)) as fh:
+            totals.append(json.load(fh))
     served = sum(t["requests"] for t in totals)
     if not served:
         raise RuntimeError("the gunicorn workers wrote no timing totals")
-    return {"rps": rps, "app": sum(t["ns"] for t in totals) / served / 1000.0}
+    return {"rps": parse_wrk(out)["rps"], "app": sum(t["ns"] for t in totals) / served / 1000.0}
 
 
 def _gunicorn_cost(sdk: str):
@@ -149,7 +102,7 @@ SCENARIOS = [
         setup=_setup,
         goals=(Goal("added", 0.3, "issue 14", text="tracking cost <= 0.3x sentry-sdk's (noisy)"),),
         notes="app: time per request inside the middleware-wrapped app (call, body, close) "
-        "in the workers during a 4 s wrk run; added = app(on) - app(off)",
+        "in the workers during a 3 s wrk run; added = app(on) - app(off)",
     ),
     Scenario(
         name="sessions.memory",
