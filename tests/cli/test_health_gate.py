@@ -177,7 +177,6 @@ def test_too_few_sessions_is_no_verdict(served):
 
 def test_new_issues_and_regressions_count_against_their_limits(served):
     collector, env = served
-    dsn = Dsn.parse(collector.dsn)
     for n in range(2):
         event = {
             "event_id": uuid.uuid4().hex,
@@ -186,14 +185,7 @@ def test_new_issues_and_regressions_count_against_their_limits(served):
             "level": "error",
             "exception": {"values": [{"type": f"NewError{n}", "value": "in 1.1"}]},
         }
-        status, _ = collector.request(
-            "POST",
-            f"/api/{dsn.project_id}/envelope/",
-            raw=Envelope({}, [Item.from_json("event", event)]).serialize(),
-            headers={"X-Sentry-Auth": f"Sentry sentry_key={dsn.public_key}, sentry_version=7"},
-            token=None,
-        )
-        assert status == 200
+        _post(collector, Item.from_json("event", event))
     done = _cli(
         env, "releases", "health", "shop@1.1", "--max-new-issues", "1", "--max-regressions", "0"
     )
@@ -256,3 +248,30 @@ def test_a_server_without_a_sessions_api_is_one_line_and_exit_1(recorder):
     (line,) = done.stderr.strip().splitlines()
     assert "the server does not provide session data" in line
     assert "test-token-1234" not in done.stdout + done.stderr
+
+
+def test_a_regression_in_the_release_breaches_max_regressions(served):
+    collector, env = served
+
+    def crash(release: str) -> Item:
+        return Item.from_json(
+            "event",
+            {
+                "event_id": uuid.uuid4().hex,
+                "release": release,
+                "environment": "production",
+                "level": "error",
+                "exception": {"values": [{"type": "LedgerError", "value": "unbalanced"}]},
+            },
+        )
+
+    _post(collector, crash("shop@1.0"))
+    (issue,) = collector.api("GET", f"/organizations/{collector.org}/issues/?query=LedgerError")
+    collector.api("PUT", f"/issues/{issue['id']}/", {"status": "resolved"})
+    assert _cli(env, "releases", "new", "shop@1.2").returncode == 0
+    _post(collector, crash("shop@1.2"))  # the resolved error is back in a later release
+    done = _cli(env, "releases", "health", "shop@1.2", "--max-regressions", "0")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "regressions 1 is above the threshold 0" in done.stdout
+    done = _cli(env, "releases", "health", "shop@1.1", "--max-regressions", "0")
+    assert done.returncode == 0, done.stdout  # 1.1 regressed nothing
