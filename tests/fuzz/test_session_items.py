@@ -8,8 +8,10 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from releasetag.collector import session_intake
-from releasetag.protocol.sessions import STATUSES, wire_time
+from releasetag.collector import health, session_intake, sessions_api
+from releasetag.collector.http import HTTPError
+from releasetag.protocol import sessions as wire
+from releasetag.protocol.sessions import FIELDS, GROUP_BYS, STATUSES, wire_time
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30),
@@ -87,3 +89,25 @@ def test_session_aggregates_are_rows_or_a_rejection(attrs, aggregates):
     for row in rows:
         assert row["started"] % 60 == 0
         assert all(row[k] >= 0 for k in ("exited", "errored", "crashed", "abnormal"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    query=st.text(max_size=60),
+    period=st.text(max_size=8),
+    fields=st.lists(st.one_of(st.sampled_from(FIELDS), st.text(max_size=12)), max_size=3),
+    group_by=st.lists(st.one_of(st.sampled_from(GROUP_BYS), st.text(max_size=8)), max_size=2),
+)
+def test_sessions_api_parameters_are_a_query_or_a_one_line_400(query, period, fields, group_by):
+    try:
+        filters = sessions_api.parse_filter(query)
+    except HTTPError as exc:
+        assert exc.status == 400 and "\n" not in exc.detail
+    else:
+        assert set(filters) <= {"release", "environment"}
+    try:
+        health.SessionsQuery(
+            fields, group_by, period=wire.parse_period(period), interval=3600, now=NOW
+        )
+    except ValueError as exc:
+        assert str(exc) and "\n" not in str(exc)

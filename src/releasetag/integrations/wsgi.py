@@ -158,27 +158,31 @@ def handle_request(
             if session is not None:
                 sessions.end_request(session)  # type: ignore[union-attr]
             raise
-    if type(response) in (list, tuple):  # iterating cannot fail and there is no close()
+    # a list cannot fail while iterated and has no close(); a file the server sends itself
+    if type(response) in (list, tuple) or _is_file_wrapper(environ, response):
         if session is not None:
             sessions.end_request(session)  # type: ignore[union-attr]
         return response
+    return _Response(response, scope, mechanism, sessions if session is not None else None)
+
+
+def _is_file_wrapper(environ: Dict[str, Any], response: Any) -> bool:
     wrapper = environ.get("wsgi.file_wrapper")
-    if isinstance(wrapper, type) and isinstance(response, wrapper):
-        if session is not None:
-            sessions.end_request(session)  # type: ignore[union-attr]
-        return response
-    return _Response(response, scope, mechanism)
+    return isinstance(wrapper, type) and isinstance(response, wrapper)
 
 
 class _Response:
     """Iterates and closes the app's response inside the request's scope, reporting errors."""
 
-    __slots__ = ("_response", "_scope", "_mechanism")
+    __slots__ = ("_response", "_scope", "_mechanism", "_sessions")
 
-    def __init__(self, response: Iterable[bytes], scope: Scope, mechanism: str) -> None:
+    def __init__(
+        self, response: Iterable[bytes], scope: Scope, mechanism: str, sessions: Any = None
+    ) -> None:
         self._response = response
         self._scope = scope
         self._mechanism = mechanism
+        self._sessions = sessions  # the tracker, when the request has a session
 
     def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         with use_isolation_scope(self._scope):
@@ -208,10 +212,8 @@ class _Response:
                 self._run(close)
         finally:
             session, self._scope.session = self._scope.session, None
-            if session is not None:
-                client = get_client()
-                if client is not None and client.sessions is not None:
-                    client.sessions.end_request(session)
+            if session is not None and self._sessions is not None:
+                self._sessions.end_request(session)
 
 
 class ReleasetagMiddleware:
