@@ -54,7 +54,9 @@ def init(dsn: Optional[str] = None, **options: Any) -> Any:
         )
         client._set_sdk_info()
         lifecycle.install_fork_hook()
-        application = client.sessions is not None and client.sessions.mode == "application"
+        from .sessions import APPLICATION
+
+        application = client.sessions is not None and client.sessions.mode == APPLICATION
         if client.options.flush_on_sigterm or application:
             lifecycle.install_sigterm_flush()
         if application:

@@ -221,7 +221,7 @@ class Client:
         """Count an error in the request's session (or the process session); the process
         session's update to send along with the event, if any."""
         sessions = self.sessions
-        if sessions is None or sessions.mode == "off":
+        if sessions is None:
             return None
         return sessions.on_error(crashed, scope_mod.get_isolation_scope().session)
 

@@ -157,12 +157,14 @@ def resolve_options(
             opts.debug = False
     if "session_mode" not in kwargs or kwargs["session_mode"] is None:
         opts.session_mode = (_env_value("session_mode", env) or Options.session_mode).lower()
-    if opts.session_mode not in ("request", "application", "off"):
+    from .sessions import MODES, OFF  # loaded by the client right after, in any case
+
+    if opts.session_mode not in MODES:
         raise ConfigurationError(
             f"session_mode must be request, application or off, got {opts.session_mode!r}"
         )
     if not opts.auto_session_tracking:
-        opts.session_mode = "off"
+        opts.session_mode = OFF
     if opts.server_name is None:
         opts.server_name = _host_name()
     if not 0.0 <= float(opts.sample_rate) <= 1.0:

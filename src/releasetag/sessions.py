@@ -33,7 +33,6 @@ REQUEST = "request"
 APPLICATION = "application"
 OFF = "off"
 MODES = (REQUEST, APPLICATION, OFF)
-MAX_ITEMS = 100  # items per envelope, as Sentry's SDKs send
 
 # outcome slots of an aggregate bucket, in the order of ``protocol.sessions.OUTCOMES``
 EXITED, ERRORED, CRASHED, ABNORMAL = 0, 1, 2, 3
@@ -217,14 +216,11 @@ class SessionTracker:
             except Exception:
                 internal_error("flushing sessions failed")
 
-    def take_aggregates(self) -> Dict[int, List[int]]:
+    def flush(self) -> None:
+        """Queue the request sessions counted since the last flush as one ``sessions`` item
+        (one (release, environment) per tracker; a bucket a minute)."""
         with self._lock:
             buckets, self._buckets = self._buckets, {}
-        return buckets
-
-    def flush(self) -> None:
-        """Queue the counted request sessions as ``sessions`` items."""
-        buckets = self.take_aggregates()
         if not buckets:
             return
         aggregates = []
@@ -235,12 +231,8 @@ class SessionTracker:
                 if count:
                     entry[key] = count
             aggregates.append(entry)
-        items = [
-            Item.from_json("sessions", {"attrs": dict(self.attrs), "aggregates": chunk})
-            for chunk in _chunks(aggregates, 1000)
-        ]
-        for start in range(0, len(items), MAX_ITEMS):
-            self.send(Envelope({}, items[start : start + MAX_ITEMS]))
+        item = Item.from_json("sessions", {"attrs": dict(self.attrs), "aggregates": aggregates})
+        self.send(Envelope({}, [item]))
 
     def close(self, status: str = "exited") -> None:
         """Stop the flusher, end the process session with ``status``, queue the counts."""
@@ -250,10 +242,6 @@ class SessionTracker:
         self.end_session(status)
         self.flush()
 
-    def pending(self) -> Tuple[int, bool]:
-        """(minutes with counts waiting, whether a process session is open)."""
-        return len(self._buckets), self._process is not None
-
     def reinit_after_fork(self) -> None:
         """In a forked child: no thread, no counts and no process session of the parent's
         (the parent sends those); the child counts its own requests from now on."""
@@ -262,10 +250,6 @@ class SessionTracker:
         self._process = None
         self._thread = None
         self._stop = threading.Event()
-
-
-def _chunks(values: List[Any], size: int) -> List[List[Any]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 def error_outcome(event: Dict[str, Any]) -> Tuple[bool, bool]:

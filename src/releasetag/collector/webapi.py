@@ -23,6 +23,7 @@ from .context import (
     require_release,
     resolve_projects,
 )
+from .db import sessions as session_db
 from .http import HTTPError, Request, Response, json_response
 
 __all__ = ["Context", "check_token", "ROUTES"]
@@ -492,8 +493,6 @@ def list_client_reports(ctx: Context, req: Request, org: str, project: str) -> R
 
 def list_rejected_items(ctx: Context, req: Request, org: str, project: str) -> Response:
     """How many envelope items the collector refused, per item type and reason."""
-    from .db import sessions as session_db
-
     project_row = require_project(ctx, org, project)
     return json_response(
         [
