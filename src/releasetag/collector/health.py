@@ -20,7 +20,6 @@ from .db.store import Store
 
 HOUR = 3600
 DAY = 24 * HOUR
-parse_period = wire.parse_period
 OUTCOMES = ("healthy", "errored", "crashed", "abnormal")  # the API's session.status values
 _COUNTED = {"exited": "healthy", "errored": "errored", "crashed": "crashed", "abnormal": "abnormal"}
 

@@ -14,6 +14,7 @@ import re
 from typing import Any, Dict, List, Optional
 
 from releasetag.protocol.errors import UsageError
+from releasetag.protocol.sessions import parse_period
 from releasetag.protocol.timefmt import parse_time
 
 from . import health
@@ -67,8 +68,8 @@ def sessions(ctx: Context, req: Request, org: str) -> Response:
             req.query_all("groupBy"),
             start=_time_param(req, "start"),
             end=_time_param(req, "end"),
-            period=health.parse_period(req.query.get("statsPeriod") or "24h"),
-            interval=health.parse_period(req.query.get("interval") or "1h", "interval"),
+            period=parse_period(req.query.get("statsPeriod") or "24h"),
+            interval=parse_period(req.query.get("interval") or "1h", "interval"),
             project_ids=projects,
             releases=filters.get("release"),
             environments=environments,
