@@ -117,7 +117,7 @@ class Client:
             if not self._sampled():
                 return None
             data = event if event is not None else {}
-            data["level"] = data.get("level") or ("error" if handled else "fatal")
+            data["level"] = data.get("level") or "error"  # unhandled too, as sentry-sdk sends it
             data["exception"] = {
                 "values": exception_values(
                     exc, self.frames, handled=handled, mechanism_type=mechanism_type

@@ -25,6 +25,8 @@ VAR_STRING = 256
 _library_paths: Optional[Tuple[str, ...]] = None
 _GROUP_TYPE = getattr(builtins, "BaseExceptionGroup", None)
 _PACKAGE_MARKERS = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
+#: this package's own directory: its frames are never in-app, however it is installed
+_SDK_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def new_event_id() -> str:
@@ -69,17 +71,23 @@ class FrameBuilder:
         self._path_in_app: Dict[str, bool] = {}
 
     def is_in_app(self, module: Optional[str], abs_path: str) -> bool:
+        """Whether a frame is the app's own code: a module in ``in_app_include``, else never
+        the SDK's own, else not in ``in_app_exclude``, else by path (not a package, not the
+        standard library)."""
         if module:
             for prefix in self.in_app_include:
                 if module == prefix or module.startswith(prefix + "."):
                     return True
+            if module == "releasetag" or module.startswith("releasetag."):
+                return False
             for prefix in self.in_app_exclude:
                 if module == prefix or module.startswith(prefix + "."):
                     return False
         cached = self._path_in_app.get(abs_path)
         if cached is None:
             cached = not (
-                any(m in abs_path for m in _PACKAGE_MARKERS)
+                abs_path.startswith(_SDK_DIR)
+                or any(m in abs_path for m in _PACKAGE_MARKERS)
                 or abs_path.startswith(library_paths())
                 or abs_path.startswith("<")
             )

@@ -9,7 +9,7 @@ from releasetag.protocol.errors import ConfigurationError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+    from typing import Any, Callable, Dict, FrozenSet, Mapping, Optional, Sequence, Tuple
 
     from .types import EventProcessor
 
@@ -64,6 +64,8 @@ class Options:
     session_mode: str = "request"  # "request" | "application" | "off"
     auto_session_tracking: bool = True  # False: no automatic sessions (like "off")
     session_flush_interval: float = 60.0  # seconds between sends of request-mode counts
+    # web integrations: response statuses reported as errors (none by default, like 4xx)
+    failed_request_status_codes: FrozenSet[int] = frozenset()
     extra: Dict[str, Any]  # a new dict per instance
 
     def __init__(self, **values: Any) -> None:
@@ -174,4 +176,25 @@ def resolve_options(
     opts.ignore_errors = tuple(opts.ignore_errors)
     opts.integrations = tuple(opts.integrations)
     opts.max_breadcrumbs = max(0, int(opts.max_breadcrumbs))
+    opts.failed_request_status_codes = status_codes(opts.failed_request_status_codes)
     return opts
+
+
+def status_codes(value: Any) -> FrozenSet[int]:
+    """HTTP statuses from ints, ``range(500, 600)``s or iterables of them; ConfigurationError
+    for anything else or a status outside 100-599."""
+    out = set()
+    items = [value] if isinstance(value, int) else value
+    try:
+        for item in items:
+            codes = [item] if isinstance(item, int) else list(item)
+            for code in codes:
+                if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
+                    raise ValueError
+                out.add(code)
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            "failed_request_status_codes takes HTTP statuses (100-599) as ints or ranges, "
+            f"got {value!r}"
+        ) from None
+    return frozenset(out)

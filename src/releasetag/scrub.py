@@ -5,6 +5,8 @@ credentials, JWTs, PEM private keys, passwords in URLs, sensitive query paramete
 
 from __future__ import annotations
 
+import re
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, FrozenSet, Iterable, List, Optional
@@ -56,6 +58,16 @@ PII_HEADERS: FrozenSet[str] = frozenset(
         "x-sentry-auth",
     }
 )
+
+
+_PAIR_RE = re.compile(r"""^\((b?)(['"])([^'"]{1,100})\2, .*\)$""", re.DOTALL)
+
+
+def _unbytes(name: Any) -> Any:
+    """A pair's name as text: str as it is, the repr of bytes (``b'cookie'``) unquoted."""
+    if name.__class__ is str and name[:2] in ("b'", 'b"') and name[-1:] == name[1:2]:
+        return name[2:-1]
+    return name
 
 
 class Scrubber:
@@ -127,12 +139,32 @@ class Scrubber:
                 elif values and value.__class__ is str and len(value) >= MIN_SECRET:
                     data[key] = self.text(value)
         elif isinstance(data, list):
+            if (
+                self.keys
+                and len(data) == 2
+                and data[1] is not None
+                and self.is_sensitive(_unbytes(data[0]))
+            ):
+                data[1] = FILTERED  # a (name, value) pair: ASGI headers, cookie tuples
+                return data
             for i, value in enumerate(data):
                 if isinstance(value, (dict, list)):
                     self.scrub(value, depth + 1)
+                elif value.__class__ is str and value[:1] == "(" and self.keys:
+                    data[i] = self._pair_text(value)
+                    if values and data[i] is value and len(value) >= MIN_SECRET:
+                        data[i] = self.text(value)
                 elif values and value.__class__ is str and len(value) >= MIN_SECRET:
                     data[i] = self.text(value)
         return data
+
+    def _pair_text(self, value: str) -> str:
+        """A (name, value) pair cut to a string by the depth limit, with its value filtered
+        when the name is sensitive: ``(b'cookie', b'...')`` -> ``(b'cookie', '[Filtered]')``."""
+        match = _PAIR_RE.match(value)
+        if match is None or not self.is_sensitive(match.group(3)):
+            return value
+        return f"({match.group(1)}{match.group(2)}{match.group(3)}{match.group(2)}, '{FILTERED}')"
 
     def scrub_event(self, event: Event) -> Dict[str, Any]:
         """Scrub every place user data enters an event."""

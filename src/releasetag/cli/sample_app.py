@@ -147,7 +147,9 @@ SCENARIOS: List[Tuple[str, Callable[[], Optional[str]]]] = [
 
 
 def main() -> int:
-    releasetag.init()  # DSN, release and environment come from RELEASETAG_* variables
+    # DSN, release and environment come from RELEASETAG_* variables; this app lives inside the
+    # releasetag package, whose frames are never in-app unless included by name
+    releasetag.init(in_app_include=["__main__", "releasetag.cli.sample_app"])
     done = []
     for _name, scenario in SCENARIOS:
         try:

@@ -18,7 +18,7 @@ from ..current import get_client
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Iterable, List, Optional, Tuple, Type
+    from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type
 
 
 class Integration:
@@ -54,7 +54,10 @@ DEFAULT_INTEGRATIONS: List[Tuple[str, str]] = [
     ("releasetag.integrations.threading", "ThreadingIntegration"),
     ("releasetag.integrations.atexit", "AtexitIntegration"),
     ("releasetag.integrations.logging", "LoggingIntegration"),
+    ("releasetag.integrations.asyncio", "AsyncioIntegration"),
     ("releasetag.integrations.flask", "FlaskIntegration"),
+    ("releasetag.integrations.starlette", "StarletteIntegration"),
+    ("releasetag.integrations.django", "DjangoIntegration"),
     ("releasetag.integrations.celery", "CeleryIntegration"),
 ]
 
@@ -87,19 +90,18 @@ def default_integrations(deferred: Optional[List[Type[Integration]]] = None) -> 
 
 
 class _ImportWatcher:
-    """A meta path finder that sets up waiting integrations once their module is imported.
+    """A meta path finder that runs callbacks right after a module it waits for is imported.
 
     It answers ``find_spec`` only for the module names it waits for: it asks the other finders
     for the spec and wraps that spec's loader so that, after the module has executed, the
-    integration is set up with the current client. For every other name it returns None.
+    callbacks run. For every other name it returns None.
     """
 
     def __init__(self) -> None:
-        self.waiting: Dict[str, Type[Integration]] = {}
+        self.waiting: Dict[str, List[Callable[[], None]]] = {}
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        cls = self.waiting.get(name)
-        if cls is None:
+        if name not in self.waiting:
             return None
         spec = None
         for finder in list(sys.meta_path):
@@ -115,20 +117,36 @@ class _ImportWatcher:
         exec_module = getattr(loader, "exec_module", None)
         if exec_module is None:
             return None
-        self.waiting.pop(name, None)
+        callbacks = self.waiting.pop(name, [])
 
-        def exec_and_setup(module: Any) -> None:
+        def exec_and_run(module: Any) -> None:
             exec_module(module)
-            _setup_deferred(cls)
+            for callback in callbacks:
+                try:
+                    callback()
+                except Exception:
+                    internal_error(f"setting up after the import of {name} failed")
 
         try:
-            loader.exec_module = exec_and_setup  # type: ignore[union-attr]  # this loader instance belongs to this spec
+            loader.exec_module = exec_and_run  # type: ignore[union-attr]  # this loader instance belongs to this spec
         except Exception:
             return None
         return spec
 
 
 _watcher = _ImportWatcher()
+
+
+def when_imported(module: str, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once ``module`` is imported: now if it already is, else right after the
+    program imports it (nothing is imported here). Integrations patch submodules with it, so
+    that setting them up never loads more of a framework than the program has."""
+    if module in sys.modules:
+        callback()
+        return
+    _watcher.waiting.setdefault(module, []).append(callback)
+    if _watcher not in sys.meta_path:
+        sys.meta_path.insert(0, _watcher)
 
 
 def _setup_deferred(cls: Type[Integration]) -> None:
@@ -150,9 +168,7 @@ def _wait_for_imports(classes: Iterable[Type[Integration]], skip: Iterable[str])
     for cls in classes:
         if cls.identifier in skip or not cls.requires_module:
             continue
-        _watcher.waiting[cls.requires_module] = cls
-    if _watcher.waiting and _watcher not in sys.meta_path:
-        sys.meta_path.insert(0, _watcher)
+        when_imported(cls.requires_module, lambda cls=cls: _setup_deferred(cls))  # type: ignore[misc]
 
 
 def setup_integrations(

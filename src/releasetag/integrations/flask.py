@@ -1,5 +1,6 @@
 """Flask: every request runs through the WSGI middleware, and the errors Flask turns into
-500 responses (``got_request_exception``) are reported as unhandled.
+500 responses (``got_request_exception``) are reported as unhandled. The transaction name is
+the matched rule (``/checkout/<int:order_id>``); the raw path stays in ``request.url``.
 
 Enabled by default when the app imports flask (before or after init()).
 """
@@ -13,7 +14,7 @@ from .wsgi import SCOPE_KEY, handle_request, request_data
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Optional
+    from typing import Any, Dict, Optional
 
 _installed = False
 
@@ -34,6 +35,15 @@ def _on_exception(sender: Any, exception: Optional[BaseException] = None, **kwar
         internal_error("flask: reporting a request failure failed")
 
 
+def route_name(environ: Dict[str, Any]) -> Optional[str]:
+    """The URL rule Flask matched for this request (read when an event is built; werkzeug
+    keeps the request object in the environ)."""
+    request = environ.get("werkzeug.request")
+    rule = getattr(request, "url_rule", None)
+    text = getattr(rule, "rule", None)
+    return text if isinstance(text, str) else None
+
+
 class FlaskIntegration(Integration):
     identifier = "flask"
     requires_module = "flask"
@@ -49,7 +59,7 @@ class FlaskIntegration(Integration):
 
         def __call__(self: Any, environ: Any, start_response: Any) -> Any:
             return handle_request(
-                lambda e, s: original(self, e, s), environ, start_response, "flask"
+                lambda e, s: original(self, e, s), environ, start_response, "flask", route_name
             )
 
         flask.Flask.__call__ = __call__  # type: ignore[method-assign]

@@ -4,9 +4,13 @@ error from the app call, the response iteration and ``close()`` reported as unha
 >>> app = ReleasetagMiddleware(app)
 
 Request data (method, URL without query, query string, headers, SERVER_NAME/PORT) is built
-only when an event is captured. Cookie, Authorization, X-Forwarded-For and similar headers are
-blanked unless ``send_default_pii``. Responses of type ``wsgi.file_wrapper`` are passed through
-untouched so that the server can still send the file efficiently.
+only when an event is captured. The transaction name is the route template when the framework
+integration knows it (Flask's ``url_rule``, Django's URL pattern), else the path. Responses
+whose status is in ``failed_request_status_codes`` (none by default) are reported as a message
+unless the request already reported an error. Cookie, Authorization, X-Forwarded-For and
+similar headers are blanked unless ``send_default_pii``. Responses of type
+``wsgi.file_wrapper`` are passed through untouched so that the server can still send the file
+efficiently.
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ from ._trace import add_trace_context, continue_trace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Iterable, Iterator, Optional
+    from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Tuple
 
     from ..types import Event, Hint
+
+    #: the route template of a request (from its environ), or None when not known
+    RouteName = Callable[[Dict[str, Any]], Optional[str]]
 
 SCOPE_KEY = "releasetag.scope"  # environ key: the request's isolation scope
 _ENV_KEYS = ("SERVER_NAME", "SERVER_PORT")
@@ -100,15 +107,33 @@ def client_ip(environ: Dict[str, Any]) -> Optional[str]:
 
 
 class _RequestProcessor:
-    """Scope event processor adding the request (built on first use) and the trace context."""
+    """Scope event processor adding the request (built on first use), the transaction name
+    and the trace context; it counts the error events of the request."""
 
-    __slots__ = ("environ", "scope")
+    __slots__ = ("environ", "scope", "route", "errors")
 
-    def __init__(self, environ: Dict[str, Any], scope: Scope) -> None:
+    def __init__(
+        self, environ: Dict[str, Any], scope: Scope, route: Optional[RouteName] = None
+    ) -> None:
         self.environ = environ
         self.scope = scope
+        self.route = route
+        self.errors = 0
+
+    def transaction(self) -> Tuple[str, str]:
+        """(name, source): the route template ("route"), or the request's path ("url")."""
+        if self.route is not None:
+            try:
+                name = self.route(self.environ)
+            except Exception:
+                name = None
+            if name:
+                return name, "route"
+        return _wsgi_decode(self.environ.get("PATH_INFO") or "/"), "url"
 
     def __call__(self, event: Event, hint: Hint) -> Dict[str, Any]:
+        if event.get("level") in ("error", "fatal"):
+            self.errors += 1
         client = get_client()
         pii = bool(client is not None and client.options.send_default_pii)
         if "request" not in event:
@@ -120,9 +145,34 @@ class _RequestProcessor:
                 if isinstance(user, dict):
                     user.setdefault("ip_address", ip)
         if not event.get("transaction"):
-            event["transaction"] = _wsgi_decode(self.environ.get("PATH_INFO") or "/")
+            event["transaction"], source = self.transaction()
+            event.setdefault("transaction_info", {"source": source})
         add_trace_context(event, self.scope)
         return event
+
+
+def _status_watcher(
+    start_response: Callable[..., Any], failed: Any, processor: _RequestProcessor
+) -> Callable[..., Any]:
+    """The ``start_response`` an app gets when some statuses count as failures: a failed
+    status is reported as a message, unless the request already reported an error."""
+
+    def watch(status: Any, headers: Any, exc_info: Any = None) -> Any:
+        try:
+            code = int(str(status).split(None, 1)[0])
+        except Exception:
+            code = 0
+        if code in failed and not processor.errors:
+            client = get_client()
+            if client is not None:
+                name, _source = processor.transaction()
+                method = str(processor.environ.get("REQUEST_METHOD") or "")
+                client.capture_message(f"{method} {name} answered {code}".strip(), level="error")
+        if exc_info is None:
+            return start_response(status, headers)
+        return start_response(status, headers, exc_info)
+
+    return watch
 
 
 def _capture(mechanism: str) -> None:
@@ -136,13 +186,18 @@ def handle_request(
     environ: Dict[str, Any],
     start_response: Callable[..., Any],
     mechanism: str = "wsgi",
+    route: Optional[RouteName] = None,
 ) -> Any:
     """Call ``app`` for one request under its own isolation scope (the middleware's body)."""
     client = get_client()
     if client is None or client.transport is None or SCOPE_KEY in environ:
         return app(environ, start_response)
     scope = get_isolation_scope().fork()
-    scope.event_processors.append(_RequestProcessor(environ, scope))
+    processor = _RequestProcessor(environ, scope, route)
+    scope.event_processors.append(processor)
+    failed = client.options.failed_request_status_codes
+    if failed:
+        start_response = _status_watcher(start_response, failed, processor)
     header = environ.get("HTTP_SENTRY_TRACE")
     if header:
         continue_trace(scope, header)
@@ -219,9 +274,15 @@ class _Response:
 class ReleasetagMiddleware:
     """Wrap a WSGI app so that its errors are reported with the request's data."""
 
-    def __init__(self, app: Callable[..., Any], mechanism: str = "wsgi") -> None:
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        mechanism: str = "wsgi",
+        route: Optional[RouteName] = None,
+    ) -> None:
         self.app = app
         self.mechanism = mechanism
+        self.route = route
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        return handle_request(self.app, environ, start_response, self.mechanism)
+        return handle_request(self.app, environ, start_response, self.mechanism, self.route)
