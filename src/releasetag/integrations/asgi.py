@@ -53,10 +53,16 @@ def _text(raw: Any) -> str:
     return str(raw)
 
 
+def _header_pairs(asgi_scope: Dict[str, Any]) -> Any:
+    """The scope's header pairs; nothing when the server put something else there."""
+    pairs = asgi_scope.get("headers")
+    return pairs if isinstance(pairs, (list, tuple)) else ()
+
+
 def request_headers(asgi_scope: Dict[str, Any]) -> Dict[str, str]:
     """Header names as sent (lowercase in ASGI); repeated headers joined with ", "."""
     headers: Dict[str, str] = {}
-    for pair in asgi_scope.get("headers") or ():
+    for pair in _header_pairs(asgi_scope):
         try:
             name, value = _text(pair[0]), _text(pair[1])
         except Exception:
@@ -97,7 +103,7 @@ def client_ip(asgi_scope: Dict[str, Any], headers: Dict[str, str]) -> Optional[s
         return headers["x-real-ip"]
     client = asgi_scope.get("client")
     try:
-        return str(client[0]) if client else None  # type: ignore[index]
+        return str(client[0]) if client else None
     except Exception:
         return None
 
@@ -173,7 +179,7 @@ class _AsgiProcessor:
 
 
 def _trace_header(asgi_scope: Dict[str, Any]) -> Optional[str]:
-    for pair in asgi_scope.get("headers") or ():
+    for pair in _header_pairs(asgi_scope):
         try:
             if pair[0] == _TRACE_HEADER:
                 return _text(pair[1])

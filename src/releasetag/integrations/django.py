@@ -117,7 +117,7 @@ def _patch_base() -> None:
         _note_request(request)
         return original(self, request)
 
-    BaseHandler.resolve_request = resolve_request  # type: ignore[method-assign]
+    BaseHandler.resolve_request = resolve_request
 
 
 def _patch_wsgi() -> None:
@@ -132,7 +132,7 @@ def _patch_wsgi() -> None:
             lambda e, s: original(self, e, s), environ, start_response, MECHANISM, route_name
         )
 
-    WSGIHandler.__call__ = __call__  # type: ignore[method-assign]
+    WSGIHandler.__call__ = __call__
 
 
 def _patch_asgi() -> None:
@@ -147,7 +147,7 @@ def _patch_asgi() -> None:
             lambda s, r, w: original(self, s, r, w), scope, receive, send, MECHANISM, route_name
         )
 
-    ASGIHandler.__call__ = __call__  # type: ignore[method-assign]
+    ASGIHandler.__call__ = __call__
 
 
 def _patch_signals() -> None:
@@ -176,7 +176,7 @@ def _patch_commands() -> None:
                     client.capture_exception(exc, handled=False, mechanism_type=MECHANISM)
                 raise
 
-    BaseCommand.execute = execute  # type: ignore[method-assign]
+    BaseCommand.execute = execute
 
 
 _PARTS = (
