@@ -42,6 +42,7 @@ class Scope:
         "propagation",
         "session",
         "_max_breadcrumbs",
+        "__weakref__",  # request processors point back at their scope weakly (no cycle)
     )
 
     def __init__(self, max_breadcrumbs: int = 100) -> None:

@@ -134,7 +134,7 @@ def test_a_failed_status_is_reported_with_the_request(captured):
     assert "data" not in event["request"]  # bodies only through Starlette and FastAPI
     assert event["request"]["env"] == {"REMOTE_ADDR": "10.0.0.5"}
     assert event["transaction"] == "/orders"
-    assert scope[SCOPE_KEY] is not None
+    assert SCOPE_KEY in scope
 
 
 def test_cancelled_request_is_not_an_error(captured):
@@ -189,3 +189,36 @@ def test_any_scope_gives_request_data_or_a_plain_error_never_a_crash(captured, s
 
     _, error = _drive(ReleasetagAsgiMiddleware(app), scope, [])
     assert isinstance(error, ValueError)  # the app's own error, re-raised as it was
+
+
+def _cyclic_garbage(app) -> int:
+    """Objects the cycle collector finds after 200 requests through ``app``."""
+    import gc
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    async def send(message):
+        return None
+
+    async def many():
+        for _ in range(200):
+            await app(_http_scope(), receive, send)
+
+    gc.collect()
+    gc.disable()
+    try:
+        asyncio.run(many())
+        return gc.collect()
+    finally:
+        gc.enable()
+
+
+def test_requests_leave_no_reference_cycles(captured):
+    # a cycle per request makes the collector run (and scan the app's heap) far more often
+    async def app(scope, receive, send):
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    assert _cyclic_garbage(ReleasetagAsgiMiddleware(app)) == _cyclic_garbage(app)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import weakref
 
 from ..current import get_client
 from ..scope import Scope, get_isolation_scope, use_isolation_scope
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     #: the route template of a request (from its ASGI scope), or None when not known
     RouteName = Callable[[Dict[str, Any]], Optional[str]]
 
-SCOPE_KEY = "releasetag.scope"  # ASGI scope key: the request's isolation scope
+SCOPE_KEY = "releasetag.scope"  # ASGI scope key: a weak reference to the isolation scope
 _KINDS = ("http", "websocket")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _TRACE_HEADER = b"sentry-trace"
@@ -138,7 +139,7 @@ class _AsgiProcessor:
         self, asgi_scope: Dict[str, Any], scope: Scope, route: Optional[RouteName]
     ) -> None:
         self.asgi_scope = asgi_scope
-        self.scope = scope
+        self.scope = weakref.ref(scope)  # the scope holds this processor: no reference cycle
         self.route = route
         self.errors = 0
         self.body: Optional[_BodyRecorder] = None
@@ -174,7 +175,9 @@ class _AsgiProcessor:
         if not event.get("transaction"):
             event["transaction"], source = self.transaction()
             event.setdefault("transaction_info", {"source": source})
-        add_trace_context(event, self.scope)
+        scope = self.scope()
+        if scope is not None:
+            add_trace_context(event, scope)
         return event
 
 
@@ -222,7 +225,7 @@ async def run_asgi(
     header = _trace_header(asgi_scope)
     if header:
         continue_trace(scope, header)
-    asgi_scope[SCOPE_KEY] = scope
+    asgi_scope[SCOPE_KEY] = weakref.ref(scope)  # no reference cycle for the gc to find
     options = client.options
     if capture_body and options.send_default_pii and asgi_scope["type"] == "http":
         receive = processor.body = _BodyRecorder(receive)

@@ -16,6 +16,7 @@ efficiently.
 from __future__ import annotations
 
 import sys
+import weakref
 from urllib.parse import quote
 
 from ..current import get_client
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     #: the route template of a request (from its environ), or None when not known
     RouteName = Callable[[Dict[str, Any]], Optional[str]]
 
-SCOPE_KEY = "releasetag.scope"  # environ key: the request's isolation scope
+SCOPE_KEY = "releasetag.scope"  # environ key: a weak reference to the request's isolation scope
 _ENV_KEYS = ("SERVER_NAME", "SERVER_PORT")
 
 
@@ -116,7 +117,7 @@ class _RequestProcessor:
         self, environ: Dict[str, Any], scope: Scope, route: Optional[RouteName] = None
     ) -> None:
         self.environ = environ
-        self.scope = scope
+        self.scope = weakref.ref(scope)  # the scope holds this processor: no reference cycle
         self.route = route
         self.errors = 0
 
@@ -147,7 +148,9 @@ class _RequestProcessor:
         if not event.get("transaction"):
             event["transaction"], source = self.transaction()
             event.setdefault("transaction_info", {"source": source})
-        add_trace_context(event, self.scope)
+        scope = self.scope()
+        if scope is not None:
+            add_trace_context(event, scope)
         return event
 
 
@@ -201,7 +204,7 @@ def handle_request(
     header = environ.get("HTTP_SENTRY_TRACE")
     if header:
         continue_trace(scope, header)
-    environ[SCOPE_KEY] = scope
+    environ[SCOPE_KEY] = weakref.ref(scope)  # a cycle through the environ would wait for the gc
     sessions = client.sessions
     session = scope.session = sessions.start_request() if sessions is not None else None
     with use_isolation_scope(scope):
