@@ -5,8 +5,6 @@ credentials, JWTs, PEM private keys, passwords in URLs, sensitive query paramete
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, FrozenSet, Iterable, List, Optional
@@ -60,7 +58,8 @@ PII_HEADERS: FrozenSet[str] = frozenset(
 )
 
 
-_PAIR_RE = re.compile(r"""^\((b?)(['"])([^'"]{1,100})\2, .*\)$""", re.DOTALL)
+_PAIR_PATTERN = r"""^\((b?)(['"])([^'"]{1,100})\2, .*\)$"""
+_pair_re: List[Any] = []  # compiled on first use: ``re`` stays out of init()
 
 
 def _unbytes(name: Any) -> Any:
@@ -161,7 +160,11 @@ class Scrubber:
     def _pair_text(self, value: str) -> str:
         """A (name, value) pair cut to a string by the depth limit, with its value filtered
         when the name is sensitive: ``(b'cookie', b'...')`` -> ``(b'cookie', '[Filtered]')``."""
-        match = _PAIR_RE.match(value)
+        if not _pair_re:
+            import re
+
+            _pair_re.append(re.compile(_PAIR_PATTERN, re.DOTALL))
+        match = _pair_re[0].match(value)
         if match is None or not self.is_sensitive(match.group(3)):
             return value
         return f"({match.group(1)}{match.group(2)}{match.group(3)}{match.group(2)}, '{FILTERED}')"

@@ -48,17 +48,18 @@ def report_unhandled(
         internal_error("reporting an unhandled exception failed")
 
 
-# (import path, class name); enabled by default when their requirement is met.
-DEFAULT_INTEGRATIONS: List[Tuple[str, str]] = [
-    ("releasetag.integrations.excepthook", "ExcepthookIntegration"),
-    ("releasetag.integrations.threading", "ThreadingIntegration"),
-    ("releasetag.integrations.atexit", "AtexitIntegration"),
-    ("releasetag.integrations.logging", "LoggingIntegration"),
-    ("releasetag.integrations.asyncio", "AsyncioIntegration"),
-    ("releasetag.integrations.flask", "FlaskIntegration"),
-    ("releasetag.integrations.starlette", "StarletteIntegration"),
-    ("releasetag.integrations.django", "DjangoIntegration"),
-    ("releasetag.integrations.celery", "CeleryIntegration"),
+# (import path, class name, the module the app must have imported first or None); enabled by
+# default when that module is loaded. The integration's own module is imported only then.
+DEFAULT_INTEGRATIONS: List[Tuple[str, str, Optional[str]]] = [
+    ("releasetag.integrations.excepthook", "ExcepthookIntegration", None),
+    ("releasetag.integrations.threading", "ThreadingIntegration", None),
+    ("releasetag.integrations.atexit", "AtexitIntegration", None),
+    ("releasetag.integrations.logging", "LoggingIntegration", None),
+    ("releasetag.integrations.asyncio", "AsyncioIntegration", "asyncio"),
+    ("releasetag.integrations.flask", "FlaskIntegration", "flask"),
+    ("releasetag.integrations.starlette", "StarletteIntegration", "starlette.applications"),
+    ("releasetag.integrations.django", "DjangoIntegration", "django"),
+    ("releasetag.integrations.celery", "CeleryIntegration", "celery"),
 ]
 
 
@@ -70,22 +71,22 @@ def _load(path: str, name: str) -> Optional[Type[Integration]]:
         return None
 
 
-def default_integrations(deferred: Optional[List[Type[Integration]]] = None) -> List[Integration]:
+def default_integrations(
+    deferred: Optional[List[Tuple[str, str, Optional[str]]]] = None,
+) -> List[Integration]:
     """Default integrations whose library is in use (nothing new is imported for them).
 
-    Classes whose library is not loaded yet are appended to ``deferred`` when given.
+    The entries whose library is not loaded yet are appended to ``deferred`` when given.
     """
     out = []
-    for path, name in DEFAULT_INTEGRATIONS:
-        cls = _load(path, name)
-        if cls is None:
-            continue
-        required = getattr(cls, "requires_module", None)
+    for path, name, required in DEFAULT_INTEGRATIONS:
         if required and required not in sys.modules:
             if deferred is not None:
-                deferred.append(cls)
+                deferred.append((path, name, required))
             continue
-        out.append(cls())
+        cls = _load(path, name)
+        if cls is not None:
+            out.append(cls())
     return out
 
 
@@ -149,9 +150,12 @@ def when_imported(module: str, callback: Callable[[], None]) -> None:
         sys.meta_path.insert(0, _watcher)
 
 
-def _setup_deferred(cls: Type[Integration]) -> None:
+def _setup_deferred(path: str, name: str) -> None:
     client = get_client()
-    if client is None or not client.active or cls.identifier in client.integrations:
+    if client is None or not client.active:
+        return
+    cls = _load(path, name)
+    if cls is None or cls.identifier in client.integrations:
         return
     try:
         integration = cls()
@@ -163,12 +167,10 @@ def _setup_deferred(cls: Type[Integration]) -> None:
     client._set_sdk_info()
 
 
-def _wait_for_imports(classes: Iterable[Type[Integration]], skip: Iterable[str]) -> None:
-    skip = set(skip)
-    for cls in classes:
-        if cls.identifier in skip or not cls.requires_module:
-            continue
-        when_imported(cls.requires_module, lambda cls=cls: _setup_deferred(cls))  # type: ignore[misc]
+def _wait_for_imports(entries: Iterable[Tuple[str, str, Optional[str]]]) -> None:
+    for path, name, required in entries:
+        if required:
+            when_imported(required, lambda p=path, n=name: _setup_deferred(p, n))  # type: ignore[misc]
 
 
 def setup_integrations(
@@ -176,7 +178,7 @@ def setup_integrations(
 ) -> Dict[str, Integration]:
     """Set up integrations for ``client``; an explicit one replaces the default of its kind."""
     chosen: Dict[str, Integration] = {}
-    deferred: List[Type[Integration]] = []
+    deferred: List[Tuple[str, str, Optional[str]]] = []
     _watcher.waiting.clear()
     if with_defaults:
         for integration in default_integrations(deferred):
@@ -191,5 +193,5 @@ def setup_integrations(
             chosen.pop(identifier)
     if deferred:
         # set up after the current client is installed (init() calls us right after that)
-        _wait_for_imports(deferred, chosen)
+        _wait_for_imports(deferred)  # an explicit one of the same kind is kept (_setup_deferred)
     return chosen

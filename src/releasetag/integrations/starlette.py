@@ -10,7 +10,6 @@ body of at most ``asgi.MAX_BODY`` bytes is attached (JSON parsed, else text).
 from __future__ import annotations
 
 from . import Integration
-from .asgi import run_asgi
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,6 +41,8 @@ class StarletteIntegration(Integration):
         if _installed:
             return
         from starlette.applications import Starlette
+
+        from .asgi import run_asgi
 
         original = Starlette.__call__
 
