@@ -22,13 +22,12 @@ from ..current import get_client
 from ..scope import Scope, get_isolation_scope, use_isolation_scope
 from ..scrub import scrub_request
 from . import Integration
-from ._trace import add_trace_context, continue_trace
+from ._request import RequestProcessor
+from ._trace import continue_trace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
-
-    from ..types import Event, Hint
+    from typing import Any, Awaitable, Callable, Dict, List, Optional
 
     #: the route template of a request (from its ASGI scope), or None when not known
     RouteName = Callable[[Dict[str, Any]], Optional[str]]
@@ -128,57 +127,30 @@ def request_data(asgi_scope: Dict[str, Any], send_default_pii: bool = False) -> 
     return data
 
 
-class _AsgiProcessor:
-    """Scope event processor adding the request (built on first use), the transaction name
-    (the route when the framework knows it, else the path) and the trace context; it counts
-    the error events of the request."""
+class _AsgiProcessor(RequestProcessor):
+    """The request processor of an ASGI connection (and the small body kept for it)."""
 
-    __slots__ = ("asgi_scope", "scope", "route", "errors", "body")
+    __slots__ = ("body",)
 
     def __init__(
         self, asgi_scope: Dict[str, Any], scope: Scope, route: Optional[RouteName]
     ) -> None:
-        self.asgi_scope = asgi_scope
-        self.scope = weakref.ref(scope)  # the scope holds this processor: no reference cycle
-        self.route = route
-        self.errors = 0
+        super().__init__(asgi_scope, scope, route)
         self.body: Optional[_BodyRecorder] = None
 
-    def transaction(self) -> Tuple[str, str]:
-        """(name, source): the route template ("route"), or the request's path ("url")."""
-        if self.route is not None:
-            try:
-                name = self.route(self.asgi_scope)
-            except Exception:
-                name = None
-            if name:
-                return name, "route"
-        return request_path(self.asgi_scope), "url"
+    def path(self) -> str:
+        return request_path(self.carrier)
 
-    def __call__(self, event: Event, hint: Hint) -> Dict[str, Any]:
-        if event.get("level") in ("error", "fatal"):
-            self.errors += 1
-        client = get_client()
-        pii = bool(client is not None and client.options.send_default_pii)
-        if "request" not in event:
-            event["request"] = request_data(self.asgi_scope, pii)
-            if self.body is not None:
-                body = self.body.data(event["request"]["headers"])
-                if body is not None:
-                    event["request"]["data"] = body
-        if pii:
-            ip = client_ip(self.asgi_scope, request_headers(self.asgi_scope))
-            if ip:
-                user = event.setdefault("user", {})
-                if isinstance(user, dict):
-                    user.setdefault("ip_address", ip)
-        if not event.get("transaction"):
-            event["transaction"], source = self.transaction()
-            event.setdefault("transaction_info", {"source": source})
-        scope = self.scope()
-        if scope is not None:
-            add_trace_context(event, scope)
-        return event
+    def request(self, pii: bool) -> Dict[str, Any]:
+        data = request_data(self.carrier, pii)
+        if self.body is not None:
+            body = self.body.data(data["headers"])
+            if body is not None:
+                data["data"] = body
+        return data
+
+    def client_ip(self) -> Optional[str]:
+        return client_ip(self.carrier, request_headers(self.carrier))
 
 
 def _trace_header(asgi_scope: Dict[str, Any]) -> Optional[str]:
@@ -343,7 +315,7 @@ class _StatusWatcher:
             client.capture_exception(exc, handled=True, mechanism_type=self.mechanism)
             return
         name, _source = processor.transaction()
-        method = str(processor.asgi_scope.get("method") or "")
+        method = str(processor.carrier.get("method") or "")
         client.capture_message(f"{method} {name} answered {status}".strip(), level="error")
 
 

@@ -23,13 +23,12 @@ from ..current import get_client
 from ..scope import Scope, get_isolation_scope, use_isolation_scope
 from ..scrub import scrub_request
 from . import Integration
-from ._trace import add_trace_context, continue_trace
+from ._request import RequestProcessor
+from ._trace import continue_trace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Tuple
-
-    from ..types import Event, Hint
+    from typing import Any, Callable, Dict, Iterable, Iterator, Optional
 
     #: the route template of a request (from its environ), or None when not known
     RouteName = Callable[[Dict[str, Any]], Optional[str]]
@@ -107,51 +106,19 @@ def client_ip(environ: Dict[str, Any]) -> Optional[str]:
     return environ.get("HTTP_X_REAL_IP") or environ.get("REMOTE_ADDR")
 
 
-class _RequestProcessor:
-    """Scope event processor adding the request (built on first use), the transaction name
-    and the trace context; it counts the error events of the request."""
+class _RequestProcessor(RequestProcessor):
+    """The request processor of a WSGI request."""
 
-    __slots__ = ("environ", "scope", "route", "errors")
+    __slots__ = ()
 
-    def __init__(
-        self, environ: Dict[str, Any], scope: Scope, route: Optional[RouteName] = None
-    ) -> None:
-        self.environ = environ
-        self.scope = weakref.ref(scope)  # the scope holds this processor: no reference cycle
-        self.route = route
-        self.errors = 0
+    def path(self) -> str:
+        return _wsgi_decode(self.carrier.get("PATH_INFO") or "/")
 
-    def transaction(self) -> Tuple[str, str]:
-        """(name, source): the route template ("route"), or the request's path ("url")."""
-        if self.route is not None:
-            try:
-                name = self.route(self.environ)
-            except Exception:
-                name = None
-            if name:
-                return name, "route"
-        return _wsgi_decode(self.environ.get("PATH_INFO") or "/"), "url"
+    def request(self, pii: bool) -> Dict[str, Any]:
+        return request_data(self.carrier, pii)
 
-    def __call__(self, event: Event, hint: Hint) -> Dict[str, Any]:
-        if event.get("level") in ("error", "fatal"):
-            self.errors += 1
-        client = get_client()
-        pii = bool(client is not None and client.options.send_default_pii)
-        if "request" not in event:
-            event["request"] = request_data(self.environ, pii)
-        if pii:
-            ip = client_ip(self.environ)
-            if ip:
-                user = event.setdefault("user", {})
-                if isinstance(user, dict):
-                    user.setdefault("ip_address", ip)
-        if not event.get("transaction"):
-            event["transaction"], source = self.transaction()
-            event.setdefault("transaction_info", {"source": source})
-        scope = self.scope()
-        if scope is not None:
-            add_trace_context(event, scope)
-        return event
+    def client_ip(self) -> Optional[str]:
+        return client_ip(self.carrier)
 
 
 def _status_watcher(
@@ -169,7 +136,7 @@ def _status_watcher(
             client = get_client()
             if client is not None:
                 name, _source = processor.transaction()
-                method = str(processor.environ.get("REQUEST_METHOD") or "")
+                method = str(processor.carrier.get("REQUEST_METHOD") or "")
                 client.capture_message(f"{method} {name} answered {code}".strip(), level="error")
         if exc_info is None:
             return start_response(status, headers)
