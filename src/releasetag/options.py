@@ -145,8 +145,14 @@ def resolve_options(
     elif opts.dsn is not None:  # detection (maybe git) only when events can be sent
         opts.release = release_mod.detect_release()
     opts.environment = release_mod.detect_environment(kwargs.get("environment"), env)
-    if opts.dist is None:
+    if opts.dist is not None:
+        err = release_mod.dist_error(opts.dist)
+        if err:
+            raise ConfigurationError(f"invalid dist {opts.dist!r}: {err}")
+    else:
         opts.dist = _env_value("dist", env)
+        if opts.dist is not None and release_mod.dist_error(opts.dist):
+            opts.dist = None  # like a bad release from the environment: not reported
     if opts.spool_dir is None:
         opts.spool_dir = _env_value("spool_dir", env)
     if "debug" not in kwargs or kwargs["debug"] is None:

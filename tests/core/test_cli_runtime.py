@@ -88,7 +88,7 @@ def test_send_event_reaches_server_with_release(recorder, tmp_path):
         cwd=tmp_path,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("sent event ")
+    assert out.stdout.startswith("Event dispatched.\nEvent id: ")
     event = recorder.events()[0]
     assert event["logentry"]["message"] == "hello from ci"
     assert (event["release"], event["environment"], event["tags"]) == ("app@3", "ci", {"k": "v"})

@@ -56,12 +56,49 @@ def make_repo(path, commits=2):
         ("a\x0bb", "vertical tab"),
         ("a\x0cb", "form feed"),
         ("x" * 201, "200"),
+        ("a\\b", "backslash"),
+        ("latest", "reserved"),
+        ("LaTeSt", "reserved"),
     ],
 )
 def test_invalid_release_names_say_which_rule(name, problem):
     assert problem in rel.release_name_error(name)
     with pytest.raises(ValueError, match="invalid release"):
         rel.validate_release(name)
+
+
+@pytest.mark.parametrize("name", ["a\\b", "latest", "LATEST", "a/b", ".."])
+def test_refused_names_are_refused_by_relay_too(name):
+    from sentry_relay import parse_release
+
+    assert rel.release_name_error(name)
+    with pytest.raises(Exception, match="invalid release"):
+        parse_release(name)
+
+
+@pytest.mark.parametrize(
+    "dist,problem",
+    [("", "empty"), (" 7", "whitespace"), ("7\n", "whitespace"), ("a\tb", "control"),
+     ("x" * 65, "at most 64")],
+)  # fmt: skip
+def test_invalid_dists_say_which_rule(dist, problem):
+    assert problem in rel.dist_error(dist)
+
+
+def test_valid_dists():
+    for dist in ("7", "build-2024.05.01", "x" * 64, "ios arm64"):
+        assert rel.dist_error(dist) is None
+
+
+def test_init_refuses_a_bad_dist_and_drops_one_from_the_environment(monkeypatch):
+    from releasetag.options import resolve_options
+
+    with pytest.raises(ValueError, match="invalid dist"):
+        resolve_options(dsn=None, dist="x" * 65)
+    monkeypatch.setenv("SENTRY_DIST", " 7 ")
+    assert resolve_options(dsn=None).dist is None
+    monkeypatch.setenv("SENTRY_DIST", "7")
+    assert resolve_options(dsn=None).dist == "7"
 
 
 def test_valid_names_agree_with_relay():
@@ -87,6 +124,66 @@ def test_precedence_argument_env_file_ci(tmp_path):
     (tmp_path / rel.RELEASE_FILE_NAME).unlink()
     found = rel.detect_release_source(None, env=env, cwd=str(tmp_path), use_git=False)
     assert (found.release, found.source) == ("a" * 40, "GITHUB_SHA")
+
+
+def test_opentelemetry_resource_attributes(tmp_path):
+    attrs = "deployment.environment.name=stag%20ing,service.version=2.1.0 ,team=core"
+    env = {"OTEL_RESOURCE_ATTRIBUTES": attrs, "GITHUB_SHA": "a" * 40}
+    found = rel.detect_release_source(None, env=env, cwd=str(tmp_path), use_git=False)
+    assert (found.release, found.source) == ("2.1.0", "OTEL_RESOURCE_ATTRIBUTES service.version")
+    env["OTEL_SERVICE_NAME"] = "checkout"
+    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "checkout@2.1.0"
+    env["OTEL_RESOURCE_ATTRIBUTES"] = "service.name=cart,service.version=3"
+    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "checkout@3"
+    del env["OTEL_SERVICE_NAME"]
+    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "cart@3"
+    # after the explicit and the RELEASETAG / SENTRY variables, before the release file
+    env["SENTRY_RELEASE"] = "s@1"
+    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "s@1"
+    del env["SENTRY_RELEASE"]
+    (tmp_path / rel.RELEASE_FILE_NAME).write_text("file@1\n")
+    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "cart@3"
+    # no version, a malformed list or a bad name: the next source answers
+    for attrs in ("service.name=cart", "garbage,,=x,service.version", "service.version=a/b"):
+        env["OTEL_RESOURCE_ATTRIBUTES"] = attrs
+        assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "file@1"
+
+
+def test_opentelemetry_environment():
+    env = {"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=old,deployment.environment.name=new"}
+    assert rel.detect_environment(None, env) == "new"
+    assert (
+        rel.detect_environment(None, {"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=old"})
+        == "old"
+    )
+    assert rel.detect_environment(None, {**env, "SENTRY_ENVIRONMENT": "s"}) == "s"
+    assert rel.detect_environment("arg", env) == "arg"
+    assert rel.detect_environment(None, {"OTEL_RESOURCE_ATTRIBUTES": "x=1"}) == "production"
+
+
+def test_sdk_and_cli_read_opentelemetry_alike(tmp_path):
+    """The runtime's init() and ``propose-version`` name the same release and environment."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SENTRY_", "RELEASETAG_", "OTEL_"))
+    }
+    env.update(
+        OTEL_SERVICE_NAME="shop",
+        OTEL_RESOURCE_ATTRIBUTES="service.version=4.2,deployment.environment.name=canary",
+    )
+    script = (
+        "import releasetag, json; c = releasetag.Client(dsn='http://k@127.0.0.1:9/1'); "
+        "print(json.dumps([c.options.release, c.options.environment])); c.close(0)"
+    )
+    sdk = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert json.loads(sdk.stdout) == ["shop@4.2", "canary"], sdk.stderr
+    cli = subprocess.run([sys.executable, "-m", "releasetag", "propose-version", "--json"],
+                         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)  # fmt: skip
+    found = json.loads(cli.stdout)
+    assert (found["release"], found["source"]) == (
+        "shop@4.2",
+        "OTEL_RESOURCE_ATTRIBUTES service.version",
+    )
 
 
 def test_release_file_env_var_and_json_form(tmp_path):

@@ -4,10 +4,12 @@ Order for the release (first answer wins):
 
 1. the explicit argument;
 2. ``RELEASETAG_RELEASE``, then ``SENTRY_RELEASE``;
-3. the release file stamped at build time (``releasetag propose-version --stamp FILE``):
+3. OpenTelemetry's resource: ``service.version`` from ``OTEL_RESOURCE_ATTRIBUTES``, as
+   ``NAME@VERSION`` when ``OTEL_SERVICE_NAME`` (or the ``service.name`` attribute) is set;
+4. the release file stamped at build time (``releasetag propose-version --stamp FILE``):
    ``$RELEASETAG_RELEASE_FILE`` or ``.releasetag-release`` in the working directory;
-4. CI / PaaS variables (``CI_VARIABLES``, plus the pull-request head SHA of GitHub Actions);
-5. the HEAD commit of the git repository around the working directory, read with GitPython's
+5. CI / PaaS variables (``CI_VARIABLES``, plus the pull-request head SHA of GitHub Actions);
+6. the HEAD commit of the git repository around the working directory, read with GitPython's
    reference resolution (no git binary needed), imported only at that moment.
 
 Nothing here raises: a failing source is skipped with a debug log line.
@@ -21,7 +23,7 @@ from releasetag.protocol.log import get_logger
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import List, Mapping, Optional
+    from typing import Dict, List, Mapping, Optional
 
 RELEASE_FILE_NAME = ".releasetag-release"
 RELEASE_FILE_ENV = "RELEASETAG_RELEASE_FILE"
@@ -29,6 +31,10 @@ RELEASE_ENV_VARS = ("RELEASETAG_RELEASE", "SENTRY_RELEASE")
 ENVIRONMENT_ENV_VARS = ("RELEASETAG_ENVIRONMENT", "SENTRY_ENVIRONMENT")
 DEFAULT_ENVIRONMENT = "production"
 MAX_RELEASE_LENGTH = 200
+MAX_DIST_LENGTH = 64
+OTEL_ATTRIBUTES_ENV = "OTEL_RESOURCE_ATTRIBUTES"
+OTEL_SERVICE_NAME_ENV = "OTEL_SERVICE_NAME"
+OTEL_ENVIRONMENT_KEYS = ("deployment.environment.name", "deployment.environment")
 
 # CI and hosting platforms that expose the commit (or a deployment id) being built.
 CI_VARIABLES = (
@@ -84,6 +90,10 @@ def release_name_error(name: object) -> Optional[str]:
         return "the release must not start or end with whitespace"
     if "/" in name:
         return "the release must not contain '/'"
+    if "\\" in name:
+        return "the release must not contain a backslash"
+    if name.lower() == "latest":
+        return "'latest' is reserved (the server reads it as the newest release)"
     for ch, label in (
         ("\n", "newline"),
         ("\r", "carriage return"),
@@ -95,6 +105,21 @@ def release_name_error(name: object) -> Optional[str]:
             return f"the release must not contain a {label}"
     if len(name) > MAX_RELEASE_LENGTH:
         return f"the release must be at most {MAX_RELEASE_LENGTH} characters (got {len(name)})"
+    return None
+
+
+def dist_error(dist: object) -> Optional[str]:
+    """Return why ``dist`` is not a valid distribution name, or None when it is valid."""
+    if not isinstance(dist, str):
+        return "the dist must be a string"
+    if not dist:
+        return "the dist must not be empty"
+    if dist != dist.strip():
+        return "the dist must not start or end with whitespace"
+    if any(ch < " " or ch == "\x7f" for ch in dist):
+        return "the dist must not contain control characters (newline, tab, ...)"
+    if len(dist) > MAX_DIST_LENGTH:
+        return f"the dist must be at most {MAX_DIST_LENGTH} characters (got {len(dist)})"
     return None
 
 
@@ -122,6 +147,32 @@ def _accept(value: Optional[str], source: str) -> Optional[Detected]:
         )
         return None
     return Detected(value, source)
+
+
+def otel_resource_attributes(env: Mapping[str, str]) -> Dict[str, str]:
+    """``OTEL_RESOURCE_ATTRIBUTES`` as a dict: comma-separated ``key=value`` pairs with
+    percent-encoded values (OpenTelemetry's resource SDK spec); malformed pairs are skipped."""
+    text = env.get(OTEL_ATTRIBUTES_ENV) or ""
+    if not text.strip():
+        return {}
+    from urllib.parse import unquote
+
+    out: Dict[str, str] = {}
+    for pair in text.split(","):
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if sep and key:
+            out[key] = unquote(value.strip())
+    return out
+
+
+def _otel_release(env: Mapping[str, str]) -> Optional[str]:
+    attributes = otel_resource_attributes(env)
+    version = (attributes.get("service.version") or "").strip()
+    if not version:
+        return None
+    name = (env.get(OTEL_SERVICE_NAME_ENV) or attributes.get("service.name") or "").strip()
+    return f"{name}@{version}" if name else version
 
 
 def read_release_file(path: str) -> Optional[str]:
@@ -226,6 +277,9 @@ def detect_release_source(
         found = _accept(env.get(name), name)
         if found:
             return found
+    found = _accept(_otel_release(env), f"{OTEL_ATTRIBUTES_ENV} service.version")
+    if found:
+        return found
     for path in _release_file_candidates(env, cwd):
         if os.path.isfile(path):
             found = _accept(read_release_file(path), f"release file {path}")
@@ -252,11 +306,19 @@ def detect_release(release: Optional[str] = None) -> Optional[str]:
 def detect_environment(
     environment: Optional[str] = None, env: Optional[Mapping[str, str]] = None
 ) -> str:
-    """argument > RELEASETAG_ENVIRONMENT > SENTRY_ENVIRONMENT > "production"."""
+    """argument > RELEASETAG_ENVIRONMENT > SENTRY_ENVIRONMENT > OpenTelemetry's
+    ``deployment.environment.name`` (or the older ``deployment.environment``) resource
+    attribute > "production"."""
     if environment:
         return environment
     env = os.environ if env is None else env
     for name in ENVIRONMENT_ENV_VARS:
         if env.get(name):
             return env[name]
+    if env.get(OTEL_ATTRIBUTES_ENV):
+        attributes = otel_resource_attributes(env)
+        for key in OTEL_ENVIRONMENT_KEYS:
+            value = (attributes.get(key) or "").strip()
+            if value:
+                return value
     return DEFAULT_ENVIRONMENT

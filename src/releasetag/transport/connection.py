@@ -3,17 +3,17 @@
 One keep-alive ``http.client`` connection per sending thread (the standard library): it
 writes a request's headers and body in one ``send``, which on a local server makes a POST
 about twice as fast as going through urllib3 (two writes, and one more wake-up of the
-server per request) or requests (plus hooks, cookie jar and setting merges). Proxies come
-from the options or from HTTP(S)_PROXY / NO_PROXY; HTTPS verifies against certifi's bundle
-(installed with requests, the declared dependency) or ``ca_certs``; SOCKS proxies go
-through urllib3 (also installed with requests).
+server per request) or requests (plus hooks, cookie jar and setting merges). Proxies and
+TLS are set up by ``releasetag.protocol.httpconn`` (shared with the build-time Web API
+client); SOCKS proxies go through urllib3 (installed with requests).
 """
 
 from __future__ import annotations
 
-import select
 import threading
 from urllib.parse import urlsplit
+
+from releasetag.protocol.httpconn import is_dropped, open_connection, resolve_proxy, ssl_context
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -79,58 +79,23 @@ class Connection:
     # --- set-up -------------------------------------------------------------------------
     def _resolve_proxy(self) -> Optional[str]:
         if not self._proxy_resolved:
-            if self.proxy is None:  # HTTP(S)_PROXY / NO_PROXY, as requests reads them
-                try:
-                    from urllib.request import (  # type: ignore[attr-defined]
-                        getproxies_environment,
-                        proxy_bypass_environment,
-                    )
-
-                    if not proxy_bypass_environment(self.host):
-                        self.proxy = getproxies_environment().get(self.scheme)
-                except Exception:
-                    self.proxy = None
+            self.proxy = resolve_proxy(self.scheme, self.host, self.proxy)
             self._proxy_resolved = True
         return self.proxy
 
     def _ssl_context(self) -> Any:
-        if self._ctx is not None:
-            return self._ctx
-        import ssl  # already loaded by prepare()
-
-        ca = self.ca_certs
-        if not ca:
-            try:
-                import certifi  # the bundle requests uses (installed with it)
-
-                ca = certifi.where()
-            except ImportError:
-                ca = None  # the system's certificates
-        self._ctx = ssl.create_default_context(cafile=ca)
+        if self._ctx is None:
+            self._ctx = ssl_context(self.ca_certs)
         return self._ctx
 
     def _new_connection(self, timeout: float) -> Tuple["http.client.HTTPConnection", str]:
         self.prepare()
-        http = self._client
         proxy = self._resolve_proxy()
-        if not proxy:
-            if self.scheme == "https":
-                return http.HTTPSConnection(
-                    self.host, self.port, timeout=timeout, context=self._ssl_context()
-                ), self.path
-            return http.HTTPConnection(self.host, self.port, timeout=timeout), self.path
-        p = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-        proxy_port = p.port or (443 if p.scheme == "https" else 80)
-        if p.scheme == "https":
-            conn = http.HTTPSConnection(
-                p.hostname or "", proxy_port, timeout=timeout, context=self._ssl_context()
-            )
-        else:
-            conn = http.HTTPConnection(p.hostname or "", proxy_port, timeout=timeout)
-        if self.scheme == "https":
-            conn.set_tunnel(self.host, self.port)  # CONNECT through the proxy
-            return conn, self.path
-        return conn, self.url  # plain HTTP through a proxy: absolute URL
+        tls = self.scheme == "https" or (proxy or "").startswith("https")
+        conn, absolute = open_connection(
+            self.url, timeout, proxy=proxy, context=self._ssl_context() if tls else None
+        )
+        return conn, self.url if absolute else self.path
 
     # --- posting ------------------------------------------------------------------------
     def post(
@@ -141,7 +106,7 @@ class Connection:
         if proxy and proxy.startswith("socks"):
             return self._post_socks(proxy, body, headers, timeout)
         state = getattr(self._local, "conn", None)
-        if state is not None and _dropped(state[0]):
+        if state is not None and is_dropped(state[0]):
             self._discard(state[0])
             state = None
         if state is None:
@@ -229,19 +194,3 @@ class Connection:
                 pool.clear()
             except Exception:
                 pass
-
-
-def _dropped(conn: "http.client.HTTPConnection") -> bool:
-    """True when an idle keep-alive connection was closed by the server (readable = EOF)."""
-    sock = conn.sock
-    if sock is None:
-        return False
-    try:
-        if hasattr(select, "poll"):  # no FD_SETSIZE limit
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            return bool(poller.poll(0))
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
-        return True
-    return bool(readable)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import threading
-import uuid
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from releasetag.protocol import multipart
 
 MiB = 1 << 20
 _READ = MiB
@@ -132,14 +133,11 @@ def plan_batches(chunks: Sequence[Chunk], options: ChunkOptions) -> List[List[Ch
 
 def _write_body(batch: Sequence[Chunk], gzip: bool, out) -> str:
     """Write a multipart/form-data body for ``batch`` into ``out``; returns the boundary."""
-    boundary = uuid.uuid4().hex
+    boundary = multipart.new_boundary()
     field_name = "file_gzip" if gzip else "file"
     for chunk in batch:
         out.write(
-            (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; '
-                f'filename="{chunk.sha1}"\r\nContent-Type: application/octet-stream\r\n\r\n'
-            ).encode("ascii")
+            multipart.part_header(boundary, field_name, chunk.sha1, "application/octet-stream")
         )
         comp = zlib.compressobj(1, zlib.DEFLATED, 31) if gzip else None
         with open(chunk.path, "rb") as fh:
@@ -154,7 +152,7 @@ def _write_body(batch: Sequence[Chunk], gzip: bool, out) -> str:
         if comp:
             out.write(comp.flush())
         out.write(b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode("ascii"))
+    out.write(multipart.closing(boundary))
     return boundary
 
 

@@ -16,6 +16,7 @@ from releasetag.build.artifacts.chunks import (
     hash_file,
     upload_chunks,
 )
+from releasetag.protocol import multipart
 from releasetag.protocol.errors import ArtifactError
 
 DONE_STATES = ("ok", "error")
@@ -285,19 +286,18 @@ def upload_release_files(
     path = f"/organizations/{quote(org, safe='')}/releases/{quote(release, safe='')}/files/"
     results = []
     for f in files:
-        data: List[Any] = [("name", f.url)]
+        fields = [("name", f.url)]
         if dist:
-            data.append(("dist", dist))
+            fields.append(("dist", dist))
         for key, value in sorted(f.headers.items()):
-            data.append(("header", f"{key}:{value}"))
+            fields.append(("header", f"{key}:{value}"))
         try:
             with open(f.path, "rb") as fh:
-                client.request(
-                    "POST",
-                    path,
-                    data=data,
-                    files={"file": (os.path.basename(f.path), fh, "application/octet-stream")},
-                )
+                content = fh.read()
+            body, content_type = multipart.encode(
+                fields, [("file", os.path.basename(f.path), content)]
+            )
+            client.request("POST", path, data=body, headers={"Content-Type": content_type})
             results.append({"url": f.url, "state": "ok"})
         except ApiError as exc:
             if exc.status == 409:

@@ -1,11 +1,14 @@
-"""The build-time HTTP client: one ``requests.Session`` with timeouts, retries and clear errors.
+"""The build-time HTTP client: standard-library HTTP with timeouts, retries and clear errors.
 
-``ApiClient.request(method, path, json=..., files=..., ...)`` is the single way the CLI talks to
+``ApiClient.request(method, path, json=..., data=..., ...)`` is the single way the CLI talks to
 the Web API (``{url}/api/0{path}``); endpoint modules beside this one are thin typed wrappers.
+It is built on ``http.client`` (connections opened by ``releasetag.protocol.httpconn``, as the
+runtime transport's are), not requests: a command starts in a fraction of the time.
 
-Retries (urllib3 ``Retry``, exponential backoff) cover connection errors, timeouts and the
-statuses 429 (honouring ``Retry-After``), 500, 502, 503 and 504, for every method: the Web API
-calls the CLI makes are idempotent (a repeated release POST answers 208).
+Retries (exponential backoff) cover connection errors, timeouts and the statuses 429 and 503
+(honouring ``Retry-After``, capped), 500, 502 and 504, for every method: the Web API calls the
+CLI makes are idempotent (a repeated release POST answers 208). Redirects are followed; the
+token goes only to the host it was configured for.
 
 Failures raise ``ApiError`` whose message is one line meant for people: a 401 names the variable
 to set, a 404 names the organization / project asked for, and the server's ``detail`` is shown.
@@ -14,21 +17,30 @@ The token is sent only in the ``Authorization`` header and never logged.
 
 from __future__ import annotations
 
-import logging
+import http.client as http_client_errors
+import json as json_mod
 import os
 import re
+import socket
+import sys
+import threading
+import time
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from releasetag._version import __version__
 from releasetag.build.config import Config, redact
 from releasetag.protocol.errors import ServerError
+from releasetag.protocol.log import get_logger
 
-logger = logging.getLogger("releasetag.build.webapi")
+_LOGGER = "releasetag.build.webapi"
 
 DEFAULT_TIMEOUT: Tuple[float, float] = (10.0, 60.0)  # connect, read (seconds)
 DEFAULT_RETRIES = 4
 DEFAULT_BACKOFF = 0.5
 MAX_RETRY_AFTER = 60.0
+MAX_BACKOFF = 30.0
+MAX_REDIRECTS = 10
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_PAGES = 1000
 USER_AGENT = f"releasetag/{__version__}"
@@ -50,34 +62,6 @@ def _env_float(name: str, default: float) -> float:
         return float(os.environ.get(name, default))
     except ValueError:
         return default
-
-
-def _make_retry(total: int, backoff: float):
-    from urllib3.util.retry import Retry
-
-    class _CappedRetry(Retry):
-        """A Retry whose Retry-After wait is capped (a server asking for an hour is not obeyed)."""
-
-        def parse_retry_after(self, retry_after: str) -> float:
-            return min(super().parse_retry_after(retry_after), MAX_RETRY_AFTER)
-
-    kwargs: Dict[str, Any] = dict(
-        total=total,
-        connect=total,
-        read=total,
-        status=total,
-        other=0,
-        backoff_factor=backoff,
-        status_forcelist=sorted(RETRY_STATUSES),
-        allowed_methods=None,
-        raise_on_status=False,
-        raise_on_redirect=False,
-        respect_retry_after_header=True,
-    )
-    try:
-        return _CappedRetry(backoff_max=30, **kwargs)
-    except TypeError:  # urllib3 1.26 has no backoff_max
-        return _CappedRetry(**kwargs)
 
 
 def summarize_detail(body: Any, limit: int = 300) -> Optional[str]:
@@ -108,22 +92,60 @@ def summarize_detail(body: Any, limit: int = 300) -> Optional[str]:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-class _Bearer:
-    """requests auth hook: ``Authorization: Bearer <token>``; the repr hides the token."""
+def _debug(message: str, *args: Any) -> None:
+    """A debug line on ``releasetag.build.webapi``; logging is not imported for it (only
+    ``--log-level`` loads it, and then the line is wanted)."""
+    if "logging" in sys.modules:
+        get_logger(_LOGGER).debug(message, *args)
 
-    def __init__(self, token: str) -> None:
-        self._token = token
 
-    def __call__(self, request: Any) -> Any:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
+class Response:
+    """A complete answer: ``status_code``, ``headers`` (case-insensitive), ``content``."""
 
-    def __repr__(self) -> str:
-        return "_Bearer(<token>)"
+    def __init__(self, status_code: int, headers: Any, content: bytes) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The decoded JSON body (``ValueError`` when it is not JSON)."""
+        return json_mod.loads(self.content)
+
+    @property
+    def links(self) -> Dict[str, Dict[str, str]]:
+        """The ``Link`` header by ``rel``: ``{"next": {"url": ..., "cursor": ...}}``."""
+        return parse_links(self.headers.get("Link") or "")
+
+
+_LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[\w.-]+\s*=\s*(?:\"[^\"]*\"|[^;,]*)\s*)*)")
+_PARAM = re.compile(r";\s*([\w.-]+)\s*=\s*(?:\"([^\"]*)\"|([^;,]*))")
+
+
+def parse_links(header: str) -> Dict[str, Dict[str, str]]:
+    """Parse an RFC 8288 ``Link`` header into ``{rel: {"url": ..., param: value}}``."""
+    out: Dict[str, Dict[str, str]] = {}
+    for m in _LINK.finditer(header):
+        link = {"url": m.group(1)}
+        for p in _PARAM.finditer(m.group(2)):
+            link[p.group(1).lower()] = p.group(2) if p.group(2) is not None else p.group(3).strip()
+        out[link.get("rel") or link["url"]] = link
+    return out
+
+
+class _Retry(Exception):
+    """An attempt that may be repeated: the answer (or None) and the seconds to wait."""
+
+    def __init__(self, response: Optional[Response], wait: float) -> None:
+        self.response, self.wait = response, wait
 
 
 class ApiClient:
-    """An authenticated session against ``config.url``'s Web API."""
+    """An authenticated client for ``config.url``'s Web API (standard-library HTTP, keep-alive
+    connections shared by the threads that use the client)."""
 
     def __init__(
         self,
@@ -133,9 +155,6 @@ class ApiClient:
         retries: Optional[int] = None,
         backoff: Optional[float] = None,
     ) -> None:
-        import requests
-        from requests.adapters import HTTPAdapter
-
         self.config = config
         read_timeout = _env_float("RELEASETAG_HTTP_TIMEOUT", DEFAULT_TIMEOUT[1])
         self.timeout = timeout or (min(DEFAULT_TIMEOUT[0], read_timeout), read_timeout)
@@ -145,7 +164,7 @@ class ApiClient:
             if retries is None
             else retries,
         )
-        backoff = max(
+        self.backoff = max(
             0.0,
             _env_float("RELEASETAG_HTTP_BACKOFF", DEFAULT_BACKOFF) if backoff is None else backoff,
         )
@@ -153,15 +172,16 @@ class ApiClient:
         # its answer a byte at a time never trips a read timeout): every attempt's connect and
         # read timeouts, plus the longest wait between attempts (Retry-After, capped)
         self.deadline = (self.retries + 1) * sum(self.timeout) + self.retries * MAX_RETRY_AFTER
-        self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=_make_retry(self.retries, backoff))
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = USER_AGENT
-        self.session.trust_env = True
+        self._idle: Dict[Tuple[str, str], List[Any]] = {}  # (scheme, netloc) -> connections
+        self._lock = threading.Lock()
+        self._tls: Any = None
 
     def close(self) -> None:
-        self.session.close()
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for conns in idle.values():
+            for conn in conns:
+                conn.close()
 
     def __enter__(self) -> "ApiClient":
         return self
@@ -175,8 +195,8 @@ class ApiClient:
             return path
         return self.config.api_url + "/" + path.lstrip("/")
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send one request and return the ``requests.Response`` of a 2xx answer.
+    def request(self, method: str, path: str, **kwargs: Any) -> Response:
+        """Send one request and return the ``Response`` of a 2xx answer.
 
         Raises ``ApiError`` on anything else (with the auth token cut out of every text it
         carries, even when the server echoed it); ``not_found`` replaces the 404 message."""
@@ -200,72 +220,56 @@ class ApiClient:
         json: Any = None,
         params: Optional[Mapping[str, Any]] = None,
         data: Any = None,
-        files: Any = None,
         headers: Optional[Mapping[str, str]] = None,
         not_found: Optional[str] = None,
         timeout: Optional[Union[float, Tuple[float, float]]] = None,
         auth: bool = True,
-    ):
-        import requests
-
+    ) -> Response:
         url = self.url_for(path)
-        bearer = None
+        if params:
+            url += ("&" if "?" in url else "?") + urlencode(
+                [(k, v) for k, v in params.items() if v is not None], doseq=True
+            )
+        send_headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
         if auth:
             from releasetag.build.config import ConfigError
 
             try:
-                bearer = _Bearer(self.config.require_token())
+                send_headers["Authorization"] = f"Bearer {self.config.require_token()}"
             except ConfigError as exc:
                 raise ApiError(str(exc)) from None
-        logger.debug("%s %s", method, url)
-        try:
-            # auth= (not a header) so that a ~/.netrc entry cannot replace the token
-            resp = self._within_deadline(
-                method,
-                url,
-                json=json,
-                params=params,
-                data=data,
-                files=files,
-                headers=headers,
-                auth=bearer,
-                timeout=timeout or self.timeout,
-            )
-        except requests.exceptions.Timeout:
-            raise ApiError(
-                f"{method} {url}: the server did not answer in time (after {self.retries} retries)"
-            ) from None
-        except requests.exceptions.RetryError as exc:
-            raise ApiError(
-                f"{method} {url}: gave up after {self.retries} retries ({_reason(exc)})"
-            ) from None
-        except requests.exceptions.ConnectionError as exc:
-            if _is_timeout(exc):
-                raise ApiError(
-                    f"{method} {url}: the server did not answer in time "
-                    f"(after {self.retries} retries)"
-                ) from None
-            raise ApiError(
-                f"cannot connect to {self.config.url} ({_reason(exc)}) "
-                f"after {self.retries} retries; check --url / RELEASETAG_URL"
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            raise ApiError(f"{method} {url}: {_reason(exc)}") from None
-        logger.debug("%s %s -> %s", method, url, resp.status_code)
+        body: Any = None
+        if json is not None:
+            body = json_mod.dumps(json).encode("utf-8")
+            send_headers["Content-Type"] = "application/json"
+        elif data is not None:
+            body = data
+        send_headers.update(headers or {})
+        if isinstance(timeout, (int, float)):
+            timeout = (float(timeout), float(timeout))
+        _debug("%s %s", method, url)
+        resp = self._within_deadline(method, url, body, send_headers, timeout or self.timeout)
+        _debug("%s %s -> %s", method, url, resp.status_code)
         if 200 <= resp.status_code < 300:
             return resp
         raise self._error(method, path, resp, not_found)
 
-    def _within_deadline(self, method: str, url: str, **kwargs: Any) -> Any:
-        """``session.request`` (all its retries, the whole body) within ``self.deadline``;
-        past it, ApiError. The stalled exchange is left to a daemon thread."""
-        import threading
-
+    # --- sending ------------------------------------------------------------------------
+    def _within_deadline(
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        headers: Dict[str, str],
+        timeout: Tuple[float, float],
+    ) -> Response:
+        """``_send`` (all its retries, the whole body) within ``self.deadline``; past it,
+        ApiError. The stalled exchange is left to a daemon thread."""
         outcome: Dict[str, Any] = {}
 
         def send() -> None:
             try:
-                outcome["response"] = self.session.request(method, url, **kwargs)
+                outcome["response"] = self._send(method, url, body, headers, timeout)
             except BaseException as exc:  # handed to the caller's thread
                 outcome["error"] = exc
 
@@ -281,14 +285,139 @@ class ApiClient:
             raise outcome["error"]
         return outcome["response"]
 
-    def _error(self, method: str, path: str, resp: Any, not_found: Optional[str]) -> ApiError:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        headers: Dict[str, str],
+        timeout: Tuple[float, float],
+    ) -> Response:
+        """One exchange with retries (connection errors, timeouts, ``RETRY_STATUSES``) and
+        redirects (at most ``MAX_REDIRECTS``; the token is not sent to another host)."""
+        start = body.tell() if hasattr(body, "tell") else None
+        redirects = 0
+        attempt = 0
+        while True:
+            if start is not None:
+                body.seek(start)
+            try:
+                resp = self._attempt(method, url, body, headers, timeout)
+            except OSError as exc:
+                if attempt >= self.retries:
+                    raise self._io_error(method, url, exc) from None
+                wait = self._backoff(attempt)
+            else:
+                if resp.status_code in _REDIRECTS and resp.headers.get("Location"):
+                    redirects += 1
+                    if redirects > MAX_REDIRECTS:
+                        raise ApiError(f"{method} {url}: more than {MAX_REDIRECTS} redirects")
+                    target = urljoin(url, resp.headers["Location"])
+                    if urlsplit(target)[:2] != urlsplit(url)[:2]:
+                        headers = {k: v for k, v in headers.items() if k != "Authorization"}
+                    if resp.status_code == 303 or (
+                        resp.status_code in (301, 302) and method == "POST"
+                    ):
+                        method, body, start = "GET", None, None
+                        headers = {k: v for k, v in headers.items() if k != "Content-Type"}
+                    url = target
+                    continue
+                if resp.status_code not in RETRY_STATUSES or attempt >= self.retries:
+                    return resp
+                wait = max(self._backoff(attempt), _retry_after(resp))
+            attempt += 1
+            _debug("retry %d of %s %s in %.2f s", attempt, method, url, wait)
+            time.sleep(wait)
+
+    def _backoff(self, attempt: int) -> float:
+        """Seconds before retry ``attempt + 1``: none before the first, then doubling."""
+        return 0.0 if attempt == 0 else min(MAX_BACKOFF, self.backoff * 2 ** (attempt - 1))
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        headers: Dict[str, str],
+        timeout: Tuple[float, float],
+    ) -> Response:
+        """Send once on a kept-alive connection (a fresh one when the server had closed it)."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        conn, absolute, reused = self._connection(url, key, timeout)
+        target = (
+            url if absolute else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        )
+        try:
+            if conn.sock is None:
+                conn.timeout = timeout[0]
+                conn.connect()
+            conn.sock.settimeout(timeout[1])
+            conn.request(method, target, body=body, headers=headers)
+            answer = conn.getresponse()
+            content = answer.read()
+        except BaseException as exc:
+            conn.close()
+            if reused and isinstance(exc, _STALE):  # the server closed it while idle
+                if hasattr(body, "seek"):
+                    body.seek(0)
+                return self._attempt(method, url, body, headers, timeout)
+            raise
+        if answer.will_close:
+            conn.close()
+        else:
+            with self._lock:
+                self._idle.setdefault(key, []).append(conn)
+        return Response(answer.status, answer.msg, content)
+
+    def _connection(
+        self, url: str, key: Tuple[str, str], timeout: Tuple[float, float]
+    ) -> Tuple[Any, bool, bool]:
+        from releasetag.protocol.httpconn import is_dropped, open_connection, resolve_proxy
+
+        scheme, netloc = key
+        proxy = resolve_proxy(scheme, urlsplit(url).hostname or "")
+        with self._lock:
+            idle = self._idle.get(key) or []
+            while idle:
+                conn = idle.pop()
+                if not is_dropped(conn):
+                    return conn, bool(proxy) and scheme == "http", True
+                conn.close()
+        context = None
+        if scheme == "https" or (proxy or "").startswith("https"):
+            context = self._tls_context()
+        conn, absolute = open_connection(url, timeout[0], proxy=proxy, context=context)
+        return conn, absolute, False
+
+    def _tls_context(self) -> Any:
+        from releasetag.protocol.httpconn import ssl_context
+
+        with self._lock:
+            if self._tls is None:
+                ca = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+                self._tls = ssl_context(ca or None)
+            return self._tls
+
+    def _io_error(self, method: str, url: str, exc: OSError) -> ApiError:
+        if isinstance(exc, socket.timeout):
+            return ApiError(
+                f"{method} {url}: the server did not answer in time (after {self.retries} retries)"
+            )
+        return ApiError(
+            f"cannot connect to {self.config.url} ({_reason(exc)}) "
+            f"after {self.retries} retries; check --url / RELEASETAG_URL"
+        )
+
+    # --- answers ------------------------------------------------------------------------
+    def _error(self, method: str, path: str, resp: Response, not_found: Optional[str]) -> ApiError:
         status = resp.status_code
         try:
             body = resp.json()
         except ValueError:
             body = (
                 resp.text.strip()[:300]
-                if "html" not in resp.headers.get("Content-Type", "")
+                if "html" not in (resp.headers.get("Content-Type") or "")
                 else None
             )
         detail = summarize_detail(body)
@@ -337,7 +466,7 @@ class ApiClient:
         except ValueError:
             raise ApiError(
                 f"{method} {path}: the server's answer is not JSON "
-                f"({resp.headers.get('Content-Type', 'no content type')})"
+                f"({resp.headers.get('Content-Type') or 'no content type'})"
             ) from None
 
     def paginate(
@@ -373,52 +502,36 @@ class ApiClient:
         return list(self.paginate(path, **kwargs))
 
 
-def _chain(exc: BaseException) -> List[BaseException]:
-    out: List[BaseException] = []
-    cur: Optional[BaseException] = exc
-    while cur is not None and all(cur is not e for e in out):
-        out.append(cur)
-        reason = getattr(cur, "reason", None)
-        if isinstance(reason, BaseException):
-            cur = reason
-        elif cur.args and isinstance(cur.args[0], BaseException):
-            cur = cur.args[0]
-        else:
-            cur = cur.__cause__ or cur.__context__
-    return out
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# errors of a kept-alive connection the server had closed: sent again on a new one
+_STALE = (ConnectionResetError, BrokenPipeError, http_client_errors.RemoteDisconnected)
 
 
-def _is_timeout(exc: BaseException) -> bool:
-    import socket
+def _retry_after(resp: Response) -> float:
+    """The server's ``Retry-After`` (seconds or an HTTP date) for 429/503, capped."""
+    if resp.status_code not in (429, 503):
+        return 0.0
+    value = (resp.headers.get("Retry-After") or "").strip()
+    if not value:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
 
-    from urllib3.exceptions import NewConnectionError
-    from urllib3.exceptions import TimeoutError as Urllib3Timeout
-
-    chain = _chain(exc)
-    if any(isinstance(e, (NewConnectionError, ConnectionRefusedError)) for e in chain):
-        return False  # urllib3 makes NewConnectionError a ConnectTimeoutError subclass
-    return any(isinstance(e, (Urllib3Timeout, socket.timeout)) for e in chain)
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return 0.0
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def _reason(exc: BaseException) -> str:
-    """The innermost readable reason of a requests/urllib3 error, one line, no URL noise."""
-    seen = set()
-    cur: Optional[BaseException] = exc
-    text = str(exc)
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        reason = getattr(cur, "reason", None)
-        if isinstance(reason, BaseException):
-            cur = reason
-            continue
-        if cur.args and isinstance(cur.args[0], BaseException):
-            cur = cur.args[0]
-            continue
-        text = str(cur)
-        break
-    if "Connection refused" in text:
+    """A readable one-line reason for a connection failure."""
+    if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
-    text = re.sub(r"^\w*ConnectionPool\([^)]*\): ", "", text)
-    text = re.sub(r"^<[^>]*>: ", "", text)
-    text = " ".join(text.split())
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve the host name: {exc.strerror or exc}"
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    text = re.sub(r"^\[Errno -?\d+\] ", "", " ".join(str(text).split()))
     return text[:200]
