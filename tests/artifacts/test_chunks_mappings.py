@@ -64,14 +64,14 @@ def test_options_from_server_json_tolerates_odd_values():
     assert opts.max_request_size == 32 << 20
 
 
-def test_upload_urls_from_prefix_suffix_and_strip_prefix():
+def test_upload_urls_from_prefix_suffix_and_strip_path_prefix():
     from releasetag.build.artifacts.sourcemaps import make_url
 
     assert make_url("static/app.js") == "~/static/app.js"
     assert make_url("static/app.js", "~/assets") == "~/assets/static/app.js"
     assert make_url("static/app.js", "app:///", "?v=2") == "app:///static/app.js?v=2"
     assert (
-        make_url("build/static/app.js", "https://cdn.example.com/", strip_prefix="build/")
+        make_url("build/static/app.js", "https://cdn.example.com/", strip_path_prefix="build/")
         == "https://cdn.example.com/static/app.js"
     )
-    assert make_url("other/app.js", strip_prefix="build") == "~/other/app.js"
+    assert make_url("other/app.js", strip_path_prefix="build") == "~/other/app.js"

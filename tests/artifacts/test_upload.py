@@ -175,10 +175,10 @@ def test_bundle_is_deterministic_and_has_the_manifest(tmp_path):
     (site / "static" / "plain.js").write_text("console.log('not minified');\n")
     with (
         expected_bundle(
-            site, release="r1", dist="d", url_prefix="app:///", strip_prefix="static"
+            site, release="r1", dist="d", url_prefix="app:///", strip_path_prefix="static"
         ) as one,
         expected_bundle(
-            site, release="r1", dist="d", url_prefix="app:///", strip_prefix="static"
+            site, release="r1", dist="d", url_prefix="app:///", strip_path_prefix="static"
         ) as two,
     ):
         assert open(one.path, "rb").read() == open(two.path, "rb").read()

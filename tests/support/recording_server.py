@@ -66,12 +66,16 @@ class Handler(BaseHTTPRequestHandler):
         headers: dict | None = None,
         content_type: str = "application/json",
     ) -> None:
+        headers = dict(headers or {})
+        for k in list(headers):
+            if k.lower() == "content-type":  # the rule's own type replaces the default
+                content_type = headers.pop(k)
         head = [
             f"HTTP/1.1 {status} X\r\n",
             f"Content-Type: {content_type}\r\n",
             f"Content-Length: {len(body)}\r\n",
         ]
-        for k, v in (headers or {}).items():
+        for k, v in headers.items():
             head.append(f"{k}: {v}\r\n")
         head.append("\r\n")
         self.wfile.write("".join(head).encode("latin-1") + body)

@@ -19,7 +19,7 @@ from typing import Callable, Optional
 from releasetag.build.config import Config, load_config
 from releasetag.protocol import release as release_mod
 from releasetag.protocol.env import env_flag
-from releasetag.protocol.errors import ReleasetagError, UsageError
+from releasetag.protocol.errors import ALLOW_FAILURE_HINT, ReleasetagError, UsageError
 
 from .output import warn
 
@@ -122,7 +122,7 @@ def api_command(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse
             return func(args)
         except ReleasetagError as exc:
             if exc.exit_code == 1 and allow_failure(args):
-                warn(f"{exc.message} (ignored: --allow-failure)")
+                warn(f"{exc.message.replace(ALLOW_FAILURE_HINT, '')} (ignored: --allow-failure)")
                 return 0
             raise
         except Exception as exc:  # a bug must not break a pipeline that allows failures

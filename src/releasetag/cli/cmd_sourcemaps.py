@@ -4,6 +4,7 @@ bundles uploaded through the chunk protocol (legacy release files on older serve
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any, Dict, List, Optional
 
@@ -42,8 +43,11 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_inject)
 
-    p = actions.add_parser("upload", help="upload JS files and sourcemaps as an artifact bundle")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (walked)")
+    p = actions.add_parser(
+        "upload",
+        help="upload JS files and sourcemaps as an artifact bundle (sentry-cli's flags)",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders (walked) or globs")
     p.add_argument(
         "-r",
         "--release",
@@ -52,10 +56,11 @@ def register(sub: Any) -> None:
     )
     p.add_argument("-d", "--dist", metavar="DIST", help="distribution (build) identifier")
     p.add_argument(
+        "-u",
         "--url-prefix",
         default="~",
         metavar="PREFIX",
-        help="URL prefix the files are served under (default: ~)",
+        help="URL prefix of every file (default: ~; one trailing slash is dropped)",
     )
     p.add_argument(
         "--url-suffix",
@@ -69,12 +74,59 @@ def register(sub: Any) -> None:
         dest="extensions",
         action="append",
         metavar="EXT",
-        help="extensions to upload (repeatable; default: js, cjs, mjs, map)",
+        help="extensions to upload from folders (repeatable; default: js, cjs, mjs, map, "
+        "jsbundle, bundle)",
+    )
+    p.add_argument(
+        "-i",
+        "--ignore",
+        dest="ignores",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out files and folders matching GLOB (gitignore syntax; repeatable)",
+    )
+    p.add_argument(
+        "-I",
+        "--ignore-file",
+        metavar="FILE",
+        help="leave out what FILE lists (gitignore syntax, e.g. .gitignore)",
     )
     p.add_argument(
         "--strip-prefix",
+        dest="strip_prefixes",
+        action="append",
+        default=[],
         metavar="PREFIX",
-        help="remove this leading part of the relative paths before building URLs",
+        help="remove PREFIX from the source references inside the maps (repeatable; "
+        "the uploaded file paths do not change)",
+    )
+    p.add_argument(
+        "--strip-common-prefix",
+        action="store_true",
+        help="remove the directory prefix all absolute source references share",
+    )
+    p.add_argument(
+        "--strip-path-prefix",
+        metavar="PREFIX",
+        help="remove this leading part of the uploaded files' relative paths before building "
+        "their URLs (what --strip-prefix did before releasetag 0.2)",
+    )
+    p.add_argument(
+        "--no-rewrite",
+        action="store_true",
+        help="upload the maps as they are (no flattening of indexed maps, no inlined sources, "
+        "no stripped prefixes)",
+    )
+    p.add_argument(
+        "--no-sourcemap-reference",
+        action="store_true",
+        help="do not record each minified file's map in a Sourcemap header",
+    )
+    p.add_argument(
+        "--debug-id-reference",
+        action="store_true",
+        help="a minified file without a debug ID of its own takes its map's",
     )
     p.add_argument(
         "--validate",
@@ -82,7 +134,23 @@ def register(sub: Any) -> None:
         help="report maps that do not parse, missing sources and missing maps",
     )
     p.add_argument(
-        "--wait", action="store_true", help="wait until the server has processed the upload"
+        "-s",
+        "--strict",
+        action="store_true",
+        help="exit 1 when there is nothing to upload, or --wait ends before the server "
+        "has processed the bundle",
+    )
+    p.add_argument("--note", metavar="TEXT", help="a note stored with the artifact bundle")
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait (at most 300 s) until the server has processed the upload",
+    )
+    p.add_argument(
+        "--wait-for",
+        type=_seconds,
+        metavar="SECS",
+        help="like --wait, for at most SECS seconds",
     )
     p.add_argument(
         "--no-cache",
@@ -92,6 +160,17 @@ def register(sub: Any) -> None:
     )
     add_api_arguments(p)
     p.set_defaults(func=cmd_upload)
+
+
+def _seconds(text: str) -> float:
+    """argparse type for --wait-for: a number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text!r}")
+    return value
 
 
 def cmd_inject(args: argparse.Namespace) -> int:
@@ -143,34 +222,87 @@ def _release(args: argparse.Namespace) -> Optional[str]:
 
 @api_command
 def cmd_upload(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from releasetag.build.artifacts.sourcemaps import (
+        UPLOAD_EXTENSIONS,
+        SourceMapError,
+        collect,
+        has_dot_segments,
+    )
+    from releasetag.protocol import release as release_mod
+
+    for flag, value in (("--url-prefix", args.url_prefix), ("--url-suffix", args.url_suffix)):
+        if value and has_dot_segments(value + "/"):
+            raise UsageError(f"{flag} {value!r} has a '.' or '..' segment: name the path plainly")
+    if args.ignore_file and not os.path.isfile(args.ignore_file):
+        raise UsageError(f"--ignore-file {args.ignore_file}: no such file")
+    if args.dist is not None:
+        err = release_mod.dist_error(args.dist)
+        if err:
+            raise UsageError(f"invalid dist {args.dist!r}: {err}")
+    release = _release(args)
+    try:
+        files, problems = collect(
+            args.paths,
+            extensions=args.extensions or UPLOAD_EXTENSIONS,
+            url_prefix=args.url_prefix,
+            url_suffix=args.url_suffix,
+            strip_path_prefix=args.strip_path_prefix,
+            validate=args.validate,
+            ignores=args.ignores,
+            ignore_file=args.ignore_file,
+            sourcemap_reference=not args.no_sourcemap_reference,
+            debug_id_reference=args.debug_id_reference,
+        )
+    except SourceMapError as exc:
+        raise ReleasetagError(str(exc)) from None
+    workdir = tempfile.TemporaryDirectory(prefix="releasetag-maps-")
+    try:
+        return _upload(args, files, problems, release, workdir.name)
+    finally:
+        workdir.cleanup()
+
+
+def _upload(
+    args: argparse.Namespace,
+    files: List[Any],
+    problems: List[Any],
+    release: Optional[str],
+    workdir: str,
+) -> int:
     from releasetag.build.artifacts.bundle import BundleError, LazyBundle
     from releasetag.build.artifacts.bundlecache import BundleCache, CachedBundle, cache_dir
-    from releasetag.build.artifacts.sourcemaps import UPLOAD_EXTENSIONS, collect, has_dot_segments
+    from releasetag.build.artifacts.sourcemaps import UPLOAD_EXTENSIONS
     from releasetag.build.artifacts.upload import (
         get_chunk_options,
         upload_bundle,
         upload_release_files,
     )
 
-    for flag, value in (("--url-prefix", args.url_prefix), ("--url-suffix", args.url_suffix)):
-        if value and has_dot_segments(value + "/"):
-            raise UsageError(f"{flag} {value!r} has a '.' or '..' segment: name the path plainly")
-    files, problems = collect(
-        args.paths,
-        extensions=args.extensions or UPLOAD_EXTENSIONS,
-        url_prefix=args.url_prefix,
-        url_suffix=args.url_suffix,
-        strip_prefix=args.strip_prefix,
-        validate=args.validate,
-    )
+    if files and not args.no_rewrite:
+        from releasetag.build.artifacts.rewrite import RewriteOptions, rewrite_files
+
+        _, bad = rewrite_files(
+            files, RewriteOptions(args.strip_prefixes, args.strip_common_prefix), workdir
+        )
+        for path, message in bad:
+            warn(f"{path}: not rewritten ({message})")
     for problem in problems:
         (sys.stderr.write(f"error: {problem}\n") if problem.fatal else warn(str(problem)))
     failed = any(p.fatal for p in problems)
     if not files:
-        raise ReleasetagError(
-            "no files to upload" + (" (see the errors above)" if problems else "")
+        if failed:
+            raise ReleasetagError("no files to upload (see the errors above)")
+        if args.strict:
+            raise ReleasetagError("no files to upload (--strict)")
+        warn(
+            "nothing to upload: no "
+            + "/".join(args.extensions or UPLOAD_EXTENSIONS)
+            + " files under "
+            + ", ".join(args.paths)
         )
-    release = _release(args)
+        return 0
     with_ids = sum(1 for f in files if f.debug_id)
     if not release and not with_ids:
         raise ReleasetagError(
@@ -212,6 +344,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
                 projects=projects,
                 release=release,
                 dist=args.dist,
+                note=args.note,
                 chunk_size=options.chunk_size,
             )
             folder = None if args.no_cache else cache_dir()
@@ -231,7 +364,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
                     bundle,
                     release=release,
                     dist=args.dist,
-                    wait=args.wait,
+                    wait=args.wait or args.wait_for is not None,
+                    wait_for=args.wait_for,
                     progress=progress_bar(args, "uploading chunks"),
                 )
             except OSError as exc:
@@ -248,6 +382,16 @@ def cmd_upload(args: argparse.Namespace) -> int:
             summary.update(
                 method="artifact-bundle", bundle=result.as_dict(), hashes_from_cache=bool(known)
             )
+            if result.waited_out:
+                message = (
+                    f"the server stored the bundle but had not finished processing it when "
+                    f"the wait ended (state {result.state!r})"
+                )
+                if args.strict:
+                    sys.stderr.write(f"error: {message} (--strict)\n")
+                    failed = True
+                else:
+                    warn(message)
     if getattr(args, "json", False):
         emit(args, summary)
     elif summary["method"] == "artifact-bundle":

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from typing import Optional
 
 
+# appended to a failure that a pipeline may want to tolerate; dropped when it is tolerated
+ALLOW_FAILURE_HINT = " (--allow-failure makes this a warning)"
+
+
 class ReleasetagError(Exception):
     """The root: a failure with a message for people and an exit code for the CLI."""
 

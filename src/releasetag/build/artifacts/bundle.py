@@ -240,6 +240,7 @@ def write_bundle(
     projects: Sequence[str] = (),
     release: Optional[str] = None,
     dist: Optional[str] = None,
+    note: Optional[str] = None,
     chunk_size: int = 8 << 20,
 ) -> Tuple[Dict[str, Any], "ChunkedFile"]:
     """Write the bundle for ``files`` into the binary file object ``out``.
@@ -275,6 +276,8 @@ def write_bundle(
         manifest["release"] = release
     if dist:
         manifest["dist"] = dist
+    if note:
+        manifest["note"] = note
     ident.update(json.dumps(manifest, sort_keys=True).encode("utf-8"))
     manifest["debug_id"] = str(uuid.UUID(bytes=ident.digest()[:16], version=5))
     zw.add_bytes(

@@ -37,6 +37,7 @@ class ChunkOptions:
     hash_algorithm: str = "sha1"
     compression: List[str] = field(default_factory=list)
     accept: List[str] = field(default_factory=list)
+    max_wait: int = 0  # seconds the server lets a client poll an assemble (0: not said)
 
     @classmethod
     def from_json(cls, data: Dict[str, Any]) -> "ChunkOptions":
@@ -57,6 +58,7 @@ class ChunkOptions:
             hash_algorithm=str(data.get("hashAlgorithm") or "sha1"),
             compression=list(data.get("compression") or []),
             accept=list(data.get("accept") or []),
+            max_wait=num("maxWait", 0) if data.get("maxWait") else 0,
         )
 
     @property

@@ -385,7 +385,7 @@ def inject(
 
 # --- collecting files for an upload -------------------------------------------------------
 
-UPLOAD_EXTENSIONS = ("js", "cjs", "mjs", "map")
+UPLOAD_EXTENSIONS = ("js", "cjs", "mjs", "map", "jsbundle", "bundle")  # sentry-cli's
 
 
 @dataclass
@@ -411,17 +411,22 @@ def _relative(path: str, top: str, top_is_dir: bool) -> str:
 
 
 def make_url(
-    rel: str, url_prefix: str = "~", url_suffix: str = "", strip_prefix: Optional[str] = None
+    rel: str,
+    url_prefix: str = "~",
+    url_suffix: str = "",
+    strip_path_prefix: Optional[str] = None,
 ) -> str:
-    """The URL an uploaded file is served under: ``<prefix>/<path><suffix>``."""
-    if strip_prefix:
-        sp = strip_prefix.replace(os.sep, "/").strip("/") + "/"
+    """The URL an uploaded file is served under: ``<prefix>/<path><suffix>``, with one
+    trailing slash of the prefix dropped (``~/`` is ``~``, ``app:///`` is ``app://``), as
+    sentry-cli builds it; ``strip_path_prefix`` is first cut from the relative path."""
+    if strip_path_prefix:
+        sp = strip_path_prefix.replace(os.sep, "/").strip("/") + "/"
         if rel.startswith(sp):
             rel = rel[len(sp) :]
-    prefix = url_prefix or "~"
-    if not prefix.endswith("/"):
-        prefix += "/"
-    url = f"{prefix}{rel.lstrip('/')}{url_suffix or ''}"
+    prefix = url_prefix if url_prefix is not None else "~"
+    if prefix.endswith("/"):
+        prefix = prefix[:-1]
+    url = f"{prefix}/{rel.lstrip('/')}{url_suffix or ''}"
     if has_dot_segments(url):
         raise SourceMapError(f"the URL {url!r} has a '.' or '..' segment")
     return url
@@ -433,37 +438,125 @@ def has_dot_segments(url: str) -> bool:
     return any(part in (".", "..") for part in path.replace("\\", "/").split("/"))
 
 
+class Selection:
+    """Which files of a walked folder are uploaded: extensions, ``-i`` globs and an ignore
+    file, in gitignore syntax (pathspec); hidden files and folders are skipped, as
+    sentry-cli's walk does. Files named on the command line are always taken."""
+
+    def __init__(
+        self,
+        extensions: Sequence[str] = (),
+        ignores: Sequence[str] = (),
+        ignore_file: Optional[str] = None,
+    ) -> None:
+        self.exts = tuple("." + e.lstrip(".") for e in extensions)
+        self._ignores = _spec(ignores) if ignores else None
+        self._file_spec = None
+        self._file_base = ""
+        if ignore_file:
+            try:
+                with open(ignore_file, encoding="utf-8") as fh:
+                    lines = fh.read().splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SourceMapError(
+                    f"cannot read the ignore file {ignore_file}: "
+                    f"{getattr(exc, 'strerror', None) or exc}"
+                ) from None
+            self._file_spec = _spec(lines)
+            self._file_base = os.path.dirname(os.path.abspath(ignore_file))
+
+    def walk(self, top: str) -> Iterator[str]:
+        """The files under folder ``top`` to upload, in sorted order."""
+        for root, dirs, names in os.walk(top, followlinks=True):
+            rel_root = os.path.relpath(root, top)
+            rel_root = "" if rel_root == "." else rel_root.replace(os.sep, "/") + "/"
+            dirs[:] = sorted(
+                d
+                for d in dirs
+                if not d.startswith(".") and not self._ignored(root, rel_root + d, True)
+            )
+            for name in sorted(names):
+                if name.startswith(".") or not name.endswith(self.exts):
+                    continue
+                if not self._ignored(root, rel_root + name, False):
+                    yield os.path.join(root, name)
+
+    def _ignored(self, root: str, rel: str, is_dir: bool) -> bool:
+        tail = "/" if is_dir else ""
+        if self._ignores is not None and self._ignores.match_file(rel + tail):
+            return True
+        if self._file_spec is not None:
+            name = rel.rsplit("/", 1)[-1]
+            full = os.path.join(os.path.abspath(root), name)
+            local = os.path.relpath(full, self._file_base).replace(os.sep, "/")
+            if not local.startswith("../") and self._file_spec.match_file(local + tail):
+                return True
+        return False
+
+
+def _spec(lines: Sequence[str]) -> Any:
+    try:
+        import pathspec
+    except ImportError:  # pragma: no cover - a declared dependency
+        raise SourceMapError("-i/--ignore and -I/--ignore-file need the pathspec package") from None
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def expand_paths(paths: Sequence[str]) -> Tuple[List[str], List[Problem]]:
+    """Paths as given, globs expanded (sorted); a path or glob naming nothing is a problem."""
+    import glob
+
+    out: List[str] = []
+    problems: List[Problem] = []
+    for path in paths:
+        if os.path.exists(path):
+            out.append(path)
+        elif _GLOB_CHARS & set(path):
+            matched = sorted(glob.glob(path, recursive=True))
+            if matched:
+                out.extend(matched)
+            else:
+                problems.append(Problem(path, "no files match this pattern", fatal=True))
+        else:
+            problems.append(Problem(path, "no such file or directory", fatal=True))
+    return out, problems
+
+
 def collect(
     paths: Sequence[str],
     extensions: Sequence[str] = UPLOAD_EXTENSIONS,
     url_prefix: str = "~",
     url_suffix: str = "",
-    strip_prefix: Optional[str] = None,
+    strip_path_prefix: Optional[str] = None,
     validate: bool = False,
+    *,
+    ignores: Sequence[str] = (),
+    ignore_file: Optional[str] = None,
+    sourcemap_reference: bool = True,
+    debug_id_reference: bool = False,
 ) -> Tuple[List["BundleFile"], List[Problem]]:
     """The files to upload under ``paths`` with their types and headers, plus problems found.
 
     Maps that do not parse are always a problem (they are skipped); with ``validate`` also
     sources a map names without content or an uploaded file, and minified files whose map
-    is missing.
+    is missing. Minified files name their map in a ``Sourcemap`` header (unless
+    ``sourcemap_reference`` is off); with ``debug_id_reference`` one without a debug ID of
+    its own takes its map's.
     """
-
-    exts = tuple("." + e.lstrip(".") for e in extensions)
-    problems: List[Problem] = []
+    selection = Selection(extensions, ignores, ignore_file)
+    tops, problems = expand_paths(paths)
     found: List[Tuple[str, str]] = []  # (path, url)
-    for top in paths:
-        if not os.path.exists(top):
-            problems.append(Problem(top, "no such file or directory", fatal=True))
-            continue
+    for top in tops:
         top_is_dir = os.path.isdir(top)
-        for path in find_files([top], extensions):
-            if not path.endswith(exts) and top_is_dir:
-                continue
+        for path in selection.walk(top) if top_is_dir else [top]:
             found.append(
                 (
                     path,
                     make_url(
-                        _relative(path, top, top_is_dir), url_prefix, url_suffix, strip_prefix
+                        _relative(path, top, top_is_dir), url_prefix, url_suffix, strip_path_prefix
                     ),
                 )
             )
@@ -479,9 +572,12 @@ def collect(
                 files.append(bf)
             continue
         files.append(_collect_js(path, url, by_path, validate, problems))
-    # a minified file and its map share the map's debug ID when the JS has none of its own
     for bf in files:
-        if bf.type == "minified_source" and "debug-id" not in bf.headers:
+        if bf.type != "minified_source":
+            continue
+        if not sourcemap_reference:
+            bf.headers.pop("Sourcemap", None)
+        if debug_id_reference and "debug-id" not in bf.headers:
             if bf.map_path and map_ids.get(bf.map_path):
                 bf.headers["debug-id"] = map_ids[bf.map_path]  # type: ignore[assignment]
     return files, problems

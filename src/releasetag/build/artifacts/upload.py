@@ -21,7 +21,7 @@ from releasetag.protocol.errors import ArtifactError
 
 DONE_STATES = ("ok", "error")
 PENDING_STATES = ("created", "assembling")  # --wait polls while the server is in these
-WAIT_TIMEOUT = float(os.environ.get("RELEASETAG_ASSEMBLE_TIMEOUT", "600"))
+WAIT_TIMEOUT = float(os.environ.get("RELEASETAG_ASSEMBLE_TIMEOUT", "300"))  # as sentry-cli
 
 
 def _poll_interval() -> float:
@@ -69,6 +69,7 @@ class BundleUploadResult:
     requests: int
     state: str
     detail: Optional[str] = None
+    waited_out: bool = False  # --wait ended at its bound with the server still processing
 
     def as_dict(self) -> Dict[str, Any]:
         return dict(self.__dict__)
@@ -84,13 +85,17 @@ def upload_bundle(
     release: Optional[str] = None,
     dist: Optional[str] = None,
     wait: bool = False,
+    wait_for: Optional[float] = None,
     progress: Optional[Progress] = None,
     poll_interval: Optional[float] = None,
 ) -> BundleUploadResult:
     """Assemble an artifact bundle on the server, sending only the chunks it lacks.
 
     ``bundle`` is a path, or an object with ``chunked`` (hashes for ``options.chunk_size``)
-    and ``materialize()`` (the file's chunks on disk, written only when needed)."""
+    and ``materialize()`` (the file's chunks on disk, written only when needed). With
+    ``wait``, poll until the server has processed it, for at most ``wait_for`` seconds
+    (default ``WAIT_TIMEOUT``, and never longer than the server's ``maxWait``); a server
+    still processing then gives a result with ``waited_out`` (the files are stored)."""
     poll_interval = _poll_interval() if poll_interval is None else poll_interval
     if isinstance(bundle, str):
         cf = hash_file(bundle, options.chunk_size)
@@ -140,14 +145,16 @@ def upload_bundle(
                     "the server still lacks chunks after the upload "
                     f"({len(answer['missingChunks'])} missing)"
                 )
-    deadline = time.monotonic() + WAIT_TIMEOUT
+    bound = WAIT_TIMEOUT if wait_for is None else wait_for
+    if options.max_wait:
+        bound = min(bound, options.max_wait)
+    deadline = time.monotonic() + bound
+    waited_out = False
     while wait and answer.get("state") in PENDING_STATES:
-        if time.monotonic() > deadline:
-            raise UploadError(
-                f"the server did not finish processing the bundle within "
-                f"{WAIT_TIMEOUT:.0f} s (state {answer.get('state')!r})"
-            )
-        time.sleep(poll_interval)
+        if time.monotonic() >= deadline:
+            waited_out = True
+            break
+        time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
         answer = assemble()
     state = str(answer.get("state") or "unknown")
     result = BundleUploadResult(
@@ -159,6 +166,7 @@ def upload_bundle(
         requests,
         state,
         answer.get("detail"),
+        waited_out,
     )
     if state == "error":
         raise UploadError(

@@ -30,7 +30,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from releasetag._version import __version__
 from releasetag.build.config import Config, redact
-from releasetag.protocol.errors import ServerError
+from releasetag.protocol.errors import ALLOW_FAILURE_HINT, ServerError
 from releasetag.protocol.log import get_logger
 
 _LOGGER = "releasetag.build.webapi"
@@ -218,7 +218,7 @@ class ApiClient:
         path: str,
         *,
         json: Any = None,
-        params: Optional[Mapping[str, Any]] = None,
+        params: Any = None,
         data: Any = None,
         headers: Optional[Mapping[str, str]] = None,
         not_found: Optional[str] = None,
@@ -227,8 +227,9 @@ class ApiClient:
     ) -> Response:
         url = self.url_for(path)
         if params:
+            pairs = params.items() if isinstance(params, Mapping) else params
             url += ("&" if "?" in url else "?") + urlencode(
-                [(k, v) for k, v in params.items() if v is not None], doseq=True
+                [(k, v) for k, v in pairs if v is not None], doseq=True
             )
         send_headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
         if auth:
@@ -415,11 +416,13 @@ class ApiClient:
         try:
             body = resp.json()
         except ValueError:
-            body = (
-                resp.text.strip()[:300]
-                if "html" not in (resp.headers.get("Content-Type") or "")
-                else None
-            )
+            body = None
+            if status in UNIMPLEMENTED_STATUSES:
+                return self._unimplemented(method, path, resp)
+            if "html" not in (resp.headers.get("Content-Type") or ""):
+                body = resp.text.strip()[:300]
+        if status in UNIMPLEMENTED_STATUSES and not _is_sentry_error(body, status):
+            return self._unimplemented(method, path, resp)
         detail = summarize_detail(body)
         suffix = f" (server said: {detail})" if detail else ""
         cfg = self.config
@@ -455,6 +458,20 @@ class ApiClient:
         else:
             msg = f"the server refused {method} {path} ({status})"
         return ApiError(msg + suffix, status=status, detail=detail)
+
+    def _unimplemented(self, method: str, path: str, resp: Response) -> ApiError:
+        """A 404/405/501 that is not Sentry's JSON error: the server has no such endpoint."""
+        said = first_line(resp)
+        host = urlsplit(self.config.url).netloc or self.config.url
+        return ApiError(
+            f"the server at {host} does not implement {method} {_endpoint(path)} "
+            f"({resp.status_code}"
+            + (f"; it said: {said})" if said else " with an empty answer)")
+            + ": it may be a Sentry-compatible server without this part of the Web API"
+            + ALLOW_FAILURE_HINT,
+            status=resp.status_code,
+            detail=said,
+        )
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """``request`` and decode the JSON answer (None for an empty body)."""
@@ -503,6 +520,55 @@ class ApiClient:
 
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# answers that may mean "no such endpoint here" rather than "no such object"
+UNIMPLEMENTED_STATUSES = frozenset({404, 405, 501})
+
+
+def _is_sentry_error(body: Any, status: int) -> bool:
+    """True for Sentry's own JSON error answer (``{"detail": ...}``) to a known endpoint:
+    404 then means the organization, project or release does not exist. 501 never is."""
+    if status == 501 or not isinstance(body, dict):
+        return False
+    detail = body.get("detail")
+    if isinstance(detail, dict):
+        detail = detail.get("message")
+    if not isinstance(detail, str):
+        return False
+    return not _UNIMPLEMENTED_WORDS.search(detail)
+
+
+_UNIMPLEMENTED_WORDS = re.compile(
+    r"unimplemented|not implemented|not supported|no such endpoint", re.I
+)
+
+
+def first_line(resp: Response, limit: int = 120) -> str:
+    """The first readable line of an answer: an HTML page's title (or first text), else the
+    first non-empty line; tags, control characters and long tails cut."""
+    text = resp.text
+    if "<" in text and re.search(r"<(html|head|body|title|h1|!doctype)\b", text, re.I):
+        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+        text = (
+            title.group(1)
+            if title and title.group(1).strip()
+            else re.sub(r"<(script|style)\b.*?</\1>|<[^>]*>", "\n", text, flags=re.I | re.S)
+        )
+        import html
+
+        text = html.unescape(text)
+    for line in text.splitlines():
+        line = "".join(ch if ch.isprintable() else " " for ch in line)
+        line = " ".join(line.split())
+        if line:
+            return line if len(line) <= limit else line[: limit - 3] + "..."
+    return ""
+
+
+def _endpoint(path: str) -> str:
+    """The API path without the query."""
+    return path.split("?", 1)[0]
+
+
 # errors of a kept-alive connection the server had closed: sent again on a new one
 _STALE = (ConnectionResetError, BrokenPipeError, http_client_errors.RemoteDisconnected)
 

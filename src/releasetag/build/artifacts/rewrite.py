@@ -1,0 +1,325 @@
+"""Rewrite sourcemaps before upload, as sentry-cli does by default: indexed maps flattened,
+missing ``sourcesContent`` filled from local files, prefixes stripped from ``sources``.
+
+- ``--strip-prefix P`` (repeatable) removes ``P/`` from the start of every source reference
+  that has it (the first matching prefix wins); ``--strip-common-prefix`` removes the longest
+  directory prefix that all absolute source paths share. The uploaded file paths do not
+  change.
+- A source without content is read from the local file it names: relative references are
+  resolved against the map's own folder (and ``sourceRoot``), as bundlers mean them;
+  ``file://`` URLs and absolute paths as they are. A source that cannot be read stays
+  without content.
+- A map that needs none of this is uploaded byte for byte (so the bundle hash cache keeps
+  working); a changed one is written to a temporary folder that lives as long as the upload.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+from urllib.parse import unquote, urlsplit
+
+from releasetag.build.artifacts.mappings import MappingError, vlq_encode
+from releasetag.build.artifacts.sourcemaps import SourceMapError, load_map
+
+Segment = Tuple[int, ...]  # (gen col[, src, line, col[, name]]), absolute values
+MAX_SOURCE_BYTES = 10 * 1024 * 1024  # a local source larger than this is not inlined
+
+
+class RewriteOptions:
+    """What a rewrite does (sentry-cli's defaults: everything but stripping)."""
+
+    __slots__ = ("strip_prefixes", "strip_common_prefix", "load_sources")
+
+    def __init__(
+        self,
+        strip_prefixes: Sequence[str] = (),
+        strip_common_prefix: bool = False,
+        load_sources: bool = True,
+    ) -> None:
+        self.strip_prefixes = [p for p in strip_prefixes if p]
+        self.strip_common_prefix = strip_common_prefix
+        self.load_sources = load_sources
+
+
+def rewrite_map(path: str, options: RewriteOptions) -> Optional[bytes]:
+    """The rewritten bytes of the map at ``path``, or None when it needs no change.
+
+    Raises ``SourceMapError`` for a map that does not parse."""
+    with open(path, "rb") as fh:
+        smap = load_map(fh.read(), f"sourcemap {path}")
+    changed = False
+    if isinstance(smap.get("sections"), list):
+        smap = flatten(smap)
+        changed = True
+    sources = smap.get("sources")
+    if not isinstance(sources, list):
+        return _dump(smap) if changed else None
+    root = smap.pop("sourceRoot", None)
+    if isinstance(root, str) and root:
+        sources = [_join_root(root, s) if isinstance(s, str) else s for s in sources]
+        changed = True
+    contents = smap.get("sourcesContent")
+    if not isinstance(contents, list):
+        contents = []
+    contents = (contents + [None] * len(sources))[: len(sources)]
+    if options.load_sources:
+        base = os.path.dirname(os.path.abspath(path))
+        for i, source in enumerate(sources):
+            if contents[i] is None and isinstance(source, str):
+                text = _read_local(base, source)
+                if text is not None:
+                    contents[i] = text
+                    changed = True
+    prefixes = [p if p.endswith("/") else p + "/" for p in options.strip_prefixes]
+    if options.strip_common_prefix:
+        common = common_prefix(s for s in sources if isinstance(s, str))
+        if common:
+            prefixes.append(common + "/")
+    if prefixes:
+        for i, source in enumerate(sources):
+            if isinstance(source, str):
+                for prefix in prefixes:
+                    if source.startswith(prefix):
+                        sources[i] = source[len(prefix) :]
+                        changed = True
+                        break
+    if not changed:
+        return None
+    smap["sources"] = sources
+    if any(c is not None for c in contents):
+        smap["sourcesContent"] = contents
+    return _dump(smap)
+
+
+def _dump(smap: Dict[str, Any]) -> bytes:
+    return json.dumps(smap, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _join_root(root: str, source: str) -> str:
+    if "://" in source or source.startswith("/"):
+        return source
+    return root.rstrip("/") + "/" + source
+
+
+def _read_local(base: str, source: str) -> Optional[str]:
+    """The text of the local file a source reference names, or None."""
+    if source.startswith("file://"):
+        local = unquote(urlsplit(source).path)
+    elif "://" in source or source.startswith(("webpack:", "data:")):
+        return None
+    else:
+        local = os.path.join(base, unquote(source.split("?", 1)[0]))
+    try:
+        if not os.path.isfile(local) or os.path.getsize(local) > MAX_SOURCE_BYTES:
+            return None
+        with open(local, "rb") as fh:
+            return fh.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def common_prefix(sources: Any) -> Optional[str]:
+    """The longest directory prefix shared by all absolute paths among ``sources`` (without
+    the trailing slash); None when there is none, or only ``/``. As sentry-cli's: a single
+    source's prefix is the whole path, which strips nothing."""
+    split = [_split_path(s) for s in sources if _is_abs(s)]
+    if not split:
+        return None
+    split.sort(key=len)
+    shortest = split[0]
+    n = len(shortest)
+    for parts in split[1:]:
+        i = 0
+        while i < n and i < len(parts) and parts[i] == shortest[i]:
+            i += 1
+        n = i
+    prefix = "".join(shortest[:n])
+    return prefix if prefix and prefix != "/" else None
+
+
+def _is_abs(path: str) -> bool:
+    return path.startswith("/") or (
+        len(path) > 3 and path[1] == ":" and path[2] in "/\\" and path[0].isalpha()
+    )
+
+
+def _split_path(path: str) -> List[str]:
+    """``/a/b/c.js`` -> ``["", "/a", "/b", "/c.js"]`` (each part keeps its separator)."""
+    parts, last = [], 0
+    for i, ch in enumerate(path):
+        if ch in "/\\":
+            parts.append(path[last:i])
+            last = i
+    if last < len(path):
+        parts.append(path[last:])
+    return parts
+
+
+# --- indexed maps -------------------------------------------------------------------------
+def decode_mappings(mappings: str) -> List[List[Segment]]:
+    """Base64 VLQ ``mappings`` as absolute segments per generated line."""
+    from releasetag.build.artifacts.mappings import _B64_VALUE
+
+    lines: List[List[Segment]] = []
+    src = line = col = name = 0
+    for text in mappings.split(";"):
+        segments: List[Segment] = []
+        gen = 0
+        for seg in text.split(","):
+            if not seg:
+                continue
+            values: List[int] = []
+            value = shift = 0
+            for ch in seg:
+                digit = _B64_VALUE.get(ch)
+                if digit is None:
+                    raise MappingError(f"invalid character {ch!r} in mappings")
+                value += (digit & 31) << shift
+                if digit & 32:
+                    shift += 5
+                    continue
+                values.append(-(value >> 1) if value & 1 else value >> 1)
+                value = shift = 0
+            if shift or len(values) not in (1, 4, 5):
+                raise MappingError(f"malformed mappings segment {seg!r}")
+            gen += values[0]
+            if len(values) == 1:
+                segments.append((gen,))
+                continue
+            src += values[1]
+            line += values[2]
+            col += values[3]
+            if len(values) == 5:
+                name += values[4]
+                segments.append((gen, src, line, col, name))
+            else:
+                segments.append((gen, src, line, col))
+        lines.append(segments)
+    return lines
+
+
+def encode_mappings(lines: List[List[Segment]]) -> str:
+    """Absolute segments per generated line back to Base64 VLQ."""
+    out = []
+    src = line = col = name = 0
+    for segments in lines:
+        parts = []
+        gen = 0
+        for seg in segments:
+            text = vlq_encode(seg[0] - gen)
+            gen = seg[0]
+            if len(seg) >= 4:
+                text += vlq_encode(seg[1] - src) + vlq_encode(seg[2] - line)
+                text += vlq_encode(seg[3] - col)
+                src, line, col = seg[1], seg[2], seg[3]
+                if len(seg) == 5:
+                    text += vlq_encode(seg[4] - name)
+                    name = seg[4]
+            parts.append(text)
+        out.append(",".join(parts))
+    return ";".join(out)
+
+
+def flatten(index: Dict[str, Any]) -> Dict[str, Any]:
+    """One regular map for an indexed map (``sections`` with offsets; nested indexes too)."""
+    sources: List[Any] = []
+    contents: List[Any] = []
+    names: List[str] = []
+    source_ids: Dict[Any, int] = {}  # the same source in two sections is one source
+    name_ids: Dict[str, int] = {}
+    lines: List[List[Segment]] = []
+    for section in index.get("sections") or []:
+        if not isinstance(section, dict):
+            raise SourceMapError("an indexed map's section is not an object")
+        offset = section.get("offset") or {}
+        try:
+            dline, dcol = int(offset.get("line", 0)), int(offset.get("column", 0))
+        except (TypeError, ValueError):
+            raise SourceMapError("an indexed map's section has a bad offset") from None
+        part = section.get("map")
+        if not isinstance(part, dict):
+            raise SourceMapError("an indexed map's section has no embedded map")
+        if isinstance(part.get("sections"), list):
+            part = flatten(part)
+        if not isinstance(part.get("mappings"), str):
+            raise SourceMapError("an indexed map's section map has no mappings")
+        root = part.get("sourceRoot") if isinstance(part.get("sourceRoot"), str) else ""
+        part_sources = [
+            _join_root(root, s) if root and isinstance(s, str) else s
+            for s in part.get("sources") or []
+        ]
+        part_contents = list(part.get("sourcesContent") or [])
+        part_names = list(part.get("names") or [])
+        for n, segments in enumerate(decode_mappings(part["mappings"])):
+            target = dline + n
+            while len(lines) <= target:
+                lines.append([])
+            shift = dcol if n == 0 else 0
+            for seg in segments:
+                gen = seg[0] + shift
+                if len(seg) == 1:
+                    lines[target].append((gen,))
+                    continue
+                try:
+                    source = part_sources[seg[1]]
+                except IndexError:
+                    raise SourceMapError("a section's mapping names a missing source") from None
+                content = part_contents[seg[1]] if seg[1] < len(part_contents) else None
+                sid = source_ids.get(source)
+                if sid is None:
+                    sid = source_ids[source] = len(sources)
+                    sources.append(source)
+                    contents.append(content)
+                elif contents[sid] is None:
+                    contents[sid] = content
+                if len(seg) == 5:
+                    try:
+                        nm = part_names[seg[4]]
+                    except IndexError:
+                        raise SourceMapError("a section's mapping names a missing name") from None
+                    nid = name_ids.get(nm)
+                    if nid is None:
+                        nid = name_ids[nm] = len(names)
+                        names.append(nm)
+                    lines[target].append((gen, sid, seg[2], seg[3], nid))
+                else:
+                    lines[target].append((gen, sid, seg[2], seg[3]))
+    for segments in lines:
+        segments.sort(key=lambda s: s[0])
+    flat: Dict[str, Any] = {"version": 3}
+    if isinstance(index.get("file"), str):
+        flat["file"] = index["file"]
+    flat.update(sources=sources, names=names, mappings=encode_mappings(lines))
+    if any(c is not None for c in contents):
+        flat["sourcesContent"] = contents
+    for key in ("debugId", "debug_id"):
+        if key in index:
+            flat[key] = index[key]
+    return flat
+
+
+def rewrite_files(
+    files: Sequence[Any], options: RewriteOptions, folder: str
+) -> Tuple[int, List[Tuple[str, str]]]:
+    """Rewrite the ``source_map`` entries of ``files`` in place (their ``path`` moves to a
+    rewritten copy in ``folder``). Returns (maps changed, [(path, problem)])."""
+    changed = 0
+    problems: List[Tuple[str, str]] = []
+    for n, bf in enumerate(files):
+        if bf.type != "source_map":
+            continue
+        try:
+            data = rewrite_map(bf.path, options)
+        except (SourceMapError, MappingError, OSError) as exc:
+            problems.append((bf.path, str(exc)))
+            continue
+        if data is None:
+            continue
+        target = os.path.join(folder, f"{n}-{os.path.basename(bf.path)}")
+        with open(target, "wb") as fh:
+            fh.write(data)
+        bf.path = target
+        changed += 1
+    return changed, problems
