@@ -189,11 +189,12 @@ def test_bundle_is_deterministic_and_has_the_manifest(tmp_path):
     assert names[-1] == "manifest.json"
     js = manifest["files"]["files/app/_/app0.js"]
     assert js["url"] == "app:///app0.js" and js["type"] == "minified_source"
-    assert js["headers"]["Sourcemap"] == "app0.js.map"
+    assert js["headers"]["sourcemap"] == "app0.js.map"
     smap = manifest["files"]["files/app/_/app0.js.map"]
     assert smap["type"] == "source_map"
     assert smap["headers"]["debug-id"] == js["headers"]["debug-id"]
-    assert manifest["files"]["files/app/_/plain.js"]["type"] == "source"
+    # every JS file is a minified source, as sentry-cli uploads them
+    assert manifest["files"]["files/app/_/plain.js"]["type"] == "minified_source"
     assert (manifest["release"], manifest["dist"], manifest["org"]) == ("r1", "d", ORG)
     with zipfile.ZipFile(__import__("io").BytesIO(data[8:])) as zf:
         assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}

@@ -41,7 +41,7 @@ STEPS = [
     (
         ("releases", "finalize", "1.0"),
         "error: the server at {host} does not implement PUT /organizations/acme/releases/1.0/ "
-        "(501; it said: {{\"error\": \"unimplemented\"}})",
+        '(501; it said: {{"error": "unimplemented"}})',
     ),
     (
         ("releases", "deploys", "1.0", "new", "-e", "production"),

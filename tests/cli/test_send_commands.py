@@ -48,10 +48,14 @@ def test_send_event_flags_make_the_same_event_as_sentry_cli(rt, sentry_cli, reco
 
     for key in ("level", "release", "environment", "dist", "platform", "tags", "fingerprint"):
         assert mine.get(key) == theirs.get(key), key
-    assert mine["logentry"] == theirs["logentry"] == {
-        "message": "disk %s is %s full\nsecond line",
-        "params": ["/var", "91%"],
-    }
+    assert (
+        mine["logentry"]
+        == theirs["logentry"]
+        == {
+            "message": "disk %s is %s full\nsecond line",
+            "params": ["/var", "91%"],
+        }
+    )
     assert mine["timestamp"] == pytest.approx(_seconds(theirs["timestamp"]))
     assert mine["tags"] == {"region": "eu-west:1", "shard": "3"}
     user = {k: v for k, v in theirs["user"].items() if k != "ip_address"}

@@ -9,7 +9,9 @@ exposes a control API under ``/__control__/``:
 - ``POST /__control__/responses``       -> JSON list of rules appended to the script:
   ``{"path": "substring" (optional), "method": "GET" (optional), "status": 429,
   "headers": {...}, "body": "..." or {json}, "times": N (optional, default forever),
-  "delay": seconds (optional), "hang": true (optional: accept, never answer)}``
+  "delay": seconds (optional), "hang": true (optional: accept, never answer),
+  "missing_all": true (optional: answer an assemble request that every chunk it lists is
+  missing)}``
 
 Start: ``python -m tests.support.recording_server`` prints ``PORT <n>`` on stdout when ready.
 """
@@ -128,6 +130,13 @@ class Handler(BaseHTTPRequestHandler):
         if rule.get("delay"):
             time.sleep(float(rule["delay"]))
         rbody = rule.get("body", {})
+        if rule.get("missing_all"):
+            try:
+                asked = json.loads(body or b"{}")
+            except ValueError:
+                asked = {}
+            chunks = asked.get("chunks") if isinstance(asked, dict) else None
+            rbody = {"state": "not_found", "missingChunks": chunks or []}
         if not isinstance(rbody, str):
             rbody = json.dumps(rbody)
         return self._send(int(rule.get("status", 200)), rbody.encode(), rule.get("headers"))

@@ -121,7 +121,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--no-sourcemap-reference",
         action="store_true",
-        help="do not record each minified file's map in a Sourcemap header",
+        help="do not record each minified file's map in a sourcemap header",
     )
     p.add_argument(
         "--debug-id-reference",
@@ -159,7 +159,7 @@ def register(sub: Any) -> None:
         "(also RELEASETAG_NO_CACHE=1)",
     )
     add_api_arguments(p)
-    p.set_defaults(func=cmd_upload)
+    p.set_defaults(func=cmd_upload, upload_parser=p)
 
 
 def _seconds(text: str) -> float:
@@ -232,6 +232,13 @@ def cmd_upload(args: argparse.Namespace) -> int:
     )
     from releasetag.protocol import release as release_mod
 
+    if args.no_rewrite:  # as sentry-cli, which refuses these together
+        for flag, given in (
+            ("--strip-prefix", args.strip_prefixes),
+            ("--strip-common-prefix", args.strip_common_prefix),
+        ):
+            if given:
+                args.upload_parser.error(f"argument {flag}: not allowed with argument --no-rewrite")
     for flag, value in (("--url-prefix", args.url_prefix), ("--url-suffix", args.url_suffix)):
         if value and has_dot_segments(value + "/"):
             raise UsageError(f"{flag} {value!r} has a '.' or '..' segment: name the path plainly")

@@ -542,9 +542,9 @@ def collect(
 
     Maps that do not parse are always a problem (they are skipped); with ``validate`` also
     sources a map names without content or an uploaded file, and minified files whose map
-    is missing. Minified files name their map in a ``Sourcemap`` header (unless
-    ``sourcemap_reference`` is off); with ``debug_id_reference`` one without a debug ID of
-    its own takes its map's.
+    is missing. Minified files name their map in a ``sourcemap`` header, as sentry-cli
+    writes it (unless ``sourcemap_reference`` is off); with ``debug_id_reference`` one
+    without a debug ID of its own takes its map's.
     """
     selection = Selection(extensions, ignores, ignore_file)
     tops, problems = expand_paths(paths)
@@ -576,7 +576,7 @@ def collect(
         if bf.type != "minified_source":
             continue
         if not sourcemap_reference:
-            bf.headers.pop("Sourcemap", None)
+            bf.headers.pop("sourcemap", None)
         if debug_id_reference and "debug-id" not in bf.headers:
             if bf.map_path and map_ids.get(bf.map_path):
                 bf.headers["debug-id"] = map_ids[bf.map_path]  # type: ignore[assignment]
@@ -677,7 +677,7 @@ def _collect_js(
     ref = sourcemap_url(text)
     map_path = None
     if ref is not None and not ref.startswith("data:"):
-        headers["Sourcemap"] = ref
+        headers["sourcemap"] = ref
         where, _ = locate_map(path, text)
         map_path = os.path.abspath(where) if where else None
         if validate and (map_path is None or map_path not in by_path):
@@ -685,14 +685,13 @@ def _collect_js(
     elif ref is None:
         sibling = os.path.abspath(path + ".map")
         if sibling in by_path:
-            headers["Sourcemap"] = by_path[sibling].rsplit("/", 1)[-1]
+            headers["sourcemap"] = by_path[sibling].rsplit("/", 1)[-1]
             map_path = sibling
-    minified = ref is not None or map_path is not None or ident is not None or _looks_minified(text)
-    if validate and minified and ref is None and map_path is None:
+    if validate and ref is None and map_path is None and (ident or _looks_minified(text)):
         problems.append(Problem(path, "minified file without a sourcemap"))
-    return BundleFile(
-        path, url, "minified_source" if minified else "source", headers, map_path=map_path
-    )
+    # every JS file is a minified source, as sentry-cli uploads them (whether a file was
+    # minified used to be guessed; the server treats both alike)
+    return BundleFile(path, url, "minified_source", headers, map_path=map_path)
 
 
 _TAIL = 8 * 1024  # comments and an injected debugId live at the very end

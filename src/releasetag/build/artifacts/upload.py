@@ -298,6 +298,7 @@ def upload_release_files(
         if dist:
             fields.append(("dist", dist))
         for key, value in sorted(f.headers.items()):
+            key = "Sourcemap" if key == "sourcemap" else key  # the legacy endpoint's spelling
             fields.append(("header", f"{key}:{value}"))
         try:
             with open(f.path, "rb") as fh:
