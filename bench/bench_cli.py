@@ -27,11 +27,11 @@ from tests.support.recorder import Recorder  # noqa: E402
 RELEASE = {"version": "1.0", "dateCreated": "2024-01-01T00:00:00Z", "projects": []}
 
 
-def _time(cmd, env):
+def _time(cmd, env, cwd=None):
     """(wall seconds, CPU seconds user+sys) of one run of ``cmd``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    res = subprocess.run(cmd, env=env, capture_output=True, timeout=60)
+    res = subprocess.run(cmd, env=env, capture_output=True, timeout=60, cwd=cwd)
     took = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if res.returncode:

@@ -5,30 +5,29 @@
 """
 
 from ._version import __version__
-from .api import (
-    add_breadcrumb,
-    capture_event,
-    capture_exception,
-    capture_message,
-    close,
-    delivery_stats,
-    end_session,
-    flush,
-    get_client,
-    init,
-    isolation_scope,
-    last_event_id,
-    new_scope,
-    set_context,
-    set_extra,
-    set_level,
-    set_tag,
-    set_tags,
-    set_user,
-    start_session,
+
+_API = (
+    "add_breadcrumb",
+    "capture_event",
+    "capture_exception",
+    "capture_message",
+    "close",
+    "delivery_stats",
+    "end_session",
+    "flush",
+    "get_client",
+    "init",
+    "isolation_scope",
+    "last_event_id",
+    "new_scope",
+    "set_context",
+    "set_extra",
+    "set_level",
+    "set_tag",
+    "set_tags",
+    "set_user",
+    "start_session",
 )
-from .protocol.release import detect_environment, detect_release
-from .scope import Scope, use_isolation_scope
 
 __all__ = [
     "__version__",
@@ -77,6 +76,28 @@ _ERRORS = (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from .api import (
+        add_breadcrumb,
+        capture_event,
+        capture_exception,
+        capture_message,
+        close,
+        delivery_stats,
+        end_session,
+        flush,
+        get_client,
+        init,
+        isolation_scope,
+        last_event_id,
+        new_scope,
+        set_context,
+        set_extra,
+        set_level,
+        set_tag,
+        set_tags,
+        set_user,
+        start_session,
+    )
     from .client import Client
     from .protocol.errors import (
         ArtifactError,
@@ -86,9 +107,29 @@ if TYPE_CHECKING:
         ServerError,
         UsageError,
     )
+    from .protocol.release import detect_environment, detect_release
+    from .scope import Scope, use_isolation_scope
 
 
 def __getattr__(name: str):  # lazy: ``import releasetag`` stays cheap (measured in bench/)
+    """The public API, loaded on first use: ``import releasetag`` (and so every CLI command,
+    which lives in this package) costs only this module."""
+    if name in _API:
+        from . import api
+
+        for public in _API:  # once: later lookups are plain module attributes
+            globals()[public] = getattr(api, public)
+        return globals()[name]
+    if name in ("Scope", "use_isolation_scope"):
+        from . import scope
+
+        globals()[name] = getattr(scope, name)
+        return globals()[name]
+    if name in ("detect_release", "detect_environment"):
+        from .protocol import release
+
+        globals()[name] = getattr(release, name)
+        return globals()[name]
     if name == "Client":
         from .client import Client
 
@@ -98,3 +139,7 @@ def __getattr__(name: str):  # lazy: ``import releasetag`` stays cheap (measured
 
         return getattr(errors, name)
     raise AttributeError(f"module 'releasetag' has no attribute {name!r}")
+
+
+def __dir__() -> "list[str]":
+    return sorted(set(globals()) | set(__all__))

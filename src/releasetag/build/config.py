@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import configparser
 import json
-import logging
 import os
-from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from releasetag.protocol.errors import ConfigurationError
+from releasetag.protocol.records import FrozenRecord
 
-logger = logging.getLogger("releasetag.build.config")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import configparser
+    from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 DEFAULT_URL = "https://sentry.io/"
 RC_FILE_NAMES = (".releasetagrc", ".sentryclirc")
@@ -50,12 +50,15 @@ class ConfigError(ConfigurationError):
     """A configuration value is missing or malformed; the message says what to set."""
 
 
-@dataclass(frozen=True)
-class OrgToken:
+class OrgToken(FrozenRecord):
     """What an organization auth token carries besides its secret."""
 
+    __slots__ = ("url", "org")
     url: Optional[str]
     org: Optional[str]
+
+    def __init__(self, url: Optional[str], org: Optional[str]) -> None:
+        self._init(url=url, org=org)
 
 
 def parse_org_token(token: str) -> Optional[OrgToken]:
@@ -108,6 +111,8 @@ def find_rc_files(cwd: Optional[str] = None, home: Optional[str] = None) -> List
 
 
 def _read_ini(path: str) -> configparser.ConfigParser:
+    import configparser  # only when an rc file exists
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         with open(path, encoding="utf-8") as fh:
@@ -121,16 +126,37 @@ def _split_projects(value: str) -> List[str]:
     return [p.strip() for p in value.split(",") if p.strip()]
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(FrozenRecord):
     """Resolved build-time settings plus where each came from (for error messages)."""
 
-    url: str = DEFAULT_URL
-    auth_token: Optional[str] = field(default=None, repr=False)
-    org: Optional[str] = None
-    projects: Tuple[str, ...] = ()
-    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
-    warnings: Tuple[str, ...] = field(default=(), compare=False)
+    __slots__ = ("url", "auth_token", "org", "projects", "sources", "warnings")
+    url: str
+    auth_token: Optional[str]
+    org: Optional[str]
+    projects: Tuple[str, ...]
+    sources: Mapping[str, str]
+    warnings: Tuple[str, ...]
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        auth_token: Optional[str] = None,
+        org: Optional[str] = None,
+        projects: Tuple[str, ...] = (),
+        sources: Optional[Mapping[str, str]] = None,
+        warnings: Tuple[str, ...] = (),
+    ) -> None:
+        self._init(
+            url=url,
+            auth_token=auth_token,
+            org=org,
+            projects=tuple(projects),
+            sources=dict(sources or {}),
+            warnings=tuple(warnings),
+        )
+
+    def _values(self) -> Tuple[Any, ...]:  # sources and warnings do not count for equality
+        return (self.url, self.auth_token, self.org, self.projects)
 
     def __repr__(self) -> str:
         token = "set" if self.auth_token else "unset"

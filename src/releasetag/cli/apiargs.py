@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-from typing import Callable, Optional
 
 from releasetag.build.config import Config, load_config
 from releasetag.protocol import release as release_mod
@@ -22,6 +21,10 @@ from releasetag.protocol.env import env_flag
 from releasetag.protocol.errors import ALLOW_FAILURE_HINT, ReleasetagError, UsageError
 
 from .output import warn
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Optional
 
 ALLOW_FAILURE_ENV = ("RELEASETAG_ALLOW_FAILURE", "SENTRY_ALLOW_FAILURE")
 

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Dict, List
 
 from releasetag.build.webapi import releases as api
 from releasetag.protocol import release as release_mod
 from releasetag.protocol.errors import UsageError
 from releasetag.protocol.timefmt import now_wire
 
-from . import cmd_deploys, cmd_health, set_commits
 from .apiargs import add_api_arguments, add_config_flags, api_command, client_from_args, release_arg
-from .cmd_runtime import add_propose_version_arguments, cmd_propose_version
+from .lazyparse import add_lazy
 from .output import emit, table
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List
 
 
 def _version_arg(p: argparse.ArgumentParser, optional: bool = False) -> None:
@@ -35,8 +37,33 @@ def register(sub: Any) -> None:
     add_config_flags(rel)
     rel.set_defaults(func=lambda args: _group_help(rel))
     actions = rel.add_subparsers(dest="releases_command", metavar="ACTION")
+    add_lazy(actions, "new", _fill_new, help="create a release (idempotent)")
+    add_lazy(actions, "finalize", _fill_finalize, help="mark a release as released")
+    add_lazy(actions, "archive", _status_filler("archived"), help="archive release")
+    add_lazy(actions, "restore", _status_filler("open"), help="restore an archived release")
+    add_lazy(actions, "list", _fill_list, help="list releases (of the project when one is set)")
+    add_lazy(actions, "info", _fill_info, help="show one release")
+    add_lazy(
+        actions,
+        "health",
+        _fill_health,
+        help="the health gate: exit 3 when a crash-free or issue threshold is breached",
+        description="Check a release's health since its last deploy (or over --window) "
+        "against thresholds. Exit 0: every threshold holds; 3: one is breached; 4: too "
+        "few sessions for a verdict; 1: an error.",
+    )
+    add_lazy(actions, "delete", _fill_delete, help="delete a release")
+    add_lazy(actions, "set-commits", _fill_set_commits, help="associate commits with a release")
+    add_lazy(
+        actions,
+        "propose-version",
+        _fill_propose_version,
+        help="print the release the runtime would report",
+    )
+    add_lazy(actions, "deploys", _fill_deploys, help="record or list deploys of a release")
 
-    p = actions.add_parser("new", help="create a release (idempotent)")
+
+def _fill_new(p: argparse.ArgumentParser) -> None:
     _version_arg(p, optional=True)
     p.add_argument("--finalize", action="store_true", help="also mark it released now")
     p.add_argument(
@@ -49,7 +76,8 @@ def register(sub: Any) -> None:
     add_api_arguments(p, server_url=False)
     p.set_defaults(func=cmd_new)
 
-    p = actions.add_parser("finalize", help="mark a release as released")
+
+def _fill_finalize(p: argparse.ArgumentParser) -> None:
     _version_arg(p)
     p.add_argument(
         "--released", metavar="TIME", help="release time (unix seconds or ISO 8601; default: now)"
@@ -57,61 +85,75 @@ def register(sub: Any) -> None:
     add_api_arguments(p)
     p.set_defaults(func=cmd_finalize)
 
-    for name, status, verb in (
-        ("archive", "archived", "archive"),
-        ("restore", "open", "restore an archived"),
-    ):
-        p = actions.add_parser(name, help=f"{verb} release")
+
+def _status_filler(status: str) -> Any:
+    def fill(p: argparse.ArgumentParser) -> None:
         _version_arg(p)
         add_api_arguments(p)
-        p.set_defaults(func=cmd_status, status=status, verb=name)
+        p.set_defaults(func=cmd_status, status=status, verb=p.prog.rsplit(" ", 1)[-1])
 
-    p = actions.add_parser("list", help="list releases (of the project when one is set)")
+    return fill
+
+
+def _fill_list(p: argparse.ArgumentParser) -> None:
     add_api_arguments(p)
     p.set_defaults(func=cmd_list)
 
-    p = actions.add_parser("info", help="show one release")
+
+def _fill_info(p: argparse.ArgumentParser) -> None:
     _version_arg(p)
     p.add_argument("--show-commits", action="store_true", help="also list its commits")
     add_api_arguments(p)
     p.set_defaults(func=cmd_info)
 
-    p = actions.add_parser(
-        "health",
-        help="the health gate: exit 3 when a crash-free or issue threshold is breached",
-        description="Check a release's health since its last deploy (or over --window) "
-        "against thresholds. Exit 0: every threshold holds; 3: one is breached; 4: too "
-        "few sessions for a verdict; 1: an error.",
-    )
+
+def _fill_health(p: argparse.ArgumentParser) -> None:
+    from . import cmd_health
+
     cmd_health.add_arguments(p)
 
-    p = actions.add_parser("delete", help="delete a release")
+
+def _fill_delete(p: argparse.ArgumentParser) -> None:
     _version_arg(p)
     add_api_arguments(p)
     p.set_defaults(func=cmd_delete)
 
-    p = actions.add_parser("set-commits", help="associate commits with a release")
+
+def _fill_set_commits(p: argparse.ArgumentParser) -> None:
+    from . import set_commits
+
     _version_arg(p)
     set_commits.add_arguments(p)
     add_api_arguments(p)
     p.set_defaults(func=set_commits.cmd_set_commits)
 
-    p = actions.add_parser("propose-version", help="print the release the runtime would report")
+
+def _fill_propose_version(p: argparse.ArgumentParser) -> None:
+    from .cmd_runtime import add_propose_version_arguments, cmd_propose_version
+
     add_propose_version_arguments(p)
     p.set_defaults(func=cmd_propose_version)
 
-    p = actions.add_parser("deploys", help="record or list deploys of a release")
+
+def _fill_deploys(p: argparse.ArgumentParser) -> None:
+    from . import cmd_deploys
+
     _version_arg(p)
     add_config_flags(p)
     p.set_defaults(func=lambda args: _group_help(p))
     dsub = p.add_subparsers(dest="deploys_command", metavar="ACTION")
-    d = dsub.add_parser("new", help="record a deploy of VERSION")
-    cmd_deploys.add_new_arguments(d)
-    add_api_arguments(d, server_url=False)
-    d.set_defaults(func=cmd_deploys.cmd_new)
-    d = dsub.add_parser("list", help="list the deploys of VERSION")
-    add_api_arguments(d)
-    d.set_defaults(func=cmd_deploys.cmd_list)
+
+    def fill_new(d: argparse.ArgumentParser) -> None:
+        cmd_deploys.add_new_arguments(d)
+        add_api_arguments(d, server_url=False)
+        d.set_defaults(func=cmd_deploys.cmd_new)
+
+    def fill_list(d: argparse.ArgumentParser) -> None:
+        add_api_arguments(d)
+        d.set_defaults(func=cmd_deploys.cmd_list)
+
+    add_lazy(dsub, "new", fill_new, help="record a deploy of VERSION")
+    add_lazy(dsub, "list", fill_list, help="list the deploys of VERSION")
 
 
 def _group_help(parser: argparse.ArgumentParser) -> int:
@@ -259,6 +301,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             "",
             table(["Commit", "Repository", "Author", "Message"], rows) if rows else "No commits",
         ]
+    from . import cmd_health
+
     health_rows, health_text = cmd_health.health_section(client, org, version)
     lines += ["", health_text]
     out = dict(data)

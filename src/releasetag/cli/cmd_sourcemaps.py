@@ -290,10 +290,10 @@ def _upload(
     if files and not args.no_rewrite:
         from releasetag.build.artifacts.rewrite import RewriteOptions, rewrite_files
 
-        _, bad = rewrite_files(
+        _, unrewritten = rewrite_files(
             files, RewriteOptions(args.strip_prefixes, args.strip_common_prefix), workdir
         )
-        for path, message in bad:
+        for path, message in unrewritten:
             warn(f"{path}: not rewritten ({message})")
     for problem in problems:
         (sys.stderr.write(f"error: {problem}\n") if problem.fatal else warn(str(problem)))

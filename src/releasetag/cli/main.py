@@ -12,12 +12,16 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Dict, List, Optional, Sequence
 
 from releasetag.protocol.errors import ReleasetagError
 
 from .._version import __version__
 from .apiargs import add_global_arguments
+from .lazyparse import Formatter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Sequence
 
 COMMANDS: Dict[str, str] = {
     "propose-version": "releasetag.cli.cmd_runtime",
@@ -36,6 +40,10 @@ _VALUED = frozenset({"--url", "--auth-token", "-o", "--org", "-p", "--project", 
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
         self.print_usage(sys.stderr)
         self.exit(2, f"error: {message}\n")

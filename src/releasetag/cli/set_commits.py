@@ -21,13 +21,16 @@ import re
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from releasetag.build.vcs import GitRepo, normalize_remote_url, repo_name_from_url
 from releasetag.build.webapi import releases as api
 from releasetag.build.webapi.repos import list_repos
 from releasetag.protocol.errors import ReleasetagError, UsageError
 
 from .apiargs import api_command, client_from_args, release_arg
 from .output import emit, table, warn
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from releasetag.build.vcs import GitRepo
 
 DEFAULT_INITIAL_DEPTH = 10  # what the Sentry releases documentation states (sentry-cli uses 20)
 MAX_SHA = 64
@@ -117,6 +120,8 @@ def parse_commit_spec(spec: str) -> Tuple[str, Optional[str], Optional[str]]:
 def match_repository(remote_url: str, repos: Sequence[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     """The server repository whose URL is the remote's (normalised); a repository without a URL
     matches by its ``owner/repo`` name."""
+    from releasetag.build.vcs import normalize_remote_url, repo_name_from_url
+
     want = normalize_remote_url(remote_url)
     name = (repo_name_from_url(remote_url) or "").lower()
     if not want:
@@ -136,6 +141,8 @@ def _note(message: str) -> None:
 
 
 def _open_git() -> GitRepo:
+    from releasetag.build.vcs import GitRepo
+
     return GitRepo.open(os.getcwd())
 
 
@@ -212,6 +219,8 @@ def _set_explicit(
 
 
 def _set_auto(args: argparse.Namespace, client: Any, org: str, version: str, repo: GitRepo) -> int:
+    from releasetag.build.vcs import normalize_remote_url
+
     head = repo.head()
     remote = repo.remote(args.remote)
     known = [r for r in list_repos(client, org) if isinstance(r, dict)]
@@ -234,6 +243,8 @@ def _set_auto(args: argparse.Namespace, client: Any, org: str, version: str, rep
 
 
 def _set_local(args: argparse.Namespace, client: Any, org: str, version: str, repo: GitRepo) -> int:
+    from releasetag.build.vcs import repo_name_from_url
+
     remote = repo.remote(args.remote)
     name = repo_name_from_url(remote[1]) if remote else None
     if not name:

@@ -14,6 +14,7 @@ The one place the runtime transport (envelopes) and the build-time Web API clien
 
 from __future__ import annotations
 
+import os
 import select
 import socket
 from urllib.parse import urlsplit
@@ -29,6 +30,8 @@ def resolve_proxy(scheme: str, host: str, explicit: Optional[str] = None) -> Opt
     """The proxy for ``scheme://host``: ``explicit``, else the environment's, else None."""
     if explicit is not None:
         return explicit or None
+    if not any(k.lower().endswith("_proxy") for k in os.environ):
+        return None  # the common case, without importing urllib.request
     try:
         from urllib.request import (  # type: ignore[attr-defined]
             getproxies_environment,
@@ -97,8 +100,13 @@ def _nodelay(conn: "http.client.HTTPConnection") -> "http.client.HTTPConnection"
     """Make ``conn`` set TCP_NODELAY on its socket once connected."""
     make = conn._create_connection  # type: ignore[attr-defined]
 
-    def create(*args: Any, **kwargs: Any) -> socket.socket:
-        sock = make(*args, **kwargs)
+    def create(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
+        host = address[0]
+        if isinstance(host, str) and host.isascii():
+            # getaddrinfo would load the idna codec (and unicodedata) to encode a str host;
+            # for an ASCII name that encoding is the name itself
+            address = (host.encode("ascii"), *address[1:])
+        sock = make(address, *args, **kwargs)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:

@@ -25,13 +25,16 @@ import socket
 import sys
 import threading
 import time
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from releasetag._version import __version__
 from releasetag.build.config import Config, redact
 from releasetag.protocol.errors import ALLOW_FAILURE_HINT, ServerError
 from releasetag.protocol.log import get_logger
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 _LOGGER = "releasetag.build.webapi"
 
@@ -227,7 +230,7 @@ class ApiClient:
     ) -> Response:
         url = self.url_for(path)
         if params:
-            pairs = params.items() if isinstance(params, Mapping) else params
+            pairs = params.items() if hasattr(params, "items") else params
             url += ("&" if "?" in url else "?") + urlencode(
                 [(k, v) for k, v in pairs if v is not None], doseq=True
             )
