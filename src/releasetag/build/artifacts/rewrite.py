@@ -48,7 +48,17 @@ def rewrite_map(path: str, options: RewriteOptions) -> Optional[bytes]:
 
     Raises ``SourceMapError`` for a map that does not parse."""
     with open(path, "rb") as fh:
-        smap = load_map(fh.read(), f"sourcemap {path}")
+        data = fh.read()
+    if (
+        not options.strip_prefixes
+        and not options.strip_common_prefix
+        and b'"sourcesContent"' in data
+        and b"null" not in data
+        and b'"sections"' not in data
+        and b'"sourceRoot"' not in data
+    ):
+        return None  # a regular map with every source's content: nothing to do, no parse
+    smap = load_map(data, f"sourcemap {path}")
     changed = False
     if isinstance(smap.get("sections"), list):
         smap = flatten(smap)
