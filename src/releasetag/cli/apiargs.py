@@ -15,7 +15,6 @@ import argparse
 import functools
 import os
 
-from releasetag.build.config import Config, load_config
 from releasetag.protocol import release as release_mod
 from releasetag.protocol.env import env_flag
 from releasetag.protocol.errors import ALLOW_FAILURE_HINT, ReleasetagError, UsageError
@@ -25,6 +24,8 @@ from .output import warn
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable, Optional
+
+    from releasetag.build.config import Config
 
 ALLOW_FAILURE_ENV = ("RELEASETAG_ALLOW_FAILURE", "SENTRY_ALLOW_FAILURE")
 
@@ -88,6 +89,8 @@ def add_api_arguments(
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """Resolve the configuration from flags, env vars and ini files."""
+    from releasetag.build.config import load_config  # only commands that talk to a server
+
     config = load_config(
         url=getattr(args, "url", None),
         auth_token=getattr(args, "auth_token", None),

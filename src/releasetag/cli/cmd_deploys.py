@@ -6,14 +6,18 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
 
 from releasetag.build.webapi import deploys as api
 from releasetag.protocol.errors import UsageError
 from releasetag.protocol.timefmt import now_wire, parse_time_opt, to_wire
 
 from .apiargs import add_api_arguments, add_config_flags, api_command, client_from_args, release_arg
+from .lazyparse import add_lazy
 from .output import emit, table
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 MAX_ENVIRONMENT = 64
 
@@ -23,7 +27,11 @@ def register(sub: Any) -> None:
     add_config_flags(grp)
     grp.set_defaults(func=lambda args: (grp.print_help(sys.stderr), 2)[1])
     actions = grp.add_subparsers(dest="deploys_command", metavar="ACTION")
-    p = actions.add_parser("new", help="record a deploy of a release")
+    add_lazy(actions, "new", _fill_new, help="record a deploy of a release")
+    add_lazy(actions, "list", _fill_list, help="list the deploys of a release")
+
+
+def _fill_new(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-r",
         "--release",
@@ -35,7 +43,9 @@ def register(sub: Any) -> None:
     add_new_arguments(p)
     add_api_arguments(p, server_url=False)
     p.set_defaults(func=cmd_new)
-    p = actions.add_parser("list", help="list the deploys of a release")
+
+
+def _fill_list(p: argparse.ArgumentParser) -> None:
     p.add_argument("-r", "--release", dest="version", required=True, metavar="VERSION")
     add_api_arguments(p)
     p.set_defaults(func=cmd_list)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 TYPE_CHECKING = False
@@ -13,6 +12,8 @@ if TYPE_CHECKING:
 def emit(args: Any, data: Any, text: Optional[str] = None) -> None:
     """Print ``data`` as one JSON document with --json, else ``text`` (or str(data))."""
     if getattr(args, "json", False):
+        import json  # only for --json: a command's start-up stays short
+
         sys.stdout.write(json.dumps(data, indent=None, default=str) + "\n")
     else:
         sys.stdout.write((text if text is not None else str(data)) + "\n")

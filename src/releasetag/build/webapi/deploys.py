@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
-
 from releasetag.build.webapi.http import ApiClient
 from releasetag.build.webapi.releases import release_path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Sequence
 
 
 def new_deploy(

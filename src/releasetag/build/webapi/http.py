@@ -2,8 +2,9 @@
 
 ``ApiClient.request(method, path, json=..., data=..., ...)`` is the single way the CLI talks to
 the Web API (``{url}/api/0{path}``); endpoint modules beside this one are thin typed wrappers.
-It is built on ``http.client`` (connections opened by ``releasetag.protocol.httpconn``, as the
-runtime transport's are), not requests: a command starts in a fraction of the time.
+It speaks HTTP/1.1 through ``connection.py`` beside it (plain sockets; ``ssl`` only for
+HTTPS; proxies and the CA bundle from ``releasetag.protocol.httpconn``, as the runtime
+transport's), not requests or ``http.client``: a command starts in a fraction of the time.
 
 Retries (exponential backoff) cover connection errors, timeouts and the statuses 429 and 503
 (honouring ``Retry-After``, capped), 500, 502 and 504, for every method: the Web API calls the
@@ -17,7 +18,6 @@ The token is sent only in the ``Authorization`` header and never logged.
 
 from __future__ import annotations
 
-import http.client as http_client_errors
 import json as json_mod
 import os
 import re
@@ -29,6 +29,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from releasetag._version import __version__
 from releasetag.build.config import Config, redact
+from releasetag.build.webapi.connection import ConnectionClosed
 from releasetag.protocol.errors import ALLOW_FAILURE_HINT, ServerError
 from releasetag.protocol.log import get_logger
 
@@ -348,18 +349,14 @@ class ApiClient:
         """Send once on a kept-alive connection (a fresh one when the server had closed it)."""
         parts = urlsplit(url)
         key = (parts.scheme, parts.netloc)
-        conn, absolute, reused = self._connection(url, key, timeout)
+        conn, reused = self._connection(url, key)
         target = (
-            url if absolute else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            url
+            if conn.absolute_form
+            else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         )
         try:
-            if conn.sock is None:
-                conn.timeout = timeout[0]
-                conn.connect()
-            conn.sock.settimeout(timeout[1])
-            conn.request(method, target, body=body, headers=headers)
-            answer = conn.getresponse()
-            content = answer.read()
+            answer = conn.request(method, target, headers, body, timeout)
         except BaseException as exc:
             conn.close()
             if reused and isinstance(exc, _STALE):  # the server closed it while idle
@@ -367,32 +364,25 @@ class ApiClient:
                     body.seek(0)
                 return self._attempt(method, url, body, headers, timeout)
             raise
-        if answer.will_close:
-            conn.close()
-        else:
+        if not answer.will_close:
             with self._lock:
                 self._idle.setdefault(key, []).append(conn)
-        return Response(answer.status, answer.msg, content)
+        return Response(answer.status, answer.headers, answer.body)
 
-    def _connection(
-        self, url: str, key: Tuple[str, str], timeout: Tuple[float, float]
-    ) -> Tuple[Any, bool, bool]:
-        from releasetag.protocol.httpconn import is_dropped, open_connection, resolve_proxy
+    def _connection(self, url: str, key: Tuple[str, str]) -> Tuple[Any, bool]:
+        from releasetag.build.webapi.connection import Connection
+        from releasetag.protocol.httpconn import resolve_proxy
 
-        scheme, netloc = key
-        proxy = resolve_proxy(scheme, urlsplit(url).hostname or "")
         with self._lock:
             idle = self._idle.get(key) or []
             while idle:
                 conn = idle.pop()
-                if not is_dropped(conn):
-                    return conn, bool(proxy) and scheme == "http", True
+                if not conn.dropped():
+                    return conn, True
                 conn.close()
-        context = None
-        if scheme == "https" or (proxy or "").startswith("https"):
-            context = self._tls_context()
-        conn, absolute = open_connection(url, timeout[0], proxy=proxy, context=context)
-        return conn, absolute, False
+        scheme = key[0]
+        proxy = resolve_proxy(scheme, urlsplit(url).hostname or "")
+        return Connection(url, proxy=proxy, tls=self._tls_context), False
 
     def _tls_context(self) -> Any:
         from releasetag.protocol.httpconn import ssl_context
@@ -573,7 +563,7 @@ def _endpoint(path: str) -> str:
 
 
 # errors of a kept-alive connection the server had closed: sent again on a new one
-_STALE = (ConnectionResetError, BrokenPipeError, http_client_errors.RemoteDisconnected)
+_STALE = (ConnectionResetError, BrokenPipeError, ConnectionClosed)
 
 
 def _retry_after(resp: Response) -> float:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
 from urllib.parse import quote
 
 from releasetag.build.webapi.http import ApiClient
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List
 
 
 def list_repos(client: ApiClient, org: str) -> List[Dict[str, Any]]:
