@@ -487,3 +487,44 @@ def test_server_still_missing_chunks_after_upload_is_an_error(api_env, tmp_path,
     assert main(["sourcemaps", "upload", str(site), "-r", "web@1"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: the server still lacks chunks after the upload")
+
+
+def test_complete_maps_are_remembered_and_a_changed_map_is_rewritten(
+    api_env, tmp_path, capsys, monkeypatch
+):
+    """The default rewrite reads every map once; maps that need none are remembered like the
+    hash cache's files, and a map changed to lack its sources' content is rewritten."""
+    monkeypatch.setattr("releasetag.build.artifacts.rewrite._Verdicts.FRESH_NS", 0)
+    rec = api_env
+    site = make_site(tmp_path, n=2)
+    (site / "static" / "src").mkdir()
+    (site / "static" / "src" / "app1.ts").write_text("export const one = 1;\n")
+    rec.respond(
+        chunk_options(rec),
+        {"path": "/artifactbundle/assemble/", "body": {"state": "ok", "missingChunks": []}},
+    )
+    args = ["sourcemaps", "upload", str(site), "-r", "web@1", "--json"]
+    assert main(args) == 0
+    capsys.readouterr()
+    verdicts = os.path.join(os.environ["RELEASETAG_CACHE_DIR"], "complete-maps.json")
+    with open(verdicts) as fh:
+        remembered = json.load(fh)
+    assert sorted(k.rsplit("\0", 4)[0].split(":", 1)[1] for k in remembered) == sorted(
+        str(site / "static" / f"app{i}.js.map") for i in range(2)
+    )
+    # app1's map loses its sourcesContent: it is read again and the source inlined
+    map1 = site / "static" / "app1.js.map"
+    smap = json.loads(map1.read_text())
+    del smap["sourcesContent"]
+    map1.write_text(json.dumps(smap))
+    assert main(args) == 0  # its identity changed: read again, though the cache is on
+    out = json.loads(capsys.readouterr().out)
+    assert out["hashes_from_cache"] is False
+    first, second = [a.json()["checksum"] for a in rec.requests("/artifactbundle/assemble/")]
+    assert first != second
+    files, _ = collect([str(site)])
+    from releasetag.build.artifacts.rewrite import RewriteOptions, rewrite_files
+
+    rewrite_files(files, RewriteOptions(), str(tmp_path))
+    rewritten = next(f for f in files if f.url.endswith("app1.js.map"))
+    assert json.loads(open(rewritten.path).read())["sourcesContent"] == ["export const one = 1;\n"]

@@ -291,7 +291,10 @@ def _upload(
         from releasetag.build.artifacts.rewrite import RewriteOptions, rewrite_files
 
         _, unrewritten = rewrite_files(
-            files, RewriteOptions(args.strip_prefixes, args.strip_common_prefix), workdir
+            files,
+            RewriteOptions(args.strip_prefixes, args.strip_common_prefix),
+            workdir,
+            None if args.no_cache else cache_dir(),
         )
         for path, message in unrewritten:
             warn(f"{path}: not rewritten ({message})")

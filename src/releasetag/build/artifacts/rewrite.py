@@ -49,14 +49,7 @@ def rewrite_map(path: str, options: RewriteOptions) -> Optional[bytes]:
     Raises ``SourceMapError`` for a map that does not parse."""
     with open(path, "rb") as fh:
         data = fh.read()
-    if (
-        not options.strip_prefixes
-        and not options.strip_common_prefix
-        and b'"sourcesContent"' in data
-        and b"null" not in data
-        and b'"sections"' not in data
-        and b'"sourceRoot"' not in data
-    ):
+    if complete(data, options):
         return None  # a regular map with every source's content: nothing to do, no parse
     smap = load_map(data, f"sourcemap {path}")
     changed = False
@@ -101,6 +94,19 @@ def rewrite_map(path: str, options: RewriteOptions) -> Optional[bytes]:
     if any(c is not None for c in contents):
         smap["sourcesContent"] = contents
     return _dump(smap)
+
+
+def complete(data: bytes, options: RewriteOptions) -> bool:
+    """True when the map's bytes show it needs no rewrite without parsing it: no prefixes
+    to strip, not indexed, no ``sourceRoot``, and ``sourcesContent`` without a null."""
+    return (
+        not options.strip_prefixes
+        and not options.strip_common_prefix
+        and b'"sourcesContent"' in data
+        and b"null" not in data
+        and b'"sections"' not in data
+        and b'"sourceRoot"' not in data
+    )
 
 
 def _dump(smap: Dict[str, Any]) -> bytes:
@@ -311,25 +317,94 @@ def flatten(index: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def rewrite_files(
-    files: Sequence[Any], options: RewriteOptions, folder: str
+    files: Sequence[Any],
+    options: RewriteOptions,
+    folder: str,
+    cache_folder: Optional[str] = None,
 ) -> Tuple[int, List[Tuple[str, str]]]:
     """Rewrite the ``source_map`` entries of ``files`` in place (their ``path`` moves to a
-    rewritten copy in ``folder``). Returns (maps changed, [(path, problem)])."""
+    rewritten copy in ``folder``). Returns (maps changed, [(path, problem)]).
+
+    With ``cache_folder``, maps found complete (``complete``) are remembered by path, size,
+    modification and status-change times and inode, as the bundle hash cache trusts files:
+    an unchanged re-upload does not read them again."""
     changed = 0
     problems: List[Tuple[str, str]] = []
+    seen = _Verdicts(cache_folder) if cache_folder and not options.strip_prefixes else None
     for n, bf in enumerate(files):
         if bf.type != "source_map":
             continue
+        key = seen.key(bf.path, options) if seen else None
+        if key and seen and seen.known(key):
+            continue
         try:
-            data = rewrite_map(bf.path, options)
+            with open(bf.path, "rb") as fh:
+                data = fh.read()
+            if complete(data, options):
+                if key and seen:
+                    seen.add(key)
+                continue
+            new = rewrite_map(bf.path, options)
         except (SourceMapError, MappingError, OSError) as exc:
             problems.append((bf.path, str(exc)))
             continue
-        if data is None:
+        if new is None:
             continue
         target = os.path.join(folder, f"{n}-{os.path.basename(bf.path)}")
         with open(target, "wb") as fh:
-            fh.write(data)
+            fh.write(new)
         bf.path = target
         changed += 1
+    if seen:
+        seen.save()
     return changed, problems
+
+
+class _Verdicts:
+    """Maps known to need no rewrite, by file identity (one small JSON file)."""
+
+    KEEP = 50000
+    FRESH_NS = 1_000_000_000  # files changed this recently are not trusted yet
+
+    def __init__(self, folder: str) -> None:
+        self.path = os.path.join(folder, "complete-maps.json")
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                loaded = json.load(fh)
+            self.keys = dict.fromkeys(loaded if isinstance(loaded, list) else [])
+        except (OSError, ValueError):
+            self.keys = {}
+        self.dirty = False
+
+    def key(self, path: str, options: RewriteOptions) -> Optional[str]:
+        import time
+
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        if max(st.st_mtime_ns, st.st_ctime_ns) > time.time_ns() - self.FRESH_NS:
+            return None
+        flags = f"{int(options.strip_common_prefix)}{int(options.load_sources)}"
+        ident = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        return flags + ":" + "\0".join(str(v) for v in ident)
+
+    def known(self, key: str) -> bool:
+        return key in self.keys
+
+    def add(self, key: str) -> None:
+        self.keys[key] = None
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        keys = list(self.keys)[-self.KEEP :]
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            tmp = f"{self.path}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(keys, fh)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a cache: the next upload reads the maps again
