@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+import weakref
 from typing import Any, Dict, List, Optional
 
 from releasetag.collector.db.store import Store, to_iso
@@ -18,6 +19,7 @@ from releasetag.protocol.release import release_name_error
 
 from . import session_intake
 from .http import HTTPError, Request, Response, json_response
+from .unminify import Resolver
 
 MAX_ENVELOPE = 20 * 1024 * 1024  # raw (possibly compressed) envelope body
 MAX_ENVELOPE_INFLATED = 40 * 1024 * 1024
@@ -134,6 +136,17 @@ def _event_from(payload: Any, fallback_id: Optional[str]) -> Dict[str, Any]:
     return payload
 
 
+_resolvers: "weakref.WeakKeyDictionary[Store, Resolver]" = weakref.WeakKeyDictionary()
+
+
+def resolver_for(store: Store) -> Resolver:
+    """The store's sourcemap resolver (one map cache per store)."""
+    found = _resolvers.get(store)
+    if found is None:
+        found = _resolvers.setdefault(store, Resolver(store))
+    return found
+
+
 def _store_event(
     store: Store,
     project_id: int,
@@ -141,6 +154,7 @@ def _store_event(
     attachments: List[Dict[str, Any]],
     reports: Optional[List[Dict[str, Any]]] = None,
 ) -> str:
+    resolver_for(store).resolve_event(event)  # before grouping: issues key on the originals
     summary = summarize(event, event["event_id"])
     release = summary.get("release")
     valid = bool(release) and release_name_error(release) is None

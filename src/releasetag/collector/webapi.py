@@ -482,8 +482,26 @@ def get_event(ctx: Context, req: Request, org: str, project: str, event_id: str)
         raise HTTPError(404, f"event {event_id} does not exist")
     data = event_summary_json(row)
     data["payload"] = json.loads(row["payload"])
+    data["entries"] = event_entries(data["payload"])
     data["attachments"] = [dict(a) for a in ctx.store.attachments(row["event_id"])]
     return json_response(data)
+
+
+def event_entries(payload: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The event's interfaces as Sentry's event API lists them (``entries``): exceptions with
+    their resolved ``stacktrace`` and the original ``rawStacktrace``."""
+    exc = payload.get("exception")
+    values = exc.get("values") if isinstance(exc, dict) else exc
+    entries: List[Dict[str, Any]] = []
+    if isinstance(values, list):
+        out = []
+        for value in values:
+            if isinstance(value, dict):
+                item = {k: v for k, v in value.items() if k != "raw_stacktrace"}
+                item["rawStacktrace"] = value.get("raw_stacktrace")
+                out.append(item)
+        entries.append({"type": "exception", "data": {"values": out}})
+    return entries
 
 
 def list_client_reports(ctx: Context, req: Request, org: str, project: str) -> Response:

@@ -1,0 +1,418 @@
+"""JavaScript frames turned back into the code people wrote, at ingest, through the uploaded
+sourcemaps.
+
+For each exception frame with ``abs_path``, ``lineno`` and ``colno``:
+
+1. **debug ID**: the event's ``debug_meta.images`` of type ``sourcemap`` name a debug ID per
+   minified file (``code_file``); the source map with that debug ID is looked up among the
+   uploaded artifacts (the newest when it was uploaded twice);
+2. **release**: otherwise (or when that finds nothing) the event's release and dist, and the
+   frame's URL matched against the release's file names (``~/path`` or the full URL); the
+   minified file's ``sourcemap`` header (or ``<name>.map``) names its map;
+3. the map's segment at the frame's position gives the original file, line and column; the
+   function name is the original name the map gives the frame's minified function name at
+   the places that token appears in the minified file (its declaration); an anonymous frame
+   stays anonymous. Source context comes from ``sourcesContent``.
+
+The original frames are kept as ``raw_stacktrace``; every frame records in
+``data.resolution`` what was tried and why it did or did not resolve, which ``releasetag
+sourcemaps explain`` prints. Maps are parsed once and kept in a cache bounded by their size.
+Nothing here raises into ingest: a frame that cannot be resolved stays as it was, with the
+reason.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import json
+import re
+import threading
+from collections import OrderedDict
+from typing import Any, Callable, Dict, List, Optional, Tuple
+from urllib.parse import urljoin, urlsplit
+
+from releasetag.build.artifacts.rewrite import decode_mappings, flatten
+from releasetag.protocol.log import internal_error
+
+CONTEXT_LINES = 5
+CACHE_BYTES = 64 * 1024 * 1024
+_IDENT = re.compile(r"[A-Za-z_$][\w$]*")
+
+
+class ParsedMap:
+    """A decoded sourcemap: per generated line, segments sorted by generated column."""
+
+    __slots__ = ("sources", "contents", "names", "lines", "columns", "size", "_tokens")
+
+    def __init__(self, data: bytes) -> None:
+        smap = json.loads(data.decode("utf-8-sig"))
+        if not isinstance(smap, dict):
+            raise ValueError("not a JSON object")
+        if isinstance(smap.get("sections"), list):
+            smap = flatten(smap)
+        if not isinstance(smap.get("mappings"), str):
+            raise ValueError("no mappings")
+        root = smap.get("sourceRoot") if isinstance(smap.get("sourceRoot"), str) else ""
+        self.sources = [
+            (root.rstrip("/") + "/" + s if root and "://" not in s else s)
+            if isinstance(s, str)
+            else None
+            for s in smap.get("sources") or []
+        ]
+        contents = smap.get("sourcesContent")
+        self.contents = [c if isinstance(c, str) else None for c in contents or []]
+        self.names = [n if isinstance(n, str) else None for n in smap.get("names") or []]
+        self.lines = decode_mappings(smap["mappings"])
+        self.columns = [[s[0] for s in line] for line in self.lines]
+        self.size = len(data)
+        self._tokens: Optional[Dict[str, str]] = None
+
+    def lookup(self, line: int, column: int) -> Optional[Tuple[int, ...]]:
+        """The segment covering generated ``line``/``column`` (0-based), or None."""
+        if not 0 <= line < len(self.lines):
+            return None
+        i = bisect.bisect_right(self.columns[line], column) - 1
+        if i < 0:
+            return None
+        segment = self.lines[line][i]
+        return segment if len(segment) >= 4 else None
+
+    def original_names(self, minified: Optional[str]) -> Dict[str, str]:
+        """Minified identifier -> original name, from the named segments' positions in the
+        minified source (built once)."""
+        if self._tokens is None:
+            self._tokens = {}
+            if minified:
+                text_lines = minified.split("\n")
+                for n, segments in enumerate(self.lines):
+                    if n >= len(text_lines):
+                        break
+                    text = text_lines[n]
+                    for seg in segments:
+                        if len(seg) == 5 and 0 <= seg[4] < len(self.names):
+                            m = _IDENT.match(text, seg[0])
+                            original = self.names[seg[4]]
+                            if m and original:
+                                self._tokens.setdefault(m.group(0), original)
+        return self._tokens
+
+
+class Failed:
+    """A map that could not be used, and why (cached like a parsed one)."""
+
+    __slots__ = ("reason", "size")
+
+    def __init__(self, reason: str) -> None:
+        self.reason, self.size = reason, 100
+
+
+class Text:
+    """A minified file's text (for function names), cached beside the maps."""
+
+    __slots__ = ("text", "size")
+
+    def __init__(self, text: Optional[str]) -> None:
+        self.text, self.size = text, len(text or "")
+
+
+def parse_map(data: Optional[bytes]) -> Any:
+    """A ``ParsedMap``, or ``Failed`` with the reason."""
+    if data is None:
+        return Failed("the map's bytes are gone")
+    try:
+        return ParsedMap(data)
+    except Exception as exc:  # JSON, UTF-8, VLQ or index-map errors: all mean the same here
+        return Failed(f"the sourcemap does not parse ({str(exc)[:120]})")
+
+
+class MapCache:
+    """Parsed maps (and minified texts) by key, least recently used dropped past ``limit``
+    bytes of the files they came from."""
+
+    def __init__(self, limit: int = CACHE_BYTES) -> None:
+        self.limit = limit
+        self._items: "OrderedDict[Any, Any]" = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, build: Callable[[], Any]) -> Any:
+        """The cached value for ``key``, or ``build()`` (an object with ``size``)."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        value = build()
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = value
+                self._bytes += value.size
+            while self._bytes > self.limit and len(self._items) > 1:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= old.size
+        return value
+
+
+def _headers(row: Any) -> Dict[str, str]:
+    try:
+        value = json.loads(row["headers"] or "{}")
+    except ValueError:
+        return {}
+    return {str(k).lower(): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _url_names(url: str) -> List[str]:
+    """The artifact names a frame URL may have been uploaded under."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    names = [url]
+    if parts.query:
+        names.append(url.split("#", 1)[0])
+    names += [f"~{path}?{parts.query}" if parts.query else f"~{path}", f"~{path}"]
+    return list(dict.fromkeys(names))
+
+
+class Resolver:
+    """Resolves the JS frames of events against one store's artifacts."""
+
+    def __init__(self, store: Any, cache: Optional[MapCache] = None) -> None:
+        self.store = store
+        self.cache = cache or MapCache()
+
+    # --- the event ----------------------------------------------------------------------
+    def resolve_event(self, event: Dict[str, Any]) -> int:
+        """Resolve every exception's frames in place; returns how many were resolved."""
+        try:
+            return self._resolve_event(event)
+        except Exception:  # never a 500: the event is stored as it came
+            internal_error("sourcemap resolution failed")
+            return 0
+
+    def _resolve_event(self, event: Dict[str, Any]) -> int:
+        exceptions = event.get("exception")
+        values = exceptions.get("values") if isinstance(exceptions, dict) else exceptions
+        if not isinstance(values, list):
+            return 0
+        images = self._images(event)
+        release = event.get("release") if isinstance(event.get("release"), str) else None
+        dist = event.get("dist") if isinstance(event.get("dist"), str) else None
+        done = 0
+        for exc in values:
+            trace = exc.get("stacktrace") if isinstance(exc, dict) else None
+            frames = trace.get("frames") if isinstance(trace, dict) else None
+            if not isinstance(frames, list) or not any(_candidate(f) for f in frames):
+                continue
+            raw = copy.deepcopy(trace)
+            changed = False
+            for i, frame in enumerate(frames):
+                if not _candidate(frame):
+                    continue
+                new = self.resolve_frame(frame, images, release, dist)
+                frames[i] = new
+                if new.get("data", {}).get("resolution", {}).get("resolved"):
+                    done += 1
+                changed = True
+            if changed:
+                exc["raw_stacktrace"] = raw
+        return done
+
+    @staticmethod
+    def _images(event: Dict[str, Any]) -> Dict[str, str]:
+        meta = event.get("debug_meta")
+        images = meta.get("images") if isinstance(meta, dict) else None
+        out: Dict[str, str] = {}
+        for image in images if isinstance(images, list) else []:
+            if (
+                isinstance(image, dict)
+                and image.get("type") == "sourcemap"
+                and isinstance(image.get("code_file"), str)
+                and isinstance(image.get("debug_id"), str)
+            ):
+                out[image["code_file"]] = image["debug_id"].lower()
+        return out
+
+    # --- one frame ----------------------------------------------------------------------
+    def resolve_frame(
+        self,
+        frame: Dict[str, Any],
+        images: Dict[str, str],
+        release: Optional[str],
+        dist: Optional[str],
+    ) -> Dict[str, Any]:
+        """A resolved copy of ``frame``, or the frame with the reason it stays as it is."""
+        url = _location(frame)
+        steps: List[str] = []
+        found = None
+        debug_id = images.get(url)
+        if debug_id is None:
+            steps.append("no debug ID for this file in the event's debug_meta")
+        else:
+            found = self._by_debug_id(debug_id, steps)
+        if found is None:
+            found = self._by_release(url, release, dist, steps)
+        if found is None:
+            return _unresolved(frame, steps)
+        map_row, minified_row, via = found
+        parsed = self.cache.get(
+            ("map", map_row["id"]), lambda: parse_map(self.store.artifact_data(map_row["id"]))
+        )
+        if isinstance(parsed, Failed):
+            steps.append(f"{map_row['name']}: {parsed.reason}")
+            return _unresolved(frame, steps)
+        line, column = int(frame["lineno"]) - 1, int(frame["colno"]) - 1
+        segment = parsed.lookup(line, column)
+        if segment is None:
+            steps.append(
+                f"{map_row['name']}: line {line + 1} column {column + 1} is outside the map "
+                f"({len(parsed.lines)} generated lines)"
+            )
+            return _unresolved(frame, steps)
+        src = parsed.sources[segment[1]] if segment[1] < len(parsed.sources) else None
+        if src is None:
+            steps.append(f"{map_row['name']}: the segment names a source the map does not list")
+            return _unresolved(frame, steps)
+        new = {k: v for k, v in frame.items() if k not in ("pre_context", "post_context")}
+        new.update(abs_path=src, filename=src, lineno=segment[2] + 1, colno=segment[3] + 1)
+        function = self._function(parsed, minified_row, frame.get("function"), segment)
+        if function:
+            new["function"] = function
+        if "node_modules/" in src:
+            new["in_app"] = False
+        content = parsed.contents[segment[1]] if segment[1] < len(parsed.contents) else None
+        if content is not None:
+            _add_context(new, content, segment[2])
+            steps.append(f"resolved through {map_row['name']} ({via}) to {src}:{segment[2] + 1}")
+        else:
+            steps.append(
+                f"resolved through {map_row['name']} ({via}) to {src}:{segment[2] + 1}; "
+                "the map has no sourcesContent for it, so no source context"
+            )
+        new["data"] = dict(
+            frame.get("data") or {},
+            sourcemap=map_row["name"],
+            resolution={"resolved": True, "via": via, "steps": steps},
+        )
+        return new
+
+    def _by_debug_id(self, debug_id: str, steps: List[str]) -> Optional[Tuple[Any, Any, str]]:
+        rows = self.store.artifacts_by_debug_id(debug_id)
+        maps = [r for r in rows if r["type"] == "source_map"]
+        if not maps:
+            steps.append(f"debug ID {debug_id}: no uploaded sourcemap has it")
+            return None
+        if len(maps) > 1:
+            steps.append(f"debug ID {debug_id}: uploaded {len(maps)} times, the newest is used")
+        minified = [r for r in rows if r["type"] == "minified_source"]
+        return maps[-1], (minified[-1] if minified else None), "debug ID"
+
+    def _by_release(
+        self, url: str, release: Optional[str], dist: Optional[str], steps: List[str]
+    ) -> Optional[Tuple[Any, Any, str]]:
+        if not release:
+            steps.append("the event has no release to look its files up by")
+            return None
+        rows = [r for r in self.store.release_artifacts(release) if (r["dist"] or None) == dist]
+        if not rows:
+            others = {r["dist"] for r in self.store.release_artifacts(release)}
+            if others:
+                steps.append(
+                    f"release {release} has files for dist {sorted(map(str, others))}, "
+                    f"not for the event's dist {dist!r}"
+                )
+            else:
+                steps.append(f"release {release} has no uploaded files")
+            return None
+        by_name = {r["name"]: r for r in rows}
+        names = _url_names(url)
+        minified = next((by_name[n] for n in names if n in by_name), None)
+        if minified is None:
+            import difflib
+
+            near = difflib.get_close_matches(names[-1], list(by_name), n=3, cutoff=0.5)
+            steps.append(
+                f"{url}: not among release {release}'s files (looked for {', '.join(names[-1:])})"
+                + (f"; nearest: {', '.join(near)}" if near else "")
+            )
+            return None
+        if minified["type"] == "source_map":
+            return minified, None, "release files"
+        ref = _headers(minified).get("sourcemap") or _headers(minified).get("x-sourcemap")
+        candidates = []
+        if ref:
+            if ref.startswith("data:"):
+                steps.append(f"{minified['name']}: an inline data: map is not resolved")
+                return None
+            base = minified["name"]
+            joined = (
+                urljoin("http://x/" + base[2:], ref)
+                if base.startswith("~/")
+                else urljoin(base, ref)
+            )
+            candidates.append("~" + urlsplit(joined).path if base.startswith("~/") else joined)
+        candidates.append(minified["name"] + ".map")
+        smap = next((by_name[c] for c in candidates if c in by_name), None)
+        if smap is None:
+            steps.append(
+                f"{minified['name']}: its sourcemap ({', '.join(candidates)}) is not among "
+                f"release {release}'s files"
+            )
+            return None
+        return smap, minified, "release files"
+
+    def _function(
+        self, parsed: ParsedMap, minified_row: Any, name: Any, segment: Tuple[int, ...]
+    ) -> Optional[str]:
+        # the segment's own name is the token at the call site (often the callee), so it is
+        # not the frame's function: only a declared minified name is translated
+        if isinstance(name, str) and name and name != "?" and minified_row is not None:
+            text = self._minified_text(minified_row)
+            return parsed.original_names(text).get(name.rsplit(".", 1)[-1])
+        return None
+
+    def _minified_text(self, row: Any) -> Optional[str]:
+        def load() -> Text:
+            data = self.store.artifact_data(row["id"])
+            return Text(data.decode("utf-8", "replace") if data is not None else None)
+
+        return self.cache.get(("text", row["id"]), load).text
+
+
+def _join_reference(name: str, ref: str) -> str:
+    """The artifact name a ``sourcemap`` reference points at, relative to ``name``."""
+    if name.startswith("~/"):  # a path without a host: resolve it as one
+        return "~" + urlsplit(urljoin("http://_/" + name[2:], ref)).path
+    return urljoin(name, ref)
+
+
+def _location(frame: Dict[str, Any]) -> str:
+    """Where a frame's code was loaded from: ``abs_path``, else ``filename`` (the JS SDKs
+    send only ``filename``)."""
+    value = frame.get("abs_path")
+    return value if isinstance(value, str) and value else str(frame.get("filename"))
+
+
+def _candidate(frame: Any) -> bool:
+    return (
+        isinstance(frame, dict)
+        and isinstance(frame.get("abs_path") or frame.get("filename"), str)
+        and isinstance(frame.get("lineno"), int)
+        and isinstance(frame.get("colno"), int)
+        and frame["lineno"] > 0
+        and frame["colno"] > 0
+    )
+
+
+def _unresolved(frame: Dict[str, Any], steps: List[str]) -> Dict[str, Any]:
+    new = dict(frame)
+    new["data"] = dict(frame.get("data") or {}, resolution={"resolved": False, "steps": steps})
+    return new
+
+
+def _add_context(frame: Dict[str, Any], content: str, line: int) -> None:
+    lines = content.split("\n")
+    if not 0 <= line < len(lines):
+        return
+    frame["pre_context"] = lines[max(0, line - CONTEXT_LINES) : line]
+    frame["context_line"] = lines[line]
+    frame["post_context"] = lines[line + 1 : line + 1 + CONTEXT_LINES]

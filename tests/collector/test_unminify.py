@@ -1,0 +1,163 @@
+"""Resolution against a real collector without a JS runtime: files uploaded with the real
+CLI, events sent with ``releasetag send-event FILE``: legacy release-file lookup, grouping on
+the original frames, and every way a frame can fail to resolve (stored as it came, with the
+reason, never a 500)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from releasetag.build.artifacts.rewrite import encode_mappings
+from releasetag.collector.unminify import MapCache, ParsedMap
+
+pytestmark = pytest.mark.timeout(120)
+
+SOURCE = "function checkout(order) {\n  throw new Error('declined');\n}\n"
+MINIFIED = "function a(o){throw new Error('declined')}\n//# sourceMappingURL=app.min.js.map\n"
+# a@9 -> checkout (name 0) at 1:9; "throw" at col 14 -> 2:2
+MAP = {
+    "version": 3,
+    "sources": ["src/shop.js"],
+    "sourcesContent": [SOURCE],
+    "names": ["checkout"],
+    "mappings": encode_mappings([[(0, 0, 0, 0), (9, 0, 0, 9, 0), (14, 0, 1, 2)]]),
+}
+
+
+def _site(tmp_path, name="dist", smap=MAP):
+    site = tmp_path / name
+    site.mkdir()
+    (site / "app.min.js").write_text(MINIFIED)
+    (site / "app.min.js.map").write_text(json.dumps(smap))
+    return site
+
+
+def _cli(collector, *args):
+    res = subprocess.run([sys.executable, "-m", "releasetag", *args], env=collector.env(),
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    return res
+
+
+def _send(collector, tmp_path, *, url, release=None, dist=None, lineno=1, colno=15,
+          images=None, function="a", extra_frames=()):  # fmt: skip
+    event = {
+        "platform": "javascript",
+        "level": "error",
+        "exception": {"values": [{"type": "Error", "value": "declined", "stacktrace": {
+            "frames": [*extra_frames, {"abs_path": url, "filename": url, "function": function,
+                                       "lineno": lineno, "colno": colno, "in_app": True}]}}]},
+    }  # fmt: skip
+    if release:
+        event["release"] = release
+    if dist:
+        event["dist"] = dist
+    if images:
+        event["debug_meta"] = {"images": images}
+    path = tmp_path / f"event-{len(list(tmp_path.glob('event-*')))}.json"
+    path.write_text(json.dumps(event))
+    out = _cli(collector, "send-event", "--dsn", collector.dsn, "--json", str(path))
+    (sent,) = json.loads(out.stdout)["events"]
+    stored = collector.event(sent["event_id"])
+    return stored, stored["payload"]["exception"]["values"][0]
+
+
+def test_legacy_release_files_resolve_by_url_and_dist(collector, tmp_path):
+    site = _site(tmp_path)
+    _cli(collector, "sourcemaps", "upload", "-r", "shop@2", "-d", "7",
+         "-u", "https://shop.example/static", str(site))  # fmt: skip
+    url = "https://shop.example/static/app.min.js"
+    stored, exc = _send(collector, tmp_path, url=url, release="shop@2", dist="7")
+    (frame,) = exc["stacktrace"]["frames"]
+    assert (frame["filename"], frame["lineno"], frame["colno"], frame["function"]) == (
+        "src/shop.js", 2, 3, "checkout")  # fmt: skip
+    assert frame["context_line"] == "  throw new Error('declined');"
+    assert frame["pre_context"] == ["function checkout(order) {"]
+    assert frame["post_context"] == ["}", ""]
+    assert frame["data"]["resolution"]["via"] == "release files"
+    assert frame["data"]["sourcemap"] == "https://shop.example/static/app.min.js.map"
+    assert exc["raw_stacktrace"]["frames"][0]["abs_path"] == url
+    # Sentry's event API shape too
+    (entry,) = stored["entries"]
+    assert entry["data"]["values"][0]["rawStacktrace"]["frames"][0]["lineno"] == 1
+
+    # the same error from another build (another release, other minified names) is one issue
+    other = tmp_path / "v3"
+    other.mkdir()
+    (other / "app.min.js").write_text(
+        "var z=1;function q(o){throw new Error('declined')}\n//# sourceMappingURL=app.min.js.map\n"
+    )
+    smap = dict(MAP, mappings=encode_mappings([[(0, 0, 0, 0), (17, 0, 0, 9, 0), (22, 0, 1, 2)]]))
+    (other / "app.min.js.map").write_text(json.dumps(smap))
+    _cli(collector, "sourcemaps", "upload", "-r", "shop@3", "-d", "7",
+         "-u", "https://shop.example/static", str(other))  # fmt: skip
+    stored3, exc3 = _send(collector, tmp_path, url=url, release="shop@3", dist="7", colno=23,
+                          function="q")  # fmt: skip
+    assert exc3["stacktrace"]["frames"][0]["function"] == "checkout"
+    issues = collector.api("GET", f"/projects/{collector.org}/{collector.project}/issues/")
+    assert len(issues) == 1 and issues[0]["count"] in (2, "2")
+
+
+def test_every_failure_is_stored_with_its_reason(collector, tmp_path):
+    site = _site(tmp_path)
+    _cli(collector, "sourcemaps", "upload", "-r", "shop@2", "-d", "7",
+         "-u", "https://shop.example/static", str(site))  # fmt: skip
+    url = "https://shop.example/static/app.min.js"
+
+    def steps(**kw):
+        _, exc = _send(collector, tmp_path, url=kw.pop("url", url), **kw)
+        frame = exc["stacktrace"]["frames"][-1]
+        assert frame["data"]["resolution"]["resolved"] is False
+        assert frame["lineno"] == kw.get("lineno", 1)  # left as it was
+        return " | ".join(frame["data"]["resolution"]["steps"])
+
+    assert "not for the event's dist '8'" in steps(release="shop@2", dist="8")
+    assert "release other@1 has no uploaded files" in steps(release="other@1")
+    text = steps(release="shop@2", dist="7", url="https://shop.example/static/app.js")
+    assert "not among release shop@2's files" in text and "nearest: ~/static/app.min.js" not in text
+    assert "nearest: https://shop.example/static/app.min.js" in text
+    assert "outside the map" in steps(release="shop@2", dist="7", lineno=40)
+    assert "no uploaded sourcemap has it" in steps(
+        images=[
+            {
+                "type": "sourcemap",
+                "code_file": url,
+                "debug_id": "0" * 8 + "-0000-4000-8000-" + "0" * 12,
+            }
+        ]
+    )
+    # a frame without a column is not touched at all
+    _, exc = _send(collector, tmp_path, url=url, release="shop@2", dist="7",
+                   extra_frames=[{"abs_path": url, "function": "b", "lineno": 1}])  # fmt: skip
+    assert "data" not in exc["stacktrace"]["frames"][0]
+
+
+def test_a_map_that_does_not_parse_and_a_debug_id_uploaded_twice(collector, tmp_path):
+    broken = dict(MAP, mappings="!!!!")
+    site = _site(tmp_path, smap=broken)
+    _cli(collector, "sourcemaps", "inject", str(site))
+    _cli(collector, "sourcemaps", "upload", "-r", "shop@4", "--no-rewrite", str(site))
+    _cli(collector, "sourcemaps", "upload", "-r", "shop@5", "--no-rewrite", str(site))
+    debug_id = json.loads((site / "app.min.js.map").read_text())["debugId"]
+    url = "/srv/app/dist/app.min.js"
+    _, exc = _send(collector, tmp_path, url=url,
+                   images=[{"type": "sourcemap", "code_file": url, "debug_id": debug_id}])  # fmt: skip
+    frame = exc["stacktrace"]["frames"][0]
+    text = " | ".join(frame["data"]["resolution"]["steps"])
+    assert "uploaded 2 times, the newest is used" in text
+    assert "the sourcemap does not parse" in text
+    assert frame["lineno"] == 1 and frame["function"] == "a"
+
+
+def test_the_map_cache_is_bounded():
+    data = json.dumps(MAP).encode()
+    cache = MapCache(limit=3 * len(data))
+    for n in range(10):
+        cache.get(("map", n), lambda: ParsedMap(data))
+    assert len(cache._items) == 3 and cache._bytes <= cache.limit
+    first = cache.get(("map", 9), lambda: pytest.fail("parsed twice"))
+    assert isinstance(first, ParsedMap)
