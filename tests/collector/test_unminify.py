@@ -161,3 +161,39 @@ def test_the_map_cache_is_bounded():
     assert len(cache._items) == 3 and cache._bytes <= cache.limit
     first = cache.get(("map", 9), lambda: pytest.fail("parsed twice"))
     assert isinstance(first, ParsedMap)
+
+
+def _run(collector, *args):
+    return subprocess.run([sys.executable, "-m", "releasetag", *args], env=collector.env(),
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+
+
+def test_explain_says_what_was_tried_per_frame(collector, tmp_path):
+    site = _site(tmp_path)
+    _cli(collector, "sourcemaps", "upload", "-r", "shop@2", "-d", "7",
+         "-u", "https://shop.example/static", str(site))  # fmt: skip
+    url = "https://shop.example/static/app.min.js"
+    good, _ = _send(collector, tmp_path, url=url, release="shop@2", dist="7",
+                    extra_frames=[{"abs_path": url, "function": "b", "lineno": 1}])  # fmt: skip
+    res = _run(collector, "sourcemaps", "explain", good["id"])
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == [
+        f"frame 0: {url}:1 (b): no line and column to resolve",
+        f"frame 1: {url}:1:15 (a) -> src/shop.js:2:3 (checkout)",
+        "    no debug ID for this file in the event's debug_meta",
+        f"    resolved through {url}.map (release files) to src/shop.js:2",
+    ]
+    bad, _ = _send(collector, tmp_path, url=url, release="shop@2", dist="8")
+    res = _run(collector, "sourcemaps", "explain", bad["id"], "--frame", "0", "--json")
+    (frame,) = json.loads(res.stdout)["frames"]
+    assert frame["resolved"] is False and frame["minified"]["line"] == 1
+    assert any("not for the event's dist '8'" in s for s in frame["steps"])
+
+    for args, code, text in (
+        (("nothex",), 2, "invalid event ID 'nothex'"),
+        (("0" * 32,), 1, f"event {'0' * 32} not found"),
+        ((good["id"], "--frame", "9"), 2, "--frame 9: the event has frames 0-1"),
+    ):
+        res = _run(collector, "sourcemaps", "explain", *args)
+        assert res.returncode == code and text in res.stderr, res
+        assert "Traceback" not in res.stderr
