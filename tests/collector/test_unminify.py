@@ -197,3 +197,23 @@ def test_explain_says_what_was_tried_per_frame(collector, tmp_path):
         res = _run(collector, "sourcemaps", "explain", *args)
         assert res.returncode == code and text in res.stderr, res
         assert "Traceback" not in res.stderr
+
+
+def test_the_event_page_shows_the_original_frame_and_why_others_failed(collector, tmp_path):
+    site = _site(tmp_path)
+    _cli(collector, "sourcemaps", "upload", "-r", "shop@2", "-d", "7",
+         "-u", "https://shop.example/static", str(site))  # fmt: skip
+    url = "https://shop.example/static/app.min.js"
+    good, _ = _send(collector, tmp_path, url=url, release="shop@2", dist="7")
+    bad, _ = _send(collector, tmp_path, url=url, release="shop@2", dist="9")
+    status, page = collector.request("GET", f"/events/{good['id']}/", token=None)
+    text = page.decode()
+    assert status == 200
+    assert "<code>src/shop.js</code> in <code>checkout</code> line 2" in text
+    assert "<b>  throw new Error(&#x27;declined&#x27;);</b>" in text
+    assert f"unminified with <code>{url}.map</code> (release files)" in text
+    status, page = collector.request("GET", f"/events/{bad['id']}/", token=None)
+    assert (
+        "not unminified: " in page.decode()
+        and "not for the event&#x27;s dist &#x27;9&#x27;" in page.decode()
+    )

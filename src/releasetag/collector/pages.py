@@ -243,8 +243,24 @@ def _frames_html(frames: List[Any]) -> Html:
         lines += list(post)[:2] if isinstance(post, list) else []
         ctx_html = html("<pre class=ctx>{}</pre>", join(lines, "\n")) if lines else ""
         cls = "frame inapp" if f.get("in_app") else "frame"
-        out.append(html('<div class="{}">{}{}</div>', cls, where, ctx_html))
+        out.append(html('<div class="{}">{}{}{}</div>', cls, where, _resolution_html(f), ctx_html))
     return join(out)
+
+
+def _resolution_html(frame: Dict[str, Any]) -> Any:
+    """A line under a JS frame: which sourcemap resolved it, or why none did."""
+    data = frame.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("resolution"), dict):
+        return ""
+    resolution = data["resolution"]
+    steps = [str(s) for s in resolution.get("steps") or []]
+    if resolution.get("resolved"):
+        return html(
+            "<div class=muted>unminified with <code>{}</code> ({})</div>",
+            data.get("sourcemap"),
+            resolution.get("via"),
+        )
+    return html("<div class=muted>not unminified: {}</div>", "; ".join(steps) or "no reason given")
 
 
 def _issue_link(ctx: Context, group_id: Any) -> Html:
