@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 import weakref
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from releasetag.collector.db.store import Store, to_iso
 from releasetag.protocol import jsonfmt
@@ -19,6 +19,7 @@ from releasetag.protocol.release import release_name_error
 
 from . import session_intake
 from .http import HTTPError, Request, Response, json_response
+from .native import NativeResolver
 from .unminify import Resolver
 
 MAX_ENVELOPE = 20 * 1024 * 1024  # raw (possibly compressed) envelope body
@@ -136,14 +137,17 @@ def _event_from(payload: Any, fallback_id: Optional[str]) -> Dict[str, Any]:
     return payload
 
 
-_resolvers: "weakref.WeakKeyDictionary[Store, Resolver]" = weakref.WeakKeyDictionary()
+_resolvers: "weakref.WeakKeyDictionary[Store, Tuple[Resolver, NativeResolver]]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def resolver_for(store: Store) -> Resolver:
-    """The store's sourcemap resolver (one map cache per store)."""
+def resolvers_for(store: Store) -> Tuple[Resolver, NativeResolver]:
+    """The store's sourcemap and native resolvers (sharing one bounded cache)."""
     found = _resolvers.get(store)
     if found is None:
-        found = _resolvers.setdefault(store, Resolver(store))
+        js = Resolver(store)
+        found = _resolvers.setdefault(store, (js, NativeResolver(store, js.cache)))
     return found
 
 
@@ -154,7 +158,9 @@ def _store_event(
     attachments: List[Dict[str, Any]],
     reports: Optional[List[Dict[str, Any]]] = None,
 ) -> str:
-    resolver_for(store).resolve_event(event)  # before grouping: issues key on the originals
+    js, native = resolvers_for(store)  # before grouping: issues key on the original frames
+    js.resolve_event(event)
+    native.resolve_event(project_id, event)
     summary = summarize(event, event["event_id"])
     release = summary.get("release")
     valid = bool(release) and release_name_error(release) is None

@@ -1000,6 +1000,19 @@ class Store:
         assert row is not None
         return row
 
+    def debug_files_by_debug_id(self, project_id: int, debug_id: str) -> List[sqlite3.Row]:
+        """The project's debug files with this debug ID, newest last."""
+        return self.query(
+            "SELECT id, project_id, checksum, name, debug_id, code_id, "
+            "object_name, cpu_name, kind, size, date_added FROM debug_files "
+            "WHERE project_id = ? AND lower(debug_id) = ? ORDER BY id",
+            (project_id, debug_id.lower()),
+        )
+
+    def debug_file_data(self, file_id: int) -> Optional[bytes]:
+        row = self.query_one("SELECT data FROM debug_files WHERE id = ?", (file_id,))
+        return bytes(row["data"]) if row else None
+
     def debug_files(self, project_id: int) -> List[sqlite3.Row]:
         return self.query(
             "SELECT id, project_id, checksum, name, debug_id, code_id, "

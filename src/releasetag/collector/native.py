@@ -1,0 +1,179 @@
+"""Native frames named from the symbol tables of uploaded debug files, at ingest.
+
+A frame with an ``instruction_addr`` inside one of the event's ``debug_meta.images`` (type
+``elf``, with ``image_addr`` and a ``debug_id``) whose debug ID matches an uploaded debug file
+of the project gets ``function`` (and ``symbol``) from the ELF's ``.symtab`` (else
+``.dynsym``): the function symbol whose range holds the address. The address is taken
+relative to the image's load address and the ELF's first loadable segment
+(``image_vmaddr`` when the SDK sends it).
+
+What is not resolved, and said so in the frame's ``data.resolution``: file names and line
+numbers (DWARF line tables), inlined functions, Mach-O and PE images (their symbol tables
+are not read here), and addresses outside every function symbol. The symbol tables are
+read with pyelftools (the ``artifacts`` extra); without it the reason says so.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+from typing import Any, Dict, List, Optional, Tuple
+
+from releasetag.protocol.log import internal_error
+
+from .unminify import MapCache
+
+NATIVE_TYPES = ("elf", "macho", "pe")
+
+
+class Symbols:
+    """Function symbols of one ELF file, sorted by address."""
+
+    __slots__ = ("starts", "entries", "vmaddr", "size", "problem")
+
+    def __init__(self, data: Optional[bytes]) -> None:
+        self.starts: List[int] = []
+        self.entries: List[Tuple[int, int, str]] = []
+        self.vmaddr = 0
+        self.size = len(data or b"")
+        self.problem: Optional[str] = None
+        if data is None:
+            self.problem = "the debug file's bytes are gone"
+            return
+        try:
+            from elftools.common.exceptions import ELFError
+            from elftools.elf.elffile import ELFFile
+            from elftools.elf.sections import SymbolTableSection
+        except ImportError:
+            self.problem = (
+                "reading ELF symbols needs pyelftools (pip install 'releasetag[artifacts]')"
+            )
+            return
+        try:
+            elf = ELFFile(io.BytesIO(data))
+            loads = [seg["p_vaddr"] for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD"]
+            self.vmaddr = min(loads) if loads else 0
+            found: Dict[int, Tuple[int, int, str]] = {}
+            for name in (".symtab", ".dynsym"):
+                section = elf.get_section_by_name(name)
+                if not isinstance(section, SymbolTableSection):
+                    continue
+                for sym in section.iter_symbols():
+                    if sym["st_info"]["type"] == "STT_FUNC" and sym["st_value"] and sym.name:
+                        found.setdefault(
+                            sym["st_value"], (sym["st_value"], sym["st_size"], sym.name)
+                        )
+                if found:
+                    break
+        except (ELFError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            self.problem = f"the debug file is not a readable ELF file ({str(exc)[:100]})"
+            return
+        if not found:
+            self.problem = "the debug file has no function symbols"
+        self.entries = sorted(found.values())
+        self.starts = [e[0] for e in self.entries]
+
+    def lookup(self, address: int) -> Optional[str]:
+        i = bisect.bisect_right(self.starts, address) - 1
+        if i < 0:
+            return None
+        start, size, name = self.entries[i]
+        return name if address < start + max(size, 1) else None
+
+
+def _int(value: Any) -> Optional[int]:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value, 16) if value.lower().startswith("0x") else int(value)
+        except ValueError:
+            return None
+    return None
+
+
+class NativeResolver:
+    """Names native frames of events against one store's debug files."""
+
+    def __init__(self, store: Any, cache: Optional[MapCache] = None) -> None:
+        self.store = store
+        self.cache = cache or MapCache()
+
+    def resolve_event(self, project_id: int, event: Dict[str, Any]) -> int:
+        try:
+            return self._resolve(project_id, event)
+        except Exception:  # never a 500: the event is stored as it came
+            internal_error("native symbol resolution failed")
+            return 0
+
+    def _resolve(self, project_id: int, event: Dict[str, Any]) -> int:
+        meta = event.get("debug_meta")
+        raw_images = meta.get("images") if isinstance(meta, dict) else None
+        images = []
+        for image in raw_images if isinstance(raw_images, list) else []:
+            if isinstance(image, dict) and image.get("type") in NATIVE_TYPES:
+                start, size = _int(image.get("image_addr")), _int(image.get("image_size"))
+                if start is not None:
+                    images.append((start, size or 0, image))
+        if not images:
+            return 0
+        exceptions = event.get("exception")
+        values = exceptions.get("values") if isinstance(exceptions, dict) else exceptions
+        done = 0
+        for exc in values if isinstance(values, list) else []:
+            trace = exc.get("stacktrace") if isinstance(exc, dict) else None
+            frames = trace.get("frames") if isinstance(trace, dict) else None
+            for frame in frames if isinstance(frames, list) else []:
+                address = _int(frame.get("instruction_addr")) if isinstance(frame, dict) else None
+                if address is not None and self._frame(project_id, frame, address, images):
+                    done += 1
+        return done
+
+    def _frame(self, project_id: int, frame: Dict[str, Any], address: int, images: List) -> bool:
+        steps: List[str] = []
+        image = next((i for s, n, i in images if s <= address and (not n or address < s + n)), None)
+        if image is None:
+            steps.append(f"address {address:#x} is in none of the event's images")
+            return _record(frame, False, steps)
+        name = image.get("code_file") or image.get("debug_file") or image.get("debug_id")
+        if image.get("type") != "elf":
+            steps.append(f"{name}: {image.get('type')} symbol tables are not read by the collector")
+            return _record(frame, False, steps)
+        debug_id = image.get("debug_id")
+        rows = (
+            self.store.debug_files_by_debug_id(project_id, debug_id)
+            if isinstance(debug_id, str)
+            else []
+        )
+        if not rows:
+            steps.append(f"{name}: no uploaded debug file has debug ID {debug_id}")
+            return _record(frame, False, steps)
+        row = rows[-1]
+        symbols = self.cache.get(
+            ("elf", row["id"]), lambda: Symbols(self.store.debug_file_data(row["id"]))
+        )
+        if symbols.problem:
+            steps.append(f"{row['name']}: {symbols.problem}")
+            return _record(frame, False, steps)
+        vmaddr = _int(image.get("image_vmaddr"))
+        base = _int(image.get("image_addr")) or 0
+        relative = address - base + (symbols.vmaddr if vmaddr is None else vmaddr)
+        function = symbols.lookup(relative)
+        if function is None:
+            steps.append(f"{row['name']}: no function symbol holds {relative:#x}")
+            return _record(frame, False, steps)
+        frame["function"] = frame["symbol"] = function
+        steps.append(
+            f"named from {row['name']}'s symbol table ({relative:#x}); file and line are not "
+            "resolved (no DWARF line tables read)"
+        )
+        return _record(frame, True, steps, via=f"debug file {row['name']}")
+
+
+def _record(frame: Dict[str, Any], ok: bool, steps: List[str], via: Optional[str] = None) -> bool:
+    resolution: Dict[str, Any] = {"resolved": ok, "steps": steps}
+    if via:
+        resolution["via"] = via
+    data = frame.get("data")
+    frame["data"] = dict(data if isinstance(data, dict) else {}, resolution=resolution)
+    return ok
