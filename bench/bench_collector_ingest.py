@@ -65,13 +65,76 @@ def make_event() -> dict:
     }
 
 
-def sender(dsn: Dsn, stop_at: float, latencies: List[float], errors: List[str]) -> None:
+def make_js_event(debug_id: str, positions: list) -> dict:
+    """A minified JS error: 10 frames in one uploaded file, named by its debug ID."""
+    frames = [
+        {"filename": "/srv/app.min.js", "function": f"a{n}", "lineno": line, "colno": col,
+         "in_app": True}
+        for n, (line, col) in positions
+    ]  # fmt: skip
+    return {
+        "event_id": uuid.uuid4().hex,
+        "timestamp": time.time(),
+        "platform": "javascript",
+        "level": "error",
+        "release": "bench@1.0.0",
+        "environment": "production",
+        "exception": {
+            "values": [{"type": "Error", "value": "boom", "stacktrace": {"frames": frames}}]
+        },
+        "debug_meta": {"images": [{"type": "sourcemap", "code_file": "/srv/app.min.js",
+                                   "debug_id": debug_id}]},
+    }  # fmt: skip
+
+
+def upload_js_app(info: dict, folder: str) -> dict:
+    """Upload bench/scn_unminify.py's generated app with the real CLI; the event to send."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from bench.scn_unminify import _position, make_app
+    from releasetag.build.artifacts.sourcemaps import inject
+
+    minified, smap = make_app()
+    js, mp = os.path.join(folder, "app.min.js"), os.path.join(folder, "app.min.js.map")
+    with open(js, "w") as fh:
+        fh.write(minified + "//# sourceMappingURL=app.min.js.map\n")
+    with open(mp, "w") as fh:
+        json.dump(smap, fh)
+    inject([js])
+    with open(mp) as fh:
+        debug_id = json.load(fh)["debugId"]
+    env = dict(os.environ, SENTRY_URL=info["url"], SENTRY_AUTH_TOKEN=info["token"],
+               SENTRY_ORG=info["org"], SENTRY_PROJECT=info["project"])  # fmt: skip
+    cmd = [sys.executable, "-m", "releasetag", "sourcemaps", "upload", "-r", "bench@1.0.0", js, mp]
+    subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=120)
+    with open(js) as fh:
+        text = fh.read()
+    return make_js_event(debug_id, [(n, _position(text, n)) for n in range(0, 400, 40)])
+
+
+def resolved_fraction(info: dict) -> float:
+    """Whether the collector resolved the last stored event's frames (1.0: all)."""
+    conn = http.client.HTTPConnection("127.0.0.1", Dsn.parse(info["dsn"]).port, timeout=30)
+    auth = {"Authorization": f"Bearer {info['token']}"}
+    base = f"/api/0/projects/{info['org']}/{info['project']}/events/"
+    conn.request("GET", base + "?limit=1", headers=auth)
+    (latest,) = json.loads(conn.getresponse().read())[:1]
+    conn.request("GET", base + latest["id"] + "/", headers=auth)
+    event = json.loads(conn.getresponse().read())
+    conn.close()
+    frames = event["payload"]["exception"]["values"][0]["stacktrace"]["frames"]
+    done = [f for f in frames if (f.get("data") or {}).get("resolution", {}).get("resolved")]
+    return len(done) / len(frames)
+
+
+def sender(dsn: Dsn, stop_at: float, latencies: List[float], errors: List[str], event=None) -> None:
     conn = http.client.HTTPConnection(dsn.host, dsn.port, timeout=10)
     path = f"/api/{dsn.project_id}/envelope/"
     headers = {"X-Sentry-Auth": dsn.auth_header(), "Content-Type": "application/x-sentry-envelope"}
     # One typical envelope, its event id swapped per request (same length, so the item
     # length stays right): the senders spend their CPU on sending, not on building events.
-    template = event_envelope(dict(make_event(), event_id=_PLACEHOLDER.decode())).serialize()
+    template = event_envelope(
+        dict(event or make_event(), event_id=_PLACEHOLDER.decode())
+    ).serialize()
     while time.monotonic() < stop_at:
         body = template.replace(_PLACEHOLDER, uuid.uuid4().hex.encode())
         start = time.perf_counter()
@@ -118,6 +181,9 @@ def main() -> int:
     parser.add_argument("--senders", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--js", action="store_true", help="minified JS events resolved through an uploaded bundle"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data:
         proc = subprocess.Popen(
@@ -127,12 +193,13 @@ def main() -> int:
         try:
             info = json.loads(proc.stdout.readline())
             dsn = Dsn.parse(info["dsn"])
+            event = upload_js_app(info, data) if args.js else None
             latencies: List[float] = []
             errors: List[str] = []
             start = time.monotonic()
             stop_at = start + args.seconds
             threads = [
-                threading.Thread(target=sender, args=(dsn, stop_at, latencies, errors))
+                threading.Thread(target=sender, args=(dsn, stop_at, latencies, errors, event))
                 for _ in range(args.senders)
             ]
             for t in threads:
@@ -141,6 +208,7 @@ def main() -> int:
                 t.join()
             wall = time.monotonic() - start
             stored = stored_events(info)
+            resolved = resolved_fraction(info) if args.js else None
         finally:
             proc.terminate()
             proc.wait(timeout=10)
@@ -154,6 +222,7 @@ def main() -> int:
         "p50_ms": round(percentile(latencies, 50) * 1000, 2),
         "p99_ms": round(percentile(latencies, 99) * 1000, 2),
         "max_ms": round(max(latencies, default=0) * 1000, 2),
+        "resolved": resolved,
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
     }

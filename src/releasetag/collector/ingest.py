@@ -6,6 +6,7 @@ event in one SQLite transaction and only then answers ``200 {"id": ...}``.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 import weakref
@@ -137,6 +138,8 @@ def _event_from(payload: Any, fallback_id: Optional[str]) -> Dict[str, Any]:
     return payload
 
 
+# RELEASETAG_UNMINIFY=0 stores frames as they came (no sourcemap or symbol resolution)
+UNMINIFY = os.environ.get("RELEASETAG_UNMINIFY", "1").strip().lower() not in ("0", "false", "no")
 _resolvers: "weakref.WeakKeyDictionary[Store, Tuple[Resolver, NativeResolver]]" = (
     weakref.WeakKeyDictionary()
 )
@@ -158,9 +161,10 @@ def _store_event(
     attachments: List[Dict[str, Any]],
     reports: Optional[List[Dict[str, Any]]] = None,
 ) -> str:
-    js, native = resolvers_for(store)  # before grouping: issues key on the original frames
-    js.resolve_event(event)
-    native.resolve_event(project_id, event)
+    if UNMINIFY:  # before grouping: issues key on the original frames
+        js, native = resolvers_for(store)
+        js.resolve_event(event)
+        native.resolve_event(project_id, event)
     summary = summarize(event, event["event_id"])
     release = summary.get("release")
     valid = bool(release) and release_name_error(release) is None

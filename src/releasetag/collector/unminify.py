@@ -24,7 +24,6 @@ reason.
 from __future__ import annotations
 
 import bisect
-import copy
 import json
 import re
 import threading
@@ -36,6 +35,8 @@ from releasetag.build.artifacts.rewrite import decode_mappings, flatten
 from releasetag.protocol.log import internal_error
 
 CONTEXT_LINES = 5
+MEMO_ENTRIES = 20000  # resolved positions remembered per map
+_CONTEXT = ("pre_context", "context_line", "post_context")
 CACHE_BYTES = 64 * 1024 * 1024
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 
@@ -43,7 +44,10 @@ _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
 class ParsedMap:
     """A decoded sourcemap: per generated line, segments sorted by generated column."""
 
-    __slots__ = ("sources", "contents", "names", "lines", "columns", "size", "_tokens")
+    __slots__ = (
+        "sources", "contents", "names", "lines", "columns", "size", "_tokens", "_source_lines",
+        "memo",
+    )  # fmt: skip
 
     def __init__(self, data: bytes) -> None:
         smap = json.loads(data.decode("utf-8-sig"))
@@ -67,6 +71,19 @@ class ParsedMap:
         self.columns = [[s[0] for s in line] for line in self.lines]
         self.size = len(data)
         self._tokens: Optional[Dict[str, str]] = None
+        self._source_lines: Dict[int, List[str]] = {}
+        # resolved positions: the same error repeats, and its frames resolve alike
+        self.memo: Dict[Tuple, Tuple[Optional[Dict[str, Any]], str]] = {}
+
+    def source_lines(self, index: int) -> Optional[List[str]]:
+        """The lines of source ``index``'s content (split once), or None without content."""
+        found = self._source_lines.get(index)
+        if found is None:
+            content = self.contents[index] if index < len(self.contents) else None
+            if content is None:
+                return None
+            found = self._source_lines[index] = content.split("\n")
+        return found
 
     def lookup(self, line: int, column: int) -> Optional[Tuple[int, ...]]:
         """The segment covering generated ``line``/``column`` (0-based), or None."""
@@ -197,18 +214,22 @@ class Resolver:
         images = self._images(event)
         release = event.get("release") if isinstance(event.get("release"), str) else None
         dist = event.get("dist") if isinstance(event.get("dist"), str) else None
+        memo: Dict[Any, Any] = {}
         done = 0
         for exc in values:
             trace = exc.get("stacktrace") if isinstance(exc, dict) else None
-            frames = trace.get("frames") if isinstance(trace, dict) else None
+            if not isinstance(trace, dict):
+                continue
+            frames = trace.get("frames")
             if not isinstance(frames, list) or not any(_candidate(f) for f in frames):
                 continue
-            raw = copy.deepcopy(trace)
+            # the frames are replaced, never changed in place: the raw trace can share them
+            raw = dict(trace, frames=list(frames))
             changed = False
             for i, frame in enumerate(frames):
                 if not _candidate(frame):
                     continue
-                new = self.resolve_frame(frame, images, release, dist)
+                new = self.resolve_frame(frame, images, release, dist, memo)
                 frames[i] = new
                 if new.get("data", {}).get("resolution", {}).get("resolved"):
                     done += 1
@@ -239,61 +260,99 @@ class Resolver:
         images: Dict[str, str],
         release: Optional[str],
         dist: Optional[str],
+        memo: Optional[Dict[Any, Any]] = None,
     ) -> Dict[str, Any]:
-        """A resolved copy of ``frame``, or the frame with the reason it stays as it is."""
+        """A resolved copy of ``frame``, or the frame with the reason it stays as it is.
+        ``memo`` keeps one event's lookups: its frames mostly share a file."""
         url = _location(frame)
-        steps: List[str] = []
-        found = None
-        debug_id = images.get(url)
-        if debug_id is None:
-            steps.append("no debug ID for this file in the event's debug_meta")
-        else:
-            found = self._by_debug_id(debug_id, steps)
-        if found is None:
-            found = self._by_release(url, release, dist, steps)
-        if found is None:
-            return _unresolved(frame, steps)
+        memo = {} if memo is None else memo
+        file_key = (url, images.get(url), release, dist)
+        known = memo.get(file_key)
+        if known is None:
+            known = memo[file_key] = self._open(url, images.get(url), release, dist)
+        found, lookup_steps, parsed = known
+        if parsed is None:
+            return _unresolved(frame, lookup_steps)
         map_row, minified_row, via = found
-        parsed = self.cache.get(
-            ("map", map_row["id"]), lambda: parse_map(self.store.artifact_data(map_row["id"]))
-        )
-        if isinstance(parsed, Failed):
-            steps.append(f"{map_row['name']}: {parsed.reason}")
-            return _unresolved(frame, steps)
         line, column = int(frame["lineno"]) - 1, int(frame["colno"]) - 1
-        segment = parsed.lookup(line, column)
-        if segment is None:
-            steps.append(
-                f"{map_row['name']}: line {line + 1} column {column + 1} is outside the map "
-                f"({len(parsed.lines)} generated lines)"
-            )
+        key = (line, column, frame.get("function"), via, map_row["id"])
+        outcome = parsed.memo.get(key)
+        if outcome is None:
+            outcome = self._resolve_position(parsed, map_row, minified_row, via, key)
+            if len(parsed.memo) >= MEMO_ENTRIES:
+                parsed.memo.clear()
+            parsed.memo[key] = outcome
+        fields, step = outcome
+        steps = [*lookup_steps, step]
+        if fields is None:
             return _unresolved(frame, steps)
-        src = parsed.sources[segment[1]] if segment[1] < len(parsed.sources) else None
-        if src is None:
-            steps.append(f"{map_row['name']}: the segment names a source the map does not list")
-            return _unresolved(frame, steps)
-        new = {k: v for k, v in frame.items() if k not in ("pre_context", "post_context")}
-        new.update(abs_path=src, filename=src, lineno=segment[2] + 1, colno=segment[3] + 1)
-        function = self._function(parsed, minified_row, frame.get("function"), segment)
-        if function:
-            new["function"] = function
-        if "node_modules/" in src:
-            new["in_app"] = False
-        content = parsed.contents[segment[1]] if segment[1] < len(parsed.contents) else None
-        if content is not None:
-            _add_context(new, content, segment[2])
-            steps.append(f"resolved through {map_row['name']} ({via}) to {src}:{segment[2] + 1}")
-        else:
-            steps.append(
-                f"resolved through {map_row['name']} ({via}) to {src}:{segment[2] + 1}; "
-                "the map has no sourcesContent for it, so no source context"
-            )
+        new = {k: v for k, v in frame.items() if k not in _CONTEXT}
+        new.update(fields)
         new["data"] = dict(
             frame.get("data") or {},
             sourcemap=map_row["name"],
             resolution={"resolved": True, "via": via, "steps": steps},
         )
         return new
+
+    def _resolve_position(
+        self, parsed: ParsedMap, map_row: Any, minified_row: Any, via: str, key: Tuple
+    ) -> Tuple[Optional[Dict[str, Any]], str]:
+        """(the frame's new fields, or None, and the step saying so) for one position."""
+        line, column, minified_name = key[0], key[1], key[2]
+        segment = parsed.lookup(line, column)
+        if segment is None:
+            return None, (
+                f"{map_row['name']}: line {line + 1} column {column + 1} is outside the map "
+                f"({len(parsed.lines)} generated lines)"
+            )
+        src = parsed.sources[segment[1]] if segment[1] < len(parsed.sources) else None
+        if src is None:
+            return None, f"{map_row['name']}: the segment names a source the map does not list"
+        fields: Dict[str, Any] = dict(
+            abs_path=src, filename=src, lineno=segment[2] + 1, colno=segment[3] + 1
+        )
+        function = self._function(parsed, minified_row, minified_name)
+        if function:
+            fields["function"] = function
+        if "node_modules/" in src:
+            fields["in_app"] = False
+        lines = parsed.source_lines(segment[1])
+        step = f"resolved through {map_row['name']} ({via}) to {src}:{segment[2] + 1}"
+        if lines is not None:
+            _add_context(fields, lines, segment[2])
+        else:
+            step += "; the map has no sourcesContent for it, so no source context"
+        return fields, step
+
+    def _open(
+        self, url: str, debug_id: Optional[str], release: Optional[str], dist: Optional[str]
+    ) -> Tuple[Any, List[str], Optional[ParsedMap]]:
+        """(found rows, steps, the parsed map or None) for one file of an event."""
+        found, steps = self._find(url, debug_id, release, dist)
+        if found is None:
+            return found, steps, None
+        row = found[0]
+        parsed = self.cache.get(
+            ("map", row["id"]), lambda: parse_map(self.store.artifact_data(row["id"]))
+        )
+        if isinstance(parsed, Failed):
+            return found, [*steps, f"{row['name']}: {parsed.reason}"], None
+        return found, steps, parsed
+
+    def _find(
+        self, url: str, debug_id: Optional[str], release: Optional[str], dist: Optional[str]
+    ) -> Tuple[Optional[Tuple[Any, Any, str]], List[str]]:
+        """(map row, minified row, via) for a file, and the steps taken to find it."""
+        steps: List[str] = []
+        found = None
+        if debug_id is None:
+            steps.append("no debug ID for this file in the event's debug_meta")
+        else:
+            found = self._by_debug_id(debug_id, steps)
+        if found is None:
+            found = self._by_release(url, release, dist, steps)
+        return found, steps
 
     def _by_debug_id(self, debug_id: str, steps: List[str]) -> Optional[Tuple[Any, Any, str]]:
         rows = self.store.artifacts_by_debug_id(debug_id)
@@ -360,9 +419,7 @@ class Resolver:
             return None
         return smap, minified, "release files"
 
-    def _function(
-        self, parsed: ParsedMap, minified_row: Any, name: Any, segment: Tuple[int, ...]
-    ) -> Optional[str]:
+    def _function(self, parsed: ParsedMap, minified_row: Any, name: Any) -> Optional[str]:
         # the segment's own name is the token at the call site (often the callee), so it is
         # not the frame's function: only a declared minified name is translated
         if isinstance(name, str) and name and name != "?" and minified_row is not None:
@@ -409,10 +466,10 @@ def _unresolved(frame: Dict[str, Any], steps: List[str]) -> Dict[str, Any]:
     return new
 
 
-def _add_context(frame: Dict[str, Any], content: str, line: int) -> None:
-    lines = content.split("\n")
+def _add_context(frame: Dict[str, Any], lines: List[str], line: int) -> None:
     if not 0 <= line < len(lines):
         return
-    frame["pre_context"] = lines[max(0, line - CONTEXT_LINES) : line]
+    # tuples: these fields are shared by the frames resolved from the same position
+    frame["pre_context"] = tuple(lines[max(0, line - CONTEXT_LINES) : line])
     frame["context_line"] = lines[line]
-    frame["post_context"] = lines[line + 1 : line + 1 + CONTEXT_LINES]
+    frame["post_context"] = tuple(lines[line + 1 : line + 1 + CONTEXT_LINES])
