@@ -304,6 +304,12 @@ def explain_frames(event: Dict[str, Any]) -> List[Dict[str, Any]]:
             resolved = bool(resolution.get("resolved")) or (before is not frame and (
                 before.get("lineno"), before.get("abs_path")
             ) != (frame.get("lineno"), frame.get("abs_path")))  # fmt: skip
+            steps = list(resolution.get("steps") or [])
+            if resolved and not steps and (frame.get("data") or {}).get("sourcemap"):
+                steps = [
+                    f"resolved through {frame['data']['sourcemap']} ({resolution.get('via')}) "
+                    f"to {frame.get('abs_path') or frame.get('filename')}:{frame.get('lineno')}"
+                ]
             out.append(
                 {
                     "index": len(out),
@@ -314,7 +320,7 @@ def explain_frames(event: Dict[str, Any]) -> List[Dict[str, Any]]:
                     "original": _location(frame) if resolved else None,
                     "resolved": resolved,
                     "via": resolution.get("via"),
-                    "steps": list(resolution.get("steps") or []),
+                    "steps": steps,
                 }
             )
     return out

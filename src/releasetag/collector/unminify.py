@@ -15,8 +15,9 @@ For each exception frame with ``abs_path``, ``lineno`` and ``colno``:
    stays anonymous. Source context comes from ``sourcesContent``.
 
 The original frames are kept as ``raw_stacktrace``; every frame records in
-``data.resolution`` what was tried and why it did or did not resolve, which ``releasetag
-sourcemaps explain`` prints. Maps are parsed once and kept in a cache bounded by their size.
+``data.resolution`` whether it resolved and, unless it simply resolved by its first lookup,
+the steps tried and why they failed, which ``releasetag sourcemaps explain`` prints. Maps
+are parsed once and kept in a cache bounded by their size.
 Nothing here raises into ingest: a frame that cannot be resolved stays as it was, with the
 reason.
 """
@@ -221,14 +222,16 @@ class Resolver:
             if not isinstance(trace, dict):
                 continue
             frames = trace.get("frames")
-            if not isinstance(frames, list) or not any(_candidate(f) for f in frames):
+            if not isinstance(frames, list):
+                continue
+            todo = [i for i, f in enumerate(frames) if _candidate(f)]
+            if not todo:
                 continue
             # the frames are replaced, never changed in place: the raw trace can share them
             raw = dict(trace, frames=list(frames))
             changed = False
-            for i, frame in enumerate(frames):
-                if not _candidate(frame):
-                    continue
+            for i in todo:
+                frame = frames[i]
                 new = self.resolve_frame(frame, images, release, dist, memo)
                 frames[i] = new
                 if new.get("data", {}).get("resolution", {}).get("resolved"):
@@ -286,13 +289,16 @@ class Resolver:
         steps = [*lookup_steps, step]
         if fields is None:
             return _unresolved(frame, steps)
-        new = {k: v for k, v in frame.items() if k not in _CONTEXT}
+        new = dict(frame)
+        if "context_line" in new and "context_line" not in fields:  # the minified line's
+            for name in _CONTEXT:
+                new.pop(name, None)
         new.update(fields)
-        new["data"] = dict(
-            frame.get("data") or {},
-            sourcemap=map_row["name"],
-            resolution={"resolved": True, "via": via, "steps": steps},
-        )
+        resolution: Dict[str, Any] = {"resolved": True, "via": via}
+        if lookup_steps:  # a plain success needs no story: sourcemap and via tell it
+            resolution["steps"] = steps
+        data = dict(frame.get("data") or {}, sourcemap=map_row["name"], resolution=resolution)
+        new["data"] = data
         return new
 
     def _resolve_position(
@@ -450,13 +456,18 @@ def _location(frame: Dict[str, Any]) -> str:
 
 
 def _candidate(frame: Any) -> bool:
+    """A frame with a file and a 1-based line and column (the column first: Python frames,
+    the common case, have none)."""
+    if not isinstance(frame, dict):
+        return False
+    colno = frame.get("colno")
+    if colno.__class__ is not int or colno <= 0:
+        return False
+    lineno = frame.get("lineno")
     return (
-        isinstance(frame, dict)
+        lineno.__class__ is int
+        and lineno > 0
         and isinstance(frame.get("abs_path") or frame.get("filename"), str)
-        and isinstance(frame.get("lineno"), int)
-        and isinstance(frame.get("colno"), int)
-        and frame["lineno"] > 0
-        and frame["colno"] > 0
     )
 
 
