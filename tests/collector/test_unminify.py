@@ -217,3 +217,14 @@ def test_the_event_page_shows_the_original_frame_and_why_others_failed(collector
         "not unminified: " in page.decode()
         and "not for the event&#x27;s dist &#x27;9&#x27;" in page.decode()
     )
+
+
+def test_an_upload_after_an_event_is_used_by_the_next_event(collector, tmp_path):
+    """Lookups are remembered between events only until the artifacts change."""
+    url = "https://shop.example/static/app.min.js"
+    _, before = _send(collector, tmp_path, url=url, release="shop@6", dist="7")
+    assert before["stacktrace"]["frames"][0]["data"]["resolution"]["resolved"] is False
+    _cli(collector, "sourcemaps", "upload", "-r", "shop@6", "-d", "7",
+         "-u", "https://shop.example/static", str(_site(tmp_path)))  # fmt: skip
+    _, after = _send(collector, tmp_path, url=url, release="shop@6", dist="7")
+    assert after["stacktrace"]["frames"][0]["function"] == "checkout"

@@ -37,6 +37,7 @@ from releasetag.protocol.log import internal_error
 
 CONTEXT_LINES = 5
 MEMO_ENTRIES = 20000  # resolved positions remembered per map
+LOOKUPS = 20000  # file lookups remembered until an upload changes the artifacts
 _CONTEXT = ("pre_context", "context_line", "post_context")
 CACHE_BYTES = 64 * 1024 * 1024
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
@@ -197,6 +198,9 @@ class Resolver:
     def __init__(self, store: Any, cache: Optional[MapCache] = None) -> None:
         self.store = store
         self.cache = cache or MapCache()
+        # file lookups, valid while the store's artifacts stay the same
+        self._lookups: Dict[Any, Any] = {}
+        self._generation: Optional[int] = -1
 
     # --- the event ----------------------------------------------------------------------
     def resolve_event(self, event: Dict[str, Any]) -> int:
@@ -335,7 +339,14 @@ class Resolver:
         self, url: str, debug_id: Optional[str], release: Optional[str], dist: Optional[str]
     ) -> Tuple[Any, List[str], Optional[ParsedMap]]:
         """(found rows, steps, the parsed map or None) for one file of an event."""
-        found, steps = self._find(url, debug_id, release, dist)
+        generation = getattr(self.store, "artifacts_generation", None)
+        if generation != self._generation or len(self._lookups) > LOOKUPS:
+            self._lookups, self._generation = {}, generation
+        key = (url, debug_id, release, dist)
+        known = self._lookups.get(key) if generation is not None else None
+        if known is None:
+            known = self._lookups[key] = self._find(url, debug_id, release, dist)
+        found, steps = known
         if found is None:
             return found, steps, None
         row = found[0]
@@ -362,7 +373,11 @@ class Resolver:
 
     def _by_debug_id(self, debug_id: str, steps: List[str]) -> Optional[Tuple[Any, Any, str]]:
         rows = self.store.artifacts_by_debug_id(debug_id)
-        maps = [r for r in rows if r["type"] == "source_map"]
+        maps = [
+            r
+            for r in rows
+            if r["type"] == "source_map" or (r["type"] is None and r["name"].endswith(".map"))
+        ]
         if not maps:
             steps.append(f"debug ID {debug_id}: no uploaded sourcemap has it")
             return None

@@ -160,6 +160,8 @@ class Store:
         folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
         self._local = threading.local()
+        # bumped whenever artifacts or debug files come or go: resolvers cache lookups by it
+        self.artifacts_generation = 0
         self._write_lock = threading.Lock()
         self._all: List[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
@@ -625,7 +627,9 @@ class Store:
         self._known_releases = {p for p in self._known_releases if p[0] != version}
         self._release_ids.pop(version, None)
         with self.write() as c:
-            return c.execute("DELETE FROM releases WHERE version = ?", (version,)).rowcount > 0
+            deleted = c.execute("DELETE FROM releases WHERE version = ?", (version,)).rowcount > 0
+        self.artifacts_generation += 1  # its files went with it
+        return deleted
 
     def release_projects(self, release_id: int) -> List[sqlite3.Row]:
         return self.query(
@@ -874,6 +878,7 @@ class Store:
                         dist=meta.get("dist"),
                     ),
                 )
+        self.artifacts_generation += 1
         return True
 
     @staticmethod
@@ -928,6 +933,7 @@ class Store:
                     "debug_id": headers.get("debug-id"),
                 },
             )
+        self.artifacts_generation += 1
         return self.artifact(artifact_id)
 
     def artifact(self, artifact_id: int) -> Optional[sqlite3.Row]:
@@ -996,6 +1002,7 @@ class Store:
                     data,
                 ),
             )
+        self.artifacts_generation += 1
         row = self.debug_file(project_id, checksum)
         assert row is not None
         return row
