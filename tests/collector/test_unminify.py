@@ -228,3 +228,26 @@ def test_an_upload_after_an_event_is_used_by_the_next_event(collector, tmp_path)
          "-u", "https://shop.example/static", str(_site(tmp_path)))  # fmt: skip
     _, after = _send(collector, tmp_path, url=url, release="shop@6", dist="7")
     assert after["stacktrace"]["frames"][0]["function"] == "checkout"
+
+
+def test_context_from_an_uploaded_source_when_the_map_has_none(collector, tmp_path):
+    smap = {k: v for k, v in MAP.items() if k != "sourcesContent"}
+    site = _site(tmp_path, smap=smap)
+    (site / "src").mkdir()
+    (site / "src" / "shop.js").write_text(SOURCE)
+    _cli(collector, "sourcemaps", "upload", "-r", "shop@7", "--no-rewrite",
+         "-u", "https://shop.example/static", str(site))  # fmt: skip
+    url = "https://shop.example/static/app.min.js"
+    _, exc = _send(collector, tmp_path, url=url, release="shop@7")
+    frame = exc["stacktrace"]["frames"][0]
+    assert frame["context_line"] == "  throw new Error('declined');"
+    assert any("source context from the uploaded https://shop.example/static/src/shop.js" in s
+               for s in frame["data"]["resolution"]["steps"])  # fmt: skip
+    # without the source uploaded, the frame still resolves and says why there is no context
+    (site / "src" / "shop.js").unlink()
+    _cli(collector, "sourcemaps", "upload", "-r", "shop@8", "--no-rewrite",
+         "-u", "https://shop.example/static", str(site))  # fmt: skip
+    _, exc = _send(collector, tmp_path, url=url, release="shop@8")
+    frame = exc["stacktrace"]["frames"][0]
+    assert frame["lineno"] == 2 and "context_line" not in frame
+    assert any("the source was not uploaded" in s for s in frame["data"]["resolution"]["steps"])

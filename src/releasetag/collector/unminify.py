@@ -12,7 +12,8 @@ For each exception frame with ``abs_path``, ``lineno`` and ``colno``:
 3. the map's segment at the frame's position gives the original file, line and column; the
    function name is the original name the map gives the frame's minified function name at
    the places that token appears in the minified file (its declaration); an anonymous frame
-   stays anonymous. Source context comes from ``sourcesContent``.
+   stays anonymous. Source context comes from ``sourcesContent``, else from an uploaded file
+   the source names (beside the map).
 
 The original frames are kept as ``raw_stacktrace``; every frame records in
 ``data.resolution`` whether it resolved and, unless it simply resolved by its first lookup,
@@ -299,8 +300,8 @@ class Resolver:
                 new.pop(name, None)
         new.update(fields)
         resolution: Dict[str, Any] = {"resolved": True, "via": via}
-        if lookup_steps:  # a plain success needs no story: sourcemap and via tell it
-            resolution["steps"] = steps
+        if lookup_steps or ";" in step:  # a plain success needs no story: sourcemap and
+            resolution["steps"] = steps  # via tell it; a missing context does
         data = dict(frame.get("data") or {}, sourcemap=map_row["name"], resolution=resolution)
         new["data"] = data
         return new
@@ -329,11 +330,39 @@ class Resolver:
             fields["in_app"] = False
         lines = parsed.source_lines(segment[1])
         step = f"resolved through {map_row['name']} ({via}) to {src}:{segment[2] + 1}"
+        if lines is None:
+            lines, uploaded = self._uploaded_source(map_row, src)
+            if uploaded:
+                step += f"; source context from the uploaded {uploaded}"
         if lines is not None:
             _add_context(fields, lines, segment[2])
         else:
-            step += "; the map has no sourcesContent for it, so no source context"
+            step += (
+                "; the map has no sourcesContent for it and the source was not uploaded, "
+                "so no source context"
+            )
         return fields, step
+
+    def _uploaded_source(self, map_row: Any, src: str) -> Tuple[Optional[List[str]], str]:
+        """The lines of an uploaded file the map's source names (beside the map in its bundle
+        or release), and its name."""
+        wanted = _join_reference(map_row["name"], src)
+        if map_row["bundle_id"] is not None:
+            rows = self.store.bundle_artifacts(map_row["bundle_id"])
+        elif map_row["release"]:
+            rows = self.store.release_artifacts(map_row["release"])
+        else:
+            return None, ""
+        row = next((r for r in rows if r["name"] == wanted and r["type"] != "source_map"), None)
+        if row is None:
+            return None, ""
+
+        def load() -> Text:
+            data = self.store.artifact_data(row["id"])
+            return Text(data.decode("utf-8", "replace") if data is not None else None)
+
+        text = self.cache.get(("text", row["id"]), load).text
+        return (text.split("\n") if text is not None else None), row["name"]
 
     def _open(
         self, url: str, debug_id: Optional[str], release: Optional[str], dist: Optional[str]

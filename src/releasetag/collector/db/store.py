@@ -956,6 +956,14 @@ class Store:
             (version,),
         )
 
+    def bundle_artifacts(self, bundle_id: int) -> List[sqlite3.Row]:
+        """The files of one uploaded bundle."""
+        return self.query(
+            "SELECT id, bundle_id, release, dist, name, type, debug_id, headers, "
+            "sha1, size, date_added FROM artifacts WHERE bundle_id = ? ORDER BY name, id",
+            (bundle_id,),
+        )
+
     def artifacts_by_debug_id(self, debug_id: str) -> List[sqlite3.Row]:
         return self.query(
             "SELECT id, bundle_id, release, dist, name, type, debug_id, headers, "
