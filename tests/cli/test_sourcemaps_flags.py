@@ -117,3 +117,36 @@ def test_a_glob_that_matches_nothing(rt, recorder, tmp_path):
     assert f"error: {tmp_path / 'build-*'}: no files match this pattern" in res.err
     res = rt("sourcemaps", "upload", "-r", "1.0", str(tmp_path / "dis?"), "--json")
     assert json.loads(res.out)["files"] == 4  # a glob that matches is expanded
+
+
+def test_explain_against_a_sentry_shaped_server(rt, recorder):
+    """Sentry's event API has no recorded steps: explain asks its source-map-debug endpoint,
+    and says so when the server has none."""
+    event_id = "ab" * 16
+    minified = {"filename": "app:///main.min.js", "lineno": 1, "colno": 99, "function": "t"}
+    python_frame = {"filename": "app.py", "lineno": 3}
+    event = {"id": event_id, "entries": [{"type": "exception", "data": {"values": [{
+        "type": "Error",
+        "stacktrace": {"frames": [python_frame, minified]},
+        "rawStacktrace": None,
+    }]}}]}  # fmt: skip
+    recorder.respond(
+        {"path": "/source-map-debug/", "body": {"errors": [
+            {"type": "no_release_on_event", "message": "The event is missing a release"}]}},
+        {"path": f"/events/{event_id}/", "body": event},
+    )  # fmt: skip
+    res = rt("sourcemaps", "explain", event_id)
+    assert res.code == 0, res
+    assert res.out.splitlines() == [
+        "frame 0: app.py:3: no line and column to resolve",
+        "frame 1: app:///main.min.js:1:99 (t): not resolved",
+        "    The event is missing a release",
+    ]
+    (debug,) = recorder.requests("/source-map-debug/")
+    assert debug["query"] == {"frame_idx": "1", "exception_idx": "0"}
+    recorder.reset()
+    recorder.respond({"path": "/source-map-debug/", "status": 404, "body": "<html>nope</html>",
+                      "headers": {"Content-Type": "text/html"}},
+                     {"path": f"/events/{event_id}/", "body": event})  # fmt: skip
+    res = rt("sourcemaps", "explain", event_id, "--frame", "1")
+    assert res.out.splitlines()[1] == "    the server recorded no resolution steps for this frame"

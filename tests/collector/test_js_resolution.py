@@ -8,7 +8,6 @@ npm installs into a temporary folder once per test session (no vendored node_mod
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess

@@ -251,3 +251,21 @@ def test_context_from_an_uploaded_source_when_the_map_has_none(collector, tmp_pa
     frame = exc["stacktrace"]["frames"][0]
     assert frame["lineno"] == 2 and "context_line" not in frame
     assert any("the source was not uploaded" in s for s in frame["data"]["resolution"]["steps"])
+
+
+def test_suspect_commits_match_the_original_paths(collector, tmp_path):
+    site = _site(tmp_path)
+    _cli(collector, "sourcemaps", "upload", "-r", "shop@9", "-u", "https://shop.example/static",
+         str(site))  # fmt: skip
+    collector.api("PUT", f"/organizations/{collector.org}/releases/shop@9/", {"commits": [
+        {"id": "a" * 40, "repository": "acme/shop", "author_name": "Ann", "message": "Checkout",
+         "patch_set": [{"path": "web/src/shop.js", "type": "M"}]},
+        {"id": "b" * 40, "repository": "acme/shop", "author_name": "Bo", "message": "Bundle",
+         "patch_set": [{"path": "web/static/app.min.js", "type": "M"}]},
+    ]})  # fmt: skip
+    stored, _ = _send(collector, tmp_path, url="https://shop.example/static/app.min.js",
+                      release="shop@9")  # fmt: skip
+    committers = collector.api(
+        "GET", f"/projects/{collector.org}/{collector.project}/events/{stored['id']}/committers/"
+    )
+    assert [c["author"]["name"] for c in committers["committers"]] == ["Ann"]
