@@ -90,24 +90,13 @@ def make_js_event(debug_id: str, positions: list) -> dict:
 def upload_js_app(info: dict, folder: str) -> dict:
     """Upload bench/scn_unminify.py's generated app with the real CLI; the event to send."""
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from bench.scn_unminify import _position, make_app
-    from releasetag.build.artifacts.sourcemaps import inject
+    from bench.scn_unminify import _position, write_app
 
-    minified, smap = make_app()
-    js, mp = os.path.join(folder, "app.min.js"), os.path.join(folder, "app.min.js.map")
-    with open(js, "w") as fh:
-        fh.write(minified + "//# sourceMappingURL=app.min.js.map\n")
-    with open(mp, "w") as fh:
-        json.dump(smap, fh)
-    inject([js])
-    with open(mp) as fh:
-        debug_id = json.load(fh)["debugId"]
+    js, mp, debug_id, text = write_app(folder)
     env = dict(os.environ, SENTRY_URL=info["url"], SENTRY_AUTH_TOKEN=info["token"],
                SENTRY_ORG=info["org"], SENTRY_PROJECT=info["project"])  # fmt: skip
     cmd = [sys.executable, "-m", "releasetag", "sourcemaps", "upload", "-r", "bench@1.0.0", js, mp]
     subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=120)
-    with open(js) as fh:
-        text = fh.read()
     return make_js_event(debug_id, [(n, _position(text, n)) for n in range(0, 400, 40)])
 
 

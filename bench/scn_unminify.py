@@ -59,13 +59,11 @@ def _position(text: str, n: int):
     raise ChildError(f"function a{n} not found in the minified file")
 
 
-def _resolve_setup(ctx: Context) -> None:
-    from releasetag.build.artifacts.bundle import BundleFile, build_bundle
+def write_app(folder: str):
+    """The generated app written to ``folder`` with debug IDs injected: (JS path, map path,
+    debug ID, the injected JS text)."""
     from releasetag.build.artifacts.sourcemaps import inject
-    from releasetag.collector.bundles import read_bundle
-    from releasetag.collector.db.store import Store
 
-    folder = os.path.join(ctx.tmpdir, "unminify")
     os.makedirs(folder, exist_ok=True)
     minified, smap = make_app()
     js, mp = os.path.join(folder, "app.min.js"), os.path.join(folder, "app.min.js.map")
@@ -76,6 +74,17 @@ def _resolve_setup(ctx: Context) -> None:
     inject([js])
     with open(mp) as fh:
         debug_id = json.load(fh)["debugId"]
+    with open(js) as fh:
+        return js, mp, debug_id, fh.read()
+
+
+def _resolve_setup(ctx: Context) -> None:
+    from releasetag.build.artifacts.bundle import BundleFile, build_bundle
+    from releasetag.collector.bundles import read_bundle
+    from releasetag.collector.db.store import Store
+
+    folder = os.path.join(ctx.tmpdir, "unminify")
+    js, mp, debug_id, injected = write_app(folder)
     files = [
         BundleFile(js, "~/app.min.js", "minified_source", {"debug-id": debug_id}),
         BundleFile(mp, "~/app.min.js.map", "source_map", {"debug-id": debug_id}),
@@ -86,8 +95,6 @@ def _resolve_setup(ctx: Context) -> None:
             data = fh.read()
     bundle = read_bundle(data)
     store.add_bundle(built.chunked.checksum, data, {"release": "bench@1"}, bundle["files"])
-    with open(js) as fh:
-        injected = fh.read()
     frames = []
     for n in range(0, FUNCTIONS, FUNCTIONS // 50):
         line, column = _position(injected, n)

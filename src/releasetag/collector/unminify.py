@@ -33,7 +33,7 @@ from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import urljoin, urlsplit
 
-from releasetag.build.artifacts.rewrite import decode_mappings, flatten
+from releasetag.build.artifacts.rewrite import decode_mappings, flatten, join_root
 from releasetag.protocol.log import internal_error
 
 CONTEXT_LINES = 5
@@ -62,9 +62,7 @@ class ParsedMap:
             raise ValueError("no mappings")
         root = smap.get("sourceRoot") if isinstance(smap.get("sourceRoot"), str) else ""
         self.sources = [
-            (root.rstrip("/") + "/" + s if root and "://" not in s else s)
-            if isinstance(s, str)
-            else None
+            (join_root(root, s) if root else s) if isinstance(s, str) else None
             for s in smap.get("sources") or []
         ]
         contents = smap.get("sourcesContent")

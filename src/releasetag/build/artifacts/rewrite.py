@@ -61,7 +61,7 @@ def rewrite_map(path: str, options: RewriteOptions) -> Optional[bytes]:
         return _dump(smap) if changed else None
     root = smap.pop("sourceRoot", None)
     if isinstance(root, str) and root:
-        sources = [_join_root(root, s) if isinstance(s, str) else s for s in sources]
+        sources = [join_root(root, s) if isinstance(s, str) else s for s in sources]
         changed = True
     contents = smap.get("sourcesContent")
     if not isinstance(contents, list):
@@ -113,7 +113,8 @@ def _dump(smap: Dict[str, Any]) -> bytes:
     return json.dumps(smap, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _join_root(root: str, source: str) -> str:
+def join_root(root: str, source: str) -> str:
+    """``source`` under the map's ``sourceRoot`` (absolute paths and URLs stay as they are)."""
     if "://" in source or source.startswith("/"):
         return source
     return root.rstrip("/") + "/" + source
@@ -263,7 +264,7 @@ def flatten(index: Dict[str, Any]) -> Dict[str, Any]:
             raise SourceMapError("an indexed map's section map has no mappings")
         root = part.get("sourceRoot") if isinstance(part.get("sourceRoot"), str) else ""
         part_sources = [
-            _join_root(root, s) if root and isinstance(s, str) else s
+            join_root(root, s) if root and isinstance(s, str) else s
             for s in part.get("sources") or []
         ]
         part_contents = list(part.get("sourcesContent") or [])
