@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from releasetag.collector.db.store import Store, to_iso
 from releasetag.protocol import jsonfmt
 from releasetag.protocol.dsn import Dsn, parse_auth_header
+from releasetag.protocol.env import is_true
 from releasetag.protocol.envelope import Envelope, EnvelopeError
 from releasetag.protocol.release import release_name_error
 
@@ -139,7 +140,7 @@ def _event_from(payload: Any, fallback_id: Optional[str]) -> Dict[str, Any]:
 
 
 # RELEASETAG_UNMINIFY=0 stores frames as they came (no sourcemap or symbol resolution)
-UNMINIFY = os.environ.get("RELEASETAG_UNMINIFY", "1").strip().lower() not in ("0", "false", "no")
+UNMINIFY = is_true(os.environ.get("RELEASETAG_UNMINIFY", "1"))
 _resolvers: "weakref.WeakKeyDictionary[Store, Tuple[Resolver, NativeResolver]]" = (
     weakref.WeakKeyDictionary()
 )
