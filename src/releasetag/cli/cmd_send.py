@@ -278,41 +278,53 @@ def _line_time(text: str, default: float) -> float:
     return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()
 
 
-def _send_event_files(args: argparse.Namespace) -> int:
+def _send_files(args: argparse.Namespace, send_one: Any, dispatched: Any, key: str) -> int:
+    """Send each file ``args.path`` names with ``send_one(client, path, data) -> event id``;
+    print ``dispatched(path, event_id)`` per file, or the list with --json."""
     paths = _files(args.path)
     client = _client(args)
-    sent = []
+    sent: List[Dict[str, Optional[str]]] = []
     try:
         for path in paths:
-            data = _read(path)
-            try:
-                event = json.loads(data)
-            except ValueError as exc:
-                raise InputError(f"{path}: not JSON ({exc})") from None
-            if not isinstance(event, dict):
-                raise InputError(f"{path}: an event is a JSON object, got {type(event).__name__}")
-            if args.raw:
-                event_id = _event_id(event)
-                head = json.dumps({"event_id": event_id}).encode()
-                item = json.dumps({"type": "event", "length": len(data)}).encode()
-                _post(client, head + b"\n" + item + b"\n" + data, f"{path}")
-            else:
-                event_id = client.capture_event(event)
-                result = client.send_now(timeout=args.timeout)
-                if event_id is None:
-                    raise ReleasetagError(f"{path}: the event was dropped before sending")
-                if not result.ok:
-                    raise ReleasetagError(
-                        f"the server did not accept the event from {path}: {result.reason}"
-                    )
+            event_id = send_one(client, path, _read(path))
             sent.append({"path": path, "event_id": event_id})
             if not args.json:
-                sys.stdout.write(f"Event from file {path} dispatched: {event_id}\n")
+                sys.stdout.write(dispatched(path, event_id) + "\n")
     finally:
         client.close(timeout=0)
     if args.json:
-        emit(args, {"events": sent})
+        emit(args, {key: sent})
     return 0
+
+
+def _send_event_files(args: argparse.Namespace) -> int:
+    from releasetag.protocol.envelope import Envelope, Item
+
+    def send_one(client: Any, path: str, data: bytes) -> Optional[str]:
+        try:
+            event = json.loads(data)
+        except ValueError as exc:
+            raise InputError(f"{path}: not JSON ({exc})") from None
+        if not isinstance(event, dict):
+            raise InputError(f"{path}: an event is a JSON object, got {type(event).__name__}")
+        if args.raw:  # the file's bytes as the event item, unchanged
+            event_id = _event_id(event)
+            envelope = Envelope({"event_id": event_id}, [Item.from_bytes("event", data)])
+            _post(client, envelope.serialize(), path)
+            return event_id
+        event_id = client.capture_event(event)
+        result = client.send_now(timeout=args.timeout)
+        if event_id is None:
+            raise ReleasetagError(f"{path}: the event was dropped before sending")
+        if not result.ok:
+            raise ReleasetagError(
+                f"the server did not accept the event from {path}: {result.reason}"
+            )
+        return event_id
+
+    return _send_files(
+        args, send_one, lambda path, eid: f"Event from file {path} dispatched: {eid}", "events"
+    )
 
 
 def _event_id(event: Dict[str, Any]) -> str:
@@ -327,30 +339,22 @@ def _event_id(event: Dict[str, Any]) -> str:
 def cmd_send_envelope(args: argparse.Namespace) -> int:
     from releasetag.protocol.envelope import Envelope, EnvelopeError
 
-    paths = _files(args.path)
-    client = _client(args)
-    sent: List[Dict[str, Optional[str]]] = []
-    try:
-        for path in paths:
-            data = _read(path)
-            event_id = None
-            if not args.raw:
-                try:
-                    envelope = Envelope.parse(data)
-                except EnvelopeError as exc:
-                    raise InputError(f"{path}: not an envelope ({exc})") from None
-                if not envelope.items:
-                    raise InputError(f"{path}: the envelope has no items")
-                event_id = envelope.headers.get("event_id")
-            _post(client, data, f"the envelope {path}")
-            sent.append({"path": path, "event_id": event_id})
-            if not args.json:
-                sys.stdout.write(f"Envelope from file {path} dispatched\n")
-    finally:
-        client.close(timeout=0)
-    if args.json:
-        emit(args, {"envelopes": sent})
-    return 0
+    def send_one(client: Any, path: str, data: bytes) -> Optional[str]:
+        event_id = None
+        if not args.raw:
+            try:
+                envelope = Envelope.parse(data)
+            except EnvelopeError as exc:
+                raise InputError(f"{path}: not an envelope ({exc})") from None
+            if not envelope.items:
+                raise InputError(f"{path}: the envelope has no items")
+            event_id = envelope.headers.get("event_id")
+        _post(client, data, f"the envelope {path}")
+        return event_id
+
+    return _send_files(
+        args, send_one, lambda path, _: f"Envelope from file {path} dispatched", "envelopes"
+    )
 
 
 __all__ = ["register", "build_event", "logfile_breadcrumbs"]

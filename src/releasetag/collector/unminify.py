@@ -354,12 +354,7 @@ class Resolver:
         row = next((r for r in rows if r["name"] == wanted and r["type"] != "source_map"), None)
         if row is None:
             return None, ""
-
-        def load() -> Text:
-            data = self.store.artifact_data(row["id"])
-            return Text(data.decode("utf-8", "replace") if data is not None else None)
-
-        text = self.cache.get(("text", row["id"]), load).text
+        text = self._text(row)
         return (text.split("\n") if text is not None else None), row["name"]
 
     def _open(
@@ -471,11 +466,13 @@ class Resolver:
         # the segment's own name is the token at the call site (often the callee), so it is
         # not the frame's function: only a declared minified name is translated
         if isinstance(name, str) and name and name != "?" and minified_row is not None:
-            text = self._minified_text(minified_row)
+            text = self._text(minified_row)
             return parsed.original_names(text).get(name.rsplit(".", 1)[-1])
         return None
 
-    def _minified_text(self, row: Any) -> Optional[str]:
+    def _text(self, row: Any) -> Optional[str]:
+        """An artifact's text (a minified file, an uploaded source), cached."""
+
         def load() -> Text:
             data = self.store.artifact_data(row["id"])
             return Text(data.decode("utf-8", "replace") if data is not None else None)

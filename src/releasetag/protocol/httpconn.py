@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import os
 import select
-import socket
 from urllib.parse import urlsplit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import http.client
+    import socket
     import ssl
     from typing import Any, Optional, Tuple
 
@@ -100,7 +100,9 @@ def _nodelay(conn: "http.client.HTTPConnection") -> "http.client.HTTPConnection"
     """Make ``conn`` set TCP_NODELAY on its socket once connected."""
     make = conn._create_connection  # type: ignore[attr-defined]
 
-    def create(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
+    def create(address: Any, *args: Any, **kwargs: Any) -> "socket.socket":
+        import socket  # loaded by http.client by now: init() itself does not import it
+
         host = address[0]
         if isinstance(host, str) and host.isascii():
             # getaddrinfo would load the idna codec (and unicodedata) to encode a str host;

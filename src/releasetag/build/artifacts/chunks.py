@@ -200,7 +200,8 @@ def upload_chunks(
                 done[0] += len(batch)
                 progress(done[0], total)
 
-    # the HTTP session keeps up to 10 connections per host: more threads would only churn them
+    # each sending thread keeps its own kept-alive connection: more threads would only
+    # open more connections for the same server-side concurrency
     workers = max(1, min(options.concurrency, len(batches), MAX_WORKERS))
     if workers == 1:
         for batch in batches:

@@ -43,12 +43,16 @@ class RewriteOptions:
         self.load_sources = load_sources
 
 
-def rewrite_map(path: str, options: RewriteOptions) -> Optional[bytes]:
-    """The rewritten bytes of the map at ``path``, or None when it needs no change.
+def rewrite_map(
+    path: str, options: RewriteOptions, data: Optional[bytes] = None
+) -> Optional[bytes]:
+    """The rewritten bytes of the map at ``path`` (its bytes ``data`` when already read), or
+    None when it needs no change.
 
     Raises ``SourceMapError`` for a map that does not parse."""
-    with open(path, "rb") as fh:
-        data = fh.read()
+    if data is None:
+        with open(path, "rb") as fh:
+            data = fh.read()
     if complete(data, options):
         return None  # a regular map with every source's content: nothing to do, no parse
     smap = load_map(data, f"sourcemap {path}")
@@ -345,7 +349,7 @@ def rewrite_files(
                 if key and seen:
                     seen.add(key)
                 continue
-            new = rewrite_map(bf.path, options)
+            new = rewrite_map(bf.path, options, data)
         except (SourceMapError, MappingError, OSError) as exc:
             problems.append((bf.path, str(exc)))
             continue

@@ -140,13 +140,6 @@ def parse_links(header: str) -> Dict[str, Dict[str, str]]:
     return out
 
 
-class _Retry(Exception):
-    """An attempt that may be repeated: the answer (or None) and the seconds to wait."""
-
-    def __init__(self, response: Optional[Response], wait: float) -> None:
-        self.response, self.wait = response, wait
-
-
 class ApiClient:
     """An authenticated client for ``config.url``'s Web API (standard-library HTTP, keep-alive
     connections shared by the threads that use the client)."""
