@@ -1,4 +1,6 @@
-"""The event processor the web middleware (WSGI and ASGI) put in each request's scope."""
+"""What the web middleware (WSGI and ASGI) share: the carrier key of the request's scope, the
+client address rule, the event processor put in each request's scope, and the failed-status
+report."""
 
 from __future__ import annotations
 
@@ -13,6 +15,21 @@ if TYPE_CHECKING:
 
     from ..scope import Scope
     from ..types import Event, Hint
+
+
+#: key in the WSGI environ / ASGI scope: a weak reference to the request's isolation scope (a
+#: second middleware, or a framework integration, sees it and does not add a second scope)
+SCOPE_KEY = "releasetag.scope"
+
+
+def first_client_ip(
+    forwarded_for: Optional[str], real_ip: Optional[str], peer: Optional[str]
+) -> Optional[str]:
+    """The client address: the first ``X-Forwarded-For`` entry, else ``X-Real-IP``, else the
+    address of the peer the server saw."""
+    if forwarded_for:
+        return forwarded_for.split(",")[0].strip()
+    return real_ip or peer
 
 
 class RequestProcessor:
@@ -54,6 +71,16 @@ class RequestProcessor:
                 return name, "route"
         return self.path(), "url"
 
+    def report_status(self, status: int, method: str) -> None:
+        """Report a response status listed in ``failed_request_status_codes`` as an error
+        message, unless the request already reported an error."""
+        if self.errors:
+            return
+        client = get_client()
+        if client is not None:
+            name, _source = self.transaction()
+            client.capture_message(f"{method} {name} answered {status}".strip(), level="error")
+
     def __call__(self, event: Event, hint: Hint) -> Dict[str, Any]:
         if event.get("level") in ("error", "fatal"):
             self.errors += 1
@@ -74,3 +101,20 @@ class RequestProcessor:
         if scope is not None:
             add_trace_context(event, scope)
         return event
+
+
+class Middleware:
+    """What the WSGI and ASGI middleware keep: the wrapped app, the mechanism their events
+    name (the class's default unless given) and the route-name function of a framework."""
+
+    default_mechanism = ""
+
+    def __init__(
+        self,
+        app: Callable[..., Any],
+        mechanism: Optional[str] = None,
+        route: Optional[Callable[[Dict[str, Any]], Optional[str]]] = None,
+    ) -> None:
+        self.app = app
+        self.mechanism = mechanism or self.default_mechanism
+        self.route = route

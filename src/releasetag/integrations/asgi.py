@@ -22,7 +22,7 @@ from ..current import get_client
 from ..scope import Scope, get_isolation_scope, use_isolation_scope
 from ..scrub import scrub_request
 from . import Integration
-from ._request import RequestProcessor
+from ._request import SCOPE_KEY, Middleware, RequestProcessor, first_client_ip
 from ._trace import continue_trace
 
 TYPE_CHECKING = False
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     #: the route template of a request (from its ASGI scope), or None when not known
     RouteName = Callable[[Dict[str, Any]], Optional[str]]
 
-SCOPE_KEY = "releasetag.scope"  # ASGI scope key: a weak reference to the isolation scope
 _KINDS = ("http", "websocket")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _TRACE_HEADER = b"sentry-trace"
@@ -96,16 +95,13 @@ def request_url(asgi_scope: Dict[str, Any], headers: Dict[str, str]) -> str:
 
 
 def client_ip(asgi_scope: Dict[str, Any], headers: Dict[str, str]) -> Optional[str]:
-    forwarded = headers.get("x-forwarded-for")
-    if forwarded:
-        return forwarded.split(",")[0].strip()
-    if headers.get("x-real-ip"):
-        return headers["x-real-ip"]
+    """The client address of an ASGI connection (see :func:`first_client_ip`)."""
     client = asgi_scope.get("client")
     try:
-        return str(client[0]) if client else None
+        peer = str(client[0]) if client else None
     except Exception:
-        return None
+        peer = None
+    return first_client_ip(headers.get("x-forwarded-for"), headers.get("x-real-ip"), peer)
 
 
 def request_data(asgi_scope: Dict[str, Any], send_default_pii: bool = False) -> Dict[str, Any]:
@@ -308,29 +304,16 @@ class _StatusWatcher:
         status, exc, self.exc = self.status, self.exc, None
         if status is None or processor.errors:
             return
-        client = get_client()
-        if client is None:
-            return
         if exc is not None:
-            client.capture_exception(exc, handled=True, mechanism_type=self.mechanism)
+            _capture(exc, self.mechanism, handled=True)
             return
-        name, _source = processor.transaction()
-        method = str(processor.carrier.get("method") or "")
-        client.capture_message(f"{method} {name} answered {status}".strip(), level="error")
+        processor.report_status(status, str(processor.carrier.get("method") or ""))
 
 
-class ReleasetagAsgiMiddleware:
+class ReleasetagAsgiMiddleware(Middleware):
     """Wrap an ASGI 3 app so that its errors are reported with the request's data."""
 
-    def __init__(
-        self,
-        app: Callable[..., Awaitable[Any]],
-        mechanism: str = "asgi",
-        route: Optional[RouteName] = None,
-    ) -> None:
-        self.app = app
-        self.mechanism = mechanism
-        self.route = route
+    default_mechanism = "asgi"
 
     async def __call__(
         self, scope: Any, receive: Callable[..., Any], send: Callable[..., Any]

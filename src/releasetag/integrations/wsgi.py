@@ -23,7 +23,7 @@ from ..current import get_client
 from ..scope import Scope, get_isolation_scope, use_isolation_scope
 from ..scrub import scrub_request
 from . import Integration
-from ._request import RequestProcessor
+from ._request import SCOPE_KEY, Middleware, RequestProcessor, first_client_ip
 from ._trace import continue_trace
 
 TYPE_CHECKING = False
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     #: the route template of a request (from its environ), or None when not known
     RouteName = Callable[[Dict[str, Any]], Optional[str]]
 
-SCOPE_KEY = "releasetag.scope"  # environ key: a weak reference to the request's isolation scope
 _ENV_KEYS = ("SERVER_NAME", "SERVER_PORT")
 
 
@@ -100,10 +99,12 @@ def request_data(environ: Dict[str, Any], send_default_pii: bool = False) -> Dic
 
 
 def client_ip(environ: Dict[str, Any]) -> Optional[str]:
-    forwarded = environ.get("HTTP_X_FORWARDED_FOR")
-    if forwarded:
-        return forwarded.split(",")[0].strip()
-    return environ.get("HTTP_X_REAL_IP") or environ.get("REMOTE_ADDR")
+    """The client address of a WSGI request (see :func:`first_client_ip`)."""
+    return first_client_ip(
+        environ.get("HTTP_X_FORWARDED_FOR"),
+        environ.get("HTTP_X_REAL_IP"),
+        environ.get("REMOTE_ADDR"),
+    )
 
 
 class _RequestProcessor(RequestProcessor):
@@ -132,12 +133,8 @@ def _status_watcher(
             code = int(str(status).split(None, 1)[0])
         except Exception:
             code = 0
-        if code in failed and not processor.errors:
-            client = get_client()
-            if client is not None:
-                name, _source = processor.transaction()
-                method = str(processor.carrier.get("REQUEST_METHOD") or "")
-                client.capture_message(f"{method} {name} answered {code}".strip(), level="error")
+        if code in failed:
+            processor.report_status(code, str(processor.carrier.get("REQUEST_METHOD") or ""))
         if exc_info is None:
             return start_response(status, headers)
         return start_response(status, headers, exc_info)
@@ -241,18 +238,10 @@ class _Response:
                 self._sessions.end_request(session)
 
 
-class ReleasetagMiddleware:
+class ReleasetagMiddleware(Middleware):
     """Wrap a WSGI app so that its errors are reported with the request's data."""
 
-    def __init__(
-        self,
-        app: Callable[..., Any],
-        mechanism: str = "wsgi",
-        route: Optional[RouteName] = None,
-    ) -> None:
-        self.app = app
-        self.mechanism = mechanism
-        self.route = route
+    default_mechanism = "wsgi"
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
         return handle_request(self.app, environ, start_response, self.mechanism, self.route)
