@@ -67,10 +67,46 @@ def _internal_errors(request):
         pytest.fail("releasetag caught internal exceptions:\n" + "\n".join(shown))
 
 
+#: fixtures that run an outside program: a test using one is part of the full run only
+_TOOL_FIXTURES = {"sentry_cli": "sentry-cli", "gcc_binaries": "gcc", "redis_server": "redis"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """A test that needs an outside program (``@pytest.mark.tools("node")``, or a fixture of
+    ``_TOOL_FIXTURES``) is also ``slow``: ``-m "not slow"`` needs only Python and the test
+    extra's Python packages."""
+    for item in items:
+        if item.get_closest_marker("tools") is None:
+            used = [tool for name, tool in _TOOL_FIXTURES.items() if name in item.fixturenames]
+            if not used:
+                continue
+            item.add_marker(pytest.mark.tools(*used))
+        if item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.slow)
+
+
+_shared_recorder: list = []
+
+
 @pytest.fixture
 def recorder():
-    rec = Recorder()
-    try:
-        yield rec
-    finally:
+    """The recording server, shared by the tests of a session: each test finds it empty (no
+    requests, no scripted answers). A test that stops or restarts it gets it back alive: a
+    stopped one is replaced for the next test."""
+    if _shared_recorder and _shared_recorder[0].proc.poll() is None:
+        rec = _shared_recorder[0]
+        rec.reset()
+    else:
+        rec = Recorder()
+        _shared_recorder[:] = [rec]
+    yield rec
+    if rec.proc.poll() is not None:
+        _shared_recorder.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_shared_recorder():
+    yield
+    for rec in _shared_recorder:
         rec.stop()

@@ -65,6 +65,7 @@ def _assert_same_as_sentry_cli(path: str) -> None:
     )
 
 
+@pytest.mark.tools("sentry-cli")
 @pytest.mark.parametrize("path", SYSTEM_FILES)
 def test_system_elf_files_match_symbolic_and_sentry_cli(path):
     assert inspect(path).kind == "elf"
@@ -98,6 +99,7 @@ def test_gcc_debug_companion_has_same_id_as_its_executable(gcc_binaries):
     assert "debug" in dbg.features and "debug" not in inspect(gcc_binaries["stripped"]).features
 
 
+@pytest.mark.tools("sentry-cli")
 @pytest.mark.parametrize("name", FIXTURE_FILES)
 def test_fixtures_match_symbolic_and_sentry_cli(name):
     path = os.path.join(FIXTURES, name)

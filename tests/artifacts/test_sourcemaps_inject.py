@@ -77,6 +77,7 @@ def _ids(folder):
     return out
 
 
+@pytest.mark.tools("sentry-cli")
 def test_debug_ids_equal_sentry_cli(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
@@ -161,6 +162,7 @@ load.then((mod) => {
 """
 
 
+@pytest.mark.tools("node")
 @pytest.mark.parametrize(
     "name,body",
     [

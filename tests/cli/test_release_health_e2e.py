@@ -20,7 +20,7 @@ from tests.support.chromium import Browser
 from tests.support.collector import Collector
 from tests.support.smtp import SmtpSink
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tools("chromium")]
 
 APP = """\
 import sys

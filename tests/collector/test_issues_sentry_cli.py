@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from tests.collector.test_issues import error, issues, send
 from tests.collector.test_sentry_cli import SENTRY_CLI
+
+pytestmark = pytest.mark.tools("sentry-cli")
 
 
 def cli(collector, *args):

@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.collector import Collector
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.tools("node", "npm"), pytest.mark.timeout(600)]
 
 APP = """\
 export function formatTotal(order) {

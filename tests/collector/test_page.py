@@ -100,7 +100,7 @@ def test_page_lists_releases_and_escapes_every_value(collector):
     assert collector.request("GET", "/events/" + "0" * 32 + "/", token=None)[0] == 404
 
 
-@pytest.mark.slow
+@pytest.mark.tools("chromium")
 def test_page_in_headless_chromium(collector, tmp_path):
     event_id = _seed(collector)
     browser = Browser(str(tmp_path / "profile"))

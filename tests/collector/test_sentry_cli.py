@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.tools("sentry-cli")
+
 SENTRY_CLI = shutil.which("sentry-cli", path=os.path.dirname(sys.executable)) or shutil.which(
     "sentry-cli"
 )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from celery import Celery
 
@@ -128,8 +126,13 @@ def test_each_task_run_is_one_session_counted_by_the_prefork_children(
         lambda r: worker.log().count("succeeded") >= 4 and "raised expected" in worker.log(),
         timeout=30,
     )
-    time.sleep(0.5)  # the last task's postrun
-    worker.stop()  # the children send their counts as they exit
+    worker.stop()  # a warm shutdown: running tasks finish, the children send their counts
+    totals = recorder.wait_for(lambda r: _session_totals(r, 8), timeout=30)
+    assert totals == {"exited": 6, "errored": 0, "crashed": 2, "abnormal": 0}
+
+
+def _session_totals(recorder, expected):
+    """The sessions counted by the children's ``sessions`` items, once ``expected`` arrived."""
     totals = {"exited": 0, "errored": 0, "crashed": 0, "abnormal": 0}
     for envelope in recorder.envelopes():
         for item in envelope.items:
@@ -139,4 +142,4 @@ def test_each_task_run_is_one_session_counted_by_the_prefork_children(
                 for bucket in payload["aggregates"]:
                     for key in totals:
                         totals[key] += bucket.get(key, 0)
-    assert totals == {"exited": 6, "errored": 0, "crashed": 2, "abnormal": 0}
+    return totals if sum(totals.values()) >= expected else None
