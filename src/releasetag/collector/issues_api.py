@@ -103,17 +103,72 @@ def commit_json(c: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-def issue_json(ctx: Context, req: Request, row: Issue, details: bool = False) -> Dict[str, Any]:
+def _status_of(row: Issue) -> Tuple[str, Optional[str]]:
+    """Sentry's (status, substatus) of an issue row."""
+    status = row["status"] if row["status"] in ("resolved", "ignored") else "unresolved"
+    if row["status"] == "regressed":
+        return status, "regressed"
+    if status == "unresolved":
+        return status, "new" if row["times_seen"] <= 1 else "ongoing"
+    return status, None
+
+
+def _project_ref(project: Any) -> Optional[Dict[str, Any]]:
+    if not project:
+        return None
+    return {
+        "id": str(project["id"]),
+        "slug": project["slug"],
+        "name": project["name"],
+        "platform": "python",
+    }
+
+
+def _assignee_ref(who: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    if not who:
+        return None
+    return {
+        "type": "user",
+        "id": who.get("email") or who["name"],
+        "name": who["name"],
+        "email": who.get("email"),
+    }
+
+
+def _issue_details(ctx: Context, row: Issue, suspects: List[Any]) -> Dict[str, Any]:
+    """The fields only the single-issue answer carries: suspects, regressions, releases."""
     store = ctx.store
-    project = store.project(row["project_id"])
+    return {
+        "suspectCommits": [commit_json(c) for c in suspects],
+        "regressions": [
+            {
+                "release": r["release"],
+                "resolvedInRelease": r["resolved_release"],
+                "environment": r["environment"] or None,
+                "eventID": r["event_id"],
+                "date": r["date"],
+            }
+            for r in insights.regressions(store, row["id"])
+        ],
+        "releases": [
+            {
+                "release": r["version"],
+                "environment": r["environment"] or None,
+                "count": r["times_seen"],
+                "firstSeen": r["first_seen"],
+                "lastSeen": r["last_seen"],
+            }
+            for r in insights.group_releases(store, row["id"])
+        ],
+    }
+
+
+def issue_json(ctx: Context, req: Request, row: Issue, details: bool = False) -> Dict[str, Any]:
+    """An issue in the shape Sentry's issues API answers (``details``: the single-issue one)."""
+    store = ctx.store
     suspects = insights.suspect_commits(store, row)
     who = insights.assignee(store, row, suspects)
-    status = row["status"] if row["status"] in ("resolved", "ignored") else "unresolved"
-    substatus = None
-    if row["status"] == "regressed":
-        substatus = "regressed"
-    elif status == "unresolved":
-        substatus = "new" if row["times_seen"] <= 1 else "ongoing"
+    status, substatus = _status_of(row)
     data: Dict[str, Any] = {
         "id": str(row["id"]),
         "shortId": insights.short_id_of(store, row),
@@ -126,14 +181,7 @@ def issue_json(ctx: Context, req: Request, row: Issue, details: bool = False) ->
         "statusDetails": _status_details(ctx, row),
         "isPublic": False,
         "platform": "python",
-        "project": {
-            "id": str(project["id"]),
-            "slug": project["slug"],
-            "name": project["name"],
-            "platform": "python",
-        }
-        if project
-        else None,
+        "project": _project_ref(store.project(row["project_id"])),
         "type": row["type"],
         "metadata": {
             "type": row["exception_type"],
@@ -147,16 +195,7 @@ def issue_json(ctx: Context, req: Request, row: Issue, details: bool = False) ->
         "annotations": [],
         "isUnhandled": False,
         "shareId": None,
-        "assignedTo": (
-            {
-                "type": "user",
-                "id": who.get("email") or who["name"],
-                "name": who["name"],
-                "email": who.get("email"),
-            }
-            if who
-            else None
-        ),
+        "assignedTo": _assignee_ref(who),
         "assigneeSource": who["source"] if who else None,
         "count": str(row["times_seen"]),
         "userCount": 0,
@@ -167,27 +206,7 @@ def issue_json(ctx: Context, req: Request, row: Issue, details: bool = False) ->
         "resolution": insights.resolution(store, row),
     }
     if details:
-        data["suspectCommits"] = [commit_json(c) for c in suspects]
-        data["regressions"] = [
-            {
-                "release": r["release"],
-                "resolvedInRelease": r["resolved_release"],
-                "environment": r["environment"] or None,
-                "eventID": r["event_id"],
-                "date": r["date"],
-            }
-            for r in insights.regressions(store, row["id"])
-        ]
-        data["releases"] = [
-            {
-                "release": r["version"],
-                "environment": r["environment"] or None,
-                "count": r["times_seen"],
-                "firstSeen": r["first_seen"],
-                "lastSeen": r["last_seen"],
-            }
-            for r in insights.group_releases(store, row["id"])
-        ]
+        data.update(_issue_details(ctx, row, suspects))
     return data
 
 
