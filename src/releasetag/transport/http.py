@@ -47,24 +47,27 @@ _DROP_HINTS = {
 
 
 class SendResult(FrozenRecord):
-    """What became of one POST: ``ok`` when the server accepted it."""
+    """What became of one POST: ``ok`` when the server accepted it.
 
-    __slots__ = ("ok", "status", "reason", "retry", "retry_after")
+
+    Whether it is retried is the :class:`RetryPolicy`'s decision (``policy.decide(status)``),
+    made in one place.
+    """
+
+    __slots__ = ("ok", "status", "reason", "retry_after")
     ok: bool
     status: Optional[int]
     reason: str
-    retry: bool  # worth trying again later (network error, 5xx, 429)
-    retry_after: Optional[float]  # seconds the server asked us to wait
+    retry_after: Optional[float]  # seconds the server asked us to wait (bounded)
 
     def __init__(
         self,
         ok: bool,
         status: Optional[int] = None,
         reason: str = "",
-        retry: bool = False,
         retry_after: Optional[float] = None,
     ) -> None:
-        self._init(ok=ok, status=status, reason=reason, retry=retry, retry_after=retry_after)
+        self._init(ok=ok, status=status, reason=reason, retry_after=retry_after)
 
 
 class _EventJob:
@@ -152,7 +155,7 @@ class HttpTransport(Transport):
         super().__init__(options)
         self.dsn = dsn or Dsn.parse(options.dsn)
         self.policy: RetryPolicy = options.retry_policy or DEFAULT_POLICY
-        self.rate_limiter = RateLimiter()
+        self.rate_limiter = RateLimiter(max_seconds=self.policy.retry_after_max)
         self.backlog = make_backlog(options, self._on_evict, self._evict_reason)
         self.worker = BackgroundWorker(
             options.transport_queue_size,
@@ -178,7 +181,6 @@ class HttpTransport(Transport):
             self.worker.poke()
 
     def _init_process_state(self) -> None:
-        self._lock = threading.Lock()
         self._failures = 0  # consecutive failed attempts
         self._retry_at = 0.0  # monotonic time before which nothing is posted
         self._recovering = False  # the backlog goes first: new envelopes queue behind it
@@ -480,10 +482,12 @@ class HttpTransport(Transport):
                 self.stats.restore_report(report)
             if outcome == RETRY:
                 self._failures += 1
-                if result.status != 429:  # a 429 is handled by the rate limiter
-                    self._retry_at = monotonic() + self.policy.backoff(
-                        self._failures, result.retry_after
-                    )
+                delay = self.policy.backoff(self._failures, result.retry_after)
+                if result.status != 429:
+                    self._retry_at = monotonic() + delay
+                elif not self.rate_limiter.is_limited(category):
+                    # a 429 whose limits name other categories: this one waits too
+                    self.rate_limiter.hold(category, delay)
                 self.stats.record_retry()
             else:
                 self.stats.record_lost(reports.SEND_ERROR, category)
@@ -543,8 +547,10 @@ class HttpTransport(Transport):
             status, lower, content = self.connection.post(body, headers, self._timeout())
         except Exception as exc:
             self._log_failure(f"cannot reach {self.dsn.netloc}: {type(exc).__name__}")
-            return SendResult(False, None, f"network error: {type(exc).__name__}", retry=True)
-        self.rate_limiter.update(status, lower)
+            return SendResult(False, None, f"network error: {type(exc).__name__}")
+        # a 429 waits at least the policy's backoff, growing while 429s repeat
+        minimum = self.policy.backoff(self._failures + 1) if status == 429 else 0.0
+        self.rate_limiter.update(status, lower, minimum)
         if 200 <= status < 300:
             return SendResult(True, status, "accepted")
         reason = f"HTTP {status}"
@@ -553,11 +559,9 @@ class HttpTransport(Transport):
             reason += f": {detail}"
         retry_after = None
         if "retry-after" in lower:
-            retry_after = parse_retry_after(lower["retry-after"])
+            retry_after = parse_retry_after(lower["retry-after"], cap=self.rate_limiter.max_seconds)
         self._log_failure(f"{self.dsn.netloc} refused an envelope: {reason}")
-        return SendResult(
-            False, status, reason, retry=status == 429 or status >= 500, retry_after=retry_after
-        )
+        return SendResult(False, status, reason, retry_after=retry_after)
 
     def _log_failure(self, message: str) -> None:
         if self.options.debug:
@@ -580,7 +584,7 @@ class HttpTransport(Transport):
         if self.spooler is not None:
             self.spooler.reinit_after_fork()
         self.backlog.reinit_after_fork()
-        self.rate_limiter._lock = threading.Lock()
+        self.rate_limiter.reinit_after_fork()
         self.stats = DeliveryStats()
         self.last_result = None
         self._init_process_state()
