@@ -122,7 +122,10 @@ class _SpillJob:
 
 
 def make_backlog(
-    options: Any, on_evict: Callable[[str, str, int], None], evict_reason: Callable[[str], str]
+    options: Any,
+    on_evict: Callable[[str, str, int], None],
+    evict_reason: Callable[[str], str],
+    on_corrupt: Optional[Callable[[str, str, str], None]] = None,
 ) -> Any:
     """The disk spool when ``spool_dir`` is set, else a memory backlog."""
     if options.spool_dir:
@@ -136,6 +139,7 @@ def make_backlog(
                 max_age=options.spool_max_age,
                 on_evict=on_evict,
                 stale_claim_after=max(600.0, 10 * float(options.http_timeout)),
+                on_corrupt=on_corrupt,
             )
         except OSError as exc:
             get_logger(_LOGGER).warning(
@@ -156,7 +160,7 @@ class HttpTransport(Transport):
         self.dsn = dsn or Dsn.parse(options.dsn)
         self.policy: RetryPolicy = options.retry_policy or DEFAULT_POLICY
         self.rate_limiter = RateLimiter(max_seconds=self.policy.retry_after_max)
-        self.backlog = make_backlog(options, self._on_evict, self._evict_reason)
+        self.backlog = make_backlog(options, self._on_evict, self._evict_reason, self._on_corrupt)
         self.worker = BackgroundWorker(
             options.transport_queue_size,
             idle=self._drain_backlog,
@@ -449,6 +453,11 @@ class HttpTransport(Transport):
                 return max(0.01, min(self.rate_limiter.seconds_left([c]) for c in skipped))
             self._recovering = False
             return None
+        if self.backlog.durable:
+            why = _envelope_error(claim.data)
+            if why is not None:
+                self.backlog.set_aside(claim, why)  # never sent: counted by _on_corrupt
+                return 0.0
         outcome, _result = self._attempt(claim.data, claim.category)
         if outcome == SENT:
             self.backlog.ack(claim)
@@ -521,6 +530,15 @@ class HttpTransport(Transport):
 
     def _on_evict(self, reason: str, category: str, n: int) -> None:
         self.stats.record_lost(reason, category, n)
+
+    def _on_corrupt(self, name: str, category: str, why: str) -> None:
+        """A spool file that is not a valid envelope was set aside: count it, say so once."""
+        self.stats.record_lost(reports.INTERNAL_SDK_ERROR, category)
+        self._warn_once(
+            "corrupt",
+            f"spool file {name} is not a valid envelope ({why}): not sent, set aside as "
+            f".corrupt-{name} (counted as internal_sdk_error)",
+        )
 
     def _evict_reason(self, category: str) -> str:
         if self.rate_limiter.is_limited(category):
@@ -605,6 +623,17 @@ def _with_sent_at(data: bytes) -> bytes:
     except ValueError:
         pass
     return head + sep + rest
+
+
+def _envelope_error(data: bytes) -> Optional[str]:
+    """Why ``data`` (read back from the spool) is not an envelope to send; None when it is."""
+    try:
+        envelope = Envelope.parse(data)
+    except Exception as exc:  # EnvelopeError, or a decoding error of damaged bytes
+        return str(exc)[:200] or type(exc).__name__
+    if not envelope.items:
+        return "it has no items"
+    return None
 
 
 def _detail(content: bytes) -> str:
