@@ -8,6 +8,7 @@ changed) or None to drop it; every drop is counted with its reason.
 from __future__ import annotations
 
 import time
+from threading import get_ident
 
 from releasetag.protocol.dsn import Dsn
 from releasetag.protocol.envelope import Envelope, Item
@@ -32,12 +33,13 @@ from .transport import reports
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing, logging and random stay out of init() (measured in bench/)
-    from typing import Any, Dict, List, Optional, Tuple
+    from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
     from .types import Breadcrumb, Event, EventProcessor, Hint
 
 _LEVELS = ("debug", "info", "warning", "error", "fatal")
 _CAPTURED_FLAG = "__releasetag_captured__"
+_MAX_DEFERRED = 100  # captures re-entered on one thread (a signal storm) kept for later
 
 
 class Client:
@@ -61,6 +63,10 @@ class Client:
         self._contexts = runtime_contexts()
         self._last_exc: Any = None
         self.last_event_id: Optional[str] = None
+        # threads inside a capture right now, and the captures that re-entered one of them
+        # (a signal handler that captures while the main thread is capturing): run after it
+        self._inside: Set[int] = set()
+        self._deferred: List[Tuple[int, Callable[[], Any]]] = []
         self.processors: List[Tuple[str, EventProcessor]] = [
             ("scope", self._apply_scopes),
             ("defaults", self._apply_defaults),
@@ -106,6 +112,25 @@ class Client:
         """Capture ``error`` (default: the exception being handled); return the event id."""
         if self.transport is None:
             return None
+        ident = get_ident()
+        if ident in self._inside:
+            info = exc_info_from(error)  # now: the exception being handled is the handler's
+            if info is None:
+                return None
+            data = _with_event_id(event)
+            return self._defer(
+                ident,
+                lambda: self.capture_exception(
+                    info,
+                    scope=_scope_now(scope),
+                    handled=handled,
+                    mechanism_type=mechanism_type,
+                    hint=hint,
+                    event=data,
+                ),
+                data,
+            )
+        self._inside.add(ident)
         try:
             exc_info = exc_info_from(error)
             if exc_info is None:
@@ -131,6 +156,8 @@ class Client:
             internal_error("capture_exception failed")
             self.transport_stats_lost(reports.INTERNAL_SDK_ERROR)
             return None
+        finally:
+            self._leave(ident)
 
     def capture_message(
         self,
@@ -144,6 +171,17 @@ class Client:
         """Capture a message event; return the event id (None when not sent)."""
         if self.transport is None:
             return None
+        ident = get_ident()
+        if ident in self._inside:
+            data = _with_event_id(event)
+            return self._defer(
+                ident,
+                lambda: self.capture_message(
+                    text, level, scope=_scope_now(scope), params=params, event=data
+                ),
+                data,
+            )
+        self._inside.add(ident)
         try:
             level = level if level in _LEVELS else "info"
             update = self._session_error(False) if level in ("error", "fatal") else None
@@ -157,6 +195,8 @@ class Client:
             internal_error("capture_message failed")
             self.transport_stats_lost(reports.INTERNAL_SDK_ERROR)
             return None
+        finally:
+            self._leave(ident)
 
     def capture_event(
         self,
@@ -168,6 +208,13 @@ class Client:
         """Capture a ready event dict (it goes through the same pipeline)."""
         if self.transport is None:
             return None
+        ident = get_ident()
+        if ident in self._inside:
+            data = _with_event_id(event)
+            return self._defer(
+                ident, lambda: self.capture_event(data, hint, scope=_scope_now(scope)), data
+            )
+        self._inside.add(ident)
         try:
             errored, crashed = error_outcome(event)
             update = self._session_error(crashed) if errored else None
@@ -178,6 +225,35 @@ class Client:
             internal_error("capture_event failed")
             self.transport_stats_lost(reports.INTERNAL_SDK_ERROR)
             return None
+        finally:
+            self._leave(ident)
+
+    def _defer(
+        self, ident: int, capture: Callable[[], Any], event: Dict[str, Any]
+    ) -> Optional[str]:
+        """A capture that re-entered a capture on the same thread (a signal handler, or a log
+        call made inside the pipeline): run it when the outer one is done, never inside it,
+        where a first-use import or a lock may be half-way. Returns its event id."""
+        if len(self._deferred) >= _MAX_DEFERRED:
+            self.transport_stats_lost(reports.QUEUE_OVERFLOW)
+            return None
+        self._deferred.append((ident, capture))
+        return str(event["event_id"])
+
+    def _leave(self, ident: int) -> None:
+        """End of a capture on this thread: run the captures that re-entered it."""
+        self._inside.discard(ident)
+        if not self._deferred:
+            return
+        while True:
+            mine = next((entry for entry in self._deferred if entry[0] == ident), None)
+            if mine is None:
+                return
+            try:
+                self._deferred.remove(mine)
+            except ValueError:
+                continue
+            mine[1]()
 
     def _is_duplicate(self, exc: BaseException) -> bool:
         if exc is self._last_exc:
@@ -418,6 +494,18 @@ class Client:
         if self.transport is None:
             return no_delivery_stats()
         return self.transport.delivery_stats()
+
+
+def _with_event_id(event: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """A copy of ``event`` (or a new dict) with its event id set now."""
+    data = dict(event) if event is not None else {}
+    data.setdefault("event_id", new_event_id())
+    return data
+
+
+def _scope_now(scope: Optional[Scope]) -> Optional[Scope]:
+    """The scope a deferred capture keeps: the given one, else the current one now."""
+    return scope if scope is not None else scope_mod.get_current_scope()
 
 
 def _crumb_time(crumb: Breadcrumb) -> float:

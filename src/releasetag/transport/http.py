@@ -205,6 +205,7 @@ class HttpTransport(Transport):
         self._inflight: Dict[int, Tuple[bytes, str, int]] = {}
         self._inflight_spooled: Dict[int, str] = {}
         self._poked_pid = -1  # the first capture prepares the connection
+        self._preparing: Optional[int] = None  # the thread running the first-use imports
         self._flush_deadline: Optional[float] = None
         self._warned: set = set()
 
@@ -240,11 +241,25 @@ class HttpTransport(Transport):
         self._first_use_in_process()
 
     def _first_use_in_process(self) -> None:
-        if self._poked_pid != os.getpid():  # first event of this process (or fork child)
-            self._poked_pid = os.getpid()
+        """The first event of this process (or fork child) loads what sending needs.
+
+        Safe against re-entry: a capture from a signal handler that interrupts these imports
+        on the same thread does not import again (it would get a half-initialised module);
+        its envelope is queued, and the sender thread waits for the imports to finish."""
+        pid = os.getpid()
+        if self._poked_pid == pid:
+            return
+        ident = threading.get_ident()
+        if self._preparing == ident:
+            return
+        self._preparing = ident
+        try:
             self._prepare_sending()
-            if self.backlog.durable:
-                self.worker.poke()
+        finally:
+            self._preparing = None
+        self._poked_pid = pid
+        if self.backlog.durable:
+            self.worker.poke()
 
     def _prepare_sending(self) -> None:
         """Import what the sender thread needs (HTTP modules, gzip, random, logging).
