@@ -35,6 +35,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing, logging and random stay out of init() (measured in bench/)
     from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
+    from .transport.base import SendResult, Transport
     from .types import Breadcrumb, Event, EventProcessor, Hint
 
 _LEVELS = ("debug", "info", "warning", "error", "fatal")
@@ -48,7 +49,7 @@ class Client:
     def __init__(self, dsn: Optional[str] = None, **options: Any) -> None:
         self.options: Options = resolve_options(dsn, **options)
         self.dsn: Optional[Dsn] = Dsn.parse(self.options.dsn) if self.options.dsn else None
-        self.transport: Any = None
+        self.transport: Optional[Transport] = None
         if self.dsn is not None or self.options.transport is not None:
             from .transport import make_transport
 
@@ -290,8 +291,9 @@ class Client:
         return False
 
     def transport_stats_lost(self, reason: str, category: str = "error") -> None:
+        """Count an event the client dropped (shown in delivery_stats, client reports)."""
         if self.transport is not None:
-            self.transport.stats.record_lost(reason, category)
+            self.transport.record_lost(reason, category)
 
     def _session_error(self, crashed: bool) -> Optional[Item]:
         """Count an error in the request's session (or the process session); the process
@@ -353,12 +355,15 @@ class Client:
                 self.transport_stats_lost(reports.BEFORE_SEND)
                 return None
         event_id = event.get("event_id")
+        transport = self.transport
+        if transport is None:  # closed by another thread meanwhile
+            return None
         if session_update is not None:
-            if self.transport.capture_event_with(event, [session_update]):
+            if transport.capture_event_with(event, [session_update]):
                 self.last_event_id = event_id
                 return event_id
             return None
-        if self.transport.capture_event(event):
+        if transport.capture_event(event):
             self.last_event_id = event_id
             return event_id
         return None
@@ -429,12 +434,14 @@ class Client:
                 crumb["message"] = safe_str(crumb["message"])
             before = self.options.before_breadcrumb
             if before is not None:
+                kept: Optional[Breadcrumb] = crumb
                 try:
-                    crumb = before(crumb, hint or {})
+                    kept = before(crumb, hint or {})
                 except Exception:
                     get_logger().debug("before_breadcrumb failed", exc_info=True)
-                if not crumb:
+                if not kept:
                     return
+                crumb = kept
             scope_mod.get_isolation_scope().add_breadcrumb(crumb)
         except Exception:
             internal_error("add_breadcrumb failed")
@@ -454,16 +461,16 @@ class Client:
             internal_error("flush failed")
             return False
 
-    def send_now(self, timeout: Optional[float] = None) -> Any:
+    def send_now(self, timeout: Optional[float] = None) -> SendResult:
         """Flush and return the transport's last send result (used by ``send-event``)."""
-        from .transport import SendResult
+        from .transport.base import SendResult
 
         if not self.flush(timeout):
-            last = self.transport.last_result if self.transport is not None else None
+            last = self.transport.last_send_result() if self.transport is not None else None
             if last is not None and not last.ok:
                 return last  # e.g. connection refused: say so, not "no answer"
             return SendResult(False, None, f"no answer within {timeout} seconds")
-        last = self.transport.last_result if self.transport is not None else None
+        last = self.transport.last_send_result() if self.transport is not None else None
         return last or SendResult(False, None, "nothing sent")
 
     def close(self, timeout: Optional[float] = None) -> bool:

@@ -16,13 +16,12 @@ import threading
 from releasetag.protocol.dsn import Dsn
 from releasetag.protocol.envelope import ENVELOPE_CONTENT_TYPE, Envelope, Item
 from releasetag.protocol.log import get_logger, internal_error
-from releasetag.protocol.records import FrozenRecord
 
 from .. import lifecycle, trim
 from ..event import utc_timestamp
 from . import reports
 from .backlog import MemoryBacklog
-from .base import Transport
+from .base import SendResult, Transport
 from .clock import monotonic, wall_ns
 from .connection import Connection
 from .ratelimit import RateLimiter, parse_retry_after
@@ -34,6 +33,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, List, Optional, Tuple
 
+    from ..options import Options
     from ..types import Event
 
 _LOGGER = "releasetag.transport"  # get_logger(_LOGGER): logging loads at first use
@@ -44,30 +44,6 @@ _DROP_HINTS = {
     403: "the DSN's project refused the event: check the DSN and the project's settings",
     413: "the envelope is too large for the server",
 }
-
-
-class SendResult(FrozenRecord):
-    """What became of one POST: ``ok`` when the server accepted it.
-
-
-    Whether it is retried is the :class:`RetryPolicy`'s decision (``policy.decide(status)``),
-    made in one place.
-    """
-
-    __slots__ = ("ok", "status", "reason", "retry_after")
-    ok: bool
-    status: Optional[int]
-    reason: str
-    retry_after: Optional[float]  # seconds the server asked us to wait (bounded)
-
-    def __init__(
-        self,
-        ok: bool,
-        status: Optional[int] = None,
-        reason: str = "",
-        retry_after: Optional[float] = None,
-    ) -> None:
-        self._init(ok=ok, status=status, reason=reason, retry_after=retry_after)
 
 
 class _EventJob:
@@ -155,9 +131,11 @@ def make_backlog(
 class HttpTransport(Transport):
     """Posts envelopes to the DSN's envelope endpoint without blocking the caller."""
 
-    def __init__(self, options: Any, dsn: Optional[Dsn] = None) -> None:
+    options: Options
+
+    def __init__(self, options: Options, dsn: Optional[Dsn] = None) -> None:
         super().__init__(options)
-        self.dsn = dsn or Dsn.parse(options.dsn)
+        self.dsn = dsn or Dsn.parse(options.dsn or "")
         self.policy: RetryPolicy = options.retry_policy or DEFAULT_POLICY
         self.rate_limiter = RateLimiter(max_seconds=self.policy.retry_after_max)
         self.backlog = make_backlog(options, self._on_evict, self._evict_reason, self._on_corrupt)
