@@ -9,6 +9,9 @@ server (tests/support/recording_server.py) and counts the distinct event ids tha
   throughput  N events captured in batches of 100 with a flush after each batch (so that
               no SDK drops anything); delivered events per second, and the slowest
               capture call (the app thread must not wait on the network)
+  hung        the server accepts connections and never answers: 100 captures (the app
+              thread must not wait) then flush(0.5) (must return within its timeout);
+              the timings tests/core/test_delivery_basic.py used to assert
 
 Run:  python bench/bench_delivery.py            (full: N=5000, 30 s outage)
       python bench/bench_delivery.py --quick    (N=1000, 5 s outage)
@@ -116,6 +119,18 @@ def child(
         out["capture_p50_us"] = calls[len(calls) // 2] * 1e6
         out["capture_p99_us"] = calls[int(len(calls) * 0.99)] * 1e6
         out["max_capture_ms"] = calls[-1] * 1000
+    elif scenario == "hung":
+        calls = []
+        for i in range(100):
+            t0 = time.perf_counter()
+            _capture(sdk, f"hung {i}")
+            calls.append(time.perf_counter() - t0)
+        calls.sort()
+        out["capture_p99_us"] = calls[98] * 1e6
+        out["max_capture_ms"] = calls[-1] * 1000
+        t0 = time.perf_counter()
+        _flush(sdk, 0.5)
+        out["flush_seconds"] = time.perf_counter() - t0
     out["seconds"] = time.perf_counter() - start
     if sdk == "releasetag":
         import releasetag
@@ -150,6 +165,8 @@ def run_one(sdk: str, scenario: str, n: int, seconds: float, spool: bool, thread
     try:
         if scenario == "outage":
             rec.stop()
+        if scenario == "hung":
+            rec.respond({"path": "/envelope/", "hang": True})
         proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stdin=subprocess.PIPE, env=env, text=True
         )
@@ -182,13 +199,13 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="N=1000 and a 5 s outage")
     ap.add_argument("--n", type=int, help="events per scenario (default 5000, quick 1000)")
     ap.add_argument("--outage", type=float, help="outage seconds (default 30, quick 5)")
-    ap.add_argument("--only", choices=["burst", "outage", "throughput"], action="append")
+    ap.add_argument("--only", choices=["burst", "outage", "throughput", "hung"], action="append")
     ap.add_argument("--repeat", type=int, default=3, help="throughput rounds (median)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args()
     n = args.n or (1000 if args.quick else 5000)
     outage = args.outage or (5.0 if args.quick else 30.0)
-    scenarios = args.only or ["burst", "outage", "throughput"]
+    scenarios = args.only or ["burst", "outage", "throughput", "hung"]
     runs = [
         ("releasetag", True, "spool on", 1),
         ("releasetag", False, "spool off", 1),
@@ -206,6 +223,7 @@ def main() -> None:
                 chosen[round_ % len(chosen) :] + chosen[: round_ % len(chosen)]
             ):
                 count = min(n, 2000) if scenario == "throughput" else n
+                count = 100 if scenario == "hung" else count  # none answered: 1 received
                 r = run_one(sdk, scenario, count, outage, spool, threads)
                 r.update(scenario=scenario, sdk=sdk, spool=label, round=round_)
                 results.append(r)
@@ -221,6 +239,12 @@ def main() -> None:
                     )
                 elif scenario == "burst":
                     extra = f"  capture loop {r.get('capture_seconds', 0):.2f} s"
+                elif scenario == "hung":
+                    extra = (
+                        f"  capture p99 {r.get('capture_p99_us', 0):.0f} us, max "
+                        f"{r.get('max_capture_ms', 0):.1f} ms; flush(0.5) took "
+                        f"{r.get('flush_seconds', 0):.2f} s"
+                    )
                 print(
                     f"{scenario:<10} {sdk:<10} {label:<9} delivered "
                     f"{r['delivered']:>5}/{count} dup {r['duplicates']} in "

@@ -111,34 +111,37 @@ if TYPE_CHECKING:
     from .scope import Scope, use_isolation_scope
 
 
-def __getattr__(name: str):  # lazy: ``import releasetag`` stays cheap (measured in bench/)
-    """The public API, loaded on first use: ``import releasetag`` (and so every CLI command,
-    which lives in this package) costs only this module."""
-    if name in _API:
-        from . import api
+# Hidden from type checkers, which see the imports above: a misspelt name is an error there.
+if not TYPE_CHECKING:
 
-        for public in _API:  # once: later lookups are plain module attributes
-            globals()[public] = getattr(api, public)
-        return globals()[name]
-    if name in ("Scope", "use_isolation_scope"):
-        from . import scope
+    def __getattr__(name: str) -> object:  # lazy: ``import releasetag`` stays cheap (bench/)
+        """The public API, loaded on first use: ``import releasetag`` (and so every CLI command,
+        which lives in this package) costs only this module."""
+        if name in _API:
+            from . import api
 
-        globals()[name] = getattr(scope, name)
-        return globals()[name]
-    if name in ("detect_release", "detect_environment"):
-        from .protocol import release
+            for public in _API:  # once: later lookups are plain module attributes
+                globals()[public] = getattr(api, public)
+            return globals()[name]
+        if name in ("Scope", "use_isolation_scope"):
+            from . import scope
 
-        globals()[name] = getattr(release, name)
-        return globals()[name]
-    if name == "Client":
-        from .client import Client
+            globals()[name] = getattr(scope, name)
+            return globals()[name]
+        if name in ("detect_release", "detect_environment"):
+            from .protocol import release
 
-        return Client
-    if name in _ERRORS:
-        from .protocol import errors
+            globals()[name] = getattr(release, name)
+            return globals()[name]
+        if name == "Client":
+            from .client import Client
 
-        return getattr(errors, name)
-    raise AttributeError(f"module 'releasetag' has no attribute {name!r}")
+            return Client
+        if name in _ERRORS:
+            from .protocol import errors
+
+            return getattr(errors, name)
+        raise AttributeError(f"module 'releasetag' has no attribute {name!r}")
 
 
 def __dir__() -> "list[str]":

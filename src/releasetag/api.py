@@ -17,18 +17,82 @@ from .scope import Scope
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Iterator, Optional
+    from typing import Any, Dict, Iterable, Iterator, Optional, Pattern, Sequence, Type, Union
 
-    from .types import Breadcrumb, Event, Hint
+    from .client import Client
+    from .integrations import Integration
+    from .transport.base import Transport
+    from .transport.retry import RetryPolicy
+    from .types import Breadcrumb, BreadcrumbProcessor, Event, EventProcessor, Hint
 
 _lock = threading.Lock()
 
+if TYPE_CHECKING:
+    # What type checkers and editors see: every option by name and type, so a misspelt or
+    # mistyped option is an error there. The names are Options' (tests/core/test_typed_api.py
+    # checks that both lists agree). At run time init() takes **options (no typing import).
 
-def init(dsn: Optional[str] = None, **options: Any) -> Any:
-    """Configure releasetag; returns the client. See README for every option.
+    def init(
+        dsn: Optional[str] = None,
+        *,
+        release: Optional[str] = None,
+        environment: Optional[str] = None,
+        dist: Optional[str] = None,
+        server_name: Optional[str] = None,
+        sample_rate: Optional[float] = None,
+        before_send: Optional[EventProcessor] = None,
+        before_breadcrumb: Optional[BreadcrumbProcessor] = None,
+        max_breadcrumbs: Optional[int] = None,
+        send_default_pii: Optional[bool] = None,
+        scrub_values: Optional[bool] = None,
+        scrub_patterns: Optional[Sequence[Union[str, Pattern[str]]]] = None,
+        scrub_allow: Optional[Sequence[str]] = None,
+        include_local_variables: Optional[bool] = None,
+        include_source_context: Optional[bool] = None,
+        in_app_include: Optional[Sequence[str]] = None,
+        in_app_exclude: Optional[Sequence[str]] = None,
+        ignore_errors: Optional[Sequence[Union[Type[BaseException], str]]] = None,
+        integrations: Optional[Sequence[Integration]] = None,
+        default_integrations: Optional[bool] = None,
+        shutdown_timeout: Optional[float] = None,
+        debug: Optional[bool] = None,
+        transport: Union[Transport, Type[Transport], None] = None,
+        transport_queue_size: Optional[int] = None,
+        transport_threads: Optional[int] = None,
+        http_timeout: Optional[float] = None,
+        http_proxy: Optional[str] = None,
+        https_proxy: Optional[str] = None,
+        ca_certs: Optional[str] = None,
+        compress: Optional[bool] = None,
+        send_client_reports: Optional[bool] = None,
+        max_event_bytes: Optional[int] = None,
+        spool_dir: Optional[str] = None,
+        spool_max_count: Optional[int] = None,
+        spool_max_bytes: Optional[int] = None,
+        spool_max_age: Optional[float] = None,
+        retry_policy: Optional[RetryPolicy] = None,
+        flush_on_sigterm: Optional[bool] = None,
+        session_mode: Optional[str] = None,
+        auto_session_tracking: Optional[bool] = None,
+        session_flush_interval: Optional[float] = None,
+        failed_request_status_codes: Optional[Union[int, Iterable[Union[int, range]]]] = None,
+    ) -> Client:
+        """Configure releasetag; returns the client. Options: docs/sdk.md."""
+        ...
 
-    Raises ValueError for a malformed DSN or an invalid explicit release.
-    """
+else:
+
+    def init(dsn=None, **options):
+        """Configure releasetag; returns the client. Every option: docs/sdk.md.
+
+        Raises ConfigurationError (a ValueError) for a malformed DSN, an invalid explicit
+        release or an invalid option value; TypeError for an unknown option.
+        """
+        return _init(dsn, options)
+
+
+def _init(dsn: Optional[str], options: Dict[str, Any]) -> Client:
+    """init() itself (typed and checked; ``init`` above only gives it a typed signature)."""
     from . import lifecycle
     from .client import Client
     from .integrations import setup_integrations

@@ -8,6 +8,7 @@ changed) or None to drop it; every drop is counted with its reason.
 from __future__ import annotations
 
 import time
+from threading import get_ident
 
 from releasetag.protocol.dsn import Dsn
 from releasetag.protocol.envelope import Envelope, Item
@@ -32,12 +33,14 @@ from .transport import reports
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing, logging and random stay out of init() (measured in bench/)
-    from typing import Any, Dict, List, Optional, Tuple
+    from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
+    from .transport.base import SendResult, Transport
     from .types import Breadcrumb, Event, EventProcessor, Hint
 
 _LEVELS = ("debug", "info", "warning", "error", "fatal")
 _CAPTURED_FLAG = "__releasetag_captured__"
+_MAX_DEFERRED = 100  # captures re-entered on one thread (a signal storm) kept for later
 
 
 class Client:
@@ -46,7 +49,7 @@ class Client:
     def __init__(self, dsn: Optional[str] = None, **options: Any) -> None:
         self.options: Options = resolve_options(dsn, **options)
         self.dsn: Optional[Dsn] = Dsn.parse(self.options.dsn) if self.options.dsn else None
-        self.transport: Any = None
+        self.transport: Optional[Transport] = None
         if self.dsn is not None or self.options.transport is not None:
             from .transport import make_transport
 
@@ -61,6 +64,10 @@ class Client:
         self._contexts = runtime_contexts()
         self._last_exc: Any = None
         self.last_event_id: Optional[str] = None
+        # threads inside a capture right now, and the captures that re-entered one of them
+        # (a signal handler that captures while the main thread is capturing): run after it
+        self._inside: Set[int] = set()
+        self._deferred: List[Tuple[int, Callable[[], Any]]] = []
         self.processors: List[Tuple[str, EventProcessor]] = [
             ("scope", self._apply_scopes),
             ("defaults", self._apply_defaults),
@@ -106,6 +113,25 @@ class Client:
         """Capture ``error`` (default: the exception being handled); return the event id."""
         if self.transport is None:
             return None
+        ident = get_ident()
+        if ident in self._inside:
+            info = exc_info_from(error)  # now: the exception being handled is the handler's
+            if info is None:
+                return None
+            data = _with_event_id(event)
+            return self._defer(
+                ident,
+                lambda: self.capture_exception(
+                    info,
+                    scope=_scope_now(scope),
+                    handled=handled,
+                    mechanism_type=mechanism_type,
+                    hint=hint,
+                    event=data,
+                ),
+                data,
+            )
+        self._inside.add(ident)
         try:
             exc_info = exc_info_from(error)
             if exc_info is None:
@@ -131,6 +157,8 @@ class Client:
             internal_error("capture_exception failed")
             self.transport_stats_lost(reports.INTERNAL_SDK_ERROR)
             return None
+        finally:
+            self._leave(ident)
 
     def capture_message(
         self,
@@ -144,6 +172,17 @@ class Client:
         """Capture a message event; return the event id (None when not sent)."""
         if self.transport is None:
             return None
+        ident = get_ident()
+        if ident in self._inside:
+            data = _with_event_id(event)
+            return self._defer(
+                ident,
+                lambda: self.capture_message(
+                    text, level, scope=_scope_now(scope), params=params, event=data
+                ),
+                data,
+            )
+        self._inside.add(ident)
         try:
             level = level if level in _LEVELS else "info"
             update = self._session_error(False) if level in ("error", "fatal") else None
@@ -157,6 +196,8 @@ class Client:
             internal_error("capture_message failed")
             self.transport_stats_lost(reports.INTERNAL_SDK_ERROR)
             return None
+        finally:
+            self._leave(ident)
 
     def capture_event(
         self,
@@ -168,6 +209,13 @@ class Client:
         """Capture a ready event dict (it goes through the same pipeline)."""
         if self.transport is None:
             return None
+        ident = get_ident()
+        if ident in self._inside:
+            data = _with_event_id(event)
+            return self._defer(
+                ident, lambda: self.capture_event(data, hint, scope=_scope_now(scope)), data
+            )
+        self._inside.add(ident)
         try:
             errored, crashed = error_outcome(event)
             update = self._session_error(crashed) if errored else None
@@ -178,6 +226,35 @@ class Client:
             internal_error("capture_event failed")
             self.transport_stats_lost(reports.INTERNAL_SDK_ERROR)
             return None
+        finally:
+            self._leave(ident)
+
+    def _defer(
+        self, ident: int, capture: Callable[[], Any], event: Dict[str, Any]
+    ) -> Optional[str]:
+        """A capture that re-entered a capture on the same thread (a signal handler, or a log
+        call made inside the pipeline): run it when the outer one is done, never inside it,
+        where a first-use import or a lock may be half-way. Returns its event id."""
+        if len(self._deferred) >= _MAX_DEFERRED:
+            self.transport_stats_lost(reports.QUEUE_OVERFLOW)
+            return None
+        self._deferred.append((ident, capture))
+        return str(event["event_id"])
+
+    def _leave(self, ident: int) -> None:
+        """End of a capture on this thread: run the captures that re-entered it."""
+        self._inside.discard(ident)
+        if not self._deferred:
+            return
+        while True:
+            mine = next((entry for entry in self._deferred if entry[0] == ident), None)
+            if mine is None:
+                return
+            try:
+                self._deferred.remove(mine)
+            except ValueError:
+                continue
+            mine[1]()
 
     def _is_duplicate(self, exc: BaseException) -> bool:
         if exc is self._last_exc:
@@ -214,8 +291,9 @@ class Client:
         return False
 
     def transport_stats_lost(self, reason: str, category: str = "error") -> None:
+        """Count an event the client dropped (shown in delivery_stats, client reports)."""
         if self.transport is not None:
-            self.transport.stats.record_lost(reason, category)
+            self.transport.record_lost(reason, category)
 
     def _session_error(self, crashed: bool) -> Optional[Item]:
         """Count an error in the request's session (or the process session); the process
@@ -277,12 +355,15 @@ class Client:
                 self.transport_stats_lost(reports.BEFORE_SEND)
                 return None
         event_id = event.get("event_id")
+        transport = self.transport
+        if transport is None:  # closed by another thread meanwhile
+            return None
         if session_update is not None:
-            if self.transport.capture_event_with(event, [session_update]):
+            if transport.capture_event_with(event, [session_update]):
                 self.last_event_id = event_id
                 return event_id
             return None
-        if self.transport.capture_event(event):
+        if transport.capture_event(event):
             self.last_event_id = event_id
             return event_id
         return None
@@ -353,12 +434,14 @@ class Client:
                 crumb["message"] = safe_str(crumb["message"])
             before = self.options.before_breadcrumb
             if before is not None:
+                kept: Optional[Breadcrumb] = crumb
                 try:
-                    crumb = before(crumb, hint or {})
+                    kept = before(crumb, hint or {})
                 except Exception:
                     get_logger().debug("before_breadcrumb failed", exc_info=True)
-                if not crumb:
+                if not kept:
                     return
+                crumb = kept
             scope_mod.get_isolation_scope().add_breadcrumb(crumb)
         except Exception:
             internal_error("add_breadcrumb failed")
@@ -378,16 +461,16 @@ class Client:
             internal_error("flush failed")
             return False
 
-    def send_now(self, timeout: Optional[float] = None) -> Any:
+    def send_now(self, timeout: Optional[float] = None) -> SendResult:
         """Flush and return the transport's last send result (used by ``send-event``)."""
-        from .transport import SendResult
+        from .transport.base import SendResult
 
         if not self.flush(timeout):
-            last = self.transport.last_result if self.transport is not None else None
+            last = self.transport.last_send_result() if self.transport is not None else None
             if last is not None and not last.ok:
                 return last  # e.g. connection refused: say so, not "no answer"
             return SendResult(False, None, f"no answer within {timeout} seconds")
-        last = self.transport.last_result if self.transport is not None else None
+        last = self.transport.last_send_result() if self.transport is not None else None
         return last or SendResult(False, None, "nothing sent")
 
     def close(self, timeout: Optional[float] = None) -> bool:
@@ -418,6 +501,18 @@ class Client:
         if self.transport is None:
             return no_delivery_stats()
         return self.transport.delivery_stats()
+
+
+def _with_event_id(event: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """A copy of ``event`` (or a new dict) with its event id set now."""
+    data = dict(event) if event is not None else {}
+    data.setdefault("event_id", new_event_id())
+    return data
+
+
+def _scope_now(scope: Optional[Scope]) -> Optional[Scope]:
+    """The scope a deferred capture keeps: the given one, else the current one now."""
+    return scope if scope is not None else scope_mod.get_current_scope()
 
 
 def _crumb_time(crumb: Breadcrumb) -> float:

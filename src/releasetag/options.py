@@ -9,9 +9,11 @@ from releasetag.protocol.errors import ConfigurationError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, FrozenSet, Mapping, Optional, Sequence, Tuple
+    from typing import Any, FrozenSet, Mapping, Optional, Sequence, Tuple, Type, Union
 
-    from .types import EventProcessor
+    from .transport.base import Transport
+    from .transport.retry import RetryPolicy
+    from .types import BreadcrumbProcessor, EventProcessor
 
 
 class Options:
@@ -27,7 +29,7 @@ class Options:
     server_name: Optional[str] = None
     sample_rate: float = 1.0
     before_send: Optional[EventProcessor] = None
-    before_breadcrumb: Optional[Callable[..., Any]] = None
+    before_breadcrumb: Optional[BreadcrumbProcessor] = None
     max_breadcrumbs: int = 100
     send_default_pii: bool = False
     scrub_values: bool = True  # find secrets by value too (card numbers, keys, tokens...)
@@ -43,7 +45,7 @@ class Options:
     shutdown_timeout: float = 2.0
     debug: bool = False
     # transport
-    transport: Optional[Any] = None
+    transport: Union[Transport, Type[Transport], None] = None
     transport_queue_size: int = 1000
     transport_threads: int = 1  # requests in flight (2: faster, arrival order free)
     http_timeout: float = 5.0
@@ -58,7 +60,7 @@ class Options:
     spool_max_count: int = 10_000
     spool_max_bytes: int = 100 * 1024 * 1024
     spool_max_age: float = 3 * 24 * 3600.0
-    retry_policy: Optional[Any] = None  # a transport.retry.RetryPolicy; None: the default
+    retry_policy: Optional[RetryPolicy] = None  # None: the default policy
     flush_on_sigterm: bool = False  # flush (then chain to the previous handler) on SIGTERM
     # release health (sessions.py)
     session_mode: str = "request"  # "request" | "application" | "off"
@@ -66,7 +68,6 @@ class Options:
     session_flush_interval: float = 60.0  # seconds between sends of request-mode counts
     # web integrations: response statuses reported as errors (none by default, like 4xx)
     failed_request_status_codes: FrozenSet[int] = frozenset()
-    extra: Dict[str, Any]  # a new dict per instance
 
     def __init__(self, **values: Any) -> None:
         unknown = set(values) - _OPTION_NAMES
@@ -74,8 +75,6 @@ class Options:
             raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
         for name in _OPTION_NAMES:
             setattr(self, name, values[name] if name in values else getattr(Options, name, None))
-        if "extra" not in values:
-            self.extra = {}
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:

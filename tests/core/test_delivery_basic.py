@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 import pytest
 
@@ -65,24 +64,29 @@ def test_large_envelopes_are_gzipped(recorder):
     assert req.envelope().event["extra"]["blob"].startswith("x")
 
 
-def test_capture_does_not_wait_for_a_slow_server(recorder):
-    recorder.respond({"path": "/envelope/", "delay": 1.0})
-    releasetag.init(recorder.dsn(), release="r@1")
-    start = time.perf_counter()
-    for _ in range(5):
+def test_capture_does_not_wait_for_the_server(recorder):
+    """Captures return while the server holds the first request unanswered (how long a
+    capture takes is measured in bench/, not asserted here)."""
+    recorder.respond({"path": "/envelope/", "hang": True, "times": 1})
+    releasetag.init(recorder.dsn(), release="r@1", http_timeout=2)
+    releasetag.capture_message("first")
+    recorder.wait_for(lambda r: r.requests("/envelope/"))  # the sender is stuck on it now
+    for _ in range(4):
         releasetag.capture_message("m")
-    assert time.perf_counter() - start < 0.5
-    assert releasetag.flush(10)
-    assert len(recorder.events()) == 5
+    stats = releasetag.delivery_stats()
+    assert stats["sent"] == 0 and stats["queued"] >= 4  # returned without an answer
+    assert releasetag.flush(20)
+    accepted = [r.envelope().event for r in recorder.requests("/envelope/") if r["status"] == 200]
+    assert sorted(e["logentry"]["message"] for e in accepted) == ["first"] + ["m"] * 4
 
 
+@pytest.mark.timeout(60)  # a flush that waited for the answer would take 10 minutes
 def test_flush_honours_timeout_on_hung_server(recorder):
     recorder.respond({"path": "/envelope/", "hang": True})
-    releasetag.init(recorder.dsn(), release="r@1", http_timeout=30)
+    releasetag.init(recorder.dsn(), release="r@1", http_timeout=600)
     releasetag.capture_message("m")
-    start = time.perf_counter()
     assert releasetag.flush(0.5) is False
-    assert time.perf_counter() - start < 1.5
+    assert releasetag.delivery_stats()["sent"] == 0
 
 
 def test_rate_limit_header_stops_category_and_is_reported(recorder):

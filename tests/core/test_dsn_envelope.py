@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from releasetag.protocol.dsn import Dsn, parse_auth_header
 from releasetag.protocol.envelope import Envelope, EnvelopeError, Item, event_envelope
+from releasetag.protocol.errors import ConfigurationError
 
 
 def test_dsn_parts_and_urls():
@@ -98,3 +101,63 @@ def test_sentry_sdk_envelopes_parse():
     env = Envelope.parse(buf.getvalue())
     assert env.event["message"] == "m"
     assert env.items[1].payload == b"abc\ndef"
+
+
+@pytest.mark.parametrize(
+    "value,reason",
+    [
+        ("http://k@h:0/1", "port must be between 1 and 65535"),
+        ("http://k@h/\u0661\u0662", "digits 0-9"),  # Arabic-Indic digits: isdigit() says yes
+        ("http://k@h/\u00b2", "digits 0-9"),  # superscript two
+        ("http://k@h\u00a0x/1", "host contains a space"),
+    ],
+)
+def test_dsns_that_lead_nowhere_are_refused_at_init(value, reason):
+    import releasetag
+
+    with pytest.raises(releasetag.ConfigurationError, match=reason):
+        releasetag.init(value, release="a@1")
+    assert releasetag.get_client() is None or not releasetag.get_client().active
+
+
+_DIGITS = "0123456789\u0661\u0662\u00b2\u0966\uff11"  # ASCII, Arabic-Indic, superscript, ...
+_DSN_CHARS = st.sampled_from(list("0123456789:/@.[]ab%\\ \u00a0\u0661\u00b2") + ["k", "h"])
+_PORTS = st.one_of(
+    st.just(""),
+    st.integers(min_value=0, max_value=70000).map(lambda p: f":{p}"),
+    st.text(alphabet=_DIGITS + " +-", max_size=6).map(lambda p: ":" + p),
+)
+_STRUCTURED = st.builds(
+    "{}://{}@{}{}/{}{}".format,
+    st.sampled_from(["http", "https", "ftp", ""]),
+    st.one_of(st.just("key"), st.text(max_size=6)),
+    st.one_of(st.sampled_from(["h", "127.0.0.1", "[::1]", "o1.example.com"]), st.text(max_size=8)),
+    _PORTS,
+    st.sampled_from(["", "prefix/", "a/b/"]),
+    st.text(alphabet=_DIGITS + "a/", max_size=6),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        _STRUCTURED,
+        st.text(alphabet=_DSN_CHARS, max_size=30).map(lambda rest: "http://" + rest),
+        st.text(max_size=40),
+    )
+)
+def test_any_string_is_a_dsn_that_leads_somewhere_or_a_clear_error(value):
+    """Either a ConfigurationError (a ValueError) naming the problem, or a DSN whose parts
+    make a reachable URL: port 1-65535, an ASCII project number, a host without spaces, and
+    the same DSN when written out and read back."""
+    try:
+        dsn = Dsn.parse(value)
+    except ConfigurationError as exc:
+        assert str(exc).startswith("invalid DSN: ")
+        return
+    assert dsn.port is None or 1 <= dsn.port <= 65535
+    assert dsn.project_id.isascii() and dsn.project_id.isdigit()
+    assert dsn.host and not any(c.isspace() or not c.isprintable() for c in dsn.host)
+    assert dsn.scheme in ("http", "https")
+    assert Dsn.parse(str(dsn)) == dsn
+    assert dsn.envelope_url.endswith(f"/api/{dsn.project_id}/envelope/")

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from typing import Any, Dict, List, Tuple
 
@@ -286,8 +285,10 @@ def test_request_counts_are_sent_every_flush_interval_without_a_flush(recorder):
                 totals[key] = totals.get(key, 0) + bucket.get(key, 0)
         assert totals == {"exited": 3, "errored": 1, "crashed": 1, "abnormal": 0}
         _call(app, "/")
-        time.sleep(0.5)
-        assert len(sessions(recorder)) == 2  # the next interval sends only what is new
+        # the next interval sends only what is new: one more item, with the one request
+        second = recorder.wait_for(lambda r: sessions(r)[1:], timeout=10)
+        assert [b.get("exited", 0) for b in second[0]["aggregates"]] == [1]
+        assert sum(b.get("errored", 0) + b.get("crashed", 0) for b in second[0]["aggregates"]) == 0
     finally:
         releasetag.close(timeout=2)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -158,3 +159,50 @@ def test_claim_finds_an_allowed_envelope_behind_many_limited_ones(tmp_path):
     spool.put(b"e\n", "error", ts_ns=base + 1000)
     claim, skipped = spool.claim(lambda c: c == "session")
     assert claim is not None and claim.data == b"e\n" and skipped == {"session"}
+
+
+def _envelope(message: str) -> bytes:
+    from releasetag.protocol.envelope import event_envelope
+
+    return event_envelope({"event_id": "e" * 32, "logentry": {"message": message}}).serialize()
+
+
+def test_corrupt_spool_files_are_set_aside_counted_and_logged_once(recorder, tmp_path, caplog):
+    """An earlier process left one good envelope, one file of garbage and one truncated file
+    (named as it wrote them), plus a directory and a symlink named like envelopes. Only the
+    good one reaches the server; the broken ones are counted, logged in one line and set
+    aside; the directory and the symlink are left alone (no ``.claim-`` renames)."""
+    import releasetag
+
+    base = time.time_ns()
+    writer = DiskSpool(str(tmp_path))
+    writer.put(_envelope("good"), "error", ts_ns=base + 3)
+    garbage = b"\x00\xff not an envelope \xfe"
+    (tmp_path / f"{base + 1:019d}-1-00000001-{len(garbage)}.error.env").write_bytes(garbage)
+    truncated = _envelope("truncated")
+    (tmp_path / f"{base + 2:019d}-1-00000002-{len(truncated)}.error.env").write_bytes(
+        truncated[:-20]
+    )
+    folder = tmp_path / f"{base:019d}-1-00000000-10.error.env"
+    folder.mkdir()
+    (folder / "inside").write_bytes(b"keep me")
+    link = tmp_path / f"{base + 4:019d}-1-00000004-10.error.env"
+    link.symlink_to(folder / "inside")
+    with caplog.at_level(logging.WARNING, logger="releasetag.transport"):
+        releasetag.init(
+            recorder.dsn(), release="a@1", spool_dir=str(tmp_path), default_integrations=False
+        )
+        try:
+            assert releasetag.flush(10)
+            stats = releasetag.delivery_stats()
+        finally:
+            releasetag.close(1)
+    assert [e["logentry"]["message"] for e in recorder.events()] == ["good"]
+    assert stats["dropped"] == {"internal_sdk_error": 2}
+    warnings = [r.getMessage() for r in caplog.records if r.name == "releasetag.transport"]
+    assert len(warnings) == 1 and "not a valid envelope" in warnings[0], warnings
+    names = sorted(os.listdir(tmp_path))
+    assert not [n for n in names if ".claim-" in n]
+    assert folder.is_dir() and (folder / "inside").read_bytes() == b"keep me"
+    assert link.is_symlink()
+    assert len([n for n in names if n.startswith(".corrupt-")]) == 2

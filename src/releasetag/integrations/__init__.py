@@ -20,6 +20,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type
 
+    from ..client import Client
+
 
 class Integration:
     """Base class: subclasses set ``identifier`` and implement ``setup(client)``."""
@@ -28,7 +30,8 @@ class Integration:
     #: a module name that must already be in sys.modules for auto-enabling (None: always)
     requires_module: Optional[str] = None
 
-    def setup(self, client: Any) -> None:  # pragma: no cover - interface
+    def setup(self, client: Client) -> None:  # pragma: no cover - interface
+        """Hook into the program for ``client``; idempotent (init() may run again)."""
         raise NotImplementedError
 
 
@@ -174,7 +177,7 @@ def _wait_for_imports(entries: Iterable[Tuple[str, str, Optional[str]]]) -> None
 
 
 def setup_integrations(
-    client: Any, explicit: Iterable[Integration], with_defaults: bool
+    client: Client, explicit: Iterable[Integration], with_defaults: bool
 ) -> Dict[str, Integration]:
     """Set up integrations for ``client``; an explicit one replaces the default of its kind."""
     chosen: Dict[str, Integration] = {}

@@ -12,6 +12,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Optional
 
+_NOT_IN_HOST = frozenset("\\")  # a backslash: urlsplit leaves it in the host
+
 
 class Dsn(FrozenRecord):
     """A parsed DSN: ``{scheme}://{public_key}[:{secret}]@{host}[:{port}]/{prefix/}{project_id}``."""
@@ -62,6 +64,12 @@ class Dsn(FrozenRecord):
             )
         if not parts.hostname:
             raise ConfigurationError("invalid DSN: it has no host")
+        if any(c.isspace() or not c.isprintable() or c in _NOT_IN_HOST for c in parts.hostname):
+            raise ConfigurationError(
+                "invalid DSN: the host contains a space, a backslash or a control character"
+            )
+        if port == 0:
+            raise ConfigurationError("invalid DSN: the port must be between 1 and 65535, not 0")
         if not parts.username:
             raise ConfigurationError(
                 "invalid DSN: it has no public key (expected https://KEY@host/PROJECT_ID)"
@@ -72,9 +80,9 @@ class Dsn(FrozenRecord):
             raise ConfigurationError(
                 "invalid DSN: it has no project id (expected https://KEY@host/PROJECT_ID)"
             )
-        if not project_id.isdigit():
+        if not (project_id.isascii() and project_id.isdigit()):
             raise ConfigurationError(
-                f"invalid DSN: the project id must be a number, not {project_id!r}"
+                f"invalid DSN: the project id must be a number (digits 0-9), not {project_id!r}"
             )
         host = parts.hostname
         if ":" in host:  # IPv6 literal

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from ..protocol.errors import ConfigurationError
-from .base import Transport
-from .http import HttpTransport, SendResult
+from .base import SendResult, Transport
+from .http import HttpTransport
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from ..options import Options
 
 __all__ = ["HttpTransport", "SendResult", "Transport", "make_transport"]
 
 
-def make_transport(options: Any) -> Transport:
+def make_transport(options: Options) -> Transport:
     """The transport for ``options``: a user-given one (a ``Transport`` subclass or
     instance), or HTTP to the DSN."""
     if options.transport is None:

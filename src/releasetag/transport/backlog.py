@@ -81,10 +81,6 @@ class MemoryBacklog:
     def __len__(self) -> int:
         return len(self._entries)
 
-    @property
-    def size_bytes(self) -> int:
-        return self._bytes
-
     def put(self, data: bytes, category: str, ts_ns: Optional[int] = None) -> str:
         key = make_key(ts_ns or wall_ns(), os.getpid(), next(self._seq))
         evicted = []
@@ -127,6 +123,9 @@ class MemoryBacklog:
 
     def discard(self, claim: Claim) -> None:
         pass
+
+    def set_aside(self, claim: Claim, why: str) -> None:
+        """Entries in memory are the bytes the SDK wrote: nothing to set aside."""
 
     def collect(self) -> None:
         pass

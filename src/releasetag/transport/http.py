@@ -16,13 +16,12 @@ import threading
 from releasetag.protocol.dsn import Dsn
 from releasetag.protocol.envelope import ENVELOPE_CONTENT_TYPE, Envelope, Item
 from releasetag.protocol.log import get_logger, internal_error
-from releasetag.protocol.records import FrozenRecord
 
 from .. import lifecycle, trim
 from ..event import utc_timestamp
 from . import reports
 from .backlog import MemoryBacklog
-from .base import Transport
+from .base import SendResult, Transport
 from .clock import monotonic, wall_ns
 from .connection import Connection
 from .ratelimit import RateLimiter, parse_retry_after
@@ -34,6 +33,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, List, Optional, Tuple
 
+    from ..options import Options
     from ..types import Event
 
 _LOGGER = "releasetag.transport"  # get_logger(_LOGGER): logging loads at first use
@@ -44,27 +44,6 @@ _DROP_HINTS = {
     403: "the DSN's project refused the event: check the DSN and the project's settings",
     413: "the envelope is too large for the server",
 }
-
-
-class SendResult(FrozenRecord):
-    """What became of one POST: ``ok`` when the server accepted it."""
-
-    __slots__ = ("ok", "status", "reason", "retry", "retry_after")
-    ok: bool
-    status: Optional[int]
-    reason: str
-    retry: bool  # worth trying again later (network error, 5xx, 429)
-    retry_after: Optional[float]  # seconds the server asked us to wait
-
-    def __init__(
-        self,
-        ok: bool,
-        status: Optional[int] = None,
-        reason: str = "",
-        retry: bool = False,
-        retry_after: Optional[float] = None,
-    ) -> None:
-        self._init(ok=ok, status=status, reason=reason, retry=retry, retry_after=retry_after)
 
 
 class _EventJob:
@@ -119,7 +98,10 @@ class _SpillJob:
 
 
 def make_backlog(
-    options: Any, on_evict: Callable[[str, str, int], None], evict_reason: Callable[[str], str]
+    options: Any,
+    on_evict: Callable[[str, str, int], None],
+    evict_reason: Callable[[str], str],
+    on_corrupt: Optional[Callable[[str, str, str], None]] = None,
 ) -> Any:
     """The disk spool when ``spool_dir`` is set, else a memory backlog."""
     if options.spool_dir:
@@ -133,6 +115,7 @@ def make_backlog(
                 max_age=options.spool_max_age,
                 on_evict=on_evict,
                 stale_claim_after=max(600.0, 10 * float(options.http_timeout)),
+                on_corrupt=on_corrupt,
             )
         except OSError as exc:
             get_logger(_LOGGER).warning(
@@ -148,12 +131,14 @@ def make_backlog(
 class HttpTransport(Transport):
     """Posts envelopes to the DSN's envelope endpoint without blocking the caller."""
 
-    def __init__(self, options: Any, dsn: Optional[Dsn] = None) -> None:
+    options: Options
+
+    def __init__(self, options: Options, dsn: Optional[Dsn] = None) -> None:
         super().__init__(options)
-        self.dsn = dsn or Dsn.parse(options.dsn)
+        self.dsn = dsn or Dsn.parse(options.dsn or "")
         self.policy: RetryPolicy = options.retry_policy or DEFAULT_POLICY
-        self.rate_limiter = RateLimiter()
-        self.backlog = make_backlog(options, self._on_evict, self._evict_reason)
+        self.rate_limiter = RateLimiter(max_seconds=self.policy.retry_after_max)
+        self.backlog = make_backlog(options, self._on_evict, self._evict_reason, self._on_corrupt)
         self.worker = BackgroundWorker(
             options.transport_queue_size,
             idle=self._drain_backlog,
@@ -178,7 +163,6 @@ class HttpTransport(Transport):
             self.worker.poke()
 
     def _init_process_state(self) -> None:
-        self._lock = threading.Lock()
         self._failures = 0  # consecutive failed attempts
         self._retry_at = 0.0  # monotonic time before which nothing is posted
         self._recovering = False  # the backlog goes first: new envelopes queue behind it
@@ -199,6 +183,7 @@ class HttpTransport(Transport):
         self._inflight: Dict[int, Tuple[bytes, str, int]] = {}
         self._inflight_spooled: Dict[int, str] = {}
         self._poked_pid = -1  # the first capture prepares the connection
+        self._preparing: Optional[int] = None  # the thread running the first-use imports
         self._flush_deadline: Optional[float] = None
         self._warned: set = set()
 
@@ -234,11 +219,25 @@ class HttpTransport(Transport):
         self._first_use_in_process()
 
     def _first_use_in_process(self) -> None:
-        if self._poked_pid != os.getpid():  # first event of this process (or fork child)
-            self._poked_pid = os.getpid()
+        """The first event of this process (or fork child) loads what sending needs.
+
+        Safe against re-entry: a capture from a signal handler that interrupts these imports
+        on the same thread does not import again (it would get a half-initialised module);
+        its envelope is queued, and the sender thread waits for the imports to finish."""
+        pid = os.getpid()
+        if self._poked_pid == pid:
+            return
+        ident = threading.get_ident()
+        if self._preparing == ident:
+            return
+        self._preparing = ident
+        try:
             self._prepare_sending()
-            if self.backlog.durable:
-                self.worker.poke()
+        finally:
+            self._preparing = None
+        self._poked_pid = pid
+        if self.backlog.durable:
+            self.worker.poke()
 
     def _prepare_sending(self) -> None:
         """Import what the sender thread needs (HTTP modules, gzip, random, logging).
@@ -447,6 +446,11 @@ class HttpTransport(Transport):
                 return max(0.01, min(self.rate_limiter.seconds_left([c]) for c in skipped))
             self._recovering = False
             return None
+        if self.backlog.durable:
+            why = _envelope_error(claim.data)
+            if why is not None:
+                self.backlog.set_aside(claim, why)  # never sent: counted by _on_corrupt
+                return 0.0
         outcome, _result = self._attempt(claim.data, claim.category)
         if outcome == SENT:
             self.backlog.ack(claim)
@@ -480,10 +484,12 @@ class HttpTransport(Transport):
                 self.stats.restore_report(report)
             if outcome == RETRY:
                 self._failures += 1
-                if result.status != 429:  # a 429 is handled by the rate limiter
-                    self._retry_at = monotonic() + self.policy.backoff(
-                        self._failures, result.retry_after
-                    )
+                delay = self.policy.backoff(self._failures, result.retry_after)
+                if result.status != 429:
+                    self._retry_at = monotonic() + delay
+                elif not self.rate_limiter.is_limited(category):
+                    # a 429 whose limits name other categories: this one waits too
+                    self.rate_limiter.hold(category, delay)
                 self.stats.record_retry()
             else:
                 self.stats.record_lost(reports.SEND_ERROR, category)
@@ -518,6 +524,15 @@ class HttpTransport(Transport):
     def _on_evict(self, reason: str, category: str, n: int) -> None:
         self.stats.record_lost(reason, category, n)
 
+    def _on_corrupt(self, name: str, category: str, why: str) -> None:
+        """A spool file that is not a valid envelope was set aside: count it, say so once."""
+        self.stats.record_lost(reports.INTERNAL_SDK_ERROR, category)
+        self._warn_once(
+            "corrupt",
+            f"spool file {name} is not a valid envelope ({why}): not sent, set aside as "
+            f".corrupt-{name} (counted as internal_sdk_error)",
+        )
+
     def _evict_reason(self, category: str) -> str:
         if self.rate_limiter.is_limited(category):
             return reports.RATELIMIT_BACKOFF
@@ -543,8 +558,10 @@ class HttpTransport(Transport):
             status, lower, content = self.connection.post(body, headers, self._timeout())
         except Exception as exc:
             self._log_failure(f"cannot reach {self.dsn.netloc}: {type(exc).__name__}")
-            return SendResult(False, None, f"network error: {type(exc).__name__}", retry=True)
-        self.rate_limiter.update(status, lower)
+            return SendResult(False, None, f"network error: {type(exc).__name__}")
+        # a 429 waits at least the policy's backoff, growing while 429s repeat
+        minimum = self.policy.backoff(self._failures + 1) if status == 429 else 0.0
+        self.rate_limiter.update(status, lower, minimum)
         if 200 <= status < 300:
             return SendResult(True, status, "accepted")
         reason = f"HTTP {status}"
@@ -553,11 +570,9 @@ class HttpTransport(Transport):
             reason += f": {detail}"
         retry_after = None
         if "retry-after" in lower:
-            retry_after = parse_retry_after(lower["retry-after"])
+            retry_after = parse_retry_after(lower["retry-after"], cap=self.rate_limiter.max_seconds)
         self._log_failure(f"{self.dsn.netloc} refused an envelope: {reason}")
-        return SendResult(
-            False, status, reason, retry=status == 429 or status >= 500, retry_after=retry_after
-        )
+        return SendResult(False, status, reason, retry_after=retry_after)
 
     def _log_failure(self, message: str) -> None:
         if self.options.debug:
@@ -580,7 +595,7 @@ class HttpTransport(Transport):
         if self.spooler is not None:
             self.spooler.reinit_after_fork()
         self.backlog.reinit_after_fork()
-        self.rate_limiter._lock = threading.Lock()
+        self.rate_limiter.reinit_after_fork()
         self.stats = DeliveryStats()
         self.last_result = None
         self._init_process_state()
@@ -601,6 +616,17 @@ def _with_sent_at(data: bytes) -> bytes:
     except ValueError:
         pass
     return head + sep + rest
+
+
+def _envelope_error(data: bytes) -> Optional[str]:
+    """Why ``data`` (read back from the spool) is not an envelope to send; None when it is."""
+    try:
+        envelope = Envelope.parse(data)
+    except Exception as exc:  # EnvelopeError, or a decoding error of damaged bytes
+        return str(exc)[:200] or type(exc).__name__
+    if not envelope.items:
+        return "it has no items"
+    return None
 
 
 def _detail(content: bytes) -> str:

@@ -6,6 +6,8 @@ Layout (all files in ``spool_dir``)::
     <ns>-<pid>-<seq>-<bytes>.<category>.env.claim-<pid>-<token>   being sent by that process
     .tmp-<pid>-<token>-<seq>                            being written
     .done-<claim name>                                  finished, deleted in the background
+    .corrupt-<name>                                     not an envelope: set aside, deleted
+                                                        after ``max_age``
 
 - Writes are atomic: temp file, ``fsync``, ``rename``; a reader never sees half an envelope.
 - Several processes may share the directory (gunicorn or Celery workers). No lock file is
@@ -15,6 +17,9 @@ Layout (all files in ``spool_dir``)::
 - Claims of processes that died (or of an earlier process that had the same pid) are renamed
   back on the next scan, so a SIGKILL loses nothing.
 - Caps on count, bytes and age; the oldest envelopes are evicted first, each one counted.
+- A file that is not what was written (empty, or not the size its name says; the transport
+  also parses each envelope before sending it) is set aside, never sent, and reported to
+  ``on_corrupt``. Anything that is not a regular file (a directory, a symlink) is left alone.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from __future__ import annotations
 import bisect
 import itertools
 import os
+import stat
 import threading
-from typing import List, Optional, Sequence, Set, Tuple
 
 from . import reports
 from .backlog import Claim, _noop_evict, key_time, make_key
@@ -31,12 +36,18 @@ from .clock import monotonic, wall_ns
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Callable, Iterator, List, Optional, Sequence, Set, Tuple
+
     from .backlog import Evict, Limited
+
+    #: (file name, data category, why) of an envelope file set aside as corrupt
+    Corrupt = Callable[[str, str, str], None]
 
 SUFFIX = ".env"
 CLAIM = ".claim-"
 TMP_PREFIX = ".tmp-"
 DONE_PREFIX = ".done-"  # sent or dropped: renamed (fast), deleted later (slow on some disks)
+CORRUPT_PREFIX = ".corrupt-"  # not an envelope: kept for a look, deleted after max_age
 
 DEFAULT_MAX_COUNT = 10_000
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
@@ -88,6 +99,7 @@ class DiskSpool:
         on_evict: Evict = _noop_evict,
         stale_claim_after: float = 600.0,
         rescan_interval: float = 1.0,
+        on_corrupt: Optional[Corrupt] = None,
     ) -> None:
         self.directory = os.path.abspath(directory)
         os.makedirs(self.directory, mode=0o700, exist_ok=True)
@@ -95,6 +107,7 @@ class DiskSpool:
         self.max_bytes = int(max_bytes)
         self.max_age = float(max_age)
         self.on_evict = on_evict
+        self.on_corrupt = on_corrupt
         self.stale_claim_after = stale_claim_after
         self.rescan_interval = rescan_interval
         self._init_process_state()
@@ -212,11 +225,16 @@ class DiskSpool:
             entries = []
         for entry in entries:
             name = entry.name
+            if not _is_regular(entry):
+                continue  # a directory, symlink, socket...: not ours, left alone
             if name.startswith(TMP_PREFIX):
                 self._maybe_remove_stray_tmp(entry, now)
                 continue
             if name.startswith(DONE_PREFIX):
                 _unlink(entry.path)  # left by a process that ended before deleting it
+                continue
+            if name.startswith(CORRUPT_PREFIX):
+                self._maybe_remove_old(entry, now, self.max_age)
                 continue
             if CLAIM in name:
                 base = self._maybe_recover(name, entry, now)
@@ -284,6 +302,13 @@ class DiskSpool:
         if old or not pid_alive(pid):
             _unlink(entry.path)
 
+    def _maybe_remove_old(self, entry: os.DirEntry, now: float, age: float) -> None:
+        try:
+            if now - entry.stat(follow_symlinks=False).st_mtime > age:
+                _unlink(entry.path)
+        except OSError:
+            pass
+
     # --- reading ------------------------------------------------------------------------
     def _claim_path(self, name: str) -> str:
         return os.path.join(self.directory, f"{name}{CLAIM}{self._pid}-{self._token}")
@@ -313,20 +338,62 @@ class DiskSpool:
                 self._forget(name)  # another process claimed it
                 continue
             self._forget(name)
-            try:
-                os.utime(path)  # the claim's age starts now (stale-claim detection)
-                with open(path, "rb") as fh:
-                    data = fh.read()
-            except OSError:
-                _unlink(path)
+            data = self._read_claimed(name, path)
+            if data is None:
                 continue
-            if not data:
-                _unlink(path)
+            claim = Claim(key, category, data, path)
+            if len(data) != _size:
+                self.set_aside(claim, f"{len(data)} bytes, its name says {_size}")
                 continue
-            return Claim(key, category, data, path), skipped
+            return claim, skipped
         return None, skipped
 
-    def _candidates(self):  # type: ignore[no-untyped-def,unused-ignore]
+    def _read_claimed(self, name: str, path: str) -> Optional[bytes]:
+        """The bytes of a claimed file; None when it is not a regular file (renamed back and
+        left alone) or cannot be read."""
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            self._unclaim(name, path)
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                self._unclaim(name, path)
+                return None
+            os.utime(path)  # the claim's age starts now (stale-claim detection)
+            chunks: List[bytes] = []
+            while True:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+        except OSError:
+            self._unclaim(name, path)
+            return None
+        finally:
+            _close(fd)
+
+    def _unclaim(self, name: str, path: str) -> None:
+        """Give back a claimed name that cannot be sent now (it is not rescanned as ours)."""
+        try:
+            os.rename(path, os.path.join(self.directory, name))
+        except OSError:
+            pass
+
+    def set_aside(self, claim: Claim, why: str) -> None:
+        """A claimed file that is not a valid envelope: never sent; renamed to
+        ``.corrupt-<name>`` (deleted after ``max_age``) and reported to ``on_corrupt``."""
+        if not claim.path:
+            return
+        name = os.path.basename(claim.path).partition(CLAIM)[0]
+        try:
+            os.rename(claim.path, os.path.join(self.directory, CORRUPT_PREFIX + name))
+        except OSError:
+            _unlink(claim.path)
+        if self.on_corrupt is not None:
+            self.on_corrupt(name, claim.category, why)
+
+    def _candidates(self) -> Iterator[str]:
         """Waiting names, oldest first, read in small slices (no copy of a long list)."""
         start = 0
         while True:
@@ -401,23 +468,22 @@ class DiskSpool:
     def __len__(self) -> int:
         return len(self._known)
 
-    @property
-    def size_bytes(self) -> int:
-        return self._known_bytes
-
     def has_work(self) -> bool:
         """True when envelopes are known to wait, or a rescan is due."""
         if self._known:
             return True
         return not self._scanned_once or monotonic() - self._last_scan >= self.rescan_interval
 
-    def pending_on_disk(self) -> int:
-        """Envelopes waiting in the directory right now (all processes), from a fresh scan."""
-        return self.scan()
-
     def reinit_after_fork(self) -> None:
         """In a forked child: own lock, pid and token; the parent's claims stay the parent's."""
         self._init_process_state()
+
+
+def _is_regular(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _close(fd: int) -> None:

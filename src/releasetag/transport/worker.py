@@ -11,7 +11,7 @@ import os
 import threading
 from collections import deque
 
-from releasetag.protocol.log import internal_error
+from releasetag.protocol.log import get_logger, internal_error
 
 from .clock import monotonic
 
@@ -21,6 +21,16 @@ if TYPE_CHECKING:
 
     Job = Callable[[], None]
     Idle = Callable[[], Optional[float]]
+
+#: the longest a worker sleeps before it looks again (a bound on any timer it is given)
+MAX_WAIT = 3600.0
+
+
+def _delay(seconds: Optional[float]) -> float:
+    """``seconds`` as a wait a timer accepts: within ``[0, MAX_WAIT]``, ``nan`` -> 0."""
+    if seconds is None or not seconds > 0.0:  # nan, negative, zero
+        return 0.0
+    return min(float(seconds), MAX_WAIT)
 
 
 class BackgroundWorker:
@@ -46,6 +56,7 @@ class BackgroundWorker:
         self.idle_parallel: Callable[[], bool] = lambda: False
         self._init_state()
         self._closed = False
+        self._warned = False  # a failure was logged as a warning already
 
     def _init_state(self) -> None:
         # An RLock: a signal handler (SIGTERM flush) may run while the main thread holds it.
@@ -81,7 +92,7 @@ class BackgroundWorker:
         with self._cond:
             if self._closed:
                 return
-            at = monotonic() + max(0.0, delay)
+            at = monotonic() + _delay(delay)
             if self._idle_at is None or at < self._idle_at:
                 self._idle_at = at
             if start:
@@ -127,7 +138,7 @@ class BackgroundWorker:
                 ):
                     self._idle_at = None
                 return self._run_idle
-            self._cond.wait(None if self._idle_at is None else self._idle_at - now)
+            self._cond.wait(None if self._idle_at is None else _delay(self._idle_at - now))
 
     def _run_idle(self) -> None:
         delay = None
@@ -138,26 +149,48 @@ class BackgroundWorker:
                 self._idle_running -= 1
                 self._idle_more = delay == 0.0
                 if delay is not None:
-                    at = monotonic() + max(0.0, delay)
+                    at = monotonic() + _delay(delay)
                     if self._idle_at is None or at < self._idle_at:
                         self._idle_at = at
                 self._cond.notify_all()
 
     def _run(self) -> None:
+        """The thread's loop. No exception ends it: a failure is logged once (the first;
+        later ones at debug level) and the thread carries on with the next job."""
         while True:
-            with self._cond:
-                job = self._next()
-                if job is None:
-                    return
-                self._busy += 1
+            try:
+                with self._cond:
+                    job = self._next()
+                    if job is None:
+                        return
+                    self._busy += 1
+            except Exception:
+                self._failed("waiting for work")
+                _pause()  # a failure that repeats must not spin
+                continue
             try:
                 job()
             except Exception:
-                internal_error("releasetag worker job failed")
+                self._failed("a job")
             finally:
                 with self._cond:
                     self._busy -= 1
                     self._cond.notify_all()
+
+    def _failed(self, what: str) -> None:
+        """Note an exception the thread survived: once as a warning, then at debug level."""
+        internal_error(f"releasetag worker: {what} failed")
+        if not self._warned:
+            self._warned = True
+            try:
+                get_logger("releasetag.transport").warning(
+                    "%s: %s failed (the thread carries on; details at debug level on "
+                    "releasetag.internal)",
+                    self.name,
+                    what,
+                )
+            except Exception:  # logging itself failed (interpreter shutdown)
+                pass
 
     def flush(self, timeout: Optional[float]) -> bool:
         """Wait until the queue is empty and no idle work is due before the deadline.
@@ -193,7 +226,7 @@ class BackgroundWorker:
                     return False
                 wait = self._idle_at - monotonic()
                 if wait > 0:
-                    self._cond.wait(wait)
+                    self._cond.wait(_delay(wait))
                     continue
                 self._idle_at = None
                 self._idle_running += 1
@@ -205,7 +238,7 @@ class BackgroundWorker:
             try:
                 job()
             except Exception:
-                internal_error("releasetag job failed")
+                self._failed("a job run by flush")
             finally:
                 self._cond.acquire()
                 self._busy -= 1
@@ -244,3 +277,9 @@ class BackgroundWorker:
     def reinit_after_fork(self) -> None:
         """In a forked child: new lock and condition, no thread, nothing queued."""
         self._init_state()
+
+
+def _pause() -> None:
+    import time  # loaded already (by threading); looked up only after a failure
+
+    time.sleep(0.05)
