@@ -40,14 +40,21 @@ class BoundedReader(io.RawIOBase):
     def readinto(self, buf: Any) -> int:
         timeout = self.owner.read_timeout
         deadline = self.owner.deadline
+        at_deadline = False
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise DeadlineExceeded("the answer was not complete at the deadline")
-            timeout = left if timeout is None else min(timeout, left)
+            at_deadline = timeout is None or left < timeout
+            timeout = left if at_deadline else timeout
         if timeout is not None:
             self.sock.settimeout(timeout)
-        return int(self.sock.recv_into(buf))
+        try:
+            return int(self.sock.recv_into(buf))
+        except socket.timeout:
+            if at_deadline:
+                raise DeadlineExceeded("the answer was not complete at the deadline") from None
+            raise
 
 
 class Response(http.client.HTTPResponse):
@@ -61,8 +68,17 @@ class Response(http.client.HTTPResponse):
         owner: Any,
     ) -> None:
         super().__init__(sock, debuglevel, method, url)
-        self.fp.close()  # http.client's own buffered socket file: replaced by a bounded one
+        # http.client's own socket file is replaced by a bounded one, but kept open until the
+        # answer is done: it holds the socket open after an answer that ends the connection
+        # (http.client then closes the connection before the body is read)
+        self._held = self.fp
         self.fp = io.BufferedReader(BoundedReader(sock, owner), _BLOCK)
+
+    def _close_conn(self) -> None:
+        super()._close_conn()  # type: ignore[misc]
+        held, self._held = self._held, None
+        if held is not None:
+            held.close()
 
     def _read_status(self) -> Tuple[str, int, str]:
         while True:

@@ -193,6 +193,11 @@ def read_body(response: Any, limit: int) -> bytes:
     while True:
         block = response.read1(_BLOCK)
         if not block:
+            if response.length:  # Content-Length not reached (read1 does not say)
+                raise OSError(
+                    f"the connection ended in the middle of the answer ({len(out)} of "
+                    f"{len(out) + response.length} bytes)"
+                )
             response.close()  # done: http.client may send the next request on the connection
             return bytes(out)
         out += block
