@@ -71,7 +71,7 @@ class Response(http.client.HTTPResponse):
         # http.client's own socket file is replaced by a bounded one, but kept open until the
         # answer is done: it holds the socket open after an answer that ends the connection
         # (http.client then closes the connection before the body is read)
-        self._held = self.fp
+        self._held: Any = self.fp
         self.fp = io.BufferedReader(BoundedReader(sock, owner), _BLOCK)
 
     def _close_conn(self) -> None:
