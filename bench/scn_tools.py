@@ -62,6 +62,11 @@ def _cli_setup(ctx: Context) -> None:
         SENTRY_DISABLE_UPDATE_CHECK="1",
         HOME=ctx.tmpdir,
     )
+    # the children run the releasetag this process imports (PYTHONPATH=tree/src: that tree's,
+    # else the installed one), not whatever the console script would find by itself
+    import releasetag
+
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(releasetag.__file__)))
     ctx.notes.setdefault("_cli_env", {})["env"] = env
 
 

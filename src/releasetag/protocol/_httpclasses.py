@@ -19,7 +19,8 @@ import socket
 import time
 from urllib.parse import unquote
 
-from .httpconn import _BLOCK, DeadlineExceeded, nodelay
+from .netenv import BLOCK as _BLOCK
+from .netenv import DeadlineExceeded, nodelay
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

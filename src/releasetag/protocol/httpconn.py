@@ -26,21 +26,16 @@ import threading
 import time
 from urllib.parse import unquote, urlsplit
 
-from .netenv import ca_locations, display_url, resolve_proxy
+from .netenv import BLOCK as _BLOCK
+from .netenv import DeadlineExceeded, ca_locations, display_url, nodelay, resolve_proxy
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import http.client
-    import socket
     import ssl
     from typing import Any, BinaryIO, Dict, Optional, Tuple, Type
 
 SOCKS_SCHEMES = ("socks4", "socks4a", "socks5", "socks5h")
-_BLOCK = 65536
-
-
-class DeadlineExceeded(OSError):
-    """An exchange ran past its deadline (a server answering too slowly, a byte at a time)."""
 
 
 _contexts: Dict[Tuple[Optional[str], Optional[str]], Any] = {}
@@ -167,10 +162,7 @@ def load(*, tls: bool = False, socks: bool = False) -> Any:
     if tls:
         import ssl  # noqa: F401
 
-        try:
-            import certifi  # noqa: F401
-        except ImportError:
-            pass
+        ca_locations()  # finds certifi's bundle (importlib.util)
     if socks:
         try:
             import socks as _socks  # noqa: F401
@@ -234,19 +226,9 @@ def is_dropped(conn: "http.client.HTTPConnection") -> bool:
     return bool(readable)
 
 
-def nodelay(sock: "socket.socket") -> "socket.socket":
-    """``sock`` with TCP_NODELAY set (where the OS allows it)."""
-    import socket
-
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except OSError:
-        pass
-    return sock
-
-
 __all__ = [
     "DeadlineExceeded",
+    "nodelay",
     "BoundedBody",
     "display_url",
     "http_errors",

@@ -1,5 +1,6 @@
 """What the environment says about reaching a server: proxies, ``no_proxy``, CA bundles, and
-URLs shown without their credentials.
+URLs shown without their credentials; and the small pieces ``httpconn`` and its
+``http.client`` classes share (``DeadlineExceeded``, ``nodelay``).
 
 Read the way curl, requests and OpenSSL read them, so that a pipeline's existing settings work
 unchanged; nothing here imports ``urllib.request`` (which would load ``http.client``, ``ssl``
@@ -13,7 +14,25 @@ from urllib.parse import urlsplit, urlunsplit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import socket
     from typing import List, Mapping, Optional, Tuple
+
+BLOCK = 65536  # bytes read or sent at a time
+
+
+class DeadlineExceeded(OSError):
+    """An exchange ran past its deadline (a server answering too slowly, a byte at a time)."""
+
+
+def nodelay(sock: "socket.socket") -> "socket.socket":
+    """``sock`` with TCP_NODELAY set (where the OS allows it)."""
+    import socket
+
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass
+    return sock
 
 
 def resolve_proxy(
@@ -112,11 +131,31 @@ def ca_locations(
             return path, environ.get("SSL_CERT_DIR") or None, source
     if environ.get("SSL_CERT_DIR"):
         return None, environ["SSL_CERT_DIR"], "SSL_CERT_DIR"
+    bundle = certifi_bundle()
+    if bundle is None:
+        return None, None, "the system's certificates"
+    return bundle, None, "certifi"
+
+
+def certifi_bundle() -> Optional[str]:
+    """The path of certifi's CA bundle, or None without certifi. Found beside the package
+    without importing it: ``import certifi`` loads ``importlib.resources`` (about 25 ms)."""
+    from importlib.util import find_spec
+
     try:
+        spec = find_spec("certifi")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.origin:
+        return None
+    path = os.path.join(os.path.dirname(spec.origin), "cacert.pem")
+    if os.path.isfile(path):
+        return path
+    try:  # an unusual install (a zip): ask certifi itself
         import certifi
     except ImportError:
-        return None, None, "the system's certificates"
-    return certifi.where(), None, "certifi"
+        return None
+    return str(certifi.where())
 
 
 def display_url(url: str) -> str:
