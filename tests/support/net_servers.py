@@ -7,7 +7,7 @@ appends one JSON line per request it receives to LOG (``{"line": ..., "headers":
   holding ``/redirect/`` answers 302 to the URL after it; with CERT_PEM (a certificate and its
   key, from trustme) it speaks TLS;
 - ``raw SCRIPT``: answers the Nth request with the Nth reply of the JSON list SCRIPT (latin-1
-  text sent as is; ``"drip"``: headers of a 100000-byte answer, then one byte every 0.2 s);
+  text sent as is, then the connection is closed if it starts with ``CLOSE ``; ``"drip"``: headers of a 100000-byte answer, then one byte every 0.2 s);
 - ``proxy``: a forward proxy: absolute-form requests forwarded, ``CONNECT`` tunnelled.
 """
 
@@ -95,6 +95,9 @@ def _raw(conn: socket.socket, log: str, script: list, counter: list) -> None:
             for _ in range(100000):
                 conn.sendall(b" ")
                 time.sleep(0.2)
+            return
+        if reply.startswith("CLOSE "):  # the answer ends with the connection
+            conn.sendall(reply[len("CLOSE ") :].encode("latin-1"))
             return
         conn.sendall(reply.encode("latin-1"))
 

@@ -218,7 +218,7 @@ def test_framing_interim_answers_and_http10(servers, tmp_path):
         tmp_path,
         chunked,
         "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + OK,
-        'HTTP/1.0 201 Created\r\n\r\n{"version": "1"}',
+        'CLOSE HTTP/1.0 201 Created\r\n\r\n{"version": "1"}',
         OK,
     )
     with _client(server.url()) as client:
@@ -235,7 +235,7 @@ def test_framing_interim_answers_and_http10(servers, tmp_path):
         ("SSH-2.0-OpenSSH_9.6\r\n", "does not start with an HTTP/1.x status line"),
         ("HTTP/1.1 200 OK\r\nX: " + "a" * 70000 + "\r\n\r\n", "a line longer than 65536"),
         ("HTTP/1.1 200 OK\r\n" + "X-A: 1\r\n" * 150 + "\r\n", "more than 100 headers"),
-        ("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "ended in the middle"),
+        ("CLOSE HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "ended in the middle"),
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "not valid HTTP/1.1"),
     ],
 )
@@ -251,7 +251,7 @@ def test_an_answer_over_the_size_limit_is_refused(servers, tmp_path, monkeypatch
     import releasetag.build.webapi.http as http_mod
 
     monkeypatch.setattr(http_mod, "MAX_BODY", 1000)
-    server = _raw(servers, tmp_path, "HTTP/1.1 200 OK\r\n\r\n" + "x" * 5000)
+    server = _raw(servers, tmp_path, "CLOSE HTTP/1.1 200 OK\r\n\r\n" + "x" * 5000)
     with _client(server.url()) as client, pytest.raises(ApiError) as info:
         client.json("GET", "/a/")
     assert "larger than 1000 bytes" in info.value.message
