@@ -8,7 +8,9 @@ appends one JSON line per request it receives to LOG (``{"line": ..., "headers":
   key, from trustme) it speaks TLS;
 - ``raw SCRIPT``: answers the Nth request with the Nth reply of the JSON list SCRIPT (latin-1
   text sent as is, then the connection is closed if it starts with ``CLOSE ``; ``"drip"``: headers of a 100000-byte answer, then one byte every 0.2 s);
-- ``proxy``: a forward proxy: absolute-form requests forwarded, ``CONNECT`` tunnelled.
+- ``proxy``: a forward proxy: absolute-form requests forwarded, ``CONNECT`` tunnelled;
+- ``socks``: a SOCKS5 proxy (no authentication, ``CONNECT`` to an IPv4 address or a name),
+  logging ``{"line": "SOCKS5 host:port"}``.
 """
 
 from __future__ import annotations
@@ -140,6 +142,36 @@ def _proxy(conn: socket.socket, log: str) -> None:
         _pipe(conn, upstream)
 
 
+def _recv_exactly(conn: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        more = conn.recv(n - len(data))
+        if not more:
+            raise OSError("closed")
+        data += more
+    return data
+
+
+def _socks(conn: socket.socket, log: str) -> None:
+    _, count = _recv_exactly(conn, 2)
+    _recv_exactly(conn, count)  # the methods offered
+    conn.sendall(b"\x05\x00")  # no authentication
+    _, command, _, kind = _recv_exactly(conn, 4)
+    if kind == 1:
+        host = socket.inet_ntoa(_recv_exactly(conn, 4))
+    elif kind == 3:
+        host = _recv_exactly(conn, _recv_exactly(conn, 1)[0]).decode()
+    else:
+        conn.sendall(b"\x05\x08\x00\x01" + bytes(6))
+        return
+    port = int.from_bytes(_recv_exactly(conn, 2), "big")
+    _log(log, f"SOCKS5 {host}:{port}", {})
+    upstream = socket.create_connection((host, port), 10)
+    conn.sendall(b"\x05\x00\x00\x01" + bytes(6))
+    with upstream:
+        _pipe(conn, upstream)
+
+
 def main() -> None:
     mode, log = sys.argv[1], sys.argv[2]
     arg = sys.argv[3] if len(sys.argv) > 3 else None
@@ -169,6 +201,8 @@ def main() -> None:
                     _echo(conn, log)
                 elif mode == "raw":
                     _raw(conn, log, script, counter)
+                elif mode == "socks":
+                    _socks(conn, log)
                 else:
                     _proxy(conn, log)
         except (OSError, ValueError):

@@ -167,6 +167,20 @@ def test_no_proxy_sends_directly(servers, monkeypatch):
     assert proxy.requests() == [] and len(echo.requests()) == 1
 
 
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_socks5_proxy_carries_http_and_https(servers, tls, monkeypatch, scheme):
+    pytest.importorskip("socks", reason="PySocks (the socks extra) is not installed")
+    server_pem, ca_pem = tls
+    echo = servers("echo", server_pem if scheme == "https" else None)
+    proxy = servers("socks")
+    monkeypatch.setenv("ALL_PROXY", f"socks5h://127.0.0.1:{proxy.port}")
+    monkeypatch.setenv("SSL_CERT_FILE", ca_pem)
+    with _client(echo.url(scheme, "localhost")) as client:
+        assert client.json("GET", "/organizations/")["auth"] == "Bearer tok"
+    (seen,) = proxy.requests()
+    assert seen["line"] == f"SOCKS5 localhost:{echo.port}"  # the name resolved by the proxy
+
+
 @pytest.mark.parametrize(
     "no_proxy, host, port, bypass",
     [
