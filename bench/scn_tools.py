@@ -62,11 +62,14 @@ def _cli_setup(ctx: Context) -> None:
         SENTRY_DISABLE_UPDATE_CHECK="1",
         HOME=ctx.tmpdir,
     )
-    # the children run the releasetag this process imports (PYTHONPATH=tree/src: that tree's,
-    # else the installed one), not whatever the console script would find by itself
+    # the children run this tree's releasetag (the runner imports it from src/), not whatever
+    # the console script would find by itself; BENCH_RELEASETAG_SRC=other/src times another
+    # checkout's (a "before" figure) with the same scenarios
     import releasetag
 
-    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(releasetag.__file__)))
+    env["PYTHONPATH"] = os.environ.get("BENCH_RELEASETAG_SRC") or os.path.dirname(
+        os.path.dirname(os.path.abspath(releasetag.__file__))
+    )
     ctx.notes.setdefault("_cli_env", {})["env"] = env
 
 
