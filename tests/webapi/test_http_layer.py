@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from releasetag.build.config import Config
 from releasetag.build.webapi.http import ApiClient, ApiError
-from releasetag.protocol.netenv import bypasses
+from releasetag.protocol.netenv import bypasses, display_url, mask_credentials
 from tests.support.procs import stop_process
 from tests.support.recorder import ROOT
 
@@ -279,3 +281,31 @@ def test_a_dripping_server_meets_the_deadline_and_leaves_no_thread(servers, tmp_
     assert "no complete answer within 2 s" in info.value.message
     assert set(threading.enumerate()) == before
     assert len(server.requests()) == 1
+
+
+# --- what comes from the environment, whatever it holds ---------------------------------
+
+
+_secret = st.text(st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="/@?#"),
+                  min_size=6, max_size=20)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    user=st.text(st.characters(min_codepoint=97, max_codepoint=122), max_size=8),
+    password=_secret,
+    host=st.from_regex(r"[a-z0-9.-]{1,20}(:[0-9]{1,5})?", fullmatch=True),
+    path=st.text(max_size=20).map(lambda p: "/" + p.replace(" ", "")),
+    prefix=st.text(max_size=20),
+)
+def test_a_password_in_a_url_is_never_shown(user, password, host, path, prefix):
+    url = f"https://{user}:{password}@{host}{path}"
+    assert password not in display_url(url).split(host, 1)[0]
+    masked = mask_credentials(f"{prefix} {url} failed")
+    assert f"{user}:{password}@" not in masked and "***@" in masked
+
+
+@settings(max_examples=200, deadline=None)
+@given(no_proxy=st.text(max_size=60), host=st.text(max_size=30), port=st.integers(0, 70000))
+def test_any_no_proxy_value_gives_an_answer(no_proxy, host, port):
+    assert bypasses(no_proxy, host, port) in (True, False)
