@@ -309,3 +309,40 @@ def test_a_password_in_a_url_is_never_shown(user, password, host, path, prefix):
 @given(no_proxy=st.text(max_size=60), host=st.text(max_size=30), port=st.integers(0, 70000))
 def test_any_no_proxy_value_gives_an_answer(no_proxy, host, port):
     assert bypasses(no_proxy, host, port) in (True, False)
+
+
+# --- the runtime transport and the CLI share the layer ------------------------------------
+def _child(code: str, **env: str) -> subprocess.CompletedProcess:
+    full = {"PATH": os.environ["PATH"], "PYTHONPATH": os.path.join(ROOT, "src"), "HOME": "/x"}
+    full.update(env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env=full)  # fmt: skip
+
+
+def test_the_runtime_transport_uses_the_ca_bundle_variables(servers, tls):
+    server_pem, ca_pem = tls
+    echo = servers("echo", server_pem)
+    code = (
+        "import releasetag\n"
+        f"releasetag.init('https://key@localhost:{echo.port}/1', default_integrations=False)\n"
+        "releasetag.capture_message('over TLS')\n"
+        "print(releasetag.flush(10))\n"
+    )
+    out = _child(code, CURL_CA_BUNDLE=ca_pem)
+    assert out.stdout.split() == ["True"], out.stderr
+    (seen,) = echo.requests()
+    assert seen["line"].startswith("POST /api/1/envelope/ HTTP/1.1")
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_cli_command_loads_neither_requests_urllib3_nor_certifi(scheme):
+    code = (
+        "import sys; from releasetag.cli.main import main\n"
+        "try: main(['releases', 'list', '--url', '" + scheme + "://127.0.0.1:9/',"
+        " '--auth-token', 't', '-o', 'a'])\n"
+        "except SystemExit: pass\n"
+        "print(*(m in sys.modules for m in ('requests', 'urllib3', 'certifi')))"
+    )
+    out = _child(code, RELEASETAG_HTTP_RETRIES="0")
+    assert "cannot connect to" in out.stderr  # it did try
+    assert out.stdout.split() == ["False", "False", "False"], out.stderr
