@@ -197,6 +197,67 @@ def read_body(response: Any, limit: int) -> bytes:
             raise OSError(f"the server's answer is larger than {limit} bytes")
 
 
+def exchange(
+    conn: Any,
+    method: str,
+    target: str,
+    headers: Dict[str, str],
+    body: Any,
+    *,
+    timeout: Tuple[float, float],
+    deadline: float,
+    limit: int,
+) -> Tuple[int, Any, bytes, bool]:
+    """One request and its whole answer on ``conn`` (from ``open_connection``): connect within
+    ``timeout[0]``, each read within ``timeout[1]``, nothing past ``deadline``
+    (``time.monotonic()``), at most ``limit`` bytes of body. Returns (status, headers, body,
+    whether the connection may be kept)."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise DeadlineExceeded("the deadline passed before the request was sent")
+    conn.deadline = deadline
+    conn.read_timeout = timeout[1]
+    if conn.sock is None:
+        conn.timeout = min(timeout[0], left)
+        conn.connect()
+    conn.sock.settimeout(min(timeout[1], max(0.001, deadline - time.monotonic())))  # sending
+    conn.request(method, target, body=body, headers=headers)
+    answer = conn.getresponse()
+    content = read_body(answer, limit)
+    keep = not answer.will_close
+    if not keep:
+        conn.close()
+    return answer.status, answer.headers, content, keep
+
+
+def describe_http_error(exc: BaseException) -> str:
+    """A one-line reason for an answer ``http.client`` could not read."""
+    name = type(exc).__name__
+    text = str(exc) or name
+    if name in ("BadStatusLine", "UnknownProtocol"):
+        text = f"it does not start with an HTTP/1.x status line: {text[:60]}"
+    elif name == "IncompleteRead":
+        text = "the connection ended in the middle of the answer"
+    elif name == "LineTooLong":
+        text = f"a line longer than 65536 bytes ({text})"
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(text.split())[:200]
+
+
+def describe_os_error(exc: BaseException) -> str:
+    """A readable one-line reason for a connection failure."""
+    import re
+    import socket
+
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve the host name: {exc.strerror or exc}"
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    text = re.sub(r"^\[Errno -?\d+\] ", "", " ".join(str(text).split()))
+    return text[:200]
+
+
 class BoundedBody:
     """A file-like request body whose reads stop at ``deadline`` (``time.monotonic()``)."""
 
@@ -228,6 +289,9 @@ def is_dropped(conn: "http.client.HTTPConnection") -> bool:
 
 __all__ = [
     "DeadlineExceeded",
+    "describe_http_error",
+    "describe_os_error",
+    "exchange",
     "nodelay",
     "BoundedBody",
     "display_url",

@@ -185,3 +185,14 @@ def mask_credentials(text: str) -> str:
     import re
 
     return re.sub(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#]*@", r"\1***@", text)
+
+
+def origin(url: str) -> Tuple[str, str, int]:
+    """(scheme, host, port) of ``url``: where a credential for it may go."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = 443 if parts.scheme.lower() == "https" else 80
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port or default

@@ -34,7 +34,12 @@ from releasetag._version import __version__
 from releasetag.build.config import Config, redact
 from releasetag.protocol.errors import ALLOW_FAILURE_HINT, ServerError
 from releasetag.protocol.log import get_logger
-from releasetag.protocol.netenv import display_url, mask_credentials, without_credentials
+from releasetag.protocol.netenv import (
+    display_url,
+    mask_credentials,
+    origin,
+    without_credentials,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -284,7 +289,10 @@ class ApiClient:
             except DeadlineExceeded:
                 raise self._deadline_error(method, url) from None
             except errors as exc:
-                if attempt >= self.retries or isinstance(exc, ValueError):
+                # a request http.client refuses to send (a ValueError that is not TLS's) would
+                # be refused again
+                refused = isinstance(exc, ValueError) and not isinstance(exc, OSError)
+                if attempt >= self.retries or refused:
                     raise self._io_error(method, url, exc) from None
                 wait = self._backoff(attempt)
             else:
@@ -295,7 +303,7 @@ class ApiClient:
                             f"{method} {display_url(url)}: more than {MAX_REDIRECTS} redirects"
                         )
                     target = urljoin(url, resp.headers["Location"])
-                    if _origin(target) != _origin(url):  # never the token to another host
+                    if origin(target) != origin(url):  # never the token to another host
                         headers = {k: v for k, v in headers.items() if k != "Authorization"}
                     if resp.status_code == 303 or (
                         resp.status_code in (301, 302) and method == "POST"
@@ -333,7 +341,7 @@ class ApiClient:
         end: float,
     ) -> Response:
         """Send once on a kept-alive connection (a fresh one when the server had closed it)."""
-        from releasetag.protocol.httpconn import BoundedBody
+        from releasetag.protocol.httpconn import BoundedBody, exchange
 
         parts = urlsplit(url)
         key = (parts.scheme, parts.netloc)
@@ -344,7 +352,9 @@ class ApiClient:
         pos = body.tell() if hasattr(body, "tell") else None
         send = body if pos is None else BoundedBody(body, end)
         try:
-            resp, keep = _exchange(conn, method, target, headers, send, timeout, end)
+            status, got, content, keep = exchange(
+                conn, method, target, headers, send, timeout=timeout, deadline=end, limit=MAX_BODY
+            )
         except BaseException as exc:
             conn.close()
             if reused and isinstance(exc, _STALE):  # the server closed it while idle
@@ -355,7 +365,7 @@ class ApiClient:
         if keep:
             with self._lock:
                 self._idle.setdefault(key, []).append((conn, absolute))
-        return resp
+        return Response(status, got, content)
 
     def _connection(self, url: str, key: Tuple[str, str], connect: float) -> Tuple[Any, bool, bool]:
         """(an idle or new connection for ``url``'s origin, whether requests name the
@@ -390,15 +400,19 @@ class ApiClient:
                 f"{method} {display_url(url)}: the server did not answer in time "
                 f"(after {self.retries} retries)"
             )
-        if not isinstance(exc, OSError):  # http.client.HTTPException, ValueError
+        from releasetag.protocol.httpconn import describe_http_error, describe_os_error
+
+        where = f"{method} {display_url(url)}"
+        refused = isinstance(exc, ValueError) and not isinstance(exc, OSError)  # not TLS's
+        if refused:  # a header or URL http.client refuses to send
+            return ApiError(f"{where}: cannot send the request ({describe_os_error(exc)})")
+        if not isinstance(exc, OSError):  # http.client.HTTPException
             return ApiError(
-                f"{method} {display_url(url)}: the server's answer is not valid HTTP/1.1 "
-                f"({_protocol_reason(exc)}) after {self.retries} retries"
-                if not isinstance(exc, ValueError)
-                else f"{method} {display_url(url)}: cannot send the request ({_reason(exc)})"
+                f"{where}: the server's answer is not valid HTTP/1.1 "
+                f"({describe_http_error(exc)}) after {self.retries} retries"
             )
         return ApiError(
-            f"cannot connect to {display_url(self.config.url)} ({_reason(exc)}) "
+            f"cannot connect to {display_url(self.config.url)} ({describe_os_error(exc)}) "
             f"after {self.retries} retries; check --url / RELEASETAG_URL"
         )
 
@@ -567,63 +581,6 @@ _STALE = (ConnectionResetError, BrokenPipeError)
 MAX_BODY = 256 * 1024 * 1024  # the longest answer read
 
 
-def _exchange(
-    conn: Any,
-    method: str,
-    target: str,
-    headers: Dict[str, str],
-    body: Any,
-    timeout: Tuple[float, float],
-    end: float,
-) -> Tuple[Response, bool]:
-    """One request and its whole answer on ``conn`` (an ``http.client`` connection from
-    ``protocol.httpconn``): connect within ``timeout[0]``, each read within ``timeout[1]``,
-    nothing past ``end``. Returns the answer and whether the connection may be kept."""
-    from releasetag.protocol.httpconn import DeadlineExceeded, read_body
-
-    left = end - time.monotonic()
-    if left <= 0:
-        raise DeadlineExceeded("the deadline passed before the request was sent")
-    conn.deadline = end
-    conn.read_timeout = timeout[1]
-    if conn.sock is None:
-        conn.timeout = min(timeout[0], left)
-        conn.connect()
-    conn.sock.settimeout(min(timeout[1], max(0.001, end - time.monotonic())))  # for sending
-    conn.request(method, target, body=body, headers=headers)
-    answer = conn.getresponse()
-    content = read_body(answer, MAX_BODY)
-    keep = not answer.will_close
-    if not keep:
-        conn.close()
-    return Response(answer.status, answer.headers, content), keep
-
-
-def _origin(url: str) -> Tuple[str, str, int]:
-    """(scheme, host, port) of ``url``: where a token may go."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    default = 443 if parts.scheme == "https" else 80
-    return parts.scheme.lower(), (parts.hostname or "").lower(), port or default
-
-
-def _protocol_reason(exc: BaseException) -> str:
-    """A one-line reason for an answer http.client could not read."""
-    name = type(exc).__name__
-    text = str(exc) or name
-    if name in ("BadStatusLine", "UnknownProtocol"):
-        text = f"it does not start with an HTTP/1.x status line: {text[:60]}"
-    elif name == "IncompleteRead":
-        text = "the connection ended in the middle of the answer"
-    elif name == "LineTooLong":
-        text = f"a line longer than 65536 bytes ({text})"
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return " ".join(text.split())[:200]
-
-
 def _retry_after(resp: Response) -> float:
     """The server's ``Retry-After`` (seconds or an HTTP date) for 429/503, capped."""
     if resp.status_code not in (429, 503):
@@ -641,14 +598,3 @@ def _retry_after(resp: Response) -> float:
         except (TypeError, ValueError, IndexError, OverflowError):
             return 0.0
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
-
-
-def _reason(exc: BaseException) -> str:
-    """A readable one-line reason for a connection failure."""
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve the host name: {exc.strerror or exc}"
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    text = re.sub(r"^\[Errno -?\d+\] ", "", " ".join(str(text).split()))
-    return text[:200]
