@@ -62,7 +62,49 @@ def _cli_setup(ctx: Context) -> None:
         SENTRY_DISABLE_UPDATE_CHECK="1",
         HOME=ctx.tmpdir,
     )
+    # the children run this tree's releasetag (the runner imports it from src/), not whatever
+    # the console script would find by itself; BENCH_RELEASETAG_SRC=other/src times another
+    # checkout's (a "before" figure) with the same scenarios
+    import releasetag
+
+    env["PYTHONPATH"] = os.environ.get("BENCH_RELEASETAG_SRC") or os.path.dirname(
+        os.path.dirname(os.path.abspath(releasetag.__file__))
+    )
     ctx.notes.setdefault("_cli_env", {})["env"] = env
+
+
+def _cli_https_setup(ctx: Context) -> None:
+    """_cli_setup against a second recording server that speaks TLS (a trustme certificate
+    for localhost; both tools get its CA in the CA bundle variables)."""
+    import trustme
+
+    from tests.support.recorder import Recorder
+
+    from . import bench_cli
+
+    _cli_setup(ctx)
+    ca = trustme.CA()
+    cert_pem = os.path.join(ctx.tmpdir, "server.pem")
+    ca_pem = os.path.join(ctx.tmpdir, "ca.pem")
+    ca.issue_cert("localhost").private_key_and_cert_chain_pem.write_to_path(cert_pem)
+    ca.cert_pem.write_to_path(ca_pem)
+    rec = Recorder(tls=(cert_pem, ca_pem))
+    ctx.notes["_cli_https"] = rec
+    rec.respond(
+        {"path": "/deploys/", "status": 201, "body": DEPLOY},
+        {"path": "/releases/1.0/", "method": "PUT", "body": bench_cli.RELEASE},
+        {"path": "/releases/", "status": 201, "body": bench_cli.RELEASE},
+    )
+    env = ctx.notes["_cli_env"]["env"]
+    env.update(SENTRY_URL=rec.url + "/", SSL_CERT_FILE=ca_pem, CURL_CA_BUNDLE=ca_pem)
+    env.update(REQUESTS_CA_BUNDLE=ca_pem)
+
+
+def _cli_https_teardown(ctx: Context) -> None:
+    rec = ctx.notes.pop("_cli_https", None)
+    if rec is not None:
+        rec.stop()
+    _cli_teardown(ctx)
 
 
 def _cli_teardown(ctx: Context) -> None:
@@ -101,6 +143,26 @@ def _cli_scenario(name: str, ours, theirs) -> Scenario:
     )
 
 
+def _cli_https_scenario(name: str, ours, theirs) -> Scenario:
+    return Scenario(
+        name=f"cli.https.{name}",
+        title=f"`releasetag {' '.join(ours)}` vs `sentry-cli {' '.join(theirs)}` "
+        "over HTTPS (fresh process each, local TLS server)",
+        variants={"releasetag": _cli("releasetag", ours), "sentry_cli": _cli("sentry-cli", theirs)},
+        reference="sentry_cli",
+        metrics={"wall": "ms", "cpu": "ms"},
+        repeats=15,
+        quick_repeats=3,
+        setup=_cli_https_setup,
+        teardown=_cli_https_teardown,
+        goals=(
+            Goal("wall", 10.0, "issue 23", text="<= 10x sentry-cli's median wall time"),
+            Goal("wall", 150, "issue 23", against="value", text="releasetag median <= 150 ms"),
+        ),
+        notes="the TLS handshake and the CA bundle's load are in both tools' figures",
+    )
+
+
 # --- collector ingest ----------------------------------------------------------------------
 def _ingest(ctx: Context) -> Dict[str, Any]:
     seconds = 3 if ctx.quick else 10
@@ -131,6 +193,7 @@ def _ingest(ctx: Context) -> Dict[str, Any]:
 
 SCENARIOS = [
     *(_cli_scenario(*c) for c in CLI_COMMANDS),
+    *(_cli_https_scenario(*c) for c in CLI_COMMANDS if c[0] != "propose_version"),
     Scenario(
         name="collector.ingest",
         title="releasetag serve: sustained ingest from 8 concurrent keep-alive senders",

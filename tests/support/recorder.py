@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from tests.support.procs import stop_process
 
@@ -35,10 +35,13 @@ class Recorded(dict):
 class Recorder:
     """Starts ``python -m tests.support.recording_server`` and talks to its control API."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, tls: Optional[Tuple[str, str]] = None) -> None:
+        """``tls``: (certificate + key PEM, CA PEM): the server speaks HTTPS as localhost."""
         env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        self.tls = tls
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.recording_server", str(port)],
+            [sys.executable, "-m", "tests.support.recording_server", str(port)]
+            + ([tls[0]] if tls else []),
             stdout=subprocess.PIPE,
             cwd=ROOT,
             env=env,
@@ -48,7 +51,7 @@ class Recorder:
             self.proc.kill()
             raise RuntimeError(f"recording server did not start: {line!r}")
         self.port = int(line.split()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"https://localhost:{self.port}" if tls else f"http://127.0.0.1:{self.port}"
 
     def dsn(self, key: str = "publickey", project: int = 42) -> str:
         return f"http://{key}@127.0.0.1:{self.port}/{project}"
@@ -60,7 +63,12 @@ class Recorder:
             data=data,
             method="POST" if data is not None or path == "reset" else "GET",
         )
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        ctx = None
+        if self.tls:
+            import ssl
+
+            ctx = ssl.create_default_context(cafile=self.tls[1])
+        with urllib.request.urlopen(req, timeout=10, context=ctx) as resp:
             return json.loads(resp.read())
 
     def requests(self, path_contains: Optional[str] = None) -> List[Recorded]:
@@ -100,7 +108,7 @@ class Recorder:
     def restart(self) -> "Recorder":
         """Stop this server and start a fresh one on the same port (recordings start empty)."""
         self.stop()
-        fresh = Recorder(self.port)
+        fresh = Recorder(self.port, self.tls)
         self.proc, self.port, self.url = fresh.proc, fresh.port, fresh.url
         return self
 

@@ -13,7 +13,8 @@ exposes a control API under ``/__control__/``:
   "missing_all": true (optional: answer an assemble request that every chunk it lists is
   missing)}``
 
-Start: ``python -m tests.support.recording_server`` prints ``PORT <n>`` on stdout when ready.
+Start: ``python -m tests.support.recording_server [PORT [CERT_PEM]]`` (with CERT_PEM, a
+certificate and its key, it speaks TLS) prints ``PORT <n>`` on stdout when ready.
 """
 
 from __future__ import annotations
@@ -181,6 +182,12 @@ class Server(ThreadingHTTPServer):
 def main() -> None:
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     server = Server(("127.0.0.1", port), Handler)
+    if len(sys.argv) > 2:  # a certificate + key PEM: speak TLS (the HTTPS benchmarks)
+        import ssl
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[2])
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     sys.stdout.write(f"PORT {server.server_address[1]}\n")
     sys.stdout.flush()
     try:

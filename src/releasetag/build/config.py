@@ -161,7 +161,7 @@ class Config(FrozenRecord):
     def __repr__(self) -> str:
         token = "set" if self.auth_token else "unset"
         return (
-            f"Config(url={self.url!r}, auth_token=<{token}>, org={self.org!r}, "
+            f"Config(url={_shown(self.url)!r}, auth_token=<{token}>, org={self.org!r}, "
             f"projects={list(self.projects)!r})"
         )
 
@@ -211,11 +211,22 @@ class Config(FrozenRecord):
         return self.projects[0]
 
 
+def _shown(url: str) -> str:
+    """``url`` as it may be printed: its ``user:password@`` as ``***@``."""
+    from releasetag.protocol.netenv import display_url
+
+    if "://" in url:
+        return display_url(url)
+    head, sep, rest = url.partition("/")
+    return f"***@{head.rpartition('@')[2]}{sep}{rest}" if "@" in head else url
+
+
 def _normalise_url(url: str, source: str) -> str:
     url = url.strip()
     if not url.startswith(("http://", "https://")):
         raise ConfigError(
-            f"invalid server URL {url!r} from {source}: it must start with http:// or https://"
+            f"invalid server URL {_shown(url)!r} from {source}: "
+            "it must start with http:// or https://"
         )
     return url.rstrip("/") + "/"
 
@@ -287,7 +298,8 @@ def load_config(
                 if current is not None and not same:
                     warnings.append(
                         f"using {name} {embedded!r} from the organization token "
-                        f"instead of {current!r} from {sources[name]}"
+                        f"instead of {_shown(current) if name == 'url' else current!r} "
+                        f"from {sources[name]}"
                     )
                 if not same:
                     values[name], sources[name] = embedded, "the organization token"

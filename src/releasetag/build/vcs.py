@@ -7,14 +7,20 @@
 - remotes: ``remote_url()``, and ``parse_remote_url`` / ``normalize_remote_url`` /
   ``repo_name_from_url`` that turn https / ssh / scp-style URLs (ports, ``user@``, ``.git``,
   case) into a comparable ``host/owner/repo`` and the ``owner/repo`` name.
+
+The git processes it starts (``git log``, ``git fetch`` and through it ssh and credential
+helpers) get the environment without the CLI's own settings and secrets (``child_env``):
+``SENTRY_*`` and ``RELEASETAG_*`` variables and any variable named like a token, secret,
+password or key, ``GIT_*`` aside.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from releasetag.protocol.errors import InputError
@@ -124,10 +130,41 @@ class LocalCommit:
         }
 
 
+_SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSW|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.I)
+
+
+def child_env(environ: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """``environ`` (the process's) without what git and its helpers have no use for: the
+    ``SENTRY_*`` / ``RELEASETAG_*`` settings (the auth token among them) and variables
+    named like a token, secret, password or key; git's own ``GIT_*`` variables stay."""
+    env = dict(os.environ if environ is None else environ)
+    return {
+        k: v
+        for k, v in env.items()
+        if k.upper().startswith("GIT_")
+        or not (k.upper().startswith(("SENTRY_", "RELEASETAG_")) or _SECRET_NAME.search(k))
+    }
+
+
+@contextmanager
+def _git_environ() -> Iterator[None]:
+    """``os.environ`` as ``child_env()`` while GitPython starts git (it copies the whole of
+    ``os.environ`` into every child, with no way to leave a variable out); restored after.
+    The CLI runs git from one thread."""
+    dropped = {k: v for k, v in os.environ.items() if k not in child_env()}
+    for name in dropped:
+        del os.environ[name]
+    try:
+        yield
+    finally:
+        os.environ.update(dropped)
+
+
 def _import_git():
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     try:
-        import git  # noqa: PLC0415 - GitPython only when git is needed
+        with _git_environ():  # importing GitPython runs `git version`
+            import git  # noqa: PLC0415 - GitPython only when git is needed
     except Exception as exc:  # pragma: no cover - GitPython missing or broken
         raise VcsError(f"GitPython is not available: {exc}") from None
     return git
@@ -202,7 +239,8 @@ class GitRepo:
     def _run(self, *args: str) -> str:
         git = _import_git()
         try:
-            return self.git.execute(["git", *args], strip_newline_in_stdout=False)
+            with _git_environ():
+                return self.git.execute(["git", *args], strip_newline_in_stdout=False)
         except git.GitCommandNotFound:
             raise VcsError("the git program is not installed (needed to read history)") from None
         except git.GitCommandError as exc:
@@ -240,7 +278,8 @@ class GitRepo:
         out: Dict[str, str] = {}
         for remote in self.repo.remotes:
             try:
-                urls = list(remote.urls)
+                with _git_environ():  # `git remote get-url`
+                    urls = list(remote.urls)
             except Exception:
                 urls = []
             if urls:

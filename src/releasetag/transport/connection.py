@@ -4,8 +4,8 @@ One keep-alive ``http.client`` connection per sending thread (the standard libra
 writes a request's headers and body in one ``send``, which on a local server makes a POST
 about twice as fast as going through urllib3 (two writes, and one more wake-up of the
 server per request) or requests (plus hooks, cookie jar and setting merges). Proxies and
-TLS are set up by ``releasetag.protocol.httpconn`` (shared with the build-time Web API
-client); SOCKS proxies go through urllib3 (installed with requests).
+TLS are set up by ``releasetag.protocol.httpconn``, the package's one HTTP layer (shared
+with the build-time Web API client; SOCKS proxies through PySocks, the ``socks`` extra).
 """
 
 from __future__ import annotations
@@ -13,7 +13,13 @@ from __future__ import annotations
 import threading
 from urllib.parse import urlsplit
 
-from releasetag.protocol.httpconn import is_dropped, open_connection, resolve_proxy, ssl_context
+from releasetag.protocol.httpconn import (
+    is_dropped,
+    load,
+    open_connection,
+    resolve_proxy,
+    ssl_context,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,7 +54,6 @@ class Connection:
         self._local = threading.local()
         self._all: list = []
         self._lock = threading.Lock()
-        self._pool: Any = None  # urllib3, for SOCKS proxies only
         self._client: Any = None  # the http.client module, once prepare() ran
         self._ctx: Any = None  # the TLS context, made once on first use
 
@@ -61,20 +66,11 @@ class Connection:
         """
         if self._client is None:
             import encodings.idna  # noqa: F401 - socket.getaddrinfo loads it on first use
-            import http.client
 
             proxy = self._resolve_proxy()
-            if self.scheme == "https" or (proxy or "").startswith("https"):
-                import ssl  # noqa: F401 - the context itself is made on the sender thread
-
-                try:
-                    import certifi  # noqa: F401
-                except ImportError:
-                    pass
-            if proxy and proxy.startswith("socks"):
-                import urllib3  # noqa: F401
-                from urllib3.contrib.socks import SOCKSProxyManager  # noqa: F401
-            self._client = http.client
+            tls = self.scheme == "https" or (proxy or "").startswith("https")
+            # the context itself is made on the sender thread
+            self._client = load(tls=tls, socks=(proxy or "").startswith("socks"))
 
     # --- set-up -------------------------------------------------------------------------
     def _resolve_proxy(self) -> Optional[str]:
@@ -102,9 +98,6 @@ class Connection:
         self, body: bytes, headers: Dict[str, str], timeout: float
     ) -> Tuple[int, Dict[str, str], bytes]:
         """POST ``body``; (status, lower-cased headers, response body). Raises on I/O errors."""
-        proxy = self._resolve_proxy()
-        if proxy and proxy.startswith("socks"):
-            return self._post_socks(proxy, body, headers, timeout)
         state = getattr(self._local, "conn", None)
         if state is not None and is_dropped(state[0]):
             self._discard(state[0])
@@ -145,52 +138,12 @@ class Connection:
         except Exception:
             pass
 
-    def _post_socks(
-        self, proxy: str, body: bytes, headers: Dict[str, str], timeout: float
-    ) -> Tuple[int, Dict[str, str], bytes]:
-        import urllib3
-        from urllib3.contrib.socks import SOCKSProxyManager
-
-        with self._lock:
-            if self._pool is None:
-                kwargs: Dict[str, Any] = {"num_pools": 2, "maxsize": self.maxsize}
-                if self.scheme == "https":
-                    import certifi
-
-                    kwargs.update(
-                        cert_reqs="CERT_REQUIRED", ca_certs=self.ca_certs or certifi.where()
-                    )
-                self._pool = SOCKSProxyManager(proxy, **kwargs)
-        all_headers = dict(self.headers)
-        all_headers.update(headers)
-        response = self._pool.urlopen(
-            "POST",
-            self.url,
-            body=body,
-            headers=all_headers,
-            timeout=urllib3.Timeout(connect=timeout, read=timeout),
-            retries=False,
-            redirect=False,
-            preload_content=True,
-        )
-        return (
-            response.status,
-            {k.lower(): v for k, v in response.headers.items()},
-            response.data or b"",
-        )
-
     def close(self) -> None:
         """Close every connection (of every thread)."""
         with self._lock:
             conns, self._all = self._all, []
-            pool, self._pool = self._pool, None
         for conn in conns:
             try:
                 conn.close()
-            except Exception:
-                pass
-        if pool is not None:
-            try:
-                pool.clear()
             except Exception:
                 pass

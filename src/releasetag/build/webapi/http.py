@@ -2,18 +2,21 @@
 
 ``ApiClient.request(method, path, json=..., data=..., ...)`` is the single way the CLI talks to
 the Web API (``{url}/api/0{path}``); endpoint modules beside this one are thin typed wrappers.
-It speaks HTTP/1.1 through ``connection.py`` beside it (plain sockets; ``ssl`` only for
-HTTPS; proxies and the CA bundle from ``releasetag.protocol.httpconn``, as the runtime
-transport's), not requests or ``http.client``: a command starts in a fraction of the time.
+It speaks HTTP/1.1 through the package's one HTTP layer, ``releasetag.protocol.httpconn``
+(``http.client``; proxies, ``no_proxy`` and the CA bundle from the environment, as the runtime
+transport's), over kept-alive connections shared by the threads that use the client.
 
 Retries (exponential backoff) cover connection errors, timeouts and the statuses 429 and 503
 (honouring ``Retry-After``, capped), 500, 502 and 504, for every method: the Web API calls the
 CLI makes are idempotent (a repeated release POST answers 208). Redirects are followed; the
-token goes only to the host it was configured for.
+token goes only to the origin it was configured for. Every request, retries and waits
+included, ends by ``ApiClient.deadline``: reads are bounded by socket timeouts and by the
+deadline, which is checked before each read; no thread is started.
 
 Failures raise ``ApiError`` whose message is one line meant for people: a 401 names the variable
 to set, a 404 names the organization / project asked for, and the server's ``detail`` is shown.
-The token is sent only in the ``Authorization`` header and never logged.
+The token is sent only in the ``Authorization`` header and never logged; a URL's
+``user:password@`` is never sent nor shown.
 """
 
 from __future__ import annotations
@@ -29,13 +32,18 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from releasetag._version import __version__
 from releasetag.build.config import Config, redact
-from releasetag.build.webapi.connection import ConnectionClosed
 from releasetag.protocol.errors import ALLOW_FAILURE_HINT, ServerError
 from releasetag.protocol.log import get_logger
+from releasetag.protocol.netenv import (
+    display_url,
+    mask_credentials,
+    origin,
+    without_credentials,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+    from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Type, Union
 
 _LOGGER = "releasetag.build.webapi"
 
@@ -177,7 +185,7 @@ class ApiClient:
         with self._lock:
             idle, self._idle = self._idle, {}
         for conns in idle.values():
-            for conn in conns:
+            for conn, _ in conns:
                 conn.close()
 
     def __enter__(self) -> "ApiClient":
@@ -189,24 +197,26 @@ class ApiClient:
     def url_for(self, path: str) -> str:
         """Absolute URL for an API path (``/organizations/...``); absolute URLs pass through."""
         if path.startswith(("http://", "https://")):
-            return path
-        return self.config.api_url + "/" + path.lstrip("/")
+            return without_credentials(path)
+        return without_credentials(self.config.api_url) + "/" + path.lstrip("/")
 
     def request(self, method: str, path: str, **kwargs: Any) -> Response:
         """Send one request and return the ``Response`` of a 2xx answer.
 
-        Raises ``ApiError`` on anything else (with the auth token cut out of every text it
-        carries, even when the server echoed it); ``not_found`` replaces the 404 message."""
+        Raises ``ApiError`` on anything else (with the auth token and any URL's
+        ``user:password@`` cut out of every text it carries, even when the server echoed
+        them); ``not_found`` replaces the 404 message."""
         try:
             return self._request(method, path, **kwargs)
         except ApiError as exc:
             token = self.config.auth_token
-            if token and (token in exc.message or token in (exc.detail or "")):
-                raise ApiError(
-                    redact(exc.message, token),
-                    status=exc.status,
-                    detail=redact(exc.detail, token) if exc.detail else None,
-                ) from None
+            message = mask_credentials(exc.message)
+            detail = mask_credentials(exc.detail) if exc.detail else exc.detail
+            if token:
+                message = redact(message, token)
+                detail = redact(detail, token) if detail else detail
+            if (message, detail) != (exc.message, exc.detail):
+                raise ApiError(message, status=exc.status, detail=detail) from None
             raise
 
     def _request(
@@ -245,44 +255,14 @@ class ApiClient:
         send_headers.update(headers or {})
         if isinstance(timeout, (int, float)):
             timeout = (float(timeout), float(timeout))
-        _debug("%s %s", method, url)
-        resp = self._within_deadline(method, url, body, send_headers, timeout or self.timeout)
-        _debug("%s %s -> %s", method, url, resp.status_code)
+        _debug("%s %s", method, display_url(url))
+        resp = self._send(method, url, body, send_headers, timeout or self.timeout)
+        _debug("%s %s -> %s", method, display_url(url), resp.status_code)
         if 200 <= resp.status_code < 300:
             return resp
         raise self._error(method, path, resp, not_found)
 
     # --- sending ------------------------------------------------------------------------
-    def _within_deadline(
-        self,
-        method: str,
-        url: str,
-        body: Any,
-        headers: Dict[str, str],
-        timeout: Tuple[float, float],
-    ) -> Response:
-        """``_send`` (all its retries, the whole body) within ``self.deadline``; past it,
-        ApiError. The stalled exchange is left to a daemon thread."""
-        outcome: Dict[str, Any] = {}
-
-        def send() -> None:
-            try:
-                outcome["response"] = self._send(method, url, body, headers, timeout)
-            except BaseException as exc:  # handed to the caller's thread
-                outcome["error"] = exc
-
-        worker = threading.Thread(target=send, name="releasetag-http", daemon=True)
-        worker.start()
-        worker.join(self.deadline)
-        if worker.is_alive():
-            raise ApiError(
-                f"{method} {url}: no complete answer within {self.deadline:g} s, the bound "
-                "set by RELEASETAG_HTTP_TIMEOUT and RELEASETAG_HTTP_RETRIES (a stalled server?)"
-            )
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["response"]
-
     def _send(
         self,
         method: str,
@@ -292,7 +272,12 @@ class ApiClient:
         timeout: Tuple[float, float],
     ) -> Response:
         """One exchange with retries (connection errors, timeouts, ``RETRY_STATUSES``) and
-        redirects (at most ``MAX_REDIRECTS``; the token is not sent to another host)."""
+        redirects (at most ``MAX_REDIRECTS``; the token never goes to another origin), all
+        within ``self.deadline`` (checked before each attempt and wait, and by every read)."""
+        from releasetag.protocol.httpconn import DeadlineExceeded, http_errors
+
+        errors: Tuple[Type[BaseException], ...] = (OSError, *http_errors())
+        end = time.monotonic() + self.deadline
         start = body.tell() if hasattr(body, "tell") else None
         redirects = 0
         attempt = 0
@@ -300,18 +285,25 @@ class ApiClient:
             if start is not None:
                 body.seek(start)
             try:
-                resp = self._attempt(method, url, body, headers, timeout)
-            except OSError as exc:
-                if attempt >= self.retries:
+                resp = self._attempt(method, url, body, headers, timeout, end)
+            except DeadlineExceeded:
+                raise self._deadline_error(method, url) from None
+            except errors as exc:
+                # a request http.client refuses to send (a ValueError that is not TLS's) would
+                # be refused again
+                refused = isinstance(exc, ValueError) and not isinstance(exc, OSError)
+                if attempt >= self.retries or refused:
                     raise self._io_error(method, url, exc) from None
                 wait = self._backoff(attempt)
             else:
                 if resp.status_code in _REDIRECTS and resp.headers.get("Location"):
                     redirects += 1
                     if redirects > MAX_REDIRECTS:
-                        raise ApiError(f"{method} {url}: more than {MAX_REDIRECTS} redirects")
+                        raise ApiError(
+                            f"{method} {display_url(url)}: more than {MAX_REDIRECTS} redirects"
+                        )
                     target = urljoin(url, resp.headers["Location"])
-                    if urlsplit(target)[:2] != urlsplit(url)[:2]:
+                    if origin(target) != origin(url):  # never the token to another host
                         headers = {k: v for k, v in headers.items() if k != "Authorization"}
                     if resp.status_code == 303 or (
                         resp.status_code in (301, 302) and method == "POST"
@@ -324,8 +316,16 @@ class ApiClient:
                     return resp
                 wait = max(self._backoff(attempt), _retry_after(resp))
             attempt += 1
-            _debug("retry %d of %s %s in %.2f s", attempt, method, url, wait)
+            if time.monotonic() + wait >= end:
+                raise self._deadline_error(method, url)
+            _debug("retry %d of %s %s in %.2f s", attempt, method, display_url(url), wait)
             time.sleep(wait)
+
+    def _deadline_error(self, method: str, url: str) -> ApiError:
+        return ApiError(
+            f"{method} {display_url(url)}: no complete answer within {self.deadline:g} s, the "
+            "bound set by RELEASETAG_HTTP_TIMEOUT and RELEASETAG_HTTP_RETRIES (a stalled server?)"
+        )
 
     def _backoff(self, attempt: int) -> float:
         """Seconds before retry ``attempt + 1``: none before the first, then doubling."""
@@ -338,61 +338,81 @@ class ApiClient:
         body: Any,
         headers: Dict[str, str],
         timeout: Tuple[float, float],
+        end: float,
     ) -> Response:
         """Send once on a kept-alive connection (a fresh one when the server had closed it)."""
+        from releasetag.protocol.httpconn import BoundedBody, exchange
+
         parts = urlsplit(url)
         key = (parts.scheme, parts.netloc)
-        conn, reused = self._connection(url, key)
+        conn, absolute, reused = self._connection(url, key, timeout[0])
         target = (
-            url
-            if conn.absolute_form
-            else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            url if absolute else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         )
+        pos = body.tell() if hasattr(body, "tell") else None
+        send = body if pos is None else BoundedBody(body, end)
         try:
-            answer = conn.request(method, target, headers, body, timeout)
+            status, got, content, keep = exchange(
+                conn, method, target, headers, send, timeout=timeout, deadline=end, limit=MAX_BODY
+            )
         except BaseException as exc:
             conn.close()
             if reused and isinstance(exc, _STALE):  # the server closed it while idle
-                if hasattr(body, "seek"):
-                    body.seek(0)
-                return self._attempt(method, url, body, headers, timeout)
+                if pos is not None:
+                    body.seek(pos)
+                return self._attempt(method, url, body, headers, timeout, end)
             raise
-        if not answer.will_close:
+        if keep:
             with self._lock:
-                self._idle.setdefault(key, []).append(conn)
-        return Response(answer.status, answer.headers, answer.body)
+                self._idle.setdefault(key, []).append((conn, absolute))
+        return Response(status, got, content)
 
-    def _connection(self, url: str, key: Tuple[str, str]) -> Tuple[Any, bool]:
-        from releasetag.build.webapi.connection import Connection
-        from releasetag.protocol.httpconn import resolve_proxy
+    def _connection(self, url: str, key: Tuple[str, str], connect: float) -> Tuple[Any, bool, bool]:
+        """(an idle or new connection for ``url``'s origin, whether requests name the
+        absolute URL, whether it was used before)."""
+        from releasetag.protocol.httpconn import is_dropped, open_connection, resolve_proxy
 
         with self._lock:
             idle = self._idle.get(key) or []
             while idle:
-                conn = idle.pop()
-                if not conn.dropped():
-                    return conn, True
+                conn, absolute = idle.pop()
+                if not is_dropped(conn):
+                    return conn, absolute, True
                 conn.close()
-        scheme = key[0]
-        proxy = resolve_proxy(scheme, urlsplit(url).hostname or "")
-        return Connection(url, proxy=proxy, tls=self._tls_context), False
+        parts = urlsplit(url)
+        proxy = resolve_proxy(parts.scheme, parts.hostname or "", port=parts.port)
+        if parts.scheme == "https":
+            self._tls_context()  # made (and ssl loaded) under the lock, once
+        conn, absolute = open_connection(url, connect, proxy=proxy, context=self._tls)
+        return conn, absolute, False
 
     def _tls_context(self) -> Any:
         from releasetag.protocol.httpconn import ssl_context
 
         with self._lock:
             if self._tls is None:
-                ca = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-                self._tls = ssl_context(ca or None)
+                self._tls = ssl_context()
             return self._tls
 
-    def _io_error(self, method: str, url: str, exc: OSError) -> ApiError:
+    def _io_error(self, method: str, url: str, exc: BaseException) -> ApiError:
         if isinstance(exc, socket.timeout):
             return ApiError(
-                f"{method} {url}: the server did not answer in time (after {self.retries} retries)"
+                f"{method} {display_url(url)}: the server did not answer in time "
+                f"(after {self.retries} retries)"
+            )
+        from releasetag.protocol.httpconn import describe_http_error, describe_os_error
+
+        where = f"{method} {display_url(url)}"
+        refused = isinstance(exc, ValueError) and not isinstance(exc, OSError)  # not TLS's
+        if refused:  # a header or URL http.client refuses to send
+            return ApiError(f"{where}: cannot send the request ({describe_os_error(exc)})")
+        if not isinstance(exc, OSError):  # http.client.HTTPException
+            return ApiError(
+                f"{where}: the server's answer is not valid HTTP/1.1 "
+                f"({describe_http_error(exc)}) after {self.retries} retries"
             )
         return ApiError(
-            f"cannot connect to {self.config.url} ({_reason(exc)}) "
+            f"cannot connect to {display_url(self.config.url)} ({describe_os_error(exc)}) "
             f"after {self.retries} retries; check --url / RELEASETAG_URL"
         )
 
@@ -414,7 +434,7 @@ class ApiClient:
         cfg = self.config
         if status == 401:
             msg = (
-                f"the server at {cfg.url} rejected the auth token from "
+                f"the server at {display_url(cfg.url)} rejected the auth token from "
                 f"{cfg.source_of('auth_token')} (401): put a valid token in "
                 "RELEASETAG_AUTH_TOKEN (or SENTRY_AUTH_TOKEN), or pass --auth-token"
             )
@@ -448,7 +468,7 @@ class ApiClient:
     def _unimplemented(self, method: str, path: str, resp: Response) -> ApiError:
         """A 404/405/501 that is not Sentry's JSON error: the server has no such endpoint."""
         said = first_line(resp)
-        host = urlsplit(self.config.url).netloc or self.config.url
+        host = urlsplit(self.config.url).netloc.rpartition("@")[2] or display_url(self.config.url)
         return ApiError(
             f"the server at {host} does not implement {method} {_endpoint(path)} "
             f"({resp.status_code}"
@@ -555,8 +575,10 @@ def _endpoint(path: str) -> str:
     return path.split("?", 1)[0]
 
 
-# errors of a kept-alive connection the server had closed: sent again on a new one
-_STALE = (ConnectionResetError, BrokenPipeError, ConnectionClosed)
+# errors of a kept-alive connection the server had closed (http.client's RemoteDisconnected
+# is a ConnectionResetError): sent again on a new one
+_STALE = (ConnectionResetError, BrokenPipeError)
+MAX_BODY = 256 * 1024 * 1024  # the longest answer read
 
 
 def _retry_after(resp: Response) -> float:
@@ -576,14 +598,3 @@ def _retry_after(resp: Response) -> float:
         except (TypeError, ValueError, IndexError, OverflowError):
             return 0.0
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
-
-
-def _reason(exc: BaseException) -> str:
-    """A readable one-line reason for a connection failure."""
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve the host name: {exc.strerror or exc}"
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    text = re.sub(r"^\[Errno -?\d+\] ", "", " ".join(str(text).split()))
-    return text[:200]
