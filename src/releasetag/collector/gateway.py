@@ -58,9 +58,9 @@ def framing_problem(header_plus: bytes, version: str) -> Optional[Error]:
         if not version:
             return BadRequest("the request line has no HTTP version")
         return VersionNotSupported(f"HTTP version {version} is not supported")
-    fields = [line.split(b":", 1) for line in lines]
-    lengths = [value.strip(b" \t") for name, value in fields if name.lower() == b"content-length"]
-    codings = [value.strip(b" \t") for name, value in fields if name.lower() == b"transfer-encoding"]
+    fields = [(name.lower(), value.strip(b" \t")) for name, value in _split(lines)]
+    lengths = [value for name, value in fields if name == b"content-length"]
+    codings = [value for name, value in fields if name == b"transfer-encoding"]
     if len(lengths) > 1:
         return BadRequest("more than one Content-Length")
     if codings:
@@ -71,6 +71,11 @@ def framing_problem(header_plus: bytes, version: str) -> Optional[Error]:
         if len(codings) != 1 or codings[0].lower() != b"chunked":
             return BadRequest("Transfer-Encoding other than exactly 'chunked'")
     return None
+
+
+def _split(lines: List[bytes]) -> List[Tuple[bytes, bytes]]:
+    pairs = [line.split(b":", 1) for line in lines]
+    return [(pair[0], pair[1]) for pair in pairs if len(pair) == 2]
 
 
 class _Parser(HTTPRequestParser):
