@@ -31,6 +31,8 @@ STATUS_TEXT = {
     415: "Unsupported Media Type",
     421: "Misdirected Request",
     500: "Internal Server Error",
+    503: "Service Unavailable",
+    507: "Insufficient Storage",
 }
 
 
