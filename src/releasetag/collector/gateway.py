@@ -217,6 +217,7 @@ class CollectorServer:
             max_request_body_size=MAX_BODY + 1,
             asyncore_use_poll=True,
             ident="releasetag-collector",
+            log_socket_errors=False,  # a client that resets is no news (no traceback)
             send_bytes=1,  # the worker thread sends the answer itself, no hand-over
         )
         self._server.channel_class = _Channel
