@@ -115,7 +115,9 @@ def resolved_fraction(info: dict) -> float:
     return len(done) / len(frames)
 
 
-def sender(dsn: Dsn, stop_at: float, latencies: List[float], errors: List[str], event=None) -> None:
+def sender(
+    dsn: Dsn, stop_at: float, latencies: List[float], errors: List[str], event=None, chunked=False
+) -> None:
     conn = http.client.HTTPConnection(dsn.host, dsn.port, timeout=10)
     path = f"/api/{dsn.project_id}/envelope/"
     headers = {"X-Sentry-Auth": dsn.auth_header(), "Content-Type": "application/x-sentry-envelope"}
@@ -128,7 +130,12 @@ def sender(dsn: Dsn, stop_at: float, latencies: List[float], errors: List[str], 
         body = template.replace(_PLACEHOLDER, uuid.uuid4().hex.encode())
         start = time.perf_counter()
         try:
-            conn.request("POST", path, body, headers)
+            if chunked:  # two chunks, as a streaming client sends them
+                half = len(body) // 2
+                parts = iter([body[:half], body[half:]])
+                conn.request("POST", path, parts, headers, encode_chunked=True)
+            else:
+                conn.request("POST", path, body, headers)
             resp = conn.getresponse()
             resp.read()
         except (OSError, http.client.HTTPException) as exc:

@@ -22,6 +22,12 @@ def _exchange(collector, data: bytes, timeout: float = 10) -> bytes:
             out += chunk
 
 
+def _status(answer: bytes) -> int:
+    """The status code of a raw answer (HTTP/1.0 or 1.1 status line)."""
+    assert answer.startswith((b"HTTP/1.1 ", b"HTTP/1.0 ")), answer[:80]
+    return int(answer[9:12])
+
+
 def _envelope_request(collector, body: bytes, extra: str = "", chunked=False) -> bytes:
     dsn = Dsn.parse(collector.dsn)
     head = (
@@ -49,15 +55,15 @@ def test_two_requests_on_one_connection_and_a_chunked_body(collector):
 
 
 def test_bad_requests_get_errors_and_the_server_keeps_serving(collector):
-    assert _exchange(collector, b"NONSENSE\r\n\r\n").startswith(b"HTTP/1.1 400")
-    assert _exchange(collector, b"GET / HTTP/2.0\r\n\r\n").startswith(b"HTTP/1.1 505")
+    assert _status(_exchange(collector, b"NONSENSE\r\n\r\n")) == 400
+    assert _status(_exchange(collector, b"GET / HTTP/2.0\r\n\r\n")) == 505
     long_header = b"GET / HTTP/1.1\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n"
-    assert _exchange(collector, long_header).startswith(b"HTTP/1.1 431")
+    assert _status(_exchange(collector, long_header)) == 431
     many = b"GET / HTTP/1.1\r\n" + b"".join(b"X-H%d: 1\r\n" % i for i in range(101)) + b"\r\n"
-    assert _exchange(collector, many).startswith(b"HTTP/1.1 431")
+    assert _status(_exchange(collector, many)) == 431
     folded = b"GET / HTTP/1.1\r\nX-A: 1\r\n  folded\r\n\r\n"
-    assert _exchange(collector, folded).startswith(b"HTTP/1.1 400")
-    assert _exchange(collector, b"GET /health HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.1 200")
+    assert _status(_exchange(collector, folded)) == 400
+    assert _status(_exchange(collector, b"GET /health HTTP/1.0\r\n\r\n")) == 200
     # a body that is cut short: the connection ends, nothing is stored
     dsn = Dsn.parse(collector.dsn)
     partial = (

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
-from typing import Any, Callable, Dict, Iterable, List, Tuple
+import sqlite3
+import threading
+import time
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from releasetag.collector.db.store import Store
 
@@ -26,6 +30,48 @@ def _compile(
     return method, re.compile("^" + pattern + "$"), handler, needs_token
 
 
+# conditions of the machine, not bugs: (status, detail) of the answer, and one log line
+STORAGE_REFUSALS = {
+    "disk full": (507, "the collector's disk is full: nothing was stored (free space, send again)"),
+    "database busy": (503, "the collector's database is busy: nothing was stored (send again)"),
+}
+
+
+def storage_condition(exc: BaseException) -> Optional[str]:
+    """``disk full`` or ``database busy`` when ``exc`` says so, else None (a bug)."""
+    if isinstance(exc, sqlite3.Error):
+        text = str(exc).lower()
+        if "database or disk is full" in text:
+            return "disk full"
+        if "database is locked" in text or "database is busy" in text:
+            return "database busy"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return "disk full"
+    return None
+
+
+class RefusalLog:
+    """One log line per condition and ``every`` seconds, counting the refusals between."""
+
+    def __init__(self, every: float = 60.0) -> None:
+        self.every = every
+        self._lock = threading.Lock()
+        self._last: Dict[str, float] = {}
+        self._quiet: Dict[str, int] = {}
+
+    def note(self, condition: str, exc: BaseException, status: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(condition)
+            if last is not None and now - last < self.every:
+                self._quiet[condition] = self._quiet.get(condition, 0) + 1
+                return
+            self._last[condition] = now
+            quiet = self._quiet.pop(condition, 0)
+        more = f"; {quiet} more refused since the last line" if quiet else ""
+        log.warning("refusing requests (%s): %s: %s%s", status, condition, exc, more)
+
+
 class CollectorApp:
     """WSGI callable. ``ctx`` holds the store, org and API token."""
 
@@ -33,6 +79,7 @@ class CollectorApp:
         self, store: Store, org: str, token: str, mailer: Any = None, access: Any = None
     ) -> None:
         self.ctx = Context(store, org, token, mailer, access)
+        self.refusals = RefusalLog()
         routes: List[Route] = [
             _compile("POST", r"/api/(?P<project_id>[^/]+)/envelope/", self._envelope, False),
             _compile("POST", r"/api/(?P<project_id>[^/]+)/store/", self._store, False),
@@ -97,10 +144,9 @@ class CollectorApp:
             resp = self.dispatch(req)
         except HTTPError as exc:
             resp = error_response(exc)
-        except Exception:  # a collector bug: log it, answer 500, keep serving
-            log.exception("error handling %s %s", req.method, req.path)
-            resp = error_response(HTTPError(500, "internal error in the collector (see its log)"))
-        if resp.status >= 400:
+        except Exception as exc:  # a full disk, or a collector bug: answer, keep serving
+            resp = self._failure(req, exc)
+        if resp.status >= 400 and resp.status not in (503, 507):  # those: RefusalLog
             log.info("%s %s -> %s", req.method, req.path, resp.status)
         if req.method == "HEAD":
             resp.body = b""
@@ -112,6 +158,17 @@ class CollectorApp:
                 ("Access-Control-Expose-Headers", "X-Sentry-Rate-Limits, Retry-After"),
             ]
         return resp(start_response)
+
+    def _failure(self, req: Request, exc: Exception) -> Response:
+        condition = storage_condition(exc)
+        if condition is None:  # a bug: its traceback goes to the log
+            log.exception("error handling %s %s", req.method, req.path)
+            return error_response(HTTPError(500, "internal error in the collector (see its log)"))
+        status, detail = STORAGE_REFUSALS[condition]
+        self.refusals.note(condition, exc, status)
+        resp = error_response(HTTPError(status, detail))
+        resp.headers.append(("Retry-After", "60" if status == 507 else "5"))
+        return resp
 
 
 def make_app(

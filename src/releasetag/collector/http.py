@@ -31,6 +31,8 @@ STATUS_TEXT = {
     415: "Unsupported Media Type",
     421: "Misdirected Request",
     500: "Internal Server Error",
+    503: "Service Unavailable",
+    507: "Insufficient Storage",
 }
 
 
@@ -137,10 +139,8 @@ class Request:
                     413, f"request body of {length} bytes is over the limit of {limit} bytes"
                 )
             data = stream.read(length) if length > 0 else b""
-        elif self.environ.get("releasetag.chunked"):
-            data = stream.read(limit + 1)
-            if len(data) > limit:
-                raise HTTPError(413, f"request body is over the limit of {limit} bytes")
+            if len(data) != max(length, 0):  # the server hands over whole bodies only
+                raise HTTPError(400, "request body shorter than its Content-Length")
         else:
             data = b""
         self._body = data

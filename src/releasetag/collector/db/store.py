@@ -222,7 +222,8 @@ class Store:
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite already rolled back after SQLITE_FULL
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
 
@@ -262,6 +263,8 @@ class Store:
                     try:
                         item.result = item.work(conn)
                     except Exception as exc:  # this piece fails alone
+                        if not conn.in_transaction:  # SQLite rolled all back (SQLITE_FULL)
+                            raise
                         conn.execute("ROLLBACK TO work")
                         item.error = exc
                     conn.execute("RELEASE work")
