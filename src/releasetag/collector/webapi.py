@@ -23,6 +23,7 @@ from .context import (
     require_release,
     resolve_projects,
 )
+from .grouping import exception_values
 from .http import HTTPError, Request, Response, json_response
 
 __all__ = ["Context", "check_token", "ROUTES"]
@@ -509,16 +510,14 @@ def get_event(ctx: Context, req: Request, org: str, project: str, event_id: str)
 def event_entries(payload: Dict[str, Any]) -> List[Dict[str, Any]]:
     """The event's interfaces as Sentry's event API lists them (``entries``): exceptions with
     their resolved ``stacktrace`` and the original ``rawStacktrace``."""
-    exc = payload.get("exception")
-    values = exc.get("values") if isinstance(exc, dict) else exc
+    values = exception_values(payload)
     entries: List[Dict[str, Any]] = []
-    if isinstance(values, list):
+    if values:
         out = []
         for value in values:
-            if isinstance(value, dict):
-                item = {k: v for k, v in value.items() if k != "raw_stacktrace"}
-                item["rawStacktrace"] = value.get("raw_stacktrace")
-                out.append(item)
+            item = {k: v for k, v in value.items() if k != "raw_stacktrace"}
+            item["rawStacktrace"] = value.get("raw_stacktrace")
+            out.append(item)
         entries.append({"type": "exception", "data": {"values": out}})
     return entries
 
