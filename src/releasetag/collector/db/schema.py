@@ -12,6 +12,8 @@ no change to it. To change the schema, append a step: never edit a step that was
 
 from __future__ import annotations
 
+import os
+import pathlib
 import sqlite3
 from typing import Callable, List, Sequence, Tuple, Union
 
@@ -175,7 +177,8 @@ def check_version(path: str, newest: int = NEWEST) -> int:
     """The version of the database at ``path`` (0 if it does not exist), read without writing
     anything; SchemaError if it is newer than ``newest``."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        uri = pathlib.Path(os.path.abspath(path)).as_uri() + "?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=30)
     except sqlite3.OperationalError:
         return 0  # no file yet
     try:
