@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import uuid
 
@@ -53,3 +54,17 @@ def test_a_failing_piece_of_work_is_rolled_back_alone(store):
     event, summary = _event()
     assert store.insert_event(project["id"], event, summary) is True
     assert store.event(event["event_id"])["message"] == "m"
+
+
+def test_a_deploy_and_its_notification_records_are_stored_together(store):
+    store.upsert_release("d@1", [], {})
+    release_id = store.release("d@1")["id"]
+    bad = [{"name": "A", "email": None, "status": "sent", "detail": None}]  # email NOT NULL
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add_deploy("d@1", {"environment": "prod"}, bad)
+    assert store.deploys(release_id) == []
+    good = [{"name": "A", "email": "a@example.com", "status": "sent", "detail": None}]
+    row = store.add_deploy("d@1", {"environment": "prod"}, good)
+    [told] = store.deploy_notifications([row["id"]])[row["id"]]
+    assert (told["email"], told["status"]) == ("a@example.com", "sent")
+    assert [d["id"] for d in store.deploys(release_id)] == [row["id"]]

@@ -244,10 +244,9 @@ GATE = ("--min-crash-free-sessions", "95")
 
 def _payment_issue(state: DemoState) -> Optional[str]:
     """The short ID of the sample app's PaymentDeclined issue."""
-    from releasetag.collector.db.issues import first_group_with_exception
     from releasetag.collector.insights import short_id_of
 
-    row = first_group_with_exception(state.live.store, "PaymentDeclined")
+    row = state.live.store.first_group_with_exception("PaymentDeclined")
     return short_id_of(state.live.store, dict(row)) if row else None
 
 

@@ -23,7 +23,9 @@ UNRESOLVED, RESOLVED, REGRESSED = "unresolved", "resolved", "regressed"
 IGNORED = "ignored"  # muted by hand: new events leave it so
 
 
-def _exceptions(event: Dict[str, Any]) -> List[Dict[str, Any]]:
+def exception_values(event: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The exceptions of an event (``exception.values``, or a bare list), oldest first;
+    whatever is not an object is left out. The one reader of an event's exceptions."""
     values = event.get("exception")
     if isinstance(values, dict):
         values = values.get("values")
@@ -38,7 +40,7 @@ def _frames(exc: Dict[str, Any]) -> List[Dict[str, Any]]:
 
 def in_app_frames(event: Dict[str, Any]) -> List[Dict[str, Any]]:
     """The in-app frames of every exception of an event, oldest call first."""
-    return [f for exc in _exceptions(event) for f in _frames(exc) if f.get("in_app")]
+    return [f for exc in exception_values(event) for f in _frames(exc) if f.get("in_app")]
 
 
 def _message_template(event: Dict[str, Any]) -> Optional[str]:
@@ -53,7 +55,7 @@ def _message_template(event: Dict[str, Any]) -> Optional[str]:
 
 def default_components(event: Dict[str, Any]) -> List[str]:
     """The fingerprint an event gets when it does not send its own."""
-    exceptions = _exceptions(event)
+    exceptions = exception_values(event)
     if exceptions:
         parts: List[str] = []
         for exc in exceptions:

@@ -15,7 +15,6 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from releasetag.protocol import sessions as wire
 
-from .db import sessions as db
 from .db.store import Store
 
 HOUR = 3600
@@ -90,7 +89,7 @@ def contributions(
 ) -> Iterable[Contribution]:
     """(project_id, release, environment, started, did, outcome, n) of every stored session
     started in [start, end)."""
-    singles, counted = db.session_rows(store, start, end, project_ids, releases, environments)
+    singles, counted = store.session_rows(start, end, project_ids, releases, environments)
     for r in singles:
         yield (
             r["project_id"],
@@ -247,7 +246,7 @@ def health_data(
         index = int((c[3] - day_start) // HOUR)
         if 0 <= index < 24:
             hourly[index] += c[6]
-    seen = [r for r in db.first_and_last(store, release) if r["project_id"] == project_id]
+    seen = [r for r in store.first_and_last(release) if r["project_id"] == project_id]
     if environments is not None:
         seen = [r for r in seen if r["environment"] in environments]
     return {
@@ -276,7 +275,7 @@ def health_data(
 
 
 def has_health_data(store: Store, release: str, project_id: int) -> bool:
-    return any(r["project_id"] == project_id for r in db.first_and_last(store, release))
+    return any(r["project_id"] == project_id for r in store.first_and_last(release))
 
 
 def release_health(store: Store, release: str, now: Optional[float] = None) -> List[Dict[str, Any]]:
@@ -287,7 +286,7 @@ def release_health(store: Store, release: str, now: Optional[float] = None) -> L
     by_env: Dict[str, List[Contribution]] = {}
     for c in contributions(store, 0, now + 60, None, [release]):
         by_env.setdefault(c[2], []).append(c)
-    seen = {r["environment"]: r for r in _merge_seen(db.first_and_last(store, release))}
+    seen = {r["environment"]: r for r in _merge_seen(store.first_and_last(release))}
     out = []
     for env in sorted(by_env):
         tally = _tally(by_env[env])

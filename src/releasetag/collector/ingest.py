@@ -16,10 +16,11 @@ from releasetag.collector.db.store import Store, to_iso
 from releasetag.protocol import jsonfmt
 from releasetag.protocol.dsn import Dsn, parse_auth_header
 from releasetag.protocol.env import is_true
-from releasetag.protocol.envelope import Envelope, EnvelopeError
+from releasetag.protocol.envelope import Envelope, EnvelopeError, Item
 from releasetag.protocol.release import release_name_error
 
 from . import session_intake
+from .grouping import exception_values
 from .http import HTTPError, Request, Response, json_response
 from .native import NativeResolver
 from .unminify import Resolver
@@ -73,10 +74,8 @@ def summarize(event: Dict[str, Any], event_id: str) -> Dict[str, Any]:
         return (value if isinstance(value, str) else str(value))[:limit]
 
     exc_type = exc_value = culprit = None
-    values = event.get("exception") or {}
-    if isinstance(values, dict):
-        values = values.get("values")
-    if isinstance(values, list) and values and isinstance(values[-1], dict):
+    values = exception_values(event)
+    if values:
         last = values[-1]
         exc_type, exc_value = text(last.get("type")), text(last.get("value"))
         frames = (
@@ -185,41 +184,48 @@ def handle_envelope(store: Store, req: Request, project_id: str) -> Response:
     except EnvelopeError as exc:
         raise HTTPError(400, f"malformed envelope: {exc}") from None
     if project is None:
-        if isinstance(envelope.headers.get("dsn"), str):
-            try:
-                key = Dsn.parse(envelope.headers["dsn"]).public_key
-            except ValueError:
-                raise HTTPError(401, "the envelope's dsn header is not a valid DSN") from None
-        project = _project_for(store, req, project_id, key)
-
+        project = _project_for(store, req, project_id, _dsn_key(envelope))
     header_id = envelope.headers.get("event_id")
     if header_id is not None and normalize_event_id(header_id) is None:
         raise HTTPError(400, "envelope header event_id must be 32 hexadecimal digits")
-    header_id = normalize_event_id(header_id)
-
-    event = None
-    attachments: List[Dict[str, Any]] = []
-    reports = []
-    updates: List[Dict[str, Any]] = []
-    counts: List[Dict[str, Any]] = []
-    rejected: List[Dict[str, Any]] = []
+    items = _Items(normalize_event_id(header_id))
     for number, item in enumerate(envelope.items):
+        items.add(number, item)
+    return json_response(items.store(store, project["id"]))
+
+
+def _dsn_key(envelope: Envelope) -> Optional[str]:
+    """The public key of the envelope's ``dsn`` header (None without one)."""
+    if not isinstance(envelope.headers.get("dsn"), str):
+        return None
+    try:
+        return Dsn.parse(envelope.headers["dsn"]).public_key
+    except ValueError:
+        raise HTTPError(401, "the envelope's dsn header is not a valid DSN") from None
+
+
+class _Items:
+    """What an envelope's items carry, checked one item at a time, then stored."""
+
+    def __init__(self, header_id: Optional[str]) -> None:
+        self.header_id = header_id
+        self.event: Optional[Dict[str, Any]] = None
+        self.attachments: List[Dict[str, Any]] = []
+        self.reports: List[Dict[str, Any]] = []
+        self.updates: List[Dict[str, Any]] = []
+        self.counts: List[Dict[str, Any]] = []
+        self.rejected: List[Dict[str, Any]] = []
+
+    def add(self, number: int, item: Item) -> None:
+        """Take one item (HTTPError for one that fails the whole envelope); transactions
+        and other item types are accepted and not kept."""
         kind = item.type
         if kind == "event":
-            if event is not None:
-                raise HTTPError(400, "envelope has more than one event item")
-            if len(item.payload) > MAX_EVENT:
-                raise HTTPError(
-                    413, f"event is {len(item.payload)} bytes, over the limit of {MAX_EVENT} bytes"
-                )
-            try:
-                event = _event_from(item.json(), header_id)
-            except EnvelopeError as exc:
-                raise HTTPError(400, f"malformed envelope: {exc}") from None
+            self._event(item)
         elif kind == "attachment":
             if len(item.payload) > MAX_ATTACHMENT:
                 raise HTTPError(413, f"attachment is over the limit of {MAX_ATTACHMENT} bytes")
-            attachments.append(
+            self.attachments.append(
                 {
                     "filename": str(item.headers.get("filename") or "attachment"),
                     "content_type": item.headers.get("content_type"),
@@ -234,36 +240,56 @@ def handle_envelope(store: Store, req: Request, project_id: str) -> Response:
                 raise HTTPError(400, f"malformed envelope: {exc}") from None
             if not isinstance(report, dict):
                 raise HTTPError(400, "client_report payload must be a JSON object")
-            reports.append(report)
+            self.reports.append(report)
         elif kind in ("session", "sessions"):
             try:
-                if len(item.payload) > MAX_EVENT:
-                    raise session_intake.Rejected(f"payload is over {MAX_EVENT} bytes")
-                try:
-                    payload = item.json()
-                except EnvelopeError as exc:
-                    raise session_intake.Rejected(str(exc)) from None
-                if kind == "session":
-                    updates.append(session_intake.session_update(payload))
-                else:
-                    counts.extend(session_intake.session_counts(payload))
+                self._session(kind, item)
             except session_intake.Rejected as exc:
-                rejected.append({"item": number, "type": kind, "reason": str(exc)})
-        # transactions and other item types are accepted and not kept.
+                self.rejected.append({"item": number, "type": kind, "reason": str(exc)})
 
-    if event is not None:
-        _store_event(store, project["id"], event, attachments, reports)
-    elif reports:
-        store.insert_client_reports(project["id"], reports)
-    if updates or counts or rejected:
-        store.insert_sessions(
-            project["id"], updates, counts, [(r["type"], r["reason"]) for r in rejected]
-        )
-    answer_id = event["event_id"] if event is not None else header_id
-    answer: Dict[str, Any] = {"id": answer_id}
-    if rejected:
-        answer["rejected"] = rejected
-    return json_response(answer)
+    def _event(self, item: Item) -> None:
+        if self.event is not None:
+            raise HTTPError(400, "envelope has more than one event item")
+        if len(item.payload) > MAX_EVENT:
+            raise HTTPError(
+                413, f"event is {len(item.payload)} bytes, over the limit of {MAX_EVENT} bytes"
+            )
+        try:
+            self.event = _event_from(item.json(), self.header_id)
+        except EnvelopeError as exc:
+            raise HTTPError(400, f"malformed envelope: {exc}") from None
+
+    def _session(self, kind: str, item: Item) -> None:
+        if len(item.payload) > MAX_EVENT:
+            raise session_intake.Rejected(f"payload is over {MAX_EVENT} bytes")
+        try:
+            payload = item.json()
+        except EnvelopeError as exc:
+            raise session_intake.Rejected(str(exc)) from None
+        if kind == "session":
+            self.updates.append(session_intake.session_update(payload))
+        else:
+            self.counts.extend(session_intake.session_counts(payload))
+
+    def store(self, store: Store, project_id: int) -> Dict[str, Any]:
+        """Store what was taken; the answer to send (``id``, and ``rejected`` items)."""
+        if self.event is not None:
+            _store_event(store, project_id, self.event, self.attachments, self.reports)
+        elif self.reports:
+            store.insert_client_reports(project_id, self.reports)
+        if self.updates or self.counts or self.rejected:
+            store.insert_sessions(
+                project_id,
+                self.updates,
+                self.counts,
+                [(r["type"], r["reason"]) for r in self.rejected],
+            )
+        answer: Dict[str, Any] = {
+            "id": self.event["event_id"] if self.event is not None else self.header_id
+        }
+        if self.rejected:
+            answer["rejected"] = self.rejected
+        return answer
 
 
 def handle_store(store: Store, req: Request, project_id: str) -> Response:

@@ -21,7 +21,6 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 from releasetag.protocol.errors import InputError
 from releasetag.protocol.timefmt import now_iso
 
-from .db import issues as db
 from .db.store import Store
 from .grouping import IGNORED, REGRESSED, RESOLVED, UNRESOLVED, in_app_frames, short_id
 
@@ -40,7 +39,7 @@ def hydrate(store: Store, row: Optional[sqlite3.Row]) -> Optional[Issue]:
     if row is None:
         return None
     data = dict(row)
-    stats = db.group_event_stats(store, row["id"])
+    stats = store.group_event_stats(row["id"])
     data.update(
         times_seen=stats["times_seen"],
         last_seen=stats["last_seen"] or row["first_seen"],
@@ -54,11 +53,11 @@ def group(store: Store, ref: str) -> Optional[Issue]:
     """An issue by numeric id or short ID (``WIDGETS-7``, any case)."""
     text = (ref or "").strip()
     if text.isdigit():
-        return hydrate(store, db.group_by_id(store, int(text)))
+        return hydrate(store, store.group_by_id(int(text)))
     prefix, _, num = text.upper().rpartition("-")
     if not prefix or not num.isdigit():
         return None
-    return hydrate(store, db.group_by_short_id(store, prefix, int(num)))
+    return hydrate(store, store.group_by_short_id(prefix, int(num)))
 
 
 def short_id_of(store: Store, row: Issue) -> str:
@@ -69,7 +68,7 @@ def short_id_of(store: Store, row: Issue) -> str:
 def release_version(store: Store, release_id: Optional[int]) -> Optional[str]:
     if not release_id:
         return None
-    return db.release_version(store, release_id)
+    return store.release_version(release_id)
 
 
 def issues(
@@ -92,8 +91,7 @@ def issues(
         statuses: Tuple[str, ...] = (UNRESOLVED, REGRESSED)
     else:
         statuses = (status,) if status else ()
-    rows = db.search_groups(
-        store,
+    rows = store.search_groups(
         project_id,
         statuses=statuses,
         release=release,
@@ -108,16 +106,16 @@ def issues(
 def group_events(
     store: Store, group_id: int, limit: int = 100, offset: int = 0
 ) -> List[sqlite3.Row]:
-    return db.group_events(store, group_id, limit, offset)
+    return store.group_events(group_id, limit, offset)
 
 
 def group_releases(store: Store, group_id: int) -> List[Dict[str, Any]]:
     """(release, environment, count, first/last seen) rows of an issue, in release order."""
-    return db.group_releases(store, group_id)
+    return store.group_releases(group_id)
 
 
 def regressions(store: Store, group_id: int) -> List[Dict[str, Any]]:
-    rows = db.group_regressions(store, group_id)
+    rows = store.group_regressions(group_id)
     return [
         dict(
             r,
@@ -150,7 +148,7 @@ def _frame_paths(store: Store, row: Issue) -> List[Tuple[str, ...]]:
     seen: Set[Tuple[str, ...]] = set()
     out: List[Tuple[str, ...]] = []
     for event_id in dict.fromkeys([row["last_event_id"], row["first_event_id"]]):
-        payload = db.event_payload(store, event_id)
+        payload = store.event_payload(event_id)
         if payload is None:
             continue
         for f in in_app_frames(json.loads(payload)):
@@ -173,10 +171,10 @@ def candidate_releases(store: Store, row: Issue) -> List[int]:
         ids.append(row["first_release_id"])
     last_resolution = row["resolved_release_id"]
     if last_resolution is None:
-        last_resolution = db.last_resolution_release(store, row["id"])
+        last_resolution = store.last_resolution_release(row["id"])
     if last_resolution is not None:
         upper = max(row["last_release_id"] or 0, last_resolution)
-        for release_id in db.release_ids_between(store, last_resolution, upper):
+        for release_id in store.release_ids_between(last_resolution, upper):
             if release_id not in ids:
                 ids.append(release_id)
     return ids
@@ -190,7 +188,7 @@ def suspect_commits(store: Store, row: Issue, limit: int = 5) -> List[Dict[str, 
     if not frames or not releases:
         return []
     found: Dict[int, Dict[str, Any]] = {}
-    for commit in db.commits_of_releases(store, releases):
+    for commit in store.commits_of_releases(releases):
         files = commit.pop("paths")
         touched = [
             i
@@ -247,7 +245,7 @@ def release_report(
     """New issues (first seen in the release), regressions (reopened by an event of it),
     issues resolved in it, event and issue counts per environment and the issue references
     of its commit messages."""
-    rows = db.release_issue_rows(store, release["id"], release["version"], environment)
+    rows = store.release_issue_rows(release["id"], release["version"], environment)
     return {
         "new": [hydrate(store, r) for r in rows["new"]],
         "regressed": [hydrate(store, r) for r in rows["regressed"]],
@@ -258,7 +256,7 @@ def release_report(
 
 
 def new_issue_count(store: Store, release_id: int) -> int:
-    return db.new_issue_count(store, release_id)
+    return store.new_issue_count(release_id)
 
 
 # -- status changes ----------------------------------------------------------------------------
@@ -284,7 +282,7 @@ def update_status(store: Store, row: Issue, status: str, details: Dict[str, Any]
                 raise InsightError(f"release {in_release!r} does not exist")
             values = (RESOLVED, "inRelease", rel["id"], "api", now)
         elif details.get("inNextRelease"):
-            latest = db.latest_release_id(store, row["project_id"])
+            latest = store.latest_release_id(row["project_id"])
             if latest is None:
                 values = (RESOLVED, None, None, "api", now)
             else:
@@ -296,7 +294,7 @@ def update_status(store: Store, row: Issue, status: str, details: Dict[str, Any]
             f"status {status!r} is not supported (use resolved, unresolved, "
             "resolvedInNextRelease or ignored)"
         )
-    db.set_status(store, row["id"], values)
+    store.set_status(row["id"], values)
 
 
 def assign(store: Store, row: Issue, who: Optional[str]) -> None:
@@ -311,7 +309,7 @@ def assign(store: Store, row: Issue, who: Optional[str]) -> None:
             email = who
         else:
             name = who
-    db.set_assignee(store, row["id"], name, email)
+    store.set_assignee(row["id"], name, email)
 
 
 def resolution(store: Store, row: Issue) -> Optional[Dict[str, Any]]:

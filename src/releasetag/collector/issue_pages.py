@@ -113,7 +113,9 @@ def release_page(ctx: Context, req: Request, version: str) -> Response:
         for c in store.release_commits(rel["id"])
     ]
     deploy_rows = []
-    for d in store.deploys(rel["id"]):
+    deploys = store.deploys(rel["id"])
+    notified = notify.notifications(store, [d["id"] for d in deploys])
+    for d in deploys:
         told = join(
             (
                 html(
@@ -122,7 +124,7 @@ def release_page(ctx: Context, req: Request, version: str) -> Response:
                     n["status"],
                     html(": {}", n["detail"]) if n["detail"] else "",
                 )
-                for n in notify.notifications(store, d["id"])
+                for n in notified[d["id"]]
             ),
             "<br>",
         )

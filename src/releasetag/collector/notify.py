@@ -1,25 +1,32 @@
 """Deploy notifications: when a deploy is recorded, each distinct author of the release's
 commits gets one email through the SMTP server of ``releasetag serve --smtp HOST:PORT``.
 
-Every recipient is recorded with what happened (``sent``, ``failed: reason``, or ``not sent``
-when no SMTP server is configured), so nobody is dropped silently: the release page and the
-deploy's API record show who was, or would have been, told.
+Every recipient is recorded with what happened (``sent``, ``failed`` and why, ``not sent`` when
+no SMTP server is configured, or ``skipped`` and why when the address cannot be mailed, say a
+commit author with a line break in it), so nobody is dropped silently: the release page and
+the deploy's API record show who was, or would have been, told.
+
+The deploy and its notification records are stored in one transaction after the mail went
+out: a bad address never fails the deploy, and a failed request stores nothing, so a retry
+does not add a second deploy.
 """
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
-import sqlite3
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
-from typing import Any, Dict, List, Optional, Tuple
+from functools import partial
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from releasetag.collector.db import notifications as notifications_db
 from releasetag.collector.db.store import Store
 
-SENT, FAILED, NOT_SENT = "sent", "failed", "not sent"
+SENT, FAILED, NOT_SENT, SKIPPED = "sent", "failed", "not sent", "skipped"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
 
 
 @dataclass(frozen=True)
@@ -56,24 +63,35 @@ def recipients(store: Store, release_id: int) -> List[Tuple[Optional[str], str]]
     return list(seen.values())
 
 
+def address_problem(email: str) -> Optional[str]:
+    """Why ``email`` cannot be mailed, or None."""
+    if _CONTROL.search(email):
+        return "the address has a line break or another control character"
+    if not email.isascii():
+        return "the address is not ASCII"
+    if not _ADDRESS.fullmatch(email):
+        return "not an email address (NAME@DOMAIN)"
+    return None
+
+
 def _message(
     mailer: Mailer,
     name: Optional[str],
     email: str,
     version: str,
-    deploy: sqlite3.Row,
+    deploy: Dict[str, Any],
     commits: List[Dict[str, Any]],
     page: str,
 ) -> EmailMessage:
     msg = EmailMessage()
-    msg["Subject"] = f"Deployed: {version} to {deploy['environment']}"
+    msg["Subject"] = _CONTROL.sub(" ", f"Deployed: {version} to {deploy['environment']}")
     msg["From"] = mailer.mail_from
-    msg["To"] = formataddr((name or "", email))
+    msg["To"] = formataddr((_CONTROL.sub(" ", name or ""), email))
     msg["Message-ID"] = make_msgid(domain="releasetag.local")
     mine = [c for c in commits if (c.get("author_email") or "").lower() == email.lower()]
     lines = [
         f"Release {version} was deployed to {deploy['environment']}"
-        + (f" ({deploy['name']})" if deploy["name"] else "")
+        + (f" ({deploy['name']})" if deploy.get("name") else "")
         + ".",
         "",
         "Your commits in this release:",
@@ -87,31 +105,51 @@ def _message(
     return msg
 
 
+def _tell(
+    mailer: Optional[Mailer], email: str, build: Callable[[Mailer], EmailMessage]
+) -> Tuple[str, Optional[str]]:
+    """(status, detail) of telling one person."""
+    problem = address_problem(email)
+    if problem is not None:
+        return SKIPPED, problem
+    if mailer is None:
+        return NOT_SENT, "no SMTP server configured (releasetag serve --smtp)"
+    try:
+        message = build(mailer)
+    except (ValueError, TypeError) as exc:  # a header the email package refuses
+        return SKIPPED, f"cannot write this mail: {exc}"[:300]
+    try:
+        mailer.send(message)
+    except (OSError, smtplib.SMTPException, socket.timeout, ValueError) as exc:
+        return FAILED, f"{type(exc).__name__}: {exc}"[:300]
+    return SENT, None
+
+
 def notify_deploy(
-    store: Store, mailer: Optional[Mailer], version: str, deploy: sqlite3.Row, page: str = ""
-) -> List[Dict[str, Any]]:
-    """Mail the release's commit authors about a deploy (when a mailer is set) and record
-    one notification per author; returns the records."""
+    store: Store, mailer: Optional[Mailer], version: str, deploy: Dict[str, Any], page: str = ""
+) -> Tuple[Any, List[Dict[str, Any]]]:
+    """Mail the release's commit authors about a deploy (when a mailer is set), then store
+    the deploy and one notification record per author in one transaction; returns the
+    stored deploy row and the records."""
     release = store.release(version)
-    if release is None:
-        return []
-    people = recipients(store, release["id"])
-    commits = store.release_commits(release["id"]) if mailer else []
+    people = recipients(store, release["id"]) if release is not None else []
+    commits = store.release_commits(release["id"]) if mailer and release is not None else []
     records = []
     for name, email in people:
-        if mailer is None:
-            status, detail = NOT_SENT, "no SMTP server configured (releasetag serve --smtp)"
-        else:
-            try:
-                mailer.send(_message(mailer, name, email, version, deploy, commits, page))
-                status, detail = SENT, None
-            except (OSError, smtplib.SMTPException, socket.timeout) as exc:
-                status, detail = FAILED, f"{type(exc).__name__}: {exc}"[:300]
+        build = partial(
+            _message,
+            name=name,
+            email=email,
+            version=version,
+            deploy=deploy,
+            commits=commits,
+            page=page,
+        )
+        status, detail = _tell(mailer, email, build)
         records.append({"name": name, "email": email, "status": status, "detail": detail})
-    notifications_db.record(store, deploy["id"], records)
-    return records
+    return store.add_deploy(version, deploy, records), records
 
 
-def notifications(store: Store, deploy_id: int) -> List[Dict[str, Any]]:
-    """The recorded notifications of one deploy."""
-    return notifications_db.of_deploy(store, deploy_id)
+def notifications(store: Store, deploy_ids: Sequence[int]) -> Dict[int, List[Dict[str, Any]]]:
+    """The recorded notifications of the deploys, by deploy id."""
+    return store.deploy_notifications(deploy_ids)

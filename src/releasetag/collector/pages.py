@@ -8,6 +8,7 @@ from typing import Any, Dict, List
 from urllib.parse import quote, urlencode
 
 from .context import Context
+from .grouping import exception_values
 from .html import Html, html, join
 from .http import HTTPError, Request, Response, html_response
 
@@ -304,12 +305,8 @@ def event_page(ctx: Context, req: Request, event_id: str) -> Response:
         ["culprit", row["culprit"]],
         ["issue", _issue_link(ctx, row["group_id"])],
     ]
-    values = event.get("exception") or {}
-    values = values.get("values") if isinstance(values, dict) else values
     traces = []
-    for exc in values if isinstance(values, list) else []:
-        if not isinstance(exc, dict):
-            continue
+    for exc in exception_values(event):
         stacktrace = exc.get("stacktrace")
         frames = stacktrace.get("frames") if isinstance(stacktrace, dict) else None
         traces.append(

@@ -6,13 +6,13 @@ HTTPError; the routes of this module and of ``uploads`` are listed in ``ROUTES``
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Set, Tuple
 from urllib.parse import quote
 
 from releasetag.collector.db.store import to_iso
 from releasetag.protocol.release import release_name_error
 
-from . import health, insights, notify, uploads
+from . import health, notify, uploads
 from .context import (
     Context,
     body_object,
@@ -23,7 +23,7 @@ from .context import (
     require_release,
     resolve_projects,
 )
-from .db import sessions as session_db
+from .grouping import exception_values
 from .http import HTTPError, Request, Response, json_response
 
 __all__ = ["Context", "check_token", "ROUTES"]
@@ -98,14 +98,25 @@ def deploy_json(row) -> Dict[str, Any]:
 
 
 def release_json(
-    ctx: Context, row, health_of: Optional[List[str]] = None, with_health: bool = False
+    ctx: Context,
+    row,
+    health_of: Optional[List[str]] = None,
+    with_health: bool = False,
+    summary: Optional[Dict[str, Any]] = None,
+    with_sessions: Optional[Set[Tuple[str, int]]] = None,
 ) -> Dict[str, Any]:
     """A release in Sentry's shape; ``with_health`` adds each project's ``healthData``
-    (over the environments ``health_of``, or all)."""
+    (over the environments ``health_of``, or all). A listing passes the ``summary`` of
+    ``store.release_summaries`` and ``store.releases_with_sessions``, read for all its
+    releases at once."""
     store = ctx.store
-    counts = store.event_counts(row["version"])
-    last_commit = store.last_commit(row["id"])
-    deploys = store.deploys(row["id"])
+    if summary is None:
+        summary = store.release_summaries([row["id"]])[row["id"]]
+    if with_sessions is None:
+        with_sessions = store.releases_with_sessions([row["version"]])
+    counts = summary["counts"]
+    last_commit = summary["last_commit"]
+    last_deploy = summary["last_deploy"]
     return {
         "id": row["id"],
         "version": row["version"],
@@ -118,13 +129,13 @@ def release_json(
         "dateReleased": row["date_released"],
         "lastEvent": max((c["last"] for c in counts), default=None),
         "firstEvent": None,
-        "newGroups": insights.new_issue_count(store, row["id"]),
+        "newGroups": summary["new_groups"],
         "eventCount": sum(c["count"] for c in counts),
         "environments": [c["environment"] for c in counts if c["environment"]],
-        "commitCount": store.commit_count(row["id"]),
+        "commitCount": summary["commit_count"],
         "lastCommit": commit_json(dict(last_commit)) if last_commit else None,
-        "deployCount": len(deploys),
-        "lastDeploy": deploy_json(deploys[0]) if deploys else None,
+        "deployCount": summary["deploy_count"],
+        "lastDeploy": deploy_json(last_deploy) if last_deploy else None,
         "authors": [],
         "owner": None,
         "data": {},
@@ -136,14 +147,14 @@ def release_json(
                 "newGroups": 0,
                 "platform": "python",
                 "platforms": ["python"],
-                "hasHealthData": health.has_health_data(store, row["version"], p["id"]),
+                "hasHealthData": (row["version"], p["id"]) in with_sessions,
                 **(
                     {"healthData": health.health_data(store, row["version"], p["id"], health_of)}
                     if with_health
                     else {}
                 ),
             }
-            for p in store.release_projects(row["id"])
+            for p in summary["projects"]
         ],
     }
 
@@ -293,7 +304,15 @@ def list_releases(ctx: Context, req: Request, org: str, project: str = "") -> Re
             project_id = int(req.query["project"])
     rows = ctx.store.releases(project_id, req.query.get("query") or None)
     args = _health_args(req)
-    return json_response([release_json(ctx, r, **args) for r in rows])
+    # a fixed number of statements for any number of releases (health data aside)
+    summaries = ctx.store.release_summaries([r["id"] for r in rows])
+    sessions = ctx.store.releases_with_sessions([r["version"] for r in rows])
+    return json_response(
+        [
+            release_json(ctx, r, **args, summary=summaries[r["id"]], with_sessions=sessions)
+            for r in rows
+        ]
+    )
 
 
 def get_release(ctx: Context, req: Request, org: str, version: str, project: str = "") -> Response:
@@ -419,12 +438,9 @@ def previous_with_commits(ctx: Context, req: Request, org: str, version: str) ->
 
 def list_deploys(ctx: Context, req: Request, org: str, version: str) -> Response:
     row = require_release(ctx, org, version)
-    return json_response(
-        [
-            dict(deploy_json(d), notifications=notify.notifications(ctx.store, d["id"]))
-            for d in ctx.store.deploys(row["id"])
-        ]
-    )
+    deploys = ctx.store.deploys(row["id"])
+    told = notify.notifications(ctx.store, [d["id"] for d in deploys])
+    return json_response([dict(deploy_json(d), notifications=told[d["id"]]) for d in deploys])
 
 
 def create_deploy(ctx: Context, req: Request, org: str, version: str) -> Response:
@@ -451,10 +467,14 @@ def create_deploy(ctx: Context, req: Request, org: str, version: str) -> Respons
         "date_started": to_iso(body.get("dateStarted")),
         "date_finished": to_iso(body.get("dateFinished")),
     }
-    row = ctx.store.add_deploy(version, deploy)
-    # the release's commit authors hear about it (or are recorded as not told: no --smtp)
-    told = notify.notify_deploy(
-        ctx.store, ctx.mailer, version, row, f"{req.base_url}/releases/{quote(version, safe='')}/"
+    # the release's commit authors hear about it (or are recorded as not told: no --smtp);
+    # the deploy and those records are stored together
+    row, told = notify.notify_deploy(
+        ctx.store,
+        ctx.mailer,
+        version,
+        deploy,
+        f"{req.base_url}/releases/{quote(version, safe='')}/",
     )
     return json_response(dict(deploy_json(row), notifications=told), 201)
 
@@ -490,16 +510,14 @@ def get_event(ctx: Context, req: Request, org: str, project: str, event_id: str)
 def event_entries(payload: Dict[str, Any]) -> List[Dict[str, Any]]:
     """The event's interfaces as Sentry's event API lists them (``entries``): exceptions with
     their resolved ``stacktrace`` and the original ``rawStacktrace``."""
-    exc = payload.get("exception")
-    values = exc.get("values") if isinstance(exc, dict) else exc
+    values = exception_values(payload)
     entries: List[Dict[str, Any]] = []
-    if isinstance(values, list):
+    if values:
         out = []
         for value in values:
-            if isinstance(value, dict):
-                item = {k: v for k, v in value.items() if k != "raw_stacktrace"}
-                item["rawStacktrace"] = value.get("raw_stacktrace")
-                out.append(item)
+            item = {k: v for k, v in value.items() if k != "raw_stacktrace"}
+            item["rawStacktrace"] = value.get("raw_stacktrace")
+            out.append(item)
         entries.append({"type": "exception", "data": {"values": out}})
     return entries
 
@@ -520,7 +538,7 @@ def list_rejected_items(ctx: Context, req: Request, org: str, project: str) -> R
                 "count": r["count"],
                 "lastSeen": r["last_seen"],
             }
-            for r in session_db.rejected_counts(ctx.store, project_row["id"])
+            for r in ctx.store.rejected_counts(project_row["id"])
         ]
     )
 

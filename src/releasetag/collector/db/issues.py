@@ -1,28 +1,28 @@
 """The SQL of issues: groups, their regressions, commit references, and the reads that
 insights, pages and the issues API make of them.
 
-Write functions that take a connection ``c`` run inside the caller's transaction (ingest and
-commit upload call them while storing the event or the commits); the others take the
-:class:`~releasetag.collector.db.store.Store`. The rules they apply (fingerprints, what
-reopens an issue, which commit messages name an issue) come from ``grouping`` and
-``commitrefs``, which hold no SQL.
+Functions that take a connection ``c`` run inside the caller's transaction (ingest and
+commit upload call them while storing the event or the commits); the rest are methods of
+``IssuesQueries``, which :class:`~releasetag.collector.db.store.Store` inherits. The rules
+they apply (fingerprints, what reopens an issue, which commit messages name an issue) come
+from ``grouping`` and ``commitrefs``, which hold no SQL.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from releasetag.protocol.timefmt import now_iso
 
 from .. import commitrefs
 from ..grouping import REGRESSED, RESOLVED, GroupKey, reopens
-
-if TYPE_CHECKING:
-    from .store import Store
+from .database import Database
 
 Row = sqlite3.Row
+# (status, resolved_kind, resolved_release_id, resolved_by, resolved_at)
+StatusValues = Tuple[str, Optional[str], Optional[int], Optional[str], Optional[str]]
 
 
 # -- at ingest (inside the event's transaction) -------------------------------------------------
@@ -98,41 +98,6 @@ _BACKFILL_COLUMNS = (
 )
 
 
-def has_ungrouped_events(store: Store) -> bool:
-    return store.query_one("SELECT 1 FROM events WHERE group_id IS NULL LIMIT 1") is not None
-
-
-def backfill(store: Store, batch: int = 500) -> int:
-    """Group the events stored before grouping existed (``group_id`` NULL), oldest first, in
-    transactions of ``batch`` events; returns how many were grouped."""
-    total = 0
-    while True:
-        with store.write() as c:
-            rows = c.execute(
-                "SELECT e.*, r.id AS release_row FROM events e LEFT JOIN releases r "
-                "ON r.version = e.release WHERE e.group_id IS NULL ORDER BY e.id LIMIT ?",
-                (batch,),
-            ).fetchall()
-            for row in rows:
-                try:
-                    event = json.loads(row["payload"])
-                except ValueError:
-                    event = {}
-                summary = {k: row[k] for k in _BACKFILL_COLUMNS}
-                group_id = assign_group(
-                    c,
-                    row["project_id"],
-                    GroupKey.of(event if isinstance(event, dict) else {}),
-                    summary,
-                    row["release_row"],
-                    seen=row["received"],
-                )
-                c.execute("UPDATE events SET group_id = ? WHERE id = ?", (group_id, row["id"]))
-        total += len(rows)
-        if len(rows) < batch:
-            return total
-
-
 # -- at commit upload (inside the commits' transaction) ----------------------------------------
 def apply_commit_refs(c: sqlite3.Connection, release_id: int) -> List[Dict[str, Any]]:
     """Resolve the issues the release's commit messages name (``Fixes WIDGETS-7``); record
@@ -189,254 +154,270 @@ def apply_commit_refs(c: sqlite3.Connection, release_id: int) -> List[Dict[str, 
     return records
 
 
-# -- reads -------------------------------------------------------------------------------------
-def group_event_stats(store: Store, group_id: int) -> Dict[str, Any]:
-    """``times_seen``, ``last_seen``, ``last_event_id`` and ``last_release_id`` of an issue,
-    read from its events (None where it has none)."""
-    stats = store.query_one(
-        "SELECT COUNT(*) AS n, MAX(received) AS last, MAX(id) AS last_id "
-        "FROM events WHERE group_id = ?",
-        (group_id,),
-    )
-    assert stats is not None
-    last = (
-        store.query_one("SELECT event_id FROM events WHERE id = ?", (stats["last_id"],))
-        if stats["last_id"]
-        else None
-    )
-    rel = store.query_one(
-        "SELECT MAX(r.id) AS id FROM releases r WHERE r.version IN "
-        "(SELECT DISTINCT release FROM events WHERE group_id = ?)",
-        (group_id,),
-    )
-    return {
-        "times_seen": stats["n"],
-        "last_seen": stats["last"],
-        "last_event_id": last["event_id"] if last else None,
-        "last_release_id": rel["id"] if rel and rel["id"] else None,
-    }
+class IssuesQueries(Database):
+    """Issues, regressions and the reads insights and pages make of them (``Store`` methods)."""
 
+    def has_ungrouped_events(self) -> bool:
+        return self.query_one("SELECT 1 FROM events WHERE group_id IS NULL LIMIT 1") is not None
 
-def group_by_id(store: Store, group_id: int) -> Optional[Row]:
-    return store.query_one("SELECT * FROM groups WHERE id = ?", (group_id,))
+    def backfill(self, batch: int = 500) -> int:
+        """Group the events stored before grouping existed (``group_id`` NULL), oldest first, in
+        transactions of ``batch`` events; returns how many were grouped."""
+        total = 0
+        while True:
+            with self.write() as c:
+                rows = c.execute(
+                    "SELECT e.*, r.id AS release_row FROM events e LEFT JOIN releases r "
+                    "ON r.version = e.release WHERE e.group_id IS NULL ORDER BY e.id LIMIT ?",
+                    (batch,),
+                ).fetchall()
+                for row in rows:
+                    try:
+                        event = json.loads(row["payload"])
+                    except ValueError:
+                        event = {}
+                    summary = {k: row[k] for k in _BACKFILL_COLUMNS}
+                    group_id = assign_group(
+                        c,
+                        row["project_id"],
+                        GroupKey.of(event if isinstance(event, dict) else {}),
+                        summary,
+                        row["release_row"],
+                        seen=row["received"],
+                    )
+                    c.execute("UPDATE events SET group_id = ? WHERE id = ?", (group_id, row["id"]))
+            total += len(rows)
+            if len(rows) < batch:
+                return total
 
+    def group_event_stats(self, group_id: int) -> Dict[str, Any]:
+        """``times_seen``, ``last_seen``, ``last_event_id`` and ``last_release_id`` of an issue,
+        read from its events (None where it has none)."""
+        stats = self.query_one(
+            "SELECT COUNT(*) AS n, MAX(received) AS last, MAX(id) AS last_id "
+            "FROM events WHERE group_id = ?",
+            (group_id,),
+        )
+        assert stats is not None
+        last = (
+            self.query_one("SELECT event_id FROM events WHERE id = ?", (stats["last_id"],))
+            if stats["last_id"]
+            else None
+        )
+        rel = self.query_one(
+            "SELECT MAX(r.id) AS id FROM releases r WHERE r.version IN "
+            "(SELECT DISTINCT release FROM events WHERE group_id = ?)",
+            (group_id,),
+        )
+        return {
+            "times_seen": stats["n"],
+            "last_seen": stats["last"],
+            "last_event_id": last["event_id"] if last else None,
+            "last_release_id": rel["id"] if rel and rel["id"] else None,
+        }
 
-def group_by_short_id(store: Store, prefix: str, num: int) -> Optional[Row]:
-    """The issue ``PREFIX-NUM`` (``prefix`` upper-cased, as short IDs are)."""
-    return store.query_one(
-        "SELECT g.* FROM groups g JOIN projects p ON p.id = g.project_id "
-        "WHERE upper(p.slug) = ? AND g.short_num = ?",
-        (prefix, num),
-    )
+    def group_by_id(self, group_id: int) -> Optional[Row]:
+        return self.query_one("SELECT * FROM groups WHERE id = ?", (group_id,))
 
+    def group_by_short_id(self, prefix: str, num: int) -> Optional[Row]:
+        """The issue ``PREFIX-NUM`` (``prefix`` upper-cased, as short IDs are)."""
+        return self.query_one(
+            "SELECT g.* FROM groups g JOIN projects p ON p.id = g.project_id "
+            "WHERE upper(p.slug) = ? AND g.short_num = ?",
+            (prefix, num),
+        )
 
-def first_group_with_exception(store: Store, exception_type: str) -> Optional[Row]:
-    return store.query_one(
-        "SELECT * FROM groups WHERE exception_type = ? ORDER BY id LIMIT 1", (exception_type,)
-    )
+    def first_group_with_exception(self, exception_type: str) -> Optional[Row]:
+        return self.query_one(
+            "SELECT * FROM groups WHERE exception_type = ? ORDER BY id LIMIT 1", (exception_type,)
+        )
 
+    def release_version(self, release_id: int) -> Optional[str]:
+        row = self.query_one("SELECT version FROM releases WHERE id = ?", (release_id,))
+        return row["version"] if row else None
 
-def release_version(store: Store, release_id: int) -> Optional[str]:
-    row = store.query_one("SELECT version FROM releases WHERE id = ?", (release_id,))
-    return row["version"] if row else None
-
-
-def search_groups(
-    store: Store,
-    project_id: int,
-    *,
-    statuses: Sequence[str] = (),
-    release: Optional[str] = None,
-    environment: Optional[str] = None,
-    first_release: Optional[str] = None,
-    text: Optional[str] = None,
-    limit: int = 100,
-) -> List[Row]:
-    """Issues of a project, most recently seen first: with one of ``statuses`` (any when
-    empty), with events in ``release`` / ``environment``, first seen in ``first_release``,
-    whose title or culprit contains ``text``."""
-    sql = "SELECT g.* FROM groups g WHERE g.project_id = ?"
-    params: List[Any] = [project_id]
-    if statuses:
-        sql += " AND g.status IN (" + ",".join("?" * len(statuses)) + ")"
-        params += list(statuses)
-    if release is not None or environment is not None:
-        sub = "SELECT 1 FROM events e WHERE e.group_id = g.id"
-        if release is not None:
-            sub += " AND e.release = ?"
-            params.append(release)
-        if environment is not None:
-            sub += " AND e.environment = ?"
-            params.append(environment)
-        sql += f" AND EXISTS ({sub})"
-    if first_release is not None:
-        sql += " AND g.first_release_id = (SELECT id FROM releases WHERE version = ?)"
-        params.append(first_release)
-    if text:
-        sql += " AND (instr(lower(g.title), lower(?)) > 0 OR instr(lower(g.culprit), lower(?)) > 0)"
-        params += [text, text]
-    sql += (
-        " ORDER BY (SELECT MAX(e.id) FROM events e WHERE e.group_id = g.id) DESC, g.id DESC LIMIT ?"
-    )
-    params.append(limit)
-    return store.query(sql, params)
-
-
-def group_events(store: Store, group_id: int, limit: int = 100, offset: int = 0) -> List[Row]:
-    return store.query(
-        "SELECT * FROM events WHERE group_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
-        (group_id, limit, offset),
-    )
-
-
-def group_releases(store: Store, group_id: int) -> List[Dict[str, Any]]:
-    """(release, environment, count, first/last seen) rows of an issue, in release order."""
-    rows = store.query(
-        "SELECT e.release AS version, COALESCE(e.environment, '') AS environment, "
-        "COUNT(*) AS times_seen, MIN(e.received) AS first_seen, MAX(e.received) AS last_seen, "
-        "r.id AS release_id FROM events e LEFT JOIN releases r ON r.version = e.release "
-        "WHERE e.group_id = ? GROUP BY e.release, e.environment "
-        "ORDER BY COALESCE(r.id, 0), e.environment",
-        (group_id,),
-    )
-    return [dict(r) for r in rows]
-
-
-def group_regressions(store: Store, group_id: int) -> List[Row]:
-    return store.query(
-        "SELECT * FROM group_regressions WHERE group_id = ? ORDER BY id", (group_id,)
-    )
-
-
-def last_resolution_release(store: Store, group_id: int) -> Optional[int]:
-    """The release an issue was last resolved in before it regressed, if any."""
-    reg = store.query_one(
-        "SELECT resolved_release_id FROM group_regressions WHERE "
-        "group_id = ? AND resolved_release_id IS NOT NULL "
-        "ORDER BY id DESC LIMIT 1",
-        (group_id,),
-    )
-    return reg["resolved_release_id"] if reg else None
-
-
-def release_ids_between(store: Store, after: int, upto: int) -> List[int]:
-    """Ids of the releases created after release ``after``, up to release ``upto``."""
-    rows = store.query(
-        "SELECT id FROM releases WHERE id > ? AND id <= ? ORDER BY id", (after, upto)
-    )
-    return [r["id"] for r in rows]
-
-
-def event_payload(store: Store, event_id: str) -> Optional[str]:
-    row = store.query_one("SELECT payload FROM events WHERE event_id = ?", (event_id,))
-    return row["payload"] if row else None
-
-
-def commits_of_releases(store: Store, release_ids: Sequence[int]) -> List[Dict[str, Any]]:
-    """Commits of the releases with ``release_id``, ``ord``, ``release``, ``repo_name`` and
-    the ``paths`` they changed."""
-    if not release_ids:
-        return []
-    marks = ",".join("?" * len(release_ids))
-    commits = store.query(
-        "SELECT c.*, rc.release_id, rc.ord, r.version AS release, rp.name AS repo_name "
-        "FROM release_commits rc JOIN commits c ON c.id = rc.commit_id "
-        "JOIN releases r ON r.id = rc.release_id JOIN repos rp ON rp.id = c.repo_id "
-        f"WHERE rc.release_id IN ({marks})",
-        list(release_ids),
-    )
-    out = []
-    for commit in commits:
-        paths = [
-            f["path"]
-            for f in store.query(
-                "SELECT path FROM commit_files WHERE commit_id = ?", (commit["id"],)
+    def search_groups(
+        self,
+        project_id: int,
+        *,
+        statuses: Sequence[str] = (),
+        release: Optional[str] = None,
+        environment: Optional[str] = None,
+        first_release: Optional[str] = None,
+        text: Optional[str] = None,
+        limit: int = 100,
+    ) -> List[Row]:
+        """Issues of a project, most recently seen first: with one of ``statuses`` (any when
+        empty), with events in ``release`` / ``environment``, first seen in ``first_release``,
+        whose title or culprit contains ``text``."""
+        sql = "SELECT g.* FROM groups g WHERE g.project_id = ?"
+        params: List[Any] = [project_id]
+        if statuses:
+            sql += " AND g.status IN (" + ",".join("?" * len(statuses)) + ")"
+            params += list(statuses)
+        if release is not None or environment is not None:
+            sub = "SELECT 1 FROM events e WHERE e.group_id = g.id"
+            if release is not None:
+                sub += " AND e.release = ?"
+                params.append(release)
+            if environment is not None:
+                sub += " AND e.environment = ?"
+                params.append(environment)
+            sql += f" AND EXISTS ({sub})"
+        if first_release is not None:
+            sql += " AND g.first_release_id = (SELECT id FROM releases WHERE version = ?)"
+            params.append(first_release)
+        if text:
+            sql += (
+                " AND (instr(lower(g.title), lower(?)) > 0"
+                " OR instr(lower(g.culprit), lower(?)) > 0)"
             )
-        ]
-        out.append(dict(commit, paths=paths))
-    return out
+            params += [text, text]
+        sql += (
+            " ORDER BY (SELECT MAX(e.id) FROM events e WHERE e.group_id = g.id) DESC,"
+            " g.id DESC LIMIT ?"
+        )
+        params.append(limit)
+        return self.query(sql, params)
 
-
-def release_issue_rows(
-    store: Store, release_id: int, version: str, environment: Optional[str] = None
-) -> Dict[str, List[Row]]:
-    """What a release report reads: ``new`` (first seen in it, with events of it),
-    ``regressed`` (reopened by an event of it), ``resolved`` (resolved in it), ``counts``
-    (events and issues per environment) and ``refs`` (issue references of its commits)."""
-    env_sql, env_params = (
-        ("", []) if environment is None else (" AND e.environment = ?", [environment])
-    )
-    new = store.query(
-        "SELECT g.* FROM groups g WHERE g.first_release_id = ? AND EXISTS (SELECT 1 FROM "
-        "events e WHERE e.group_id = g.id AND e.release = ?" + env_sql + ") "
-        "ORDER BY g.short_num",
-        [release_id, version] + env_params,
-    )
-    reg_env = "" if environment is None else " AND x.environment = ?"
-    regressed = store.query(
-        "SELECT g.* FROM groups g WHERE g.id IN (SELECT x.group_id FROM group_regressions x "
-        "WHERE x.release_id = ?" + reg_env + ") ORDER BY g.short_num",
-        [release_id] + ([] if environment is None else [environment]),
-    )
-    resolved = store.query(
-        "SELECT g.* FROM groups g WHERE g.status = ? AND "
-        "g.resolved_release_id = ? ORDER BY g.short_num",
-        (RESOLVED, release_id),
-    )
-    counts = store.query(
-        "SELECT e.environment, COUNT(*) AS count, COUNT(DISTINCT e.group_id) AS issues "
-        "FROM events e WHERE e.release = ?"
-        + env_sql
-        + " GROUP BY e.environment ORDER BY e.environment",
-        [version] + env_params,
-    )
-    refs = store.query(
-        "SELECT * FROM commit_issue_refs WHERE release_id = ? ORDER BY id", (release_id,)
-    )
-    return {
-        "new": new,
-        "regressed": regressed,
-        "resolved": resolved,
-        "counts": counts,
-        "refs": refs,
-    }
-
-
-def new_issue_count(store: Store, release_id: int) -> int:
-    row = store.query_one(
-        "SELECT COUNT(*) AS n FROM groups WHERE first_release_id = ?", (release_id,)
-    )
-    return int(row["n"]) if row else 0
-
-
-def latest_release_id(store: Store, project_id: int) -> Optional[int]:
-    """The newest release of the project (of any project when it has none)."""
-    row = store.query_one(
-        "SELECT MAX(release_id) AS id FROM release_projects WHERE project_id = ?", (project_id,)
-    )
-    if row and row["id"]:
-        return int(row["id"])
-    row = store.query_one("SELECT MAX(id) AS id FROM releases")
-    return int(row["id"]) if row and row["id"] else None
-
-
-# -- writes from the API -----------------------------------------------------------------------
-StatusValues = Tuple[str, Optional[str], Optional[int], Optional[str], Optional[str]]
-
-
-def set_status(store: Store, group_id: int, values: StatusValues) -> None:
-    """Set (status, resolved_kind, resolved_release_id, resolved_by, resolved_at)."""
-    with store.write() as c:
-        c.execute(
-            "UPDATE groups SET status = ?, resolved_kind = ?, resolved_release_id = ?, "
-            "resolved_by = ?, resolved_at = ? WHERE id = ?",
-            (*values, group_id),
+    def group_events(self, group_id: int, limit: int = 100, offset: int = 0) -> List[Row]:
+        return self.query(
+            "SELECT * FROM events WHERE group_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+            (group_id, limit, offset),
         )
 
-
-def set_assignee(store: Store, group_id: int, name: Optional[str], email: Optional[str]) -> None:
-    with store.write() as c:
-        c.execute(
-            "UPDATE groups SET assignee_name = ?, assignee_email = ? WHERE id = ?",
-            (name, email, group_id),
+    def group_releases(self, group_id: int) -> List[Dict[str, Any]]:
+        """(release, environment, count, first/last seen) rows of an issue, in release order."""
+        rows = self.query(
+            "SELECT e.release AS version, COALESCE(e.environment, '') AS environment, "
+            "COUNT(*) AS times_seen, MIN(e.received) AS first_seen, MAX(e.received) AS last_seen, "
+            "r.id AS release_id FROM events e LEFT JOIN releases r ON r.version = e.release "
+            "WHERE e.group_id = ? GROUP BY e.release, e.environment "
+            "ORDER BY COALESCE(r.id, 0), e.environment",
+            (group_id,),
         )
+        return [dict(r) for r in rows]
+
+    def group_regressions(self, group_id: int) -> List[Row]:
+        return self.query(
+            "SELECT * FROM group_regressions WHERE group_id = ? ORDER BY id", (group_id,)
+        )
+
+    def last_resolution_release(self, group_id: int) -> Optional[int]:
+        """The release an issue was last resolved in before it regressed, if any."""
+        reg = self.query_one(
+            "SELECT resolved_release_id FROM group_regressions WHERE "
+            "group_id = ? AND resolved_release_id IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1",
+            (group_id,),
+        )
+        return reg["resolved_release_id"] if reg else None
+
+    def release_ids_between(self, after: int, upto: int) -> List[int]:
+        """Ids of the releases created after release ``after``, up to release ``upto``."""
+        rows = self.query(
+            "SELECT id FROM releases WHERE id > ? AND id <= ? ORDER BY id", (after, upto)
+        )
+        return [r["id"] for r in rows]
+
+    def event_payload(self, event_id: str) -> Optional[str]:
+        row = self.query_one("SELECT payload FROM events WHERE event_id = ?", (event_id,))
+        return row["payload"] if row else None
+
+    def commits_of_releases(self, release_ids: Sequence[int]) -> List[Dict[str, Any]]:
+        """Commits of the releases with ``release_id``, ``ord``, ``release``, ``repo_name`` and
+        the ``paths`` they changed."""
+        if not release_ids:
+            return []
+        marks = ",".join("?" * len(release_ids))
+        commits = self.query(
+            "SELECT c.*, rc.release_id, rc.ord, r.version AS release, rp.name AS repo_name "
+            "FROM release_commits rc JOIN commits c ON c.id = rc.commit_id "
+            "JOIN releases r ON r.id = rc.release_id JOIN repos rp ON rp.id = c.repo_id "
+            f"WHERE rc.release_id IN ({marks})",
+            list(release_ids),
+        )
+        paths: Dict[int, List[str]] = {}
+        for f in self.query(
+            "SELECT DISTINCT f.commit_id, f.path FROM release_commits rc JOIN commit_files f "
+            f"ON f.commit_id = rc.commit_id WHERE rc.release_id IN ({marks})",
+            list(release_ids),
+        ):
+            paths.setdefault(f["commit_id"], []).append(f["path"])
+        return [dict(commit, paths=paths.get(commit["id"], [])) for commit in commits]
+
+    def release_issue_rows(
+        self, release_id: int, version: str, environment: Optional[str] = None
+    ) -> Dict[str, List[Row]]:
+        """What a release report reads: ``new`` (first seen in it, with events of it),
+        ``regressed`` (reopened by an event of it), ``resolved`` (resolved in it), ``counts``
+        (events and issues per environment) and ``refs`` (issue references of its commits)."""
+        env_sql, env_params = (
+            ("", []) if environment is None else (" AND e.environment = ?", [environment])
+        )
+        new = self.query(
+            "SELECT g.* FROM groups g WHERE g.first_release_id = ? AND EXISTS (SELECT 1 FROM "
+            "events e WHERE e.group_id = g.id AND e.release = ?" + env_sql + ") "
+            "ORDER BY g.short_num",
+            [release_id, version] + env_params,
+        )
+        reg_env = "" if environment is None else " AND x.environment = ?"
+        regressed = self.query(
+            "SELECT g.* FROM groups g WHERE g.id IN (SELECT x.group_id FROM group_regressions x "
+            "WHERE x.release_id = ?" + reg_env + ") ORDER BY g.short_num",
+            [release_id] + ([] if environment is None else [environment]),
+        )
+        resolved = self.query(
+            "SELECT g.* FROM groups g WHERE g.status = ? AND "
+            "g.resolved_release_id = ? ORDER BY g.short_num",
+            (RESOLVED, release_id),
+        )
+        counts = self.query(
+            "SELECT e.environment, COUNT(*) AS count, COUNT(DISTINCT e.group_id) AS issues "
+            "FROM events e WHERE e.release = ?"
+            + env_sql
+            + " GROUP BY e.environment ORDER BY e.environment",
+            [version] + env_params,
+        )
+        refs = self.query(
+            "SELECT * FROM commit_issue_refs WHERE release_id = ? ORDER BY id", (release_id,)
+        )
+        return {
+            "new": new,
+            "regressed": regressed,
+            "resolved": resolved,
+            "counts": counts,
+            "refs": refs,
+        }
+
+    def new_issue_count(self, release_id: int) -> int:
+        row = self.query_one(
+            "SELECT COUNT(*) AS n FROM groups WHERE first_release_id = ?", (release_id,)
+        )
+        return int(row["n"]) if row else 0
+
+    def latest_release_id(self, project_id: int) -> Optional[int]:
+        """The newest release of the project (of any project when it has none)."""
+        row = self.query_one(
+            "SELECT MAX(release_id) AS id FROM release_projects WHERE project_id = ?", (project_id,)
+        )
+        if row and row["id"]:
+            return int(row["id"])
+        row = self.query_one("SELECT MAX(id) AS id FROM releases")
+        return int(row["id"]) if row and row["id"] else None
+
+    def set_status(self, group_id: int, values: StatusValues) -> None:
+        """Set (status, resolved_kind, resolved_release_id, resolved_by, resolved_at)."""
+        with self.write() as c:
+            c.execute(
+                "UPDATE groups SET status = ?, resolved_kind = ?, resolved_release_id = ?, "
+                "resolved_by = ?, resolved_at = ? WHERE id = ?",
+                (*values, group_id),
+            )
+
+    def set_assignee(self, group_id: int, name: Optional[str], email: Optional[str]) -> None:
+        with self.write() as c:
+            c.execute(
+                "UPDATE groups SET assignee_name = ?, assignee_email = ? WHERE id = ?",
+                (name, email, group_id),
+            )

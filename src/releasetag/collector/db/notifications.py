@@ -2,30 +2,44 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Sequence
+import sqlite3
+from typing import Any, Dict, List, Sequence
 
 from releasetag.protocol.timefmt import now_iso
 
-if TYPE_CHECKING:
-    from .store import Store
+from .database import Database
 
 
-def record(store: Store, deploy_id: int, records: Sequence[Dict[str, Any]]) -> None:
-    """Keep the outcome (``name``, ``email``, ``status``, ``detail``) of each notification."""
-    with store.write() as c:
-        for r in records:
-            c.execute(
-                "INSERT INTO deploy_notifications(deploy_id, name, email, status, detail, "
-                "date) VALUES (?,?,?,?,?,?)",
-                (deploy_id, r["name"], r["email"], r["status"], r["detail"], now_iso()),
-            )
-
-
-def of_deploy(store: Store, deploy_id: int) -> List[Dict[str, Any]]:
-    """The recorded notifications of one deploy, oldest first."""
-    rows = store.query(
-        "SELECT name, email, status, detail, date FROM deploy_notifications "
-        "WHERE deploy_id = ? ORDER BY id",
-        (deploy_id,),
+def record(c: sqlite3.Connection, deploy_id: int, records: Sequence[Dict[str, Any]]) -> None:
+    """Keep the outcome (``name``, ``email``, ``status``, ``detail``) of each notification
+    (inside the caller's transaction)."""
+    now = now_iso()
+    c.executemany(
+        "INSERT INTO deploy_notifications(deploy_id, name, email, status, detail, date) "
+        "VALUES (?,?,?,?,?,?)",
+        [(deploy_id, r["name"], r["email"], r["status"], r["detail"], now) for r in records],
     )
-    return [dict(r) for r in rows]
+
+
+class NotificationsQueries(Database):
+    """Deploy notification records (``Store`` methods)."""
+
+    def record_notifications(self, deploy_id: int, records: Sequence[Dict[str, Any]]) -> None:
+        """Keep the outcome of each notification of a stored deploy."""
+        with self.write() as c:
+            record(c, deploy_id, records)
+
+    def deploy_notifications(self, deploy_ids: Sequence[int]) -> Dict[int, List[Dict[str, Any]]]:
+        """The recorded notifications of the deploys (oldest first), by deploy id."""
+        out: Dict[int, List[Dict[str, Any]]] = {d: [] for d in deploy_ids}
+        if not deploy_ids:
+            return out
+        rows = self.query(
+            "SELECT deploy_id, name, email, status, detail, date FROM deploy_notifications "
+            f"WHERE deploy_id IN ({','.join('?' * len(deploy_ids))}) ORDER BY id",
+            list(deploy_ids),
+        )
+        for r in rows:
+            item = dict(r)
+            out[item.pop("deploy_id")].append(item)
+        return out

@@ -12,18 +12,18 @@ reads the health figures are made of (``collector.health`` holds the arithmetic)
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from releasetag.protocol.sessions import FINAL_STATUSES, STATUS_RANK
 from releasetag.protocol.timefmt import now_iso
 
-if TYPE_CHECKING:
-    from .store import Store
+from .database import Database
+from .releases import ensure_release, link_project
 
 Row = sqlite3.Row
 
 
-def store(
+def store_updates(
     c: sqlite3.Connection,
     project_id: int,
     updates: Sequence[Dict[str, Any]],
@@ -106,15 +106,6 @@ def _store_update(c: sqlite3.Connection, project_id: int, u: Dict[str, Any]) -> 
     )
 
 
-def rejected_counts(s: Store, project_id: Optional[int] = None) -> List[Row]:
-    sql = "SELECT project_id, item_type, reason, count, last_seen FROM rejected_items"
-    params: List[Any] = []
-    if project_id is not None:
-        sql += " WHERE project_id = ?"
-        params.append(project_id)
-    return s.query(sql + " ORDER BY item_type, reason", params)
-
-
 def _filters(
     project_ids: Optional[Sequence[int]],
     releases: Optional[Sequence[str]],
@@ -133,51 +124,93 @@ def _filters(
     return "".join(f" AND {w}" for w in where), params
 
 
-def session_rows(
-    s: Store,
-    start: float,
-    end: float,
-    project_ids: Optional[Sequence[int]] = None,
-    releases: Optional[Sequence[str]] = None,
-    environments: Optional[Sequence[str]] = None,
-) -> Tuple[List[Row], List[Row]]:
-    """Sessions started in [start, end), as two lists of rows with project_id, release,
-    environment, started (the minute) and did: single sessions with their ``outcome``
-    (healthy, errored, crashed, abnormal) and ``n``, then aggregate counts with exited,
-    errored, crashed and abnormal."""
-    extra, params = _filters(project_ids, releases, environments)
-    single = (
-        "SELECT project_id, release, environment, CAST(started / 60 AS INTEGER) * 60 AS started, "
-        "did, CASE WHEN status = 'crashed' THEN 'crashed' WHEN status = 'abnormal' THEN "
-        "'abnormal' WHEN errors > 0 OR status = 'errored' THEN 'errored' ELSE 'healthy' END "
-        "AS outcome, COUNT(*) AS n FROM sessions WHERE started >= ? AND started < ?"
-        + extra
-        + " GROUP BY 1, 2, 3, 4, 5, 6"
-    )
-    rows = s.query(single, [start, end, *params])
-    counted = s.query(
-        "SELECT project_id, release, environment, started, NULLIF(did, '') AS did, exited, "
-        "errored, crashed, abnormal FROM session_counts WHERE started >= ? AND started < ?" + extra,
-        [start, end, *params],
-    )
-    return rows, counted
+class SessionsQueries(Database):
+    """Session updates, aggregates and rejected items (``Store`` methods)."""
 
+    def insert_sessions(
+        self,
+        project_id: int,
+        updates: Sequence[Dict[str, Any]],
+        counts: Sequence[Dict[str, Any]],
+        rejected: Sequence[Tuple[str, str]],
+    ) -> None:
+        """Store session updates, aggregate counts and the reasons items were rejected, in
+        one transaction (see ``db.sessions``); the releases they name are created."""
+        versions = {u["release"] for u in updates} | {c["release"] for c in counts}
 
-def first_and_last(s: Store, release: str) -> List[Row]:
-    """Per (project, environment) of ``release``: the first session start and the last
-    update seen."""
-    return s.query(
-        "SELECT project_id, environment, MIN(first) AS first, MAX(last) AS last FROM ("
-        "SELECT project_id, environment, MIN(started) AS first, MAX(updated) AS last "
-        "FROM sessions WHERE release = ? GROUP BY 1, 2 UNION ALL "
-        "SELECT project_id, environment, MIN(started), MAX(started) + 60 FROM session_counts "
-        "WHERE release = ? GROUP BY 1, 2) GROUP BY 1, 2",
-        (release, release),
-    )
+        def work(c: sqlite3.Connection) -> None:
+            for version in versions:
+                link_project(c, ensure_release(c, version), project_id)
+            store_updates(c, project_id, updates, counts, rejected)
 
+        self.group_write(work)
 
-def has_sessions(s: Store) -> bool:
-    return bool(
-        s.query_one("SELECT 1 FROM sessions LIMIT 1")
-        or s.query_one("SELECT 1 FROM session_counts LIMIT 1")
-    )
+    def rejected_counts(self, project_id: Optional[int] = None) -> List[Row]:
+        sql = "SELECT project_id, item_type, reason, count, last_seen FROM rejected_items"
+        params: List[Any] = []
+        if project_id is not None:
+            sql += " WHERE project_id = ?"
+            params.append(project_id)
+        return self.query(sql + " ORDER BY item_type, reason", params)
+
+    def session_rows(
+        self,
+        start: float,
+        end: float,
+        project_ids: Optional[Sequence[int]] = None,
+        releases: Optional[Sequence[str]] = None,
+        environments: Optional[Sequence[str]] = None,
+    ) -> Tuple[List[Row], List[Row]]:
+        """Sessions started in [start, end), as two lists of rows with project_id, release,
+        environment, started (the minute) and did: single sessions with their ``outcome``
+        (healthy, errored, crashed, abnormal) and ``n``, then aggregate counts with exited,
+        errored, crashed and abnormal."""
+        extra, params = _filters(project_ids, releases, environments)
+        single = (
+            "SELECT project_id, release, environment, "
+            "CAST(started / 60 AS INTEGER) * 60 AS started, "
+            "did, CASE WHEN status = 'crashed' THEN 'crashed' WHEN status = 'abnormal' THEN "
+            "'abnormal' WHEN errors > 0 OR status = 'errored' THEN 'errored' ELSE 'healthy' END "
+            "AS outcome, COUNT(*) AS n FROM sessions WHERE started >= ? AND started < ?"
+            + extra
+            + " GROUP BY 1, 2, 3, 4, 5, 6"
+        )
+        rows = self.query(single, [start, end, *params])
+        counted = self.query(
+            "SELECT project_id, release, environment, started, NULLIF(did, '') AS did, exited, "
+            "errored, crashed, abnormal FROM session_counts WHERE started >= ? AND started < ?"
+            + extra,
+            [start, end, *params],
+        )
+        return rows, counted
+
+    def first_and_last(self, release: str) -> List[Row]:
+        """Per (project, environment) of ``release``: the first session start and the last
+        update seen."""
+        return self.query(
+            "SELECT project_id, environment, MIN(first) AS first, MAX(last) AS last FROM ("
+            "SELECT project_id, environment, MIN(started) AS first, MAX(updated) AS last "
+            "FROM sessions WHERE release = ? GROUP BY 1, 2 UNION ALL "
+            "SELECT project_id, environment, MIN(started), MAX(started) + 60 FROM session_counts "
+            "WHERE release = ? GROUP BY 1, 2) GROUP BY 1, 2",
+            (release, release),
+        )
+
+    def has_sessions(self) -> bool:
+        return bool(
+            self.query_one("SELECT 1 FROM sessions LIMIT 1")
+            or self.query_one("SELECT 1 FROM session_counts LIMIT 1")
+        )
+
+    def releases_with_sessions(self, releases: Sequence[str]) -> Set[Tuple[str, int]]:
+        """The (release, project id) pairs of ``releases`` that have sessions."""
+        if not releases:
+            return set()
+        marks = ",".join("?" * len(releases))
+        rows = self.query(
+            f"SELECT DISTINCT release, project_id FROM sessions WHERE release IN ({marks}) "
+            "UNION SELECT DISTINCT release, project_id FROM session_counts "
+            f"WHERE release IN ({marks})",
+            [*releases, *releases],
+        )
+        return {(r["release"], r["project_id"]) for r in rows}
