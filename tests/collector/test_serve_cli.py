@@ -194,3 +194,21 @@ def test_a_token_from_a_file_or_the_environment_stays_out_of_sight(tmp_path, how
     finally:
         c.stop()
     assert secret not in c.stderr()
+
+
+def test_a_short_token_kept_from_an_older_start_gets_a_warning(tmp_path):
+    from releasetag.collector.db.store import Store
+
+    data = str(tmp_path / "data")
+    Collector(data).stop()
+    store = Store(os.path.join(data, "collector.sqlite3"))
+    store.set_meta("token", "old-short")  # what --token accepted before
+    store.close()
+    c = Collector(data)
+    try:
+        assert c.token == "old-short"
+        assert c.request("GET", "/api/0/organizations/")[0] == 200  # still works
+    finally:
+        c.stop()
+    assert "warning: the stored API token is short or unusual" in c.stderr()
+    assert "old-short" not in c.stderr()
