@@ -6,11 +6,19 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 import uuid
 
 import pytest
 
-from releasetag.collector.access import Access, host_of, is_loopback
+from releasetag.collector.access import (
+    Access,
+    FailureLimit,
+    PageSessions,
+    client_key,
+    host_of,
+    is_loopback,
+)
 from releasetag.protocol.dsn import Dsn
 from releasetag.protocol.envelope import event_envelope
 from tests.support.collector import Collector
@@ -65,10 +73,14 @@ def test_pages_need_the_token_and_the_form_sets_a_cookie(guarded):
     )  # fmt: skip
     assert status == 303 and headers["Location"] == "/"
     cookie = headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    attributes = [a.strip() for a in cookie.split(";")]
+    assert {"HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"} <= set(attributes)
     status, _h, body = raw(guarded, "GET", "/", {"Cookie": cookie.split(";", 1)[0]})
     assert status == 200 and b"Releases" in body
-    assert raw(guarded, "GET", "/", {"Cookie": "releasetag_token=guess"})[0] == 401
+    port = guarded.url.rsplit(":", 1)[1]
+    assert raw(guarded, "GET", "/", {"Cookie": f"releasetag_session_{port}=guess"})[0] == 401
+    # the old cookie that held the token itself opens nothing any more
+    assert raw(guarded, "GET", "/", {"Cookie": f"releasetag_token={guarded.token}"})[0] == 401
 
 
 def test_ingest_and_the_web_api_keep_their_own_keys(guarded):
@@ -125,7 +137,10 @@ def test_access_rules_off_loopback():
     assert exposed.pages_need_token
     assert not exposed.page_allowed(None, None)
     assert exposed.page_allowed("Bearer t0k", None)
-    assert exposed.page_allowed(None, "a=b; releasetag_token=t0k")
+    assert not exposed.page_allowed(None, "a=b; releasetag_token=t0k")
+    sid = exposed.sessions.start()
+    assert exposed.page_allowed(None, f"a=b; releasetag_session_0={sid}")
+    assert not exposed.page_allowed(None, f"releasetag_session_9000={sid}")  # another port's
     assert exposed.host_allowed("build-host:9000", "10.0.0.5")
     assert exposed.host_allowed("10.0.0.5:9000", "10.0.0.5")  # the address it arrived on
     assert not exposed.host_allowed("10.0.0.6:9000", "10.0.0.5")
@@ -141,3 +156,121 @@ def test_names():
     from releasetag.cli.cmd_serve import _every
 
     assert _every("0.0.0.0:9000") == " (every interface)" and _every("127.0.0.1:9") == ""
+
+
+def sign_in(collector, token):
+    """POST /login/ with ``token``: (status, headers)."""
+    status, headers, _body = raw(
+        collector, "POST", "/login/", {"Content-Type": "application/x-www-form-urlencoded"},
+        f"token={token}".encode(),
+    )  # fmt: skip
+    return status, headers
+
+
+def test_the_session_cookie_is_not_the_token_and_opens_no_api(guarded):
+    status, headers = sign_in(guarded, guarded.token)
+    assert status == 303
+    name, _, sid = headers["Set-Cookie"].split(";", 1)[0].partition("=")
+    assert name == "releasetag_session_" + guarded.url.rsplit(":", 1)[1]
+    assert len(sid) >= 32 and sid != guarded.token and guarded.token not in headers["Set-Cookie"]
+    assert sign_in(guarded, guarded.token)[1]["Set-Cookie"] != headers["Set-Cookie"]
+    api = "/api/0/organizations/local/releases/"
+    assert raw(guarded, "GET", api, {"Authorization": f"Bearer {sid}"})[0] == 401
+    assert raw(guarded, "GET", api, {"Cookie": f"{name}={sid}"})[0] == 401
+    assert raw(guarded, "GET", "/", {"Cookie": f"{name}={sid}"})[0] == 200
+
+
+def test_a_restart_signs_everybody_out(tmp_path):
+    data = str(tmp_path / "data")
+    first = Collector(data, extra_args=["--page-token"])
+    try:
+        _status, headers = sign_in(first, first.token)
+        sid = headers["Set-Cookie"].split(";", 1)[0].partition("=")[2]
+        cookie = f"releasetag_session_{first.url.rsplit(':', 1)[1]}={sid}"
+        assert raw(first, "GET", "/", {"Cookie": cookie})[0] == 200
+    finally:
+        first.stop()
+    second = Collector(data, extra_args=["--page-token"])
+    try:
+        # the same cookie as the browser holds it, under the new port's name
+        cookie = f"releasetag_session_{second.url.rsplit(':', 1)[1]}={sid}"
+        status, _h, body = raw(second, "GET", "/", {"Cookie": cookie})
+        assert status == 401 and b'action="/login/"' in body
+        assert second.token == first.token
+    finally:
+        second.stop()
+
+
+WINDOW = 4  # seconds: RELEASETAG_SERVE_LOGIN_WINDOW for the throttling test
+
+
+@pytest.fixture
+def throttled(tmp_path):
+    c = Collector(
+        str(tmp_path / "data"),
+        extra_args=["--page-token"],
+        env={"RELEASETAG_SERVE_LOGIN_WINDOW": str(WINDOW)},
+    )
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def test_the_sixth_wrong_token_in_a_window_locks_the_address_out(throttled):
+    started = time.monotonic()
+    for n in range(5):
+        assert sign_in(throttled, f"wrong-{n}")[0] == 401
+    if time.monotonic() - started >= WINDOW:
+        pytest.skip("the machine was too slow to send five sign-ins within the window")
+    status, headers = sign_in(throttled, throttled.token)  # the right token, too late
+    assert status == 429 and "Set-Cookie" not in headers
+    assert 1 <= int(headers["Retry-After"]) <= WINDOW
+    bearer = {"Authorization": f"Bearer {throttled.token}"}
+    status, headers, body = raw(throttled, "GET", "/api/0/organizations/local/releases/", bearer)
+    assert status == 429 and "try again in" in json.loads(body)["detail"]
+    assert raw(throttled, "GET", "/", bearer)[0] == 429
+    deadline = time.monotonic() + WINDOW + 20
+    while sign_in(throttled, throttled.token)[0] == 429:
+        assert time.monotonic() < deadline, "still locked out long after the window"
+        time.sleep(0.2)
+    assert time.monotonic() - started >= WINDOW - 0.5  # not before the window passed
+    assert raw(throttled, "GET", "/api/0/organizations/local/releases/", bearer)[0] == 200
+
+
+def test_wrong_api_tokens_count_too(throttled):
+    for _ in range(5):
+        assert throttled.request("GET", "/api/0/organizations/", token="x" * 20)[0] == 401
+    assert throttled.request("GET", "/api/0/organizations/")[0] == 429
+    # pages without any credentials still get the form, not 429 (nothing was guessed)
+    assert raw(throttled, "GET", "/")[0] == 401
+
+
+def test_failure_limit_and_sessions_with_a_clock():
+    now = [1000.0]
+    limit = FailureLimit(window=60, allowed=5, clock=lambda: now[0])
+    for _ in range(5):
+        assert limit.wait("10.0.0.1") == 0
+        limit.failed("10.0.0.1")
+        now[0] += 1
+    assert limit.wait("10.0.0.1") == pytest.approx(55)  # the first failure ages out at 1060
+    assert limit.wait("10.0.0.2") == 0  # per address
+    now[0] = 1060
+    assert limit.wait("10.0.0.1") == 0
+    sessions = PageSessions(seconds=12 * 3600, clock=lambda: now[0])
+    sid = sessions.start()
+    assert sessions.valid(sid) and not sessions.valid("x") and not sessions.valid(None)
+    now[0] += 12 * 3600 - 1
+    assert sessions.valid(sid)
+    now[0] += 1
+    assert not sessions.valid(sid)
+
+
+def test_client_key_groups_ipv6_by_network():
+    assert client_key("10.1.2.3") == "10.1.2.3"
+    assert client_key("::ffff:10.1.2.3") == "10.1.2.3"
+    assert (
+        client_key("2001:db8:1:2::5") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    )
+    assert client_key("2001:db8:1:3::5") != client_key("2001:db8:1:2::5")
+    assert client_key(None) == "" and client_key("unix-socket") == "unix-socket"

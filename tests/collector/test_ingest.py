@@ -218,9 +218,9 @@ def test_key_and_token_survive_a_restart(tmp_path):
         assert [e["message"] for e in second.events()] == ["before restart"]
     finally:
         second.stop()
-    third = Collector(str(tmp_path / "d"), token="my-own-token")
+    third = Collector(str(tmp_path / "d"), token="my-own-token-0123456789")
     try:
-        assert third.token == "my-own-token"
+        assert third.token == "my-own-token-0123456789"
         assert third.request("GET", "/api/0/organizations/", token=info["token"])[0] == 401
     finally:
         third.stop()

@@ -34,6 +34,8 @@ class Collector:
         token: Optional[str] = None,
         port: int = 0,
         extra_args: Sequence[str] = (),
+        env: Optional[Dict[str, str]] = None,
+        umask: Optional[int] = None,
     ) -> None:
         self.data_dir = data_dir
         cmd = [
@@ -50,12 +52,17 @@ class Collector:
         ]
         if token:
             cmd += ["--token", token]
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
         self.stderr_path = os.path.join(data_dir, "serve.stderr")
-        os.makedirs(data_dir, exist_ok=True)
+        os.makedirs(data_dir, mode=0o700, exist_ok=True)
         self._stderr = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=self._stderr, env=env, cwd=ROOT
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=env,
+            cwd=ROOT,
+            preexec_fn=None if umask is None else (lambda: os.umask(umask)),
         )
         line = self.proc.stdout.readline().decode()
         try:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
-from typing import Any
+from typing import Any, Optional, Tuple
 
 from releasetag.protocol.errors import ReleasetagError
 
@@ -26,7 +27,16 @@ def register(sub: Any) -> None:
         metavar="DIR",
         help="data folder (default: RELEASETAG_DATA or the per-user data folder)",
     )
-    p.add_argument("--token", help="API token to accept (kept for later starts)")
+    p.add_argument(
+        "--token",
+        help="API token to accept (kept for later starts; at least 16 characters). Visible "
+        "to every local user in ps: prefer --token-file or RELEASETAG_SERVE_TOKEN",
+    )
+    p.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="read the API token from this file (its first line)",
+    )
     p.add_argument(
         "--allowed-host",
         action="append",
@@ -98,21 +108,66 @@ def _start(data: str, host: str, port: int, token: Any, mailer: Any = None, **ac
     return Collector(data, host=host, port=port, token=token, mailer=mailer, **access)
 
 
-def _print_info(info: Any, as_json: bool) -> None:
+TOKEN_ENV = "RELEASETAG_SERVE_TOKEN"
+
+
+def _token(args: argparse.Namespace) -> Tuple[Optional[str], str]:
+    """The API token the user gave and where it came from (``--token``, ``--token-file
+    PATH``, ``$RELEASETAG_SERVE_TOKEN``), or (None, "") to keep the stored one."""
+    from ..collector.datadir import token_problem
+
+    env_token = os.environ.pop(TOKEN_ENV, None)  # not passed on to anything this starts
+    if args.token is not None and args.token_file is not None:
+        raise ReleasetagError("give the token with --token or --token-file, not both", 2)
+    if args.token_file is not None:
+        token, source = _read_token_file(args.token_file), f"--token-file {args.token_file}"
+    elif args.token is not None:
+        token, source = args.token, "--token"
+    elif env_token:
+        token, source = env_token, f"${TOKEN_ENV}"
+    else:
+        return None, ""
+    problem = token_problem(token)
+    if problem:
+        raise ReleasetagError(f"{source}: {problem}", 2)
+    return token, source
+
+
+def _read_token_file(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(4096)
+    except OSError as exc:
+        raise ReleasetagError(
+            f"cannot read --token-file {path}: {exc.strerror or exc}", 2
+        ) from None
+    lines = data.decode("utf-8", "replace").strip().splitlines()
+    if not lines:
+        raise ReleasetagError(f"--token-file {path} is empty", 2)
+    return lines[0].strip()
+
+
+def _print_info(info: Any, as_json: bool, token_source: str = "") -> None:
+    """The start-up info; a token given by file or environment is not printed back."""
+    hidden = token_source not in ("", "--token")
     if as_json:
-        sys.stdout.write(json.dumps(info.as_dict()) + "\n")
+        fields = info.as_dict()
+        if hidden:
+            fields.update(token=None, token_from=token_source)
+        sys.stdout.write(json.dumps(fields) + "\n")
     else:
         if info.pages_need_token:
             pages = f"{info.page}  (pages need the token: sign in at {info.page}login/)"
         else:
             pages = info.page
+        token = f"(the one in {token_source})" if hidden else info.token
         sys.stdout.write(
             f"releasetag collector listening on http://{info.listen}/{_every(info.listen)}\n"
             f"  DSN:      {info.dsn}\n"
             f"  API URL:  {info.url}  (SENTRY_URL; Web API under {info.api_url})\n"
             f"  org:      {info.org}\n"
             f"  project:  {info.project}\n"
-            f"  token:    {info.token}\n"
+            f"  token:    {token}\n"
             f"  data:     {info.data}\n"
             f"  page:     {pages}\n"
             "Press Ctrl+C to stop.\n"
@@ -135,17 +190,44 @@ def _stop_on_sigterm() -> None:
         pass
 
 
+def _secure(data: str) -> None:
+    """Make the data folder private, saying what was tightened (on stderr)."""
+    from ..collector.datadir import secure_data_dir
+
+    try:
+        notes = secure_data_dir(os.path.abspath(data))
+    except OSError as exc:
+        raise ReleasetagError(
+            f"cannot use data folder {os.path.abspath(data)}: {exc.strerror or exc}"
+        ) from None
+    for note in notes:
+        sys.stderr.write(f"note: {note}\n")
+
+
+def _warn_weak_stored_token(token: str) -> None:
+    from ..collector.datadir import token_problem
+
+    if token_problem(token):
+        sys.stderr.write(
+            "warning: the stored API token is short or unusual; give a new one with "
+            f"--token-file PATH or ${TOKEN_ENV}\n"
+        )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from ..collector.datadir import default_data_dir
 
     if not 0 <= args.port <= 65535:
         raise ReleasetagError(f"invalid port {args.port}: use 0-65535", 2)
+    token, token_source = _token(args)
     mailer = _mailer(args)
+    data = args.data or default_data_dir()
+    _secure(data)
     collector = _start(
-        args.data or default_data_dir(),
+        data,
         args.host,
         args.port,
-        args.token,
+        token,
         mailer,
         open_pages=args.insecure_open_pages,
         page_token=args.page_token,
@@ -155,8 +237,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Many short requests on a few threads: hand the GIL over sooner than the 5 ms default,
     # which keeps the tail latency of concurrent senders down.
     sys.setswitchinterval(0.001)
+    if token is None:
+        _warn_weak_stored_token(collector.info.token)
     try:
-        _print_info(collector.info, args.json)
+        _print_info(collector.info, args.json, token_source)
         collector.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from releasetag.collector.db.store import Store
 
 from . import ingest, issue_pages, issues_api, login, pages, sessions_api, webapi
+from .context import TooManyFailures
 from .http import HTTPError, Request, Response, error_response, json_response
 from .webapi import Context
 
@@ -114,10 +115,9 @@ class CollectorApp:
                 allowed.append(method)
                 continue
             if needs_token == PAGE:
-                if not self.ctx.access.page_allowed(
-                    req.header("Authorization"), req.header("Cookie")
-                ):
-                    return login.required(self.ctx, req)
+                refused = login.gate(self.ctx, req)
+                if refused is not None:
+                    return refused
             elif needs_token:
                 webapi.check_token(self.ctx, req)
             return handler(self.ctx, req, **match.groupdict())
@@ -144,6 +144,8 @@ class CollectorApp:
             resp = self.dispatch(req)
         except HTTPError as exc:
             resp = error_response(exc)
+            if isinstance(exc, TooManyFailures):
+                resp.headers.append(("Retry-After", str(exc.retry_after)))
         except Exception as exc:  # a full disk, or a collector bug: answer, keep serving
             resp = self._failure(req, exc)
         if resp.status >= 400 and resp.status not in (503, 507):  # those: RefusalLog

@@ -3,7 +3,7 @@ and body checks that answer with one-line HTTP errors."""
 
 from __future__ import annotations
 
-import hmac
+import math
 from typing import Any, Dict, List, Optional
 
 from releasetag.collector.db.store import Store
@@ -26,15 +26,37 @@ class Context:
         self.access: Access = access or Access("127.0.0.1", token)
 
 
+class TooManyFailures(HTTPError):
+    """429: too many wrong tokens from this client address lately."""
+
+    def __init__(self, wait: float) -> None:
+        self.retry_after = max(1, math.ceil(wait))
+        super().__init__(
+            429,
+            f"too many wrong tokens from this address: try again in {self.retry_after} s",
+        )
+
+
+def client_of(req: Request) -> str:
+    """The key failed token checks are counted under (see ``access.client_key``)."""
+    from .access import client_key
+
+    return client_key(req.environ.get("REMOTE_ADDR"))
+
+
 def check_token(ctx: Context, req: Request) -> None:
-    """401 unless the request carries ``Authorization: Bearer <this collector's token>``."""
+    """401 unless the request carries ``Authorization: Bearer <this collector's token>``;
+    429 after too many wrong ones from the same address (``access.FailureLimit``)."""
     auth = req.header("Authorization") or ""
     scheme, _, token = auth.partition(" ")
     if not auth:
         raise HTTPError(401, "missing API token (send Authorization: Bearer <token>)")
-    if scheme.lower() not in ("bearer", "token") or not hmac.compare_digest(
-        token.strip().encode("utf-8", "replace"), ctx.token.encode("utf-8")
-    ):
+    client = client_of(req)
+    wait = ctx.access.failures.wait(client)
+    if wait:
+        raise TooManyFailures(wait)
+    if scheme.lower() not in ("bearer", "token") or not ctx.access.token_matches(token):
+        ctx.access.failures.failed(client)
         raise HTTPError(401, "invalid API token")
 
 

@@ -86,33 +86,14 @@ def _issue_rows(store: Any, rows: List[Issue]) -> List[List[Any]]:
 ISSUE_HEADERS = ["issue", "status", "events", "suspect commit", "assignee"]
 
 
-def release_page(ctx: Context, req: Request, version: str) -> Response:
-    """``/releases/{version}/``."""
-    store = ctx.store
-    rel = store.release(version)
-    if rel is None:
-        raise HTTPError(404, f"release {version} does not exist")
-    report = insights.release_report(store, rel)
-    env_badges = join(
-        html(
-            "<span class=badge>{}: {} events, {} issues</span>",
-            c["environment"] or "(none)",
-            c["count"],
-            c["issues"],
-        )
-        for c in report["counts"]
-    )
-    commit_rows = [
-        [
-            code(c["key"][:12]),
-            c.get("author_name"),
-            c.get("author_email"),
-            first_line(c.get("message")),
-            files_cell(c["files"]),
-        ]
-        for c in store.release_commits(rel["id"])
-    ]
-    deploy_rows = []
+def _card(card_id: str, title: str, content: Html) -> Html:
+    """A ``<section class=card>`` with one heading (``card_id``: a literal of this module)."""
+    return html("<section class=card id={}><h3>{}</h3>{}</section>", Html(card_id), title, content)
+
+
+def _deploy_rows(store: Any, rel: Any) -> List[List[Any]]:
+    """The release's deploys, each with who was (or would have been) told."""
+    rows = []
     deploys = store.deploys(rel["id"])
     notified = notify.notifications(store, [d["id"] for d in deploys])
     for d in deploys:
@@ -128,10 +109,27 @@ def release_page(ctx: Context, req: Request, version: str) -> Response:
             ),
             "<br>",
         )
-        deploy_rows.append(
+        rows.append(
             [d["environment"], d["name"], d["date_finished"], told or muted("no commit authors")]
         )
-    ref_rows = [
+    return rows
+
+
+def _commit_rows(store: Any, rel: Any) -> List[List[Any]]:
+    return [
+        [
+            code(c["key"][:12]),
+            c.get("author_name"),
+            c.get("author_email"),
+            first_line(c.get("message")),
+            files_cell(c["files"]),
+        ]
+        for c in store.release_commits(rel["id"])
+    ]
+
+
+def _ref_rows(refs: List[Dict[str, Any]]) -> List[List[Any]]:
+    return [
         [
             code(r["commit_key"][:12]),
             r["short_id"],
@@ -142,10 +140,33 @@ def release_page(ctx: Context, req: Request, version: str) -> Response:
             ),
             r["reason"],
         ]
-        for r in report["refs"]
+        for r in refs
     ]
+
+
+def _release_heading(rel: Any, counts: List[Dict[str, Any]]) -> Html:
+    env_badges = join(
+        html(
+            "<span class=badge>{}: {} events, {} issues</span>",
+            c["environment"] or "(none)",
+            c["count"],
+            c["issues"],
+        )
+        for c in counts
+    )
     released = html(" &middot; released {}", rel["date_released"]) if rel["date_released"] else ""
-    health_card = html(
+    return html(
+        "<h2>Release <span class=version>{}</span></h2><div class=muted>created {}{}</div>"
+        "<div>{}</div>",
+        rel["version"],
+        rel["date_created"],
+        released,
+        env_badges,
+    )
+
+
+def _health_card(store: Any, version: str) -> Html:
+    return html(
         "<section class=card id=health><h3>Health</h3>{}<h3>Sessions per hour, last 24 h "
         "(UTC)</h3>{}</section>",
         table(
@@ -156,32 +177,61 @@ def release_page(ctx: Context, req: Request, version: str) -> Response:
         ),
         health_html.chart(store, version),
     )
-    body = html(
-        "{}<h2>Release <span class=version>{}</span></h2>"
-        "<div class=muted>created {}{}</div><div>{}</div>{}{}"
-        "<section class=card id=new-issues><h3>New issues</h3>{}</section>"
-        "<section class=card id=regressions><h3>Regressions</h3>{}</section>"
-        "<section class=card id=resolved><h3>Resolved in this release</h3>{}"
-        "<h3>Issue references in commit messages</h3>{}</section>"
-        "<section class=card id=commits><h3>Commits</h3>{}</section>"
-        "<section class=card id=deploys><h3>Deploys</h3>{}</section>",
-        EXTRA_STYLE,
-        rel["version"],
-        rel["date_created"],
-        released,
-        env_badges,
-        health_card,
-        _release_events(ctx, req, version),
-        table(ISSUE_HEADERS, _issue_rows(store, report["new"]), "no new issues"),
-        table(ISSUE_HEADERS, _issue_rows(store, report["regressed"]), "no regressions"),
+
+
+def _issue_cards(store: Any, report: Dict[str, Any]) -> Html:
+    """New issues, regressions, resolutions and the issue references of commit messages."""
+    resolved = html(
+        "{}<h3>Issue references in commit messages</h3>{}",
         table(
             ISSUE_HEADERS,
             _issue_rows(store, report["resolved"]),
             "no issues resolved in this release",
         ),
-        table(["commit", "issue", "outcome", "why"], ref_rows, "none"),
-        table(["commit", "author", "email", "message", "files"], commit_rows, "no commits"),
-        table(["environment", "name", "finished", "notified"], deploy_rows, "no deploys"),
+        table(["commit", "issue", "outcome", "why"], _ref_rows(report["refs"]), "none"),
+    )
+    return join(
+        [
+            _card(
+                "new-issues",
+                "New issues",
+                table(ISSUE_HEADERS, _issue_rows(store, report["new"]), "no new issues"),
+            ),
+            _card(
+                "regressions",
+                "Regressions",
+                table(ISSUE_HEADERS, _issue_rows(store, report["regressed"]), "no regressions"),
+            ),
+            _card("resolved", "Resolved in this release", resolved),
+        ]
+    )
+
+
+def release_page(ctx: Context, req: Request, version: str) -> Response:
+    """``/releases/{version}/``."""
+    store = ctx.store
+    rel = store.release(version)
+    if rel is None:
+        raise HTTPError(404, f"release {version} does not exist")
+    report = insights.release_report(store, rel)
+    commits = table(
+        ["commit", "author", "email", "message", "files"],
+        _commit_rows(store, rel),
+        "no commits",
+    )
+    deploys = table(
+        ["environment", "name", "finished", "notified"], _deploy_rows(store, rel), "no deploys"
+    )
+    body = join(
+        [
+            EXTRA_STYLE,
+            _release_heading(rel, report["counts"]),
+            _health_card(store, version),
+            _release_events(ctx, req, version),
+            _issue_cards(store, report),
+            _card("commits", "Commits", commits),
+            _card("deploys", "Deploys", deploys),
+        ]
     )
     return page(f"Release {rel['version']}", body)
 

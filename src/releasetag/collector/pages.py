@@ -115,101 +115,142 @@ def _more(shown: int, total: int, version: str, what: str) -> Html:
     )
 
 
+def _listed(title: str, headers: List[str], rows: List[List[Any]], empty: str, more: Html) -> Html:
+    """One list of a release section: its heading, its table and a link to the rest."""
+    return html("<h3>{}</h3>{}{}", title, table(headers, rows, empty), more)
+
+
+def _commit_rows(commits: List[Dict[str, Any]]) -> List[List[Any]]:
+    return [
+        [
+            code(c["key"][:12]),
+            c["repo_name"],
+            c.get("author_name"),
+            first_line(c.get("message")),
+            files_cell(c["files"]),
+        ]
+        for c in commits[:ROWS_PER_LIST]
+    ]
+
+
+def _event_rows(events: List[Any]) -> List[List[Any]]:
+    return [
+        [
+            html('<span class="level-{0}">{0}</span>', ev["level"]),
+            html('<a href="/events/{}/">{}</a>', quote(ev["event_id"]), ev["title"]),
+            ev["environment"],
+            ev["received"],
+        ]
+        for ev in events
+    ]
+
+
+def _release_heading(rel: Any, counts: List[Any]) -> Html:
+    """A release's name, dates, event count and events per environment."""
+    version = rel["version"]
+    envs = join(
+        html("<span class=badge>{}: {}</span>", c["environment"] or "(none)", c["count"])
+        for c in counts
+    )
+    status = Html(" <span class=badge>archived</span>") if rel["status"] == "archived" else ""
+    released = html(" &middot; released {}", rel["date_released"]) if rel["date_released"] else ""
+    return html(
+        '<h2><a href="/releases/{}/">{}</a>{}</h2>'
+        "<div class=muted>created {}{} &middot; <b class=events>{}</b> events</div><div>{}</div>",
+        quote(version, safe=""),
+        version,
+        status,
+        rel["date_created"],
+        released,
+        sum(c["count"] for c in counts),
+        envs,
+    )
+
+
+def _release_lists(ctx: Context, project: Any, rel: Any) -> Html:
+    """The latest events, commits, deploys and artifacts of a release (a few of each)."""
+    store = ctx.store
+    version = rel["version"]
+    events: List[Any] = []
+    project_events = 0
+    if project is not None:
+        project_events = store.count_release_events(project["id"], version)
+        events = store.events(project["id"], release=version, limit=EVENTS_PER_RELEASE)
+    commits = store.release_commits(rel["id"])
+    deploys = store.deploys(rel["id"])
+    deploy_rows = [
+        [d["environment"], d["name"], d["date_finished"], d["url"]] for d in deploys[:ROWS_PER_LIST]
+    ]
+    artifacts = store.release_artifacts(version)
+    artifact_rows = [
+        [a["name"], a["type"], code(a["debug_id"]), a["dist"], a["size"]]
+        for a in artifacts[:ROWS_PER_LIST]
+    ]
+    hidden = len(artifacts) - ROWS_PER_LIST
+    return join(
+        [
+            _listed(
+                "Latest events",
+                ["level", "title", "environment", "received"],
+                _event_rows(events),
+                "no events",
+                _more(len(events), project_events, version, "events"),
+            ),
+            _listed(
+                "Commits",
+                ["commit", "repository", "author", "message", "files"],
+                _commit_rows(commits),
+                "no commits",
+                _more(min(len(commits), ROWS_PER_LIST), len(commits), version, "commits"),
+            ),
+            _listed(
+                "Deploys",
+                ["environment", "name", "finished", "url"],
+                deploy_rows,
+                "no deploys",
+                _more(len(deploy_rows), len(deploys), version, "deploys"),
+            ),
+            _listed(
+                "Artifacts",
+                ["name", "type", "debug id", "dist", "bytes"],
+                artifact_rows,
+                "no artifacts",
+                html("<p class=more>and {} more artifacts</p>", hidden) if hidden > 0 else Html(""),
+            ),
+        ]
+    )
+
+
+def _release_section(ctx: Context, project: Any, rel: Any) -> Html:
+    """One release on ``/``."""
+    from . import health, health_html
+
+    version = rel["version"]
+    health_table = table(
+        health_html.SUMMARY_HEADERS,
+        health_html.summary_rows(health.release_health(ctx.store, version)),
+        "no sessions",
+    )
+    return html(
+        '<section class=release id="release-{}">{}<h3>Health</h3>{}{}</section>',
+        version,
+        _release_heading(rel, ctx.store.event_counts(version)),
+        health_table,
+        _release_lists(ctx, project, rel),
+    )
+
+
 def index(ctx: Context, req: Request) -> Response:
     """``/``: releases newest first (paged), each with its health per environment, its
     latest events and a short list of commits, deploys and artifacts."""
-    from . import health, health_html
-
     store = ctx.store
-    sections = []
     projects = store.projects()
     project = projects[0] if projects else None
     number = page_number(req)
-    total_releases = store.count_releases()
-    for rel in store.releases(limit=RELEASES_PER_PAGE, offset=(number - 1) * RELEASES_PER_PAGE):
-        version = rel["version"]
-        counts = store.event_counts(version)
-        total = sum(c["count"] for c in counts)
-        envs = join(
-            html("<span class=badge>{}: {}</span>", c["environment"] or "(none)", c["count"])
-            for c in counts
-        )
-        health_rows = health.release_health(store, version)
-        commits = store.release_commits(rel["id"])
-        commit_rows = [
-            [
-                code(c["key"][:12]),
-                c["repo_name"],
-                c.get("author_name"),
-                first_line(c.get("message")),
-                files_cell(c["files"]),
-            ]
-            for c in commits[:ROWS_PER_LIST]
-        ]
-        deploys = store.deploys(rel["id"])
-        deploy_rows = [
-            [d["environment"], d["name"], d["date_finished"], d["url"]]
-            for d in deploys[:ROWS_PER_LIST]
-        ]
-        artifacts = store.release_artifacts(version)
-        artifact_rows = [
-            [a["name"], a["type"], code(a["debug_id"]), a["dist"], a["size"]]
-            for a in artifacts[:ROWS_PER_LIST]
-        ]
-        event_rows = []
-        project_events = 0
-        if project is not None:
-            project_events = store.count_release_events(project["id"], version)
-            for ev in store.events(project["id"], release=version, limit=EVENTS_PER_RELEASE):
-                event_rows.append(
-                    [
-                        html('<span class="level-{0}">{0}</span>', ev["level"]),
-                        html('<a href="/events/{}/">{}</a>', quote(ev["event_id"]), ev["title"]),
-                        ev["environment"],
-                        ev["received"],
-                    ]
-                )
-        status = Html(" <span class=badge>archived</span>") if rel["status"] == "archived" else ""
-        released = (
-            html(" &middot; released {}", rel["date_released"]) if rel["date_released"] else ""
-        )
-        sections.append(
-            html(
-                '<section class=release id="release-{}"><h2><a href="/releases/{}/">{}</a>{}</h2>'
-                "<div class=muted>created {}{} &middot; <b class=events>{}</b> events</div>"
-                "<div>{}</div><h3>Health</h3>{}<h3>Latest events</h3>{}{}"
-                "<h3>Commits</h3>{}{}<h3>Deploys</h3>{}{}<h3>Artifacts</h3>{}{}</section>",
-                version,
-                quote(version, safe=""),
-                version,
-                status,
-                rel["date_created"],
-                released,
-                total,
-                envs,
-                table(
-                    health_html.SUMMARY_HEADERS,
-                    health_html.summary_rows(health_rows),
-                    "no sessions",
-                ),
-                table(["level", "title", "environment", "received"], event_rows, "no events"),
-                _more(len(event_rows), project_events, version, "events"),
-                table(
-                    ["commit", "repository", "author", "message", "files"],
-                    commit_rows,
-                    "no commits",
-                ),
-                _more(len(commit_rows), len(commits), version, "commits"),
-                table(["environment", "name", "finished", "url"], deploy_rows, "no deploys"),
-                _more(len(deploy_rows), len(deploys), version, "deploys"),
-                table(["name", "type", "debug id", "dist", "bytes"], artifact_rows, "no artifacts"),
-                Html("")
-                if len(artifacts) <= ROWS_PER_LIST
-                else html(
-                    "<p class=more>and {} more artifacts</p>", len(artifacts) - ROWS_PER_LIST
-                ),
-            )
-        )
+    sections = [
+        _release_section(ctx, project, rel)
+        for rel in store.releases(limit=RELEASES_PER_PAGE, offset=(number - 1) * RELEASES_PER_PAGE)
+    ]
     unreleased = project is not None and store.count_events_without_release()
     if unreleased and number == 1:
         sections.append(
@@ -220,7 +261,7 @@ def index(ctx: Context, req: Request) -> Response:
             )
         )
     body = join(sections) or Html("<p class=muted>No releases or events yet.</p>")
-    nav = pager(req, number, RELEASES_PER_PAGE, total_releases)
+    nav = pager(req, number, RELEASES_PER_PAGE, store.count_releases())
     return page("Releases", html("<h2>Releases</h2>{}{}{}", nav, body, nav))
 
 

@@ -68,6 +68,7 @@ class Collector:
             open_pages=open_pages,
             page_token=page_token,
             names=[name, *allowed_hosts],
+            port=int(bound_port),
         )
         shown = f"[{name}]" if ":" in name else name
         base = f"http://{shown}:{bound_port}"
