@@ -187,7 +187,8 @@ def _seconds(text: str) -> float:
 def cmd_inject(args: argparse.Namespace) -> int:
     import os
 
-    from releasetag.build.artifacts.sourcemaps import JS_EXTENSIONS, inject
+    from releasetag.build.artifacts.inject import inject
+    from releasetag.build.artifacts.sourcemaps import JS_EXTENSIONS
 
     missing = [p for p in args.paths if not os.path.exists(p)]
     for path in missing:
@@ -357,12 +358,8 @@ def _release(args: argparse.Namespace) -> Optional[str]:
 def cmd_upload(args: argparse.Namespace) -> int:
     import tempfile
 
-    from releasetag.build.artifacts.sourcemaps import (
-        UPLOAD_EXTENSIONS,
-        SourceMapError,
-        collect,
-        has_dot_segments,
-    )
+    from releasetag.build.artifacts.collect import UPLOAD_EXTENSIONS, collect, has_dot_segments
+    from releasetag.build.artifacts.sourcemaps import SourceMapError
     from releasetag.protocol import release as release_mod
 
     if args.no_rewrite:  # as sentry-cli, which refuses these together
@@ -413,7 +410,7 @@ def _upload(
 ) -> int:
     from releasetag.build.artifacts.bundle import BundleError, LazyBundle
     from releasetag.build.artifacts.bundlecache import BundleCache, CachedBundle, cache_dir
-    from releasetag.build.artifacts.sourcemaps import UPLOAD_EXTENSIONS
+    from releasetag.build.artifacts.collect import UPLOAD_EXTENSIONS
     from releasetag.build.artifacts.upload import (
         get_chunk_options,
         upload_bundle,

@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import unquote, urlsplit
 
 from releasetag.build.artifacts.mappings import MappingError, vlq_encode
-from releasetag.build.artifacts.sourcemaps import SourceMapError, load_map
+from releasetag.build.artifacts.sourcemaps import SourceMapError, dump_map, load_map
 
 Segment = Tuple[int, ...]  # (gen col[, src, line, col[, name]]), absolute values
 MAX_SOURCE_BYTES = 10 * 1024 * 1024  # a local source larger than this is not inlined
@@ -62,7 +62,7 @@ def rewrite_map(
         changed = True
     sources = smap.get("sources")
     if not isinstance(sources, list):
-        return _dump(smap) if changed else None
+        return dump_map(smap) if changed else None
     root = smap.pop("sourceRoot", None)
     if isinstance(root, str) and root:
         sources = [join_root(root, s) if isinstance(s, str) else s for s in sources]
@@ -97,7 +97,7 @@ def rewrite_map(
     smap["sources"] = sources
     if any(c is not None for c in contents):
         smap["sourcesContent"] = contents
-    return _dump(smap)
+    return dump_map(smap)
 
 
 def complete(data: bytes, options: RewriteOptions) -> bool:
@@ -111,10 +111,6 @@ def complete(data: bytes, options: RewriteOptions) -> bool:
         and b'"sections"' not in data
         and b'"sourceRoot"' not in data
     )
-
-
-def _dump(smap: Dict[str, Any]) -> bytes:
-    return json.dumps(smap, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def join_root(root: str, source: str) -> str:
