@@ -17,6 +17,15 @@ from releasetag.build.artifacts.sourcemaps import (
     normalize_debug_id,
     sourcemap_url,
 )
+from releasetag.build.artifacts.walk import (
+    MAX_READ,
+    Skipped,
+    Walk,
+    open_regular,
+    read_regular,
+    shown,
+    top_problem,
+)
 
 if TYPE_CHECKING:
     from releasetag.build.artifacts.bundle import BundleFile
@@ -86,6 +95,7 @@ class Selection:
         ignore_file: Optional[str] = None,
     ) -> None:
         self.exts = tuple("." + e.lstrip(".") for e in extensions)
+        self.skipped: List[Skipped] = []
         self._ignores = _spec(ignores) if ignores else None
         self._file_spec = None
         self._file_base = ""
@@ -102,20 +112,19 @@ class Selection:
             self._file_base = os.path.dirname(os.path.abspath(ignore_file))
 
     def walk(self, top: str) -> Iterator[str]:
-        """The files under folder ``top`` to upload, in sorted order."""
-        for root, dirs, names in os.walk(top, followlinks=True):
-            rel_root = os.path.relpath(root, top)
-            rel_root = "" if rel_root == "." else rel_root.replace(os.sep, "/") + "/"
-            dirs[:] = sorted(
-                d
-                for d in dirs
-                if not d.startswith(".") and not self._ignored(root, rel_root + d, True)
-            )
-            for name in sorted(names):
-                if name.startswith(".") or not name.endswith(self.exts):
-                    continue
-                if not self._ignored(root, rel_root + name, False):
-                    yield os.path.join(root, name)
+        """The files under folder ``top`` to upload, in sorted order (each real folder once,
+        regular files only; what is left out for a reason lands in ``skipped``)."""
+        walk = Walk(self._keep)
+        try:
+            yield from walk.files(top)
+        finally:
+            self.skipped.extend(walk.skipped)
+
+    def _keep(self, root: str, rel: str, is_dir: bool) -> bool:
+        name = rel.rsplit("/", 1)[-1]
+        if name.startswith(".") or not (is_dir or name.endswith(self.exts)):
+            return False
+        return not self._ignored(root, rel, is_dir)
 
     def _ignored(self, root: str, rel: str, is_dir: bool) -> bool:
         tail = "/" if is_dir else ""
@@ -148,17 +157,30 @@ def expand_paths(paths: Sequence[str]) -> Tuple[List[str], List[Problem]]:
     out: List[str] = []
     problems: List[Problem] = []
     for path in paths:
-        if os.path.exists(path):
-            out.append(path)
+        if os.path.exists(path) or os.path.islink(path):
+            matched = [path]
         elif _GLOB_CHARS & set(path):
             matched = sorted(glob.glob(path, recursive=True))
-            if matched:
-                out.extend(matched)
-            else:
+            if not matched:
                 problems.append(Problem(path, "no files match this pattern", fatal=True))
         else:
             problems.append(Problem(path, "no such file or directory", fatal=True))
+            continue
+        for found in matched:
+            why = top_problem(found)
+            if why:
+                problems.append(Problem(shown(found), why, fatal=True))
+            else:
+                out.append(found)
     return out, problems
+
+
+def upload_roots(paths: Sequence[str]) -> List[str]:
+    """The folders an upload of ``paths`` takes files from: each folder named, and the
+    folder of each file named (the default source roots of the map rewrite)."""
+    tops, _ = expand_paths(paths)
+    roots = [top if os.path.isdir(top) else (os.path.dirname(top) or ".") for top in tops]
+    return list(dict.fromkeys(roots))
 
 
 def collect(
@@ -196,6 +218,7 @@ def collect(
                     ),
                 )
             )
+    problems.extend(Problem(shown(s.path), s.message) for s in selection.skipped)
     by_path = {os.path.abspath(p): u for p, u in found}
     urls = set(by_path.values())
     files: List[BundleFile] = []
@@ -207,7 +230,10 @@ def collect(
                 map_ids[os.path.abspath(path)] = bf.debug_id
                 files.append(bf)
             continue
-        files.append(_collect_js(path, url, by_path, validate, problems))
+        try:
+            files.append(_collect_js(path, url, by_path, validate, problems))
+        except OSError as exc:
+            problems.append(Problem(shown(path), f"cannot read: {exc.strerror or exc}", fatal=True))
     for bf in files:
         if bf.type != "minified_source":
             continue
@@ -227,18 +253,16 @@ def _collect_map(
     headers: Dict[str, str] = {}
     try:
         if validate:  # a full parse: every problem inside the map is found
-            with open(path, "rb") as fh:
-                smap = load_map(fh.read(), "sourcemap")
+            smap = load_map(read_regular(path), "sourcemap")
             ident = map_debug_id(smap)
             _validate_sources(path, url, smap, urls, problems)
         else:  # a cheap look at both ends: truncated or non-JSON files are still caught
             ends, whole = _head_and_tail(path)
             ident = quick_map_debug_id(ends)
             if ident is None and not whole:  # the key may sit in the middle
-                with open(path, "rb") as fh:
-                    ident = quick_map_debug_id(fh.read())
+                ident = quick_map_debug_id(read_regular(path))
     except (SourceMapError, OSError) as exc:
-        problems.append(Problem(path, str(exc), fatal=True))
+        problems.append(Problem(shown(path), str(exc), fatal=True))
         return None
     if ident:
         headers["debug-id"] = ident
@@ -336,27 +360,27 @@ _TAIL = 8 * 1024  # comments and an injected debugId live at the very end
 def _head_and_tail(path: str) -> Tuple[bytes, bool]:
     """(the whole file, True) when small, else (its first 4 KiB + a newline + its last
     8 KiB, False)."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
         if size <= 2 * _TAIL:
-            return fh.read(), True
+            return fh.read(2 * _TAIL), True
         head = fh.read(4096)
         fh.seek(size - _TAIL)
-        return head + b"\n" + fh.read(), False
+        return head + b"\n" + fh.read(_TAIL), False
 
 
 def _read_js_tail(path: str) -> str:
     """The end of a JS file, where its comments live; all of it when the end holds no
     sourceMappingURL (it may be a long inline map) or the file is small."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
         if size > _TAIL:
             fh.seek(size - _TAIL)
-            tail = fh.read().decode("utf-8", "replace")
+            tail = fh.read(_TAIL).decode("utf-8", "replace")
             if sourcemap_url(tail) is not None:
                 return tail
             fh.seek(0)
-        return fh.read().decode("utf-8", "replace")
+        return fh.read(MAX_READ).decode("utf-8", "replace")
 
 
 def _looks_minified(text: str) -> bool:

@@ -27,6 +27,7 @@ from releasetag.build.artifacts.sourcemaps import (
     map_debug_id,
     sourcemap_url,
 )
+from releasetag.build.artifacts.walk import Walk, read_regular, shown, top_problem
 
 _SNIPPET = (
     ';(function(){{try{{var g=typeof globalThis!="undefined"?globalThis:'
@@ -136,16 +137,24 @@ class InjectResult:
         }
 
 
-def find_files(paths: Sequence[str], extensions: Sequence[str]) -> Iterator[str]:
-    """Files under ``paths`` (folders walked in sorted order) whose extension matches."""
+def find_files(
+    paths: Sequence[str], extensions: Sequence[str], skipped: List[InjectResult]
+) -> Iterator[str]:
+    """Regular files under ``paths`` (folders walked in sorted order, each real folder once)
+    whose extension matches; what cannot be used lands in ``skipped`` (an ``error`` for a
+    path named, ``skipped`` for one found walking)."""
     exts = tuple("." + e.lstrip(".") for e in extensions)
     for top in paths:
-        if os.path.isdir(top):
-            for root, dirs, files in os.walk(top):
-                dirs.sort()
-                for name in sorted(files):
-                    if name.endswith(exts):
-                        yield os.path.join(root, name)
+        why = top_problem(top)
+        if why:
+            skipped.append(InjectResult(shown(top), action="error", message=why))
+        elif os.path.isdir(top):
+            walk = Walk(lambda _root, rel, is_dir: is_dir or rel.endswith(exts))
+            yield from walk.files(top)
+            for item in walk.skipped:
+                skipped.append(
+                    InjectResult(shown(item.path), action="skipped", message=item.message)
+                )
         else:
             yield top
 
@@ -163,8 +172,7 @@ def inject_file(js_path: str, dry_run: bool = False) -> InjectResult:
 
 
 def _inject(js_path: str, dry_run: bool, result: InjectResult) -> InjectResult:
-    with open(js_path, "rb") as fh:
-        js = fh.read()
+    js = read_regular(js_path)
     try:
         text = js.decode("utf-8")
     except UnicodeDecodeError:
@@ -179,8 +187,7 @@ def _inject(js_path: str, dry_run: bool, result: InjectResult) -> InjectResult:
         preamble, map_bytes = decode_data_url(where)
         result.map_path = "inline"
     elif where is not None:
-        with open(where, "rb") as fh:
-            map_bytes = fh.read()
+        map_bytes = read_regular(where)
         result.map_path = where
     smap = (
         load_map(
@@ -248,5 +255,8 @@ def _write(path: str, data: bytes) -> None:
 def inject(
     paths: Sequence[str], extensions: Sequence[str] = JS_EXTENSIONS, dry_run: bool = False
 ) -> List[InjectResult]:
-    """Inject debug IDs into every JS file under ``paths``."""
-    return [inject_file(p, dry_run=dry_run) for p in find_files(paths, extensions)]
+    """Inject debug IDs into every JS file under ``paths`` (paths that cannot be used are
+    ``error`` results, files left out of a walk ``skipped`` ones)."""
+    skipped: List[InjectResult] = []
+    done = [inject_file(p, dry_run=dry_run) for p in find_files(paths, extensions, skipped)]
+    return skipped + done
