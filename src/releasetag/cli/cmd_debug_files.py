@@ -106,7 +106,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
             continue
         reason = info.problem or "no debug identifier"
         corrupt = info.kind is not None and "no debug identifier" not in reason
-        if direct or corrupt or not os.path.exists(item.path):
+        if direct or corrupt:
             sys.stderr.write(f"error: {info.path}: {reason}\n")
             failed = True
         else:
