@@ -105,9 +105,11 @@ class Skipped:
 
 
 class Walk:
-    """The regular files under folders, in sorted order (a folder's files, then its
-    sub-folders), each real folder once. ``keep(folder, rel, is_dir)`` filters by name
-    before anything is looked at; what is left out for a reason lands in ``skipped``."""
+    """The regular files under folders, each real folder once: folders reached without a
+    symbolic link first (a folder's files, then its sub-folders, in sorted order), then the
+    folders reached through links that lead somewhere not walked yet. ``keep(folder, rel,
+    is_dir)`` filters by name before anything else is looked at; what is left out for a
+    reason lands in ``skipped``."""
 
     def __init__(self, keep: Optional[Keep] = None) -> None:
         self.keep = keep
@@ -115,16 +117,38 @@ class Walk:
 
     def files(self, top: str) -> Iterator[str]:
         """The regular files under folder ``top``."""
-        try:
-            st = os.stat(top)
-        except OSError as exc:
-            self.skipped.append(Skipped(top, f"cannot read: {exc.strerror or exc}"))
-            return
-        seen: Dict[Tuple[int, int], str] = {(st.st_dev, st.st_ino): top}
-        yield from self._folder(top, "", seen, [(st.st_dev, st.st_ino)])
+        seen: Dict[Tuple[int, int], str] = {}
+        links: List[Tuple[str, str]] = [(top, "")]  # folders to walk through a link, in order
+        while links:
+            path, rel = links.pop(0)
+            try:
+                st = os.stat(path)
+            except OSError as exc:
+                self.skipped.append(Skipped(path, f"cannot read: {exc.strerror or exc}"))
+                continue
+            key = (st.st_dev, st.st_ino)
+            if key in seen:
+                self._again(path, seen[key])
+                continue
+            seen[key] = path
+            yield from self._folder(path, rel, seen, links)
+
+    def _again(self, path: str, first: str) -> None:
+        """Report a folder reached a second time: a loop when it holds the link's folder."""
+        here = os.path.realpath(os.path.dirname(path))
+        target = os.path.realpath(path)
+        if here == target or here.startswith(target.rstrip(os.sep) + os.sep):
+            message = f"file system loop (leads back to {shown(first)}); skipped"
+        else:
+            message = f"the same folder as {shown(first)}, walked once"
+        self.skipped.append(Skipped(path, message))
 
     def _folder(
-        self, folder: str, rel: str, seen: Dict[Tuple[int, int], str], chain: List[Tuple[int, int]]
+        self,
+        folder: str,
+        rel: str,
+        seen: Dict[Tuple[int, int], str],
+        links: List[Tuple[str, str]],
     ) -> Iterator[str]:
         try:
             with os.scandir(folder) as it:
@@ -140,10 +164,12 @@ class Walk:
                 if self.keep is None or self.keep(folder, sub, False):
                     self.skipped.append(Skipped(entry.path, problem))
                 continue
-            if self.keep is not None and not self.keep(folder, sub, kind == "dir"):
+            if self.keep is not None and not self.keep(folder, sub, kind != "file"):
                 continue
             if _not_utf8(entry.name):
                 self.skipped.append(Skipped(entry.path, "file name is not valid UTF-8; skipped"))
+            elif kind == "link":
+                links.append((entry.path, sub + "/"))
             elif kind == "dir":
                 folders.append((entry.path, sub + "/"))
             else:
@@ -155,26 +181,21 @@ class Walk:
                 self.skipped.append(Skipped(path, f"cannot read: {exc.strerror or exc}"))
                 continue
             key = (st.st_dev, st.st_ino)
-            if key in chain:
-                self.skipped.append(
-                    Skipped(path, f"file system loop (leads back to {shown(seen[key])}); skipped")
-                )
-            elif key in seen:
-                self.skipped.append(
-                    Skipped(path, f"the same folder as {shown(seen[key])}, walked once")
-                )
-            else:
-                seen[key] = path
-                chain.append(key)
-                yield from self._folder(path, sub, seen, chain)
-                chain.pop()
+            if key in seen:  # a bind mount, or a folder walked through a link earlier
+                self._again(path, seen[key])
+                continue
+            seen[key] = path
+            yield from self._folder(path, sub, seen, links)
 
 
 def _classify(entry: "os.DirEntry[str]") -> Tuple[str, Optional[str]]:
-    """(``dir`` or ``file``, None), or (``skip``, why) for what is neither."""
+    """(``dir``, ``link`` (a folder through a symbolic link) or ``file``, None), or
+    (``skip``, why) for what is none of them."""
     try:
         if entry.is_symlink():
             mode = os.stat(entry.path).st_mode
+            if stat.S_ISDIR(mode):
+                return "link", None
         elif entry.is_dir(follow_symlinks=False):
             return "dir", None
         elif entry.is_file(follow_symlinks=False):
@@ -183,8 +204,6 @@ def _classify(entry: "os.DirEntry[str]") -> Tuple[str, Optional[str]]:
             mode = entry.stat(follow_symlinks=False).st_mode
     except OSError as exc:
         return "skip", _link_problem(exc) + "; skipped"
-    if stat.S_ISDIR(mode):
-        return "dir", None
     kind = _kind_of(mode)
     if kind is None:
         return "file", None
