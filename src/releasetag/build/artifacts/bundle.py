@@ -26,7 +26,7 @@ from releasetag.build.artifacts.bundle_format import (
     manifest_entry,
     zip_name,
 )
-from releasetag.build.artifacts.walk import open_regular
+from releasetag.build.artifacts.walk import open_regular, read_at_most
 
 if TYPE_CHECKING:  # pragma: no cover
     from releasetag.build.artifacts.chunks import ChunkedFile
@@ -140,7 +140,7 @@ def _crc_of(path: str) -> Tuple[int, int, Optional[bytes]]:
     with open_regular(path) as fh:
         size = os.fstat(fh.fileno()).st_size
         if size <= _IN_MEMORY:
-            data = fh.read(_IN_MEMORY + 1)
+            data = read_at_most(fh, _IN_MEMORY)
             if len(data) > _IN_MEMORY:
                 raise BundleError(f"{path} changed while it was being packed")
             return zlib.crc32(data), len(data), data

@@ -22,6 +22,7 @@ from releasetag.build.artifacts.walk import (
     Skipped,
     Walk,
     open_regular,
+    read_at_most,
     read_regular,
     shown,
     top_problem,
@@ -363,7 +364,7 @@ def _head_and_tail(path: str) -> Tuple[bytes, bool]:
     with open_regular(path) as fh:
         size = os.fstat(fh.fileno()).st_size
         if size <= 2 * _TAIL:
-            return fh.read(2 * _TAIL), True
+            return read_at_most(fh, 2 * _TAIL), True
         head = fh.read(4096)
         fh.seek(size - _TAIL)
         return head + b"\n" + fh.read(_TAIL), False
@@ -380,7 +381,7 @@ def _read_js_tail(path: str) -> str:
             if sourcemap_url(tail) is not None:
                 return tail
             fh.seek(0)
-        return fh.read(MAX_READ).decode("utf-8", "replace")
+        return read_at_most(fh, MAX_READ)[:MAX_READ].decode("utf-8", "replace")
 
 
 def _looks_minified(text: str) -> bool:

@@ -232,11 +232,30 @@ def open_regular(path: str, limit: Optional[int] = None, nofollow: bool = False)
         raise
 
 
+def read_at_most(fh: BinaryIO, limit: int) -> bytes:
+    """The rest of open regular file ``fh``, at most ``limit + 1`` bytes (one more than the
+    limit tells the caller it was exceeded). Reads what ``fstat`` says plus one byte first,
+    so no ``limit``-sized buffer is allocated; more only for a file that grows or reports no
+    size (``/proc``)."""
+    size = os.fstat(fh.fileno()).st_size - fh.tell()
+    data = fh.read(max(0, min(size, limit)) + 1)
+    if len(data) <= max(size, 0):
+        return data
+    parts, total = [data], len(data)
+    while total <= limit:
+        block = fh.read(min(1 << 20, limit + 1 - total))
+        if not block:
+            break
+        parts.append(block)
+        total += len(block)
+    return b"".join(parts)
+
+
 def read_regular(path: str, limit: int = MAX_READ, nofollow: bool = False) -> bytes:
     """The bytes of regular file ``path`` (at most ``limit``; a larger or growing file
     raises :class:`UnsafeFile`)."""
     with open_regular(path, limit, nofollow) as fh:
-        data = fh.read(limit + 1)
+        data = read_at_most(fh, limit)
     if len(data) > limit:
         raise UnsafeFile(f"larger than {limit} bytes", errno.EFBIG)
     return data
