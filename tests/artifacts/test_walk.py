@@ -93,3 +93,11 @@ def test_reads_refuse_what_is_not_a_regular_file_inside_the_roots(tmp_path):
         read_regular("/dev/zero")
     with pytest.raises(UnsafeFile, match="larger than 1 bytes"):
         read_inside(str(root / "ok.txt"), roots, 1)
+
+
+def test_files_that_report_no_size_are_read_and_bounded():
+    """``/proc`` files say size 0: their bytes are still read, and never past the limit."""
+    status = read_regular("/proc/self/status", 1 << 20)
+    assert status.startswith(b"Name:")
+    with pytest.raises(UnsafeFile, match="larger than 8 bytes"):
+        read_regular("/proc/self/status", 8)
