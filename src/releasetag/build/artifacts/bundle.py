@@ -102,7 +102,7 @@ class _HashingWriter:
     """Writes through to ``fh`` while computing the SHA-1 of everything and of every
     ``chunk_size`` piece: the chunk-upload hashes come for free while the bundle is written."""
 
-    def __init__(self, fh, chunk_size: int) -> None:
+    def __init__(self, fh: Any, chunk_size: int) -> None:
         self.fh = fh
         self.chunk_size = chunk_size
         self.whole = _BackgroundHash()
@@ -225,7 +225,7 @@ class _ZipWriter:
 
 def write_bundle(
     files: Sequence[BundleFile],
-    out,
+    out: Any,
     *,
     org: Optional[str] = None,
     projects: Sequence[str] = (),
