@@ -62,7 +62,7 @@ def _position(text: str, n: int):
 def write_app(folder: str):
     """The generated app written to ``folder`` with debug IDs injected: (JS path, map path,
     debug ID, the injected JS text)."""
-    from releasetag.build.artifacts.sourcemaps import inject
+    from releasetag.build.artifacts.inject import inject
 
     os.makedirs(folder, exist_ok=True)
     minified, smap = make_app()

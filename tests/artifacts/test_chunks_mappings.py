@@ -65,7 +65,7 @@ def test_options_from_server_json_tolerates_odd_values():
 
 
 def test_upload_urls_from_prefix_suffix_and_strip_path_prefix():
-    from releasetag.build.artifacts.sourcemaps import make_url
+    from releasetag.build.artifacts.collect import make_url
 
     assert make_url("static/app.js") == "~/static/app.js"
     assert make_url("static/app.js", "~/assets") == "~/assets/static/app.js"

@@ -101,7 +101,8 @@ def test_upload_refuses_url_prefixes_that_leave_their_folder(tmp_path, prefix):
 
 def test_bundle_entries_never_leave_their_folder():
     from releasetag.build.artifacts.bundle import BundleError, zip_name
-    from releasetag.build.artifacts.sourcemaps import SourceMapError, make_url
+    from releasetag.build.artifacts.collect import make_url
+    from releasetag.build.artifacts.sourcemaps import SourceMapError
 
     assert zip_name("~/static/app.js") == "files/_/_/static/app.js"
     for url in ("~/../etc/passwd", "~/a/../../b", "https://h/x/../../y", "~/./a"):

@@ -11,7 +11,8 @@ import subprocess
 
 import pytest
 
-from releasetag.build.artifacts.sourcemaps import derive_debug_id, inject, inject_file
+from releasetag.build.artifacts.inject import inject, inject_file
+from releasetag.build.artifacts.sourcemaps import derive_debug_id
 
 from . import jsgen
 from .conftest import sentry_cli

@@ -13,9 +13,11 @@ import zipfile
 
 import pytest
 
-from releasetag.build.artifacts.bundle import LazyBundle, build_bundle, list_files, read_manifest
+from releasetag.build.artifacts.bundle import LazyBundle, build_bundle
+from releasetag.build.artifacts.bundle_format import list_files, read_manifest
 from releasetag.build.artifacts.chunks import hash_file
-from releasetag.build.artifacts.sourcemaps import collect, inject
+from releasetag.build.artifacts.collect import collect
+from releasetag.build.artifacts.inject import inject
 from releasetag.cli.main import main
 
 from .conftest import FIXTURES

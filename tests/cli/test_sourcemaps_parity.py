@@ -7,6 +7,9 @@ Deliberate differences (README, "sourcemaps upload and sentry-cli"):
   map); rewritten maps are compared as decoded mappings, sources, contents and names;
 - a map's relative sources are read from the map's own folder (sentry-cli reads them from
   the working folder); this tree's relative sources carry their content;
+- sources without content are read only from inside the uploaded folders or a
+  ``--source-root`` (sentry-cli reads any path a map names); this tree's absolute sources
+  live beside ``dist``, so our run names the project as ``--source-root``;
 - ``-I FILE`` patterns are relative to FILE's folder, as in git (sentry-cli matches them
   against the walked paths as given); this test runs both from the ignore file's folder;
 - the bundle's manifest carries no ``note`` key when there is no ``--note`` for both.
@@ -178,7 +181,7 @@ def test_upload_matches_sentry_cli(rt, sentry_cli, recorder, tmp_path):
     assert rt("sourcemaps", "inject", str(dist / "app.min.js")).code == 0
     args = ("sourcemaps", "upload", *FLAGS, "-I", "upload.ignore", "dist")
     _script(recorder)
-    ours = rt(*args, cwd=proj)
+    ours = rt(*args, "--source-root", ".", cwd=proj)
     assert ours.code == 0, ours
     assemble_ours, manifest_ours, files_ours = _bundle(recorder)
     _script(recorder)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, List
+from typing import Any, Dict, List, Tuple
 
 from releasetag.protocol.errors import ReleasetagError
 
@@ -51,7 +51,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_upload)
 
 
-def _describe(found) -> str:
+def _describe(found: Any) -> str:
     lines = [found.path]
     if found.problem:
         kind = f"{found.kind}: " if found.kind else ""
@@ -85,6 +85,30 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if all(r.usable for r in results) else 1
 
 
+def _triage(
+    found: List[Any], paths: List[str], skipped: List[Dict[str, Any]]
+) -> Tuple[List[Any], bool]:
+    """(the files to upload, True when one is an error); the others land in ``skipped``: an
+    error for a file named or a corrupt one, a warning for one found walking."""
+    failed = False
+    usable = []
+    for item in found:
+        info = item.info
+        direct = item.path in paths and item.member is None
+        if info.usable:
+            usable.append(item)
+            continue
+        reason = info.problem or "no debug identifier"
+        corrupt = info.kind is not None and "no debug identifier" not in reason
+        if direct or corrupt:
+            sys.stderr.write(f"error: {info.path}: {reason}\n")
+            failed = True
+        else:
+            warn(f"skipped {info.path}: {reason}")
+        skipped.append({"path": info.path, "reason": reason})
+    return usable, failed
+
+
 @api_command
 def cmd_upload(args: argparse.Namespace) -> int:
     from releasetag.build.artifacts.debugfiles import materialize, scan
@@ -94,24 +118,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
         upload_difs,
     )
 
-    failed = False
-    skipped: List[dict] = []
-    found = list(scan(args.paths, types=args.types))
-    usable = []
-    for item in found:
-        info = item.info
-        direct = item.path in args.paths and item.member is None
-        if info.usable:
-            usable.append(item)
-            continue
-        reason = info.problem or "no debug identifier"
-        corrupt = info.kind is not None and "no debug identifier" not in reason
-        if direct or corrupt or not os.path.exists(item.path):
-            sys.stderr.write(f"error: {info.path}: {reason}\n")
-            failed = True
-        else:
-            warn(f"skipped {info.path}: {reason}")
-        skipped.append({"path": info.path, "reason": reason})
+    skipped: List[Dict[str, Any]] = []
+    usable, failed = _triage(list(scan(args.paths, types=args.types)), args.paths, skipped)
     client = client_from_args(args)
     config = client.config
     org, project = config.require_org(), config.require_project()

@@ -1,9 +1,8 @@
-"""Artifact bundles: ``SYSB`` + little-endian u32 ``2`` + a ZIP holding the files and a
-``manifest.json``. Entries are sorted and carry fixed timestamps and modes, so the same input
-gives the same bytes (and checksum). Files are streamed into a temporary file (memory stays
-bounded however large the bundle is) and hashed into upload chunks as they are written.
-Entries are stored, not deflated: the chunks are gzip-compressed on the wire, in parallel,
-and an unchanged re-upload compresses nothing.
+"""Writing artifact bundles (the format is in ``bundle_format``). Entries are sorted and carry
+fixed timestamps and modes, so the same input gives the same bytes (and checksum). Files are
+streamed into a temporary file (memory stays bounded however large the bundle is) and hashed
+into upload chunks as they are written. Entries are stored, not deflated: the chunks are
+gzip-compressed on the wire, in parallel, and an unchanged re-upload compresses nothing.
 """
 
 from __future__ import annotations
@@ -15,28 +14,29 @@ import shutil
 import struct
 import tempfile
 import uuid
-import zipfile
 import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
-from urllib.parse import urlsplit
 
-from releasetag.protocol.errors import ArtifactError
+from releasetag.build.artifacts.bundle_format import (
+    MAGIC,
+    MANIFEST,
+    BundleError,
+    make_manifest,
+    manifest_entry,
+    zip_name,
+)
+from releasetag.build.artifacts.walk import open_regular, read_at_most
 
 if TYPE_CHECKING:  # pragma: no cover
     from releasetag.build.artifacts.chunks import ChunkedFile
 
-MAGIC = b"SYSB" + struct.pack("<I", 2)
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _DOS_TIME, _DOS_DATE = 0, (1 << 5) | 1  # 1980-01-01 00:00:00
 _COPY = 1 << 20
 _IN_MEMORY = 8 << 20  # files up to this size are read once; larger ones twice (CRC first)
 _MAX_ENTRIES = 0xFFFF
 _MAX_SIZE = 0xFFFFFFFF
-
-
-class BundleError(ArtifactError):
-    """The files cannot be packed (too many or too large for one bundle)."""
 
 
 @dataclass
@@ -52,19 +52,6 @@ class BundleFile:
     @property
     def debug_id(self) -> Optional[str]:
         return self.headers.get("debug-id")
-
-
-def zip_name(url: str) -> str:
-    """Archive path for a URL: ``files/<scheme or _>/<host or _>/<path>``."""
-    if url.startswith("~/"):
-        scheme, host, path = "_", "_", url[2:]
-    else:
-        parts = urlsplit(url)
-        scheme, host = parts.scheme or "_", parts.netloc or "_"
-        path = parts.path.lstrip("/")
-    if any(part in (".", "..") for part in path.replace("\\", "/").split("/")) or "/" in host:
-        raise BundleError(f"the URL {url!r} would leave the bundle's folder ('.' or '..')")
-    return f"files/{scheme}/{host}/{path}"
 
 
 class _NullSink:
@@ -115,7 +102,7 @@ class _HashingWriter:
     """Writes through to ``fh`` while computing the SHA-1 of everything and of every
     ``chunk_size`` piece: the chunk-upload hashes come for free while the bundle is written."""
 
-    def __init__(self, fh, chunk_size: int) -> None:
+    def __init__(self, fh: Any, chunk_size: int) -> None:
         self.fh = fh
         self.chunk_size = chunk_size
         self.whole = _BackgroundHash()
@@ -149,18 +136,22 @@ class _HashingWriter:
 
 
 def _crc_of(path: str) -> Tuple[int, int, Optional[bytes]]:
-    """(crc32, size, content if small enough to keep)."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
+    """(crc32, size, content if small enough to keep); regular files only."""
+    with open_regular(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
         if size <= _IN_MEMORY:
-            data = fh.read()
+            data = read_at_most(fh, _IN_MEMORY)
+            if len(data) > _IN_MEMORY:
+                raise BundleError(f"{path} changed while it was being packed")
             return zlib.crc32(data), len(data), data
         crc = 0
+        size = 0
         while True:
             block = fh.read(_COPY)
             if not block:
                 break
             crc = zlib.crc32(block, crc)
+            size += len(block)
         return crc, size, None
 
 
@@ -199,7 +190,7 @@ class _ZipWriter:
         if data is not None:
             self.out.write(data)
         else:
-            with open(path, "rb") as fh:
+            with open_regular(path) as fh:
                 left = size
                 while left:
                     block = fh.read(min(_COPY, left))
@@ -234,7 +225,7 @@ class _ZipWriter:
 
 def write_bundle(
     files: Sequence[BundleFile],
-    out,
+    out: Any,
     *,
     org: Optional[str] = None,
     projects: Sequence[str] = (),
@@ -263,25 +254,14 @@ def write_bundle(
         seen.add(name)
         crc, size = zw.add_file(name, f.path)
         ident.update(f"{name}\0{crc}\0{size}\n".encode())
-        entry: Dict[str, Any] = {"url": f.url, "type": f.type}
-        if f.headers:
-            entry["headers"] = dict(sorted(f.headers.items()))
-        manifest_files[name] = entry
-    manifest: Dict[str, Any] = {"files": manifest_files}
-    if org:
-        manifest["org"] = org
-    if projects:
-        manifest["project"] = projects[0]  # top-level values are strings only
-    if release:
-        manifest["release"] = release
-    if dist:
-        manifest["dist"] = dist
-    if note:
-        manifest["note"] = note
+        manifest_files[name] = manifest_entry(f.url, f.type, f.headers)
+    manifest = make_manifest(
+        manifest_files, org=org, projects=projects, release=release, dist=dist, note=note
+    )
     ident.update(json.dumps(manifest, sort_keys=True).encode("utf-8"))
     manifest["debug_id"] = str(uuid.UUID(bytes=ident.digest()[:16], version=5))
     zw.add_bytes(
-        "manifest.json", json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        MANIFEST, json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode("utf-8")
     )
     zw.close()
     writer.finish()
@@ -371,19 +351,3 @@ class LazyBundle:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def read_manifest(path: str) -> Dict[str, Any]:
-    """The manifest of a bundle file (checks the ``SYSB`` header)."""
-    with open(path, "rb") as fh:
-        if fh.read(8) != MAGIC:
-            raise ValueError("not an artifact bundle (no SYSB v2 header)")
-        with zipfile.ZipFile(fh) as zf:
-            return json.loads(zf.read("manifest.json"))
-
-
-def list_files(path: str) -> List[str]:
-    with open(path, "rb") as fh:
-        fh.read(8)
-        with zipfile.ZipFile(fh) as zf:
-            return zf.namelist()

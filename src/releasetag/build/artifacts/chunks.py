@@ -133,7 +133,7 @@ def plan_batches(chunks: Sequence[Chunk], options: ChunkOptions) -> List[List[Ch
     return batches
 
 
-def _write_body(batch: Sequence[Chunk], gzip: bool, out) -> str:
+def _write_body(batch: Sequence[Chunk], gzip: bool, out: Any) -> str:
     """Write a multipart/form-data body for ``batch`` into ``out``; returns the boundary."""
     boundary = multipart.new_boundary()
     field_name = "file_gzip" if gzip else "file"

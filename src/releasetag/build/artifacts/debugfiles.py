@@ -24,6 +24,7 @@ from releasetag.build.artifacts.formats import (
     pe,
     wasm,
 )
+from releasetag.build.artifacts.walk import Walk, open_regular, shown, top_problem
 
 # Order matters only for sniffing: the first reader whose ``sniff`` accepts the head wins.
 READERS = (
@@ -80,27 +81,27 @@ def sniff(head: bytes) -> Optional[str]:
 
 def inspect(path: str, display: Optional[str] = None) -> DebugFile:
     """Read one file; returns a DebugFile whose ``problem`` explains any failure."""
-    shown = display or path
+    label = display or path
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             head = fh.read(_HEAD)
     except OSError as exc:
-        return DebugFile(shown, problem=f"cannot read file: {exc.strerror or exc}")
+        return DebugFile(label, problem=f"cannot read file: {exc.strerror or exc}")
     if not head:
-        return DebugFile(shown, problem="file is empty")
+        return DebugFile(label, problem="file is empty")
     kind = sniff(head)
     if kind is None:
         return DebugFile(
-            shown, problem="not a known debug file format (ELF, Mach-O, PE, PDB, Breakpad, wasm)"
+            label, problem="not a known debug file format (ELF, Mach-O, PE, PDB, Breakpad, wasm)"
         )
     reader = dict(READERS)[kind]
     try:
         objects = reader.read(path)
     except FormatError as exc:
-        return DebugFile(shown, kind=kind, problem=str(exc))
+        return DebugFile(label, kind=kind, problem=str(exc))
     except (OSError, ValueError, IndexError, KeyError, OverflowError) as exc:
-        return DebugFile(shown, kind=kind, problem=f"corrupt {kind} file ({type(exc).__name__})")
-    result = DebugFile(shown, kind=kind, objects=objects)
+        return DebugFile(label, kind=kind, problem=f"corrupt {kind} file ({type(exc).__name__})")
+    result = DebugFile(label, kind=kind, objects=objects)
     if not any(o.debug_id for o in objects):
         result.problem = "file has no debug identifier (no build ID / UUID / CodeView record)"
     return result
@@ -144,37 +145,40 @@ class Found:
     info: DebugFile
 
 
-def _walk(path: str) -> Iterator[str]:
-    if os.path.isdir(path):
-        for root, dirs, files in os.walk(path):
-            dirs.sort()
-            for name in sorted(files):
-                yield os.path.join(root, name)
-    else:
-        yield path
-
-
 def scan(paths: Sequence[str], types: Optional[Sequence[str]] = None) -> Iterator[Found]:
-    """Every file under ``paths`` (folders walked, zip archives opened), inspected.
+    """Every file under ``paths`` (folders walked, each real folder once; zip archives
+    opened), inspected.
 
     Files of a format not in ``types`` are skipped silently; unknown files are yielded with
-    their problem only when named directly (not when found while walking a folder).
+    their problem only when named directly (not when found while walking a folder). What a
+    walk leaves out for a reason (a FIFO or device, a broken link, a loop, a name that is
+    not UTF-8) is yielded with that reason as its problem.
     """
     for top in paths:
-        if not os.path.exists(top):
-            yield Found(top, None, DebugFile(top, problem="no such file or directory"))
+        why = top_problem(top)
+        if why:
+            yield Found(top, None, DebugFile(shown(top), problem=why))
             continue
-        direct = not os.path.isdir(top)
-        for path in _walk(top):
-            if zipfile.is_zipfile(path) and not _head_is_known(path):
-                yield from _scan_zip(path, types)
-                continue
-            info = inspect(path)
-            if info.kind is None and not direct:
-                continue
-            if types and info.kind is not None and info.kind not in types:
-                continue
-            yield Found(path, None, info)
+        if not os.path.isdir(top):
+            yield from _scan_file(top, types, direct=True)
+            continue
+        walk = Walk()
+        for path in walk.files(top):
+            yield from _scan_file(path, types, direct=False)
+        for item in walk.skipped:
+            yield Found(item.path, None, DebugFile(shown(item.path), problem=item.message))
+
+
+def _scan_file(path: str, types: Optional[Sequence[str]], direct: bool) -> Iterator[Found]:
+    if zipfile.is_zipfile(path) and not _head_is_known(path):
+        yield from _scan_zip(path, types)
+        return
+    info = inspect(path)
+    if info.kind is None and not direct:
+        return
+    if types and info.kind is not None and info.kind not in types:
+        return
+    yield Found(path, None, info)
 
 
 def _head_is_known(path: str) -> bool:

@@ -7,8 +7,12 @@ missing ``sourcesContent`` filled from local files, prefixes stripped from ``sou
   change.
 - A source without content is read from the local file it names: relative references are
   resolved against the map's own folder (and ``sourceRoot``), as bundlers mean them;
-  ``file://`` URLs and absolute paths as they are. A source that cannot be read stays
-  without content.
+  ``file://`` URLs and absolute paths as they are. Only regular files of at most
+  ``MAX_SOURCE_BYTES`` whose real path (symbolic links resolved) lies inside a source root
+  are read (the map's own folder when no root is given; the upload's folders and
+  ``--source-root`` for the CLI): a map cannot make the upload embed ``/proc/self/environ``,
+  ``~/.ssh`` or anything else outside the project. A source refused so is reported; one
+  that does not exist or is not UTF-8 stays without content, as before.
 - A map that needs none of this is uploaded byte for byte (so the bundle hash cache keeps
   working); a changed one is written to a temporary folder that lives as long as the upload.
 """
@@ -17,42 +21,51 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from urllib.parse import unquote, urlsplit
 
 from releasetag.build.artifacts.mappings import MappingError, vlq_encode
-from releasetag.build.artifacts.sourcemaps import SourceMapError, load_map
+from releasetag.build.artifacts.sourcemaps import SourceMapError, dump_map, load_map
+from releasetag.build.artifacts.walk import UnsafeFile, read_inside, read_regular, real_roots
 
 Segment = Tuple[int, ...]  # (gen col[, src, line, col[, name]]), absolute values
 MAX_SOURCE_BYTES = 10 * 1024 * 1024  # a local source larger than this is not inlined
 
 
 class RewriteOptions:
-    """What a rewrite does (sentry-cli's defaults: everything but stripping)."""
+    """What a rewrite does (sentry-cli's defaults: everything but stripping), and the folders
+    sources may be read from (``source_roots``; none: each map's own folder)."""
 
-    __slots__ = ("strip_prefixes", "strip_common_prefix", "load_sources")
+    __slots__ = ("strip_prefixes", "strip_common_prefix", "load_sources", "source_roots")
 
     def __init__(
         self,
         strip_prefixes: Sequence[str] = (),
         strip_common_prefix: bool = False,
         load_sources: bool = True,
+        source_roots: Sequence[str] = (),
     ) -> None:
         self.strip_prefixes = [p for p in strip_prefixes if p]
         self.strip_common_prefix = strip_common_prefix
         self.load_sources = load_sources
+        self.source_roots = real_roots(source_roots)
+
+
+Refused = List[Tuple[str, str]]  # (source as the map names it, why it was not read)
 
 
 def rewrite_map(
-    path: str, options: RewriteOptions, data: Optional[bytes] = None
+    path: str,
+    options: RewriteOptions,
+    data: Optional[bytes] = None,
+    refused: Optional[Refused] = None,
 ) -> Optional[bytes]:
     """The rewritten bytes of the map at ``path`` (its bytes ``data`` when already read), or
-    None when it needs no change.
+    None when it needs no change. Sources not read for safety land in ``refused``.
 
     Raises ``SourceMapError`` for a map that does not parse."""
     if data is None:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        data = read_regular(path)
     if complete(data, options):
         return None  # a regular map with every source's content: nothing to do, no parse
     smap = load_map(data, f"sourcemap {path}")
@@ -62,7 +75,7 @@ def rewrite_map(
         changed = True
     sources = smap.get("sources")
     if not isinstance(sources, list):
-        return _dump(smap) if changed else None
+        return dump_map(smap) if changed else None
     root = smap.pop("sourceRoot", None)
     if isinstance(root, str) and root:
         sources = [join_root(root, s) if isinstance(s, str) else s for s in sources]
@@ -72,32 +85,59 @@ def rewrite_map(
         contents = []
     contents = (contents + [None] * len(sources))[: len(sources)]
     if options.load_sources:
-        base = os.path.dirname(os.path.abspath(path))
-        for i, source in enumerate(sources):
-            if contents[i] is None and isinstance(source, str):
-                text = _read_local(base, source)
-                if text is not None:
-                    contents[i] = text
-                    changed = True
-    prefixes = [p if p.endswith("/") else p + "/" for p in options.strip_prefixes]
-    if options.strip_common_prefix:
-        common = common_prefix(s for s in sources if isinstance(s, str))
-        if common:
-            prefixes.append(common + "/")
-    if prefixes:
-        for i, source in enumerate(sources):
-            if isinstance(source, str):
-                for prefix in prefixes:
-                    if source.startswith(prefix):
-                        sources[i] = source[len(prefix) :]
-                        changed = True
-                        break
+        changed = _fill_contents(path, sources, contents, options, refused) or changed
+    changed = _strip(sources, options) or changed
     if not changed:
         return None
     smap["sources"] = sources
     if any(c is not None for c in contents):
         smap["sourcesContent"] = contents
-    return _dump(smap)
+    return dump_map(smap)
+
+
+def _fill_contents(
+    path: str,
+    sources: List[Any],
+    contents: List[Any],
+    options: RewriteOptions,
+    refused: Optional[Refused],
+) -> bool:
+    """Read the sources without content from local files (inside the roots); True when any
+    content was added."""
+    base = os.path.dirname(os.path.abspath(path))
+    roots = options.source_roots or real_roots([base])
+    added = False
+    for i, source in enumerate(sources):
+        if contents[i] is not None or not isinstance(source, str):
+            continue
+        try:
+            text = _read_local(base, source, roots)
+        except UnsafeFile as exc:
+            if refused is not None:
+                refused.append((source, str(exc)))
+            continue
+        if text is not None:
+            contents[i] = text
+            added = True
+    return added
+
+
+def _strip(sources: List[Any], options: RewriteOptions) -> bool:
+    """Remove the prefixes ``options`` asks for from ``sources``; True when any changed."""
+    prefixes = [p if p.endswith("/") else p + "/" for p in options.strip_prefixes]
+    if options.strip_common_prefix:
+        common = common_prefix(s for s in sources if isinstance(s, str))
+        if common:
+            prefixes.append(common + "/")
+    changed = False
+    for i, source in enumerate(sources):
+        if isinstance(source, str):
+            for prefix in prefixes:
+                if source.startswith(prefix):
+                    sources[i] = source[len(prefix) :]
+                    changed = True
+                    break
+    return changed
 
 
 def complete(data: bytes, options: RewriteOptions) -> bool:
@@ -113,10 +153,6 @@ def complete(data: bytes, options: RewriteOptions) -> bool:
     )
 
 
-def _dump(smap: Dict[str, Any]) -> bytes:
-    return json.dumps(smap, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
 def join_root(root: str, source: str) -> str:
     """``source`` under the map's ``sourceRoot`` (absolute paths and URLs stay as they are)."""
     if "://" in source or source.startswith("/"):
@@ -124,19 +160,22 @@ def join_root(root: str, source: str) -> str:
     return root.rstrip("/") + "/" + source
 
 
-def _read_local(base: str, source: str) -> Optional[str]:
-    """The text of the local file a source reference names, or None."""
+def _read_local(base: str, source: str, roots: Sequence[str]) -> Optional[str]:
+    """The text of the local file a source reference names, or None when there is none (or
+    it is not UTF-8); raises ``UnsafeFile`` for a file outside ``roots``, a special file
+    or one over ``MAX_SOURCE_BYTES``."""
     if source.startswith("file://"):
         local = unquote(urlsplit(source).path)
     elif "://" in source or source.startswith(("webpack:", "data:")):
         return None
     else:
         local = os.path.join(base, unquote(source.split("?", 1)[0]))
+    if "\x00" in local:
+        return None
     try:
-        if not os.path.isfile(local) or os.path.getsize(local) > MAX_SOURCE_BYTES:
-            return None
-        with open(local, "rb") as fh:
-            return fh.read().decode("utf-8")
+        return read_inside(local, roots, MAX_SOURCE_BYTES).decode("utf-8")
+    except UnsafeFile:
+        raise
     except (OSError, UnicodeDecodeError):
         return None
 
@@ -321,20 +360,29 @@ def flatten(index: Dict[str, Any]) -> Dict[str, Any]:
     return flat
 
 
+class RewriteReport(NamedTuple):
+    """What :func:`rewrite_files` did: maps changed, maps it could not rewrite (path,
+    problem), and sources left without content for safety (map path, source, why)."""
+
+    changed: int
+    problems: List[Tuple[str, str]]
+    refused: List[Tuple[str, str, str]]
+
+
 def rewrite_files(
     files: Sequence[Any],
     options: RewriteOptions,
     folder: str,
     cache_folder: Optional[str] = None,
-) -> Tuple[int, List[Tuple[str, str]]]:
+) -> RewriteReport:
     """Rewrite the ``source_map`` entries of ``files`` in place (their ``path`` moves to a
-    rewritten copy in ``folder``). Returns (maps changed, [(path, problem)]).
+    rewritten copy in ``folder``).
 
     With ``cache_folder``, maps found complete (``complete``) are remembered by path, size,
     modification and status-change times and inode, as the bundle hash cache trusts files:
     an unchanged re-upload does not read them again."""
+    report = RewriteReport(0, [], [])
     changed = 0
-    problems: List[Tuple[str, str]] = []
     seen = _Verdicts(cache_folder) if cache_folder and not options.strip_prefixes else None
     for n, bf in enumerate(files):
         if bf.type != "source_map":
@@ -342,17 +390,18 @@ def rewrite_files(
         key = seen.key(bf.path, options) if seen else None
         if key and seen and seen.known(key):
             continue
+        refused: Refused = []
         try:
-            with open(bf.path, "rb") as fh:
-                data = fh.read()
+            data = read_regular(bf.path)
             if complete(data, options):
                 if key and seen:
                     seen.add(key)
                 continue
-            new = rewrite_map(bf.path, options, data)
+            new = rewrite_map(bf.path, options, data, refused)
         except (SourceMapError, MappingError, OSError) as exc:
-            problems.append((bf.path, str(exc)))
+            report.problems.append((bf.path, str(exc)))
             continue
+        report.refused.extend((bf.path, source, why) for source, why in refused)
         if new is None:
             continue
         target = os.path.join(folder, f"{n}-{os.path.basename(bf.path)}")
@@ -362,7 +411,7 @@ def rewrite_files(
         changed += 1
     if seen:
         seen.save()
-    return changed, problems
+    return report._replace(changed=changed)
 
 
 class _Verdicts:

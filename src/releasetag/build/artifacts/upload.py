@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Set
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 from urllib.parse import quote
 
 from releasetag.build.artifacts.chunks import (
@@ -16,6 +16,7 @@ from releasetag.build.artifacts.chunks import (
     hash_file,
     upload_chunks,
 )
+from releasetag.build.artifacts.walk import read_regular
 from releasetag.protocol import multipart
 from releasetag.protocol.errors import ArtifactError
 
@@ -125,37 +126,13 @@ def upload_bundle(
             raise UploadError(f"POST {path}: unexpected answer from the server")
         return answer
 
-    answer = assemble()
-    missing = set(answer.get("missingChunks") or [])
-    sent = requests = 0
-    if missing:
-        on_disk = materialize()
-        if on_disk.checksum != cf.checksum:  # the remembered hashes were out of date
-            cf = on_disk
-            body.update(checksum=cf.checksum, chunks=cf.chunk_ids)
-            answer = assemble()
-            missing = set(answer.get("missingChunks") or [])
-        if missing:
-            sent, requests = upload_chunks(
-                client, options, [c for c in on_disk.chunks if c.sha1 in missing], progress
-            )
-            answer = assemble()
-            if answer.get("missingChunks"):
-                raise UploadError(
-                    "the server still lacks chunks after the upload "
-                    f"({len(answer['missingChunks'])} missing)"
-                )
+    answer, cf, missing, sent, requests = _send_missing(
+        client, options, assemble, body, cf, materialize, progress
+    )
     bound = WAIT_TIMEOUT if wait_for is None else wait_for
     if options.max_wait:
         bound = min(bound, options.max_wait)
-    deadline = time.monotonic() + bound
-    waited_out = False
-    while wait and answer.get("state") in PENDING_STATES:
-        if time.monotonic() >= deadline:
-            waited_out = True
-            break
-        time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
-        answer = assemble()
+    answer, waited_out = _wait_bundle(assemble, answer, wait, bound, poll_interval)
     state = str(answer.get("state") or "unknown")
     result = BundleUploadResult(
         cf.checksum,
@@ -174,6 +151,59 @@ def upload_bundle(
             f"{answer.get('detail') or 'no detail given'}"
         )
     return result
+
+
+def _send_missing(
+    client: Any,
+    options: ChunkOptions,
+    assemble: Callable[[], Dict[str, Any]],
+    body: Dict[str, Any],
+    cf: ChunkedFile,
+    materialize: Callable[[], ChunkedFile],
+    progress: Optional[Progress],
+) -> Tuple[Dict[str, Any], ChunkedFile, Set[str], int, int]:
+    """Ask the server which chunks it lacks and send them (the bundle is written only then).
+    Returns (last answer, the bundle's hashes, chunks missing, bytes sent, requests)."""
+    answer = assemble()
+    missing = set(answer.get("missingChunks") or [])
+    sent = requests = 0
+    if not missing:
+        return answer, cf, missing, sent, requests
+    on_disk = materialize()
+    if on_disk.checksum != cf.checksum:  # the remembered hashes were out of date
+        cf = on_disk
+        body.update(checksum=cf.checksum, chunks=cf.chunk_ids)
+        answer = assemble()
+        missing = set(answer.get("missingChunks") or [])
+    if missing:
+        sent, requests = upload_chunks(
+            client, options, [c for c in on_disk.chunks if c.sha1 in missing], progress
+        )
+        answer = assemble()
+        if answer.get("missingChunks"):
+            raise UploadError(
+                "the server still lacks chunks after the upload "
+                f"({len(answer['missingChunks'])} missing)"
+            )
+    return answer, cf, missing, sent, requests
+
+
+def _wait_bundle(
+    assemble: Callable[[], Dict[str, Any]],
+    answer: Dict[str, Any],
+    wait: bool,
+    bound: float,
+    poll_interval: float,
+) -> Tuple[Dict[str, Any], bool]:
+    """Poll (with ``wait``) while the server processes, for at most ``bound`` seconds.
+    Returns (last answer, True when the bound ended the wait)."""
+    deadline = time.monotonic() + bound
+    while wait and answer.get("state") in PENDING_STATES:
+        if time.monotonic() >= deadline:
+            return answer, True
+        time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
+        answer = assemble()
+    return answer, False
 
 
 @dataclass
@@ -301,8 +331,7 @@ def upload_release_files(
             key = "Sourcemap" if key == "sourcemap" else key  # the legacy endpoint's spelling
             fields.append(("header", f"{key}:{value}"))
         try:
-            with open(f.path, "rb") as fh:
-                content = fh.read()
+            content = read_regular(f.path)
             body, content_type = multipart.encode(
                 fields, [("file", os.path.basename(f.path), content)]
             )
