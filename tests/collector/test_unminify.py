@@ -155,10 +155,11 @@ def test_a_map_that_does_not_parse_and_a_debug_id_uploaded_twice(collector, tmp_
 
 def test_the_map_cache_is_bounded():
     data = json.dumps(MAP).encode()
-    cache = MapCache(limit=3 * len(data))
+    size = ParsedMap(data).size  # what one parsed map holds, not its file size
+    cache = MapCache(limit=3 * size)
     for n in range(10):
         cache.get(("map", n), lambda: ParsedMap(data))
-    assert len(cache._items) == 3 and cache._bytes <= cache.limit
+    assert len(cache._items) == 3 and cache.charged <= cache.limit
     first = cache.get(("map", 9), lambda: pytest.fail("parsed twice"))
     assert isinstance(first, ParsedMap)
 

@@ -25,151 +25,19 @@ reason.
 
 from __future__ import annotations
 
-import bisect
 import json
-import re
-import threading
-from collections import OrderedDict
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urljoin, urlsplit
 
-from releasetag.build.artifacts.rewrite import decode_mappings, flatten, join_root
 from releasetag.protocol.log import internal_error
 
+from .mapcache import CACHE_BYTES, Failed, MapCache, ParsedMap, Text, parse_map
+
+__all__ = ["CACHE_BYTES", "Failed", "MapCache", "ParsedMap", "Resolver", "Text", "parse_map"]
+
 CONTEXT_LINES = 5
-MEMO_ENTRIES = 20000  # resolved positions remembered per map
 LOOKUPS = 20000  # file lookups remembered until an upload changes the artifacts
 _CONTEXT = ("pre_context", "context_line", "post_context")
-CACHE_BYTES = 64 * 1024 * 1024
-_IDENT = re.compile(r"[A-Za-z_$][\w$]*")
-
-
-class ParsedMap:
-    """A decoded sourcemap: per generated line, segments sorted by generated column."""
-
-    __slots__ = (
-        "sources", "contents", "names", "lines", "columns", "size", "_tokens", "_source_lines",
-        "memo",
-    )  # fmt: skip
-
-    def __init__(self, data: bytes) -> None:
-        smap = json.loads(data.decode("utf-8-sig"))
-        if not isinstance(smap, dict):
-            raise ValueError("not a JSON object")
-        if isinstance(smap.get("sections"), list):
-            smap = flatten(smap)
-        if not isinstance(smap.get("mappings"), str):
-            raise ValueError("no mappings")
-        root = smap.get("sourceRoot") if isinstance(smap.get("sourceRoot"), str) else ""
-        self.sources = [
-            (join_root(root, s) if root else s) if isinstance(s, str) else None
-            for s in smap.get("sources") or []
-        ]
-        contents = smap.get("sourcesContent")
-        self.contents = [c if isinstance(c, str) else None for c in contents or []]
-        self.names = [n if isinstance(n, str) else None for n in smap.get("names") or []]
-        self.lines = decode_mappings(smap["mappings"])
-        self.columns = [[s[0] for s in line] for line in self.lines]
-        self.size = len(data)
-        self._tokens: Optional[Dict[str, str]] = None
-        self._source_lines: Dict[int, List[str]] = {}
-        # resolved positions: the same error repeats, and its frames resolve alike
-        self.memo: Dict[Tuple, Tuple[Optional[Dict[str, Any]], str]] = {}
-
-    def source_lines(self, index: int) -> Optional[List[str]]:
-        """The lines of source ``index``'s content (split once), or None without content."""
-        found = self._source_lines.get(index)
-        if found is None:
-            content = self.contents[index] if index < len(self.contents) else None
-            if content is None:
-                return None
-            found = self._source_lines[index] = content.split("\n")
-        return found
-
-    def lookup(self, line: int, column: int) -> Optional[Tuple[int, ...]]:
-        """The segment covering generated ``line``/``column`` (0-based), or None."""
-        if not 0 <= line < len(self.lines):
-            return None
-        i = bisect.bisect_right(self.columns[line], column) - 1
-        if i < 0:
-            return None
-        segment = self.lines[line][i]
-        return segment if len(segment) >= 4 else None
-
-    def original_names(self, minified: Optional[str]) -> Dict[str, str]:
-        """Minified identifier -> original name, from the named segments' positions in the
-        minified source (built once)."""
-        if self._tokens is None:
-            self._tokens = {}
-            if minified:
-                text_lines = minified.split("\n")
-                for n, segments in enumerate(self.lines):
-                    if n >= len(text_lines):
-                        break
-                    text = text_lines[n]
-                    for seg in segments:
-                        if len(seg) == 5 and 0 <= seg[4] < len(self.names):
-                            m = _IDENT.match(text, seg[0])
-                            original = self.names[seg[4]]
-                            if m and original:
-                                self._tokens.setdefault(m.group(0), original)
-        return self._tokens
-
-
-class Failed:
-    """A map that could not be used, and why (cached like a parsed one)."""
-
-    __slots__ = ("reason", "size")
-
-    def __init__(self, reason: str) -> None:
-        self.reason, self.size = reason, 100
-
-
-class Text:
-    """A minified file's text (for function names), cached beside the maps."""
-
-    __slots__ = ("text", "size")
-
-    def __init__(self, text: Optional[str]) -> None:
-        self.text, self.size = text, len(text or "")
-
-
-def parse_map(data: Optional[bytes]) -> Any:
-    """A ``ParsedMap``, or ``Failed`` with the reason."""
-    if data is None:
-        return Failed("the map's bytes are gone")
-    try:
-        return ParsedMap(data)
-    except Exception as exc:  # JSON, UTF-8, VLQ or index-map errors: all mean the same here
-        return Failed(f"the sourcemap does not parse ({str(exc)[:120]})")
-
-
-class MapCache:
-    """Parsed maps (and minified texts) by key, least recently used dropped past ``limit``
-    bytes of the files they came from."""
-
-    def __init__(self, limit: int = CACHE_BYTES) -> None:
-        self.limit = limit
-        self._items: "OrderedDict[Any, Any]" = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: Any, build: Callable[[], Any]) -> Any:
-        """The cached value for ``key``, or ``build()`` (an object with ``size``)."""
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-                return found
-        value = build()
-        with self._lock:
-            if key not in self._items:
-                self._items[key] = value
-                self._bytes += value.size
-            while self._bytes > self.limit and len(self._items) > 1:
-                _, old = self._items.popitem(last=False)
-                self._bytes -= old.size
-        return value
 
 
 def _headers(row: Any) -> Dict[str, str]:
@@ -285,9 +153,7 @@ class Resolver:
         outcome = parsed.memo.get(key)
         if outcome is None:
             outcome = self._resolve_position(parsed, map_row, minified_row, via, key)
-            if len(parsed.memo) >= MEMO_ENTRIES:
-                parsed.memo.clear()
-            parsed.memo[key] = outcome
+            parsed.remember(key, outcome)
         fields, step = outcome
         steps = [*lookup_steps, step]
         if fields is None:
@@ -313,7 +179,7 @@ class Resolver:
         if segment is None:
             return None, (
                 f"{map_row['name']}: line {line + 1} column {column + 1} is outside the map "
-                f"({len(parsed.lines)} generated lines)"
+                f"({parsed.line_count} generated lines)"
             )
         src = parsed.sources[segment[1]] if segment[1] < len(parsed.sources) else None
         if src is None:
