@@ -7,6 +7,7 @@ before its 200 answer, so the figures include the durable write. Goal: >= 500 ev
 p99 < 50 ms on a 2-core machine.
 
     python bench/bench_collector_ingest.py [--senders 8] [--seconds 10] [--json]
+    python bench/bench_collector_ingest.py --worst-js 2000 4000   # issue 24.3's worst event
 """
 
 from __future__ import annotations
@@ -164,6 +165,37 @@ def stored_events(info: dict) -> int:
     return int(data.get("eventCount", 0))
 
 
+def worst_js(info: dict, folder: str, files: int, frames: int) -> dict:
+    """Issue 24.3's worst case: a release of ``files`` uploaded files, then one event whose
+    ``frames`` JS frames each name a file the release does not have (only the public key is
+    needed to send it). Seconds until the collector answered it (stored, with reasons)."""
+    site = os.path.join(folder, "worst")
+    os.makedirs(site)
+    for n in range(files):
+        with open(os.path.join(site, f"chunk-{n:05d}.{n * 7919 % 99991:05x}.min.js"), "w") as fh:
+            fh.write(f"var c{n};\n")
+    env = dict(os.environ, SENTRY_URL=info["url"], SENTRY_AUTH_TOKEN=info["token"],
+               SENTRY_ORG=info["org"], SENTRY_PROJECT=info["project"])  # fmt: skip
+    cmd = [sys.executable, "-m", "releasetag", "sourcemaps", "upload", "-r", "bench@1.0.0",
+           "--no-rewrite", "-u", "https://cdn.example/static", site]  # fmt: skip
+    subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=600)
+    frame_list = [{"abs_path": f"https://cdn.example/assets/u{n}/v{n * 31}.js", "lineno": 1,
+                   "colno": 5, "function": "a"} for n in range(frames)]  # fmt: skip
+    event = dict(make_event(), platform="javascript")
+    event["exception"]["values"][0]["stacktrace"]["frames"] = frame_list
+    dsn = Dsn.parse(info["dsn"])
+    conn = http.client.HTTPConnection(dsn.host, dsn.port, timeout=3600)
+    headers = {"X-Sentry-Auth": dsn.auth_header(), "Content-Type": "application/x-sentry-envelope"}
+    start = time.perf_counter()
+    conn.request("POST", f"/api/{dsn.project_id}/envelope/", event_envelope(event).serialize(),
+                 headers)  # fmt: skip
+    status = conn.getresponse().status
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return {"worst_js_s": round(elapsed, 3), "status": status, "files": files, "frames": frames,
+            "stored": stored_events(info)}  # fmt: skip
+
+
 def percentile(values: List[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -180,6 +212,13 @@ def main() -> int:
     parser.add_argument(
         "--js", action="store_true", help="minified JS events resolved through an uploaded bundle"
     )
+    parser.add_argument(
+        "--worst-js",
+        nargs=2,
+        type=int,
+        metavar=("FILES", "FRAMES"),
+        help="one event of FRAMES unknown JS files against a release of FILES files: seconds",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data:
         proc = subprocess.Popen(
@@ -189,6 +228,9 @@ def main() -> int:
         try:
             info = json.loads(proc.stdout.readline())
             dsn = Dsn.parse(info["dsn"])
+            if args.worst_js:
+                print(json.dumps(worst_js(info, data, *args.worst_js)))
+                return 0
             event = upload_js_app(info, data) if args.js else None
             latencies: List[float] = []
             errors: List[str] = []

@@ -73,3 +73,55 @@ def test_native_frames_get_function_names_and_reasons(collector, gcc_binaries, t
     assert "no uploaded debug file has debug ID 11111111-2222-3333-4444-555555555555" in reasons[1]
     assert "is in none of the event's images" in reasons[2]
     assert all(f.get("function") is None for f in frames[2:])
+
+
+def _malformed_symtab(exe, out):
+    """A copy of ``exe`` whose ``.symtab`` header claims one-byte entries running past the
+    end of the file (what pyelftools reads symbol by symbol until it breaks)."""
+    import struct
+
+    data = bytearray(open(exe, "rb").read())
+    with open(exe, "rb") as fh:
+        elf = ELFFile(fh)
+        index = next(i for i, s in enumerate(elf.iter_sections()) if s.name == ".symtab")
+        shoff, shentsize = elf.header["e_shoff"], elf.header["e_shentsize"]
+    header = shoff + index * shentsize
+    offset = struct.unpack_from("<Q", data, header + 24)[0]
+    struct.pack_into("<Q", data, header + 32, len(data) - offset + 4096)  # sh_size
+    struct.pack_into("<Q", data, header + 56, 1)  # sh_entsize
+    out.write_bytes(bytes(data))
+    return str(out)
+
+
+def test_a_malformed_symbol_table_is_a_cached_reason(collector, gcc_binaries, tmp_path):  # noqa: F811
+    exe = _malformed_symtab(gcc_binaries["debug_exe"], tmp_path / "broken")
+    _cli(collector, "debug-files", "upload", exe)
+    info = json.loads(_cli(collector, "debug-files", "check", "--json", exe).stdout)
+    image = {"type": "elf", "code_file": exe, "debug_id": info["objects"][0]["debug_id"],
+             "image_addr": hex(BASE), "image_size": 0x100000}  # fmt: skip
+    event = {"platform": "native", "debug_meta": {"images": [image]},
+             "exception": {"values": [{"type": "SIGSEGV", "stacktrace": {"frames": [
+                 {"instruction_addr": hex(BASE + 0x1000)}, {"instruction_addr": hex(BASE + 8)}]}}]}}  # fmt: skip
+    path = tmp_path / "crash.json"
+    path.write_text(json.dumps(event))
+    for _ in range(2):  # the second event finds the failure cached, with the same reason
+        out = _cli(collector, "send-event", "--dsn", collector.dsn, "--json", str(path)).stdout
+        stored = collector.event(json.loads(out)["events"][0]["event_id"])
+        frames = stored["payload"]["exception"]["values"][0]["stacktrace"]["frames"]
+        for frame in frames:
+            assert frame["data"]["resolution"]["resolved"] is False
+            (step,) = frame["data"]["resolution"]["steps"]
+            assert "the symbol table is malformed (entry size 1" in step, step
+    assert "Traceback" not in collector.stderr()
+
+
+def test_symbols_of_a_large_table_are_read_without_pyelftools(gcc_binaries):  # noqa: F811
+    """The bounded reader finds what pyelftools finds in a real binary."""
+    from releasetag.collector.native import Symbols
+
+    exe = gcc_binaries["debug_exe"]
+    with open(exe, "rb") as fh:
+        symbols = Symbols(fh.read())
+    assert symbols.problem is None
+    for name in ("main", "f"):
+        assert symbols.lookup(_symbol(exe, name) + symbols.vmaddr) == name

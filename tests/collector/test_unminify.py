@@ -155,10 +155,11 @@ def test_a_map_that_does_not_parse_and_a_debug_id_uploaded_twice(collector, tmp_
 
 def test_the_map_cache_is_bounded():
     data = json.dumps(MAP).encode()
-    cache = MapCache(limit=3 * len(data))
+    size = ParsedMap(data).size  # what one parsed map holds, not its file size
+    cache = MapCache(limit=3 * size)
     for n in range(10):
         cache.get(("map", n), lambda: ParsedMap(data))
-    assert len(cache._items) == 3 and cache._bytes <= cache.limit
+    assert len(cache._items) == 3 and cache.charged <= cache.limit
     first = cache.get(("map", 9), lambda: pytest.fail("parsed twice"))
     assert isinstance(first, ParsedMap)
 
@@ -269,3 +270,42 @@ def test_suspect_commits_match_the_original_paths(collector, tmp_path):
         "GET", f"/projects/{collector.org}/{collector.project}/events/{stored['id']}/committers/"
     )
     assert [c["author"]["name"] for c in committers["committers"]] == ["Ann"]
+
+
+def test_an_event_of_thousands_of_unknown_files_is_answered_within_the_budget(collector, tmp_path):
+    """Only the public key is needed to send this: 3,000 frames, each in a file the release
+    does not have, against a release of 300 uploaded files. The collector answers, stores
+    every frame with a reason, and gives nearest names only when a person asks."""
+    from releasetag.collector.unminify import BUDGET_FILES, BUDGET_FRAMES
+
+    site = tmp_path / "many"
+    site.mkdir()
+    for n in range(300):
+        (site / f"chunk-{n:03d}.min.js").write_text(f"var c{n};\n")
+    _cli(collector, "sourcemaps", "upload", "-r", "big@1", "--no-rewrite",
+         "-u", "https://shop.example/static", str(site))  # fmt: skip
+    frames = [{"abs_path": f"https://shop.example/static/chunk-{n:04d}.min.js", "function": "a",
+               "lineno": 1, "colno": 5} for n in range(3000)]  # fmt: skip
+    stored, exc = _send(collector, tmp_path, url="https://shop.example/static/chunk-007.js",
+                        release="big@1", extra_frames=frames)  # fmt: skip
+    stored_frames = exc["stacktrace"]["frames"]
+    assert len(stored_frames) == 3001
+    reasons = [" | ".join(f["data"]["resolution"]["steps"]) for f in stored_frames]
+    assert all(f["data"]["resolution"]["resolved"] is False for f in stored_frames)
+    # the innermost frames were looked up, up to the budget; the rest say why they were not
+    looked_up = [r for r in reasons if "not among release big@1's files" in r]
+    exhausted = [r for r in reasons if "resolution budget exhausted" in r]
+    assert len(looked_up) == BUDGET_FILES and len(looked_up) + len(exhausted) == 3001
+    assert "not among" in reasons[-1] and "resolution budget exhausted" in reasons[0]
+    assert len(stored_frames) - BUDGET_FRAMES <= len(exhausted)
+    assert stored_frames[0]["lineno"] == 1 and stored_frames[0]["colno"] == 5  # as it came
+    # a person asking sees the nearest uploaded names: the event page and explain
+    status, page = collector.request("GET", f"/events/{stored['id']}/", token=None)
+    assert (
+        status == 200 and "nearest: https://shop.example/static/chunk-007.min.js" in page.decode()
+    )
+    res = _run(collector, "sourcemaps", "explain", stored["id"], "--frame", "3000")
+    assert (
+        res.returncode == 0
+        and "nearest: https://shop.example/static/chunk-007.min.js" in res.stdout
+    ), res

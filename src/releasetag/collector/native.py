@@ -10,14 +10,16 @@ relative to the image's load address and the ELF's first loadable segment
 What is not resolved, and said so in the frame's ``data.resolution``: file names and line
 numbers (DWARF line tables), inlined functions, Mach-O and PE images (their symbol tables
 are not read here), and addresses outside every function symbol. The symbol tables are
-read with pyelftools (the ``artifacts`` extra); without it the reason says so.
+read by ``formats.elf.function_symbols``, which checks every count and offset against the
+file's size first, so a malformed table costs one bounded read; the result (or the reason
+the file cannot be read) is cached per debug file.
 """
 
 from __future__ import annotations
 
 import bisect
-import io
-from typing import Any, Dict, List, Optional, Tuple
+from array import array
+from typing import Any, Dict, List, Optional
 
 from releasetag.protocol.log import internal_error
 
@@ -27,58 +29,42 @@ NATIVE_TYPES = ("elf", "macho", "pe")
 
 
 class Symbols:
-    """Function symbols of one ELF file, sorted by address."""
+    """Function symbols of one ELF file, sorted by address, kept compact (cached per debug
+    file, a file that cannot be read too, with its reason)."""
 
-    __slots__ = ("starts", "entries", "vmaddr", "size", "problem")
+    __slots__ = ("starts", "sizes", "names", "strings", "vmaddr", "size", "problem")
 
     def __init__(self, data: Optional[bytes]) -> None:
-        self.starts: List[int] = []
-        self.entries: List[Tuple[int, int, str]] = []
-        self.vmaddr = 0
-        self.size = len(data or b"")
+        from releasetag.build.artifacts.formats.elf import function_symbols
+
+        self.starts, self.sizes, self.names = array("Q"), array("Q"), array("L")
+        self.strings, self.vmaddr, self.size = b"", 0, 200
         self.problem: Optional[str] = None
         if data is None:
             self.problem = "the debug file's bytes are gone"
             return
         try:
-            from elftools.common.exceptions import ELFError
-            from elftools.elf.elffile import ELFFile
-            from elftools.elf.sections import SymbolTableSection
-        except ImportError:
-            self.problem = (
-                "reading ELF symbols needs pyelftools (pip install 'releasetag[artifacts]')"
-            )
+            self.vmaddr, entries, self.strings = function_symbols(data)
+        except Exception as exc:  # struct errors on a truncated file, malformed headers
+            self.problem = f"the debug file is not a readable ELF file ({str(exc)[:160]})"
             return
-        try:
-            elf = ELFFile(io.BytesIO(data))
-            loads = [seg["p_vaddr"] for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD"]
-            self.vmaddr = min(loads) if loads else 0
-            found: Dict[int, Tuple[int, int, str]] = {}
-            for name in (".symtab", ".dynsym"):
-                section = elf.get_section_by_name(name)
-                if not isinstance(section, SymbolTableSection):
-                    continue
-                for sym in section.iter_symbols():
-                    if sym["st_info"]["type"] == "STT_FUNC" and sym["st_value"] and sym.name:
-                        found.setdefault(
-                            sym["st_value"], (sym["st_value"], sym["st_size"], sym.name)
-                        )
-                if found:
-                    break
-        except (ELFError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-            self.problem = f"the debug file is not a readable ELF file ({str(exc)[:100]})"
-            return
-        if not found:
+        if not entries:
             self.problem = "the debug file has no function symbols"
-        self.entries = sorted(found.values())
-        self.starts = [e[0] for e in self.entries]
+        for start, size, name in entries:
+            self.starts.append(start)
+            self.sizes.append(size)
+            self.names.append(name)
+        self.size += len(self.strings) + 20 * len(entries)
 
     def lookup(self, address: int) -> Optional[str]:
         i = bisect.bisect_right(self.starts, address) - 1
         if i < 0:
             return None
-        start, size, name = self.entries[i]
-        return name if address < start + max(size, 1) else None
+        if address >= self.starts[i] + max(self.sizes[i], 1):
+            return None
+        from releasetag.build.artifacts.formats.elf import symbol_name
+
+        return symbol_name(self.strings, self.names[i])
 
 
 def _int(value: Any) -> Optional[int]:

@@ -326,6 +326,9 @@ def event_page(ctx: Context, req: Request, event_id: str) -> Response:
         raise HTTPError(404, f"event {event_id} does not exist")
     event = json.loads(row["payload"])
     event = event if isinstance(event, dict) else {}
+    from .unminify import add_nearest_names
+
+    add_nearest_names(ctx.store, event)
     tags = event.get("tags") or {}
     if isinstance(tags, dict):
         tags = list(tags.items())

@@ -25,151 +25,25 @@ reason.
 
 from __future__ import annotations
 
-import bisect
 import json
-import re
-import threading
-from collections import OrderedDict
-from typing import Any, Callable, Dict, List, Optional, Tuple
+import time
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urljoin, urlsplit
 
-from releasetag.build.artifacts.rewrite import decode_mappings, flatten, join_root
 from releasetag.protocol.log import internal_error
 
+from .mapcache import CACHE_BYTES, Failed, MapCache, ParsedMap, Text, parse_map
+
+__all__ = ["CACHE_BYTES", "Failed", "MapCache", "ParsedMap", "Resolver", "Text", "parse_map"]
+
 CONTEXT_LINES = 5
-MEMO_ENTRIES = 20000  # resolved positions remembered per map
 LOOKUPS = 20000  # file lookups remembered until an upload changes the artifacts
+# what one event may cost: frames looked at, distinct files looked up, seconds
+BUDGET_FRAMES, BUDGET_FILES, BUDGET_SECONDS = 1000, 100, 2.0
+NEAREST_FILES = 5  # missing files given the nearest uploaded names, per request
+NOT_AMONG = "not among"
+EXHAUSTED = "resolution budget exhausted"
 _CONTEXT = ("pre_context", "context_line", "post_context")
-CACHE_BYTES = 64 * 1024 * 1024
-_IDENT = re.compile(r"[A-Za-z_$][\w$]*")
-
-
-class ParsedMap:
-    """A decoded sourcemap: per generated line, segments sorted by generated column."""
-
-    __slots__ = (
-        "sources", "contents", "names", "lines", "columns", "size", "_tokens", "_source_lines",
-        "memo",
-    )  # fmt: skip
-
-    def __init__(self, data: bytes) -> None:
-        smap = json.loads(data.decode("utf-8-sig"))
-        if not isinstance(smap, dict):
-            raise ValueError("not a JSON object")
-        if isinstance(smap.get("sections"), list):
-            smap = flatten(smap)
-        if not isinstance(smap.get("mappings"), str):
-            raise ValueError("no mappings")
-        root = smap.get("sourceRoot") if isinstance(smap.get("sourceRoot"), str) else ""
-        self.sources = [
-            (join_root(root, s) if root else s) if isinstance(s, str) else None
-            for s in smap.get("sources") or []
-        ]
-        contents = smap.get("sourcesContent")
-        self.contents = [c if isinstance(c, str) else None for c in contents or []]
-        self.names = [n if isinstance(n, str) else None for n in smap.get("names") or []]
-        self.lines = decode_mappings(smap["mappings"])
-        self.columns = [[s[0] for s in line] for line in self.lines]
-        self.size = len(data)
-        self._tokens: Optional[Dict[str, str]] = None
-        self._source_lines: Dict[int, List[str]] = {}
-        # resolved positions: the same error repeats, and its frames resolve alike
-        self.memo: Dict[Tuple, Tuple[Optional[Dict[str, Any]], str]] = {}
-
-    def source_lines(self, index: int) -> Optional[List[str]]:
-        """The lines of source ``index``'s content (split once), or None without content."""
-        found = self._source_lines.get(index)
-        if found is None:
-            content = self.contents[index] if index < len(self.contents) else None
-            if content is None:
-                return None
-            found = self._source_lines[index] = content.split("\n")
-        return found
-
-    def lookup(self, line: int, column: int) -> Optional[Tuple[int, ...]]:
-        """The segment covering generated ``line``/``column`` (0-based), or None."""
-        if not 0 <= line < len(self.lines):
-            return None
-        i = bisect.bisect_right(self.columns[line], column) - 1
-        if i < 0:
-            return None
-        segment = self.lines[line][i]
-        return segment if len(segment) >= 4 else None
-
-    def original_names(self, minified: Optional[str]) -> Dict[str, str]:
-        """Minified identifier -> original name, from the named segments' positions in the
-        minified source (built once)."""
-        if self._tokens is None:
-            self._tokens = {}
-            if minified:
-                text_lines = minified.split("\n")
-                for n, segments in enumerate(self.lines):
-                    if n >= len(text_lines):
-                        break
-                    text = text_lines[n]
-                    for seg in segments:
-                        if len(seg) == 5 and 0 <= seg[4] < len(self.names):
-                            m = _IDENT.match(text, seg[0])
-                            original = self.names[seg[4]]
-                            if m and original:
-                                self._tokens.setdefault(m.group(0), original)
-        return self._tokens
-
-
-class Failed:
-    """A map that could not be used, and why (cached like a parsed one)."""
-
-    __slots__ = ("reason", "size")
-
-    def __init__(self, reason: str) -> None:
-        self.reason, self.size = reason, 100
-
-
-class Text:
-    """A minified file's text (for function names), cached beside the maps."""
-
-    __slots__ = ("text", "size")
-
-    def __init__(self, text: Optional[str]) -> None:
-        self.text, self.size = text, len(text or "")
-
-
-def parse_map(data: Optional[bytes]) -> Any:
-    """A ``ParsedMap``, or ``Failed`` with the reason."""
-    if data is None:
-        return Failed("the map's bytes are gone")
-    try:
-        return ParsedMap(data)
-    except Exception as exc:  # JSON, UTF-8, VLQ or index-map errors: all mean the same here
-        return Failed(f"the sourcemap does not parse ({str(exc)[:120]})")
-
-
-class MapCache:
-    """Parsed maps (and minified texts) by key, least recently used dropped past ``limit``
-    bytes of the files they came from."""
-
-    def __init__(self, limit: int = CACHE_BYTES) -> None:
-        self.limit = limit
-        self._items: "OrderedDict[Any, Any]" = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: Any, build: Callable[[], Any]) -> Any:
-        """The cached value for ``key``, or ``build()`` (an object with ``size``)."""
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-                return found
-        value = build()
-        with self._lock:
-            if key not in self._items:
-                self._items[key] = value
-                self._bytes += value.size
-            while self._bytes > self.limit and len(self._items) > 1:
-                _, old = self._items.popitem(last=False)
-                self._bytes -= old.size
-        return value
 
 
 def _headers(row: Any) -> Dict[str, str]:
@@ -199,6 +73,7 @@ class Resolver:
         self.cache = cache or MapCache()
         # file lookups, valid while the store's artifacts stay the same
         self._lookups: Dict[Any, Any] = {}
+        self._releases: Dict[str, List[Any]] = {}  # a release's files, by the same rule
         self._generation: Optional[int] = -1
 
     # --- the event ----------------------------------------------------------------------
@@ -218,30 +93,32 @@ class Resolver:
         images = self._images(event)
         release = event.get("release") if isinstance(event.get("release"), str) else None
         dist = event.get("dist") if isinstance(event.get("dist"), str) else None
+        work: List[Tuple[List[Any], List[int]]] = []
+        for exc in values:
+            trace: Any = exc.get("stacktrace") if isinstance(exc, dict) else None
+            frames: Any = trace.get("frames") if isinstance(trace, dict) else None
+            todo = (
+                [i for i, f in enumerate(frames) if _candidate(f)]
+                if isinstance(frames, list)
+                else []
+            )
+            if todo:  # the frames are replaced, never changed in place: the raw trace shares them
+                exc["raw_stacktrace"] = dict(trace, frames=list(frames))
+                work.append((frames, todo))
+        budget = Budget()
         memo: Dict[Any, Any] = {}
         done = 0
-        for exc in values:
-            trace = exc.get("stacktrace") if isinstance(exc, dict) else None
-            if not isinstance(trace, dict):
-                continue
-            frames = trace.get("frames")
-            if not isinstance(frames, list):
-                continue
-            todo = [i for i, f in enumerate(frames) if _candidate(f)]
-            if not todo:
-                continue
-            # the frames are replaced, never changed in place: the raw trace can share them
-            raw = dict(trace, frames=list(frames))
-            changed = False
-            for i in todo:
+        # the innermost frames first (the last exception, the last frames): they matter most
+        for frames, todo in reversed(work):
+            for i in reversed(todo):
                 frame = frames[i]
-                new = self.resolve_frame(frame, images, release, dist, memo)
-                frames[i] = new
+                reason = budget.spend(_location(frame), images, release, dist, memo)
+                if reason:
+                    frames[i] = _unresolved(frame, [reason])
+                    continue
+                new = frames[i] = self.resolve_frame(frame, images, release, dist, memo)
                 if new.get("data", {}).get("resolution", {}).get("resolved"):
                     done += 1
-                changed = True
-            if changed:
-                exc["raw_stacktrace"] = raw
         return done
 
     @staticmethod
@@ -285,9 +162,7 @@ class Resolver:
         outcome = parsed.memo.get(key)
         if outcome is None:
             outcome = self._resolve_position(parsed, map_row, minified_row, via, key)
-            if len(parsed.memo) >= MEMO_ENTRIES:
-                parsed.memo.clear()
-            parsed.memo[key] = outcome
+            parsed.remember(key, outcome)
         fields, step = outcome
         steps = [*lookup_steps, step]
         if fields is None:
@@ -313,7 +188,7 @@ class Resolver:
         if segment is None:
             return None, (
                 f"{map_row['name']}: line {line + 1} column {column + 1} is outside the map "
-                f"({len(parsed.lines)} generated lines)"
+                f"({parsed.line_count} generated lines)"
             )
         src = parsed.sources[segment[1]] if segment[1] < len(parsed.sources) else None
         if src is None:
@@ -363,7 +238,7 @@ class Resolver:
         """(found rows, steps, the parsed map or None) for one file of an event."""
         generation = getattr(self.store, "artifacts_generation", None)
         if generation != self._generation or len(self._lookups) > LOOKUPS:
-            self._lookups, self._generation = {}, generation
+            self._lookups, self._releases, self._generation = {}, {}, generation
         key = (url, debug_id, release, dist)
         known = self._lookups.get(key) if generation is not None else None
         if known is None:
@@ -414,9 +289,10 @@ class Resolver:
         if not release:
             steps.append("the event has no release to look its files up by")
             return None
-        rows = [r for r in self.store.release_artifacts(release) if (r["dist"] or None) == dist]
+        every = self._release_files(release)
+        rows = [r for r in every if (r["dist"] or None) == dist]
         if not rows:
-            others = {r["dist"] for r in self.store.release_artifacts(release)}
+            others = {r["dist"] for r in every}
             if others:
                 steps.append(
                     f"release {release} has files for dist {sorted(map(str, others))}, "
@@ -428,14 +304,8 @@ class Resolver:
         by_name = {r["name"]: r for r in rows}
         names = _url_names(url)
         minified = next((by_name[n] for n in names if n in by_name), None)
-        if minified is None:
-            import difflib
-
-            near = difflib.get_close_matches(names[-1], list(by_name), n=3, cutoff=0.5)
-            steps.append(
-                f"{url}: not among release {release}'s files (looked for {', '.join(names[-1:])})"
-                + (f"; nearest: {', '.join(near)}" if near else "")
-            )
+        if minified is None:  # the nearest names are looked up when a person asks
+            steps.append(f"{url}: {NOT_AMONG} release {release}'s files (looked for {names[-1]})")
             return None
         if minified["type"] == "source_map":
             return minified, None, "release files"
@@ -462,6 +332,15 @@ class Resolver:
             return None
         return smap, minified, "release files"
 
+    def _release_files(self, release: str) -> List[Any]:
+        """A release's files, read once while the artifacts stay the same."""
+        found = self._releases.get(release)
+        if found is None:
+            if len(self._releases) >= 64:
+                self._releases.clear()
+            found = self._releases[release] = list(self.store.release_artifacts(release))
+        return found
+
     def _function(self, parsed: ParsedMap, minified_row: Any, name: Any) -> Optional[str]:
         # the segment's own name is the token at the call site (often the callee), so it is
         # not the frame's function: only a declared minified name is translated
@@ -478,6 +357,66 @@ class Resolver:
             return Text(data.decode("utf-8", "replace") if data is not None else None)
 
         return self.cache.get(("text", row["id"]), load).text
+
+
+class Budget:
+    """One event's resolution budget: ``BUDGET_FRAMES`` frames, ``BUDGET_FILES`` distinct
+    files looked up, ``BUDGET_SECONDS`` of work. Past it, frames keep their minified place."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.deadline = time.monotonic() + BUDGET_SECONDS
+
+    def spend(
+        self, url: str, images: Dict[str, str], release: Any, dist: Any, memo: Dict[Any, Any]
+    ) -> Optional[str]:
+        """None while the budget lasts, else the frame's reason."""
+        self.frames += 1
+        if self.frames > BUDGET_FRAMES:
+            return f"{EXHAUSTED} (more than {BUDGET_FRAMES} frames in the event)"
+        if (url, images.get(url), release, dist) not in memo and len(memo) >= BUDGET_FILES:
+            return f"{EXHAUSTED} (more than {BUDGET_FILES} distinct files in the event)"
+        if time.monotonic() > self.deadline:
+            return f"{EXHAUSTED} (more than {BUDGET_SECONDS:g} s spent on the event)"
+        return None
+
+
+def add_nearest_names(store: Any, event: Dict[str, Any], limit: int = NEAREST_FILES) -> None:
+    """For a person reading the event (the event page, the event API that ``sourcemaps
+    explain`` reads): the nearest uploaded names of files that were not among the release's
+    files, for the innermost ``limit`` such files. Changes the steps in place."""
+    import difflib
+
+    release = event.get("release")
+    exceptions = event.get("exception")
+    values = exceptions.get("values") if isinstance(exceptions, dict) else exceptions
+    if not isinstance(release, str) or not isinstance(values, list):
+        return
+    dist = event.get("dist") if isinstance(event.get("dist"), str) else None
+    names: Optional[List[str]] = None
+    found: Dict[str, List[str]] = {}
+    for exc in reversed(values):
+        trace = exc.get("stacktrace") if isinstance(exc, dict) else None
+        frames = trace.get("frames") if isinstance(trace, dict) else None
+        for frame in reversed(frames if isinstance(frames, list) else []):
+            data = frame.get("data") if isinstance(frame, dict) else None
+            res: Any = data.get("resolution") if isinstance(data, dict) else None
+            steps = res.get("steps") if isinstance(res, dict) else None
+            if not isinstance(steps, list) or res.get("resolved"):
+                continue
+            for n, step in enumerate(steps):
+                if not (isinstance(step, str) and f": {NOT_AMONG} release " in step):
+                    continue
+                wanted = _url_names(step.split(f": {NOT_AMONG} release ", 1)[0])[-1]
+                if wanted not in found and len(found) >= limit:
+                    break
+                if names is None:
+                    rows = store.release_artifacts(release)
+                    names = [r["name"] for r in rows if (r["dist"] or None) == dist]
+                if wanted not in found:
+                    found[wanted] = difflib.get_close_matches(wanted, names, n=3, cutoff=0.5)
+                if found[wanted] and "; nearest: " not in step:
+                    steps[n] = step + f"; nearest: {', '.join(found[wanted])}"
 
 
 def _join_reference(name: str, ref: str) -> str:

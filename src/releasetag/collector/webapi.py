@@ -502,6 +502,10 @@ def get_event(ctx: Context, req: Request, org: str, project: str, event_id: str)
         raise HTTPError(404, f"event {event_id} does not exist")
     data = event_summary_json(row)
     data["payload"] = json.loads(row["payload"])
+    if isinstance(data["payload"], dict):  # for a person: ``sourcemaps explain`` reads this
+        from .unminify import add_nearest_names
+
+        add_nearest_names(ctx.store, data["payload"])
     data["entries"] = event_entries(data["payload"])
     data["attachments"] = [dict(a) for a in ctx.store.attachments(row["event_id"])]
     return json_response(data)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+import struct
+from typing import Any, Dict, List, Optional, Tuple
 
 from releasetag.build.artifacts.formats import DebugObject, FormatError, debug_id, ordered
 
@@ -139,3 +140,83 @@ def read(path: str) -> List[DebugObject]:
             raise FormatError(
                 f"not a valid ELF file (truncated or corrupt: {type(exc).__name__})"
             ) from None
+
+
+# --- function symbols for the collector (bounded, without pyelftools) -----------------------
+MAX_SYMBOLS = 4_000_000
+_SHT_SYMTAB, _SHT_DYNSYM, _PT_LOAD, _STT_FUNC = 2, 11, 1, 2
+
+
+class SymbolError(FormatError):
+    """A debug file whose headers or symbol table cannot be read as they claim."""
+
+
+def function_symbols(data: bytes) -> Tuple[int, List[Tuple[int, int, int]], bytes]:
+    """(the first loadable segment's address, sorted (address, size, name offset) of the
+    function symbols of ``.symtab`` (else ``.dynsym``), their string table).
+
+    Every count and offset the headers claim is checked against the file's size before it
+    is read (a symbol table past the end, a wrong entry size, more than ``MAX_SYMBOLS``
+    symbols are a ``SymbolError``), so a malformed file costs no more than reading it."""
+    if data[:4] != MAGIC or len(data) < 52 or data[4] not in (1, 2) or data[5] not in (1, 2):
+        raise SymbolError("not an ELF file")
+    wide, end = data[4] == 2, "<" if data[5] == 1 else ">"
+    head = struct.unpack_from(end + ("QQQIHHHHHH" if wide else "IIIIHHHHHH"), data, 24)
+    phoff, shoff, phentsize, phnum, shentsize, shnum = (head[1], head[2], *head[5:7], *head[7:9])
+    phdr, shdr = ("IIQQQQQQ", "IIQQQQIIQQ") if wide else ("IIIIIIII", "IIIIIIIIII")
+    loads = []
+    for seg in _table(data, end + phdr, phoff, phentsize, phnum, "program header"):
+        if seg[0] == _PT_LOAD:
+            loads.append(seg[3] if wide else seg[2])
+    sections = list(_table(data, end + shdr, shoff, shentsize, shnum, "section header"))
+    for kind in (_SHT_SYMTAB, _SHT_DYNSYM):
+        for sec in sections:
+            if sec[1] == kind:
+                found = _functions(data, end, wide, sec, sections)
+                if found[0]:
+                    return (min(loads) if loads else 0), found[0], found[1]
+    return (min(loads) if loads else 0), [], b""
+
+
+def _table(data: bytes, fmt: str, offset: int, entsize: int, count: int, what: str) -> Any:
+    if not count:
+        return []
+    size = struct.calcsize(fmt)
+    if entsize < size or offset + entsize * count > len(data):
+        raise SymbolError(f"the {what} table runs past the end of the file or is malformed")
+    return (struct.unpack_from(fmt, data, offset + i * entsize) for i in range(count))
+
+
+def _functions(
+    data: bytes, end: str, wide: bool, sec: Tuple, sections: List[Tuple]
+) -> Tuple[List[Tuple[int, int, int]], bytes]:
+    offset, size, link, entsize = (sec[4], sec[5], sec[6], sec[9])
+    fmt = end + ("IBBHQQ" if wide else "IIIBBH")
+    want = struct.calcsize(fmt)
+    if entsize != want or offset + size > len(data):
+        raise SymbolError(
+            f"the symbol table is malformed (entry size {entsize}, {size} bytes at {offset} "
+            f"in a file of {len(data)})"
+        )
+    if size // want > MAX_SYMBOLS:
+        raise SymbolError(f"the symbol table claims more than {MAX_SYMBOLS} symbols")
+    if not 0 <= link < len(sections):
+        raise SymbolError("the symbol table names no string table")
+    strtab = sections[link]
+    if strtab[4] + strtab[5] > len(data):
+        raise SymbolError("the symbol string table runs past the end of the file")
+    strings = data[strtab[4] : strtab[4] + strtab[5]]
+    found: Dict[int, Tuple[int, int, int]] = {}
+    for sym in struct.iter_unpack(fmt, data[offset : offset + size - size % want]):
+        name, info, value, sym_size = (
+            (sym[0], sym[1], sym[4], sym[5]) if wide else (sym[0], sym[3], sym[1], sym[2])
+        )
+        if info & 0xF == _STT_FUNC and value and 0 <= name < len(strings) and strings[name]:
+            found.setdefault(value, (value, sym_size, name))
+    return sorted(found.values()), strings
+
+
+def symbol_name(strings: bytes, offset: int) -> str:
+    """The NUL-terminated name at ``offset`` of a string table (at most 4 KiB of it)."""
+    stop = strings.find(b"\0", offset, offset + 4096)
+    return strings[offset : stop if stop >= 0 else offset + 4096].decode("utf-8", "replace")
