@@ -17,7 +17,7 @@ from .apiargs import (
     api_command,
     client_from_args,
 )
-from .output import emit, warn
+from .output import emit, error, safe, warn
 from .progress import progress_bar
 
 
@@ -271,9 +271,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
             line = f"frame {f['index']}: {where}: not resolved"
         else:
             line = f"frame {f['index']}: {where}: no line and column to resolve"
-        sys.stdout.write(line + "\n")
+        sys.stdout.write(safe(line) + "\n")
         for step in f["steps"]:
-            sys.stdout.write(f"    {step}\n")
+            sys.stdout.write(f"    {safe(step)}\n")
     return 0
 
 
@@ -475,7 +475,7 @@ def _upload(
             results = upload_release_files(client, org, release, files, dist=args.dist)
             bad = [r for r in results if r["state"] == "error"]
             for r in bad:
-                sys.stderr.write(f"error: {r['url']}: {r['detail']}\n")
+                error(f"{r['url']}: {r['detail']}")
             summary.update(
                 method="release-files", uploaded=len(results) - len(bad), failed=len(bad)
             )
@@ -531,7 +531,7 @@ def _upload(
                     f"the wait ended (state {result.state!r})"
                 )
                 if args.strict:
-                    sys.stderr.write(f"error: {message} (--strict)\n")
+                    error(f"{message} (--strict)")
                     failed = True
                 else:
                     warn(message)
@@ -542,7 +542,7 @@ def _upload(
         sys.stdout.write(
             f"> uploaded {len(files)} file(s) as an artifact bundle "
             f"({b['size']} bytes, {b['chunks']} chunk(s), {b['sent']} sent, "
-            f"state {b['state']})" + (f" for release {release}" if release else "") + "\n"
+            f"state {safe(b['state'])})" + (f" for release {release}" if release else "") + "\n"
         )
     else:
         sys.stdout.write(

@@ -18,6 +18,7 @@ from releasetag.protocol.errors import ReleasetagError
 from .._version import __version__
 from .apiargs import add_global_arguments
 from .lazyparse import Formatter
+from .output import error
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -99,18 +100,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ReleasetagError as exc:
-        sys.stderr.write(f"error: {exc.message}\n")
+        error(exc.message)
         return exc.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted\n")
+        error("interrupted")
         return 130
     except Exception as exc:  # a bug: still one line unless asked for the traceback
         if os.environ.get("RELEASETAG_TRACEBACK"):
             raise
-        sys.stderr.write(
-            f"error: unexpected {type(exc).__name__}: {exc} "
-            "(set RELEASETAG_TRACEBACK=1 for details)\n"
-        )
+        error(f"unexpected {type(exc).__name__}: {exc} (set RELEASETAG_TRACEBACK=1 for details)")
         return 1
 
 
