@@ -1,4 +1,4 @@
-"""Turn exceptions and tracebacks into the event payload (PROTOCOL.md §2)."""
+"""Turn exceptions and tracebacks into the event payload (docs/protocol.md §2)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Scrubbing of secrets and PII, applied wherever data enters an event, before it leaves the
 process: values under sensitive keys (the denylist), PII request headers, and secrets found
 by their value (``secret_patterns``: card numbers, cloud and API keys, bearer and basic
-credentials, JWTs, PEM private keys, passwords in URLs, sensitive query parameters)."""
+credentials, JWTs, PEM private keys, passwords in URLs and in ``password=`` assignments,
+AWS secret keys, Slack webhooks, sensitive query parameters), in values and in mapping keys."""
 
 from __future__ import annotations
 
@@ -128,7 +129,10 @@ class Scrubber:
             return data
         values = self.values
         if isinstance(data, dict):
-            for key in list(data):
+            keys = list(data)
+            if values and any(k.__class__ is str and len(k) >= MIN_SECRET for k in keys):
+                keys = self._scrub_keys(data, keys)
+            for key in keys:
                 value = data[key]
                 if self.is_sensitive(key):
                     if value is not None:
@@ -156,6 +160,23 @@ class Scrubber:
                 elif values and value.__class__ is str and len(value) >= MIN_SECRET:
                     data[i] = self.text(value)
         return data
+
+    def _scrub_keys(self, data: Dict[Any, Any], keys: List[Any]) -> List[Any]:
+        """Filter secrets in the keys of ``data`` (a card number or a token used as a key),
+        in place and in order; keys that filter to the same text are numbered, so no value is
+        lost. Returns the keys after."""
+        renamed = [self.text(k) if k.__class__ is str else k for k in keys]
+        if renamed == keys:
+            return keys
+        items = [(new, data[old]) for old, new in zip(keys, renamed)]
+        data.clear()
+        for new, value in items:
+            name, n = new, 1
+            while name in data:
+                n += 1
+                name = f"{new} #{n}"
+            data[name] = value
+        return list(data)
 
     def _pair_text(self, value: str) -> str:
         """A (name, value) pair cut to a string by the depth limit, with its value filtered

@@ -20,7 +20,28 @@ PATTERNS: Tuple[Tuple[str, str], ...] = (
         "pem_private_key",
         r"-----BEGIN[A-Z ]*PRIVATE KEY-----(?:.|\n)*?(?:-----END[A-Z ]*PRIVATE KEY-----|\Z)",
     ),
-    ("url_credentials", r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]*:(?P<secret>[^\s@/]+)@"),
+    # the password runs to the '@' that a host (no '@') and the end of the authority follow,
+    # so it may hold '/' and '@'; "host:8080/path@x" is a port, not a password
+    (
+        "url_credentials",
+        r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]*:(?!\d+(?:[/?#\s]|$))"
+        r"(?P<secret>\S{1,256}?)@(?=[^\s@/?#]*(?:[\s/?#]|$))",
+    ),
+    (
+        "slack_webhook",
+        r"\bhooks\.slack\.com/(?:services|workflows|triggers)/(?P<secret>[\w/-]{16,})",
+    ),
+    # key=value assignments: libpq connection strings ("host=db password=s3cret"), .env and
+    # INI lines, shell exports; a quoted value is filtered whole
+    (
+        "password_assignment",
+        r"(?i)(?<![a-z0-9])(?:password|passwd|pwd)\s*=\s*"
+        r"(?P<secret>'(?:[^'\\\n]|\\.){1,256}'|\"[^\"\n]{1,256}\"|[^\s'\"&;,]+)",
+    ),
+    (
+        "aws_secret_access_key",
+        r"(?i)\baws_secret_access_key\s*[=:]\s*[\"']?(?P<secret>[A-Za-z0-9/+=]{20,})",
+    ),
     (
         "query_secret",
         r"(?i)[?&;](?:access_token|refresh_token|id_token|token|api_key|apikey|key|secret|"
@@ -45,7 +66,8 @@ PATTERNS: Tuple[Tuple[str, str], ...] = (
 # have none, and this cheaper search rules them out (with a cache of strings found clean).
 PREFILTER = (
     r"\d[\d -]{11,}\d|[0-9A-Z]{16}|_(?:live|test)_|gh[pousr]_|github_pat_|xox[abposr]-|"
-    r"glpat-|AIza|SG\.|npm_|sntry|eyJ|PRIVATE KEY|://|[?&;][A-Za-z_]{2,}=|"
+    r"glpat-|AIza|SG\.|npm_|sntry|eyJ|PRIVATE KEY|://|[?&;][A-Za-z_]{2,}=|hooks\.slack|"
+    r"(?i:passw(?:or)?d|pwd|secret_access_key)\s*[=:]|"
     r"(?:[Bb]earer|[Bb]asic|[Tt]oken|[Dd]igest|BEARER|BASIC|TOKEN|DIGEST)\s"
 )
 MIN_LENGTH = 13  # the shortest secret: a 13-digit card number

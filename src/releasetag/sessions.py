@@ -1,4 +1,4 @@
-"""Release health: sessions, in Sentry's wire format (PROTOCOL.md §4b).
+"""Release health: sessions, in Sentry's wire format (docs/protocol.md §4).
 
 Two modes (``session_mode``):
 

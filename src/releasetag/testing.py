@@ -1,10 +1,13 @@
 """Helpers for your own tests: see exactly what releasetag would send, without a server.
 
+>>> import releasetag
 >>> from releasetag.testing import capture_events
 >>> with capture_events(release="app@1") as events:
-...     releasetag.capture_message("hello")
+...     event_id = releasetag.capture_message("hello")
 >>> events[0]["release"]
 'app@1'
+>>> events[0]["logentry"]["formatted"]
+'hello'
 """
 
 from __future__ import annotations

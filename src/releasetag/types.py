@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Optional
 
-#: an event payload as it goes to the server (PROTOCOL.md §2)
+#: an event payload as it goes to the server (docs/protocol.md §2)
 Event = Dict[str, Any]
 #: what the pipeline knows about an event besides its payload (``exc_info``, the scope...)
 Hint = Dict[str, Any]

@@ -199,7 +199,7 @@ def test_list_table(rt, recorder):
         ("a/b", "must not contain '/'"),
         (".", "must not be '.' or '..'"),
         (" 1.0", "must not start or end with whitespace"),
-        ("x" * 201, "at most 200 characters"),
+        ("x" * 201, "at most 200 bytes"),
         ("a\tb", "tab"),
     ],
 )

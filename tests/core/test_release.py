@@ -9,6 +9,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import releasetag
 from releasetag.protocol import release as rel
@@ -107,6 +109,49 @@ def test_valid_names_agree_with_relay():
     for name in ("myapp@1.4.2+build7", "1.0", "a" * 200, "v2 beta"):
         assert rel.release_name_error(name) is None
         parse_release(name)  # relay accepts it too
+
+
+CONTROLS = sorted(rel.CONTROL_CHARACTERS)
+
+
+@pytest.mark.parametrize(
+    "char", ["\x1b", "\x07", "\x00", "\x08", "\x7f", "\x85", "\x9b", "\u202e", "\u2066",
+             "\u200f", "\u2028"],
+)  # fmt: skip
+def test_control_characters_are_refused_in_release_names_and_dists(char):
+    name = f"app@1{char}.0"
+    assert "control characters" in rel.release_name_error(name)
+    assert f"U+{ord(char):04X}" in rel.release_name_error(name)
+    assert "control characters" in rel.dist_error(f"7{char}7")
+    with pytest.raises(ValueError, match="invalid release"):
+        releasetag.init(dsn=None, release=name)  # the SDK applies the same rule
+
+
+def test_the_length_limit_counts_utf8_bytes_as_sentry_does():
+    from sentry_relay import parse_release
+
+    assert rel.release_name_error("\u00e9" * 100) is None
+    parse_release("\u00e9" * 100)
+    assert "200 bytes" in rel.release_name_error("\u00e9" * 101)
+    with pytest.raises(Exception, match="too long"):
+        parse_release("\u00e9" * 101)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=120) | st.text(alphabet="ab@.-" + "".join(CONTROLS), max_size=20))
+def test_any_name_we_accept_relay_accepts_and_holds_no_control(name):
+    from sentry_relay import parse_release
+
+    if rel.release_name_error(name) is None:
+        parse_release(name)  # raises when relay refuses it
+        assert not any(ch in rel.CONTROL_CHARACTERS for ch in name)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=20), st.sampled_from(CONTROLS), st.text(max_size=20))
+def test_a_control_character_anywhere_is_refused(head, char, tail):
+    assert rel.release_name_error(f"a{head}{char}{tail}b") is not None
+    assert rel.dist_error(f"a{head}{char}{tail}b") is not None
 
 
 def test_precedence_argument_env_file_ci(tmp_path):

@@ -8,6 +8,8 @@ import json
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import releasetag
 from releasetag.testing import CapturingTransport
@@ -34,8 +36,23 @@ SECRETS: Dict[str, Tuple[str, str]] = {
     ),
     "url_password": ("postgres://app:Hunter2Secret@db.internal/shop", "Hunter2Secret"),
     "query_token": ("https://api.example/cb?token=QrStUvWxYz123&page=1", "QrStUvWxYz123"),
+    "libpq": ("host=db.internal user=app password=Pq7LibSecret dbname=shop", "Pq7LibSecret"),
+    "libpq_quoted": ("host=db password='Qu0ted Secret' port=5432", "Qu0ted Secret"),
+    "url_password_slash": ("mysql://app:Sl/ash9Secret@db.internal:3306/shop", "Sl/ash9Secret"),
+    "url_password_at": ("redis://:At@Sign7Secret@cache.internal/0", "At@Sign7Secret"),
+    "slack_webhook": ("https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/SlackHookSecret0123456789",
+                      "T0AAAAAAA/B0BBBBBBB/SlackHookSecret0123456789"),
+    "aws_secret": ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                   "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
 }  # fmt: skip
-NOT_SECRETS = ["order 1234567890123", "2026-12-01T10:00:00Z", "3.14159265358979", "hello world"]
+NOT_SECRETS = [
+    "order 1234567890123",
+    "2026-12-01T10:00:00Z",
+    "3.14159265358979",
+    "hello world",
+    "http://host:8080/users/bob@example.com",
+    "passwords are case sensitive",
+]
 
 
 def _plant(transport: Any, **options: Any) -> Dict[str, Any]:
@@ -168,3 +185,71 @@ def test_extra_patterns_are_filtered():
         assert transport.events[0]["logentry"]["formatted"] == "licence [Filtered] expired"
     finally:
         releasetag.close(0)
+
+
+def test_secrets_used_as_mapping_keys_are_filtered_and_no_value_is_lost():
+    transport = CapturingTransport()
+    releasetag.init(transport=transport, default_integrations=False)
+    try:
+        card, stripe = SECRETS["card_spaces"][0], SECRETS["stripe_live"][0]
+        releasetag.set_context("by_key", {card: "visa", stripe: "live", "other": 1})
+        releasetag.set_extra("cards", {card: 1, SECRETS["card_dashes"][0]: 2, "x": 3})
+        releasetag.capture_message("keys")
+        event = json.loads(json.dumps(transport.events[0]))
+    finally:
+        releasetag.close(0)
+    assert leaks(event) == []
+    assert event["contexts"]["by_key"] == {"[Filtered]": "visa", "[Filtered] #2": "live",
+                                          "other": 1}  # fmt: skip
+    assert event["extra"]["cards"] == {"[Filtered]": 1, "[Filtered] #2": 2, "x": 3}
+
+
+# --- hypothesis: any secret of the new kinds, anywhere in any text ---------------------------
+SAFE_CHARS = st.characters(whitelist_categories=("L", "N"), max_codepoint=0x24F)
+PASSWORD = st.text(SAFE_CHARS | st.sampled_from("/@!%^*()[]{}+-_."), min_size=6, max_size=40)
+AROUND = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30).map(
+    lambda t: t.replace("@", "")
+)
+
+
+def _redact(text: str) -> str:
+    from releasetag.secret_patterns import redact
+
+    return redact(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(AROUND, PASSWORD, AROUND)
+def test_any_url_password_is_filtered_whole(before, password, after):
+    text = f"{before} postgres://app:{password}@db.internal:5432/shop {after}"
+    out = _redact(text)
+    assert "app:[Filtered]@db.internal:5432/shop" in out, out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["password", "PASSWORD", "passwd", "pwd", "DB_PASSWORD"]),
+       st.sampled_from(["=", " = "]), PASSWORD.filter(lambda p: not set(p) & set("'\"&;,")),
+       AROUND)  # fmt: skip
+def test_any_password_assignment_is_filtered(key, eq, password, after):
+    out = _redact(f"host=db user=app {key}{eq}{password} {after}")
+    assert out.startswith(f"host=db user=app {key}{eq}[Filtered] "), out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+"),
+               min_size=40, max_size=40),
+       st.sampled_from(["aws_secret_access_key=", "AWS_SECRET_ACCESS_KEY: ",
+                        'aws_secret_access_key = "']), AROUND)  # fmt: skip
+def test_any_aws_secret_assignment_is_filtered(secret, prefix, around):
+    out = _redact(f"{around} {prefix}{secret}")
+    assert out.endswith(f" {prefix}[Filtered]"), out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), min_size=9, max_size=11),
+       st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
+               min_size=24, max_size=24), AROUND)  # fmt: skip
+def test_any_slack_webhook_is_filtered(team, token, around):
+    url = f"https://hooks.slack.com/services/T{team}/B{team}/{token}"
+    out = _redact(f"{around} posting to {url}")
+    assert out.endswith(" posting to https://hooks.slack.com/services/[Filtered]"), out

@@ -36,6 +36,7 @@ def add_config_flags(parser: argparse.ArgumentParser, *, server_url: bool = True
     if server_url:
         parser.add_argument(
             "--url",
+            type=server_url_arg,
             default=s,
             metavar="URL",
             help="server URL (default: RELEASETAG_URL, SENTRY_URL, "
@@ -43,6 +44,7 @@ def add_config_flags(parser: argparse.ArgumentParser, *, server_url: bool = True
         )
     parser.add_argument(
         "--auth-token",
+        type=auth_token_arg,
         default=s,
         metavar="TOKEN",
         help="auth token (default: RELEASETAG_AUTH_TOKEN, SENTRY_AUTH_TOKEN, "
@@ -64,6 +66,27 @@ def add_config_flags(parser: argparse.ArgumentParser, *, server_url: bool = True
         metavar="PROJECT",
         help="project slug, repeatable (default: RELEASETAG_PROJECT, SENTRY_PROJECT, ...)",
     )
+
+
+def server_url_arg(value: str) -> str:
+    """``--url``'s value: an http(s) URL (a bad one is a usage error, exit 2)."""
+    if not value.strip().startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(
+            f"invalid server URL {value!r}: it must start with http:// or https://"
+        )
+    return value
+
+
+def auth_token_arg(value: str) -> str:
+    """``--auth-token``'s value, checked as the configuration checks a token (the message
+    never holds the value)."""
+    from releasetag.build.config import token_is_printable
+
+    if not token_is_printable(value):
+        raise argparse.ArgumentTypeError(
+            "the token holds a space, a newline or another character a token cannot have"
+        )
+    return value
 
 
 def add_global_arguments(parser: argparse.ArgumentParser) -> None:

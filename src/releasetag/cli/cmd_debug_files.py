@@ -17,7 +17,7 @@ from .apiargs import (
     api_command,
     client_from_args,
 )
-from .output import emit, warn
+from .output import emit, error, safe, warn
 from .progress import progress_bar
 
 TYPES = ("elf", "macho", "pe", "pdb", "breakpad", "wasm")
@@ -162,10 +162,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
         for dif in difs:
             results.append(dif.as_dict())
             if dif.state in ("error", "not_found"):
-                sys.stderr.write(
-                    f"error: {dif.extra['path']}: {dif.state}"
-                    f"{': ' + dif.detail if dif.detail else ''}\n"
-                )
+                error(f"{dif.extra['path']}: {dif.state}{': ' + dif.detail if dif.detail else ''}")
                 failed = True
     if getattr(args, "json", False):
         emit(args, {"uploaded": results, "skipped": skipped})
@@ -173,7 +170,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
         for r in results:
             if r["state"] not in ("error", "not_found"):
                 sys.stdout.write(
-                    f"{r['debug_id'] or '-':<40} {r['path']}: {r['state']}"
+                    f"{r['debug_id'] or '-':<40} {r['path']}: {safe(r['state'])}"
                     f"{' (sent)' if r['uploaded'] else ' (already on server)'}\n"
                 )
         sys.stdout.write(f"> {len(results)} debug file(s) processed, {len(skipped)} skipped\n")

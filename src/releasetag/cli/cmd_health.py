@@ -21,7 +21,7 @@ from releasetag.protocol.errors import UsageError
 from releasetag.protocol.timefmt import parse_time, to_wire
 
 from .apiargs import add_api_arguments, client_from_args, release_arg
-from .output import emit, table
+from .output import emit, safe, table
 
 PASS, BREACH, NO_VERDICT = 0, 3, 4
 
@@ -261,7 +261,7 @@ def health_section(client: ApiClient, org: str, version: str) -> Tuple[List[Any]
         )
         all24 = api.by(api.sessions(client, org, group_by=("environment",)), "environment")
     except ApiError as exc:
-        return [], f"Health:        unavailable ({exc.message})"
+        return [], f"Health:        unavailable ({safe(exc.message)})"
     rows = []
     for env in sorted(mine, key=lambda e: str(e)):
         totals = mine[env]

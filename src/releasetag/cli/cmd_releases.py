@@ -13,7 +13,7 @@ from releasetag.protocol.timefmt import now_wire
 
 from .apiargs import add_api_arguments, add_config_flags, api_command, client_from_args, release_arg
 from .lazyparse import add_lazy
-from .output import emit, table
+from .output import emit, safe, table
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -272,16 +272,17 @@ def cmd_info(args: argparse.Namespace) -> int:
         if isinstance(data.get("lastCommit"), dict)
         else None
     )
-    lines = [
-        f"Version:       {data.get('version', version)}",
-        f"Created:       {data.get('dateCreated') or ''}",
-        f"Released:      {data.get('dateReleased') or '(unreleased)'}",
-        f"Projects:      {_projects_of(data)}",
-        f"URL:           {data.get('url') or ''}",
-        f"Last event:    {data.get('lastEvent') or ''}",
-        f"New issues:    {data.get('newGroups') if data.get('newGroups') is not None else ''}",
-        f"Last commit:   {last_commit or ''}",
+    fields = [
+        ("Version", data.get("version", version)),
+        ("Created", data.get("dateCreated") or ""),
+        ("Released", data.get("dateReleased") or "(unreleased)"),
+        ("Projects", _projects_of(data)),
+        ("URL", data.get("url") or ""),
+        ("Last event", data.get("lastEvent") or ""),
+        ("New issues", data.get("newGroups") if data.get("newGroups") is not None else ""),
+        ("Last commit", last_commit or ""),
     ]
+    lines = [f"{label + ':':<15}{safe(value)}" for label, value in fields]
     if commits is not None:
         rows = [
             (

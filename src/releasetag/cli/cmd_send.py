@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from releasetag.protocol.errors import InputError, ReleasetagError, UsageError
 
-from .output import emit
+from .output import emit, safe
 
 LEVELS = ("debug", "info", "warning", "error", "fatal")
 MAX_BREADCRUMBS = 100  # the last lines of --logfile, as sentry-cli
@@ -289,7 +289,7 @@ def _send_files(args: argparse.Namespace, send_one: Any, dispatched: Any, key: s
             event_id = send_one(client, path, _read(path))
             sent.append({"path": path, "event_id": event_id})
             if not args.json:
-                sys.stdout.write(dispatched(path, event_id) + "\n")
+                sys.stdout.write(safe(dispatched(path, event_id)) + "\n")
     finally:
         client.close(timeout=0)
     if args.json:

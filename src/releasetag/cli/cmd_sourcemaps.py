@@ -17,7 +17,7 @@ from .apiargs import (
     api_command,
     client_from_args,
 )
-from .output import emit, warn
+from .output import emit, error, safe, warn
 from .progress import progress_bar
 
 
@@ -215,7 +215,7 @@ def cmd_inject(args: argparse.Namespace) -> int:
     verb = "would inject" if args.dry_run else "injected"
     for r in results:
         if r.action == "error":
-            sys.stderr.write(f"error: {r.js_path}: {r.message}\n")
+            error(f"{r.js_path}: {r.message}")
             continue
         if r.action == "skipped":
             warn(f"{r.js_path}: {r.message}")
@@ -315,7 +315,7 @@ def _upload(
     if files and not args.no_rewrite:
         _rewrite(args, files, workdir)
     for problem in problems:
-        (sys.stderr.write(f"error: {problem}\n") if problem.fatal else warn(str(problem)))
+        (error(str(problem)) if problem.fatal else warn(str(problem)))
     failed = any(p.fatal for p in problems)
     if not files:
         if failed:
@@ -402,7 +402,7 @@ def _send(
         results = upload_release_files(client, org, release, files, dist=args.dist)
     bad = [r for r in results if r["state"] == "error"]
     for r in bad:
-        sys.stderr.write(f"error: {r['url']}: {r['detail']}\n")
+        error(f"{r['url']}: {r['detail']}")
     summary.update(method="release-files", uploaded=len(results) - len(bad), failed=len(bad))
     return bool(bad)
 
@@ -454,7 +454,12 @@ def _send_bundle(
             bundle.close()
     except (BundleError, OSError) as exc:
         raise ReleasetagError(f"cannot build the artifact bundle: {exc}") from None
-    if cache and key and (known is None or known.checksum != bundle.chunked.checksum):
+    if (
+        cache
+        and key
+        and result.state != "error"
+        and (known is None or known.checksum != bundle.chunked.checksum)
+    ):
         cache.put(key, bundle.chunked)
     summary.update(method="artifact-bundle", bundle=result.as_dict(), hashes_from_cache=bool(known))
     if not result.waited_out:
@@ -464,7 +469,7 @@ def _send_bundle(
         f"the wait ended (state {result.state!r})"
     )
     if args.strict:
-        sys.stderr.write(f"error: {message} (--strict)\n")
+        error(f"{message} (--strict)")
         return True
     warn(message)
     return False
@@ -480,7 +485,7 @@ def _print_summary(
         sys.stdout.write(
             f"> uploaded {count} file(s) as an artifact bundle "
             f"({b['size']} bytes, {b['chunks']} chunk(s), {b['sent']} sent, "
-            f"state {b['state']})" + (f" for release {release}" if release else "") + "\n"
+            f"state {safe(b['state'])})" + (f" for release {release}" if release else "") + "\n"
         )
     else:
         sys.stdout.write(

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional
 from releasetag.protocol.errors import ReleasetagError, UsageError
 
 from .apiargs import add_api_arguments, client_from_args
-from .output import emit
+from .output import emit, safe
 
 
 def register_explain(actions: Any) -> None:
@@ -78,9 +78,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
             line = f"frame {f['index']}: {where}: not resolved"
         else:
             line = f"frame {f['index']}: {where}: no line and column to resolve"
-        sys.stdout.write(line + "\n")
+        sys.stdout.write(safe(line) + "\n")
         for step in f["steps"]:
-            sys.stdout.write(f"    {step}\n")
+            sys.stdout.write(f"    {safe(step)}\n")
     return 0
 
 

@@ -18,6 +18,7 @@ from releasetag.protocol.errors import ReleasetagError
 from .._version import __version__
 from .apiargs import add_global_arguments
 from .lazyparse import Formatter
+from .output import error, safe, warn
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,8 +46,35 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
-        self.print_usage(sys.stderr)
-        self.exit(2, f"error: {message}\n")
+        """A bad flag or argument: one line (the usage is a ``--help`` away) and exit 2."""
+        self.exit(2, f"error: {safe(message)} (see '{self.prog} --help')\n")
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_LEVEL_ENV = "RELEASETAG_LOG_LEVEL"
+
+
+def log_level(value: str) -> str:
+    """``--log-level``'s value: one of ``LOG_LEVELS``, in any case."""
+    level = value.strip().lower()
+    if level not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(
+            f"invalid log level {value!r}: use one of {', '.join(LOG_LEVELS)}"
+        )
+    return level
+
+
+def _env_log_level() -> Optional[str]:
+    """``RELEASETAG_LOG_LEVEL``; a bad value is a warning (the command still runs: a
+    diagnostics setting in the environment must not break a pipeline step)."""
+    value = os.environ.get(LOG_LEVEL_ENV)
+    if not value:
+        return None
+    try:
+        return log_level(value)
+    except argparse.ArgumentTypeError as exc:
+        warn(f"{LOG_LEVEL_ENV}: {exc}; ignored")
+        return None
 
 
 def command_of(argv: Sequence[str]) -> Optional[str]:
@@ -70,8 +98,10 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
     parser.add_argument("--version", action="version", version=f"releasetag {__version__}")
     parser.add_argument(
         "--log-level",
-        default=os.environ.get("RELEASETAG_LOG_LEVEL"),
-        help="log level for diagnostics on stderr (debug, info, warning)",
+        type=log_level,
+        metavar="LEVEL",
+        help=f"log level for diagnostics on stderr: {', '.join(LOG_LEVELS)} "
+        f"(default: {LOG_LEVEL_ENV}, else none)",
     )
     add_global_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -85,11 +115,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
     args = parser.parse_args(argv)
-    if args.log_level:
+    level = args.log_level or _env_log_level()
+    if level:
         import logging
 
         logging.basicConfig(
-            level=args.log_level.upper(),
+            level=level.upper(),
             stream=sys.stderr,
             format="%(levelname)s %(name)s: %(message)s",
         )
@@ -99,18 +130,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ReleasetagError as exc:
-        sys.stderr.write(f"error: {exc.message}\n")
+        error(exc.message)
         return exc.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted\n")
+        error("interrupted")
         return 130
     except Exception as exc:  # a bug: still one line unless asked for the traceback
         if os.environ.get("RELEASETAG_TRACEBACK"):
             raise
-        sys.stderr.write(
-            f"error: unexpected {type(exc).__name__}: {exc} "
-            "(set RELEASETAG_TRACEBACK=1 for details)\n"
-        )
+        error(f"unexpected {type(exc).__name__}: {exc} (set RELEASETAG_TRACEBACK=1 for details)")
         return 1
 
 

@@ -26,7 +26,7 @@ from releasetag.build.webapi.repos import list_repos
 from releasetag.protocol.errors import ReleasetagError, UsageError
 
 from .apiargs import api_command, client_from_args, release_arg
-from .output import emit, table, warn
+from .output import emit, safe, table, warn
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def match_repository(remote_url: str, repos: Sequence[Dict[str, Any]]) -> Option
 
 
 def _note(message: str) -> None:
-    sys.stderr.write(f"note: {message}\n")
+    sys.stderr.write(f"note: {safe(message)}\n")
 
 
 def _open_git() -> GitRepo:

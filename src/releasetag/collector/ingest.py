@@ -1,4 +1,4 @@
-"""Ingest endpoints (PROTOCOL.md §1): ``/api/{project_id}/envelope/`` and ``/store/``.
+"""Ingest endpoints (docs/protocol.md §1): ``/api/{project_id}/envelope/`` and ``/store/``.
 
 Checks the key, undoes gzip/deflate, parses with ``releasetag.protocol.envelope``, stores the
 event in one SQLite transaction and only then answers ``200 {"id": ...}``.

@@ -1,4 +1,4 @@
-"""The build-time Web API (PROTOCOL.md §3) under ``/api/0``, plus read endpoints for people and
+"""The build-time Web API (docs/protocol.md §3) under ``/api/0``, plus read endpoints for people and
 tests. Every handler takes ``(ctx, req, **path_params)`` and returns a Response or raises
 HTTPError; the routes of this module and of ``uploads`` are listed in ``ROUTES``.
 """

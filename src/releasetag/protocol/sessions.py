@@ -1,4 +1,4 @@
-"""The wire facts of release health (PROTOCOL.md §4b), shared by the SDK, the collector and
+"""The wire facts of release health (docs/protocol.md §4), shared by the SDK, the collector and
 the CLI: session statuses, the outcome keys of aggregates and the Sessions API fields."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Dict, Optional
 
-# Reasons from the protocol (PROTOCOL.md §1).
+# Reasons from the protocol (docs/protocol.md §1).
 QUEUE_OVERFLOW = "queue_overflow"
 RATELIMIT_BACKOFF = "ratelimit_backoff"
 NETWORK_ERROR = "network_error"

@@ -1,4 +1,4 @@
-"""The build-time Web API client (PROTOCOL.md §3): ``http.ApiClient`` plus one thin module per
+"""The build-time Web API client (docs/protocol.md §3): ``http.ApiClient`` plus one thin module per
 endpoint family (``releases``, ``repos``, ``deploys``)."""
 
 from releasetag.build.webapi.http import ApiClient, ApiError
