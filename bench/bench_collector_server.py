@@ -31,7 +31,7 @@ from releasetag.protocol.dsn import Dsn  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CANDIDATES = ("gateway", "waitress", "cheroot")
-SCENARIOS = ("ingest", "chunked", "idle+slow")
+SERVER_SCENARIOS = ("ingest", "chunked", "idle+slow")
 
 
 def _old_gateway(rev: str) -> Any:
@@ -180,7 +180,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--senders", type=int, default=8)
     parser.add_argument("--servers", default=",".join(CANDIDATES))
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--scenarios", default=",".join(SERVER_SCENARIOS))
     parser.add_argument("--gateway-rev", default="4359c71")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)

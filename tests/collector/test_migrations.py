@@ -88,6 +88,8 @@ def test_a_database_of_a_newer_releasetag_is_refused_untouched(tmp_path):
     )
     conn.commit()
     conn.close()
+    os.chmod(data, 0o700)  # already private: no "tightened" note before the error
+    os.chmod(db, 0o600)
     before = open(db, "rb").read()
     proc = subprocess.run(
         [sys.executable, "-m", "releasetag", "serve", "--port", "0", "--data", data],

@@ -231,6 +231,34 @@ def _normalise_url(url: str, source: str) -> str:
     return url.rstrip("/") + "/"
 
 
+def _apply_org_token(token: str, values: Dict[str, str], sources: Dict[str, str]) -> List[str]:
+    """Take the server and organization of an organization token into ``values``; the
+    warnings for configured values it overrides."""
+    warnings: List[str] = []
+    org_token = parse_org_token(token)
+    if org_token:
+        # An organization token works only for its own server and organization, so its
+        # values win (as in sentry-cli); a different configured value gets a warning.
+        for name, embedded in (("url", org_token.url), ("org", org_token.org)):
+            if not embedded:
+                continue
+            current = values.get(name)
+            same = current is not None and (
+                current.rstrip("/") == embedded.rstrip("/")
+                if name == "url"
+                else current == embedded
+            )
+            if current is not None and not same:
+                warnings.append(
+                    f"using {name} {embedded!r} from the organization token "
+                    f"instead of {_shown(current) if name == 'url' else current!r} "
+                    f"from {sources[name]}"
+                )
+            if not same:
+                values[name], sources[name] = embedded, "the organization token"
+    return warnings
+
+
 def load_config(
     *,
     url: Optional[str] = None,
@@ -280,29 +308,7 @@ def load_config(
             if not missing:
                 break
     token = values.get("auth_token", "").strip() or None
-    warnings: List[str] = []
-    if token:
-        org_token = parse_org_token(token)
-        if org_token:
-            # An organization token works only for its own server and organization, so its
-            # values win (as in sentry-cli); a different configured value gets a warning.
-            for name, embedded in (("url", org_token.url), ("org", org_token.org)):
-                if not embedded:
-                    continue
-                current = values.get(name)
-                same = current is not None and (
-                    current.rstrip("/") == embedded.rstrip("/")
-                    if name == "url"
-                    else current == embedded
-                )
-                if current is not None and not same:
-                    warnings.append(
-                        f"using {name} {embedded!r} from the organization token "
-                        f"instead of {_shown(current) if name == 'url' else current!r} "
-                        f"from {sources[name]}"
-                    )
-                if not same:
-                    values[name], sources[name] = embedded, "the organization token"
+    warnings = _apply_org_token(token, values, sources) if token else []
     resolved_url = _normalise_url(values["url"], sources["url"]) if "url" in values else DEFAULT_URL
     return Config(
         url=resolved_url,

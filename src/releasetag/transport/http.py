@@ -24,6 +24,7 @@ from .backlog import MemoryBacklog
 from .base import SendResult, Transport
 from .clock import monotonic, wall_ns
 from .connection import Connection
+from .jobs import EnvelopeJob, EventJob, SpillJob, payloads_of
 from .ratelimit import RateLimiter, parse_retry_after
 from .reports import DeliveryStats
 from .retry import DEFAULT_POLICY, RETRY, SENT, RetryPolicy
@@ -44,57 +45,6 @@ _DROP_HINTS = {
     403: "the DSN's project refused the event: check the DSN and the project's settings",
     413: "the envelope is too large for the server",
 }
-
-
-class _EventJob:
-    """A queued event: sent by the worker, or written to the spool if it cannot run."""
-
-    __slots__ = ("transport", "event", "ts_ns", "items")
-    category = "error"
-
-    def __init__(
-        self, transport: "HttpTransport", event: Event, ts_ns: int, items: Any = ()
-    ) -> None:
-        self.transport, self.event, self.ts_ns, self.items = transport, event, ts_ns, items
-
-    def __call__(self) -> None:
-        data = self.transport._event_bytes(self.event, self.items)
-        if data is not None:
-            self.transport._dispatch(data, "error", self.ts_ns)
-
-    def payload(self) -> Optional[Tuple[bytes, str, int]]:
-        data = self.transport._event_bytes(self.event, self.items)
-        return None if data is None else (data, "error", self.ts_ns)
-
-
-class _EnvelopeJob:
-    __slots__ = ("transport", "data", "category", "ts_ns")
-
-    def __init__(self, transport: "HttpTransport", data: bytes, category: str, ts_ns: int) -> None:
-        self.transport, self.data, self.category, self.ts_ns = transport, data, category, ts_ns
-
-    def __call__(self) -> None:
-        self.transport._dispatch(self.data, self.category, self.ts_ns)
-
-    def payload(self) -> Tuple[bytes, str, int]:
-        return self.data, self.category, self.ts_ns
-
-
-class _SpillJob:
-    """An envelope that did not fit the memory queue, on its way to the spool."""
-
-    __slots__ = ("transport", "job")
-
-    def __init__(self, transport: "HttpTransport", job: Any) -> None:
-        self.transport, self.job = transport, job
-
-    def __call__(self) -> None:
-        spooler = self.transport.spooler
-        assert spooler is not None  # spills exist only with a spooler
-        self.transport._write_spills([self, *spooler.take(63)])
-
-    def payload(self) -> Optional[Tuple[bytes, str, int]]:
-        return self.job.payload()
 
 
 def make_backlog(
@@ -191,7 +141,7 @@ class HttpTransport(Transport):
     def capture_event(self, event: Event) -> bool:
         """Queue ``event`` for delivery; False when it was dropped (and counted)."""
         self._first_use_in_process()
-        job = _EventJob(self, event, wall_ns())
+        job = EventJob(self, event, wall_ns())
         if self.worker.submit(job):
             return True
         return self._spill(job)
@@ -199,7 +149,7 @@ class HttpTransport(Transport):
     def capture_event_with(self, event: Event, items: List[Item]) -> bool:
         """Queue ``event`` and ``items`` (a session update) in one envelope."""
         self._first_use_in_process()
-        job = _EventJob(self, event, wall_ns(), tuple(items))
+        job = EventJob(self, event, wall_ns(), tuple(items))
         if self.worker.submit(job):
             return True
         return self._spill(job)
@@ -210,7 +160,7 @@ class HttpTransport(Transport):
         category = next(
             (i.data_category for i in envelope.items if i.type != "client_report"), "internal"
         )
-        job = _EnvelopeJob(self, envelope.serialize(), category, wall_ns())
+        job = EnvelopeJob(self, envelope.serialize(), category, wall_ns())
         if self.worker.submit(job):
             return True
         return self._spill(job)
@@ -263,17 +213,17 @@ class HttpTransport(Transport):
         if self.spooler is None:
             self.stats.record_lost(reports.QUEUE_OVERFLOW, job.category)
             return False
-        if self.spooler.submit(_SpillJob(self, job)):
+        if self.spooler.submit(SpillJob(self, job)):
             return True
         return self._write_spill(job)
 
     def _write_spills(self, jobs: List[Any]) -> None:
         """Spooler thread: write a batch of spilled envelopes (one journal commit)."""
-        if self._keep(_payloads(jobs), reports.QUEUE_OVERFLOW):
+        if self._keep(payloads_of(jobs), reports.QUEUE_OVERFLOW):
             self.worker.poke()
 
     def _write_spill(self, job: Any) -> bool:
-        if not self._keep(_payloads([job]), reports.QUEUE_OVERFLOW):
+        if not self._keep(payloads_of([job]), reports.QUEUE_OVERFLOW):
             return False
         self.worker.poke()
         return True
@@ -338,7 +288,7 @@ class HttpTransport(Transport):
             jobs += self.spooler.drop_pending()
         inflight = dict(self._inflight)
         durable = self.backlog.durable
-        payloads = _payloads([job for job in jobs if hasattr(job, "payload")])
+        payloads = payloads_of([job for job in jobs if hasattr(job, "payload")])
         if durable and payloads:
             try:
                 self.backlog.put_many(payloads)  # one batch: exit stays quick
@@ -599,11 +549,6 @@ class HttpTransport(Transport):
         self.stats = DeliveryStats()
         self.last_result = None
         self._init_process_state()
-
-
-def _payloads(jobs: List[Any]) -> List[Tuple[bytes, str, int]]:
-    """The envelopes of ``jobs`` (an event the SDK failed to write is left out: counted)."""
-    return [p for p in (job.payload() for job in jobs) if p is not None]
 
 
 def _with_sent_at(data: bytes) -> bytes:
