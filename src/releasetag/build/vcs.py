@@ -160,7 +160,7 @@ def _git_environ() -> Iterator[None]:
         os.environ.update(dropped)
 
 
-def _import_git():
+def _import_git() -> Any:
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     try:
         with _git_environ():  # importing GitPython runs `git version`

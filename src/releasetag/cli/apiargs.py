@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from typing import Callable, Optional
 
     from releasetag.build.config import Config
+    from releasetag.build.webapi.http import ApiClient
 
 ALLOW_FAILURE_ENV = ("RELEASETAG_ALLOW_FAILURE", "SENTRY_ALLOW_FAILURE")
 
@@ -125,7 +126,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return config
 
 
-def client_from_args(args: argparse.Namespace):
+def client_from_args(args: argparse.Namespace) -> ApiClient:
     """An ``ApiClient`` for the configured server (the token is required)."""
     from releasetag.build.webapi.http import ApiClient
 

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import uuid
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from releasetag.protocol.errors import InputError, ReleasetagError, UsageError
 
@@ -26,7 +26,7 @@ MAX_BREADCRUMBS = 100  # the last lines of --logfile, as sentry-cli
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
-def _pair(flag: str):
+def _pair(flag: str) -> Callable[[str], Tuple[str, str]]:
     """argparse type: ``KEY:VALUE`` (the value may hold further colons)."""
 
     def parse(text: str) -> Tuple[str, str]:

@@ -7,7 +7,10 @@ import json
 import os
 import signal
 import sys
-from typing import Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple
+
+if TYPE_CHECKING:
+    from ..collector.server import Collector
 
 from releasetag.protocol.errors import ReleasetagError
 
@@ -102,7 +105,9 @@ def _mailer(args: argparse.Namespace) -> Any:
     return Mailer(host, port, args.mail_from)
 
 
-def _start(data: str, host: str, port: int, token: Any, mailer: Any = None, **access: Any):
+def _start(
+    data: str, host: str, port: int, token: Any, mailer: Any = None, **access: Any
+) -> Collector:
     from ..collector.server import Collector
 
     return Collector(data, host=host, port=port, token=token, mailer=mailer, **access)

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import releasetag
 
@@ -70,7 +70,7 @@ def wsgi_request() -> Optional[str]:
         return None
     from wsgiref.util import setup_testing_defaults
 
-    def app(environ, start_response):
+    def app(environ: Dict[str, Any], start_response: Any) -> List[bytes]:
         raise ZeroDivisionError("cart has no items to average")
 
     environ: dict = {"PATH_INFO": "/cart/average", "REQUEST_METHOD": "GET"}
@@ -118,7 +118,7 @@ def traffic() -> Optional[str]:
 
     crashes = int(os.environ.get("RELEASETAG_DEMO_CRASHES", "0"))
 
-    def app(environ, start_response):
+    def app(environ: Dict[str, Any], start_response: Any) -> List[bytes]:
         n = int(environ["QUERY_STRING"])
         if n < crashes:
             raise TimeoutError("stock service did not answer in time")

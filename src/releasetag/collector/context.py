@@ -65,7 +65,7 @@ def require_org(ctx: Context, org: str) -> None:
         raise HTTPError(404, f"unknown organization {org!r} (this collector has {ctx.org!r})")
 
 
-def require_project(ctx: Context, org: str, project: str):
+def require_project(ctx: Context, org: str, project: str) -> Any:
     require_org(ctx, org)
     row = ctx.store.project(project)
     if row is None:
@@ -73,7 +73,7 @@ def require_project(ctx: Context, org: str, project: str):
     return row
 
 
-def require_release(ctx: Context, org: str, version: str):
+def require_release(ctx: Context, org: str, version: str) -> Any:
     require_org(ctx, org)
     row = ctx.store.release(version)
     if row is None:

@@ -46,7 +46,7 @@ def _request_key(req: Request) -> Optional[str]:
     return req.query.get("sentry_key") or None
 
 
-def _project_for(store: Store, req: Request, project_id: str, key: Optional[str]):
+def _project_for(store: Store, req: Request, project_id: str, key: Optional[str]) -> Any:
     project = store.project(project_id) if project_id.isdigit() else None
     if project is None:
         raise HTTPError(404, f"unknown project {project_id}")

@@ -43,7 +43,7 @@ ACCEPT = [
 ]
 
 
-def artifact_json(row) -> Dict[str, Any]:
+def artifact_json(row: Any) -> Dict[str, Any]:
     return {
         "id": str(row["id"]),
         "name": row["name"],
@@ -58,7 +58,7 @@ def artifact_json(row) -> Dict[str, Any]:
     }
 
 
-def bundle_json(row) -> Dict[str, Any]:
+def bundle_json(row: Any) -> Dict[str, Any]:
     return {
         "id": str(row["id"]),
         "checksum": row["checksum"],
@@ -280,7 +280,7 @@ def assemble_bundle(ctx: Context, req: Request, org: str) -> Response:
     return json_response({"state": "ok", "missingChunks": [], "detail": None})
 
 
-def _dif_json(row) -> Dict[str, Any]:
+def _dif_json(row: Any) -> Dict[str, Any]:
     return {
         "id": str(row["id"]),
         "uuid": row["debug_id"],

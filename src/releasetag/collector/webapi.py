@@ -30,7 +30,7 @@ __all__ = ["Context", "check_token", "ROUTES"]
 
 
 # -- JSON shapes -------------------------------------------------------------------------------
-def project_json(row) -> Dict[str, Any]:
+def project_json(row: Any) -> Dict[str, Any]:
     return {
         "id": str(row["id"]),
         "slug": row["slug"],
@@ -73,7 +73,7 @@ def commit_json(row: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-def repo_json(row) -> Dict[str, Any]:
+def repo_json(row: Any) -> Dict[str, Any]:
     return {
         "id": str(row["id"]),
         "name": row["name"],
@@ -86,7 +86,7 @@ def repo_json(row) -> Dict[str, Any]:
     }
 
 
-def deploy_json(row) -> Dict[str, Any]:
+def deploy_json(row: Any) -> Dict[str, Any]:
     return {
         "id": str(row["id"]),
         "environment": row["environment"],
@@ -99,7 +99,7 @@ def deploy_json(row) -> Dict[str, Any]:
 
 def release_json(
     ctx: Context,
-    row,
+    row: Any,
     health_of: Optional[List[str]] = None,
     with_health: bool = False,
     summary: Optional[Dict[str, Any]] = None,
@@ -167,7 +167,7 @@ def _health_args(req: Request) -> Dict[str, Any]:
     }
 
 
-def event_summary_json(row) -> Dict[str, Any]:
+def event_summary_json(row: Any) -> Dict[str, Any]:
     payload = json.loads(row["payload"])
     tags = payload.get("tags") or {}
     if isinstance(tags, dict):

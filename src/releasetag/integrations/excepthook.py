@@ -23,7 +23,7 @@ class ExcepthookIntegration(Integration):
         _installed = True
         previous = sys.excepthook
 
-        def releasetag_excepthook(etype, value, tb):
+        def releasetag_excepthook(etype: Any, value: Any, tb: Any) -> None:
             if not isinstance(value, KeyboardInterrupt):
                 report_unhandled((etype, value, tb), "excepthook", flush=True)
             return previous(etype, value, tb)

@@ -23,7 +23,7 @@ class ThreadingIntegration(Integration):
         _installed = True
         previous = threading.excepthook
 
-        def releasetag_thread_excepthook(args):
+        def releasetag_thread_excepthook(args: Any) -> Any:
             if not isinstance(args.exc_value, SystemExit):
                 report_unhandled((args.exc_type, args.exc_value, args.exc_traceback), "threading")
             return previous(args)

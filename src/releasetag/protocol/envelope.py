@@ -13,7 +13,7 @@ from releasetag.protocol.records import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Iterable, List, Optional
+    from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 ENVELOPE_CONTENT_TYPE = "application/x-sentry-envelope"
 
@@ -147,7 +147,7 @@ class Envelope(Record):
         return cls(headers, items)
 
 
-def _read_line(data: bytes, pos: int):
+def _read_line(data: bytes, pos: int) -> Tuple[bytes, int]:
     end = data.find(b"\n", pos)
     if end < 0:
         return data[pos:], len(data)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, BinaryIO, Dict, Iterable, List, Optional
 
 from releasetag.protocol.errors import ArtifactError
 
@@ -44,7 +44,7 @@ class DebugObject:
 FEATURE_ORDER = ("symtab", "debug", "unwind", "sources")
 
 
-def ordered(features) -> List[str]:
+def ordered(features: Iterable[str]) -> List[str]:
     """Features in the conventional order (symtab, debug, unwind, sources)."""
     return [f for f in FEATURE_ORDER if f in set(features)]
 
@@ -60,7 +60,7 @@ def debug_id(uuid_bytes: bytes, appendix: int = 0, little_endian: bool = False) 
     return f"{text}-{appendix:x}" if appendix else text
 
 
-def read_exact(fh, offset: int, size: int, what: str) -> bytes:
+def read_exact(fh: BinaryIO, offset: int, size: int, what: str) -> bytes:
     """Read ``size`` bytes at ``offset`` or raise FormatError naming ``what``."""
     if offset < 0 or size < 0:
         raise FormatError(f"bad offset for {what}")

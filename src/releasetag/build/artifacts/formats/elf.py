@@ -35,7 +35,7 @@ def sniff(head: bytes) -> bool:
     return head[:4] == MAGIC
 
 
-def _build_id(elf) -> bytes:
+def _build_id(elf: Any) -> bytes:
     """The GNU build-id bytes from a PT_NOTE segment or a note section, or b''."""
     from elftools.elf.sections import NoteSection
 
@@ -52,7 +52,7 @@ def _build_id(elf) -> bytes:
     return b""
 
 
-def _text_hash(elf) -> bytes:
+def _text_hash(elf: Any) -> bytes:
     """XOR of the first page of .text folded into 16 bytes (for files without build-id)."""
     text = elf.get_section_by_name(".text")
     if text is None or text["sh_type"] == "SHT_NOBITS" or not text["sh_size"]:
@@ -64,7 +64,7 @@ def _text_hash(elf) -> bytes:
     return bytes(out)
 
 
-def _has_data(elf, *names: str) -> bool:
+def _has_data(elf: Any, *names: str) -> bool:
     for name in names:
         sec = elf.get_section_by_name(name)
         if sec is not None and sec["sh_type"] != "SHT_NOBITS" and sec["sh_size"] > 0:
@@ -72,7 +72,7 @@ def _has_data(elf, *names: str) -> bool:
     return False
 
 
-def _features(elf) -> List[str]:
+def _features(elf: Any) -> List[str]:
     from elftools.elf.sections import SymbolTableSection
 
     feats = []
@@ -87,7 +87,7 @@ def _features(elf) -> List[str]:
     return ordered(feats)
 
 
-def _file_type(elf) -> str:
+def _file_type(elf: Any) -> str:
     kind = _TYPES.get(elf.header["e_type"], "other")
     if kind == "executable":
         if not any(seg["p_type"] == "PT_INTERP" for seg in elf.iter_segments()):
@@ -97,7 +97,7 @@ def _file_type(elf) -> str:
     return kind
 
 
-def _arch(elf) -> str:
+def _arch(elf: Any) -> str:
     machine = elf.header["e_machine"]
     number = machine if isinstance(machine, int) else _machine_number(machine)
     arch = _MACHINES.get(number, "unknown")

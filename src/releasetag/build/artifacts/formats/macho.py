@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from typing import List, Optional, Tuple
+from typing import BinaryIO, List, Optional, Tuple
 
 from releasetag.build.artifacts.formats import (
     DebugObject,
@@ -74,7 +74,7 @@ def arch_name(cputype: int, subtype: int) -> str:
     return "unknown"
 
 
-def _read_thin(fh, base: int, size: Optional[int]) -> DebugObject:
+def _read_thin(fh: BinaryIO, base: int, size: Optional[int]) -> DebugObject:
     magic = read_exact(fh, base, 4, "Mach-O header")
     if magic not in _THIN:
         raise FormatError(f"no Mach-O header at offset {base}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from typing import List, Optional
+from typing import BinaryIO, List, Optional
 
 from releasetag.build.artifacts.formats import (
     DebugObject,
@@ -26,7 +26,7 @@ def sniff(head: bytes) -> bool:
 class _Msf:
     """Just enough of the multi-stream file format to read whole streams."""
 
-    def __init__(self, fh) -> None:
+    def __init__(self, fh: BinaryIO) -> None:
         self.fh = fh
         sb = read_exact(fh, 0, 56, "MSF superblock")
         if not sb.startswith(MAGIC):

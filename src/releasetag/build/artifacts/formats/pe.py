@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from releasetag.build.artifacts.formats import DebugObject, FormatError, debug_id, ordered
 
@@ -17,7 +17,7 @@ def sniff(head: bytes) -> bool:
     return True
 
 
-def _codeview(pe) -> Optional[Tuple[bytes, int, str]]:
+def _codeview(pe: Any) -> Optional[Tuple[bytes, int, str]]:
     for entry in getattr(pe, "DIRECTORY_ENTRY_DEBUG", []) or []:
         if entry.struct.Type != _IMAGE_DEBUG_TYPE_CODEVIEW:
             continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import BinaryIO, List, Optional, Tuple
 
 from releasetag.build.artifacts.formats import DebugObject, FormatError, debug_id, ordered
 
@@ -13,7 +13,7 @@ def sniff(head: bytes) -> bool:
     return head[:4] == MAGIC
 
 
-def _leb(fh) -> Optional[int]:
+def _leb(fh: BinaryIO) -> Optional[int]:
     result, shift = 0, 0
     while True:
         byte = fh.read(1)
