@@ -16,7 +16,7 @@ _ENV_PREFIXES = ("RELEASETAG_", "SENTRY_")
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
     """No test sees the developer's or CI's release, DSN or CI variables."""
-    from releasetag.protocol.release import CI_VARIABLES
+    from releasetag.detect.release import CI_VARIABLES
 
     for name in list(os.environ):
         if name.startswith(_ENV_PREFIXES) or name in CI_VARIABLES or name == "GITHUB_EVENT_PATH":

@@ -1,10 +1,14 @@
 """The package's layers import one way only, and no modules import each other in a cycle.
 
-- ``releasetag.protocol``: imports only itself (and ``releasetag._version``);
-- the runtime SDK (the package root, ``transport/``, ``integrations/``): itself + protocol;
-- ``releasetag.build``: itself + protocol, never the SDK internals;
-- ``releasetag.collector``: itself, protocol and the artifact readers (``build/artifacts``
-  but its uploader, which talks to the Web API and so counts as build);
+- ``releasetag.protocol``: imports only itself (and ``releasetag._version``), and holds wire
+  facts and name rules only: it reads no environment variable, no file and no git;
+- ``releasetag.detect`` (release and environment detection, git HEAD, switches from
+  variables) and ``releasetag.net`` (the one HTTP client layer): themselves + protocol;
+- the runtime SDK (the package root, ``transport/``, ``integrations/``): itself + protocol,
+  detect and net;
+- ``releasetag.build``: itself + protocol, detect and net, never the SDK internals;
+- ``releasetag.collector``: itself, protocol, detect and the artifact readers
+  (``build/artifacts`` but its uploader, which talks to the Web API and so counts as build);
 - ``releasetag.cli``: anything; nothing but ``releasetag.__main__`` imports it.
 
 Every import counts, at module level or inside a function (a lazy import is still a
@@ -23,11 +27,13 @@ SHARED = ("releasetag._version",)
 
 ALLOWED: Dict[str, Tuple[str, ...]] = {
     "protocol": ("protocol",),
-    "runtime": ("runtime", "protocol"),
-    "build": ("build", "artifacts", "protocol"),
-    "artifacts": ("artifacts", "protocol"),
-    "collector": ("collector", "protocol", "artifacts"),
-    "cli": ("cli", "runtime", "protocol", "build", "artifacts", "collector"),
+    "detect": ("detect", "protocol"),
+    "net": ("net", "protocol"),
+    "runtime": ("runtime", "protocol", "detect", "net"),
+    "build": ("build", "artifacts", "protocol", "detect", "net"),
+    "artifacts": ("artifacts", "protocol", "detect"),
+    "collector": ("collector", "protocol", "detect", "artifacts"),
+    "cli": ("cli", "runtime", "protocol", "detect", "net", "build", "artifacts", "collector"),
     "main": ("cli",),
 }
 
@@ -40,7 +46,7 @@ def layer_of(module: str) -> str:
         return "build"
     if len(parts) > 2 and parts[1] == "build" and parts[2] == "artifacts":
         return "artifacts"
-    if len(parts) > 1 and parts[1] in ("protocol", "build", "collector", "cli"):
+    if len(parts) > 1 and parts[1] in ("protocol", "detect", "net", "build", "collector", "cli"):
         return parts[1]
     return "runtime"
 
@@ -175,3 +181,17 @@ def test_the_cycle_check_finds_a_cycle():
     finally:
         GRAPH["releasetag.protocol.dsn"].discard("releasetag.protocol.envelope")
         GRAPH["releasetag.protocol.envelope"].discard("releasetag.protocol.dsn")
+
+
+def test_protocol_holds_wire_facts_only():
+    """protocol/ reads no environment variable, no file and no git repository: detection
+    lives in detect/, the HTTP layer (proxies and CA bundles from the environment) in net/."""
+    found = []
+    for module, path in MODULES.items():
+        if layer_of(module) != "protocol":
+            continue
+        text = path.read_text()
+        for word in ("os.environ", "os.getenv", "import git", "open(", "subprocess"):
+            if word in text:
+                found.append(f"{module}: {word}")
+    assert found == []

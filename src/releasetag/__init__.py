@@ -99,6 +99,7 @@ if TYPE_CHECKING:
         start_session,
     )
     from .client import Client
+    from .detect.release import detect_environment, detect_release
     from .protocol.errors import (
         ArtifactError,
         ConfigurationError,
@@ -107,7 +108,6 @@ if TYPE_CHECKING:
         ServerError,
         UsageError,
     )
-    from .protocol.release import detect_environment, detect_release
     from .scope import Scope, use_isolation_scope
 
 
@@ -129,7 +129,7 @@ if not TYPE_CHECKING:
             globals()[name] = getattr(scope, name)
             return globals()[name]
         if name in ("detect_release", "detect_environment"):
-            from .protocol import release
+            from .detect import release
 
             globals()[name] = getattr(release, name)
             return globals()[name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from releasetag.detect import release as detection
 from releasetag.protocol import release as release_mod
 from releasetag.protocol.errors import ConfigurationError
 
@@ -24,7 +25,7 @@ class Options:
 
     dsn: Optional[str] = None
     release: Optional[str] = None
-    environment: str = release_mod.DEFAULT_ENVIRONMENT
+    environment: str = detection.DEFAULT_ENVIRONMENT
     dist: Optional[str] = None
     server_name: Optional[str] = None
     sample_rate: float = 1.0
@@ -142,8 +143,8 @@ def resolve_options(
         release_mod.validate_release(explicit)
         opts.release = explicit
     elif opts.dsn is not None:  # detection (maybe git) only when events can be sent
-        opts.release = release_mod.detect_release()
-    opts.environment = release_mod.detect_environment(kwargs.get("environment"), env)
+        opts.release = detection.detect_release()
+    opts.environment = detection.detect_environment(kwargs.get("environment"), env)
     if opts.dist is not None:
         err = release_mod.dist_error(opts.dist)
         if err:
@@ -157,7 +158,7 @@ def resolve_options(
     if "debug" not in kwargs or kwargs["debug"] is None:
         value = _env_value("debug", env)
         if value:
-            from .protocol.env import is_true  # loaded only when the variable is set
+            from .detect.env import is_true  # loaded only when the variable is set
 
             opts.debug = is_true(value)
         else:

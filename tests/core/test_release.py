@@ -13,6 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import releasetag
+from releasetag.detect import git as detect_git
+from releasetag.detect import release as detection
 from releasetag.protocol import release as rel
 
 GIT = shutil.which("git")
@@ -156,54 +158,60 @@ def test_a_control_character_anywhere_is_refused(head, char, tail):
 
 def test_precedence_argument_env_file_ci(tmp_path):
     env = {"RELEASETAG_RELEASE": "rt@1", "SENTRY_RELEASE": "s@1", "GITHUB_SHA": "a" * 40}
-    (tmp_path / rel.RELEASE_FILE_NAME).write_text("file@1\n")
-    assert rel.detect_release_source("arg@1", env=env, cwd=str(tmp_path)).release == "arg@1"
+    (tmp_path / detection.RELEASE_FILE_NAME).write_text("file@1\n")
+    assert detection.detect_release_source("arg@1", env=env, cwd=str(tmp_path)).release == "arg@1"
     assert (
-        rel.detect_release_source(None, env=env, cwd=str(tmp_path)).source == "RELEASETAG_RELEASE"
+        detection.detect_release_source(None, env=env, cwd=str(tmp_path)).source
+        == "RELEASETAG_RELEASE"
     )
     del env["RELEASETAG_RELEASE"]
-    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "s@1"
+    assert detection.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "s@1"
     del env["SENTRY_RELEASE"]
-    found = rel.detect_release_source(None, env=env, cwd=str(tmp_path))
+    found = detection.detect_release_source(None, env=env, cwd=str(tmp_path))
     assert found.release == "file@1" and found.source.startswith("release file")
-    (tmp_path / rel.RELEASE_FILE_NAME).unlink()
-    found = rel.detect_release_source(None, env=env, cwd=str(tmp_path), use_git=False)
+    (tmp_path / detection.RELEASE_FILE_NAME).unlink()
+    found = detection.detect_release_source(None, env=env, cwd=str(tmp_path), use_git=False)
     assert (found.release, found.source) == ("a" * 40, "GITHUB_SHA")
 
 
 def test_opentelemetry_resource_attributes(tmp_path):
     attrs = "deployment.environment.name=stag%20ing,service.version=2.1.0 ,team=core"
     env = {"OTEL_RESOURCE_ATTRIBUTES": attrs, "GITHUB_SHA": "a" * 40}
-    found = rel.detect_release_source(None, env=env, cwd=str(tmp_path), use_git=False)
+    found = detection.detect_release_source(None, env=env, cwd=str(tmp_path), use_git=False)
     assert (found.release, found.source) == ("2.1.0", "OTEL_RESOURCE_ATTRIBUTES service.version")
     env["OTEL_SERVICE_NAME"] = "checkout"
-    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "checkout@2.1.0"
+    assert (
+        detection.detect_release_source(None, env=env, cwd=str(tmp_path)).release
+        == "checkout@2.1.0"
+    )
     env["OTEL_RESOURCE_ATTRIBUTES"] = "service.name=cart,service.version=3"
-    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "checkout@3"
+    assert detection.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "checkout@3"
     del env["OTEL_SERVICE_NAME"]
-    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "cart@3"
+    assert detection.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "cart@3"
     # after the explicit and the RELEASETAG / SENTRY variables, before the release file
     env["SENTRY_RELEASE"] = "s@1"
-    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "s@1"
+    assert detection.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "s@1"
     del env["SENTRY_RELEASE"]
-    (tmp_path / rel.RELEASE_FILE_NAME).write_text("file@1\n")
-    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "cart@3"
+    (tmp_path / detection.RELEASE_FILE_NAME).write_text("file@1\n")
+    assert detection.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "cart@3"
     # no version, a malformed list or a bad name: the next source answers
     for attrs in ("service.name=cart", "garbage,,=x,service.version", "service.version=a/b"):
         env["OTEL_RESOURCE_ATTRIBUTES"] = attrs
-        assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "file@1"
+        assert detection.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "file@1"
 
 
 def test_opentelemetry_environment():
     env = {"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=old,deployment.environment.name=new"}
-    assert rel.detect_environment(None, env) == "new"
+    assert detection.detect_environment(None, env) == "new"
     assert (
-        rel.detect_environment(None, {"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=old"})
+        detection.detect_environment(
+            None, {"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=old"}
+        )
         == "old"
     )
-    assert rel.detect_environment(None, {**env, "SENTRY_ENVIRONMENT": "s"}) == "s"
-    assert rel.detect_environment("arg", env) == "arg"
-    assert rel.detect_environment(None, {"OTEL_RESOURCE_ATTRIBUTES": "x=1"}) == "production"
+    assert detection.detect_environment(None, {**env, "SENTRY_ENVIRONMENT": "s"}) == "s"
+    assert detection.detect_environment("arg", env) == "arg"
+    assert detection.detect_environment(None, {"OTEL_RESOURCE_ATTRIBUTES": "x=1"}) == "production"
 
 
 def test_sdk_and_cli_read_opentelemetry_alike(tmp_path):
@@ -234,13 +242,13 @@ def test_sdk_and_cli_read_opentelemetry_alike(tmp_path):
 def test_release_file_env_var_and_json_form(tmp_path):
     stamp = tmp_path / "stamp.json"
     stamp.write_text(json.dumps({"release": "json@2"}))
-    env = {rel.RELEASE_FILE_ENV: str(stamp)}
-    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "json@2"
+    env = {detection.RELEASE_FILE_ENV: str(stamp)}
+    assert detection.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "json@2"
 
 
 def test_invalid_detected_release_is_skipped(tmp_path):
     env = {"SENTRY_RELEASE": "bad/name", "CIRCLE_SHA1": "b" * 40}
-    found = rel.detect_release_source(None, env=env, cwd=str(tmp_path), use_git=False)
+    found = detection.detect_release_source(None, env=env, cwd=str(tmp_path), use_git=False)
     assert found.release == "b" * 40
 
 
@@ -248,31 +256,33 @@ def test_github_pull_request_head_sha(tmp_path):
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"pull_request": {"head": {"sha": "c" * 40}}}))
     env = {"GITHUB_SHA": "d" * 40, "GITHUB_EVENT_PATH": str(event)}
-    assert rel.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "c" * 40
+    assert detection.detect_release_source(None, env=env, cwd=str(tmp_path)).release == "c" * 40
 
 
 def test_environment_precedence():
-    assert rel.detect_environment("stage", {"RELEASETAG_ENVIRONMENT": "x"}) == "stage"
+    assert detection.detect_environment("stage", {"RELEASETAG_ENVIRONMENT": "x"}) == "stage"
     assert (
-        rel.detect_environment(None, {"RELEASETAG_ENVIRONMENT": "x", "SENTRY_ENVIRONMENT": "y"})
+        detection.detect_environment(
+            None, {"RELEASETAG_ENVIRONMENT": "x", "SENTRY_ENVIRONMENT": "y"}
+        )
         == "x"
     )
-    assert rel.detect_environment(None, {"SENTRY_ENVIRONMENT": "y"}) == "y"
-    assert rel.detect_environment(None, {}) == "production"
+    assert detection.detect_environment(None, {"SENTRY_ENVIRONMENT": "y"}) == "y"
+    assert detection.detect_environment(None, {}) == "production"
 
 
 @needs_git
 def test_git_head_loose_packed_and_detached(tmp_path):
     head = make_repo(tmp_path / "r")
-    assert rel.git_head_sha(str(tmp_path / "r")) == head
+    assert detect_git.git_head_sha(str(tmp_path / "r")) == head
     git(tmp_path / "r", "pack-refs", "--all")
     assert not (tmp_path / "r/.git/refs/heads/main").exists()
-    assert rel.git_head_sha(str(tmp_path / "r")) == head
+    assert detect_git.git_head_sha(str(tmp_path / "r")) == head
     first = git(tmp_path / "r", "rev-parse", "HEAD~1")
     git(tmp_path / "r", "checkout", "-q", "--detach", first)
     sub = tmp_path / "r" / "deeper"
     sub.mkdir()
-    assert rel.git_head_sha(str(sub)) == first
+    assert detect_git.git_head_sha(str(sub)) == first
 
 
 @needs_git
@@ -280,7 +290,7 @@ def test_git_head_in_worktree_and_submodule(tmp_path):
     head = make_repo(tmp_path / "main")
     git(tmp_path / "main", "pack-refs", "--all")
     git(tmp_path / "main", "worktree", "add", "-q", "-b", "other", str(tmp_path / "wt"))
-    assert rel.git_head_sha(str(tmp_path / "wt")) == head
+    assert detect_git.git_head_sha(str(tmp_path / "wt")) == head
     sub_head = make_repo(tmp_path / "lib", commits=1)
     git(
         tmp_path / "main",
@@ -292,11 +302,11 @@ def test_git_head_in_worktree_and_submodule(tmp_path):
         str(tmp_path / "lib"),
         "lib",
     )
-    assert rel.git_head_sha(str(tmp_path / "main" / "lib")) == sub_head
+    assert detect_git.git_head_sha(str(tmp_path / "main" / "lib")) == sub_head
 
 
 def test_no_repository_gives_none(tmp_path):
-    assert rel.git_head_sha(str(tmp_path)) is None
+    assert detect_git.git_head_sha(str(tmp_path)) is None
 
 
 @needs_git
@@ -334,8 +344,8 @@ def test_public_functions_exported():
 
 def test_write_release_file_round_trip(tmp_path):
     path = tmp_path / "stamp"
-    rel.write_release_file(str(path), "app@3")
-    assert rel.read_release_file(str(path)) == "app@3"
+    detection.write_release_file(str(path), "app@3")
+    assert detection.read_release_file(str(path)) == "app@3"
     with pytest.raises(ValueError):
-        rel.write_release_file(str(path), "bad/name")
-    assert rel.read_release_file(str(path)) == "app@3"
+        detection.write_release_file(str(path), "bad/name")
+    assert detection.read_release_file(str(path)) == "app@3"

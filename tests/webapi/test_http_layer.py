@@ -1,4 +1,4 @@
-"""The package's one HTTP layer (``protocol.httpconn``) through the Web API client, against
+"""The package's one HTTP layer (``net.httpconn``) through the Web API client, against
 real server processes on 127.0.0.1 (tests/support/net_servers.py): plain HTTP, TLS with a
 throwaway CA, an HTTP proxy, ``no_proxy``, the CA bundle variables, redirects to another
 host, hostile answers and a server that sends its answer a byte at a time."""
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from releasetag.build.config import Config
 from releasetag.build.webapi.http import ApiClient, ApiError
-from releasetag.protocol.netenv import bypasses, display_url, mask_credentials
+from releasetag.net.netenv import bypasses, display_url, mask_credentials
 from tests.support.procs import stop_process
 from tests.support.recorder import ROOT
 

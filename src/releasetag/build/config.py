@@ -213,7 +213,7 @@ class Config(FrozenRecord):
 
 def _shown(url: str) -> str:
     """``url`` as it may be printed: its ``user:password@`` as ``***@``."""
-    from releasetag.protocol.netenv import display_url
+    from releasetag.net.netenv import display_url
 
     if "://" in url:
         return display_url(url)

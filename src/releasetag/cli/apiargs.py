@@ -15,8 +15,8 @@ import argparse
 import functools
 import os
 
+from releasetag.detect.env import env_flag
 from releasetag.protocol import release as release_mod
-from releasetag.protocol.env import env_flag
 from releasetag.protocol.errors import ALLOW_FAILURE_HINT, ReleasetagError, UsageError
 
 from .output import warn

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from releasetag.build.webapi import releases as api
-from releasetag.protocol import release as release_mod
+from releasetag.detect import release as detection
 from releasetag.protocol.errors import UsageError
 from releasetag.protocol.timefmt import now_wire
 
@@ -165,7 +165,7 @@ def _group_help(parser: argparse.ArgumentParser) -> int:
 def cmd_new(args: argparse.Namespace) -> int:
     version = args.version
     if version is None:
-        found = release_mod.detect_release_source()
+        found = detection.detect_release_source()
         if not found:
             raise UsageError(
                 "no VERSION given and none detected: pass one, or set "

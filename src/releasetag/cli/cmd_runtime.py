@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from releasetag.protocol import release as release_mod
+from releasetag.detect import release as detection
 from releasetag.protocol.errors import ReleasetagError
 
 from .output import emit
@@ -24,14 +24,14 @@ def add_propose_version_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--stamp",
         metavar="FILE",
-        help=f"also write the release to FILE (e.g. {release_mod.RELEASE_FILE_NAME}) "
+        help=f"also write the release to FILE (e.g. {detection.RELEASE_FILE_NAME}) "
         "so a deployment without .git reports the same release",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def cmd_propose_version(args: argparse.Namespace) -> int:
-    found = release_mod.detect_release_source()
+    found = detection.detect_release_source()
     if not found:
         raise ReleasetagError(
             "could not detect a release: set RELEASETAG_RELEASE or SENTRY_RELEASE, "
@@ -39,7 +39,7 @@ def cmd_propose_version(args: argparse.Namespace) -> int:
         )
     if args.stamp:
         try:
-            release_mod.write_release_file(args.stamp, found.release)
+            detection.write_release_file(args.stamp, found.release)
         except OSError as exc:
             raise ReleasetagError(
                 f"cannot write release file {args.stamp}: {exc.strerror}"

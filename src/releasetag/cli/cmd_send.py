@@ -171,6 +171,7 @@ def cmd_send_event(args: argparse.Namespace) -> int:
 def build_event(args: argparse.Namespace) -> Dict[str, Any]:
     """The event sentry-cli would make of these flags (release and environment detected
     when not given; the client fills in the rest)."""
+    from releasetag.detect import release as detection
     from releasetag.protocol import release as release_mod
 
     if args.release is not None:
@@ -185,8 +186,8 @@ def build_event(args: argparse.Namespace) -> Dict[str, Any]:
         "level": args.level,
         "platform": args.platform,
         "logentry": {"message": "\n".join(args.message), "params": list(args.message_args or [])},
-        "release": args.release or release_mod.detect_release(),
-        "environment": args.environment or release_mod.detect_environment(),
+        "release": args.release or detection.detect_release(),
+        "environment": args.environment or detection.detect_environment(),
     }
     if args.dist:
         event["dist"] = args.dist

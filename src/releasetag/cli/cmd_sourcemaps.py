@@ -236,6 +236,7 @@ def cmd_inject(args: argparse.Namespace) -> int:
 
 
 def _release(args: argparse.Namespace) -> Optional[str]:
+    from releasetag.detect import release as detection
     from releasetag.protocol import release as release_mod
 
     if args.release:
@@ -243,7 +244,7 @@ def _release(args: argparse.Namespace) -> Optional[str]:
         if err:
             raise UsageError(f"invalid release name {args.release!r}: {err}")
         return args.release
-    return release_mod.detect_release()
+    return detection.detect_release()
 
 
 @api_command

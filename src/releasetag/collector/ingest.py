@@ -13,9 +13,9 @@ import weakref
 from typing import Any, Dict, List, Optional, Tuple
 
 from releasetag.collector.db.store import Store, to_iso
+from releasetag.detect.env import is_true
 from releasetag.protocol import jsonfmt
 from releasetag.protocol.dsn import Dsn, parse_auth_header
-from releasetag.protocol.env import is_true
 from releasetag.protocol.envelope import Envelope, EnvelopeError, Item
 from releasetag.protocol.release import release_name_error
 

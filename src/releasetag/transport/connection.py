@@ -4,7 +4,7 @@ One keep-alive ``http.client`` connection per sending thread (the standard libra
 writes a request's headers and body in one ``send``, which on a local server makes a POST
 about twice as fast as going through urllib3 (two writes, and one more wake-up of the
 server per request) or requests (plus hooks, cookie jar and setting merges). Proxies and
-TLS are set up by ``releasetag.protocol.httpconn``, the package's one HTTP layer (shared
+TLS are set up by ``releasetag.net.httpconn``, the package's one HTTP layer (shared
 with the build-time Web API client; SOCKS proxies through PySocks, the ``socks`` extra).
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from urllib.parse import urlsplit
 
-from releasetag.protocol.httpconn import (
+from releasetag.net.httpconn import (
     is_dropped,
     load,
     open_connection,

@@ -21,7 +21,7 @@ from typing import Any, Dict, Optional, Sequence
 
 from releasetag.build.artifacts.bundle import BundleFile, build_bundle, zip_name
 from releasetag.build.artifacts.chunks import Chunk, ChunkedFile
-from releasetag.protocol.env import env_flag
+from releasetag.detect.env import env_flag
 
 FORMAT = 1
 FRESH_NS = 1_000_000_000  # files changed more recently than this are not trusted yet

@@ -2,7 +2,7 @@
 
 ``ApiClient.request(method, path, json=..., data=..., ...)`` is the single way the CLI talks to
 the Web API (``{url}/api/0{path}``); endpoint modules beside this one are thin typed wrappers.
-It speaks HTTP/1.1 through the package's one HTTP layer, ``releasetag.protocol.httpconn``
+It speaks HTTP/1.1 through the package's one HTTP layer, ``releasetag.net.httpconn``
 (``http.client``; proxies, ``no_proxy`` and the CA bundle from the environment, as the runtime
 transport's), over kept-alive connections shared by the threads that use the client.
 
@@ -32,14 +32,14 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from releasetag._version import __version__
 from releasetag.build.config import Config, redact
-from releasetag.protocol.errors import ALLOW_FAILURE_HINT, ServerError
-from releasetag.protocol.log import get_logger
-from releasetag.protocol.netenv import (
+from releasetag.net.netenv import (
     display_url,
     mask_credentials,
     origin,
     without_credentials,
 )
+from releasetag.protocol.errors import ALLOW_FAILURE_HINT, ServerError
+from releasetag.protocol.log import get_logger
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -274,7 +274,7 @@ class ApiClient:
         """One exchange with retries (connection errors, timeouts, ``RETRY_STATUSES``) and
         redirects (at most ``MAX_REDIRECTS``; the token never goes to another origin), all
         within ``self.deadline`` (checked before each attempt and wait, and by every read)."""
-        from releasetag.protocol.httpconn import DeadlineExceeded, http_errors
+        from releasetag.net.httpconn import DeadlineExceeded, http_errors
 
         errors: Tuple[Type[BaseException], ...] = (OSError, *http_errors())
         end = time.monotonic() + self.deadline
@@ -341,7 +341,7 @@ class ApiClient:
         end: float,
     ) -> Response:
         """Send once on a kept-alive connection (a fresh one when the server had closed it)."""
-        from releasetag.protocol.httpconn import BoundedBody, exchange
+        from releasetag.net.httpconn import BoundedBody, exchange
 
         parts = urlsplit(url)
         key = (parts.scheme, parts.netloc)
@@ -370,7 +370,7 @@ class ApiClient:
     def _connection(self, url: str, key: Tuple[str, str], connect: float) -> Tuple[Any, bool, bool]:
         """(an idle or new connection for ``url``'s origin, whether requests name the
         absolute URL, whether it was used before)."""
-        from releasetag.protocol.httpconn import is_dropped, open_connection, resolve_proxy
+        from releasetag.net.httpconn import is_dropped, open_connection, resolve_proxy
 
         with self._lock:
             idle = self._idle.get(key) or []
@@ -387,7 +387,7 @@ class ApiClient:
         return conn, absolute, False
 
     def _tls_context(self) -> Any:
-        from releasetag.protocol.httpconn import ssl_context
+        from releasetag.net.httpconn import ssl_context
 
         with self._lock:
             if self._tls is None:
@@ -400,7 +400,7 @@ class ApiClient:
                 f"{method} {display_url(url)}: the server did not answer in time "
                 f"(after {self.retries} retries)"
             )
-        from releasetag.protocol.httpconn import describe_http_error, describe_os_error
+        from releasetag.net.httpconn import describe_http_error, describe_os_error
 
         where = f"{method} {display_url(url)}"
         refused = isinstance(exc, ValueError) and not isinstance(exc, OSError)  # not TLS's

@@ -1,4 +1,4 @@
-"""``http.client`` subclasses behind ``releasetag.protocol.httpconn``, which imports this
+"""``http.client`` subclasses behind ``releasetag.net.httpconn``, which imports this
 module when it opens its first connection (so that importing the layer does not load
 ``http.client``).
 
