@@ -118,7 +118,7 @@ def test_the_walk_sees_the_imports_it_judges():
     assert "releasetag.protocol.dsn" in GRAPH["releasetag.client"]
     assert "releasetag.build.config" in GRAPH["releasetag.cli.apiargs"]
     assert "releasetag.build.artifacts.debugfiles" in GRAPH["releasetag.collector.uploads"]
-    assert layer_of("releasetag.transport.http") == "runtime"
+    assert layer_of("releasetag.transport.http_transport") == "runtime"
     assert layer_of("releasetag.build.artifacts.formats.elf") == "artifacts"
 
 

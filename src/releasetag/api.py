@@ -118,7 +118,7 @@ def _init(dsn: Optional[str], options: Dict[str, Any]) -> Client:
         )
         client._set_sdk_info()
         lifecycle.install_fork_hook()
-        from .sessions import APPLICATION
+        from .session_tracking import APPLICATION
 
         application = client.sessions is not None and client.sessions.mode == APPLICATION
         if client.options.flush_on_sigterm or application:

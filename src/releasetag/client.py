@@ -28,7 +28,7 @@ from .options import Options, resolve_options
 from .scope import Scope
 from .scrub import DEFAULT_SCRUBBER, Scrubber
 from .serialize import safe_str
-from .sessions import SessionTracker, error_outcome
+from .session_tracking import SessionTracker, error_outcome
 from .transport import reports
 
 TYPE_CHECKING = False

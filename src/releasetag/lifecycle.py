@@ -8,7 +8,7 @@
   which skips ``atexit``; in a forked child it is wrapped to flush first.
 - SIGTERM (``flush_on_sigterm=True`` or :func:`install_sigterm_flush`): flush, then hand the
   signal to the handler installed before (or to the default action).
-- Sessions (``sessions.py``): at exit the process session ends ``exited``; when SIGTERM or
+- Sessions (``session_tracking.py``): at exit the process session ends ``exited``; when SIGTERM or
   ``os._exit`` end the process first, ``abnormal`` (application mode installs both hooks).
   Request-mode counts are queued before the flush in every case.
 """

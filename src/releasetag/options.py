@@ -63,7 +63,7 @@ class Options:
     spool_max_age: float = 3 * 24 * 3600.0
     retry_policy: Optional[RetryPolicy] = None  # None: the default policy
     flush_on_sigterm: bool = False  # flush (then chain to the previous handler) on SIGTERM
-    # release health (sessions.py)
+    # release health (session_tracking.py)
     session_mode: str = "request"  # "request" | "application" | "off"
     auto_session_tracking: bool = True  # False: no automatic sessions (like "off")
     session_flush_interval: float = 60.0  # seconds between sends of request-mode counts
@@ -165,7 +165,7 @@ def resolve_options(
             opts.debug = False
     if "session_mode" not in kwargs or kwargs["session_mode"] is None:
         opts.session_mode = (_env_value("session_mode", env) or Options.session_mode).lower()
-    from .sessions import MODES, OFF  # loaded by the client right after, in any case
+    from .session_tracking import MODES, OFF  # loaded by the client right after, in any case
 
     if opts.session_mode not in MODES:
         raise ConfigurationError(

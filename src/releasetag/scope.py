@@ -18,7 +18,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Deque, Dict, Iterator, List, Optional
 
-    from .sessions import RequestSession
+    from .session_tracking import RequestSession
     from .types import Breadcrumb, EventProcessor
 
 

@@ -441,7 +441,7 @@ def test_stale_cached_hashes_are_corrected_before_sending(api_env, tmp_path, cap
     from releasetag.build.artifacts.chunks import Chunk, ChunkedFile, ChunkOptions
     from releasetag.build.artifacts.upload import upload_bundle
     from releasetag.build.config import load_config
-    from releasetag.build.webapi.http import ApiClient
+    from releasetag.build.webapi.client import ApiClient
 
     rec = api_env
     site = make_site(tmp_path, n=2)

@@ -15,7 +15,7 @@ import pytest
 
 from releasetag.protocol.dsn import Dsn
 from releasetag.protocol.envelope import Envelope, Item
-from releasetag.protocol.sessions import wire_time
+from releasetag.protocol.session_fields import wire_time
 from tests.support.collector import Collector
 from tests.support.recorder import ROOT
 

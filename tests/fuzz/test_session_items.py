@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from releasetag.collector import health, session_intake, sessions_api
-from releasetag.collector.http import HTTPError
-from releasetag.protocol import sessions as wire
-from releasetag.protocol.sessions import FIELDS, GROUP_BYS, STATUSES, wire_time
+from releasetag.collector.request_response import HTTPError
+from releasetag.protocol import session_fields as wire
+from releasetag.protocol.session_fields import FIELDS, GROUP_BYS, STATUSES, wire_time
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30),

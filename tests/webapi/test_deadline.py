@@ -92,7 +92,7 @@ def test_a_dripping_server_cannot_hold_the_cli_past_its_bound(dripping, tmp_path
 
 def test_the_bound_counts_every_attempt_and_wait():
     from releasetag.build.config import Config
-    from releasetag.build.webapi.http import MAX_RETRY_AFTER, ApiClient
+    from releasetag.build.webapi.client import MAX_RETRY_AFTER, ApiClient
 
     client = ApiClient(Config(url="http://127.0.0.1:9/", auth_token="t"), timeout=(2.0, 5.0),
                        retries=3)  # fmt: skip

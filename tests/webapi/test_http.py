@@ -179,7 +179,7 @@ def test_429_exhausted_is_one_line(recorder):
 
 
 def test_retry_after_is_capped(recorder, monkeypatch):
-    import releasetag.build.webapi.http as http_mod
+    import releasetag.build.webapi.client as http_mod
 
     monkeypatch.setattr(http_mod, "MAX_RETRY_AFTER", 0.2)
     cfg = load_config(url=recorder.url, auth_token="t", org="acme", env={}, home="/x")

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from releasetag.build.config import Config
-from releasetag.build.webapi.http import ApiClient, ApiError
+from releasetag.build.webapi.client import ApiClient, ApiError
 from releasetag.net.netenv import bypasses, display_url, mask_credentials
 from tests.support.procs import stop_process
 from tests.support.recorder import ROOT
@@ -264,7 +264,7 @@ def test_a_hostile_answer_is_one_line(servers, tmp_path, reply, expected):
 
 
 def test_an_answer_over_the_size_limit_is_refused(servers, tmp_path, monkeypatch):
-    import releasetag.build.webapi.http as http_mod
+    import releasetag.build.webapi.client as http_mod
 
     monkeypatch.setattr(http_mod, "MAX_BODY", 1000)
     server = _raw(servers, tmp_path, "CLOSE HTTP/1.1 200 OK\r\n\r\n" + "x" * 5000)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from typing import Callable, Optional
 
     from releasetag.build.config import Config
-    from releasetag.build.webapi.http import ApiClient
+    from releasetag.build.webapi.client import ApiClient
 
 ALLOW_FAILURE_ENV = ("RELEASETAG_ALLOW_FAILURE", "SENTRY_ALLOW_FAILURE")
 
@@ -128,7 +128,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 def client_from_args(args: argparse.Namespace) -> ApiClient:
     """An ``ApiClient`` for the configured server (the token is required)."""
-    from releasetag.build.webapi.http import ApiClient
+    from releasetag.build.webapi.client import ApiClient
 
     config = config_from_args(args)
     config.require_token()

@@ -12,11 +12,11 @@ import argparse
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Tuple
 
-from releasetag.build.webapi import health as api
+from releasetag.build.webapi import health_queries as api
 from releasetag.build.webapi import releases as releases_api
+from releasetag.build.webapi.client import ApiClient, ApiError
 from releasetag.build.webapi.deploys import list_deploys
-from releasetag.build.webapi.http import ApiClient, ApiError
-from releasetag.protocol import sessions as wire
+from releasetag.protocol import session_fields as wire
 from releasetag.protocol.errors import UsageError
 from releasetag.protocol.timefmt import parse_time, to_wire
 

@@ -33,7 +33,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     is asked for frames without them)."""
     from urllib.parse import quote
 
-    from releasetag.build.webapi.http import ApiError
+    from releasetag.build.webapi.client import ApiError
 
     event_id = args.event_id.replace("-", "").lower()
     if len(event_id) != 32 or not all(c in "0123456789abcdef" for c in event_id):

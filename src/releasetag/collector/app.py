@@ -14,7 +14,7 @@ from releasetag.collector.db.store import Store
 
 from . import ingest, issue_pages, issues_api, login, pages, sessions_api, webapi
 from .context import TooManyFailures
-from .http import HTTPError, Request, Response, error_response, json_response
+from .request_response import HTTPError, Request, Response, error_response, json_response
 from .webapi import Context
 
 log = logging.getLogger("releasetag.collector")

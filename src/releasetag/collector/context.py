@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 
 from releasetag.collector.db.store import Store
 
-from .http import HTTPError, Request
+from .request_response import HTTPError, Request
 
 
 class Context:

@@ -31,7 +31,7 @@ from waitress.server import create_server
 from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import BadRequest, Error, RequestHeaderFieldsTooLarge
 
-from .http import MAX_BODY
+from .request_response import MAX_BODY
 
 log = logging.getLogger("releasetag.collector")
 

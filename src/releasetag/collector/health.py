@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from releasetag.protocol import sessions as wire
+from releasetag.protocol import session_fields as wire
 
 from .db.store import Store
 

@@ -21,8 +21,8 @@ from releasetag.protocol.release import release_name_error
 
 from . import session_intake
 from .grouping import exception_values
-from .http import HTTPError, Request, Response, json_response
 from .native import NativeResolver
+from .request_response import HTTPError, Request, Response, json_response
 from .unminify import Resolver
 
 MAX_ENVELOPE = 20 * 1024 * 1024  # raw (possibly compressed) envelope body

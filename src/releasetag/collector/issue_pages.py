@@ -11,9 +11,9 @@ from urllib.parse import quote
 from . import health, health_html, insights, notify
 from .context import Context
 from .html import Html, html, join
-from .http import HTTPError, Request, Response
 from .insights import Issue
 from .pages import code, files_cell, first_line, muted, page, page_number, pager, table
+from .request_response import HTTPError, Request, Response
 
 EVENTS_PER_PAGE = 50
 

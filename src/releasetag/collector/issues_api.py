@@ -21,8 +21,8 @@ from urllib.parse import parse_qs
 
 from . import insights
 from .context import Context, body_object, require_org, require_project, require_release
-from .http import HTTPError, Request, Response, json_response
 from .insights import Issue
+from .request_response import HTTPError, Request, Response, json_response
 from .webapi import event_summary_json
 
 _TOKEN = re.compile(r'(!?[\w.-]+):(?:"([^"]*)"|(\S+))|"([^"]*)"|(\S+)')

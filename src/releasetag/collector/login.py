@@ -9,8 +9,8 @@ from urllib.parse import parse_qs
 
 from .context import Context, TooManyFailures, client_of
 from .html import html
-from .http import Request, Response, html_response
 from .pages import page
+from .request_response import Request, Response, html_response
 
 
 def _form(message: str, status: int) -> Response:

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 from .context import Context
 from .grouping import exception_values
 from .html import Html, html, join
-from .http import HTTPError, Request, Response, html_response
+from .request_response import HTTPError, Request, Response, html_response
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1c22;background:#f6f6f8}

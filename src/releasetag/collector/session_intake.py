@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Dict, List, Optional, Tuple
 
 from releasetag.protocol.release import release_name_error
-from releasetag.protocol.sessions import OUTCOMES, STATUSES
+from releasetag.protocol.session_fields import OUTCOMES, STATUSES
 
 MAX_FUTURE = 300.0  # seconds of clock skew tolerated for a start "in the future"
 MAX_AGGREGATES = 10_000  # buckets in one ``sessions`` item

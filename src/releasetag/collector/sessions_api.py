@@ -14,12 +14,12 @@ import re
 from typing import Any, Dict, List, Optional
 
 from releasetag.protocol.errors import UsageError
-from releasetag.protocol.sessions import parse_period
+from releasetag.protocol.session_fields import parse_period
 from releasetag.protocol.timefmt import parse_time
 
 from . import health
 from .context import Context, require_org
-from .http import HTTPError, Request, Response, json_response
+from .request_response import HTTPError, Request, Response, json_response
 
 _TOKEN = re.compile(r'([\w.-]+):(?:"([^"]*)"|(\S+))|(\S+)')
 

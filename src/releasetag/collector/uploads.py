@@ -22,7 +22,7 @@ from .context import (
     require_release,
     resolve_projects,
 )
-from .http import HTTPError, Request, Response, inflate, json_response, parse_multipart
+from .request_response import HTTPError, Request, Response, inflate, json_response, parse_multipart
 
 log = logging.getLogger("releasetag.collector")
 

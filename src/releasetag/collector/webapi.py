@@ -24,7 +24,7 @@ from .context import (
     resolve_projects,
 )
 from .grouping import exception_values
-from .http import HTTPError, Request, Response, json_response
+from .request_response import HTTPError, Request, Response, json_response
 
 __all__ = ["Context", "check_token", "ROUTES"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..protocol.errors import ConfigurationError
 from .base import SendResult, Transport
-from .http import HttpTransport
+from .http_transport import HttpTransport
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from typing import Any, List, Optional, Tuple
 
     from ..types import Event
-    from .http import HttpTransport
+    from .http_transport import HttpTransport
 
 
 class EventJob:

@@ -39,7 +39,7 @@ class UploadError(ArtifactError):
 
 def get_chunk_options(client: Any, org: str) -> Optional[ChunkOptions]:
     """The server's chunk-upload options, or None when it offers no chunk upload."""
-    from releasetag.build.webapi.http import ApiError
+    from releasetag.build.webapi.client import ApiError
 
     try:
         data = client.json("GET", f"/organizations/{quote(org, safe='')}/chunk-upload/")
@@ -319,7 +319,7 @@ def upload_release_files(
 
     A 409 (the file exists already) counts as done. Returns one result per file.
     """
-    from releasetag.build.webapi.http import ApiError
+    from releasetag.build.webapi.client import ApiError
 
     path = f"/organizations/{quote(org, safe='')}/releases/{quote(release, safe='')}/files/"
     results = []

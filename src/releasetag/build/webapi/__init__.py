@@ -1,6 +1,6 @@
 """The build-time Web API client (docs/protocol.md §3): ``http.ApiClient`` plus one thin module per
 endpoint family (``releases``, ``repos``, ``deploys``)."""
 
-from releasetag.build.webapi.http import ApiClient, ApiError
+from releasetag.build.webapi.client import ApiClient, ApiError
 
 __all__ = ["ApiClient", "ApiError"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from releasetag.build.webapi.http import ApiClient
+from releasetag.build.webapi.client import ApiClient
 from releasetag.build.webapi.releases import release_path
 
 TYPE_CHECKING = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from releasetag.build.webapi.http import ApiClient, ApiError
+from releasetag.build.webapi.client import ApiClient, ApiError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
-from releasetag.protocol.sessions import FINAL_STATUSES, STATUS_RANK
+from releasetag.protocol.session_fields import FINAL_STATUSES, STATUS_RANK
 from releasetag.protocol.timefmt import now_iso
 
 from .database import Database

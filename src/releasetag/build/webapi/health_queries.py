@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any, Dict, List, Optional, Sequence
 from urllib.parse import quote
 
-from releasetag.build.webapi.http import ApiClient, ApiError
-from releasetag.protocol import sessions as wire
+from releasetag.build.webapi.client import ApiClient, ApiError
+from releasetag.protocol import session_fields as wire
 from releasetag.protocol.timefmt import to_wire
 
 NO_SESSIONS_API = "the server does not provide session data"

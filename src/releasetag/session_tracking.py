@@ -23,7 +23,7 @@ import time
 
 from .protocol.envelope import Envelope, Item
 from .protocol.log import get_logger, internal_error
-from .protocol.sessions import OUTCOMES, wire_time
+from .protocol.session_fields import OUTCOMES, wire_time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
