@@ -226,7 +226,7 @@ def test_no_rewrite_and_no_sourcemap_reference(rt, sentry_cli, recorder, tmp_pat
         bad = ("sourcemaps", "upload", "-r", "shop@1.0", "--no-rewrite", *conflict, ".")
         ours, theirs = rt(*bad, cwd=dist), sentry_cli(*bad, cwd=dist)
         assert ours.code == theirs.code == 2, (ours, theirs)
-        assert ours.err.splitlines()[-1] == (
+        assert ours.err.splitlines()[-1].startswith(
             f"error: argument {conflict[0]}: not allowed with argument --no-rewrite"
         )
     args = ("sourcemaps", "upload", "-r", "shop@1.0", "--no-rewrite", "--no-sourcemap-reference",
