@@ -125,41 +125,38 @@ def _cli(tool: str, args) -> Any:
     return run
 
 
-def _cli_scenario(name: str, ours, theirs) -> Scenario:
-    return Scenario(
-        name=f"cli.{name}",
-        title=f"`releasetag {' '.join(ours)}` vs `sentry-cli {' '.join(theirs)}` "
-        "(fresh process each, local server)",
-        variants={"releasetag": _cli("releasetag", ours), "sentry_cli": _cli("sentry-cli", theirs)},
-        reference="sentry_cli",
-        metrics={"wall": "ms", "cpu": "ms"},
-        repeats=15,
-        quick_repeats=3,
-        setup=_cli_setup,
-        teardown=_cli_teardown,
-        goals=(Goal("wall", 8.0, "issue 16", text="<= 8x sentry-cli's median wall time"),),
-        notes="a pure-Python CLI against a native binary: the floor is the interpreter's own "
-        "start (about 15-20 ms here); `python -X importtime` shows the rest",
-    )
-
-
-def _cli_https_scenario(name: str, ours, theirs) -> Scenario:
-    return Scenario(
-        name=f"cli.https.{name}",
-        title=f"`releasetag {' '.join(ours)}` vs `sentry-cli {' '.join(theirs)}` "
-        "over HTTPS (fresh process each, local TLS server)",
-        variants={"releasetag": _cli("releasetag", ours), "sentry_cli": _cli("sentry-cli", theirs)},
-        reference="sentry_cli",
-        metrics={"wall": "ms", "cpu": "ms"},
-        repeats=15,
-        quick_repeats=3,
-        setup=_cli_https_setup,
-        teardown=_cli_https_teardown,
-        goals=(
+def _cli_scenario(name: str, ours, theirs, https: bool = False) -> Scenario:
+    """One CLI command timed against sentry-cli's, over HTTP or (``https``) a TLS server."""
+    if https:
+        where, setup, teardown = (
+            "over HTTPS (fresh process each, local TLS server)",
+            _cli_https_setup,
+            _cli_https_teardown,
+        )
+        goals = (
             Goal("wall", 10.0, "issue 23", text="<= 10x sentry-cli's median wall time"),
             Goal("wall", 150, "issue 23", against="value", text="releasetag median <= 150 ms"),
-        ),
-        notes="the TLS handshake and the CA bundle's load are in both tools' figures",
+        )
+        notes = "the TLS handshake and the CA bundle's load are in both tools' figures"
+    else:
+        where, setup, teardown = "(fresh process each, local server)", _cli_setup, _cli_teardown
+        goals = (Goal("wall", 8.0, "issue 16", text="<= 8x sentry-cli's median wall time"),)
+        notes = (
+            "a pure-Python CLI against a native binary: the floor is the interpreter's own "
+            "start (about 15-20 ms here); `python -X importtime` shows the rest"
+        )
+    return Scenario(
+        name=f"cli.{'https.' if https else ''}{name}",
+        title=f"`releasetag {' '.join(ours)}` vs `sentry-cli {' '.join(theirs)}` {where}",
+        variants={"releasetag": _cli("releasetag", ours), "sentry_cli": _cli("sentry-cli", theirs)},
+        reference="sentry_cli",
+        metrics={"wall": "ms", "cpu": "ms"},
+        repeats=15,
+        quick_repeats=3,
+        setup=setup,
+        teardown=teardown,
+        goals=goals,
+        notes=notes,
     )
 
 
@@ -193,7 +190,7 @@ def _ingest(ctx: Context) -> Dict[str, Any]:
 
 SCENARIOS = [
     *(_cli_scenario(*c) for c in CLI_COMMANDS),
-    *(_cli_https_scenario(*c) for c in CLI_COMMANDS if c[0] != "propose_version"),
+    *(_cli_scenario(*c, https=True) for c in CLI_COMMANDS if c[0] != "propose_version"),
     Scenario(
         name="collector.ingest",
         title="releasetag serve: sustained ingest from 8 concurrent keep-alive senders",

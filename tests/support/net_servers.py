@@ -57,7 +57,8 @@ def _read_body(conn: socket.socket, headers: dict, rest: bytes) -> bytes:
     return rest[length:]
 
 
-def _echo(conn: socket.socket, log: str) -> None:
+def _each_request(conn: socket.socket, log: str):
+    """Each request on ``conn`` (read whole and logged) as (request line, headers)."""
     while True:
         got = _read_head(conn)
         if got is None:
@@ -65,6 +66,11 @@ def _echo(conn: socket.socket, log: str) -> None:
         line, headers, rest = got
         _read_body(conn, headers, rest)
         _log(log, line, headers)
+        yield line, headers
+
+
+def _echo(conn: socket.socket, log: str) -> None:
+    for line, headers in _each_request(conn, log):
         path = line.split(" ")[1]
         if "/redirect/" in path:
             target = path.split("/redirect/", 1)[1]
@@ -82,13 +88,7 @@ def _echo(conn: socket.socket, log: str) -> None:
 
 
 def _raw(conn: socket.socket, log: str, script: list, counter: list) -> None:
-    while True:
-        got = _read_head(conn)
-        if got is None:
-            return
-        line, headers, rest = got
-        _read_body(conn, headers, rest)
-        _log(log, line, headers)
+    for _line, _headers in _each_request(conn, log):
         with LOG_LOCK:
             reply = script[min(counter[0], len(script) - 1)]
             counter[0] += 1

@@ -121,17 +121,24 @@ class Walk:
         links: List[Tuple[str, str]] = [(top, "")]  # folders to walk through a link, in order
         while links:
             path, rel = links.pop(0)
-            try:
-                st = os.stat(path)
-            except OSError as exc:
-                self.skipped.append(Skipped(path, f"cannot read: {exc.strerror or exc}"))
-                continue
-            key = (st.st_dev, st.st_ino)
-            if key in seen:
-                self._again(path, seen[key])
-                continue
-            seen[key] = path
-            yield from self._folder(path, rel, seen, links)
+            if self._first_visit(path, seen):
+                yield from self._folder(path, rel, seen, links)
+
+    def _first_visit(self, path: str, seen: Dict[Tuple[int, int], str]) -> bool:
+        """True when folder ``path`` was not walked yet (noted in ``seen``); a folder that
+        cannot be read, or was reached before (a loop, a bind mount, a second link), is
+        skipped with its reason."""
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            self.skipped.append(Skipped(path, f"cannot read: {exc.strerror or exc}"))
+            return False
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            self._again(path, seen[key])
+            return False
+        seen[key] = path
+        return True
 
     def _again(self, path: str, first: str) -> None:
         """Report a folder reached a second time: a loop when it holds the link's folder."""
@@ -175,17 +182,8 @@ class Walk:
             else:
                 yield entry.path
         for path, sub in folders:
-            try:
-                st = os.stat(path)
-            except OSError as exc:
-                self.skipped.append(Skipped(path, f"cannot read: {exc.strerror or exc}"))
-                continue
-            key = (st.st_dev, st.st_ino)
-            if key in seen:  # a bind mount, or a folder walked through a link earlier
-                self._again(path, seen[key])
-                continue
-            seen[key] = path
-            yield from self._folder(path, sub, seen, links)
+            if self._first_visit(path, seen):
+                yield from self._folder(path, sub, seen, links)
 
 
 def _classify(entry: "os.DirEntry[str]") -> Tuple[str, Optional[str]]:
