@@ -29,6 +29,22 @@ _API = (
     "start_session",
 )
 
+# sentry-sdk's other public names (sentry_api.py)
+_SENTRY_API = (
+    "Hub",
+    "add_attachment",
+    "configure_scope",
+    "flush_async",
+    "get_current_scope",
+    "get_global_scope",
+    "get_isolation_scope",
+    "is_initialized",
+    "profiler",
+    "push_scope",
+    "set_transaction_name",
+)
+VERSION = __version__
+
 __all__ = [
     "__version__",
     "init",
@@ -62,6 +78,21 @@ __all__ = [
     "InputError",
     "UsageError",
     "ArtifactError",
+    "Hub",
+    "add_attachment",
+    "configure_scope",
+    "flush_async",
+    "get_current_scope",
+    "get_global_scope",
+    "get_isolation_scope",
+    "is_initialized",
+    "profiler",
+    "push_scope",
+    "set_transaction_name",
+    "VERSION",
+    "Transport",
+    "HttpTransport",
+    "integrations",
 ]
 
 
@@ -76,6 +107,7 @@ _ERRORS = (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from . import integrations
     from .api import (
         add_breadcrumb,
         capture_event,
@@ -109,6 +141,21 @@ if TYPE_CHECKING:
         UsageError,
     )
     from .scope import Scope, use_isolation_scope
+    from .sentry_api import (
+        Hub,
+        add_attachment,
+        configure_scope,
+        flush_async,
+        get_current_scope,
+        get_global_scope,
+        get_isolation_scope,
+        is_initialized,
+        profiler,
+        push_scope,
+        set_transaction_name,
+    )
+    from .transport.base import Transport
+    from .transport.http_transport import HttpTransport
 
 
 # Hidden from type checkers, which see the imports above: a misspelt name is an error there.
@@ -137,6 +184,20 @@ if not TYPE_CHECKING:
             from .client import Client
 
             return Client
+        if name in _SENTRY_API:
+            from . import sentry_api
+
+            globals()[name] = getattr(sentry_api, name)
+            return globals()[name]
+        if name in ("Transport", "HttpTransport", "integrations"):
+            import importlib
+
+            from .transport import base, http_transport
+
+            integrations = importlib.import_module("releasetag.integrations")
+            globals().update(Transport=base.Transport, integrations=integrations)
+            globals()["HttpTransport"] = http_transport.HttpTransport
+            return globals()[name]
         if name in _ERRORS:
             from .protocol import errors
 

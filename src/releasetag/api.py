@@ -76,6 +76,55 @@ if TYPE_CHECKING:
         auto_session_tracking: Optional[bool] = None,
         session_flush_interval: Optional[float] = None,
         failed_request_status_codes: Optional[Union[int, Iterable[Union[int, range]]]] = None,
+        attach_stacktrace: Optional[bool] = None,
+        max_value_length: Optional[int] = None,
+        event_scrubber: Any = None,
+        data_collection: Optional[Dict[str, Any]] = None,
+        disabled_integrations: Optional[Sequence[Any]] = None,
+        auto_enabling_integrations: Optional[bool] = None,
+        before_send_transaction: Any = None,
+        trace_propagation_targets: Optional[Sequence[str]] = None,
+        # sentry-sdk's options releasetag accepts and does not implement (options_compat.py)
+        traces_sample_rate: Optional[float] = None,
+        traces_sampler: Any = None,
+        enable_tracing: Optional[bool] = None,
+        trace_lifecycle: Any = None,
+        functions_to_trace: Any = None,
+        ignore_spans: Any = None,
+        before_send_span: Any = None,
+        trace_ignore_status_codes: Any = None,
+        enable_db_query_source: Any = None,
+        db_query_source_threshold_ms: Any = None,
+        enable_http_request_source: Any = None,
+        http_request_source_threshold_ms: Any = None,
+        stream_gen_ai_spans: Any = None,
+        instrumenter: Any = None,
+        propagate_traces: Any = None,
+        strict_trace_continuation: Any = None,
+        org_id: Any = None,
+        profiles_sample_rate: Optional[float] = None,
+        profiles_sampler: Any = None,
+        profiler_mode: Any = None,
+        profile_lifecycle: Any = None,
+        profile_session_sample_rate: Optional[float] = None,
+        enable_logs: Optional[bool] = None,
+        before_send_log: Any = None,
+        enable_metrics: Any = None,
+        before_send_metric: Any = None,
+        max_request_body_size: Any = None,
+        socket_options: Any = None,
+        keep_alive: Any = None,
+        proxy_headers: Any = None,
+        cert_file: Any = None,
+        key_file: Any = None,
+        enable_backpressure_handling: Any = None,
+        error_sampler: Any = None,
+        project_root: Any = None,
+        custom_repr: Any = None,
+        add_full_stack: Any = None,
+        max_stack_frames: Any = None,
+        spotlight: Any = None,
+        _experiments: Any = None,
     ) -> Client:
         """Configure releasetag; returns the client. Options: docs/sdk.md."""
         ...
@@ -128,21 +177,38 @@ def _init(dsn: Optional[str], options: Dict[str, Any]) -> Client:
     return client
 
 
-def capture_exception(error: Any = None, **kwargs: Any) -> Optional[str]:
-    """Capture ``error`` (default: the exception being handled); return the event id."""
-    client = current.get_client()
-    return client.capture_exception(error, **kwargs) if client is not None else None
+def capture_exception(error: Any = None, scope: Any = None, **scope_kwargs: Any) -> Optional[str]:
+    """Capture ``error`` (default: the exception being handled); return the event id.
+    ``scope`` or ``tags=``, ``extra=``, ``user=``, ``contexts=``, ``level=``, ``fingerprint=``
+    apply to this event only, as in sentry-sdk."""
+    own = {k: scope_kwargs.pop(k) for k in _OWN_ARGS if k in scope_kwargs}  # releasetag's
+    client, layer, event = scope_mod.capture_args(None, scope, scope_kwargs)
+    if client is None:
+        return None
+    if event:
+        own["event"] = {**event, **(own.get("event") or {})}
+    return client.capture_exception(error, scope=layer, **own)
 
 
-def capture_message(text: Any, level: str = "info", **kwargs: Any) -> Optional[str]:
-    """Capture a message at ``level``; return the event id."""
-    client = current.get_client()
-    return client.capture_message(text, level, **kwargs) if client is not None else None
+_OWN_ARGS = ("handled", "mechanism_type", "hint", "event", "params")
 
 
-def capture_event(event: Event, hint: Optional[Hint] = None) -> Optional[str]:
-    client = current.get_client()
-    return client.capture_event(event, hint) if client is not None else None
+def capture_message(
+    text: Any, level: Optional[str] = None, scope: Any = None, **scope_kwargs: Any
+) -> Optional[str]:
+    """Capture a message at ``level`` (default info); return the event id."""
+    own = {k: scope_kwargs.pop(k) for k in _OWN_ARGS if k in scope_kwargs}  # releasetag's
+    client, layer, _ = scope_mod.capture_args(None, scope, scope_kwargs)
+    if client is None:
+        return None
+    return client.capture_message(text, level or "info", scope=layer, **own)
+
+
+def capture_event(
+    event: Event, hint: Optional[Hint] = None, scope: Any = None, **scope_kwargs: Any
+) -> Optional[str]:
+    client, layer, _ = scope_mod.capture_args(None, scope, scope_kwargs)
+    return client.capture_event(event, hint, scope=layer) if client is not None else None
 
 
 def add_breadcrumb(

@@ -75,6 +75,15 @@ class Client:
         scrubber = _scrubber_for(self.options)
         if scrubber is not None:
             self.processors.append(("scrub", lambda event, hint: scrubber.scrub_event(event)))
+        if self.options.max_value_length or self.options.attach_stacktrace:
+            from . import compat_events as compat
+
+            if self.options.max_value_length:
+                self.processors.append(
+                    ("max_value_length", compat.value_limiter(self.options.max_value_length))
+                )
+            if self.options.attach_stacktrace:
+                self.processors.append(("attach_stacktrace", compat.stack_attacher(self.frames)))
         self.sessions: Optional[SessionTracker] = None
         if self.transport is not None:
             opts = self.options
@@ -88,6 +97,16 @@ class Client:
                 prepare=self.transport.prepare,
             )
         self._set_sdk_info()
+
+    def __enter__(self) -> "Client":  # ``with init(...):`` as with sentry-sdk: closed at the end
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        from . import current
+
+        if current.get_client() is self:
+            current.set_client(None)
+        self.close()
 
     @property
     def active(self) -> bool:
@@ -345,6 +364,7 @@ class Client:
                 self.transport_stats_lost(reports.EVENT_PROCESSOR)
                 return None
         hint.pop("_scope", None)
+        attachments = hint.pop("_attachments", None)
         if self.options.before_send is not None:
             try:
                 event = self.options.before_send(event, hint)
@@ -358,8 +378,11 @@ class Client:
         transport = self.transport
         if transport is None:  # closed by another thread meanwhile
             return None
-        if session_update is not None:
-            if transport.capture_event_with(event, [session_update]):
+        if session_update is not None or attachments:
+            from .compat_events import attachment_items
+
+            items = [session_update] if session_update is not None else []
+            if transport.capture_event_with(event, items + attachment_items(attachments or [])):
                 self.last_event_id = event_id
                 return event_id
             return None
@@ -375,12 +398,15 @@ class Client:
         contexts: Dict[str, Any] = {}
         crumbs: List[Dict[str, Any]] = []
         processors: List[Any] = []
+        user: Any = None
+        attachments: List[Any] = []
         for scope in scope_mod.scopes_for_event(hint.get("_scope")):
             tags.update(scope.tags)
             extra.update(scope.extra)
             contexts.update(scope.contexts)
-            if scope.user:
-                event.setdefault("user", {}).update(scope.user)
+            if scope.user:  # the innermost scope's user, whole (sentry-sdk replaces it too)
+                user = scope.user
+            attachments.extend(scope.attachments)
             if scope.level and "exception" not in event:
                 event["level"] = scope.level
             if scope.fingerprint:
@@ -390,6 +416,10 @@ class Client:
             if scope.breadcrumbs:
                 crumbs.extend(scope.breadcrumbs)
             processors.extend(scope.event_processors)
+        if user and not event.get("user"):
+            event["user"] = dict(user)
+        if attachments:
+            hint["_attachments"] = attachments
         if tags:
             event["tags"] = {**tags, **(event.get("tags") or {})}
         if extra:
@@ -524,6 +554,10 @@ def _scrubber_for(options: Options) -> Optional[Scrubber]:
     """The scrubber the options ask for: keys and PII headers unless ``send_default_pii``,
     values unless ``scrub_values=False``; None when neither."""
     keys, values = not options.send_default_pii, bool(options.scrub_values)
+    if options.event_scrubber is not None:
+        from .compat_events import scrubber_from
+
+        return scrubber_from(options, keys, values)
     if not keys and not values:
         return None
     if keys and values and not options.scrub_patterns and not options.scrub_allow:

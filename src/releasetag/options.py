@@ -10,7 +10,7 @@ from releasetag.protocol.errors import ConfigurationError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, FrozenSet, Mapping, Optional, Sequence, Tuple, Type, Union
+    from typing import Any, Dict, FrozenSet, Mapping, Optional, Sequence, Tuple, Type, Union
 
     from .transport.base import Transport
     from .transport.retry import RetryPolicy
@@ -69,6 +69,15 @@ class Options:
     session_flush_interval: float = 60.0  # seconds between sends of request-mode counts
     # web integrations: response statuses reported as errors (none by default, like 4xx)
     failed_request_status_codes: FrozenSet[int] = frozenset()
+    # sentry-sdk's options with a meaning here (options_compat.py holds the others)
+    attach_stacktrace: bool = False  # message events carry the calling thread's stack
+    max_value_length: Optional[int] = None  # cut message and exception values to this length
+    event_scrubber: Any = None  # a Scrubber, or sentry-sdk's EventScrubber (its denylist)
+    data_collection: Optional[Mapping[str, Any]] = None  # user_info: like send_default_pii
+    disabled_integrations: Tuple[Any, ...] = ()  # integrations (or classes) never set up
+    auto_enabling_integrations: bool = True  # False: no default integration for a library
+    before_send_transaction: Any = None  # stored, never called: releasetag sends no transactions
+    trace_propagation_targets: Any = (".*",)  # URL patterns that get trace headers
 
     def __init__(self, **values: Any) -> None:
         unknown = set(values) - _OPTION_NAMES
@@ -76,6 +85,7 @@ class Options:
             raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
         for name in _OPTION_NAMES:
             setattr(self, name, values[name] if name in values else getattr(Options, name, None))
+        self.sentry_only: Dict[str, Any] = {}  # options_compat.NOT_HERE options the app set
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
@@ -83,6 +93,31 @@ class Options:
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
+
+    # sentry-sdk's ``client.options`` is a dict: ``options["release"]`` reads the same here
+    def __getitem__(self, name: str) -> Any:
+        if name in _OPTION_NAMES:
+            return getattr(self, name)
+        from .options_compat import sentry_value
+
+        try:
+            return sentry_value(getattr(self, "sentry_only", {}), name)
+        except KeyError:
+            raise KeyError(name) from None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.keys()
+
+    def keys(self) -> FrozenSet[str]:
+        from .options_compat import NOT_HERE
+
+        return _OPTION_NAMES | frozenset(NOT_HERE)
 
     def __repr__(self) -> str:
         values = ", ".join(f"{name}={getattr(self, name)!r}" for name in Options.__annotations__)
@@ -127,10 +162,15 @@ def resolve_options(
     Raises ValueError for an invalid explicit release or a malformed DSN.
     """
     env = os.environ if env is None else env
-    unknown = set(kwargs) - _OPTION_NAMES
-    if unknown:
-        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    from . import options_compat as compat
+
+    kwargs = dict(kwargs)
+    sentry_only = compat.split(kwargs, _OPTION_NAMES) if set(kwargs) - _OPTION_NAMES else {}
+    compat.check_types(kwargs)
+    if kwargs.get("send_default_pii") is None and kwargs.get("data_collection"):
+        kwargs["send_default_pii"] = bool(kwargs["data_collection"].get("user_info"))
     opts = Options(**{k: v for k, v in kwargs.items() if v is not None})
+    opts.sentry_only = sentry_only
     opts.dsn = dsn if dsn is not None else _env_value("dsn", env)
     if opts.dsn == "":
         opts.dsn = None
@@ -181,6 +221,8 @@ def resolve_options(
     opts.in_app_exclude = tuple(opts.in_app_exclude)
     opts.ignore_errors = tuple(opts.ignore_errors)
     opts.integrations = tuple(opts.integrations)
+    opts.disabled_integrations = tuple(opts.disabled_integrations)
+    opts.trace_propagation_targets = list(opts.trace_propagation_targets)
     opts.max_breadcrumbs = max(0, int(opts.max_breadcrumbs))
     opts.failed_request_status_codes = status_codes(opts.failed_request_status_codes)
     return opts

@@ -41,6 +41,7 @@ class Scope:
         "event_processors",
         "propagation",
         "session",
+        "attachments",
         "_max_breadcrumbs",
         "__weakref__",  # request processors point back at their scope weakly (no cycle)
     )
@@ -57,6 +58,7 @@ class Scope:
         self.event_processors: List[EventProcessor] = []
         self.propagation: Dict[str, Any] = {}
         self.session: Optional[RequestSession] = None  # the request's or task's session
+        self.attachments: List[Any] = []  # compat_events.Attachment, sent with each event
         self._max_breadcrumbs = max_breadcrumbs
 
     def fork(self) -> "Scope":
@@ -73,6 +75,7 @@ class Scope:
         new.event_processors = list(self.event_processors)
         new.propagation = dict(self.propagation)
         new.session = self.session
+        new.attachments = list(self.attachments)
         new._max_breadcrumbs = self._max_breadcrumbs
         return new
 
@@ -124,6 +127,97 @@ class Scope:
 
     def clear(self) -> None:
         self.__init__(self._max_breadcrumbs)  # type: ignore[misc]
+
+    # --- sentry-sdk's Scope methods (sentry_api.py has the module-level functions) ---------
+    def remove_extra(self, key: str) -> None:
+        self.extra.pop(key, None)
+
+    def remove_context(self, key: str) -> None:
+        self.contexts.pop(key, None)
+
+    def set_transaction_name(self, name: str, source: Optional[str] = None) -> None:
+        self.transaction = name
+
+    def add_attachment(
+        self,
+        bytes: Any = None,  # noqa: A002 - sentry-sdk's argument name
+        filename: Optional[str] = None,
+        path: Optional[str] = None,
+        content_type: Optional[str] = None,
+        add_to_transactions: bool = False,
+    ) -> None:
+        """A file sent with every event captured while this scope applies."""
+        from .compat_events import Attachment
+
+        self.attachments.append(Attachment(bytes, filename, path, content_type))
+
+    def clear_attachments(self) -> None:
+        self.attachments = []
+
+    def capture_exception(
+        self, error: Any = None, scope: Any = None, **scope_kwargs: Any
+    ) -> Optional[str]:
+        """Capture ``error`` with this scope's data on top (sentry-sdk's ``scope=`` and
+        ``tags=``, ``extra=``, ``user=``... apply on top of that)."""
+        client, layer, event = capture_args(self, scope, scope_kwargs)
+        if client is None:
+            return None
+        return client.capture_exception(error, scope=layer, event=event)
+
+    def capture_message(
+        self, message: Any, level: Optional[str] = None, scope: Any = None, **scope_kwargs: Any
+    ) -> Optional[str]:
+        client, layer, event = capture_args(self, scope, scope_kwargs)
+        if client is None:
+            return None
+        return client.capture_message(message, level or "info", scope=layer, event=event)
+
+    def capture_event(
+        self, event: Any, hint: Any = None, scope: Any = None, **scope_kwargs: Any
+    ) -> Optional[str]:
+        client, layer, _ = capture_args(self, scope, scope_kwargs)
+        if client is None:
+            return None
+        return client.capture_event(event, hint, scope=layer)
+
+
+_SCOPE_KWARGS = ("tags", "extra", "user", "contexts", "level", "fingerprint")
+
+
+def capture_args(base: Optional[Scope], scope: Any, kwargs: Dict[str, Any]) -> Any:
+    """(client, the scope layer for the event, event fields) of a sentry-sdk style capture
+    call: ``scope`` (a Scope, or a callable given a copy) or keyword arguments, not both."""
+    from . import current
+
+    if scope is None and not kwargs:  # the plain call: no extra layer (the fast path)
+        chained = base is None or base in scopes_for_event()
+        return current.get_client(), None if chained else base, None
+    if scope is not None and kwargs:
+        raise TypeError("cannot provide scope and kwargs")
+    unknown = set(kwargs) - set(_SCOPE_KWARGS)
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    layer = base.fork() if base is not None else Scope(get_isolation_scope()._max_breadcrumbs)
+    if base is None or base in scopes_for_event():  # its data already reaches the event
+        layer.breadcrumbs.clear()
+        layer.event_processors = []
+        layer.attachments = []
+    if callable(scope):
+        scope(layer)
+    elif isinstance(scope, Scope):
+        layer = scope
+    for key, value in kwargs.get("tags", {}).items():
+        layer.set_tag(key, value)
+    for key, value in kwargs.get("extra", {}).items():
+        layer.set_extra(key, value)
+    for key, value in kwargs.get("contexts", {}).items():
+        layer.set_context(key, value)
+    if "user" in kwargs:
+        layer.set_user(kwargs["user"])
+    if "fingerprint" in kwargs:
+        layer.set_fingerprint(kwargs["fingerprint"])
+    event = {"level": kwargs["level"]} if kwargs.get("level") else None
+    return current.get_client(), layer, event
 
 
 _global_scope = Scope()

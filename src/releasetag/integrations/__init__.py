@@ -186,8 +186,15 @@ def setup_integrations(
     if with_defaults:
         for integration in default_integrations(deferred):
             chosen[integration.identifier] = integration
+        if not getattr(client.options, "auto_enabling_integrations", True):  # sentry-sdk's
+            deferred.clear()  # no library integration by itself (explicit ones still count)
+            chosen = {k: v for k, v in chosen.items() if v.requires_module is None}
     for integration in explicit:
         chosen[integration.identifier] = integration
+    for disabled in getattr(client.options, "disabled_integrations", ()):
+        chosen.pop(getattr(disabled, "identifier", str(disabled)), None)
+        cls_name = (disabled if isinstance(disabled, type) else type(disabled)).__name__
+        deferred[:] = [d for d in deferred if d[1] != cls_name]
     for identifier, integration in list(chosen.items()):
         try:
             integration.setup(client)
