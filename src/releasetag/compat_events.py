@@ -63,7 +63,6 @@ class Attachment:
             length=len(data),
             filename=self.filename,
             content_type=self.content_type or "application/octet-stream",
-            attachment_type="event.attachment",
         )
 
 

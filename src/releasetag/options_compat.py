@@ -180,7 +180,7 @@ def split(options: Dict[str, Any], known: Iterable[str]) -> Dict[str, Any]:
             raise UnknownOptionError(f"unknown option {name!r}{hint}")
         value = sentry_only[name] = options.pop(name)
         default, message = NOT_HERE[name]
-        if value is not None and value != default:
+        if value and value != default:
             warn_once(name, message)
     return sentry_only
 

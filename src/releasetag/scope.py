@@ -181,7 +181,8 @@ class Scope:
         return client.capture_event(event, hint, scope=layer)
 
 
-_SCOPE_KWARGS = ("tags", "extra", "user", "contexts", "level", "fingerprint")
+# sentry-sdk's names (``extras``), and ``extra`` as in set_extra (sentry-sdk drops the event)
+_SCOPE_KWARGS = ("tags", "extras", "extra", "user", "contexts", "level", "fingerprint")
 
 
 def capture_args(base: Optional[Scope], scope: Any, kwargs: Dict[str, Any]) -> Any:
@@ -192,11 +193,16 @@ def capture_args(base: Optional[Scope], scope: Any, kwargs: Dict[str, Any]) -> A
     if scope is None and not kwargs:  # the plain call: no extra layer (the fast path)
         chained = base is None or base in scopes_for_event()
         return current.get_client(), None if chained else base, None
-    if scope is not None and kwargs:
-        raise TypeError("cannot provide scope and kwargs")
     unknown = set(kwargs) - set(_SCOPE_KWARGS)
-    if unknown:
-        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    if unknown or (scope is not None and kwargs):  # sentry-sdk drops such an event silently
+        from releasetag.protocol.log import get_logger
+
+        get_logger().warning(
+            "capture call: %s ignored (scope= or %s)",
+            ", ".join(sorted(unknown)) or "scope",
+            "/".join(_SCOPE_KWARGS),
+        )
+        scope = None
     layer = base.fork() if base is not None else Scope(get_isolation_scope()._max_breadcrumbs)
     if base is None or base in scopes_for_event():  # its data already reaches the event
         layer.breadcrumbs.clear()
@@ -206,11 +212,11 @@ def capture_args(base: Optional[Scope], scope: Any, kwargs: Dict[str, Any]) -> A
         scope(layer)
     elif isinstance(scope, Scope):
         layer = scope
-    for key, value in kwargs.get("tags", {}).items():
+    for key, value in (kwargs.get("tags") or {}).items():
         layer.set_tag(key, value)
-    for key, value in kwargs.get("extra", {}).items():
+    for key, value in {**(kwargs.get("extras") or {}), **(kwargs.get("extra") or {})}.items():
         layer.set_extra(key, value)
-    for key, value in kwargs.get("contexts", {}).items():
+    for key, value in (kwargs.get("contexts") or {}).items():
         layer.set_context(key, value)
     if "user" in kwargs:
         layer.set_user(kwargs["user"])

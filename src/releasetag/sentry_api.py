@@ -60,14 +60,15 @@ def push_scope(callback: Optional[Callable[[Scope], None]] = None) -> Any:
 
 @contextmanager
 def _configured() -> Iterator[Scope]:
-    yield get_current_scope()
+    yield get_isolation_scope()
 
 
 def configure_scope(callback: Optional[Callable[[Scope], None]] = None) -> Any:
-    """sentry-sdk 1.x's ``configure_scope``: the scope that applies from now on."""
+    """sentry-sdk 1.x's ``configure_scope``: the isolation scope (what sentry-sdk 2 gives),
+    so changes last beyond a surrounding ``new_scope()``."""
     if callback is None:
         return _configured()
-    callback(get_current_scope())
+    callback(get_isolation_scope())
     return None
 
 
@@ -124,7 +125,7 @@ class Hub:
 
     @property
     def scope(self) -> Scope:
-        return get_current_scope()
+        return get_isolation_scope()  # as sentry-sdk 2's Hub
 
     def __enter__(self) -> Hub:
         self._pushed = scope_mod.new_scope()
