@@ -194,14 +194,14 @@ _OWN_ARGS = ("handled", "mechanism_type", "hint", "event", "params")
 
 
 def capture_message(
-    text: Any, level: Optional[str] = None, scope: Any = None, **scope_kwargs: Any
+    message: Any, level: Optional[str] = None, scope: Any = None, **scope_kwargs: Any
 ) -> Optional[str]:
     """Capture a message at ``level`` (default info); return the event id."""
     own = {k: scope_kwargs.pop(k) for k in _OWN_ARGS if k in scope_kwargs}  # releasetag's
     client, layer, _ = scope_mod.capture_args(None, scope, scope_kwargs)
     if client is None:
         return None
-    return client.capture_message(text, level or "info", scope=layer, **own)
+    return client.capture_message(message, level or "info", scope=layer, **own)
 
 
 def capture_event(
@@ -212,14 +212,14 @@ def capture_event(
 
 
 def add_breadcrumb(
-    crumb: Optional[Breadcrumb] = None, hint: Optional[Hint] = None, **fields: Any
+    crumb: Optional[Breadcrumb] = None, hint: Optional[Hint] = None, **kwargs: Any
 ) -> None:
     """Record a breadcrumb: ``add_breadcrumb(message=..., category=..., level=..., data=...)``."""
     client = current.get_client()
     if client is None or not client.active:
         return
     data = dict(crumb or {})
-    data.update(fields)
+    data.update(kwargs)
     client.add_breadcrumb(data, hint)
 
 
@@ -243,12 +243,12 @@ def set_context(key: str, value: Optional[Dict[str, Any]]) -> None:
     _safe(lambda: _writable().set_context(key, value))
 
 
-def set_user(user: Optional[Dict[str, Any]]) -> None:
-    _safe(lambda: _writable().set_user(user))
+def set_user(value: Optional[Dict[str, Any]]) -> None:
+    _safe(lambda: _writable().set_user(value))
 
 
-def set_level(level: str) -> None:
-    _safe(lambda: _writable().set_level(level))
+def set_level(value: str) -> None:
+    _safe(lambda: _writable().set_level(value))
 
 
 def _safe(fn: Any) -> None:
@@ -264,8 +264,9 @@ def last_event_id() -> Optional[str]:
     return client.last_event_id if client is not None else None
 
 
-def flush(timeout: Optional[float] = None) -> bool:
-    """Wait until queued events are delivered; False if ``timeout`` passed first."""
+def flush(timeout: Optional[float] = None, callback: Any = None) -> bool:
+    """Wait until queued events are delivered; False if ``timeout`` passed first.
+    (``callback`` is sentry-sdk's; releasetag does not call it.)"""
     client = current.get_client()
     return client.flush(timeout) if client is not None else True
 
@@ -277,7 +278,7 @@ def close(timeout: Optional[float] = None) -> bool:
     return client.close(timeout) if client is not None else True
 
 
-def start_session() -> None:
+def start_session(session_mode: str = "application") -> None:
     """Start a process session (application mode's session, ended by :func:`end_session`
     or at exit). Ends the open one first. No release or no DSN: nothing happens."""
     client = current.get_client()

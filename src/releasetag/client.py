@@ -108,6 +108,9 @@ class Client:
             current.set_client(None)
         self.close()
 
+    def is_active(self) -> bool:  # sentry-sdk's name
+        return self.transport is not None
+
     @property
     def active(self) -> bool:
         """True when events can be sent (a DSN or transport is configured)."""

@@ -164,9 +164,9 @@ def resolve_options(
     env = os.environ if env is None else env
     from . import options_compat as compat
 
+    compat.check_types(kwargs)
     kwargs = dict(kwargs)
     sentry_only = compat.split(kwargs, _OPTION_NAMES) if set(kwargs) - _OPTION_NAMES else {}
-    compat.check_types(kwargs)
     if kwargs.get("send_default_pii") is None and kwargs.get("data_collection"):
         kwargs["send_default_pii"] = bool(kwargs["data_collection"].get("user_info"))
     opts = Options(**{k: v for k, v in kwargs.items() if v is not None})

@@ -103,12 +103,12 @@ class Scope:
             data = serialize(value)
             self.contexts[safe_str(key)] = data if isinstance(data, dict) else {"value": data}
 
-    def set_user(self, user: Optional[Dict[str, Any]]) -> None:
-        data = serialize(user) if user else None
+    def set_user(self, value: Optional[Dict[str, Any]]) -> None:
+        data = serialize(value) if value else None
         self.user = data if isinstance(data, dict) else None
 
-    def set_level(self, level: Optional[str]) -> None:
-        self.level = level
+    def set_level(self, value: Optional[str]) -> None:
+        self.level = value
 
     def set_fingerprint(self, fingerprint: Optional[List[str]]) -> None:
         self.fingerprint = [safe_str(x) for x in fingerprint] if fingerprint else None
@@ -116,8 +116,8 @@ class Scope:
     def set_transaction(self, name: Optional[str]) -> None:
         self.transaction = name
 
-    def add_event_processor(self, processor: EventProcessor) -> None:
-        self.event_processors.append(processor)
+    def add_event_processor(self, func: EventProcessor) -> None:
+        self.event_processors.append(func)
 
     def add_breadcrumb(self, crumb: Breadcrumb) -> None:
         self.breadcrumbs.append(crumb)

@@ -27,6 +27,8 @@ class CapturingTransport(Transport):
         self.events: List[Dict[str, Any]] = []
         #: the payloads of ``session`` and ``sessions`` items, in the order sent
         self.sessions: List[Dict[str, Any]] = []
+        #: (event id, filename, content type, bytes) of each attachment sent with an event
+        self.attachments: List[Any] = []
 
     def capture_event(self, event: Event) -> bool:
         self.events.append(event)
@@ -35,6 +37,12 @@ class CapturingTransport(Transport):
     def capture_event_with(self, event: Event, items: List[Any]) -> bool:
         self.events.append(event)
         self._keep_sessions(items)
+        for item in items:
+            if item.type == "attachment":
+                self.attachments.append(
+                    (event.get("event_id"), item.headers.get("filename"),
+                     item.headers.get("content_type"), item.payload)
+                )  # fmt: skip
         return True
 
     def send_envelope(self, envelope: Any) -> bool:
