@@ -63,7 +63,7 @@ def _fields(event: Dict[str, Any], attachments: List[Any]) -> Dict[str, Any]:
     crumbs = [
         (c.get("category"), c.get("message"), c.get("level"), c.get("data"))
         for c in (event.get("breadcrumbs") or {}).get("values", [])
-        if c.get("category") != "sentry.event"  # noqa: not used by either
+        if c.get("category") != "sentry.event"
     ]
     contexts = {k: v for k, v in (event.get("contexts") or {}).items() if k in ("shop", "payment")}
     return {

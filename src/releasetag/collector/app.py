@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from releasetag.collector.db.store import Store
 
-from . import ingest, issue_pages, issues_api, login, pages, sessions_api, webapi
+from . import attachments, ingest, issue_pages, issues_api, login, pages, sessions_api, webapi
 from .context import TooManyFailures
 from .request_response import HTTPError, Request, Response, error_response, json_response
 from .webapi import Context
@@ -86,6 +86,12 @@ class CollectorApp:
             _compile("POST", r"/api/(?P<project_id>[^/]+)/store/", self._store, False),
             _compile("GET", r"/", pages.index, PAGE),
             _compile("GET", r"/events/(?P<event_id>[^/]+)/", pages.event_page, PAGE),
+            _compile(
+                "GET",
+                r"/events/(?P<event_id>[^/]+)/attachments/(?P<attachment_id>[^/]+)/",
+                attachments.download,
+                PAGE,
+            ),  # noqa: E501
             _compile("GET", r"/releases/(?P<version>[^/]+)/", issue_pages.release_page, PAGE),
             _compile("GET", r"/issues/(?P<issue_id>[^/]+)/", issue_pages.issue_page, PAGE),
             _compile("GET", r"/login/", login.form, False),

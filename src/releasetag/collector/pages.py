@@ -361,11 +361,14 @@ def event_page(ctx: Context, req: Request, event_id: str) -> Response:
                 _frames_html(frames if isinstance(frames, list) else []),
             )
         )
+    from .attachments import attachments_html
+
     body = html(
-        "<h2 class=title>{}</h2>{}<h3>Tags</h3>{}<h3>Stack trace</h3>{}",
+        "<h2 class=title>{}</h2>{}<h3>Tags</h3>{}<h3>Stack trace</h3>{}<h3>Attachments</h3>{}",
         row["title"],
         table(["", ""], facts, ""),
         table(["key", "value"], tag_rows, "no tags"),
         join(reversed(traces)) or Html("<p class=muted>no stack trace</p>"),
+        attachments_html(ctx, row["event_id"]),
     )
     return page(row["title"] or "Event", body)

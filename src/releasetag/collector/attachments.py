@@ -1,0 +1,52 @@
+"""An event's attachments on its page (``/events/{id}/``) and their download
+(``/events/{id}/attachments/{n}/``). A download is always ``application/octet-stream`` with
+``Content-Disposition: attachment``: a file an app sent never renders as a collector page."""
+
+from __future__ import annotations
+
+from typing import Any, List
+from urllib.parse import quote
+
+from .context import Context
+from .html import Html, html, join
+from .request_response import HTTPError, Request, Response
+
+
+def attachments_html(ctx: Context, event_id: str) -> Html:
+    """A list of the event's attachments with their download links (empty: a muted line)."""
+    rows: List[Any] = ctx.store.attachments(event_id)
+    if not rows:
+        return Html("<p class=muted>no attachments</p>")
+    items = [
+        html(
+            '<li><a href="/events/{}/attachments/{}/" download>{}</a> '
+            "<span class=muted>{} bytes, {}</span></li>",
+            quote(event_id),
+            row["id"],
+            row["filename"] or "attachment",
+            row["size"],
+            row["content_type"] or "application/octet-stream",
+        )
+        for row in rows
+    ]
+    return html("<ul class=attachments>{}</ul>", join(items))
+
+
+def download(ctx: Context, req: Request, event_id: str, attachment_id: str) -> Response:
+    """The bytes of one attachment of the event."""
+    row = None
+    if attachment_id.isdigit():
+        row = ctx.store.query_one(
+            "SELECT filename, data FROM attachments WHERE event_id = ? AND id = ?",
+            (event_id.replace("-", "").lower(), int(attachment_id)),
+        )
+    if row is None:
+        raise HTTPError(404, f"event {event_id} has no attachment {attachment_id}")
+    name = str(row["filename"] or "attachment")
+    disposition = "attachment; filename*=UTF-8''" + quote(name, safe="")
+    return Response(
+        bytes(row["data"]),
+        200,
+        "application/octet-stream",
+        [("Content-Disposition", disposition), ("X-Content-Type-Options", "nosniff")],
+    )
