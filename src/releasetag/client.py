@@ -410,7 +410,7 @@ class Client:
             if scope.user:  # the innermost scope's user, whole (sentry-sdk replaces it too)
                 user = scope.user
             attachments.extend(scope.attachments)
-            if scope.level and "exception" not in event:
+            if scope.level:  # every event, exceptions too (as sentry-sdk)
                 event["level"] = scope.level
             if scope.fingerprint:
                 event["fingerprint"] = list(scope.fingerprint)

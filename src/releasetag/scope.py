@@ -222,6 +222,8 @@ def capture_args(base: Optional[Scope], scope: Any, kwargs: Dict[str, Any]) -> A
         layer.set_user(kwargs["user"])
     if "fingerprint" in kwargs:
         layer.set_fingerprint(kwargs["fingerprint"])
+    if kwargs.get("level"):
+        layer.set_level(kwargs["level"])
     event = {"level": kwargs["level"]} if kwargs.get("level") else None
     return current.get_client(), layer, event
 

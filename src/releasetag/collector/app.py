@@ -91,7 +91,7 @@ class CollectorApp:
                 r"/events/(?P<event_id>[^/]+)/attachments/(?P<attachment_id>[^/]+)/",
                 attachments.download,
                 PAGE,
-            ),  # noqa: E501
+            ),
             _compile("GET", r"/releases/(?P<version>[^/]+)/", issue_pages.release_page, PAGE),
             _compile("GET", r"/issues/(?P<issue_id>[^/]+)/", issue_pages.issue_page, PAGE),
             _compile("GET", r"/login/", login.form, False),

@@ -8,6 +8,7 @@ from typing import Any, List
 from urllib.parse import quote
 
 from .context import Context
+from .db.attachment_index import attachment_file
 from .html import Html, html, join
 from .request_response import HTTPError, Request, Response
 
@@ -36,10 +37,7 @@ def download(ctx: Context, req: Request, event_id: str, attachment_id: str) -> R
     """The bytes of one attachment of the event."""
     row = None
     if attachment_id.isdigit():
-        row = ctx.store.query_one(
-            "SELECT filename, data FROM attachments WHERE event_id = ? AND id = ?",
-            (event_id.replace("-", "").lower(), int(attachment_id)),
-        )
+        row = attachment_file(ctx.store, event_id, int(attachment_id))
     if row is None:
         raise HTTPError(404, f"event {event_id} has no attachment {attachment_id}")
     name = str(row["filename"] or "attachment")
