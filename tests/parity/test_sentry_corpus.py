@@ -102,7 +102,9 @@ def test_the_corpus_app_sends_the_same_events(recorder, tmp_path):
                 continue
             section = ALLOWED.get((case, field))
             if section is None or section not in guide:
-                differences.append(f"{case}.{field}: sentry-sdk {value!r}, releasetag {ours[case][field]!r}")
+                differences.append(
+                    f"{case}.{field}: sentry-sdk {value!r}, releasetag {ours[case][field]!r}"
+                )
     assert differences == [], "\n".join(differences)
     # the one accepted-but-not-implemented option the app sets says so, in one line
     assert "option traces_sample_rate" not in ours_log  # 0.0: nothing to say
