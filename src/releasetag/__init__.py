@@ -62,8 +62,30 @@ __all__ = [
     "InputError",
     "UsageError",
     "ArtifactError",
+    # releasetag.tracing
+    "start_transaction",
+    "start_span",
+    "trace",
+    "get_current_span",
+    "update_current_span",
+    "continue_trace",
+    "get_traceparent",
+    "get_baggage",
+    "set_measurement",
 ]
 
+
+_TRACING = (  # releasetag.tracing: sentry-sdk's tracing calls, honest (nothing is measured)
+    "start_transaction",
+    "start_span",
+    "trace",
+    "get_current_span",
+    "update_current_span",
+    "continue_trace",
+    "get_traceparent",
+    "get_baggage",
+    "set_measurement",
+)
 
 _ERRORS = (
     "ReleasetagError",
@@ -109,6 +131,17 @@ if TYPE_CHECKING:
         UsageError,
     )
     from .scope import Scope, use_isolation_scope
+    from .tracing import (
+        continue_trace,
+        get_baggage,
+        get_current_span,
+        get_traceparent,
+        set_measurement,
+        start_span,
+        start_transaction,
+        trace,
+        update_current_span,
+    )
 
 
 # Hidden from type checkers, which see the imports above: a misspelt name is an error there.
@@ -137,6 +170,11 @@ if not TYPE_CHECKING:
             from .client import Client
 
             return Client
+        if name in _TRACING:
+            from . import tracing
+
+            globals()[name] = getattr(tracing, name)
+            return globals()[name]
         if name in _ERRORS:
             from .protocol import errors
 

@@ -390,6 +390,9 @@ class Client:
             if scope.breadcrumbs:
                 crumbs.extend(scope.breadcrumbs)
             processors.extend(scope.event_processors)
+        span = scope_mod.active_span.get()
+        if span is not None:  # releasetag.tracing: the active span's trace context
+            span.apply_to_event(event, contexts)
         if tags:
             event["tags"] = {**tags, **(event.get("tags") or {})}
         if extra:
