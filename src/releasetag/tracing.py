@@ -50,8 +50,8 @@ class Span:
         name: Optional[str] = None,
         **_ignored: Any,
     ) -> None:
-        self.trace_id = trace_id if _is_hex(trace_id, 32) else os.urandom(16).hex()
-        self.span_id = span_id if _is_hex(span_id, 16) else os.urandom(8).hex()
+        self.trace_id: str = trace_id if _is_hex(trace_id, 32) else os.urandom(16).hex()  # type: ignore[assignment]
+        self.span_id: str = span_id if _is_hex(span_id, 16) else os.urandom(8).hex()  # type: ignore[assignment]
         self.parent_span_id = parent_span_id if _is_hex(parent_span_id, 16) else None
         self.same_process_as_parent = same_process_as_parent
         self.sampled = sampled if isinstance(sampled, bool) else None
