@@ -482,9 +482,7 @@ def _header(carrier: Any, name: str) -> Optional[str]:
     return None
 
 
-def _transaction_from(
-    carrier: Any, kwargs: Dict[str, Any], scope: Any = None
-) -> Transaction:
+def _transaction_from(carrier: Any, kwargs: Dict[str, Any], scope: Any = None) -> Transaction:
     kwargs = _span_kwargs(kwargs)
     header = _header(carrier, _trace.HEADER)
     parsed = _trace.parse_header(header) if header else None
