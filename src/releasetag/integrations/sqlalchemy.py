@@ -1,6 +1,7 @@
 """SQLAlchemy, under sentry-sdk's name: each SQL statement an Engine runs becomes a breadcrumb
 (category ``query``, the statement as message, as sentry-sdk records it) with how long it took
-(``data["duration_ms"]``); a statement that fails is recorded too. Parameters are never
+(``data["duration_ms"]``); a statement that fails is recorded too (like sentry-sdk,
+with no level of its own). Parameters are never
 recorded. Enabled by default once the program imports sqlalchemy.
 """
 
@@ -28,7 +29,7 @@ def _before(conn: Any, cursor: Any, statement: Any, parameters: Any, context: An
             pass
 
 
-def _record(statement: Any, context: Any, failed: bool) -> None:
+def _record(statement: Any, context: Any) -> None:
     client = get_client()
     if client is None or client.transport is None:
         return
@@ -39,21 +40,19 @@ def _record(statement: Any, context: Any, failed: bool) -> None:
             data["duration_ms"] = round((time.perf_counter() - start) * 1000.0, 3)
             setattr(context, _START, None)
         crumb = {"message": str(statement), "category": "query", "type": "default", "data": data}
-        if failed:
-            crumb["level"] = "error"
         client.add_breadcrumb(crumb)
     except Exception:
         internal_error("sqlalchemy: recording a query failed")
 
 
 def _after(conn: Any, cursor: Any, statement: Any, parameters: Any, context: Any, *a: Any) -> None:
-    _record(statement, context, False)
+    _record(statement, context)
 
 
 def _error(exception_context: Any) -> None:
     context = getattr(exception_context, "execution_context", None)
     if context is not None and getattr(context, _START, None) is not None:
-        _record(getattr(exception_context, "statement", ""), context, True)
+        _record(getattr(exception_context, "statement", ""), context)
 
 
 def _listen() -> None:
