@@ -30,12 +30,11 @@ def _patch_start() -> None:
                 scope, span, run = get_isolation_scope().fork(), active_span.get(), self.run
 
                 def run_in_scope() -> None:
-                    with use_isolation_scope(scope):
-                        token = active_span.set(span)
-                        try:
-                            run()
-                        finally:
-                            active_span.reset(token)
+                    # a thread starts with a context of its own: set, never reset, so the
+                    # scope is still there when threading.excepthook reports the thread's end
+                    use_isolation_scope(scope).__enter__()
+                    active_span.set(span)
+                    run()
 
                 self.run = run_in_scope  # type: ignore[method-assign]
             except Exception:
