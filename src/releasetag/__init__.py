@@ -93,8 +93,30 @@ __all__ = [
     "Transport",
     "HttpTransport",
     "integrations",
+    # releasetag.tracing
+    "start_transaction",
+    "start_span",
+    "trace",
+    "get_current_span",
+    "update_current_span",
+    "continue_trace",
+    "get_traceparent",
+    "get_baggage",
+    "set_measurement",
 ]
 
+
+_TRACING = (  # releasetag.tracing: sentry-sdk's tracing calls, honest (nothing is measured)
+    "start_transaction",
+    "start_span",
+    "trace",
+    "get_current_span",
+    "update_current_span",
+    "continue_trace",
+    "get_traceparent",
+    "get_baggage",
+    "set_measurement",
+)
 
 _ERRORS = (
     "ReleasetagError",
@@ -156,6 +178,17 @@ if TYPE_CHECKING:
     )
     from .transport.base import Transport
     from .transport.http_transport import HttpTransport
+    from .tracing import (
+        continue_trace,
+        get_baggage,
+        get_current_span,
+        get_traceparent,
+        set_measurement,
+        start_span,
+        start_transaction,
+        trace,
+        update_current_span,
+    )
 
 
 # Hidden from type checkers, which see the imports above: a misspelt name is an error there.
@@ -197,6 +230,11 @@ if not TYPE_CHECKING:
             integrations = importlib.import_module("releasetag.integrations")
             globals().update(Transport=base.Transport, integrations=integrations)
             globals()["HttpTransport"] = http_transport.HttpTransport
+            return globals()[name]
+        if name in _TRACING:
+            from . import tracing
+
+            globals()[name] = getattr(tracing, name)
             return globals()[name]
         if name in _ERRORS:
             from .protocol import errors

@@ -423,6 +423,9 @@ class Client:
             event["user"] = dict(user)
         if attachments:
             hint["_attachments"] = attachments
+        span = scope_mod.active_span.get()
+        if span is not None:  # releasetag.tracing: the active span's trace context
+            span.apply_to_event(event, contexts)
         if tags:
             event["tags"] = {**tags, **(event.get("tags") or {})}
         if extra:

@@ -233,6 +233,8 @@ _root_isolation = Scope()
 _main_thread = threading.main_thread()
 _isolation_var: ContextVar[Optional[Scope]] = ContextVar("releasetag_isolation", default=None)
 _current_var: ContextVar[Optional[Scope]] = ContextVar("releasetag_current", default=None)
+#: the span entered last (``releasetag.tracing``): its ids are the trace context of events
+active_span: ContextVar[Any] = ContextVar("releasetag_span", default=None)
 
 
 def get_global_scope() -> Scope:

@@ -40,7 +40,7 @@ def test_flask_imported_after_init_is_integrated(recorder):
     assert done.returncode == 0, done.stderr
     assert done.stdout.split(" ", 1) == [
         "500",
-        "['atexit', 'excepthook', 'flask', 'logging', 'threading']\n",
+        "['atexit', 'excepthook', 'flask', 'logging', 'stdlib', 'threading']\n",
     ]
     failure, after = recorder.wait_for(lambda r: (lambda e: e if len(e) >= 2 else None)(r.events()))
     exc = failure["exception"]["values"][-1]

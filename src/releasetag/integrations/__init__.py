@@ -18,7 +18,18 @@ from ..current import get_client
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type
+    from typing import (
+        Any,
+        Callable,
+        Dict,
+        FrozenSet,
+        Iterable,
+        List,
+        Optional,
+        Set,
+        Tuple,
+        Type,
+    )
 
     from ..client import Client
 
@@ -33,6 +44,41 @@ class Integration:
     def setup(self, client: Client) -> None:  # pragma: no cover - interface
         """Hook into the program for ``client``; idempotent (init() may run again)."""
         raise NotImplementedError
+
+
+def check_style(value: Optional[str], styles: Tuple[str, ...], owner: str) -> Optional[str]:
+    """A ``transaction_style`` argument, checked (None: not given)."""
+    if value is None or value in styles:
+        return value
+    from ..protocol.errors import ConfigurationError
+
+    raise ConfigurationError(
+        f"{owner}: transaction_style must be one of {', '.join(styles)}, got {value!r}"
+    )
+
+
+def status_codes(value: Any) -> Optional[FrozenSet[int]]:
+    """``failed_request_status_codes`` as sentry-sdk takes it (a set of ints, or a list of
+    ints and ranges) made one set; None when not given. Anything else is a ConfigurationError."""
+    if value is None:
+        return None
+    codes: Set[int] = set()
+    try:
+        for item in value:
+            if isinstance(item, range):
+                codes.update(item)
+            elif isinstance(item, int) and not isinstance(item, bool):
+                codes.add(item)
+            else:
+                raise TypeError(item)
+    except TypeError:
+        from ..protocol.errors import ConfigurationError
+
+        raise ConfigurationError(
+            "failed_request_status_codes must be a set of status codes or a list of codes and "
+            f"ranges, got {value!r}"
+        ) from None
+    return frozenset(codes)
 
 
 def report_unhandled(
@@ -63,6 +109,9 @@ DEFAULT_INTEGRATIONS: List[Tuple[str, str, Optional[str]]] = [
     ("releasetag.integrations.starlette", "StarletteIntegration", "starlette.applications"),
     ("releasetag.integrations.django", "DjangoIntegration", "django"),
     ("releasetag.integrations.celery", "CeleryIntegration", "celery"),
+    ("releasetag.integrations.stdlib", "StdlibIntegration", None),
+    ("releasetag.integrations.redis", "RedisIntegration", "redis"),
+    ("releasetag.integrations.sqlalchemy", "SqlalchemyIntegration", "sqlalchemy"),
 ]
 
 

@@ -67,6 +67,8 @@ class RequestProcessor:
                 name = self.route(self.carrier)
             except Exception:
                 name = None
+            if isinstance(name, tuple):  # (name, source): e.g. transaction_style="endpoint"
+                return name
             if name:
                 return name, "route"
         return self.path(), "url"

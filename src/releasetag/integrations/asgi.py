@@ -173,6 +173,7 @@ async def run_asgi(
     mechanism: str = "asgi",
     route: Optional[RouteName] = None,
     capture_body: bool = False,
+    failed: Any = None,
 ) -> Any:
     """Run one ASGI 3 connection of ``app`` under its own isolation scope. ``route`` names
     the matched route; ``capture_body`` keeps a small request body for events when
@@ -197,7 +198,8 @@ async def run_asgi(
     options = client.options
     if capture_body and options.send_default_pii and asgi_scope["type"] == "http":
         receive = processor.body = _BodyRecorder(receive)
-    failed = options.failed_request_status_codes
+    if failed is None:  # the integration's failed_request_status_codes, else the option's
+        failed = options.failed_request_status_codes
     watcher = _StatusWatcher(send, failed, mechanism) if failed else None
     sessions = client.sessions
     session = scope.session = sessions.start_request() if sessions is not None else None
@@ -322,3 +324,7 @@ class ReleasetagAsgiMiddleware(Middleware):
 
 
 __all__: List[str] = ["ReleasetagAsgiMiddleware", "request_data", "run_asgi"]
+
+
+#: sentry-sdk's name for the ASGI middleware
+SentryAsgiMiddleware = ReleasetagAsgiMiddleware

@@ -67,6 +67,10 @@ class AsyncioIntegration(Integration):
     identifier = "asyncio"
     requires_module = "asyncio"
 
+    def __init__(self, task_spans: bool = True) -> None:
+        """``task_spans`` (sentry-sdk's argument) is accepted: releasetag makes no spans."""
+        self.task_spans = bool(task_spans)
+
     def setup(self, client: Any) -> None:
         global _installed
         if _installed:

@@ -201,7 +201,21 @@ class DjangoIntegration(Integration):
     identifier = "django"
     requires_module = "django"
 
-    def __init__(self, transaction_style: str = "url") -> None:
+    def __init__(
+        self,
+        transaction_style: str = "url",
+        middleware_spans: bool = False,
+        signals_spans: bool = True,
+        cache_spans: bool = False,
+        db_transaction_spans: bool = False,
+        signals_denylist: Any = None,
+        http_methods_to_capture: Any = None,
+        *,
+        failed_request_status_codes: Any = None,
+    ) -> None:
+        """sentry-sdk's arguments; the ``*_spans`` ones are accepted and make no spans
+        (releasetag records no performance data). ``failed_request_status_codes`` and
+        ``http_methods_to_capture``: accepted; failed statuses follow the client option."""
         if transaction_style not in STYLES:
             from ..protocol.errors import ConfigurationError
 

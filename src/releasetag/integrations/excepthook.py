@@ -16,6 +16,10 @@ _installed = False
 class ExcepthookIntegration(Integration):
     identifier = "excepthook"
 
+    def __init__(self, always_run: bool = False) -> None:
+        """``always_run`` (sentry-sdk's argument) is accepted: releasetag's hook always runs."""
+        self.always_run = bool(always_run)
+
     def setup(self, client: Any) -> None:
         global _installed
         if _installed:

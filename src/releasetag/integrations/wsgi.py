@@ -245,3 +245,7 @@ class ReleasetagMiddleware(Middleware):
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> Any:
         return handle_request(self.app, environ, start_response, self.mechanism, self.route)
+
+
+#: sentry-sdk's name for the WSGI middleware
+SentryWsgiMiddleware = ReleasetagMiddleware
