@@ -20,6 +20,9 @@ _API = (
     "isolation_scope",
     "last_event_id",
     "new_scope",
+    "remove_attribute",
+    "set_attribute",
+    "set_attributes",
     "set_context",
     "set_extra",
     "set_level",
@@ -42,6 +45,11 @@ __all__ = [
     "set_extra",
     "set_user",
     "set_level",
+    "set_attribute",
+    "set_attributes",
+    "remove_attribute",
+    "logger",
+    "metrics",
     "new_scope",
     "isolation_scope",
     "last_event_id",
@@ -90,6 +98,9 @@ if TYPE_CHECKING:
         isolation_scope,
         last_event_id,
         new_scope,
+        remove_attribute,
+        set_attribute,
+        set_attributes,
         set_context,
         set_extra,
         set_level,
@@ -98,6 +109,7 @@ if TYPE_CHECKING:
         set_user,
         start_session,
     )
+    from . import logger, metrics
     from .client import Client
     from .detect.release import detect_environment, detect_release
     from .protocol.errors import (
@@ -133,6 +145,10 @@ if not TYPE_CHECKING:
 
             globals()[name] = getattr(release, name)
             return globals()[name]
+        if name in ("logger", "metrics"):  # the modules: releasetag.logger.info(...)
+            import importlib
+
+            return importlib.import_module(f"{__name__}.{name}")
         if name == "Client":
             from .client import Client
 

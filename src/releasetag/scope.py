@@ -41,6 +41,7 @@ class Scope:
         "event_processors",
         "propagation",
         "session",
+        "attributes",
         "_max_breadcrumbs",
         "__weakref__",  # request processors point back at their scope weakly (no cycle)
     )
@@ -57,6 +58,7 @@ class Scope:
         self.event_processors: List[EventProcessor] = []
         self.propagation: Dict[str, Any] = {}
         self.session: Optional[RequestSession] = None  # the request's or task's session
+        self.attributes: Dict[str, Any] = {}  # for logs and metrics (logs.py)
         self._max_breadcrumbs = max_breadcrumbs
 
     def fork(self) -> "Scope":
@@ -73,6 +75,7 @@ class Scope:
         new.event_processors = list(self.event_processors)
         new.propagation = dict(self.propagation)
         new.session = self.session
+        new.attributes = dict(self.attributes)
         new._max_breadcrumbs = self._max_breadcrumbs
         return new
 
@@ -112,6 +115,19 @@ class Scope:
 
     def set_transaction(self, name: Optional[str]) -> None:
         self.transaction = name
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        """An attribute every log and metric captured in this scope carries."""
+        from .telemetry import plain_value
+
+        self.attributes[safe_str(key)] = plain_value(value)
+
+    def set_attributes(self, attributes: Dict[str, Any]) -> None:
+        for key, value in attributes.items():
+            self.set_attribute(key, value)
+
+    def remove_attribute(self, key: str) -> None:
+        self.attributes.pop(key, None)
 
     def add_event_processor(self, processor: EventProcessor) -> None:
         self.event_processors.append(processor)
