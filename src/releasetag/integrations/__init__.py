@@ -63,6 +63,7 @@ DEFAULT_INTEGRATIONS: List[Tuple[str, str, Optional[str]]] = [
     ("releasetag.integrations.starlette", "StarletteIntegration", "starlette.applications"),
     ("releasetag.integrations.django", "DjangoIntegration", "django"),
     ("releasetag.integrations.celery", "CeleryIntegration", "celery"),
+    ("releasetag.integrations.loguru", "LoguruIntegration", "loguru"),
 ]
 
 

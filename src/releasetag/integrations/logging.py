@@ -1,4 +1,5 @@
-"""Log records become breadcrumbs (``level`` and above) and events (``event_level`` and above).
+"""Log records become breadcrumbs (``level`` and above), events (``event_level`` and above)
+and, with ``enable_logs``, Sentry Logs (``sentry_logs_level`` and above; ``logrecords.py``).
 
 The integration sees every record a logger handles, whatever handlers the app configured
 (``dictConfig`` included): it wraps ``logging.Logger.callHandlers`` once. Records of the SDK's
@@ -106,20 +107,25 @@ def record_extras(record: logging.LogRecord) -> Dict[str, Any]:
 
 
 class LoggingIntegration(Integration):
-    """Breadcrumbs from records at ``level`` and above, events at ``event_level`` and above.
+    """Breadcrumbs from records at ``level`` and above, events at ``event_level`` and above,
+    Sentry Logs at ``sentry_logs_level`` and above when the client has ``enable_logs``.
 
-    ``level=None`` turns breadcrumbs off; ``event_level=None`` turns events off.
+    ``None`` turns the one it is given for off; the three are independent.
     """
 
     identifier = "logging"
 
     def __init__(
-        self, level: Optional[int] = logging.INFO, event_level: Optional[int] = logging.ERROR
+        self,
+        level: Optional[int] = logging.INFO,
+        event_level: Optional[int] = logging.ERROR,
+        sentry_logs_level: Optional[int] = logging.INFO,
     ) -> None:
         self.level = level
         self.event_level = event_level
+        self.sentry_logs_level = sentry_logs_level
         # lowest level that needs any work (a huge number: nothing to do)
-        lows = [x for x in (level, event_level) if x is not None]
+        lows = [x for x in (level, event_level, sentry_logs_level) if x is not None]
         self._threshold = min(lows) if lows else 1 << 30
 
     def setup(self, client: Any) -> None:
@@ -144,6 +150,11 @@ class LoggingIntegration(Integration):
                 self._capture(client, record)
             if self.level is not None and levelno >= self.level:
                 self._breadcrumb(client, record)
+            logs_level = self.sentry_logs_level
+            if logs_level is not None and levelno >= logs_level and client.options.enable_logs:
+                from .logrecords import capture_record
+
+                capture_record(record)
         except Exception:
             internal_error("logging: recording a log record failed")
         finally:
