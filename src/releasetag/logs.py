@@ -12,7 +12,6 @@ attributes and scrubbing by value happen on the batcher's thread, not the app's.
 from __future__ import annotations
 
 import os
-import platform
 import sys
 import time
 
@@ -53,6 +52,8 @@ def trace_ids() -> Tuple[str, Optional[str]]:
 
 def default_attributes(client: Client) -> Dict[str, Any]:
     """What every log and metric of ``client`` carries (release, environment, SDK, host)."""
+    import platform  # once per client, at its first log or metric
+
     opts = client.options
     out: Dict[str, Any] = {
         "sentry.sdk.name": client.sdk.get("name", ""),

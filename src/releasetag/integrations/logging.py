@@ -1,5 +1,6 @@
 """Log records become breadcrumbs (``level`` and above), events (``event_level`` and above)
-and, with ``enable_logs``, Sentry Logs (``sentry_logs_level`` and above; ``logrecords.py``).
+and, with ``enable_logs``, Sentry Logs (``sentry_logs_level`` and above; ``capture_record``
+gives them sentry-sdk 2.76's attributes, plus the exception's type, message and stack).
 
 The integration sees every record a logger handles, whatever handlers the app configured
 (``dictConfig`` included): it wraps ``logging.Logger.callHandlers`` once. Records of the SDK's
@@ -14,6 +15,9 @@ import logging
 import threading
 
 from ..current import get_client
+from ..logs import capture_log, project_root
+from ..protocol.telemetry import LOGGING_SEVERITY, severity_of, severity_text
+from ..telemetry import plain_value
 from ..protocol.log import internal_error
 from ..serialize import safe_repr, safe_str, serialize, truncate
 from . import Integration
@@ -152,8 +156,6 @@ class LoggingIntegration(Integration):
                 self._breadcrumb(client, record)
             logs_level = self.sentry_logs_level
             if logs_level is not None and levelno >= logs_level and client.options.enable_logs:
-                from .logrecords import capture_record
-
                 capture_record(record)
         except Exception:
             internal_error("logging: recording a log record failed")
@@ -214,3 +216,72 @@ def _call_handlers(self: logging.Logger, record: logging.LogRecord) -> None:
 def active_levels() -> Iterable[Optional[int]]:
     """(level, event_level) of the active integration (for tests and diagnostics)."""
     return (_active.level, _active.event_level) if _active is not None else (None, None)
+
+
+# --- Sentry Logs ----------------------------------------------------------------------------
+def capture_record(record: logging.LogRecord) -> None:
+    """Queue ``record`` as a log (the caller checked the level and ``enable_logs``)."""
+    number = severity_of(record.levelno, LOGGING_SEVERITY)
+    attrs: Dict[str, Any] = {}
+    extra = record.__dict__.keys() - _STANDARD_ATTRS
+    for key in extra:
+        if isinstance(key, str) and not key.startswith("_"):
+            attrs[key] = plain_value(record.__dict__[key])
+    attrs["sentry.origin"] = "auto.log.stdlib"
+    args = record.args
+    if args:
+        if isinstance(args, tuple):
+            for i, arg in enumerate(args):
+                attrs["sentry.message.parameter.%d" % i] = plain_value(arg)
+        elif isinstance(args, dict):
+            for key, value in args.items():
+                attrs[f"sentry.message.parameter.{key}"] = plain_value(value)
+        if isinstance(record.msg, str):
+            attrs["sentry.message.template"] = record.msg
+    _location(record, attrs)
+    if record.exc_info and record.exc_info[1] is not None:
+        _exception(record, attrs)
+    capture_log(
+        severity_text(number),
+        number,
+        formatted_message(record),
+        attrs,
+        int(record.created * 1e9),
+    )
+
+
+def _location(record: logging.LogRecord, attrs: Dict[str, Any]) -> None:
+    if record.lineno:
+        attrs["code.line.number"] = record.lineno
+    path = record.pathname
+    if path:
+        root = project_root()
+        attrs["code.file.path"] = (
+            path[len(root) + 1 :] if root and path.startswith(root) else path
+        )
+    if record.funcName:
+        attrs["code.function.name"] = record.funcName
+    if record.thread:
+        attrs["thread.id"] = record.thread
+    if record.threadName:
+        attrs["thread.name"] = record.threadName
+    if record.process:
+        attrs["process.pid"] = record.process
+    if record.processName:
+        attrs["process.executable.name"] = record.processName
+    if record.name:
+        attrs["logger.name"] = record.name
+
+
+def _exception(record: logging.LogRecord, attrs: Dict[str, Any]) -> None:
+    import traceback
+
+    info = record.exc_info
+    assert info is not None and info[1] is not None
+    exc = info[1]
+    attrs["exception.type"] = type(exc).__qualname__
+    attrs["exception.message"] = plain_value(str(exc)) if str(exc) else ""
+    try:
+        attrs["exception.stacktrace"] = "".join(traceback.format_exception(*info))[-8192:]
+    except Exception:
+        pass
