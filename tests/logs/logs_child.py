@@ -34,7 +34,7 @@ sdk.logger.debug("lists", attributes={"ids": [1, 2, 3], "names": ["a", "b"], "mi
 sdk.logger.fatal("object {thing}", thing=object.__new__(type("Thing", (), {"__repr__": lambda s: "<T>"})))
 sdk.set_attribute("tenant", "acme")
 logging.getLogger("shop.orders").warning("stock %s low: %d left", "apples", 3, extra={"sku": "A1"})
-logging.getLogger("shop.orders").info("dict %(a)s", {"a": "x"})
+logging.getLogger("shop.orders").error("dict %(a)s", {"a": "x"})
 loguru_logger.bind(region="eu").info("loguru says {}", "hi")
 sdk.metrics.count("orders.paid", 1, attributes={"shop": "eu"})
 sdk.metrics.gauge("queue.depth", 7.5, unit="item")
