@@ -84,6 +84,7 @@ _ERRORS = (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from . import logger, metrics
     from .api import (
         add_breadcrumb,
         capture_event,
@@ -109,7 +110,6 @@ if TYPE_CHECKING:
         set_user,
         start_session,
     )
-    from . import logger, metrics
     from .client import Client
     from .detect.release import detect_environment, detect_release
     from .protocol.errors import (

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["trace", "debug", "info", "warning", "error", "fatal"]
 
 
-class _KeepMissing(dict):  # type: ignore[type-arg]
+class _KeepMissing(dict):
     """Format parameters where an unknown name stays ``{name}``."""
 
     def __missing__(self, key: str) -> str:

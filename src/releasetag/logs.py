@@ -83,8 +83,11 @@ def scope_attributes(attributes: Dict[str, Any], client: Client) -> None:
         for scope in reversed(scopes):
             user = scope.user
             if user:
-                for name, key in (("user.id", "id"), ("user.name", "username"),
-                                  ("user.email", "email")):
+                for name, key in (
+                    ("user.id", "id"),
+                    ("user.name", "username"),
+                    ("user.email", "email"),
+                ):
                     if user.get(key) is not None and name not in attributes:
                         attributes[name] = plain_value(user[key])
                 break

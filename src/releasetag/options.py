@@ -10,7 +10,18 @@ from releasetag.protocol.errors import ConfigurationError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, FrozenSet, Mapping, Optional, Sequence, Tuple, Type, Union
+    from typing import (
+        Any,
+        Callable,
+        Dict,
+        FrozenSet,
+        Mapping,
+        Optional,
+        Sequence,
+        Tuple,
+        Type,
+        Union,
+    )
 
     from .transport.base import Transport
     from .transport.retry import RetryPolicy

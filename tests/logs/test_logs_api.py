@@ -58,9 +58,9 @@ def test_template_parameters_and_attributes(transport):
     assert attrs["sentry.release"]["value"] == "shop@1"
     assert attrs["sentry.severity_number"]["value"] == 13
     assert second["body"] == "{0} positional"  # format failed: the raw template
-    assert third["body"] == "no params {here}" and "sentry.message.template" not in third[
-        "attributes"
-    ]
+    assert (
+        third["body"] == "no params {here}" and "sentry.message.template" not in third["attributes"]
+    )
 
 
 def test_scope_attributes_innermost_wins_and_the_trace_is_the_errors(transport):
@@ -182,15 +182,22 @@ _values = st.one_of(
 _names = st.text(st.characters(categories=("L",)), min_size=1, max_size=8)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(template=st.text(max_size=40), params=st.dictionaries(_names, _values, max_size=3),
-       attributes=st.dictionaries(st.text(max_size=8), _values, max_size=3))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    template=st.text(max_size=40),
+    params=st.dictionaries(_names, _values, max_size=3),
+    attributes=st.dictionaries(st.text(max_size=8), _values, max_size=3),
+)
 def test_any_template_params_and_values_give_a_valid_log(transport, template, params, attributes):
     t = transport(enable_logs=True, scrub_values=False)
     releasetag.logger.info(template, attributes=attributes, **params)
     (log,) = _logs(t)
     try:
-        expected = template.format_map(releasetag.logger._KeepMissing(params)) if params else template
+        expected = (
+            template.format_map(releasetag.logger._KeepMissing(params)) if params else template
+        )
     except Exception:
         expected = template
     assert log["body"] == expected

@@ -66,9 +66,7 @@ def test_a_rate_limited_log_category_waits_while_errors_go_on(recorder):
 
 @pytest.mark.slow
 def test_dropped_logs_reach_the_server_as_log_item_and_log_byte(recorder):
-    releasetag.init(
-        dsn=recorder.dsn(), enable_logs=True, before_send_log=lambda log, hint: None
-    )
+    releasetag.init(dsn=recorder.dsn(), enable_logs=True, before_send_log=lambda log, hint: None)
     try:
         releasetag.logger.info("dropped one")
         releasetag.logger.info("dropped two")

@@ -16,10 +16,10 @@ import threading
 
 from ..current import get_client
 from ..logs import capture_log, project_root
-from ..protocol.telemetry import LOGGING_SEVERITY, severity_of, severity_text
-from ..telemetry import plain_value
 from ..protocol.log import internal_error
+from ..protocol.telemetry import LOGGING_SEVERITY, severity_of, severity_text
 from ..serialize import safe_repr, safe_str, serialize, truncate
+from ..telemetry import plain_value
 from . import Integration
 
 TYPE_CHECKING = False
@@ -256,9 +256,7 @@ def _location(record: logging.LogRecord, attrs: Dict[str, Any]) -> None:
     path = record.pathname
     if path:
         root = project_root()
-        attrs["code.file.path"] = (
-            path[len(root) + 1 :] if root and path.startswith(root) else path
-        )
+        attrs["code.file.path"] = path[len(root) + 1 :] if root and path.startswith(root) else path
     if record.funcName:
         attrs["code.function.name"] = record.funcName
     if record.thread:
