@@ -27,6 +27,7 @@ from .protocol.telemetry import (
     MAX_ITEMS_PER_LOG_ITEM,
     typed,
 )
+from .integrations._trace import ensure_trace
 from .telemetry import plain_value
 from .transport import reports
 
@@ -35,19 +36,21 @@ if TYPE_CHECKING:
     from typing import Any, Dict, Optional, Tuple
 
     from .client import Client
+    from .scope import Scope
     from .scrub import Scrubber
     from .telemetry import Batcher
 
 _NOT_SCRUBBED = ("sentry.", "code.", "thread.", "process.", "logger.", "server.address")
 
 
-def trace_ids() -> Tuple[str, Optional[str]]:
+def trace_ids(scope: Optional[Scope] = None) -> Tuple[str, Optional[str]]:
     """(trace id, span id or None) of the current request or task: the one function logs and
     metrics read the trace through, so a log and an error of one request share a trace."""
-    from .integrations._trace import ensure_trace
-
-    prop = ensure_trace(scope_mod.get_isolation_scope())
-    return prop["trace_id"], None
+    iso = scope if scope is not None else scope_mod.get_isolation_scope()
+    trace_id = iso.propagation.get("trace_id")
+    if trace_id is None:
+        trace_id = ensure_trace(iso)["trace_id"]
+    return trace_id, None
 
 
 def default_attributes(client: Client) -> Dict[str, Any]:
@@ -70,27 +73,41 @@ def default_attributes(client: Client) -> Dict[str, Any]:
     return out
 
 
-def scope_attributes(attributes: Dict[str, Any], client: Client) -> None:
+def scope_attributes(
+    attributes: Dict[str, Any], client: Client, iso: Optional[Scope] = None
+) -> None:
     """Add the scopes' attributes (and the user's, with ``send_default_pii``) that
     ``attributes`` does not have yet: the innermost scope wins."""
-    scopes = scope_mod.scopes_for_event()
-    for scope in reversed(scopes):
-        if scope.attributes:
+    iso = iso if iso is not None else scope_mod.get_isolation_scope()
+    scopes = (scope_mod.get_current_scope(), iso, scope_mod.get_global_scope())
+    for scope in scopes:
+        if scope is not None and scope.attributes:
             for key, value in scope.attributes.items():
                 if key not in attributes:
                     attributes[key] = value
     if client.options.send_default_pii:
-        for scope in reversed(scopes):
-            user = scope.user
-            if user:
-                for name, key in (
-                    ("user.id", "id"),
-                    ("user.name", "username"),
-                    ("user.email", "email"),
-                ):
-                    if user.get(key) is not None and name not in attributes:
-                        attributes[name] = plain_value(user[key])
-                break
+        _user_attributes(attributes, scopes)
+
+
+def _user_attributes(attributes: Dict[str, Any], scopes: Any) -> None:
+    for scope in scopes:
+        user = scope.user if scope is not None else None
+        if user:
+            for name, key in (
+                ("user.id", "id"),
+                ("user.name", "username"),
+                ("user.email", "email"),
+            ):
+                if user.get(key) is not None and name not in attributes:
+                    attributes[name] = plain_value(user[key])
+            return
+
+
+def add_defaults(attributes: Dict[str, Any], defaults: Dict[str, Any]) -> None:
+    """The client's attributes (release, environment, SDK...) that ``attributes`` lacks."""
+    for key, value in defaults.items():
+        if key not in attributes:
+            attributes[key] = value
 
 
 def capture_log(
@@ -118,11 +135,9 @@ def _capture(
     attributes: Dict[str, Any],
     time_ns: Optional[int],
 ) -> None:
-    scope_attributes(attributes, client)
-    for key, value in client.telemetry_defaults().items():
-        if key not in attributes:
-            attributes[key] = value
-    trace_id, span_id = trace_ids()
+    iso = scope_mod.get_isolation_scope()
+    scope_attributes(attributes, client, iso)
+    trace_id, span_id = trace_ids(iso)
     log: Dict[str, Any] = {
         "severity_text": severity_text,
         "severity_number": severity_number,
@@ -133,7 +148,8 @@ def _capture(
         "span_id": span_id,
     }
     before = client.options.before_send_log
-    if before is not None:
+    if before is not None:  # it sees every attribute (the batcher adds the defaults otherwise)
+        add_defaults(attributes, client.telemetry_defaults())
         try:
             kept = before(log, {})
         except Exception:
@@ -158,16 +174,23 @@ def record_lost(client: Client, reason: str, log: Dict[str, Any]) -> None:
     try:
         from .telemetry import make_item
 
-        size = len(make_item(LOG_ITEM, LOG_CONTENT_TYPE, [to_wire(dict(log), None)]).payload)
+        wire = to_wire(dict(log), None, client.telemetry_defaults())
+        size = len(make_item(LOG_ITEM, LOG_CONTENT_TYPE, [wire]).payload)
     except Exception:
         size = 0
     if size:
         transport.record_lost(reason, LOG_BYTE_CATEGORY, size)
 
 
-def to_wire(log: Dict[str, Any], scrubber: Optional[Scrubber]) -> Dict[str, Any]:
+def to_wire(
+    log: Dict[str, Any], scrubber: Optional[Scrubber], defaults: Optional[Dict[str, Any]] = None
+) -> Dict[str, Any]:
     """One ``Log`` as it travels in the container (attributes typed, secrets filtered)."""
-    attributes = log.get("attributes") or {}
+    attributes = log.get("attributes")
+    if not isinstance(attributes, dict):
+        attributes = {}
+    if defaults:
+        add_defaults(attributes, defaults)
     attributes.setdefault("sentry.severity_number", log.get("severity_number"))
     attributes.setdefault("sentry.severity_text", log.get("severity_text"))
     body = str(log.get("body"))
@@ -205,11 +228,12 @@ def make_batcher(client: Client, send: Any) -> Batcher:
     from .telemetry import Batcher
 
     scrubber = client.log_scrubber
+    defaults = client.telemetry_defaults()
     return Batcher(
         send,
         LOG_ITEM,
         LOG_CONTENT_TYPE,
-        lambda log: to_wire(log, scrubber),
+        lambda log: to_wire(log, scrubber, defaults),
         per_item=MAX_ITEMS_PER_LOG_ITEM,
         interval=client.options.logs_flush_interval,
         max_buffer=client.options.logs_buffer_size,

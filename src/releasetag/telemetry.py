@@ -57,21 +57,19 @@ class Batcher:
 
     def _reset(self) -> None:
         self._buffer: List[Dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._send_lock = threading.Lock()  # batches reach the transport in order
+        # re-entrant: a log made while this thread holds them (a warning logged during a
+        # send, a garbage collection) queues, or sends, without deadlock
+        self._lock = threading.RLock()
+        self._send_lock = threading.RLock()  # batches reach the transport in order
         self._wake = threading.Event()
         self._thread: Optional[threading.Thread] = None
-        self._pid = -1
         self._running = True
         self._local = threading.local()
 
     # --- app thread -------------------------------------------------------------------
     def add(self, entry: Dict[str, Any]) -> None:
         """Queue one entry (never raises, never drops: a full buffer is sent right here)."""
-        local = self._local
-        if getattr(local, "busy", False):  # a log made while this thread sends a batch
-            return
-        if self._pid != os.getpid() and not self._start():
+        if self._thread is None and not self._start():  # (a fork resets _thread)
             self._flush_here([entry])
             return
         with self._lock:
@@ -86,7 +84,7 @@ class Batcher:
 
     def _start(self) -> bool:
         with self._lock:
-            if self._pid == os.getpid():
+            if self._thread is not None:
                 return True
             thread = threading.Thread(
                 target=self._loop, name=f"releasetag.{self.item_type}-batcher", daemon=True
@@ -95,7 +93,7 @@ class Batcher:
                 thread.start()
             except RuntimeError:  # interpreter shutting down: no new threads
                 return False
-            self._thread, self._pid = thread, os.getpid()
+            self._thread = thread
         return True
 
     # --- flusher thread ---------------------------------------------------------------
