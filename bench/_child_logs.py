@@ -1,7 +1,9 @@
 """Child of bench/scn_logs.py: the app thread's cost of one Sentry Log, and an outage.
 
-    python bench/_child_logs.py MODE SDK DSN N     MODE: logging | logger;  SDK: bare | releasetag | sentry_sdk
-    python bench/_child_logs.py outage SDK PORT N  (N records while nothing listens on PORT)
+    python bench/_child_logs.py MODE SDK DSN N      MODE: logging | logger
+    python bench/_child_logs.py outage SDK PORT N   (N records while nothing listens on PORT)
+
+SDK: bare | releasetag | sentry_sdk.
 
 ``logging``: ``logger.info("order %s paid", i)`` through the logging integration with logs
 enabled; ``logger``: ``<sdk>.logger.info("order {order_id} paid", order_id=i)``. Calls run in

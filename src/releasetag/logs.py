@@ -18,6 +18,7 @@ import time
 from . import current
 from . import scope as scope_mod
 from ._version import __version__
+from .integrations._trace import ensure_trace
 from .protocol.log import get_logger, internal_error
 from .protocol.telemetry import (
     LOG_BYTE_CATEGORY,
@@ -27,7 +28,6 @@ from .protocol.telemetry import (
     MAX_ITEMS_PER_LOG_ITEM,
     typed,
 )
-from .integrations._trace import ensure_trace
 from .telemetry import plain_value
 from .transport import reports
 
@@ -101,6 +101,9 @@ def _user_attributes(attributes: Dict[str, Any], scopes: Any) -> None:
                 if user.get(key) is not None and name not in attributes:
                     attributes[name] = plain_value(user[key])
             return
+
+
+_USER_ATTRIBUTES = (("user.id", "id"), ("user.name", "username"), ("user.email", "email"))
 
 
 def add_defaults(attributes: Dict[str, Any], defaults: Dict[str, Any]) -> None:
