@@ -17,7 +17,18 @@ from .scope import Scope
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Iterable, Iterator, Optional, Pattern, Sequence, Type, Union
+    from typing import (
+        Any,
+        Callable,
+        Dict,
+        Iterable,
+        Iterator,
+        Optional,
+        Pattern,
+        Sequence,
+        Type,
+        Union,
+    )
 
     from .client import Client
     from .integrations import Integration
@@ -76,6 +87,12 @@ if TYPE_CHECKING:
         auto_session_tracking: Optional[bool] = None,
         session_flush_interval: Optional[float] = None,
         failed_request_status_codes: Optional[Union[int, Iterable[Union[int, range]]]] = None,
+        enable_logs: Optional[bool] = None,
+        before_send_log: Optional[Callable[[Dict[str, Any], Dict[str, Any]], Any]] = None,
+        enable_metrics: Optional[bool] = None,
+        before_send_metric: Optional[Callable[[Dict[str, Any], Dict[str, Any]], Any]] = None,
+        logs_flush_interval: Optional[float] = None,
+        logs_buffer_size: Optional[int] = None,
     ) -> Client:
         """Configure releasetag; returns the client. Options: docs/sdk.md."""
         ...
