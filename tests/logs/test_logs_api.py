@@ -49,7 +49,18 @@ def test_template_parameters_and_attributes(transport):
     releasetag.logger.warning("user {name} ({id})", name="ann", id=7, attributes={"x": 1.5})
     releasetag.logger.info("{0} positional", x=1)
     releasetag.logger.error("no params {here}")
-    first, second, third = _logs(t)
+
+    class Hostile:
+        def __format__(self, spec):
+            raise RuntimeError("no")
+
+        def __repr__(self):
+            raise RuntimeError("no repr either")
+
+    releasetag.logger.info("value {v}", v=Hostile())
+    first, second, third, fourth = _logs(t)
+    assert fourth["body"] == "value {v}"
+    assert fourth["attributes"]["sentry.message.parameter.v"]["type"] == "string"
     assert first["body"] == "user ann (7)" and first["level"] == "warn"
     attrs = first["attributes"]
     assert attrs["sentry.message.template"]["value"] == "user {name} ({id})"

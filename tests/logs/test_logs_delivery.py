@@ -82,3 +82,25 @@ def test_dropped_logs_reach_the_server_as_log_item_and_log_byte(recorder):
                     counts[(entry["reason"], entry["category"])] = entry["quantity"]
     assert counts[("before_send", "log_item")] == 2
     assert counts[("before_send", "log_byte")] > 200
+
+
+@pytest.mark.slow
+def test_logs_waiting_at_exit_and_in_a_forked_child_are_sent(recorder, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(os.path.dirname(here))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(root, "src"), root]))
+    with open(tmp_path / "out.txt", "wb") as out:
+        proc = subprocess.run(
+            [sys.executable, os.path.join(here, "exit_child.py"), recorder.dsn()],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=60,
+        )
+    assert proc.returncode == 0, (tmp_path / "out.txt").read_text()
+    # each log once: the child does not send what the parent had waiting
+    assert sorted(_bodies(recorder)) == ["child 1", "parent after fork", "parent before fork"]
