@@ -89,7 +89,8 @@ def outage(sdk_name: str, port: int, n: int) -> None:
     recorder = Recorder(port)
     try:
         assert sdk is not None
-        sdk.flush(60)
+        flushed = sdk.flush(60)
+        stats = sdk.delivery_stats() if sdk_name == "releasetag" else {}
         received = 0
         for envelope in recorder.envelopes():
             for item in envelope.items:
@@ -97,7 +98,8 @@ def outage(sdk_name: str, port: int, n: int) -> None:
                     received += len(item.json()["items"])
     finally:
         recorder.stop()
-    print("RESULT " + json.dumps({"delivered": received}))
+    dropped = stats.get("dropped") if stats else None
+    print("RESULT " + json.dumps({"delivered": received, "flushed": flushed, "dropped": dropped}))
 
 
 if __name__ == "__main__":

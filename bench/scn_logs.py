@@ -42,7 +42,10 @@ def _outage(sdk: str):
         n = 100_000
         port = _free_port()
         res = ctx.run_child("_child_logs.py", "outage", sdk, port, n, timeout=240, env=_env(ctx))
-        ctx.notes.setdefault("logs.outage", {}).setdefault("delivered of", {})[sdk] = n
+        notes = ctx.notes.setdefault("logs.outage", {})
+        notes.setdefault("delivered of", {})[sdk] = n
+        notes.setdefault("flush finished", {})[sdk] = res.get("flushed")
+        notes.setdefault("dropped (its own count)", {})[sdk] = res.get("dropped")
         return float(res["delivered"])
 
     return run

@@ -100,10 +100,12 @@ class Batcher:
     def _loop(self) -> None:
         self._local.busy = True
         while self._running:
-            self._wake.wait(self.interval)
+            woken = self._wake.wait(self.interval)
             self._wake.clear()
             try:
-                self._flush_buffer()
+                # woken by a full batch: full batches only (the rest waits for more), so a
+                # burst travels in as few envelopes as it can; on the timer: everything
+                self._flush_buffer(full_only=woken and self._running)
             except Exception:
                 internal_error(f"sending a batch of {self.item_type} items failed")
 
@@ -129,9 +131,14 @@ class Batcher:
     def pending(self) -> int:
         return len(self._buffer)
 
-    def _flush_buffer(self) -> None:
+    def _flush_buffer(self, full_only: bool = False) -> None:
         with self._lock:
-            entries, self._buffer = self._buffer, []
+            entries = self._buffer
+            if full_only:
+                cut = len(entries) - len(entries) % self.per_item
+                entries, self._buffer = entries[:cut], entries[cut:]
+            else:
+                self._buffer = []
         if entries:
             self._flush_here(entries)
 
