@@ -30,6 +30,7 @@ from .protocol.telemetry import (
 )
 from .telemetry import plain_value
 from .transport import reports
+from .transport.reports import CALLBACK_ERROR
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -157,7 +158,8 @@ def _capture(
             kept = before(log, {})
         except Exception:
             get_logger().warning("before_send_log raised; the log is dropped", exc_info=True)
-            kept = None
+            record_lost(client, CALLBACK_ERROR, log)
+            return
         if kept is None:
             record_lost(client, reports.BEFORE_SEND, log)
             return

@@ -26,6 +26,7 @@ from .protocol.telemetry import (
 )
 from .telemetry import plain_value
 from .transport import reports
+from .transport.reports import CALLBACK_ERROR
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -97,9 +98,10 @@ def _queue(client: Client, metric: Dict[str, Any]) -> None:
             kept = before(metric, {})
         except Exception:
             get_logger().warning("before_send_metric raised; the metric is dropped", exc_info=True)
-            kept = None
+            _record_lost(client, metric, CALLBACK_ERROR)
+            return
         if kept is None:
-            _record_lost(client, metric)
+            _record_lost(client, metric, reports.BEFORE_SEND)
             return
         metric = kept
     batcher = client.metric_batcher()
@@ -107,16 +109,16 @@ def _queue(client: Client, metric: Dict[str, Any]) -> None:
         batcher.add(metric)
 
 
-def _record_lost(client: Client, metric: Dict[str, Any]) -> None:
+def _record_lost(client: Client, metric: Dict[str, Any], reason: str) -> None:
     transport = client.transport
     if transport is None:
         return
-    transport.record_lost(reports.BEFORE_SEND, METRIC_CATEGORY)
+    transport.record_lost(reason, METRIC_CATEGORY)
     try:
         from .telemetry import make_item
 
         item = make_item(METRIC_ITEM, METRIC_CONTENT_TYPE, [to_wire(metric)])
-        transport.record_lost(reports.BEFORE_SEND, METRIC_BYTE_CATEGORY, len(item.payload))
+        transport.record_lost(reason, METRIC_BYTE_CATEGORY, len(item.payload))
     except Exception:
         pass
 

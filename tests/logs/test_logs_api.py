@@ -94,16 +94,20 @@ def test_before_send_log_changes_or_drops_and_drops_are_counted(transport):
     def before(log, hint):
         if "secret" in log["body"]:
             return None
+        if "raise" in log["body"]:
+            raise RuntimeError("a bug in the callback")
         log["attributes"]["seen"] = True
         return log
 
     t = transport(enable_logs=True, before_send_log=before)
     releasetag.logger.info("kept")
     releasetag.logger.info("secret stuff")
+    releasetag.logger.info("raise here")
     (log,) = _logs(t)
     assert log["attributes"]["seen"] == {"value": True, "type": "boolean"}
     lost = dict(t.stats.dropped)
     assert lost[("before_send", "log_item")] == 1 and lost[("before_send", "log_byte")] > 100
+    assert lost[("callback_error", "log_item")] == 1
 
 
 def test_batches_hold_at_most_100_logs(transport):

@@ -19,6 +19,7 @@ BEFORE_SEND = "before_send"
 EVENT_PROCESSOR = "event_processor"
 SEND_ERROR = "send_error"
 CACHE_OVERFLOW = "cache_overflow"
+CALLBACK_ERROR = "callback_error"  # before_send_log / before_send_metric raised (sentry-sdk's)
 INTERNAL_SDK_ERROR = "internal_sdk_error"  # the SDK failed on the event (a bug): counted
 
 
