@@ -15,11 +15,8 @@ import logging
 import threading
 
 from ..current import get_client
-from ..logs import capture_log, project_root
 from ..protocol.log import internal_error
-from ..protocol.telemetry import LOGGING_SEVERITY, severity_of, severity_text
 from ..serialize import safe_repr, safe_str, serialize, truncate
-from ..telemetry import plain_value
 from . import Integration
 
 TYPE_CHECKING = False
@@ -221,6 +218,11 @@ def active_levels() -> Iterable[Optional[int]]:
 # --- Sentry Logs ----------------------------------------------------------------------------
 def capture_record(record: logging.LogRecord) -> None:
     """Queue ``record`` as a log (the caller checked the level and ``enable_logs``)."""
+    # loaded at the first log, not at init(): apps without enable_logs never load them
+    from ..logs import capture_log
+    from ..protocol.telemetry import LOGGING_SEVERITY, severity_of, severity_text
+    from ..telemetry import plain_value
+
     number = severity_of(record.levelno, LOGGING_SEVERITY)
     attrs: Dict[str, Any] = {}
     extra = record.__dict__.keys() - _STANDARD_ATTRS
@@ -255,6 +257,8 @@ def _location(record: logging.LogRecord, attrs: Dict[str, Any]) -> None:
         attrs["code.line.number"] = record.lineno
     path = record.pathname
     if path:
+        from ..logs import project_root
+
         root = project_root()
         attrs["code.file.path"] = path[len(root) + 1 :] if root and path.startswith(root) else path
     if record.funcName:
@@ -278,7 +282,7 @@ def _exception(record: logging.LogRecord, attrs: Dict[str, Any]) -> None:
     assert info is not None and info[1] is not None
     exc = info[1]
     attrs["exception.type"] = type(exc).__qualname__
-    attrs["exception.message"] = plain_value(str(exc)) if str(exc) else ""
+    attrs["exception.message"] = safe_str(exc)
     try:
         attrs["exception.stacktrace"] = "".join(traceback.format_exception(*info))[-8192:]
     except Exception:
