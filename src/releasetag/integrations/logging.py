@@ -40,6 +40,9 @@ _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("n", 0, "p", 0, "m", None, No
     "relativeCreated",
 }
 
+# how many fields a record without extra= has (taskName since 3.12; message once formatted)
+_PLAIN_FIELDS = len(vars(logging.LogRecord("n", 0, "p", 0, "m", None, None)))
+
 _LEVEL_NAMES = {
     logging.DEBUG: "debug",
     logging.INFO: "info",
@@ -149,22 +152,24 @@ class LoggingIntegration(Integration):
             levelno = record.levelno
             if self.event_level is not None and levelno >= self.event_level:
                 self._capture(client, record)
+            text = None  # the formatted message, made once for the breadcrumb and the log
             if self.level is not None and levelno >= self.level:
-                self._breadcrumb(client, record)
+                text = formatted_message(record)
+                self._breadcrumb(client, record, text)
             logs_level = self.sentry_logs_level
             if logs_level is not None and levelno >= logs_level and client.options.enable_logs:
-                capture_record(record)
+                capture_record(record, formatted_message(record) if text is None else text)
         except Exception:
             internal_error("logging: recording a log record failed")
         finally:
             _guard.busy = False
 
-    def _breadcrumb(self, client: Any, record: logging.LogRecord) -> None:
+    def _breadcrumb(self, client: Any, record: logging.LogRecord, text: str) -> None:
         crumb: Breadcrumb = {
             "type": "log",
             "category": record.name,
             "level": _LEVEL_NAMES.get(record.levelno) or level_name(record.levelno),
-            "message": formatted_message(record),
+            "message": text,
             "timestamp": record.created,
         }
         if record.__dict__.keys() - _STANDARD_ATTRS:
@@ -216,19 +221,39 @@ def active_levels() -> Iterable[Optional[int]]:
 
 
 # --- Sentry Logs ----------------------------------------------------------------------------
-def capture_record(record: logging.LogRecord) -> None:
-    """Queue ``record`` as a log (the caller checked the level and ``enable_logs``)."""
-    # loaded at the first log, not at init(): apps without enable_logs never load them
+_logs_api: Any = None  # (capture_log, plain_value, severity_of, severity_text), at first use
+_SEVERITY = {logging.DEBUG: 5, logging.INFO: 9, logging.WARNING: 13, logging.ERROR: 17}
+
+
+def _load_logs_api() -> Any:
+    """The logs modules, loaded at the first log, not at init() (apps without enable_logs
+    never load them)."""
+    global _logs_api
     from ..logs import capture_log
     from ..protocol.telemetry import LOGGING_SEVERITY, severity_of, severity_text
     from ..telemetry import plain_value
 
-    number = severity_of(record.levelno, LOGGING_SEVERITY)
+    _logs_api = (
+        capture_log,
+        plain_value,
+        lambda levelno: severity_of(levelno, LOGGING_SEVERITY),
+        severity_text,
+    )
+    return _logs_api
+
+
+def capture_record(record: logging.LogRecord, text: Optional[str] = None) -> None:
+    """Queue ``record`` as a log (the caller checked the level and ``enable_logs``);
+    ``text``: its formatted message, when the caller made it already."""
+    capture_log, plain_value, severity_of, severity_text = _logs_api or _load_logs_api()
+    levelno = record.levelno
+    number = _SEVERITY.get(levelno) or severity_of(levelno)
     attrs: Dict[str, Any] = {}
-    extra = record.__dict__.keys() - _STANDARD_ATTRS
-    for key in extra:
-        if isinstance(key, str) and not key.startswith("_"):
-            attrs[key] = plain_value(record.__dict__[key])
+    fields = record.__dict__
+    if len(fields) > _PLAIN_FIELDS:  # fields beyond a plain record's: extra=
+        for key in fields.keys() - _STANDARD_ATTRS:
+            if isinstance(key, str) and not key.startswith("_"):
+                attrs[key] = plain_value(fields[key])
     attrs["sentry.origin"] = "auto.log.stdlib"
     args = record.args
     if args:
@@ -246,7 +271,7 @@ def capture_record(record: logging.LogRecord) -> None:
     capture_log(
         severity_text(number),
         number,
-        formatted_message(record),
+        formatted_message(record) if text is None else text,
         attrs,
         int(record.created * 1e9),
     )
