@@ -20,6 +20,9 @@ _API = (
     "isolation_scope",
     "last_event_id",
     "new_scope",
+    "remove_attribute",
+    "set_attribute",
+    "set_attributes",
     "set_context",
     "set_extra",
     "set_level",
@@ -58,6 +61,11 @@ __all__ = [
     "set_extra",
     "set_user",
     "set_level",
+    "set_attribute",
+    "set_attributes",
+    "remove_attribute",
+    "logger",
+    "metrics",
     "new_scope",
     "isolation_scope",
     "last_event_id",
@@ -130,6 +138,7 @@ _ERRORS = (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from . import integrations
+    from . import logger, metrics
     from .api import (
         add_breadcrumb,
         capture_event,
@@ -144,6 +153,9 @@ if TYPE_CHECKING:
         isolation_scope,
         last_event_id,
         new_scope,
+        remove_attribute,
+        set_attribute,
+        set_attributes,
         set_context,
         set_extra,
         set_level,
@@ -213,6 +225,10 @@ if not TYPE_CHECKING:
 
             globals()[name] = getattr(release, name)
             return globals()[name]
+        if name in ("logger", "metrics"):  # the modules: releasetag.logger.info(...)
+            import importlib
+
+            return importlib.import_module(f"{__name__}.{name}")
         if name == "Client":
             from .client import Client
 

@@ -17,7 +17,18 @@ from .scope import Scope
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Iterable, Iterator, Optional, Pattern, Sequence, Type, Union
+    from typing import (
+        Any,
+        Callable,
+        Dict,
+        Iterable,
+        Iterator,
+        Optional,
+        Pattern,
+        Sequence,
+        Type,
+        Union,
+    )
 
     from .client import Client
     from .integrations import Integration
@@ -84,6 +95,12 @@ if TYPE_CHECKING:
         auto_enabling_integrations: Optional[bool] = None,
         before_send_transaction: Any = None,
         trace_propagation_targets: Optional[Sequence[str]] = None,
+        enable_logs: Optional[bool] = None,
+        before_send_log: Optional[Callable[[Dict[str, Any], Dict[str, Any]], Any]] = None,
+        enable_metrics: Optional[bool] = None,
+        before_send_metric: Optional[Callable[[Dict[str, Any], Dict[str, Any]], Any]] = None,
+        logs_flush_interval: Optional[float] = None,
+        logs_buffer_size: Optional[int] = None,
         # sentry-sdk's options releasetag accepts and does not implement (options_compat.py)
         traces_sample_rate: Optional[float] = None, traces_sampler: Any = None,
         enable_tracing: Optional[bool] = None, trace_lifecycle: Any = None,
@@ -95,8 +112,7 @@ if TYPE_CHECKING:
         strict_trace_continuation: Any = None, org_id: Any = None,
         profiles_sample_rate: Optional[float] = None, profiles_sampler: Any = None,
         profiler_mode: Any = None, profile_lifecycle: Any = None,
-        profile_session_sample_rate: Optional[float] = None, enable_logs: Optional[bool] = None,
-        before_send_log: Any = None, enable_metrics: Any = None, before_send_metric: Any = None,
+        profile_session_sample_rate: Optional[float] = None,
         max_request_body_size: Any = None, socket_options: Any = None, keep_alive: Any = None,
         proxy_headers: Any = None, cert_file: Any = None, key_file: Any = None,
         enable_backpressure_handling: Any = None, error_sampler: Any = None,
@@ -226,6 +242,20 @@ def set_user(value: Optional[Dict[str, Any]]) -> None:
 
 def set_level(value: str) -> None:
     _safe(lambda: _writable().set_level(value))
+
+
+def set_attribute(key: str, value: Any) -> None:
+    """An attribute for every log and metric of this request or task (the isolation scope,
+    as sentry-sdk's ``set_attribute``)."""
+    _safe(lambda: scope_mod.get_isolation_scope().set_attribute(key, value))
+
+
+def set_attributes(attributes: Dict[str, Any]) -> None:
+    _safe(lambda: scope_mod.get_isolation_scope().set_attributes(attributes))
+
+
+def remove_attribute(key: str) -> None:
+    _safe(lambda: scope_mod.get_isolation_scope().remove_attribute(key))
 
 
 def _safe(fn: Any) -> None:

@@ -35,6 +35,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing, logging and random stay out of init() (measured in bench/)
     from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
+    from .telemetry import Batcher
     from .transport.base import SendResult, Transport
     from .types import Breadcrumb, Event, EventProcessor, Hint
 
@@ -73,6 +74,9 @@ class Client:
             ("defaults", self._apply_defaults),
         ]
         scrubber = _scrubber_for(self.options)
+        self.log_scrubber: Optional[Scrubber] = scrubber  # logs and metrics: bodies, attributes
+        self._batchers: Dict[str, Batcher] = {}  # "log", "trace_metric": made at first use
+        self._telemetry_defaults: Optional[Dict[str, Any]] = None
         if scrubber is not None:
             self.processors.append(("scrub", lambda event, hint: scrubber.scrub_event(event)))
         if self.options.max_value_length or self.options.attach_stacktrace:
@@ -488,6 +492,7 @@ class Client:
         if self.transport is None:
             return True
         try:
+            self.flush_telemetry()
             if self.sessions is not None:
                 self.sessions.flush()
             return bool(
@@ -512,6 +517,7 @@ class Client:
     def close(self, timeout: Optional[float] = None) -> bool:
         """Flush within ``timeout`` and stop delivery; the client sends nothing afterwards."""
         self.end_sessions()
+        self.flush_telemetry(stop=True)
         transport, self.transport = self.transport, None
         if transport is None:
             return True
@@ -522,6 +528,51 @@ class Client:
         except Exception:
             internal_error("close failed")
             return False
+
+    # --- logs and metrics ---------------------------------------------------------------
+    def log_batcher(self) -> Optional[Batcher]:
+        """The batcher of this client's logs (made at the first log), None once closed."""
+        batcher = self._batchers.get("log")
+        if batcher is None and self.transport is not None:
+            from .logs import make_batcher
+
+            batcher = self._batchers.setdefault("log", make_batcher(self, self._send_telemetry))
+        return batcher
+
+    def metric_batcher(self) -> Optional[Batcher]:
+        """The batcher of this client's metrics (made at the first metric)."""
+        batcher = self._batchers.get("trace_metric")
+        if batcher is None and self.transport is not None:
+            from .metrics import make_batcher
+
+            batcher = self._batchers.setdefault(
+                "trace_metric", make_batcher(self, self._send_telemetry)
+            )
+        return batcher
+
+    def telemetry_defaults(self) -> Dict[str, Any]:
+        """The attributes every log and metric carries (release, environment, SDK, host)."""
+        defaults = self._telemetry_defaults
+        if defaults is None:
+            from .logs import default_attributes
+
+            defaults = self._telemetry_defaults = default_attributes(self)
+        return defaults
+
+    def _send_telemetry(self, envelope: Envelope) -> None:
+        transport = self.transport
+        if transport is not None:
+            transport.send_envelope(envelope)
+        else:  # closed by another thread meanwhile: say so
+            get_logger().warning("logs or metrics flushed after close() were not sent")
+
+    def flush_telemetry(self, stop: bool = False) -> None:
+        """Hand every buffered log and metric to the transport (and stop the batchers)."""
+        for batcher in list(self._batchers.values()):
+            try:
+                batcher.close() if stop else batcher.flush()
+            except Exception:
+                internal_error("flushing logs or metrics failed")
 
     def end_sessions(self, status: str = "exited") -> None:
         """End the process session with ``status`` and queue every counted session."""

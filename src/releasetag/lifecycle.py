@@ -58,6 +58,7 @@ def _close_all_at_exit() -> None:
     client = current.get_client()
     if client is not None:
         client.end_sessions("exited")
+        client.flush_telemetry(stop=True)  # buffered logs and metrics go first
     for transport in list(_open_transports):
         options = transport.options
         try:
@@ -78,6 +79,7 @@ def _shutdown(timeout: Optional[float] = None, close: bool = True) -> None:
         client.end_sessions("abnormal")
     elif client.sessions is not None:
         client.sessions.flush()
+    client.flush_telemetry()
     if transport.is_idle():
         return
     timeout = client.options.shutdown_timeout if timeout is None else timeout

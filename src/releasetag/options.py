@@ -10,7 +10,18 @@ from releasetag.protocol.errors import ConfigurationError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, FrozenSet, Mapping, Optional, Sequence, Tuple, Type, Union
+    from typing import (
+        Any,
+        Callable,
+        Dict,
+        FrozenSet,
+        Mapping,
+        Optional,
+        Sequence,
+        Tuple,
+        Type,
+        Union,
+    )
 
     from .transport.base import Transport
     from .transport.retry import RetryPolicy
@@ -78,6 +89,13 @@ class Options:
     auto_enabling_integrations: bool = True  # False: no default integration for a library
     before_send_transaction: Any = None  # stored, never called: releasetag sends no transactions
     trace_propagation_targets: Any = (".*",)  # URL patterns that get trace headers
+    # Sentry Logs and metrics (logs.py, metrics.py, telemetry.py; docs/logs.md)
+    enable_logs: bool = False  # releasetag.logger and the logging integrations send logs
+    before_send_log: Optional[Callable[[Dict[str, Any], Dict[str, Any]], Any]] = None
+    enable_metrics: bool = True  # releasetag.metrics sends trace_metric items
+    before_send_metric: Optional[Callable[[Dict[str, Any], Dict[str, Any]], Any]] = None
+    logs_flush_interval: float = 5.0  # seconds a log or metric waits at most in the batcher
+    logs_buffer_size: int = 10_000  # entries held before the logging thread sends them itself
 
     def __init__(self, **values: Any) -> None:
         unknown = set(values) - _OPTION_NAMES
@@ -131,6 +149,7 @@ ENV_VARS: Mapping[str, Sequence[str]] = {
     "spool_dir": ("RELEASETAG_SPOOL_DIR",),
     "debug": ("RELEASETAG_DEBUG", "SENTRY_DEBUG"),
     "session_mode": ("RELEASETAG_SESSION_MODE",),
+    "enable_logs": ("RELEASETAG_ENABLE_LOGS",),
 }
 
 _OPTION_NAMES = frozenset(Options.__annotations__)
@@ -203,6 +222,12 @@ def resolve_options(
             opts.debug = is_true(value)
         else:
             opts.debug = False
+    if "enable_logs" not in kwargs or kwargs["enable_logs"] is None:
+        value = _env_value("enable_logs", env)
+        if value:
+            from .detect.env import is_true
+
+            opts.enable_logs = is_true(value)
     if "session_mode" not in kwargs or kwargs["session_mode"] is None:
         opts.session_mode = (_env_value("session_mode", env) or Options.session_mode).lower()
     from .session_tracking import MODES, OFF  # loaded by the client right after, in any case

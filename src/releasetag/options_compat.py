@@ -21,11 +21,8 @@ if TYPE_CHECKING:
 
 _TRACING = "releasetag records no performance data: no transaction or span is sent"
 _PROFILES = "releasetag does not profile: no profile is sent"
-_LOGS = "releasetag does not send logs as log items yet: log records become breadcrumbs/events"
-_METRICS = "releasetag does not send metrics"
 
-# name -> (sentry-sdk's default, what releasetag does instead). Owned by parallel branches:
-# enable_logs/before_send_log (logs-sdk), traces_*/profiles_*/propagate_traces (tracing).
+# name -> (sentry-sdk's default, what releasetag does instead)
 NOT_HERE: Dict[str, Tuple[Any, str]] = {
     "traces_sample_rate": (None, _TRACING),
     "traces_sampler": (None, _TRACING),
@@ -41,18 +38,14 @@ NOT_HERE: Dict[str, Tuple[Any, str]] = {
     "http_request_source_threshold_ms": (100, _TRACING),
     "stream_gen_ai_spans": (True, _TRACING),
     "instrumenter": ("sentry", _TRACING),
-    "propagate_traces": (True, "releasetag propagates no trace headers of its own yet"),
-    "strict_trace_continuation": (False, "releasetag continues no incoming trace yet"),
-    "org_id": (None, "releasetag continues no incoming trace, so the org id is not checked"),
+    "propagate_traces": (True, "releasetag sends trace headers to trace_propagation_targets; set it to [] for none"),
+    "strict_trace_continuation": (False, "releasetag continues every incoming trace; the org id is not compared"),
+    "org_id": (None, "releasetag does not compare org ids when it continues a trace"),
     "profiles_sample_rate": (None, _PROFILES),
     "profiles_sampler": (None, _PROFILES),
     "profiler_mode": (None, _PROFILES),
     "profile_lifecycle": ("manual", _PROFILES),
     "profile_session_sample_rate": (None, _PROFILES),
-    "enable_logs": (False, _LOGS),
-    "before_send_log": (None, _LOGS + "; before_send_log is never called"),
-    "enable_metrics": (True, _METRICS),
-    "before_send_metric": (None, _METRICS + "; before_send_metric is never called"),
     "max_request_body_size": ("medium", "releasetag never sends request bodies"),
     "socket_options": (None, "releasetag's connection uses TCP_NODELAY and its own options"),
     "keep_alive": (None, "releasetag's connection is already kept open between sends"),

@@ -42,6 +42,7 @@ class Scope:
         "propagation",
         "session",
         "attachments",
+        "attributes",
         "_max_breadcrumbs",
         "__weakref__",  # request processors point back at their scope weakly (no cycle)
     )
@@ -59,6 +60,7 @@ class Scope:
         self.propagation: Dict[str, Any] = {}
         self.session: Optional[RequestSession] = None  # the request's or task's session
         self.attachments: List[Any] = []  # compat_events.Attachment, sent with each event
+        self.attributes: Dict[str, Any] = {}  # for logs and metrics (logs.py)
         self._max_breadcrumbs = max_breadcrumbs
 
     def fork(self) -> "Scope":
@@ -76,6 +78,7 @@ class Scope:
         new.propagation = dict(self.propagation)
         new.session = self.session
         new.attachments = list(self.attachments)
+        new.attributes = dict(self.attributes)
         new._max_breadcrumbs = self._max_breadcrumbs
         return new
 
@@ -118,6 +121,19 @@ class Scope:
 
     def add_event_processor(self, func: EventProcessor) -> None:
         self.event_processors.append(func)
+    def set_attribute(self, key: str, value: Any) -> None:
+        """An attribute every log and metric captured in this scope carries."""
+        from .telemetry import plain_value
+
+        self.attributes[safe_str(key)] = plain_value(value)
+
+    def set_attributes(self, attributes: Dict[str, Any]) -> None:
+        for key, value in attributes.items():
+            self.set_attribute(key, value)
+
+    def remove_attribute(self, key: str) -> None:
+        self.attributes.pop(key, None)
+
 
     def add_breadcrumb(self, crumb: Breadcrumb) -> None:
         self.breadcrumbs.append(crumb)

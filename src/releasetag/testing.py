@@ -29,6 +29,9 @@ class CapturingTransport(Transport):
         self.sessions: List[Dict[str, Any]] = []
         #: (event id, filename, content type, bytes) of each attachment sent with an event
         self.attachments: List[Any] = []
+        #: logs and metrics as they travel (typed attributes), in the order sent
+        self.logs: List[Dict[str, Any]] = []
+        self.metrics: List[Dict[str, Any]] = []
 
     def capture_event(self, event: Event) -> bool:
         self.events.append(event)
@@ -56,6 +59,10 @@ class CapturingTransport(Transport):
         for item in items:
             if item.type in ("session", "sessions"):
                 self.sessions.append({"type": item.type, **item.json()})
+            elif item.type == "log":
+                self.logs.extend(item.json()["items"])
+            elif item.type == "trace_metric":
+                self.metrics.extend(item.json()["items"])
 
     def is_idle(self) -> bool:
         return True

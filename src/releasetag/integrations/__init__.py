@@ -112,6 +112,7 @@ DEFAULT_INTEGRATIONS: List[Tuple[str, str, Optional[str]]] = [
     ("releasetag.integrations.stdlib", "StdlibIntegration", None),
     ("releasetag.integrations.redis", "RedisIntegration", "redis"),
     ("releasetag.integrations.sqlalchemy", "SqlalchemyIntegration", "sqlalchemy"),
+    ("releasetag.integrations.loguru", "LoguruIntegration", "loguru"),
 ]
 
 

@@ -1,4 +1,6 @@
-"""Log records become breadcrumbs (``level`` and above) and events (``event_level`` and above).
+"""Log records become breadcrumbs (``level`` and above), events (``event_level`` and above)
+and, with ``enable_logs``, Sentry Logs (``sentry_logs_level`` and above; ``capture_record``
+gives them sentry-sdk 2.76's attributes, plus the exception's type, message and stack).
 
 The integration sees every record a logger handles, whatever handlers the app configured
 (``dictConfig`` included): it wraps ``logging.Logger.callHandlers`` once. Records of the SDK's
@@ -37,6 +39,9 @@ _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("n", 0, "p", 0, "m", None, No
     "exc_text",
     "relativeCreated",
 }
+
+# how many fields a record without extra= has (taskName since 3.12; message once formatted)
+_PLAIN_FIELDS = len(vars(logging.LogRecord("n", 0, "p", 0, "m", None, None)))
 
 _LEVEL_NAMES = {
     logging.DEBUG: "debug",
@@ -106,20 +111,25 @@ def record_extras(record: logging.LogRecord) -> Dict[str, Any]:
 
 
 class LoggingIntegration(Integration):
-    """Breadcrumbs from records at ``level`` and above, events at ``event_level`` and above.
+    """Breadcrumbs from records at ``level`` and above, events at ``event_level`` and above,
+    Sentry Logs at ``sentry_logs_level`` and above when the client has ``enable_logs``.
 
-    ``level=None`` turns breadcrumbs off; ``event_level=None`` turns events off.
+    ``None`` turns the one it is given for off; the three are independent.
     """
 
     identifier = "logging"
 
     def __init__(
-        self, level: Optional[int] = logging.INFO, event_level: Optional[int] = logging.ERROR
+        self,
+        level: Optional[int] = logging.INFO,
+        event_level: Optional[int] = logging.ERROR,
+        sentry_logs_level: Optional[int] = logging.INFO,
     ) -> None:
         self.level = level
         self.event_level = event_level
+        self.sentry_logs_level = sentry_logs_level
         # lowest level that needs any work (a huge number: nothing to do)
-        lows = [x for x in (level, event_level) if x is not None]
+        lows = [x for x in (level, event_level, sentry_logs_level) if x is not None]
         self._threshold = min(lows) if lows else 1 << 30
 
     def setup(self, client: Any) -> None:
@@ -142,19 +152,24 @@ class LoggingIntegration(Integration):
             levelno = record.levelno
             if self.event_level is not None and levelno >= self.event_level:
                 self._capture(client, record)
+            text = None  # the formatted message, made once for the breadcrumb and the log
             if self.level is not None and levelno >= self.level:
-                self._breadcrumb(client, record)
+                text = formatted_message(record)
+                self._breadcrumb(client, record, text)
+            logs_level = self.sentry_logs_level
+            if logs_level is not None and levelno >= logs_level and client.options.enable_logs:
+                capture_record(record, formatted_message(record) if text is None else text)
         except Exception:
             internal_error("logging: recording a log record failed")
         finally:
             _guard.busy = False
 
-    def _breadcrumb(self, client: Any, record: logging.LogRecord) -> None:
+    def _breadcrumb(self, client: Any, record: logging.LogRecord, text: str) -> None:
         crumb: Breadcrumb = {
             "type": "log",
             "category": record.name,
             "level": _LEVEL_NAMES.get(record.levelno) or level_name(record.levelno),
-            "message": formatted_message(record),
+            "message": text,
             "timestamp": record.created,
         }
         if record.__dict__.keys() - _STANDARD_ATTRS:
@@ -203,3 +218,97 @@ def _call_handlers(self: logging.Logger, record: logging.LogRecord) -> None:
 def active_levels() -> Iterable[Optional[int]]:
     """(level, event_level) of the active integration (for tests and diagnostics)."""
     return (_active.level, _active.event_level) if _active is not None else (None, None)
+
+
+# --- Sentry Logs ----------------------------------------------------------------------------
+_logs_api: Any = None  # (capture_log, plain_value, severity_of, severity_text), at first use
+_SEVERITY = {logging.DEBUG: 5, logging.INFO: 9, logging.WARNING: 13, logging.ERROR: 17}
+
+
+def _load_logs_api() -> Any:
+    """The logs modules, loaded at the first log, not at init() (apps without enable_logs
+    never load them)."""
+    global _logs_api
+    from ..logs import capture_log
+    from ..protocol.telemetry import LOGGING_SEVERITY, severity_of, severity_text
+    from ..telemetry import plain_value
+
+    _logs_api = (
+        capture_log,
+        plain_value,
+        lambda levelno: severity_of(levelno, LOGGING_SEVERITY),
+        severity_text,
+    )
+    return _logs_api
+
+
+def capture_record(record: logging.LogRecord, text: Optional[str] = None) -> None:
+    """Queue ``record`` as a log (the caller checked the level and ``enable_logs``);
+    ``text``: its formatted message, when the caller made it already."""
+    capture_log, plain_value, severity_of, severity_text = _logs_api or _load_logs_api()
+    levelno = record.levelno
+    number = _SEVERITY.get(levelno) or severity_of(levelno)
+    attrs: Dict[str, Any] = {}
+    fields = record.__dict__
+    if len(fields) > _PLAIN_FIELDS:  # fields beyond a plain record's: extra=
+        for key in fields.keys() - _STANDARD_ATTRS:
+            if isinstance(key, str) and not key.startswith("_"):
+                attrs[key] = plain_value(fields[key])
+    attrs["sentry.origin"] = "auto.log.stdlib"
+    args = record.args
+    if args:
+        if isinstance(args, tuple):
+            for i, arg in enumerate(args):
+                attrs["sentry.message.parameter.%d" % i] = plain_value(arg)
+        elif isinstance(args, dict):
+            for key, value in args.items():
+                attrs[f"sentry.message.parameter.{key}"] = plain_value(value)
+        if isinstance(record.msg, str):
+            attrs["sentry.message.template"] = record.msg
+    _location(record, attrs)
+    if record.exc_info and record.exc_info[1] is not None:
+        _exception(record, attrs)
+    capture_log(
+        severity_text(number),
+        number,
+        formatted_message(record) if text is None else text,
+        attrs,
+        int(record.created * 1e9),
+    )
+
+
+def _location(record: logging.LogRecord, attrs: Dict[str, Any]) -> None:
+    if record.lineno:
+        attrs["code.line.number"] = record.lineno
+    path = record.pathname
+    if path:
+        from ..logs import project_root
+
+        root = project_root()
+        attrs["code.file.path"] = path[len(root) + 1 :] if root and path.startswith(root) else path
+    if record.funcName:
+        attrs["code.function.name"] = record.funcName
+    if record.thread:
+        attrs["thread.id"] = record.thread
+    if record.threadName:
+        attrs["thread.name"] = record.threadName
+    if record.process:
+        attrs["process.pid"] = record.process
+    if record.processName:
+        attrs["process.executable.name"] = record.processName
+    if record.name:
+        attrs["logger.name"] = record.name
+
+
+def _exception(record: logging.LogRecord, attrs: Dict[str, Any]) -> None:
+    import traceback
+
+    info = record.exc_info
+    assert info is not None and info[1] is not None
+    exc = info[1]
+    attrs["exception.type"] = type(exc).__qualname__
+    attrs["exception.message"] = safe_str(exc)
+    try:
+        attrs["exception.stacktrace"] = "".join(traceback.format_exception(*info))[-8192:]
+    except Exception:
+        pass

@@ -28,6 +28,8 @@ ITEM_CATEGORIES = {
     "profile": "profile",
     "check_in": "monitor",
     "statsd": "metric_bucket",
+    "log": "log_item",
+    "trace_metric": "trace_metric",
 }
 
 

@@ -211,7 +211,11 @@ class HttpTransport(Transport):
         ``spool_max_count`` envelopes does the app thread write them itself.
         """
         if self.spooler is None:
-            self.stats.record_lost(reports.QUEUE_OVERFLOW, job.category)
+            data = getattr(job, "data", None)
+            if isinstance(data, bytes):  # a ready envelope: logs count their items
+                self.stats.record_lost_envelope(reports.QUEUE_OVERFLOW, job.category, data)
+            else:
+                self.stats.record_lost(reports.QUEUE_OVERFLOW, job.category)
             return False
         if self.spooler.submit(SpillJob(self, job)):
             return True
@@ -245,8 +249,8 @@ class HttpTransport(Transport):
                 f"{exc.strerror or exc}; {len(payloads)} envelope(s) "
                 "dropped",
             )
-            for _data, category, _ts in payloads:
-                self.stats.record_lost(lost_reason, category)
+            for data, category, _ts in payloads:
+                self.stats.record_lost_envelope(lost_reason, category, data)
             return False
         if self.backlog.durable:
             self.stats.record_spooled(len(payloads))
@@ -296,8 +300,8 @@ class HttpTransport(Transport):
                 payloads = []
             except OSError:
                 pass
-        for _data, category, _ts in payloads:
-            self.stats.record_lost(self._evict_reason(category), category)
+        for data, category, _ts in payloads:
+            self.stats.record_lost_envelope(self._evict_reason(category), category, data)
         if durable:
             # Requests still unanswered (hung server): keep a copy; if the answer still
             # arrives before the process ends, the copy is removed again.
@@ -307,8 +311,8 @@ class HttpTransport(Transport):
                 except OSError:
                     pass
         if not durable:
-            for _key, category, _data in self.backlog.take_all():
-                self.stats.record_lost(self._evict_reason(category), category)
+            for _key, category, data in self.backlog.take_all():
+                self.stats.record_lost_envelope(self._evict_reason(category), category, data)
 
     def is_idle(self) -> bool:
         return (
@@ -442,7 +446,7 @@ class HttpTransport(Transport):
                     self.rate_limiter.hold(category, delay)
                 self.stats.record_retry()
             else:
-                self.stats.record_lost(reports.SEND_ERROR, category)
+                self.stats.record_lost_envelope(reports.SEND_ERROR, category, data)
                 hint = _DROP_HINTS.get(result.status or 0, "the server refused the envelope")
                 self._warn_once(
                     f"drop{result.status}",

@@ -19,7 +19,33 @@ BEFORE_SEND = "before_send"
 EVENT_PROCESSOR = "event_processor"
 SEND_ERROR = "send_error"
 CACHE_OVERFLOW = "cache_overflow"
+CALLBACK_ERROR = "callback_error"  # before_send_log / before_send_metric raised (sentry-sdk's)
 INTERNAL_SDK_ERROR = "internal_sdk_error"  # the SDK failed on the event (a bug): counted
+
+
+# batched categories: a lost envelope counts its items, and its bytes in the byte category
+_BATCHED = {"log_item": "log_byte", "trace_metric": "trace_metric_byte"}
+_BYTE_CATEGORIES = frozenset(_BATCHED.values())
+
+
+def envelope_losses(category: str, data: bytes) -> Dict[str, int]:
+    """What losing the envelope ``data`` of ``category`` counts: 1 for most categories; for
+    logs and metrics, the items' ``item_count`` and their payload bytes (as sentry-sdk)."""
+    byte_category = _BATCHED.get(category)
+    if byte_category is None:
+        return {category: 1}
+    try:
+        from ..protocol.envelope import Envelope
+
+        count = size = 0
+        for item in Envelope.parse(data).items:
+            if item.data_category == category:
+                n = item.headers.get("item_count")
+                count += n if isinstance(n, int) and n > 0 else 1
+                size += len(item.payload)
+        return {category: count or 1, byte_category: size}
+    except Exception:
+        return {category: 1}
 
 
 class DeliveryStats:
@@ -53,6 +79,12 @@ class DeliveryStats:
             self.dropped[(reason, category)] += quantity
             self._unreported[(reason, category)] += quantity
 
+    def record_lost_envelope(self, reason: str, category: str, data: bytes) -> None:
+        """Count a lost envelope: its items for logs and metrics (``envelope_losses``)."""
+        for lost_category, quantity in envelope_losses(category, data).items():
+            if quantity:
+                self.record_lost(reason, lost_category, quantity)
+
     def take_report(self) -> Optional[Dict[str, Any]]:
         """The client report payload for losses not yet reported, or None."""
         with self._lock:
@@ -76,12 +108,13 @@ class DeliveryStats:
     def snapshot(self) -> Dict[str, Any]:
         with self._lock:
             dropped: Dict[str, int] = {}
-            for (reason, _category), n in self.dropped.items():
-                dropped[reason] = dropped.get(reason, 0) + n
+            for (reason, category), n in self.dropped.items():
+                if category not in _BYTE_CATEGORIES:  # sizes, not items
+                    dropped[reason] = dropped.get(reason, 0) + n
             return {
                 "sent": self.sent,
                 "spooled": self.spooled,
                 "retries": self.retries,
                 "dropped": dropped,
-                "dropped_total": sum(self.dropped.values()),
+                "dropped_total": sum(dropped.values()),
             }
