@@ -64,14 +64,20 @@ def crash_dir(client: Client) -> str:
         return os.path.join(opts.spool_dir, "crashes")
     label = "local"
     if client.dsn is not None:
-        import hashlib
-
-        digest = hashlib.sha256(str(opts.dsn).encode("utf-8")).hexdigest()[:10]
+        digest = _fnv1a(str(opts.dsn))  # (hashlib would load OpenSSL at init: 2 ms)
         label = f"{client.dsn.project_id}-{digest}"
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(
         os.path.expanduser("~"), ".local", "state"
     )
     return os.path.join(base, "releasetag", "crashes", label)
+
+
+def _fnv1a(text: str) -> str:
+    """A short stable digest of ``text`` (FNV-1a, 32 bits): a folder label, not a secret."""
+    value = 0x811C9DC5
+    for byte in text.encode("utf-8"):
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return f"{value:08x}"
 
 
 def _fallback_dir(client: Client) -> str:
@@ -131,11 +137,10 @@ def start(client: Client) -> Optional[str]:
         get_logger().debug("faulthandler is enabled by the app: its output is kept, no crash record")
         return None
     header = header_for(client)
-    for folder in (crash_dir(client), _fallback_dir(client)):
-        path = _open_record(folder, header)
-        if path is not None:
-            break
-    else:
+    path = _open_record(crash_dir(client), header)
+    if path is None:
+        path = _open_record(_fallback_dir(client), header)
+    if path is None:
         get_logger().warning("no writable folder for crash records: native crashes are not reported")
         return None
     _install_hooks()
@@ -174,6 +179,7 @@ def _close_record(unlink: bool) -> None:
     if unlink and path is not None:
         try:
             os.unlink(path)
+            os.rmdir(os.path.dirname(path))  # when it was the last one: no empty folder left
         except OSError:
             pass
 

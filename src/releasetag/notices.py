@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .client import Client
 
 PREFIX = "[releasetag] "
+KEY_REFUSED = "key-refused"
 _said: Set[str] = set()
 
 
@@ -37,6 +38,11 @@ def say_once(key: str, message: str) -> bool:
     except Exception:  # a closed or broken stderr: nothing more can be done
         pass
     return True
+
+
+def mark_said(key: str) -> None:
+    """Keep notice ``key`` quiet (a CLI command that reports the same thing itself)."""
+    _said.add(key)
 
 
 def no_release(client: Client) -> None:
@@ -59,9 +65,9 @@ def no_release(client: Client) -> None:
 def key_refused(netloc: str, project: str, status: Optional[int]) -> None:
     """The first 401/403 for the DSN's key: the events of this DSN are being dropped."""
     say_once(
-        "key-refused",
-        f"{netloc} refused the DSN's key for project {project} (HTTP {status}): events are "
-        f"dropped until the DSN is fixed",
+        KEY_REFUSED,
+        f"{netloc} refused the DSN's key for project {project} (HTTP {status}): check the "
+        "DSN; events are dropped (counted as send_error, not retried) until it is fixed",
     )
 
 

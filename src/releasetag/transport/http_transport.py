@@ -443,8 +443,9 @@ class HttpTransport(Transport):
                 self.stats.record_retry()
             else:
                 self.stats.record_lost(reports.SEND_ERROR, category)
-                if result.status in (401, 403):
+                if result.status in (401, 403):  # one line on stderr says it (notices.py)
                     notices.key_refused(self.dsn.netloc, self.dsn.project_id, result.status)
+                    self._warned.add(f"drop{result.status}")
                 hint = _DROP_HINTS.get(result.status or 0, "the server refused the envelope")
                 self._warn_once(
                     f"drop{result.status}",
