@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .client import Client
 
 MAX_READ = 1024 * 1024
+MAX_FRAMES = MAX_THREADS = 100  # what faulthandler itself writes at most
 _CLAIM = ".claim-"
 
 SIGNALS = {
@@ -124,7 +125,7 @@ def _alive(pid: int, path: str) -> bool:
     except (OSError, ValueError, UnicodeDecodeError, AttributeError):
         return True
     now = native_crashes.process_start_ticks(pid)
-    return recorded is None or now is None or int(recorded) == now
+    return not isinstance(recorded, int) or now is None or recorded == now
 
 
 def parse_record(data: bytes) -> Tuple[Optional[Dict[str, Any]], str, str]:
@@ -151,12 +152,12 @@ def parse_faulthandler(text: str) -> Tuple[str, List[Tuple[str, List[Tuple[str, 
             error = error or line.split(":", 1)[1].strip()
             continue
         match = _THREAD.match(line)
-        if match or line.startswith(_STACK):
+        if (match or line.startswith(_STACK)) and len(threads) < MAX_THREADS:
             frames = []
             threads.append(((match.group(1) + " " + match.group(2)) if match else "", frames))
             continue
         found = _FRAME.match(line)
-        if found and frames is not None:
+        if found and frames is not None and len(frames) < MAX_FRAMES:
             lineno = int(found.group(2)) if found.group(2).isdigit() else 0
             frames.append((found.group(1), lineno, found.group(3).strip()))
         elif not line.startswith(" "):
@@ -207,7 +208,7 @@ def build_event(
         mechanism["meta"] = {"signal": {"number": number, "name": name}}
     value: Dict[str, Any] = {
         "type": name,
-        "value": f"Fatal Python error: {error or 'unknown'} (pid {header.get('pid')})",
+        "value": f"Fatal Python error: {error or 'unknown'} (pid {_number(header.get('pid'))})",
         "mechanism": mechanism,
         "stacktrace": {"frames": _frames(client, crashed[1])},
     }
@@ -216,15 +217,19 @@ def build_event(
         "timestamp": when,
         "exception": {"values": [value]},
         "threads": {"values": [_thread(client, t, i == 0) for i, t in enumerate(threads)]},
-        "contexts": {"process": {"pid": header.get("pid"), "started": header.get("started")}},
+        "contexts": {"process": {"pid": _number(header.get("pid"))}},
         "tags": {"crash.signal": name},
     }
     if cut:
         event["extra"] = {"crash_record": f"cut at {MAX_READ} bytes"}
     for key in ("release", "environment", "dist", "server_name"):
-        if header.get(key):
-            event[key] = header[key]
+        if isinstance(header.get(key), str) and header[key]:
+            event[key] = header[key][:200]
     return event, _session_update(header, when)
+
+
+def _number(value: Any) -> Optional[int]:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _thread(client: Client, thread: Tuple[str, List[Any]], crashed: bool) -> Dict[str, Any]:
@@ -237,11 +242,17 @@ def _thread(client: Client, thread: Tuple[str, List[Any]], crashed: bool) -> Dic
 
 def _session_update(header: Dict[str, Any], when: float) -> Optional[Dict[str, Any]]:
     session = header.get("session")
-    if not isinstance(session, dict) or not session.get("sid"):
+    if not isinstance(session, dict) or not isinstance(session.get("sid"), str):
         return None
     from .protocol.session_fields import wire_time
 
-    started = float(session.get("started") or when)
+    started = session.get("started")
+    if not isinstance(started, (int, float)) or not 0 < started <= when:
+        started = when
+    attrs = session.get("attrs")
+    if not isinstance(attrs, dict) or not all(isinstance(v, str) for v in attrs.values()):
+        release = header.get("release")
+        attrs = {"release": release if isinstance(release, str) else ""}
     update: Dict[str, Any] = {
         "sid": session["sid"],
         "init": True,  # a crashed process has rarely sent its session yet
@@ -250,9 +261,9 @@ def _session_update(header: Dict[str, Any], when: float) -> Optional[Dict[str, A
         "duration": round(max(0.0, when - started), 3),
         "errors": 1,
         "status": "crashed",
-        "attrs": session.get("attrs") or {"release": header.get("release") or ""},
+        "attrs": attrs,
     }
-    if session.get("did"):
+    if isinstance(session.get("did"), str):
         update["did"] = session["did"]
     return update
 
