@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 MAX_READ = 1024 * 1024
 MAX_FRAMES = MAX_THREADS = 100  # what faulthandler itself writes at most
 _CLAIM = ".claim-"
+_claims: List[str] = []  # claims whose events are queued, removed once they are sent
 
 SIGNALS = {
     "Segmentation fault": ("SIGSEGV", 11),
@@ -58,16 +59,36 @@ def report_pending(client: Client, folder: Optional[str] = None) -> int:
         return 0
     sent = 0
     for name in names:
-        if not (name.startswith(native_crashes.RECORD_PREFIX) and name.endswith(".rec")):
+        if not name.startswith(native_crashes.RECORD_PREFIX):
             continue
         path = os.path.join(folder, name)
-        if path == native_crashes._record_path:
+        if _CLAIM in name:
+            name = _reclaim(path)  # a claim of a process that died before its send was done
+            path = os.path.join(folder, name)
+        if not name.endswith(native_crashes.RECORD_SUFFIX) or path == native_crashes._record_path:
             continue
         try:
             sent += _report_one(client, path)
         except Exception:
             internal_error("reporting crash record %s failed", name)
     return sent
+
+
+def _reclaim(claim: str) -> str:
+    """Rename the claim of a dead process back to its record; the name to look at."""
+    record, _, pid = claim.rpartition(_CLAIM)
+    try:
+        os.kill(int(pid), 0)
+        return os.path.basename(claim)  # its claimer lives (or is us): not ours
+    except ProcessLookupError:
+        pass
+    except (OSError, ValueError):
+        return os.path.basename(claim)
+    try:
+        os.rename(claim, record)  # one process wins; the others find the record claimed
+    except OSError:
+        return os.path.basename(claim)
+    return os.path.basename(record)
 
 
 def _report_one(client: Client, path: str) -> int:
@@ -79,6 +100,7 @@ def _report_one(client: Client, path: str) -> int:
         os.rename(path, claim)  # one process wins the claim
     except OSError:
         return 0
+    keep = False
     try:
         with open(claim, "rb") as fh:
             data = fh.read(MAX_READ + 1)
@@ -92,12 +114,32 @@ def _report_one(client: Client, path: str) -> int:
             return 0
         event, session = build_event(client, header, traceback_text, cut, os.path.getmtime(claim))
         _send(client, event, session)
+        keep = True  # until the event is delivered (settle()): a crash now loses nothing
+        _claims.append(claim)
         return 1
     finally:
+        if not keep:
+            _remove(claim)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def settle(client: Client, timeout: float) -> None:
+    """Flush, then remove the claims whose events were sent. Not flushed in time: they stay,
+    and the next process (after this one ends) reports them again."""
+    if not _claims or not client.flush(timeout):
+        return
+    while True:
         try:
-            os.unlink(claim)
-        except OSError:
-            pass
+            claim = _claims.pop()
+        except IndexError:  # (the exit hook and the thread may both settle)
+            return
+        _remove(claim)
 
 
 def _pid_of(name: str) -> Optional[int]:
@@ -202,6 +244,8 @@ def build_event(
     """The fatal event of one record, and its session's ``crashed`` update (or None)."""
     error, threads = parse_faulthandler(text)
     name, number = SIGNALS.get(error, ("FatalError", None))
+    # faulthandler lists threads newest first: the crashed one is "Current thread"
+    threads.sort(key=lambda thread: not thread[0].startswith("Current"))
     crashed = threads[0] if threads else ("", [])
     mechanism: Dict[str, Any] = {"type": "faulthandler", "handled": False, "synthetic": True}
     if number is not None:

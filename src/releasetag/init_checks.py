@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 from . import native_crashes, notices
 from .protocol.log import get_logger, internal_error
@@ -29,8 +30,34 @@ def after_init(client: Client) -> None:
             _describe(client, record)
         if record is not None:
             _report_left_records(client, os.path.dirname(record))
+            _watch_forks()
     except Exception:
         internal_error("the checks after init() failed")
+
+
+_fork_hook = False
+
+
+def _watch_forks() -> None:
+    """A forked child (a gunicorn worker or Celery prefork child restarted after a crash)
+    reports the records left in its folder, as a new process would at init()."""
+    global _fork_hook
+    if not _fork_hook and hasattr(os, "register_at_fork"):
+        _fork_hook = True
+        os.register_at_fork(after_in_child=_after_fork_in_child)  # after native_crashes' own
+
+
+def _after_fork_in_child() -> None:
+    from . import current
+
+    client = current.get_client()
+    record = native_crashes._record_path
+    if client is None or record is None or not client.active:
+        return
+    try:
+        _report_left_records(client, os.path.dirname(record))
+    except Exception:
+        internal_error("reporting crash records in a forked child failed")
 
 
 def _describe(client: Client, record: object) -> None:
@@ -55,3 +82,26 @@ def _report_left_records(client: Client, folder: str) -> None:
     sent = crash_reports.report_pending(client, folder)
     if sent:
         get_logger().debug("reported %d crash record(s) from %s", sent, folder)
+        timeout = max(10.0, float(client.options.shutdown_timeout))
+        thread = threading.Thread(
+            target=crash_reports.settle, args=(client, timeout), name="releasetag.crashes"
+        )
+        thread.daemon = True
+        thread.start()
+        _settle_at_exit(client)
+
+
+_exit_hook = False
+
+
+def _settle_at_exit(client: Client) -> None:
+    """A process that ends before the thread is done settles at exit (before the transports
+    close: atexit runs in reverse order of registration)."""
+    global _exit_hook
+    if not _exit_hook:
+        import atexit
+
+        from . import crash_reports
+
+        _exit_hook = True
+        atexit.register(lambda: crash_reports.settle(client, float(client.options.shutdown_timeout)))

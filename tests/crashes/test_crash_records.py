@@ -58,6 +58,8 @@ def test_a_record_of_a_dead_process_is_sent_once_as_its_fatal_crash(tmp_path):
     client = _client()
     assert crash_reports.report_pending(client, str(tmp_path)) == 1
     assert crash_reports.report_pending(client, str(tmp_path)) == 0
+    assert [p.name for p in tmp_path.iterdir()] == [f"{path.name}.claim-{os.getpid()}"]
+    crash_reports.settle(client, 1.0)  # sent: the claim goes
     assert list(tmp_path.iterdir()) == []
     (event,) = client.transport.events
     assert event["level"] == "fatal"
@@ -139,6 +141,7 @@ def test_a_record_of_a_live_process_is_left_alone_but_a_reused_pid_is_reported(t
     live.unlink()
     _crash_here(tmp_path, _header(pid=parent, proc_start=started - 1))  # an earlier owner
     assert crash_reports.report_pending(client, str(tmp_path)) == 1
+    crash_reports.settle(client, 1.0)
 
 
 def test_an_enormous_record_is_cut_and_what_was_read_is_sent_once(tmp_path):
@@ -150,3 +153,13 @@ def test_an_enormous_record_is_cut_and_what_was_read_is_sent_once(tmp_path):
     (event,) = client.transport.events
     assert event["extra"]["crash_record"].startswith("cut at")
     assert crash_reports.report_pending(client, str(tmp_path)) == 0
+    crash_reports.settle(client, 1.0)
+
+
+def test_the_claim_of_a_process_that_died_before_sending_is_reported_again(tmp_path):
+    path = _crash_here(tmp_path, _header())
+    path.rename(f"{path}.claim-{DEAD_PID}")  # claimed, then the claimer died
+    client = _client()
+    assert crash_reports.report_pending(client, str(tmp_path)) == 1
+    crash_reports.settle(client, 1.0)
+    assert list(tmp_path.iterdir()) == [] and len(client.transport.events) == 1
