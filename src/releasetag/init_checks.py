@@ -104,4 +104,6 @@ def _settle_at_exit(client: Client) -> None:
         from . import crash_reports
 
         _exit_hook = True
-        atexit.register(lambda: crash_reports.settle(client, float(client.options.shutdown_timeout)))
+        atexit.register(
+            lambda: crash_reports.settle(client, float(client.options.shutdown_timeout))
+        )

@@ -134,14 +134,18 @@ def start(client: Client) -> Optional[str]:
     import faulthandler
 
     if faulthandler.is_enabled() and _record is None:
-        get_logger().debug("faulthandler is enabled by the app: its output is kept, no crash record")
+        get_logger().debug(
+            "faulthandler is enabled by the app: its output is kept, no crash record"
+        )
         return None
     header = header_for(client)
     path = _open_record(crash_dir(client), header)
     if path is None:
         path = _open_record(_fallback_dir(client), header)
     if path is None:
-        get_logger().warning("no writable folder for crash records: native crashes are not reported")
+        get_logger().warning(
+            "no writable folder for crash records: native crashes are not reported"
+        )
         return None
     _install_hooks()
     return path

@@ -34,7 +34,9 @@ releasetag.flush(10)
 
 
 def _python(code, dsn, tmp_path, **env):
-    full = dict(os.environ, DSN=dsn, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    full = dict(
+        os.environ, DSN=dsn, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     full.update(env)
     stamp = time.monotonic_ns()
     script = tmp_path / f"script_{stamp}.py"  # a file: frames get their source lines
@@ -102,7 +104,7 @@ def test_switched_off_or_an_apps_own_faulthandler_leaves_no_record(recorder, tmp
     assert _finish(*off)[0] == -11
     code, out = _finish(*own)
     assert code == -11 and "Fatal Python error: Segmentation fault" in out  # the app's output
-    assert 'in read_null' in out
+    assert "in read_null" in out
     assert _records(state) == before
 
 

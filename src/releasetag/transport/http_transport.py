@@ -516,7 +516,9 @@ class HttpTransport(Transport):
         minimum = self.policy.backoff(self._failures + 1) if status == 429 else 0.0
         self.rate_limiter.update(status, lower, minimum)
         if self.options.debug:
-            get_logger(_LOGGER).debug("sent %d bytes to %s: HTTP %s", len(body), self.dsn.netloc, status)
+            get_logger(_LOGGER).debug(
+                "sent %d bytes to %s: HTTP %s", len(body), self.dsn.netloc, status
+            )
         if 200 <= status < 300:
             return SendResult(True, status, "accepted")
         reason = f"HTTP {status}"
