@@ -76,9 +76,7 @@ def test_a_second_init_keeps_the_in_flight_request_session_and_says_where(record
     assert counted == 3
 
 
-def test_debug_mode_shows_the_set_up_and_each_answer_without_logging_configured(
-    recorder, tmp_path
-):
+def test_debug_mode_shows_the_set_up_and_each_answer_without_logging_configured(recorder, tmp_path):
     done = _run(
         """
         import os, releasetag
