@@ -1,6 +1,7 @@
 """What init() does after the client is set up, so that nothing is lost or silent:
 
 - says on stderr when no release was found (``notices.py``);
+- flushes before the process raises a signal that ends it (``signal_exit.py``: uvicorn);
 - with ``debug=True``, states the set-up (DSN host and project, release, environment,
   integrations, spool and crash folders) on the debug log, which debug mode shows on stderr;
 - opens this process's crash record (``native_crashes.py``) and reports the records left by
@@ -13,7 +14,7 @@ from __future__ import annotations
 import os
 import threading
 
-from . import native_crashes, notices
+from . import native_crashes, notices, signal_exit
 from .protocol.log import get_logger, internal_error
 
 TYPE_CHECKING = False
@@ -25,6 +26,7 @@ def after_init(client: Client) -> None:
     """Run once at the end of init(); never raises."""
     try:
         notices.no_release(client)
+        signal_exit.install()
         record = native_crashes.start(client)
         if client.options.debug:
             _describe(client, record)
