@@ -25,16 +25,35 @@ def _sessions(recorder):
     return counts
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_uvicorn_stopped_with_requests_in_flight_sends_every_session(recorder, signum):
-    server = WebServer("uvicorn", "tests.crashes.apps.shutdown_asgi:app", {"APP_DSN": recorder.dsn()})
+APPS = {
+    "uvicorn": "tests.crashes.apps.shutdown_asgi:app",
+    "hypercorn": "tests.crashes.apps.shutdown_asgi:app",
+    "gunicorn": "tests.crashes.apps.crash_wsgi:app",
+}
+
+
+@pytest.mark.parametrize(
+    "kind, signum",
+    [
+        ("uvicorn", signal.SIGTERM),
+        ("uvicorn", signal.SIGINT),
+        ("hypercorn", signal.SIGTERM),
+        ("gunicorn", signal.SIGTERM),
+    ],
+)
+def test_a_server_stopped_with_requests_in_flight_sends_every_session(
+    recorder, tmp_path, kind, signum
+):
+    env = {"APP_DSN": recorder.dsn(), "APP_SPOOL": str(tmp_path / "spool")}
+    server = WebServer(kind, APPS[kind], env, workers=1)
+    in_flight = 1 if kind == "gunicorn" else 2  # one sync worker serves one at a time
     try:
         for _ in range(3):
             assert server.request("/")[0] == 200
         answers = []
         slow = [
             threading.Thread(target=lambda: answers.append(server.request("/slow")[0]))
-            for _ in range(2)
+            for _ in range(in_flight)
         ]
         for thread in slow:
             thread.start()
@@ -43,8 +62,9 @@ def test_uvicorn_stopped_with_requests_in_flight_sends_every_session(recorder, s
         for thread in slow:
             thread.join(10)
         code = server.proc.wait(15)
-        assert code == (-signum if signum == signal.SIGTERM else 0)  # SIGTERM: re-raised
+        if kind == "uvicorn":
+            assert code == (-signum if signum == signal.SIGTERM else 0)  # SIGTERM: re-raised
     finally:
         server.stop()
-    assert answers == [200, 200]
-    assert _sessions(recorder) == {"exited": 5, "errored": 0, "crashed": 0}
+    assert answers == [200] * in_flight
+    assert _sessions(recorder) == {"exited": 3 + in_flight, "errored": 0, "crashed": 0}
