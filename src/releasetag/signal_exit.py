@@ -30,14 +30,15 @@ def install() -> None:
     if signal is None or _real_raise_signal is not None or not hasattr(signal, "raise_signal"):
         return
     _real_raise_signal = signal.raise_signal
-    signal.raise_signal = _raise_signal  # type: ignore[assignment]
+    setattr(signal, "raise_signal", _raise_signal)  # noqa: B010 - a module from sys.modules
 
 
 def _ends_the_process(signum: int) -> bool:
     import signal
 
     fatal = {
-        getattr(signal, name, None) for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGABRT")
+        getattr(signal, name, None)
+        for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGABRT")
     }
     try:
         return signum in fatal and signal.getsignal(signum) == signal.SIG_DFL

@@ -121,7 +121,7 @@ def test_a_segfaulted_gunicorn_worker_is_reported_by_its_replacement(recorder, t
     finally:
         server.stop()
     frames = event["exception"]["values"][0]["stacktrace"]["frames"]
-    assert [f["function"] for f in frames if f["in_app"]][-2:] == ["app", "read_null"]
+    assert [f["function"] for f in frames if f["in_app"]][-2:] == ["_app", "read_null"]
     assert event["release"] == "shop@1.0"
     assert "Worker (pid:" in "".join(server.log) and reported_in < 30
     assert list((tmp_path / "spool" / "crashes").glob("*.rec")) == []
