@@ -14,13 +14,15 @@ _ENV_PREFIXES = ("RELEASETAG_", "SENTRY_")
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    """No test sees the developer's or CI's release, DSN or CI variables."""
+def _clean_env(monkeypatch, tmp_path_factory):
+    """No test sees the developer's or CI's release, DSN or CI variables; crash records
+    (native_crashes.py) go to the test session's folder, not the user's."""
     from releasetag.detect.release import CI_VARIABLES
 
     for name in list(os.environ):
         if name.startswith(_ENV_PREFIXES) or name in CI_VARIABLES or name == "GITHUB_EVENT_PATH":
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.getbasetemp() / "state"))
     yield
 
 

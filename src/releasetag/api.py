@@ -83,6 +83,7 @@ if TYPE_CHECKING:
         spool_max_age: Optional[float] = None,
         retry_policy: Optional[RetryPolicy] = None,
         flush_on_sigterm: Optional[bool] = None,
+        native_crashes: Optional[bool] = None,
         session_mode: Optional[str] = None,
         auto_session_tracking: Optional[bool] = None,
         session_flush_interval: Optional[float] = None,
@@ -135,7 +136,7 @@ else:
 
 def _init(dsn: Optional[str], options: Dict[str, Any]) -> Client:
     """init() itself (typed and checked; ``init`` above only gives it a typed signature)."""
-    from . import lifecycle
+    from . import init_checks, lifecycle, reinit
     from .client import Client
     from .integrations import setup_integrations
 
@@ -151,7 +152,7 @@ def _init(dsn: Optional[str], options: Dict[str, Any]) -> Client:
     with _lock:
         previous = current.set_client(client)
     if previous is not None:
-        previous.close(timeout=client.options.shutdown_timeout)
+        reinit.hand_over(previous, client)
     scope_mod.get_isolation_scope().set_max_breadcrumbs(client.options.max_breadcrumbs)
     scope_mod.get_global_scope().set_max_breadcrumbs(client.options.max_breadcrumbs)
     if client.active:
@@ -167,6 +168,7 @@ def _init(dsn: Optional[str], options: Dict[str, Any]) -> Client:
             lifecycle.install_sigterm_flush()
         if application:
             lifecycle.install_os_exit_flush()
+        init_checks.after_init(client)
     return client
 
 

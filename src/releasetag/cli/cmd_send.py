@@ -105,6 +105,9 @@ def _client(args: argparse.Namespace, **options: Any) -> Any:
         raise UsageError("no DSN: pass --dsn or set RELEASETAG_DSN (or SENTRY_DSN)")
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be above 0, got {args.timeout:g}")
+    from releasetag import notices
+
+    notices.mark_said(notices.KEY_REFUSED)  # the command reports the server's answer itself
     try:
         return releasetag.Client(dsn=dsn, default_integrations=False, **options)
     except ValueError as exc:

@@ -17,7 +17,7 @@ from releasetag.protocol.dsn import Dsn
 from releasetag.protocol.envelope import ENVELOPE_CONTENT_TYPE, Envelope, Item
 from releasetag.protocol.log import get_logger, internal_error
 
-from .. import lifecycle, trim
+from .. import lifecycle, notices, trim
 from ..event import utc_timestamp
 from . import reports
 from .backlog import MemoryBacklog
@@ -447,6 +447,9 @@ class HttpTransport(Transport):
                 self.stats.record_retry()
             else:
                 self.stats.record_lost_envelope(reports.SEND_ERROR, category, data)
+                if result.status in (401, 403):  # one line on stderr says it (notices.py)
+                    notices.key_refused(self.dsn.netloc, self.dsn.project_id, result.status)
+                    self._warned.add(f"drop{result.status}")
                 hint = _DROP_HINTS.get(result.status or 0, "the server refused the envelope")
                 self._warn_once(
                     f"drop{result.status}",
@@ -516,6 +519,10 @@ class HttpTransport(Transport):
         # a 429 waits at least the policy's backoff, growing while 429s repeat
         minimum = self.policy.backoff(self._failures + 1) if status == 429 else 0.0
         self.rate_limiter.update(status, lower, minimum)
+        if self.options.debug:
+            get_logger(_LOGGER).debug(
+                "sent %d bytes to %s: HTTP %s", len(body), self.dsn.netloc, status
+            )
         if 200 <= status < 300:
             return SendResult(True, status, "accepted")
         reason = f"HTTP {status}"
