@@ -62,6 +62,8 @@ __all__ = [
     "InputError",
     "UsageError",
     "ArtifactError",
+    "monitor",
+    "crons",
 ]
 
 
@@ -98,7 +100,9 @@ if TYPE_CHECKING:
         set_user,
         start_session,
     )
+    from . import crons
     from .client import Client
+    from .crons import monitor
     from .detect.release import detect_environment, detect_release
     from .protocol.errors import (
         ArtifactError,
@@ -133,6 +137,11 @@ if not TYPE_CHECKING:
 
             globals()[name] = getattr(release, name)
             return globals()[name]
+        if name in ("monitor", "crons"):  # cron check-ins (releasetag.crons)
+            import importlib
+
+            module = importlib.import_module(".crons", __name__)
+            return module if name == "crons" else module.monitor
         if name == "Client":
             from .client import Client
 
