@@ -78,6 +78,7 @@ _ERRORS = (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from . import crons
     from .api import (
         add_breadcrumb,
         capture_event,
@@ -100,7 +101,6 @@ if TYPE_CHECKING:
         set_user,
         start_session,
     )
-    from . import crons
     from .client import Client
     from .crons import monitor
     from .detect.release import detect_environment, detect_release
