@@ -251,8 +251,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         if isinstance(m, dict)
     ]
     rows = [
-        (m.get("id") or "", m.get("slug") or m.get("name") or "", m.get("status") or "")
+        (m.get("id") or "", m.get("slug") or "", m.get("name") or "", m.get("status") or "")
         for m in items
     ]
-    emit(args, items, table(["ID", "Name", "Status"], rows) if items else "No monitors found")
+    text = table(["ID", "Slug", "Name", "Status"], rows) if items else "No monitors found"
+    emit(args, items, text)
     return 0
