@@ -64,18 +64,17 @@ def _excluded(*names: Any) -> bool:
 def monitor_config(schedule: Any, app: Any) -> Optional[Dict[str, Any]]:
     """A beat schedule as a ``monitor_config``: crontab or interval (None for others,
     such as solar schedules)."""
+    from datetime import timedelta
+
     from celery.schedules import crontab
     from celery.schedules import schedule as interval
-
-    from datetime import timedelta
 
     if isinstance(schedule, (int, float, timedelta)) and not isinstance(schedule, bool):
         schedule = interval(schedule)  # as beat_schedule may hold it
     config: Dict[str, Any]
     if isinstance(schedule, crontab):
-        fields = ("_orig_minute", "_orig_hour", "_orig_day_of_month")
-        fields += ("_orig_month_of_year", "_orig_day_of_week")
-        value = " ".join(str(getattr(schedule, f, "*")) for f in fields)
+        fields = "_orig_minute _orig_hour _orig_day_of_month _orig_month_of_year _orig_day_of_week"
+        value = " ".join(str(getattr(schedule, f, "*")) for f in fields.split())
         config = {"schedule": {"type": "crontab", "value": value}}
     elif type(schedule) is interval:
         seconds = max(60, int(schedule.run_every.total_seconds()))
