@@ -145,22 +145,18 @@ class _Reporter:
         self.config = config
         self.release = os.environ.get("RELEASETAG_RELEASE") or os.environ.get("SENTRY_RELEASE")
         self.check_in_id = os.urandom(16).hex()
-        self.client: Any = None
+        self.transport: Any = None
         dsn = find_dsn()
         if not dsn:
             warn("no DSN (set SENTRY_DSN or [auth] dsn in .sentryclirc): running without check-ins")
             return
         try:
-            import releasetag
-
-            self.client = releasetag.Client(
-                dsn=dsn, default_integrations=False, spool_dir=spool_dir()
-            )
+            self.transport = _transport(dsn)
         except Exception as exc:  # a bad DSN or spool folder must not stop the job
             warn(f"check-ins are off: {safe(exc)}")
 
     def send(self, status: str, duration: Optional[float] = None) -> None:
-        if self.client is None or self.client.transport is None:
+        if self.transport is None:
             return
         from releasetag.protocol.envelope import Envelope, Item
 
@@ -177,11 +173,34 @@ class _Reporter:
         if duration is not None:
             payload["duration"] = duration
         item = Item({"type": "check_in"}, _json(payload))
-        self.client.transport.send_envelope(Envelope({}, [item]))
+        self.transport.send_envelope(Envelope({}, [item]))
 
     def close(self) -> None:
-        if self.client is not None:
-            self.client.close(CLOSE_TIMEOUT)
+        """Wait for the server a while; a server that already failed is not waited for
+        (what is left goes to the spool at once, for the next run)."""
+        transport = self.transport
+        if transport is None:
+            return
+        deadline = time.monotonic() + CLOSE_TIMEOUT
+        while not transport.is_idle() and time.monotonic() < deadline:
+            last = transport.last_send_result()
+            if last is not None and not last.ok:
+                break  # the server is away: no retries now, the spool keeps them
+            time.sleep(0.005)
+        transport.close(0.1)
+
+
+def _transport(dsn: str) -> Any:
+    """The SDK's HTTP transport (queue, retries, rate limits, disk spool) for ``dsn``, made
+    without a client: a check-in of ``monitors run`` needs no release detection (git)."""
+    from releasetag.options import resolve_options
+    from releasetag.protocol.dsn import Dsn
+    from releasetag.transport.http_transport import HttpTransport
+
+    parsed = Dsn.parse(dsn)  # ValueError with the reason
+    options = resolve_options("", spool_dir=spool_dir())  # no DSN here: nothing detected
+    options.dsn = dsn
+    return HttpTransport(options, parsed)
 
 
 def _json(payload: Dict[str, Any]) -> bytes:
