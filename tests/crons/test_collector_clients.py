@@ -92,6 +92,7 @@ def test_peers_and_ours_are_stored_judged_and_listed(tmp_path):
             listings.append(out.stdout)
         for listing in listings:
             assert all(slug in listing for slug in ("sdk-job", "cli-job", "ours-job"))
+        _bad_items_are_refused_alone(collector)
         for listing in listings:  # the same columns (our table is drawn like our other lists)
             words = listing.split()
             assert [w for w in words if w in ("ID", "Slug", "Name", "Status")] == [
@@ -102,3 +103,37 @@ def test_peers_and_ours_are_stored_judged_and_listed(tmp_path):
             ]
     finally:
         collector.stop()
+
+
+def _bad_items_are_refused_alone(collector: Collector) -> None:
+    from releasetag.protocol.dsn import Dsn
+    from releasetag.protocol.envelope import Envelope, Item
+
+    dsn = Dsn.parse(collector.dsn)
+    good = {"check_in_id": "b" * 32, "monitor_slug": "ours-job", "status": "ok", "duration": -3}
+    items = [
+        Item.from_json(
+            "check_in",
+            {**good, "monitor_config": {"schedule": {"type": "crontab", "value": "0 25 * * *"}}},
+        ),
+        Item.from_bytes("check_in", b"{not json"),
+        Item.from_json("check_in", {**good, "monitor_slug": "ghost"}),
+        Item.from_json("check_in", good),
+        Item.from_json("check_in", good),
+    ]
+    status, answer = collector.request(
+        "POST",
+        f"/api/{dsn.project_id}/envelope/",
+        raw=Envelope({}, items).serialize(),
+        headers={
+            "Content-Type": "application/x-sentry-envelope",
+            "X-Sentry-Auth": f"Sentry sentry_key={dsn.public_key}, sentry_version=7",
+        },
+        token=None,
+    )
+    assert status == 200, answer
+    assert [r["item"] for r in answer["rejected"]] == [0, 1, 2]
+    assert "invalid crontab" in answer["rejected"][0]["reason"]
+    assert "unknown monitor 'ghost'" in answer["rejected"][2]["reason"]
+    monitors = collector.api("GET", f"/organizations/{collector.org}/monitors/")
+    assert "ghost" not in {m["slug"] for m in monitors}

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from releasetag.collector import monitor_rules
 from releasetag.collector.db.store import Store
@@ -150,3 +152,49 @@ def test_schema_5_from_a_0_1_0_database(tmp_path):
     finally:
         conn.close()
     assert int(version[0]) == 5 and {"monitors", "check_ins"} <= tables
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=80),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=20), inner, max_size=6)
+    ),
+    max_leaves=20,
+)
+_FIELDS = st.fixed_dictionaries(
+    {},
+    optional={
+        "check_in_id": st.sampled_from(["a" * 32, "A" * 32, "0" * 31, ""]) | _JSON,
+        "monitor_slug": st.text(max_size=70) | _JSON,
+        "status": st.sampled_from(["in_progress", "ok", "error", "missed"]) | _JSON,
+        "duration": st.floats(allow_nan=True) | _JSON,
+        "monitor_config": st.fixed_dictionaries(
+            {
+                "schedule": st.fixed_dictionaries(
+                    {
+                        "type": st.sampled_from(["crontab", "interval", "x"]),
+                        "value": st.text(max_size=30) | st.integers(),
+                        "unit": st.text(max_size=8),
+                    }
+                )
+            },
+            optional={"timezone": st.text(max_size=30) | _JSON, "max_runtime": _JSON},
+        )
+        | _JSON,
+    },
+)
+
+
+@pytest.mark.slow
+@settings(max_examples=int(os.environ.get("RELEASETAG_FUZZ_EXAMPLES", "60")), deadline=None)
+@given(payload=_FIELDS | _JSON)
+def test_any_payload_is_taken_or_refused_with_a_reason(payload):
+    from releasetag.collector.monitor_intake import Rejected, check_in_from
+
+    try:
+        ci = check_in_from(payload)
+    except Rejected as exc:
+        assert str(exc)
+        return
+    assert ci["status"] in ("in_progress", "ok", "error") and len(ci["check_in_id"]) == 32
+    assert ci["duration"] is None or 0 <= ci["duration"] <= 366 * 86400
