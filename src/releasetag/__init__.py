@@ -111,6 +111,8 @@ __all__ = [
     "get_traceparent",
     "get_baggage",
     "set_measurement",
+    "monitor",
+    "crons",
 ]
 
 
@@ -139,6 +141,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from . import integrations
     from . import logger, metrics
+    from . import crons
     from .api import (
         add_breadcrumb,
         capture_event,
@@ -165,6 +168,7 @@ if TYPE_CHECKING:
         start_session,
     )
     from .client import Client
+    from .crons import monitor
     from .detect.release import detect_environment, detect_release
     from .protocol.errors import (
         ArtifactError,
@@ -229,6 +233,11 @@ if not TYPE_CHECKING:
             import importlib
 
             return importlib.import_module(f"{__name__}.{name}")
+        if name in ("monitor", "crons"):  # cron check-ins (releasetag.crons)
+            import importlib
+
+            module = importlib.import_module(".crons", __name__)
+            return module if name == "crons" else module.monitor
         if name == "Client":
             from .client import Client
 

@@ -12,7 +12,17 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from releasetag.collector.db.store import Store
 
-from . import attachments, ingest, issue_pages, issues_api, login, pages, sessions_api, webapi
+from . import (
+    attachments,
+    ingest,
+    issue_pages,
+    issues_api,
+    login,
+    monitor_pages,
+    pages,
+    sessions_api,
+    webapi,
+)
 from .context import TooManyFailures
 from .request_response import HTTPError, Request, Response, error_response, json_response
 from .webapi import Context
@@ -94,6 +104,7 @@ class CollectorApp:
             ),
             _compile("GET", r"/releases/(?P<version>[^/]+)/", issue_pages.release_page, PAGE),
             _compile("GET", r"/issues/(?P<issue_id>[^/]+)/", issue_pages.issue_page, PAGE),
+            _compile("GET", r"/monitors/", monitor_pages.monitors_page, PAGE),
             _compile("GET", r"/login/", login.form, False),
             _compile("POST", r"/login/", login.submit, False),
             _compile("GET", r"/health", lambda ctx, req: json_response({"ok": True}), False),
@@ -102,6 +113,7 @@ class CollectorApp:
             _compile(m, p, h, True)  # type: ignore[arg-type]
             for m, p, h in webapi.ROUTES + issues_api.ROUTES + sessions_api.ROUTES
         ]
+        routes.append(_compile("GET", monitor_pages.API_ROUTE, monitor_pages.monitors_api, True))
         self.routes = routes
 
     def _envelope(self, ctx: Context, req: Request, project_id: str) -> Response:

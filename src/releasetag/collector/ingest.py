@@ -19,7 +19,7 @@ from releasetag.protocol.dsn import Dsn, parse_auth_header
 from releasetag.protocol.envelope import Envelope, EnvelopeError, Item
 from releasetag.protocol.release import release_name_error
 
-from . import session_intake
+from . import monitor_rules, session_intake
 from .grouping import exception_values
 from .native import NativeResolver
 from .request_response import HTTPError, Request, Response, json_response
@@ -215,6 +215,7 @@ class _Items:
         self.updates: List[Dict[str, Any]] = []
         self.counts: List[Dict[str, Any]] = []
         self.rejected: List[Dict[str, Any]] = []
+        self.check_ins: List[Tuple[int, Item]] = []
 
     def add(self, number: int, item: Item) -> None:
         """Take one item (HTTPError for one that fails the whole envelope); transactions
@@ -241,6 +242,8 @@ class _Items:
             if not isinstance(report, dict):
                 raise HTTPError(400, "client_report payload must be a JSON object")
             self.reports.append(report)
+        elif kind == "check_in":  # cron monitors (collector/monitor_intake.py)
+            self.check_ins.append((number, item))
         elif kind in ("session", "sessions"):
             try:
                 self._session(kind, item)
@@ -277,6 +280,8 @@ class _Items:
             _store_event(store, project_id, self.event, self.attachments, self.reports)
         elif self.reports:
             store.insert_client_reports(project_id, self.reports)
+        if self.check_ins:
+            self.rejected.extend(monitor_rules.take_check_ins(store, project_id, self.check_ins))
         if self.updates or self.counts or self.rejected:
             store.insert_sessions(
                 project_id,

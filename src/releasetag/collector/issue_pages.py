@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
-from . import health, health_html, insights, notify
+from . import health, health_html, insights, monitor_pages, notify
 from .context import Context
 from .html import Html, html, join
 from .insights import Issue
@@ -231,6 +231,7 @@ def release_page(ctx: Context, req: Request, version: str) -> Response:
             _issue_cards(store, report),
             _card("commits", "Commits", commits),
             _card("deploys", "Deploys", deploys),
+            monitor_pages.release_check_ins(store, version),
         ]
     )
     return page(f"Release {rel['version']}", body)

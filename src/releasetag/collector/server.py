@@ -88,8 +88,10 @@ class Collector:
             pages_need_token=self.app.ctx.access.pages_need_token,
         )
         self._thread: Optional[threading.Thread] = None
+        self.monitor_watch = _monitor_watch(self.store)
 
     def serve_forever(self) -> None:
+        self.monitor_watch.start()  # missed and timed-out cron runs (collector/monitor_rules)
         self.server.serve_forever(poll_interval=0.2)
 
     def start(self) -> "Collector":
@@ -105,7 +107,19 @@ class Collector:
             self.server.shutdown()
             self._thread.join(timeout=5)
         self.server.server_close()
+        self.monitor_watch.stop()
         self.store.close()
+
+
+def _monitor_watch(store: Any) -> Any:
+    """The judge of cron monitors, every ``RELEASETAG_MONITOR_CHECK_SECONDS`` (default 30)."""
+    from .monitor_rules import MonitorWatch
+
+    try:
+        interval = float(os.environ.get("RELEASETAG_MONITOR_CHECK_SECONDS") or 30)
+    except ValueError:
+        interval = 30.0
+    return MonitorWatch(store, max(0.2, interval))
 
 
 def _public_name(bound_host: str) -> str:

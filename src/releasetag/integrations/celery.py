@@ -18,13 +18,14 @@ from ._trace import HEADER, continue_trace, trace_header
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Tuple
+    from typing import Any, Dict, List, Optional, Tuple
 
     from ..types import Event, Hint
 
 _installed = False
 _active: Dict[Any, use_isolation_scope] = {}  # task id -> its entered isolation scope
 _expected: Tuple[type, ...] = ()
+_propagate = True  # CeleryIntegration(propagate_traces=...)
 
 
 def _on_publish(sender: Any = None, headers: Any = None, **kwargs: Any) -> None:
@@ -33,7 +34,7 @@ def _on_publish(sender: Any = None, headers: Any = None, **kwargs: Any) -> None:
     if client is None or client.transport is None or not isinstance(headers, dict):
         return
     try:
-        if HEADER not in headers:
+        if _propagate and HEADER not in headers:
             value = trace_header()
             headers[HEADER] = value
             # some Celery versions hand the worker custom headers from a nested dict
@@ -163,8 +164,23 @@ class CeleryIntegration(Integration):
     identifier = "celery"
     requires_module = "celery"
 
+    def __init__(
+        self,
+        propagate_traces: bool = True,
+        monitor_beat_tasks: bool = False,
+        exclude_beat_tasks: Optional[List[str]] = None,
+    ) -> None:
+        self.propagate_traces = propagate_traces
+        self.monitor_beat_tasks = monitor_beat_tasks
+        self.exclude_beat_tasks = exclude_beat_tasks
+
     def setup(self, client: Any) -> None:
-        global _installed, _expected
+        global _installed, _expected, _propagate
+        _propagate = self.propagate_traces
+        if self.monitor_beat_tasks:  # cron check-ins of beat tasks (celery_beat.py)
+            from . import celery_beat
+
+            celery_beat.install(self.exclude_beat_tasks)
         if _installed:
             return
         from celery import signals

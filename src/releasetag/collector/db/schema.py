@@ -20,6 +20,7 @@ from typing import Callable, List, Sequence, Tuple, Union
 from releasetag.protocol.errors import ConfigurationError
 
 from . import attachment_index
+from . import monitors_schema
 
 Step = Union[str, Callable[[sqlite3.Connection], None]]
 
@@ -148,6 +149,7 @@ CREATE INDEX IF NOT EXISTS deploy_notifications_deploy ON deploy_notifications(d
 #: (version, step): each step takes the database from the version before it to ``version``
 MIGRATIONS: List[Tuple[int, Step]] = [(1, V1), (2, V2)]
 MIGRATIONS.append((3, attachment_index.V3))
+MIGRATIONS.append((5, monitors_schema.V5))  # cron monitors (issue 27)
 NEWEST = MIGRATIONS[-1][0]
 
 
