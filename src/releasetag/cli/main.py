@@ -34,6 +34,7 @@ COMMANDS: Dict[str, str] = {
     "demo": "releasetag.cli.cmd_serve",
     "sourcemaps": "releasetag.cli.cmd_sourcemaps",
     "debug-files": "releasetag.cli.cmd_debug_files",
+    "logs": "releasetag.cli.cmd_logs",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 # top-level options that take a value: their value is not the command

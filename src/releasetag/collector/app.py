@@ -12,7 +12,17 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from releasetag.collector.db.store import Store
 
-from . import ingest, issue_pages, issues_api, login, pages, sessions_api, webapi
+from . import (
+    ingest,
+    issue_pages,
+    issues_api,
+    login,
+    logs_api,
+    logs_pages,
+    pages,
+    sessions_api,
+    webapi,
+)
 from .context import TooManyFailures
 from .request_response import HTTPError, Request, Response, error_response, json_response
 from .webapi import Context
@@ -88,13 +98,14 @@ class CollectorApp:
             _compile("GET", r"/events/(?P<event_id>[^/]+)/", pages.event_page, PAGE),
             _compile("GET", r"/releases/(?P<version>[^/]+)/", issue_pages.release_page, PAGE),
             _compile("GET", r"/issues/(?P<issue_id>[^/]+)/", issue_pages.issue_page, PAGE),
+            _compile("GET", r"/logs/", logs_pages.logs_page, PAGE),
             _compile("GET", r"/login/", login.form, False),
             _compile("POST", r"/login/", login.submit, False),
             _compile("GET", r"/health", lambda ctx, req: json_response({"ok": True}), False),
         ]
         routes += [
             _compile(m, p, h, True)  # type: ignore[arg-type]
-            for m, p, h in webapi.ROUTES + issues_api.ROUTES + sessions_api.ROUTES
+            for m, p, h in webapi.ROUTES + issues_api.ROUTES + sessions_api.ROUTES + logs_api.ROUTES
         ]
         self.routes = routes
 

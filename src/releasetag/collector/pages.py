@@ -368,4 +368,7 @@ def event_page(ctx: Context, req: Request, event_id: str) -> Response:
         table(["key", "value"], tag_rows, "no tags"),
         join(reversed(traces)) or Html("<p class=muted>no stack trace</p>"),
     )
+    from .logs_pages import event_card  # logs_pages builds on this module
+
+    body = join([body, event_card(ctx.store, event, row["timestamp"])])
     return page(row["title"] or "Event", body)

@@ -26,6 +26,7 @@ from .artifacts import ArtifactsQueries
 from .database import new_key, to_iso
 from .events import EventsQueries
 from .issues import IssuesQueries
+from .logs import LogsQueries
 from .notifications import NotificationsQueries
 from .projects import ProjectsQueries
 from .releases import ReleasesQueries
@@ -42,6 +43,7 @@ class Store(
     NotificationsQueries,
     ArtifactsQueries,
     SessionsQueries,
+    LogsQueries,
 ):
     """The collector's database: open with a path (upgraded to the newest schema, refused
     when newer), then call the query methods from any thread."""

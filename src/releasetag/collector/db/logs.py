@@ -1,0 +1,187 @@
+"""The SQL of logs and trace metrics (schema version 4).
+
+- ``logs``: one row per log line of a ``log`` envelope item (release, environment, level,
+  logger, trace and span id, body, typed attributes as JSON), newest first by ``timestamp``.
+- ``logs_fts``: an FTS5 index over the bodies (external content, kept by triggers). SQLite
+  builds without FTS5 get no index: text search then scans with ``LIKE`` (slow on many logs,
+  but the same answers); ``LogsQueries.logs_search_kind`` says which one is in use.
+- ``metric_aggregates``: per (project, release, environment, name, type, unit) the count,
+  sum, min, max and last value of ``trace_metric`` items.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from .database import Database
+
+Row = sqlite3.Row
+
+LOG_COLUMNS = (
+    "item_id, project_id, received, timestamp, release, environment, level, severity_number, "
+    "logger, trace_id, span_id, body, attributes"
+)
+INSERT_LOG = f"INSERT INTO logs({LOG_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+
+
+def store_logs(c: sqlite3.Connection, rows: Sequence[Tuple[Any, ...]]) -> None:
+    """Insert log rows (tuples in ``LOG_COLUMNS`` order) inside the caller's transaction."""
+    c.executemany(INSERT_LOG, rows)
+
+
+def store_metrics(
+    c: sqlite3.Connection, project_id: int, metrics: Sequence[Dict[str, Any]]
+) -> None:
+    """Fold metric samples into the per-release aggregates (inside the caller's transaction)."""
+    for m in metrics:
+        c.execute(
+            "INSERT INTO metric_aggregates(project_id, release, environment, name, type, unit, "
+            "count, sum, min, max, last, last_timestamp) VALUES (?,?,?,?,?,?,1,?,?,?,?,?) "
+            "ON CONFLICT(project_id, release, environment, name, type, unit) DO UPDATE SET "
+            "count = count + 1, sum = sum + excluded.sum, min = min(min, excluded.min), "
+            "max = max(max, excluded.max), "
+            "last = CASE WHEN excluded.last_timestamp >= last_timestamp "
+            "THEN excluded.last ELSE last END, "
+            "last_timestamp = max(last_timestamp, excluded.last_timestamp)",
+            (
+                project_id,
+                m["release"],
+                m["environment"],
+                m["name"],
+                m["type"],
+                m["unit"],
+                m["value"],
+                m["value"],
+                m["value"],
+                m["value"],
+                m["timestamp"],
+            ),
+        )
+
+
+def fts_query(text: str) -> str:
+    """Free text as an FTS5 query: every word must occur (each quoted, so no operators)."""
+    words = [w.replace('"', '""') for w in text.split()]
+    return " ".join(f'"{w}"' for w in words)
+
+
+class LogFilter:
+    """What a logs listing asks for (every part optional)."""
+
+    def __init__(
+        self,
+        project_id: Optional[int] = None,
+        release: Optional[str] = None,
+        environment: Optional[str] = None,
+        level: Optional[str] = None,
+        logger: Optional[str] = None,
+        trace_id: Optional[str] = None,
+        text: str = "",
+        since: Optional[float] = None,
+        until: Optional[float] = None,
+    ) -> None:
+        self.project_id = project_id
+        self.release = release
+        self.environment = environment
+        self.level = level
+        self.logger = logger
+        self.trace_id = trace_id
+        self.text = text.strip()
+        self.since = since
+        self.until = until
+
+    def where(self, fts: bool) -> Tuple[str, List[Any]]:
+        clauses: List[str] = []
+        params: List[Any] = []
+        for column in ("project_id", "release", "environment", "level", "logger", "trace_id"):
+            value = getattr(self, column)
+            if value is not None and value != "":
+                clauses.append(f"logs.{column} = ?")
+                params.append(value)
+        if self.since is not None:
+            clauses.append("logs.timestamp >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            clauses.append("logs.timestamp <= ?")
+            params.append(self.until)
+        if self.text and fts_query(self.text):
+            if fts:
+                clauses.append("logs.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?)")
+                params.append(fts_query(self.text))
+            else:
+                for word in self.text.split():
+                    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                    clauses.append("logs.body LIKE ? ESCAPE '\\'")
+                    params.append(f"%{escaped}%")
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+class LogsQueries(Database):
+    """Store methods for logs and trace metrics."""
+
+    _logs_fts: Optional[bool] = None
+
+    def logs_search_kind(self) -> str:
+        """``fts5`` when bodies are indexed, else ``scan``."""
+        if self._logs_fts is None:
+            self._logs_fts = bool(
+                self.query_one("SELECT 1 FROM sqlite_master WHERE name = 'logs_fts'")
+            )
+        return "fts5" if self._logs_fts else "scan"
+
+    def insert_logs(
+        self,
+        project_id: int,
+        rows: Sequence[Tuple[Any, ...]],
+        metrics: Sequence[Dict[str, Any]],
+        rejected: Sequence[Tuple[str, str]],
+    ) -> None:
+        """Store log rows, metric samples and rejected-item reasons in one transaction."""
+        from .sessions import store_updates
+
+        def work(c: sqlite3.Connection) -> None:
+            store_logs(c, rows)
+            store_metrics(c, project_id, metrics)
+            if rejected:
+                store_updates(c, project_id, (), (), rejected)
+
+        self.group_write(work)
+
+    def find_logs(self, flt: LogFilter, limit: int = 100, offset: int = 0) -> List[Row]:
+        """Logs matching ``flt``, newest first."""
+        where, params = flt.where(self.logs_search_kind() == "fts5")
+        return self.query(
+            f"SELECT * FROM logs{where} ORDER BY logs.timestamp DESC, logs.id DESC "
+            "LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+
+    def count_logs(self, flt: LogFilter) -> int:
+        where, params = flt.where(self.logs_search_kind() == "fts5")
+        return int(self.query_row(f"SELECT count(*) FROM logs{where}", params)[0])
+
+    def log_level_counts(self, release: str) -> Dict[str, int]:
+        """{level: count} of a release's logs."""
+        rows = self.query(
+            "SELECT level, count(*) FROM logs WHERE release = ? GROUP BY level", (release,)
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    def logs_of_trace(self, trace_id: str, until: float, limit: int = 50) -> List[Row]:
+        """The last ``limit`` logs of a trace up to ``until``, oldest first."""
+        rows = self.query(
+            "SELECT * FROM logs WHERE trace_id = ? AND timestamp <= ? "
+            "ORDER BY timestamp DESC, id DESC LIMIT ?",
+            (trace_id, until, limit),
+        )
+        return list(reversed(rows))
+
+    def metric_aggregates(self, release: Optional[str] = None) -> List[Row]:
+        """Metric aggregates (of one release, or all), by name."""
+        if release is None:
+            return self.query("SELECT * FROM metric_aggregates ORDER BY release, name, type")
+        return self.query(
+            "SELECT * FROM metric_aggregates WHERE release = ? ORDER BY name, type, environment",
+            (release,),
+        )
