@@ -144,7 +144,7 @@ def log_row(project_id: int, received: float, log: Any) -> Tuple[Any, ...]:
     severity = _number(log.get("severity_number"))
     if severity is None:
         severity = _number(_attr(attrs, "sentry.severity_number"))
-    body = clean(body)
+    body = clean(body).replace("\x00", "\ufffd")  # SQLite's LIKE ends text at a NUL
     if len(body) > MAX_BODY:
         body = body[:MAX_BODY] + "..."
     return (
@@ -155,7 +155,7 @@ def log_row(project_id: int, received: float, log: Any) -> Tuple[Any, ...]:
         _text(_attr(attrs, "sentry.release")),
         _text(_attr(attrs, "sentry.environment")),
         level_of(log, attrs),
-        int(severity) if severity is not None else None,
+        int(severity) if severity is not None and 0 <= severity <= 255 else None,
         _text(_attr(attrs, "logger.name", "sentry.logger.name")),
         _hex_id(log.get("trace_id"), 32),
         _hex_id(log.get("span_id"), 16),

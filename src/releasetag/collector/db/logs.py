@@ -87,7 +87,7 @@ class LogFilter:
         self.level = level
         self.logger = logger
         self.trace_id = trace_id
-        self.text = text.strip()
+        self.text = text.replace("\x00", " ").strip()  # FTS5 queries end at a NUL
         self.since = since
         self.until = until
 
@@ -105,15 +105,18 @@ class LogFilter:
         if self.until is not None:
             clauses.append("logs.timestamp <= ?")
             params.append(self.until)
-        if self.text and fts_query(self.text):
-            if fts:
-                clauses.append("logs.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?)")
-                params.append(fts_query(self.text))
-            else:
-                for word in self.text.split():
-                    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                    clauses.append("logs.body LIKE ? ESCAPE '\\'")
-                    params.append(f"%{escaped}%")
+        words = self.text.split()
+        # words the index has tokens for go to FTS5; punctuation-only words (and every word
+        # on an SQLite without FTS5) are matched as substrings
+        indexed = [w for w in words if fts and any(ch.isalnum() for ch in w)]
+        if indexed:
+            clauses.append("logs.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?)")
+            params.append(fts_query(" ".join(indexed)))
+        for word in words:
+            if word not in indexed:
+                escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                clauses.append("logs.body LIKE ? ESCAPE '\\'")
+                params.append(f"%{escaped}%")
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
