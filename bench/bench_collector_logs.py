@@ -150,7 +150,7 @@ def _count(data: str) -> int:
 
 def build(data: str, rows: int) -> float:
     """A collector database of ``rows`` logs written with executemany; seconds it took."""
-    from releasetag.collector.db.logs import INSERT_LOG
+    from releasetag.collector.db.logs import store_logs
     from releasetag.collector.db.store import Store
 
     start = time.perf_counter()
@@ -167,10 +167,10 @@ def build(data: str, rows: int) -> float:
                           "production", "info", 9, "shop", None, None,
                           f"{words} {i}{rare}", attrs))  # fmt: skip
             if len(batch) == 50_000:
-                c.executemany(INSERT_LOG, batch)
+                store_logs(c, batch)
                 batch = []
         if batch:
-            c.executemany(INSERT_LOG, batch)
+            store_logs(c, batch)
     store.close()
     return time.perf_counter() - start
 
@@ -182,7 +182,8 @@ def query(rows: int, repeats: int = 7) -> Dict[str, Any]:
         try:
             base = (f"/api/0/organizations/{info['org']}/events/?dataset=logs"
                     "&field=sentry.item_id&field=trace&field=severity&field=timestamp"
-                    "&field=message&per_page=100&statsPeriod=90d&sort=-timestamp&query=")  # fmt: skip
+                    "&field=message&per_page=100&statsPeriod=90d&sort=-timestamp"
+                    "&query=")  # fmt: skip
             out: Dict[str, Any] = {"rows": rows, "build_s": round(built, 1)}
             for name, q in (("rare_word", "needle"), ("common_word", "payment"),
                             ("release_and_word", "release:bench@3 declined")):  # fmt: skip

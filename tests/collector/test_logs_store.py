@@ -132,8 +132,9 @@ def test_search_filters_and_paging_newest_first(store):
     for text in ("payment", "100%", "ok_done", "order 7", 'declined "card'):
         found = {}
         for fts in (True, False):
-            where, params = LogFilter(text=text.replace('"', "") if not fts else text).where(fts)
-            found[fts] = {r[0] for r in store.query(f"SELECT body FROM logs{where}", params)}
+            flt = LogFilter(text=text.replace('"', "") if not fts else text)
+            source, params, _ = flt.where(fts)
+            found[fts] = {r[0] for r in store.query(f"SELECT logs.body{source}", params)}
         assert found[True] and found[True] <= found[False], (text, found)
 
 
@@ -158,3 +159,13 @@ def test_metric_aggregates_per_release(store):
     assert len(batch.rejected) == 1
     (row,) = store.metric_aggregates("shop@1.0")
     assert (row["count"], row["sum"], row["min"], row["max"], row["last"]) == (3, 15, 1, 9, 1)
+
+
+def test_logs_of_one_microsecond_beyond_the_id_space_are_all_kept_in_order(store):
+    ingest(store, item([log(f"same instant {i}", ts=1_700_000_000.5) for i in range(1000)]))
+    ingest(store, item([log(f"same instant {i}", ts=1_700_000_000.5) for i in range(1000, 1500)]))
+    ingest(store, item([log("a moment later", ts=1_700_000_000.6)]))
+    rows = store.find_logs(LogFilter(text="instant"), 1000)
+    assert store.count_logs(LogFilter()) == 1501
+    assert store.find_logs(LogFilter(), 1)[0]["body"] == "a moment later"
+    assert len({r["id"] for r in rows}) == 1000

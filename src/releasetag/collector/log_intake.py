@@ -18,6 +18,7 @@ import time
 import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
+from releasetag.collector.db.logs import MAX_TIMESTAMP
 from releasetag.protocol.envelope import EnvelopeError, Item
 
 MAX_ITEM = 1024 * 1024  # one item's payload, as for an event
@@ -131,7 +132,8 @@ def parse_payload(item: Item) -> List[Any]:
 
 
 def log_row(project_id: int, received: float, log: Any) -> Tuple[Any, ...]:
-    """One log as a row of ``db.logs.LOG_COLUMNS``; Rejected when it cannot be kept."""
+    """One log as a row of ``db.logs.LOG_COLUMNS`` (without ``id``); Rejected when it
+    cannot be kept."""
     if not isinstance(log, dict):
         raise Rejected("log is not a JSON object")
     body = log.get("body")
@@ -139,7 +141,7 @@ def log_row(project_id: int, received: float, log: Any) -> Tuple[Any, ...]:
         raise Rejected("log has no body")
     attrs = attributes(log.get("attributes"))
     timestamp = _number(log.get("timestamp"))
-    if timestamp is None or not 0 < timestamp < 1e11:
+    if timestamp is None or not 0 < timestamp < MAX_TIMESTAMP:
         timestamp = received
     severity = _number(log.get("severity_number"))
     if severity is None:

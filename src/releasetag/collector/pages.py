@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode
 from .context import Context
 from .grouping import exception_values
 from .html import Html, html, join
+from .logs_cards import event_card
 from .request_response import HTTPError, Request, Response, html_response
 
 STYLE = """
@@ -368,7 +369,5 @@ def event_page(ctx: Context, req: Request, event_id: str) -> Response:
         table(["key", "value"], tag_rows, "no tags"),
         join(reversed(traces)) or Html("<p class=muted>no stack trace</p>"),
     )
-    from .logs_pages import event_card  # logs_pages builds on this module
-
     body = join([body, event_card(ctx.store, event, row["timestamp"])])
     return page(row["title"] or "Event", body)

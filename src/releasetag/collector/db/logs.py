@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -19,15 +20,45 @@ from .database import Database
 Row = sqlite3.Row
 
 LOG_COLUMNS = (
-    "item_id, project_id, received, timestamp, release, environment, level, severity_number, "
-    "logger, trace_id, span_id, body, attributes"
+    "id, item_id, project_id, received, timestamp, release, environment, level, "
+    "severity_number, logger, trace_id, span_id, body, attributes"
 )
-INSERT_LOG = f"INSERT INTO logs({LOG_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+INSERT_LOG = f"INSERT INTO logs({LOG_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+MAX_TIMESTAMP = 8e9  # seconds: time_id() stays within SQLite's 64-bit integer
+_sequence = itertools.count()
+
+
+def time_id(timestamp: float) -> int:
+    """A log's row id: ordered as its timestamp (to the microsecond), then as it came."""
+    return int(timestamp * 1e6) * 1024 + (next(_sequence) & 1023)
 
 
 def store_logs(c: sqlite3.Connection, rows: Sequence[Tuple[Any, ...]]) -> None:
-    """Insert log rows (tuples in ``LOG_COLUMNS`` order) inside the caller's transaction."""
-    c.executemany(INSERT_LOG, rows)
+    """Insert log rows (tuples in ``LOG_COLUMNS`` order without ``id``; the timestamp is the
+    fourth) inside the caller's transaction. Ids are taken from the timestamps; when one is
+    taken already (more than 1024 logs in one microsecond) the log goes right after it."""
+    with_ids = [(time_id(r[3]),) + tuple(r) for r in rows]
+    c.execute("SAVEPOINT logs_batch")
+    try:
+        c.executemany(INSERT_LOG, with_ids)
+    except sqlite3.IntegrityError:
+        c.execute("ROLLBACK TO logs_batch")
+        for row in with_ids:
+            _insert_one(c, row)
+    c.execute("RELEASE logs_batch")
+
+
+def _insert_one(c: sqlite3.Connection, row: Tuple[Any, ...]) -> None:
+    for _ in range(1000):
+        try:
+            c.execute(INSERT_LOG, row)
+            return
+        except sqlite3.IntegrityError:
+            taken = c.execute(
+                "SELECT max(id) FROM logs WHERE id >= ? AND id < ?", (row[0], row[0] + (1 << 30))
+            ).fetchone()[0]
+            row = (int(taken) + 1,) + row[1:]
+    raise sqlite3.IntegrityError("no free log id near this timestamp")
 
 
 def store_metrics(
@@ -91,7 +122,12 @@ class LogFilter:
         self.since = since
         self.until = until
 
-    def where(self, fts: bool) -> Tuple[str, List[Any]]:
+    def where(self, fts: bool) -> Tuple[str, List[Any], str]:
+        """(`` FROM ... WHERE ...``, its parameters, the newest-first order column). With
+        words to search the FTS5 index drives, read in rowid order: a rare word reads only
+        its matches, a common one only as many as the page needs."""
+        source = " FROM logs"
+        order = "logs.id"
         clauses: List[str] = []
         params: List[Any] = []
         for column in ("project_id", "release", "environment", "level", "logger", "trace_id"):
@@ -110,14 +146,17 @@ class LogFilter:
         # on an SQLite without FTS5) are matched as substrings
         indexed = [w for w in words if fts and any(ch.isalnum() for ch in w)]
         if indexed:
-            clauses.append("logs.id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?)")
-            params.append(fts_query(" ".join(indexed)))
+            source = " FROM logs_fts CROSS JOIN logs ON logs.id = logs_fts.rowid"
+            order = "logs_fts.rowid"
+            clauses.insert(0, "logs_fts MATCH ?")
+            params.insert(0, fts_query(" ".join(indexed)))
         for word in words:
             if word not in indexed:
                 escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 clauses.append("logs.body LIKE ? ESCAPE '\\'")
                 params.append(f"%{escaped}%")
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        return source + where, params, order
 
 
 class LogsQueries(Database):
@@ -153,16 +192,15 @@ class LogsQueries(Database):
 
     def find_logs(self, flt: LogFilter, limit: int = 100, offset: int = 0) -> List[Row]:
         """Logs matching ``flt``, newest first."""
-        where, params = flt.where(self.logs_search_kind() == "fts5")
+        source, params, order = flt.where(self.logs_search_kind() == "fts5")
         return self.query(
-            f"SELECT * FROM logs{where} ORDER BY logs.timestamp DESC, logs.id DESC "
-            "LIMIT ? OFFSET ?",
+            f"SELECT logs.*{source} ORDER BY {order} DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
 
     def count_logs(self, flt: LogFilter) -> int:
-        where, params = flt.where(self.logs_search_kind() == "fts5")
-        return int(self.query_row(f"SELECT count(*) FROM logs{where}", params)[0])
+        source, params, _ = flt.where(self.logs_search_kind() == "fts5")
+        return int(self.query_row(f"SELECT count(*){source}", params)[0])
 
     def log_level_counts(self, release: str) -> Dict[str, int]:
         """{level: count} of a release's logs."""
@@ -174,8 +212,7 @@ class LogsQueries(Database):
     def logs_of_trace(self, trace_id: str, until: float, limit: int = 50) -> List[Row]:
         """The last ``limit`` logs of a trace up to ``until``, oldest first."""
         rows = self.query(
-            "SELECT * FROM logs WHERE trace_id = ? AND timestamp <= ? "
-            "ORDER BY timestamp DESC, id DESC LIMIT ?",
+            "SELECT * FROM logs WHERE trace_id = ? AND timestamp <= ? ORDER BY id DESC LIMIT ?",
             (trace_id, until, limit),
         )
         return list(reversed(rows))

@@ -7,11 +7,12 @@ import sqlite3
 
 V4_TABLES = """
 CREATE TABLE IF NOT EXISTS logs (
-    id INTEGER PRIMARY KEY, item_id TEXT NOT NULL, project_id INTEGER NOT NULL,
+    id INTEGER PRIMARY KEY, -- time_id(): the timestamp in microseconds, times 1024, plus a
+    -- sequence number: newest first is the rowid order, which FTS5 also reads in
+    item_id TEXT NOT NULL, project_id INTEGER NOT NULL,
     received REAL NOT NULL, timestamp REAL NOT NULL, release TEXT, environment TEXT,
     level TEXT NOT NULL, severity_number INTEGER, logger TEXT, trace_id TEXT, span_id TEXT,
     body TEXT NOT NULL, attributes TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS logs_time ON logs(project_id, timestamp);
 CREATE INDEX IF NOT EXISTS logs_release ON logs(release, level);
 CREATE INDEX IF NOT EXISTS logs_trace ON logs(trace_id, timestamp);
 CREATE TABLE IF NOT EXISTS metric_aggregates (
