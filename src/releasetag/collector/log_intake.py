@@ -189,14 +189,14 @@ def metric_sample(metric: Any) -> Dict[str, Any]:
 class LogItems:
     """The log rows, metric samples and rejections of one envelope."""
 
-    def __init__(self, project_id: Optional[int] = None) -> None:
+    def __init__(self) -> None:
         self.received = time.time()
         self.rows: List[Tuple[Any, ...]] = []
         self.metrics: List[Dict[str, Any]] = []
         self.rejected: List[Tuple[str, str]] = []
 
     def add(self, item: Item) -> None:
-        """Take one ``log`` or ``trace_metric`` item (the project id is set by ``rows_for``)."""
+        """Take one ``log`` or ``trace_metric`` item (rows get their project in ``store``)."""
         kind = item.type or ""
         try:
             entries = parse_payload(item)

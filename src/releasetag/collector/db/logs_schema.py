@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS logs (
     level TEXT NOT NULL, severity_number INTEGER, logger TEXT, trace_id TEXT, span_id TEXT,
     body TEXT NOT NULL, attributes TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS logs_release ON logs(release, level);
+CREATE INDEX IF NOT EXISTS logs_release_order ON logs(release);
 CREATE INDEX IF NOT EXISTS logs_trace ON logs(trace_id, timestamp);
 CREATE TABLE IF NOT EXISTS metric_aggregates (
     project_id INTEGER NOT NULL, release TEXT NOT NULL, environment TEXT NOT NULL,
