@@ -35,6 +35,7 @@ COMMANDS: Dict[str, str] = {
     "sourcemaps": "releasetag.cli.cmd_sourcemaps",
     "debug-files": "releasetag.cli.cmd_debug_files",
     "monitors": "releasetag.cli.cmd_monitors",
+    "logs": "releasetag.cli.cmd_logs",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 # top-level options that take a value: their value is not the command

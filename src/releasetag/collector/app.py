@@ -19,6 +19,8 @@ from . import (
     issues_api,
     login,
     monitor_pages,
+    logs_api,
+    logs_pages,
     pages,
     sessions_api,
     webapi,
@@ -105,13 +107,14 @@ class CollectorApp:
             _compile("GET", r"/releases/(?P<version>[^/]+)/", issue_pages.release_page, PAGE),
             _compile("GET", r"/issues/(?P<issue_id>[^/]+)/", issue_pages.issue_page, PAGE),
             _compile("GET", r"/monitors/", monitor_pages.monitors_page, PAGE),
+            _compile("GET", r"/logs/", logs_pages.logs_page, PAGE),
             _compile("GET", r"/login/", login.form, False),
             _compile("POST", r"/login/", login.submit, False),
             _compile("GET", r"/health", lambda ctx, req: json_response({"ok": True}), False),
         ]
         routes += [
             _compile(m, p, h, True)  # type: ignore[arg-type]
-            for m, p, h in webapi.ROUTES + issues_api.ROUTES + sessions_api.ROUTES
+            for m, p, h in webapi.ROUTES + issues_api.ROUTES + sessions_api.ROUTES + logs_api.ROUTES
         ]
         routes.append(_compile("GET", monitor_pages.API_ROUTE, monitor_pages.monitors_api, True))
         self.routes = routes

@@ -19,7 +19,7 @@ from releasetag.protocol.dsn import Dsn, parse_auth_header
 from releasetag.protocol.envelope import Envelope, EnvelopeError, Item
 from releasetag.protocol.release import release_name_error
 
-from . import monitor_rules, session_intake
+from . import log_intake, monitor_rules, session_intake
 from .grouping import exception_values
 from .native import NativeResolver
 from .request_response import HTTPError, Request, Response, json_response
@@ -216,6 +216,7 @@ class _Items:
         self.counts: List[Dict[str, Any]] = []
         self.rejected: List[Dict[str, Any]] = []
         self.check_ins: List[Tuple[int, Item]] = []
+        self.logs = log_intake.LogItems()
 
     def add(self, number: int, item: Item) -> None:
         """Take one item (HTTPError for one that fails the whole envelope); transactions
@@ -249,6 +250,8 @@ class _Items:
                 self._session(kind, item)
             except session_intake.Rejected as exc:
                 self.rejected.append({"item": number, "type": kind, "reason": str(exc)})
+        elif kind in ("log", "trace_metric"):
+            self.logs.add(item)
 
     def _event(self, item: Item) -> None:
         if self.event is not None:
@@ -289,6 +292,8 @@ class _Items:
                 self.counts,
                 [(r["type"], r["reason"]) for r in self.rejected],
             )
+        if self.logs:
+            self.logs.store(store, project_id)
         answer: Dict[str, Any] = {
             "id": self.event["event_id"] if self.event is not None else self.header_id
         }

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
-from . import health, health_html, insights, monitor_pages, notify
+from . import health, health_html, insights, logs_cards, monitor_pages, notify
 from .context import Context
 from .html import Html, html, join
 from .insights import Issue
@@ -227,6 +227,7 @@ def release_page(ctx: Context, req: Request, version: str) -> Response:
             EXTRA_STYLE,
             _release_heading(rel, report["counts"]),
             _health_card(store, version),
+            logs_cards.release_card(store, version),
             _release_events(ctx, req, version),
             _issue_cards(store, report),
             _card("commits", "Commits", commits),

@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode
 from .context import Context
 from .grouping import exception_values
 from .html import Html, html, join
+from .logs_cards import event_card
 from .request_response import HTTPError, Request, Response, html_response
 
 STYLE = """
@@ -371,4 +372,5 @@ def event_page(ctx: Context, req: Request, event_id: str) -> Response:
         join(reversed(traces)) or Html("<p class=muted>no stack trace</p>"),
         attachments_html(ctx, row["event_id"]),
     )
+    body = join([body, event_card(ctx.store, event, row["timestamp"])])
     return page(row["title"] or "Event", body)

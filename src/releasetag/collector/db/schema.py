@@ -19,8 +19,7 @@ from typing import Callable, List, Sequence, Tuple, Union
 
 from releasetag.protocol.errors import ConfigurationError
 
-from . import attachment_index
-from . import monitors_schema
+from . import attachment_index, logs_schema, monitors_schema
 
 Step = Union[str, Callable[[sqlite3.Connection], None]]
 
@@ -149,6 +148,7 @@ CREATE INDEX IF NOT EXISTS deploy_notifications_deploy ON deploy_notifications(d
 #: (version, step): each step takes the database from the version before it to ``version``
 MIGRATIONS: List[Tuple[int, Step]] = [(1, V1), (2, V2)]
 MIGRATIONS.append((3, attachment_index.V3))
+MIGRATIONS.append((4, logs_schema.migrate_v4))  # logs and trace metrics
 MIGRATIONS.append((5, monitors_schema.V5))  # cron monitors (issue 27)
 NEWEST = MIGRATIONS[-1][0]
 

@@ -26,6 +26,7 @@ from .artifacts import ArtifactsQueries
 from .database import new_key, to_iso
 from .events import EventsQueries
 from .issues import IssuesQueries
+from .logs import LogsQueries
 from .monitors import MonitorsQueries
 from .notifications import NotificationsQueries
 from .projects import ProjectsQueries
@@ -44,6 +45,7 @@ class Store(
     ArtifactsQueries,
     SessionsQueries,
     MonitorsQueries,
+    LogsQueries,
 ):
     """The collector's database: open with a path (upgraded to the newest schema, refused
     when newer), then call the query methods from any thread."""
