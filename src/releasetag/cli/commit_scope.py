@@ -85,7 +85,8 @@ def kept_commits(
         name = _repo_name(c)
         if not name or name.lower() in names or not c.get("id"):
             continue
-        author = c.get("author") if isinstance(c.get("author"), dict) else {}
+        found = c.get("author")
+        author: Dict[str, Any] = found if isinstance(found, dict) else {}
         item = {"id": c["id"], "repository": name, "message": c.get("message")}
         if author.get("name"):
             item["author_name"] = author["name"]
