@@ -52,6 +52,7 @@ def register(sub: Any) -> None:
         "against thresholds. Exit 0: every threshold holds; 3: one is breached; 4: too "
         "few sessions for a verdict; 1: an error.",
     )
+    add_lazy(actions, "verify", _fill_verify, help="check the running release is the one built")
     add_lazy(actions, "delete", _fill_delete, help="delete a release")
     add_lazy(actions, "set-commits", _fill_set_commits, help="associate commits with a release")
     add_lazy(
@@ -111,6 +112,12 @@ def _fill_health(p: argparse.ArgumentParser) -> None:
     from . import cmd_health
 
     cmd_health.add_arguments(p)
+
+
+def _fill_verify(p: argparse.ArgumentParser) -> None:
+    from . import cmd_verify
+
+    cmd_verify.add_arguments(p)
 
 
 def _fill_delete(p: argparse.ArgumentParser) -> None:
