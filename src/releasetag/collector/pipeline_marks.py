@@ -21,7 +21,7 @@ def after_deploy(store: Store, version: str, deploy_id: int) -> Any:
     with store.write() as c:
         pipeline.mark_pipeline(c, version)
         pipeline.record_deploy(c, deploy_id)
-    return store.query_row("SELECT * FROM deploys WHERE id = ?", (deploy_id,))
+    return pipeline.deploy_row(store, deploy_id)
 
 
 def release_fields(store: Store, row: Any) -> Dict[str, Any]:

@@ -112,6 +112,10 @@ def mark_pipeline(c: sqlite3.Connection, version: str) -> None:
     c.execute("UPDATE releases SET pipeline = 1 WHERE version = ?", (version,))
 
 
+def deploy_row(store: Database, deploy_id: int) -> Any:
+    return store.query_row("SELECT * FROM deploys WHERE id = ?", (deploy_id,))
+
+
 MAX_JS_EVENTS = 200  # the newest JS events of a release checked for unmatched debug IDs
 
 
