@@ -129,6 +129,8 @@ def test_a_regressing_release_fails_with_one_line_per_breach(served):
         "99",
         "--min-crash-free-users",
         "90",
+        "--min-sessions",
+        "50",
     )
     assert done.returncode == 3, done.stdout + done.stderr
     breaches = [line for line in done.stdout.splitlines() if "below the threshold" in line]
@@ -169,7 +171,16 @@ def test_too_few_sessions_is_no_verdict(served):
     assert done.returncode == 4, done.stdout + done.stderr
     assert "no verdict: 10 session(s) in the window, fewer than --min-sessions 100" in done.stdout
     done = _cli(
-        env, "releases", "health", "shop@1.1", "-e", "staging", "--min-crash-free-users", "99"
+        env,
+        "releases",
+        "health",
+        "shop@1.1",
+        "-e",
+        "staging",
+        "--min-crash-free-users",
+        "99",
+        "--min-sessions",
+        "1",
     )
     assert done.returncode == 4  # request-mode sessions carry no users
     assert "no user data" in done.stdout
@@ -196,7 +207,9 @@ def test_new_issues_and_regressions_count_against_their_limits(served):
 
 def test_a_window_instead_of_the_deploy(served):
     collector, env = served
-    done = _cli(env, "releases", "health", "shop@1.0", "--window", "2h", "--json")
+    done = _cli(
+        env, "releases", "health", "shop@1.0", "--window", "2h", "--max-new-issues", "0", "--json"
+    )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["window"]["from"] == "window" and data["figures"]["sessions"] == 100
@@ -215,9 +228,21 @@ def test_releases_info_shows_health_per_environment(served):
     assert rows["production"][3] == f"{100 * 52 / 152:.2f}%"
 
 
+def test_the_default_min_sessions_is_where_one_crash_still_passes(served):
+    collector, env = served
+    # 99 % needs 100 sessions; production has 52 of shop@1.1
+    done = _cli(
+        env, "releases", "health", "shop@1.1", "-e", "production", "--min-crash-free-sessions", "99"
+    )
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "fewer than --min-sessions 100" in done.stdout
+    assert done.stdout.rstrip().endswith("verdict: no verdict")
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
+        ([], "needs at least one threshold: --min-crash-free-sessions, --min-crash-free-users"),
         (["--min-crash-free-sessions", "120"], "not a percentage"),
         (["--max-new-issues", "-1"], "not a non-negative whole number"),
         (["--window", "soon"], "use a number and s, m, h, d or w"),

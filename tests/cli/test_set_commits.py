@@ -14,12 +14,14 @@ GITHUB_REPO = {
     "name": "Acme/Web",
     "url": "https://github.com/acme/web",
     "provider": {"id": "integrations:github", "name": "GitHub"},
+    "integrationId": "77",
 }
 OTHER_REPO = {
     "id": "2",
     "name": "Acme/Api",
     "url": "https://github.com/Acme/Api",
     "provider": {"id": "integrations:github", "name": "GitHub"},
+    "integrationId": "77",
 }
 
 

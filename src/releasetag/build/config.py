@@ -46,6 +46,10 @@ _SETTINGS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, str]]] = {
 TOKEN_HINT = "set RELEASETAG_AUTH_TOKEN (or SENTRY_AUTH_TOKEN) or pass --auth-token"
 
 
+#: headers sent with every Web API request: the CLI's global ``--header KEY:VALUE`` (repeatable)
+EXTRA_HEADERS: Dict[str, str] = {}
+
+
 class ConfigError(ConfigurationError):
     """A configuration value is missing or malformed; the message says what to set."""
 

@@ -20,7 +20,7 @@ import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from releasetag.protocol.errors import InputError
@@ -300,10 +300,20 @@ class GitRepo:
             return key, remotes[key]
         return None
 
+    def touched(self, path: str) -> bool:
+        """Whether any commit reachable from HEAD touches ``path`` (relative to the root)."""
+        out = self._run("log", "-1", "--format=%H", "HEAD", "--", f":(literal){path}")
+        return bool(out.strip())
+
     def commits(
-        self, head: str = "HEAD", since: Optional[str] = None, max_count: Optional[int] = None
+        self,
+        head: str = "HEAD",
+        since: Optional[str] = None,
+        max_count: Optional[int] = None,
+        paths: Sequence[str] = (),
     ) -> List[LocalCommit]:
-        """Non-merge commits reachable from ``head`` (and not from ``since``), newest first."""
+        """Non-merge commits reachable from ``head`` (and not from ``since``), newest first;
+        with ``paths`` (relative to the root) only those touching them, with their files there."""
         args = [
             "-c",
             "core.quotepath=off",
@@ -320,6 +330,7 @@ class GitRepo:
             args.append(f"--max-count={max_count}")
         args.append(f"{since}..{head}" if since else head)
         args.append("--")
+        args.extend(f":(literal){p}" for p in paths)
         return _parse_log(self._run(*args))
 
     def deepen_until(

@@ -47,8 +47,18 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--wait", action="store_true", help="wait until the server has processed the files"
     )
+    p.add_argument(
+        "--include-sources",
+        action="store_true",
+        help="accepted for sentry-cli; source bundles are not made yet (a warning says so)",
+    )
     add_api_arguments(p)
     p.set_defaults(func=cmd_upload)
+
+    p = actions.add_parser("find", help="locate debug files by debug ID")
+    from . import cmd_dif_find
+
+    cmd_dif_find.add_arguments(p)
 
 
 def _describe(found: Any) -> str:
@@ -118,6 +128,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
         upload_difs,
     )
 
+    if args.include_sources:
+        warn("--include-sources: releasetag does not make source bundles yet; uploading the "
+             "debug files without their sources")  # fmt: skip
     skipped: List[Dict[str, Any]] = []
     usable, failed = _triage(list(scan(args.paths, types=args.types)), args.paths, skipped)
     client = client_from_args(args)

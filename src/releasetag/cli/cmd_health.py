@@ -9,6 +9,7 @@ Sessions, deploys, releases and issues APIs are used, so it works against Sentry
 from __future__ import annotations
 
 import argparse
+import math
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -24,6 +25,13 @@ from .apiargs import add_api_arguments, client_from_args, release_arg
 from .output import emit, safe, table
 
 PASS, BREACH, NO_VERDICT = 0, 3, 4
+MIN_SESSIONS_FLOOR = 20
+THRESHOLD_FLAGS = (
+    "--min-crash-free-sessions",
+    "--min-crash-free-users",
+    "--max-new-issues",
+    "--max-regressions",
+)
 
 
 def _percent(text: str) -> float:
@@ -74,8 +82,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--min-sessions",
         type=_count,
         metavar="N",
-        help="exit 4 (no verdict) below N sessions in the window (default 1 when a "
-        "crash-free threshold is set)",
+        help="exit 4 (no verdict) below N sessions in the window (default: with a crash-free "
+        "threshold T, the fewest sessions in which one crash still passes, 100/(100-T) "
+        f"rounded up, at least {MIN_SESSIONS_FLOOR}: 200 for 99.5; without one, 0)",
     )
     window = p.add_mutually_exclusive_group()
     window.add_argument(
@@ -126,16 +135,35 @@ def _show(value: Optional[float]) -> str:
     return "n/a" if value is None else f"{value:.2f}%"
 
 
+def default_min_sessions(thresholds: List[Optional[float]]) -> int:
+    """``--min-sessions`` when not given: below 100/(100-T) sessions a single crash breaches
+    the strictest crash-free threshold T, so a verdict would say nothing; never fewer than
+    ``MIN_SESSIONS_FLOOR``; 0 without a crash-free threshold (issue counts need no sessions)."""
+    given = [t for t in thresholds if t is not None]
+    if not given:
+        return 0
+    gap = 100.0 - max(given)
+    needed = math.ceil(round(100.0 / gap, 6)) if gap > 0 else 0
+    return max(MIN_SESSIONS_FLOOR, needed)
+
+
+def require_threshold(args: argparse.Namespace) -> None:
+    """No threshold flag: a gate without a policy would always pass, so refuse (exit 2)."""
+    if all(getattr(args, f[2:].replace("-", "_")) is None for f in THRESHOLD_FLAGS):
+        raise UsageError(
+            "releases health needs at least one threshold: " + ", ".join(THRESHOLD_FLAGS)
+        )
+
+
 def evaluate(args: argparse.Namespace, figures: Dict[str, Any]) -> Tuple[int, List[str]]:
     """The verdict for ``figures``: (exit code, one line per breach or missing figure)."""
     rate_checks = [
         ("crash-free sessions", "crash_free_sessions", args.min_crash_free_sessions, "session"),
         ("crash-free users", "crash_free_users", args.min_crash_free_users, "user"),
     ]
-    wants_rates = any(check[2] is not None for check in rate_checks)
     min_sessions = args.min_sessions
     if min_sessions is None:
-        min_sessions = 1 if wants_rates else 0
+        min_sessions = default_min_sessions([check[2] for check in rate_checks])
     if figures["sessions"] < min_sessions:
         return NO_VERDICT, [
             f"no verdict: {figures['sessions']} session(s) in the window, fewer than "
@@ -165,6 +193,7 @@ def evaluate(args: argparse.Namespace, figures: Dict[str, Any]) -> Tuple[int, Li
 
 def cmd_health(args: argparse.Namespace) -> int:
     version = release_arg(args.version)
+    require_threshold(args)
     client = client_from_args(args)
     cfg = client.config
     org = cfg.require_org()

@@ -38,7 +38,11 @@ _NEEDS_SCHEDULE = (
 
 
 def register(sub: Any) -> None:
-    grp = sub.add_parser("monitors", help="cron monitors: wrap a job in check-ins, list monitors")
+    grp = sub.add_parser(
+        "monitors",
+        aliases=["monitor"],  # the new sentry CLI's spelling
+        help="cron monitors: wrap a job in check-ins, list monitors",
+    )
     grp.set_defaults(func=lambda args: (grp.print_help(sys.stderr), 2)[1])
     actions = grp.add_subparsers(dest="monitors_command", metavar="ACTION")
     add_lazy(actions, "run", _fill_run, help="run a command and report it to a cron monitor")

@@ -33,7 +33,11 @@ def _version_arg(p: argparse.ArgumentParser, optional: bool = False) -> None:
 
 
 def register(sub: Any) -> None:
-    rel = sub.add_parser("releases", help="manage releases on the server (sentry-cli compatible)")
+    rel = sub.add_parser(
+        "releases",
+        aliases=["release"],
+        help="manage releases on the server (sentry-cli compatible)",
+    )
     add_config_flags(rel)
     rel.set_defaults(func=lambda args: _group_help(rel))
     actions = rel.add_subparsers(dest="releases_command", metavar="ACTION")
@@ -52,6 +56,7 @@ def register(sub: Any) -> None:
         "against thresholds. Exit 0: every threshold holds; 3: one is breached; 4: too "
         "few sessions for a verdict; 1: an error.",
     )
+    add_lazy(actions, "verify", _fill_verify, help="check the running release is the one built")
     add_lazy(actions, "delete", _fill_delete, help="delete a release")
     add_lazy(actions, "set-commits", _fill_set_commits, help="associate commits with a release")
     add_lazy(
@@ -61,6 +66,7 @@ def register(sub: Any) -> None:
         help="print the release the runtime would report",
     )
     add_lazy(actions, "deploys", _fill_deploys, help="record or list deploys of a release")
+    add_lazy(actions, "deploy", _fill_deploy, help="record a deploy: ENV [NAME] (sentry CLI)")
 
 
 def _fill_new(p: argparse.ArgumentParser) -> None:
@@ -96,6 +102,9 @@ def _status_filler(status: str) -> Any:
 
 
 def _fill_list(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-R", "--raw", action="store_true", help="only the versions, one a line")
+    p.add_argument("-D", "--delimiter", default="\n", metavar="TEXT", help="between --raw versions")
+    p.add_argument("-P", "--show-projects", action="store_true", help="a Projects column")
     add_api_arguments(p)
     p.set_defaults(func=cmd_list)
 
@@ -111,6 +120,18 @@ def _fill_health(p: argparse.ArgumentParser) -> None:
     from . import cmd_health
 
     cmd_health.add_arguments(p)
+
+
+def _fill_verify(p: argparse.ArgumentParser) -> None:
+    from . import cmd_verify
+
+    cmd_verify.add_arguments(p)
+
+
+def _fill_deploy(p: argparse.ArgumentParser) -> None:
+    from . import cmd_aliases
+
+    cmd_aliases.fill_deploy(p)
 
 
 def _fill_delete(p: argparse.ArgumentParser) -> None:
@@ -241,6 +262,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     items: List[Dict[str, Any]] = [
         r for r in api.list_releases(client, cfg.require_org(), cfg.project) if isinstance(r, dict)
     ]
+    if args.raw and not args.json:
+        sys.stdout.write(args.delimiter.join(safe(r.get("version")) for r in items) + "\n")
+        return 0
     rows = [
         (
             r.get("version"),
@@ -249,15 +273,25 @@ def cmd_list(args: argparse.Namespace) -> int:
             r.get("newGroups"),
             r.get("lastEvent") or "",
         )
+        + ((_project_names(r),) if args.show_projects else ())
         for r in items
     ]
+    headers = ["Version", "Created", "Released", "New issues", "Last event"]
     text = (
-        table(["Version", "Created", "Released", "New issues", "Last event"], rows)
+        table(headers + (["Projects"] if args.show_projects else []), rows)
         if items
         else "No releases found"
     )
     emit(args, items, text)
     return 0
+
+
+def _project_names(release: Dict[str, Any]) -> str:
+    return ", ".join(
+        str(p.get("slug") or p.get("name"))
+        for p in release.get("projects") or []
+        if isinstance(p, dict)
+    )
 
 
 @api_command

@@ -23,7 +23,9 @@ from .progress import progress_bar
 
 def register(sub: Any) -> None:
     grp = sub.add_parser(
-        "sourcemaps", help="inject debug IDs into JS files and upload them with their sourcemaps"
+        "sourcemaps",
+        aliases=["sourcemap"],  # the new sentry CLI's spelling
+        help="inject debug IDs into JS files and upload them with their sourcemaps",
     )
     add_config_flags(grp)
     grp.set_defaults(func=lambda args: (grp.print_help(sys.stderr), 2)[1])

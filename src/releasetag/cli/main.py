@@ -17,6 +17,7 @@ from releasetag.protocol.errors import ReleasetagError
 
 from .._version import __version__
 from .apiargs import add_global_arguments
+from .globalflags import ALIASES, GLOBAL_COMMANDS, apply_global_flags
 from .lazyparse import Formatter
 from .output import error, safe, warn
 
@@ -36,6 +37,9 @@ COMMANDS: Dict[str, str] = {
     "debug-files": "releasetag.cli.cmd_debug_files",
     "monitors": "releasetag.cli.cmd_monitors",
     "logs": "releasetag.cli.cmd_logs",
+    **dict.fromkeys(GLOBAL_COMMANDS, "releasetag.cli.cmd_org"),
+    "completions": "releasetag.cli.cmd_completions",
+    **ALIASES,
 }
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 # top-level options that take a value: their value is not the command
@@ -115,6 +119,9 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    argv, quiet = apply_global_flags(argv)  # --header, --quiet/--silent: anywhere, any command
+    if quiet:
+        return quiet(lambda: main(argv))
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     level = args.log_level or _env_log_level()

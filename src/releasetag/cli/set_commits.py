@@ -11,6 +11,11 @@ Modes (sentry-cli's flags):
   URL (sentry-cli sends the remote's name, e.g. ``origin``, which matches no repository);
 - ``--commit REPO[@PREV..]SHA`` (repeatable): explicit refs, REPO checked against the server;
 - ``--clear``: remove all commits from the release.
+
+``--path DIR`` (repeatable) limits ``--auto`` and ``--local`` to the commits touching those
+paths. A release's commits of other repositories are kept (several repositories append), and
+``--auto`` sends local commits when the matched repository has no provider integration that
+reads commits on the server (``commit_scope``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from releasetag.build.webapi import releases as api
 from releasetag.build.webapi.repos import list_repos
 from releasetag.protocol.errors import ReleasetagError, UsageError
 
+from . import commit_scope as scope
 from .apiargs import api_command, client_from_args, release_arg
 from .output import emit, safe, table, warn
 
@@ -88,6 +94,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "commit is present",
     )
     p.add_argument(
+        "--path",
+        dest="paths",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="only commits touching DIR (a folder or file of the repository; repeatable); "
+        "with --auto and --local",
+    )
+    p.add_argument(
         "--remote",
         metavar="NAME",
         help="git remote to read the repository from (default: origin, else the first remote)",
@@ -126,10 +141,15 @@ def match_repository(remote_url: str, repos: Sequence[Dict[str, Any]]) -> Option
     name = (repo_name_from_url(remote_url) or "").lower()
     if not want:
         return None
-    for repo in repos:
-        url = repo.get("url")
-        if url and normalize_remote_url(url) == want:
-            return repo
+    matches = [r for r in repos if r.get("url") and normalize_remote_url(r["url"]) == want]
+    if len(matches) > 1:
+        names = ", ".join(str(r.get("name")) for r in matches)
+        raise ReleasetagError(
+            f"the remote URL {remote_url} matches {len(matches)} repositories of the "
+            f"organization ({names}): name one with --commit REPO@SHA"
+        )
+    if matches:
+        return matches[0]
     for repo in repos:
         if not repo.get("url") and str(repo.get("name", "")).lower() == name:
             return repo
@@ -151,6 +171,8 @@ def cmd_set_commits(args: argparse.Namespace) -> int:
     version = release_arg(args.version)
     if args.commits and (args.auto or args.local or args.clear):
         raise UsageError("--commit cannot be combined with --auto, --local or --clear")
+    if args.paths and (args.commits or args.clear):
+        raise UsageError("--path applies to --auto and --local, not to --commit or --clear")
     specs = [parse_commit_spec(s) for s in args.commits]
     client = client_from_args(args)
     cfg = client.config
@@ -213,6 +235,7 @@ def _set_explicit(
                     repo.close()
             sha = head
         refs.append({"repository": server_repo["name"], "commit": sha, "previousCommit": prev})
+    refs += scope.kept_refs(client, org, version, [r["repository"] for r in refs])
     api.set_refs(client, org, version, refs)
     emit(args, {"version": version, "mode": "commit", "refs": refs}, _refs_text(version, refs))
     return 0
@@ -236,13 +259,25 @@ def _set_auto(args: argparse.Namespace, client: Any, org: str, version: str, rep
             f"{listed}. Using local commits instead"
         )
         return _set_local(args, client, org, version, repo)
+    if args.paths or not scope.reads_commits(match):
+        why = (
+            "--path limits the commits"
+            if args.paths
+            else "it has no provider integration that reads commits"
+        )
+        _note(
+            f"repository {match['name']} matches the remote, but {why}: sending the local "
+            "commits (messages, authors and files) instead of a ref"
+        )
+        return _set_local(args, client, org, version, repo, str(match["name"]))
     refs = [{"repository": match["name"], "commit": head, "previousCommit": None}]
+    refs += scope.kept_refs(client, org, version, [str(match["name"])])
     api.set_refs(client, org, version, refs)
     emit(args, {"version": version, "mode": "auto", "refs": refs}, _refs_text(version, refs))
     return 0
 
 
-def _set_local(args: argparse.Namespace, client: Any, org: str, version: str, repo: GitRepo) -> int:
+def _local_name(args: argparse.Namespace, repo: GitRepo) -> str:
     from releasetag.build.vcs import repo_name_from_url
 
     remote = repo.remote(args.remote)
@@ -250,62 +285,95 @@ def _set_local(args: argparse.Namespace, client: Any, org: str, version: str, re
     if not name:
         name = os.path.basename(repo.root.rstrip(os.sep)) or "repository"
         warn(f"the git repository has no usable remote: sending its commits as repository {name!r}")
-    head = repo.head()
+    return name
+
+
+def _since(
+    args: argparse.Namespace, client: Any, org: str, version: str, repo: GitRepo, name: str
+) -> Optional[str]:
+    """The previous release's last commit of this repository, when the history has it."""
     previous = api.previous_with_commits(client, org, version)
     last = previous.get("lastCommit")
     prev_sha = last.get("id") if isinstance(last, dict) else None
     prev_version = previous.get("version")
     depth = args.initial_depth
-    since: Optional[str] = None
-    if prev_sha:
-        if not repo.has_commit(prev_sha) and args.deepen and repo.is_shallow():
-            _note(f"fetching more history to find {prev_sha[:12]}")
-            repo.deepen_until(prev_sha, remote[0] if remote else None)
-        if repo.has_commit(prev_sha):
-            since = prev_sha
-        elif args.ignore_missing:
-            warn(
-                f"commit {prev_sha[:12]} of the previous release {prev_version!r} is not in the "
-                f"local history: using the latest {depth} commits (--ignore-missing)"
-            )
-        elif repo.is_shallow():
-            raise ReleasetagError(
-                f"commit {prev_sha[:12]} of the previous release {prev_version!r} is missing from "
-                "this shallow clone: fetch more history (git fetch --unshallow, or "
-                "fetch-depth: 0 in actions/checkout) or pass --deepen"
-            )
-        else:
-            raise ReleasetagError(
-                f"commit {prev_sha[:12]} of the previous release {prev_version!r} is not in this "
-                f"repository: pass --ignore-missing to use the latest {depth} commits instead"
-            )
-    else:
+    if not prev_sha:
         _note(
             f"no earlier release with commits: using the latest {depth} commits (--initial-depth)"
         )
-    commits = repo.commits(head, since=since, max_count=None if since else depth)
+        return None
+    if not repo.has_commit(prev_sha) and not repo.is_shallow():
+        # its last commit may be another repository's: look for this one's among its commits
+        prev_sha = scope.previous_commit_of(client, org, prev_version, name, repo) or prev_sha
+    if not repo.has_commit(prev_sha) and args.deepen and repo.is_shallow():
+        _note(f"fetching more history to find {prev_sha[:12]}")
+        remote = repo.remote(args.remote)
+        repo.deepen_until(prev_sha, remote[0] if remote else None)
+    if repo.has_commit(prev_sha):
+        return str(prev_sha)
+    if args.ignore_missing:
+        warn(
+            f"commit {prev_sha[:12]} of the previous release {prev_version!r} is not in the "
+            f"local history: using the latest {depth} commits (--ignore-missing)"
+        )
+        return None
+    if repo.is_shallow():
+        raise ReleasetagError(
+            f"commit {prev_sha[:12]} of the previous release {prev_version!r} is missing from "
+            "this shallow clone: fetch more history (git fetch --unshallow, or "
+            "fetch-depth: 0 in actions/checkout) or pass --deepen"
+        )
+    raise ReleasetagError(
+        f"commit {prev_sha[:12]} of the previous release {prev_version!r} is not in this "
+        f"repository: pass --ignore-missing to use the latest {depth} commits instead"
+    )
+
+
+def _set_local(
+    args: argparse.Namespace,
+    client: Any,
+    org: str,
+    version: str,
+    repo: GitRepo,
+    name: Optional[str] = None,
+) -> int:
+    name = name or _local_name(args, repo)
+    paths = scope.repo_paths(repo, args.paths) if args.paths else []
+    head = repo.head()
+    since = _since(args, client, org, version, repo, name)
+    depth = None if since else args.initial_depth
+    commits = repo.commits(head, since=since, max_count=depth, paths=paths)
     ids = [c.id for c in commits]
-    out = {
+    out: Dict[str, Any] = {
         "version": version,
         "mode": "local",
         "repository": name,
         "previousCommit": since,
         "commits": ids,
     }
+    if paths:
+        out["paths"] = paths
     if not commits:
         emit(
             args,
             out,
-            f"No new commits since {since[:12] if since else 'the start'}: "
-            f"release {version} left unchanged",
+            f"No new commits since {since[:12] if since else 'the start'}"
+            f"{' touching ' + ', '.join(paths) if paths else ''}: release {version} left unchanged",
         )
         return 0
-    api.set_commits(client, org, version, [c.to_api(name) for c in commits])
+    kept = scope.kept_commits(client, org, version, [name])
+    api.set_commits(client, org, version, [c.to_api(name) for c in commits] + kept)
     since_text = f", since {since[:12]}" if since else ""
+    path_text = f" touching {', '.join(paths)}" if paths else ""
+    kept_text = ""
+    if kept:
+        others = sorted({c["repository"] for c in kept})
+        kept_text = f" (kept {len(kept)} of {', '.join(others)})"
+        out["kept"] = [c["id"] for c in kept]
     emit(
         args,
         out,
         f"Set {len(commits)} commit{'s' if len(commits) != 1 else ''} of "
-        f"{name} for release {version}{since_text}",
+        f"{name}{path_text} for release {version}{since_text}{kept_text}",
     )
     return 0

@@ -7,10 +7,9 @@ otherwise the message template. Events with the same fingerprint in a project fo
 (a row of ``groups``) with a short ID ``{PROJECT}-{N}``.
 
 The status rules live here too (``unresolved``, ``resolved``, ``regressed``, and ``ignored``
-when muted by hand; ``db/issues.py`` applies them at ingest): an issue resolved in a release
-reopens as *regressed* when an event from a later release arrives (release order is creation
-order, i.e. the release row id); an event from that release or an earlier one leaves it
-resolved.
+when muted by hand; ``db/issues.py`` applies them at ingest). Which event reopens a resolved
+issue as *regressed* (release order, environments with deploys) is decided in
+``db/pipeline.reopens``.
 """
 
 from __future__ import annotations
@@ -109,15 +108,3 @@ class GroupKey:
     @classmethod
     def of(cls, event: Dict[str, Any]) -> "GroupKey":
         return cls(fingerprint(event))
-
-
-def reopens(
-    kind: Optional[str], resolved_release_id: Optional[int], event_release_id: Optional[int]
-) -> bool:
-    """Whether a new event reopens a resolved issue.
-
-    Resolved without a release: any new event. Resolved in (or in the release after) a
-    release: only an event from a later-created release; an event without a release does not."""
-    if resolved_release_id is None or kind not in ("inRelease", "inNextRelease", "inCommit"):
-        return True
-    return event_release_id is not None and event_release_id > resolved_release_id

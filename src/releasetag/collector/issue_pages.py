@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
-from . import health, health_html, insights, logs_cards, monitor_pages, notify
+from . import health, health_html, insights, logs_cards, monitor_pages, notify, pipeline_marks
 from .context import Context
 from .html import Html, html, join
 from .insights import Issue
@@ -226,6 +226,7 @@ def release_page(ctx: Context, req: Request, version: str) -> Response:
         [
             EXTRA_STYLE,
             _release_heading(rel, report["counts"]),
+            pipeline_marks.release_fragment(store, rel),
             _health_card(store, version),
             logs_cards.release_card(store, version),
             _release_events(ctx, req, version),
@@ -306,6 +307,7 @@ def issue_page(ctx: Context, req: Request, issue_id: str) -> Response:
         ["short ID", html("<b class=short-id>{}</b>", insights.short_id_of(store, row))],
         ["status", _status(row)],
         ["resolution", _resolution(store, row)],
+        *pipeline_marks.regression_facts(store, row),
         ["assignee", _person(who, source=True)],
         ["culprit", row["culprit"]],
         ["events", row["times_seen"]],

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from releasetag.collector.db.store import to_iso
 from releasetag.protocol.release import release_name_error
 
-from . import health, notify, uploads
+from . import health, notify, pipeline_marks, uploads
 from .context import (
     Context,
     body_object,
@@ -94,6 +94,7 @@ def deploy_json(row: Any) -> Dict[str, Any]:
         "url": row["url"],
         "dateStarted": row["date_started"],
         "dateFinished": row["date_finished"],
+        "rollbackFrom": row["rollback_from"],  # the newer release it went back from (or None)
     }
 
 
@@ -318,7 +319,9 @@ def list_releases(ctx: Context, req: Request, org: str, project: str = "") -> Re
 def get_release(ctx: Context, req: Request, org: str, version: str, project: str = "") -> Response:
     if project:
         require_project(ctx, org, project)
-    return json_response(release_json(ctx, require_release(ctx, org, version), **_health_args(req)))
+    row = require_release(ctx, org, version)
+    data = release_json(ctx, row, **_health_args(req))
+    return json_response(dict(data, **pipeline_marks.release_fields(ctx.store, row)))
 
 
 def _validate_commits(commits: Any) -> List[Dict[str, Any]]:
@@ -476,6 +479,7 @@ def create_deploy(ctx: Context, req: Request, org: str, version: str) -> Respons
         deploy,
         f"{req.base_url}/releases/{quote(version, safe='')}/",
     )
+    row = pipeline_marks.after_deploy(ctx.store, version, row["id"])
     return json_response(dict(deploy_json(row), notifications=told), 201)
 
 

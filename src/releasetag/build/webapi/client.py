@@ -31,7 +31,7 @@ import time
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from releasetag._version import __version__
-from releasetag.build.config import Config, redact
+from releasetag.build.config import EXTRA_HEADERS, Config, redact
 from releasetag.net.netenv import (
     display_url,
     mask_credentials,
@@ -238,7 +238,7 @@ class ApiClient:
             url += ("&" if "?" in url else "?") + urlencode(
                 [(k, v) for k, v in pairs if v is not None], doseq=True
             )
-        send_headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
+        send_headers = {"User-Agent": USER_AGENT, "Accept": "*/*", **EXTRA_HEADERS}
         if auth:
             from releasetag.build.config import ConfigError
 

@@ -17,7 +17,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from releasetag.protocol.timefmt import now_iso
 
 from .. import commitrefs
-from ..grouping import REGRESSED, RESOLVED, GroupKey, reopens
+from ..grouping import REGRESSED, RESOLVED, GroupKey
+from . import pipeline
 from .database import Database
 
 Row = sqlite3.Row
@@ -72,7 +73,9 @@ def assign_group(
     group_id: int = row[0]
     # counts and "last seen" are read from the group's events: an event of a known issue
     # costs one indexed lookup here, plus a write only when it reopens the issue
-    if row[1] == RESOLVED and reopens(row[2], row[3], release_id):
+    if row[1] == RESOLVED and pipeline.reopens(
+        c, row[2], row[3], release_id, summary.get("environment")
+    ):
         c.execute(
             "UPDATE groups SET status = ?, resolved_kind = NULL, "
             "resolved_release_id = NULL, resolved_by = NULL, resolved_at = NULL "

@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from releasetag.protocol.timefmt import now_iso
 
-from . import issues
+from . import issues, pipeline
 from . import notifications as notifications_db
 from .database import Database
 
@@ -135,6 +135,7 @@ class ReleasesQueries(Database):
                     (version, fields.pop("date_created", None) or now_iso()),
                 )
             update_fields(c, version, fields)
+            pipeline.mark_pipeline(c, version)  # a Web API client made or changed it
             release_id = c.execute(
                 "SELECT id FROM releases WHERE version = ?", (version,)
             ).fetchone()[0]

@@ -19,7 +19,7 @@ from typing import Callable, List, Sequence, Tuple, Union
 
 from releasetag.protocol.errors import ConfigurationError
 
-from . import attachment_index, logs_schema, monitors_schema
+from . import attachment_index, logs_schema, monitors_schema, pipeline
 
 Step = Union[str, Callable[[sqlite3.Connection], None]]
 
@@ -150,6 +150,7 @@ MIGRATIONS: List[Tuple[int, Step]] = [(1, V1), (2, V2)]
 MIGRATIONS.append((3, attachment_index.V3))
 MIGRATIONS.append((4, logs_schema.migrate_v4))  # logs and trace metrics
 MIGRATIONS.append((5, monitors_schema.V5))  # cron monitors (issue 27)
+MIGRATIONS.append((6, pipeline.V6))  # releases.pipeline, deploys.rollback_from (db/pipeline.py)
 NEWEST = MIGRATIONS[-1][0]
 
 
