@@ -12,7 +12,18 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from releasetag.collector.db.store import Store
 
-from . import ingest, issue_pages, issues_api, login, pages, sessions_api, webapi
+from . import (
+    ingest,
+    issue_actions,
+    issue_pages,
+    issue_stream,
+    issues_api,
+    login,
+    pages,
+    release_list,
+    sessions_api,
+    webapi,
+)
 from .context import TooManyFailures
 from .request_response import HTTPError, Request, Response, error_response, json_response
 from .webapi import Context
@@ -86,6 +97,10 @@ class CollectorApp:
             _compile("POST", r"/api/(?P<project_id>[^/]+)/store/", self._store, False),
             _compile("GET", r"/", pages.index, PAGE),
             _compile("GET", r"/events/(?P<event_id>[^/]+)/", pages.event_page, PAGE),
+            _compile("GET", r"/events/", issue_stream.events_page, PAGE),
+            _compile("GET", r"/releases/", release_list.releases_page, PAGE),
+            _compile("GET", r"/issues/", issue_stream.issues_page, PAGE),
+            _compile("POST", r"/issues/(?P<issue_id>[^/]+)/actions/", issue_actions.submit, PAGE),
             _compile("GET", r"/releases/(?P<version>[^/]+)/", issue_pages.release_page, PAGE),
             _compile("GET", r"/issues/(?P<issue_id>[^/]+)/", issue_pages.issue_page, PAGE),
             _compile("GET", r"/login/", login.form, False),

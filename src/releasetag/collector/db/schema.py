@@ -19,6 +19,8 @@ from typing import Callable, List, Sequence, Tuple, Union
 
 from releasetag.protocol.errors import ConfigurationError
 
+from . import page_queries
+
 Step = Union[str, Callable[[sqlite3.Connection], None]]
 
 
@@ -145,6 +147,7 @@ CREATE INDEX IF NOT EXISTS deploy_notifications_deploy ON deploy_notifications(d
 
 #: (version, step): each step takes the database from the version before it to ``version``
 MIGRATIONS: List[Tuple[int, Step]] = [(1, V1), (2, V2)]
+MIGRATIONS.append((7, page_queries.V7))  # the pages' indexes (db/page_queries.py)
 NEWEST = MIGRATIONS[-1][0]
 
 
