@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Any, List
+from typing import Any, Dict, List
 from urllib.parse import quote
 
 from . import event_sections
@@ -76,9 +76,22 @@ def _distribution(rows: List[Any]) -> Html:
     )
 
 
-def tags(store: Any, row: Issue) -> Html:
-    """The issue's main tags: release, environment and server, the most frequent first."""
-    counts = page_queries.tag_counts(store, row["id"])
+def _totals(releases: List[Dict[str, Any]], key: str) -> List[Dict[str, Any]]:
+    sums: Dict[Any, int] = {}
+    for r in releases:
+        sums[r[key]] = sums.get(r[key], 0) + int(r["times_seen"])
+    top = sorted(sums.items(), key=lambda kv: -kv[1])[:10]
+    return [{"value": value, "n": n} for value, n in top]
+
+
+def tags(store: Any, row: Issue, releases: List[Dict[str, Any]]) -> Html:
+    """The issue's main tags, the most frequent first: release and environment (of all its
+    events: ``releases`` are ``insights.group_releases`` rows) and server (its latest)."""
+    counts = {
+        "release": _totals(releases, "version"),
+        "environment": _totals(releases, "environment"),
+        "server": page_queries.server_counts(store, row["id"]),
+    }
     tables = join(
         html(
             "<div><h4>{}</h4><table><tbody>{}</tbody></table></div>",

@@ -338,7 +338,7 @@ def _suspects_card(suspects: List[Dict[str, Any]]) -> Html:
     )
 
 
-def _issue_releases_card(store: Any, row: Issue) -> Html:
+def _issue_releases_card(releases: List[Dict[str, Any]]) -> Html:
     rows = [
         [
             _release_link(r["version"]),
@@ -347,7 +347,7 @@ def _issue_releases_card(store: Any, row: Issue) -> Html:
             ago(r["first_seen"]),
             ago(r["last_seen"]),
         ]
-        for r in insights.group_releases(store, row["id"])
+        for r in releases
     ]
     return _card(
         "releases",
@@ -388,15 +388,16 @@ def issue_page(ctx: Context, req: Request, issue_id: str) -> Response:
         raise HTTPError(404, f"issue {issue_id} does not exist")
     suspects = insights.suspect_commits(store, row)
     token, cookie = csrf.issue(ctx, req)
+    releases = insights.group_releases(store, row["id"])
     sections = [
         EXTRA_STYLE,
         _issue_facts(store, row, insights.assignee(store, row, suspects)),
         issue_actions.card(row, token, suspects),
         issue_detail.latest_trace(store, row),
         issue_detail.daily(store, row),
-        issue_detail.tags(store, row),
+        issue_detail.tags(store, row, releases),
         _suspects_card(suspects),
-        _issue_releases_card(store, row),
+        _issue_releases_card(releases),
         _issue_events_card(store, req, row),
     ]
     resp = page(f"{insights.short_id_of(store, row)} {row['title']}", join(sections), "/issues/")

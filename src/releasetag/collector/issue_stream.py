@@ -74,9 +74,7 @@ def _filter_form(req: Request, store: Any, status: str, sort: str) -> Html:
     )
 
 
-def _row(store: Any, row: Any) -> Html:
-    issue = insights.hydrate(store, row)
-    assert issue is not None
+def _row(store: Any, issue: Any, stats: Any) -> Html:
     first = insights.release_version(store, issue["first_release_id"])
     return html(
         '<tr><td><a class=issue href="/issues/{}/"><b>{}</b> {}</a><div class=muted>{}</div></td>'
@@ -90,8 +88,8 @@ def _row(store: Any, row: Any) -> Html:
         issue["status"],
         issue["level"] or "",
         issue["level"] or "",
-        issue["times_seen"],
-        ago(issue["last_seen"]),
+        stats["n"] if stats else 0,
+        ago(stats["last"]) if stats else "",
         ago(issue["first_seen"]),
         html('<a href="/releases/{}/">{}</a>', quote(first, safe=""), first) if first else "",
     )
@@ -119,12 +117,13 @@ def issues_page(ctx: Context, req: Request) -> Response:
             PER_PAGE,
             (number - 1) * PER_PAGE,
         )
+    stats = page_queries.stream_stats(store, [r["id"] for r in rows])
     table = (
         html(
             "<table class=stream><thead><tr><th>issue</th><th>status</th><th>level</th>"
             "<th class=num>events</th><th>last seen</th><th>first seen</th><th>first release</th>"
             "</tr></thead><tbody>{}</tbody></table>",
-            join(_row(store, r) for r in rows),
+            join(_row(store, r, stats.get(r["id"])) for r in rows),
         )
         if rows
         else Html("<p class=muted>No issues match these filters.</p>")

@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 from urllib.parse import quote, urlencode
 
 from .context import Context
-from .html import Html, escape, html, join
+from .html import Html, html, join
 from .request_response import HTTPError, Request, Response, html_response
 from .style import STYLE  # noqa: E402  (kept here: other modules import it)
 
@@ -286,7 +286,7 @@ def _event_facts(ctx: Context, row: Any, event: Dict[str, Any]) -> Html:
         ["culprit", row["culprit"]],
         ["logger", event.get("logger") if isinstance(event.get("logger"), str) else ""],
     ]
-    rows = [[Html("<th>") + escape(k) + Html("</th>"), v] for k, v in facts if v not in (None, "")]
+    rows = [[html("<th>{}</th>", k), v] for k, v in facts if v not in (None, "")]
     return html(
         "<h2 class=title>{}</h2><section class=card id=facts><table class=kv><tbody>{}</tbody>"
         "</table></section>",

@@ -8,10 +8,16 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 # -- version 7: indexes of the pages ----------------------------------------------------------
 V7 = """
-CREATE INDEX IF NOT EXISTS events_release_only ON events(release, environment);
+CREATE INDEX IF NOT EXISTS events_release_only ON events(release, environment, group_id);
+CREATE INDEX IF NOT EXISTS events_project_release ON events(project_id, release);
 CREATE INDEX IF NOT EXISTS events_project ON events(project_id);
 CREATE INDEX IF NOT EXISTS events_group_received ON events(group_id, received);
 CREATE INDEX IF NOT EXISTS groups_project_level ON groups(project_id, level);
+CREATE INDEX IF NOT EXISTS groups_project_status ON groups(project_id, status);
+CREATE INDEX IF NOT EXISTS groups_first_release ON groups(first_release_id);
+CREATE INDEX IF NOT EXISTS groups_resolved_release ON groups(resolved_release_id, status);
+CREATE INDEX IF NOT EXISTS group_regressions_release ON group_regressions(release_id);
+CREATE INDEX IF NOT EXISTS events_group_release ON events(group_id, release, environment, received);
 """
 
 SORTS = {
@@ -86,26 +92,14 @@ def daily_counts(store: Any, group_id: int, since: str) -> List[Any]:
     )
 
 
-def tag_counts(store: Any, group_id: int) -> Dict[str, List[Any]]:
-    """The distribution of an issue's releases and environments (all its events) and of
-    its servers (its latest ``SERVER_SAMPLE`` events): lists of (value, n), largest first."""
-    releases = store.query(
-        "SELECT release AS value, COUNT(*) AS n FROM events WHERE group_id = ? "
-        "GROUP BY release ORDER BY n DESC LIMIT 10",
-        (group_id,),
-    )
-    environments = store.query(
-        "SELECT environment AS value, COUNT(*) AS n FROM events WHERE group_id = ? "
-        "GROUP BY environment ORDER BY n DESC LIMIT 10",
-        (group_id,),
-    )
-    servers = store.query(
+def server_counts(store: Any, group_id: int) -> List[Any]:
+    """(value, n) of the servers of an issue's latest ``SERVER_SAMPLE`` events, largest first."""
+    return store.query(
         "SELECT json_extract(payload, '$.server_name') AS value, COUNT(*) AS n FROM "
         "(SELECT payload FROM events WHERE group_id = ? ORDER BY id DESC LIMIT ?) "
         "GROUP BY value ORDER BY n DESC LIMIT 10",
         (group_id, SERVER_SAMPLE),
     )
-    return {"release": releases, "environment": environments, "server": servers}
 
 
 def latest_event(store: Any, group_id: int) -> Optional[Any]:
@@ -129,3 +123,17 @@ def environments(store: Any) -> List[str]:
         "WHERE environment IS NOT NULL ORDER BY environment LIMIT 100"
     )
     return [r["environment"] for r in rows]
+
+
+def stream_stats(store: Any, group_ids: Sequence[int]) -> Dict[int, Any]:
+    """Events and last seen of the issues on one page of the stream, in one indexed query."""
+    if not group_ids:
+        return {}
+    rows = store.query(
+        "SELECT group_id, COUNT(*) AS n, MAX(received) AS last FROM events "
+        "INDEXED BY events_group_received WHERE group_id IN ("
+        + ",".join("?" * len(group_ids))
+        + ") GROUP BY group_id",
+        list(group_ids),
+    )
+    return {r["group_id"]: r for r in rows}
