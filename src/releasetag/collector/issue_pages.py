@@ -160,12 +160,14 @@ def _release_heading(rel: Any, counts: List[Dict[str, Any]]) -> Html:
         )
         for c in counts
     )
-    released = html(" &middot; released {}", rel["date_released"]) if rel["date_released"] else ""
+    released = (
+        html(" &middot; released {}", ago(rel["date_released"])) if rel["date_released"] else ""
+    )
     return html(
         "<h2>Release <span class=version>{}</span></h2><div class=muted>created {}{}</div>"
         "<div>{}</div>",
         rel["version"],
-        rel["date_created"],
+        ago(rel["date_created"]),
         released,
         env_badges,
     )

@@ -36,10 +36,15 @@ def table(headers: List[str], rows: List[List[Any]], empty: str) -> Html:
     if not rows:
         return html("<p class=muted>{}</p>", empty)
     head = join(html("<th>{}</th>", h) for h in headers)
-    body = join(
-        html("<tr>{}</tr>", join(html("<td>{}</td>", cell) for cell in row)) for row in rows
-    )
+    body = join(html("<tr>{}</tr>", join(_cell(cell) for cell in row)) for row in rows)
     return html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+
+
+def _cell(value: Any) -> Html:
+    """A table cell; numbers right-aligned (``td.num``: tabular figures)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return html("<td class=num>{}</td>", value)
+    return html("<td>{}</td>", value)
 
 
 def page_number(req: Request, name: str = "page") -> int:
@@ -145,14 +150,16 @@ def _release_heading(rel: Any, counts: List[Any]) -> Html:
         for c in counts
     )
     status = Html(" <span class=badge>archived</span>") if rel["status"] == "archived" else ""
-    released = html(" &middot; released {}", rel["date_released"]) if rel["date_released"] else ""
+    released = (
+        html(" &middot; released {}", _ago(rel["date_released"])) if rel["date_released"] else ""
+    )
     return html(
         '<h2><a href="/releases/{}/">{}</a>{}</h2>'
         "<div class=muted>created {}{} &middot; <b class=events>{}</b> events</div><div>{}</div>",
         quote(version, safe=""),
         version,
         status,
-        rel["date_created"],
+        _ago(rel["date_created"]),
         released,
         sum(c["count"] for c in counts),
         envs,
