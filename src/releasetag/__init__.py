@@ -139,9 +139,7 @@ _ERRORS = (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from . import integrations
-    from . import logger, metrics
-    from . import crons
+    from . import crons, integrations, logger, metrics
     from .api import (
         add_breadcrumb,
         capture_event,
@@ -192,8 +190,6 @@ if TYPE_CHECKING:
         push_scope,
         set_transaction_name,
     )
-    from .transport.base import Transport
-    from .transport.http_transport import HttpTransport
     from .tracing import (
         continue_trace,
         get_baggage,
@@ -205,6 +201,8 @@ if TYPE_CHECKING:
         trace,
         update_current_span,
     )
+    from .transport.base import Transport
+    from .transport.http_transport import HttpTransport
 
 
 # Hidden from type checkers, which see the imports above: a misspelt name is an error there.

@@ -38,8 +38,14 @@ NOT_HERE: Dict[str, Tuple[Any, str]] = {
     "http_request_source_threshold_ms": (100, _TRACING),
     "stream_gen_ai_spans": (True, _TRACING),
     "instrumenter": ("sentry", _TRACING),
-    "propagate_traces": (True, "releasetag sends trace headers to trace_propagation_targets; set it to [] for none"),
-    "strict_trace_continuation": (False, "releasetag continues every incoming trace; the org id is not compared"),
+    "propagate_traces": (
+        True,
+        "releasetag sends trace headers to trace_propagation_targets; set it to [] for none",
+    ),
+    "strict_trace_continuation": (
+        False,
+        "releasetag continues every incoming trace; the org id is not compared",
+    ),
     "org_id": (None, "releasetag does not compare org ids when it continues a trace"),
     "profiles_sample_rate": (None, _PROFILES),
     "profiles_sampler": (None, _PROFILES),

@@ -121,6 +121,7 @@ class Scope:
 
     def add_event_processor(self, func: EventProcessor) -> None:
         self.event_processors.append(func)
+
     def set_attribute(self, key: str, value: Any) -> None:
         """An attribute every log and metric captured in this scope carries."""
         from .telemetry import plain_value
@@ -133,7 +134,6 @@ class Scope:
 
     def remove_attribute(self, key: str) -> None:
         self.attributes.pop(key, None)
-
 
     def add_breadcrumb(self, crumb: Breadcrumb) -> None:
         self.breadcrumbs.append(crumb)

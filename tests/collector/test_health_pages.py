@@ -140,13 +140,30 @@ def test_release_and_issue_pages_page_through_events(collector):
     assert len(home.all("a", href="/releases/web%401/")) >= 1
     assert "all 60 events" in " ".join(home.text)
     page1 = _get(collector, "/releases/web@1/")
-    event_links = [a for a in page1.all("a") if a.get("href", "").startswith("/events/")]
+    event_links = [
+        a
+        for a in page1.all("a")
+        if a.get("href", "").startswith("/events/") and a.get("href") != "/events/"
+    ]
     assert len(event_links) == 50
     (older,) = {a["href"] for a in page1.all("a", rel="next")}
     page2 = _get(collector, older)
-    assert len([a for a in page2.all("a") if a.get("href", "").startswith("/events/")]) == 10
+    assert (
+        len(
+            [
+                a
+                for a in page2.all("a")
+                if a.get("href", "").startswith("/events/") and a.get("href") != "/events/"
+            ]
+        )
+        == 10
+    )
     issue = collector.api("GET", f"/organizations/{collector.org}/issues/?query=")[0]
     issue_page = _get(collector, f"/issues/{issue['id']}/")
-    links = [a for a in issue_page.all("a") if a.get("href", "").startswith("/events/")]
+    links = [
+        a
+        for a in issue_page.all("a")
+        if a.get("href", "").startswith("/events/") and a.get("href") != "/events/"
+    ]
     assert len(links) == 50
     assert "page 1 of 2 (60 in all)" in " ".join(issue_page.text)

@@ -135,8 +135,12 @@ def test_init_imports_no_framework_and_celery_is_enabled_when_imported_later(rec
         DSN=recorder.dsn(),
     )
     lines = out.splitlines()
-    assert lines[0] == ("after init: False False ['atexit', 'excepthook', 'logging', 'stdlib', 'threading']")
-    assert lines[1] == ("after import: ['atexit', 'celery', 'excepthook', 'logging', 'stdlib', 'threading']")
+    assert lines[0] == (
+        "after init: False False ['atexit', 'excepthook', 'logging', 'stdlib', 'threading']"
+    )
+    assert lines[1] == (
+        "after import: ['atexit', 'celery', 'excepthook', 'logging', 'stdlib', 'threading']"
+    )
     assert lines[2] == "django: True"
     (event,) = recorder.wait_for(lambda r: r.events())
     assert event["contexts"]["celery"]["task_name"] == "late.fail"

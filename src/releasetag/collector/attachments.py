@@ -14,10 +14,10 @@ from .request_response import HTTPError, Request, Response
 
 
 def attachments_html(ctx: Context, event_id: str) -> Html:
-    """A list of the event's attachments with their download links (empty: a muted line)."""
+    """The event page's Attachments section: each with its download link (none: left out)."""
     rows: List[Any] = ctx.store.attachments(event_id)
     if not rows:
-        return Html("<p class=muted>no attachments</p>")
+        return Html("")
     items = [
         html(
             '<li><a href="/events/{}/attachments/{}/" download>{}</a> '
@@ -30,7 +30,7 @@ def attachments_html(ctx: Context, event_id: str) -> Html:
         )
         for row in rows
     ]
-    return html("<ul class=attachments>{}</ul>", join(items))
+    return html("<h3>Attachments</h3><ul class=attachments>{}</ul>", join(items))
 
 
 def download(ctx: Context, req: Request, event_id: str, attachment_id: str) -> Response:

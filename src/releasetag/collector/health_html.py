@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 from . import health
 from .db.store import Store
 from .html import Html, html, join
+from .when import ago
 
 COLORS = {"healthy": "#3c9a5f", "errored": "#e0a526", "abnormal": "#8c6bb1", "crashed": "#c83a4b"}
 STACK = ("healthy", "errored", "abnormal", "crashed")  # bottom to top
@@ -29,8 +30,8 @@ def summary_rows(rows: List[Dict[str, Any]]) -> List[List[Any]]:
             html("<span class=adoption>{}</span>", percent(r["adoption"])),
             r["crashed"],
             r["errored"],
-            r["first_session"],
-            r["last_session"],
+            ago(r["first_session"]),
+            ago(r["last_session"]),
         ]
         for r in rows
     ]

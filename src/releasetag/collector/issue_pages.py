@@ -14,6 +14,7 @@ from .html import Html, html, join
 from .insights import Issue
 from .pages import code, files_cell, first_line, muted, page, page_number, pager, table
 from .request_response import HTTPError, Request, Response
+from .when import ago
 
 EVENTS_PER_PAGE = 50
 
@@ -110,7 +111,12 @@ def _deploy_rows(store: Any, rel: Any) -> List[List[Any]]:
             "<br>",
         )
         rows.append(
-            [d["environment"], d["name"], d["date_finished"], told or muted("no commit authors")]
+            [
+                d["environment"],
+                d["name"],
+                ago(d["date_finished"]),
+                told or muted("no commit authors"),
+            ]
         )
     return rows
 
@@ -154,12 +160,14 @@ def _release_heading(rel: Any, counts: List[Dict[str, Any]]) -> Html:
         )
         for c in counts
     )
-    released = html(" &middot; released {}", rel["date_released"]) if rel["date_released"] else ""
+    released = (
+        html(" &middot; released {}", ago(rel["date_released"])) if rel["date_released"] else ""
+    )
     return html(
         "<h2>Release <span class=version>{}</span></h2><div class=muted>created {}{}</div>"
         "<div>{}</div>",
         rel["version"],
-        rel["date_created"],
+        ago(rel["date_created"]),
         released,
         env_badges,
     )
@@ -236,7 +244,7 @@ def release_page(ctx: Context, req: Request, version: str) -> Response:
             monitor_pages.release_check_ins(store, version),
         ]
     )
-    return page(f"Release {rel['version']}", body)
+    return page(f"Release {rel['version']}", body, "/releases/")
 
 
 def _resolution(store: Any, row: Issue) -> Html:
@@ -276,7 +284,7 @@ def _release_events(ctx: Context, req: Request, version: str) -> Html:
             html('<span class="level-{0}">{0}</span>', ev["level"]),
             html('<a href="/events/{}/">{}</a>', quote(ev["event_id"]), ev["title"]),
             ev["environment"],
-            ev["received"],
+            ago(ev["received"]),
         ]
         for ev in store.events(
             project_id,
@@ -292,15 +300,7 @@ def _release_events(ctx: Context, req: Request, version: str) -> Html:
     )
 
 
-def issue_page(ctx: Context, req: Request, issue_id: str) -> Response:
-    """``/issues/{id}/`` (numeric id or short ID)."""
-    store = ctx.store
-    row = insights.group(store, issue_id)
-    if row is None:
-        raise HTTPError(404, f"issue {issue_id} does not exist")
-    suspects = insights.suspect_commits(store, row)
-    who = insights.assignee(store, row, suspects)
-    number = page_number(req)
+def _issue_facts(store: Any, row: Issue, who: Any) -> Html:
     first = insights.release_version(store, row["first_release_id"])
     last_rel = insights.release_version(store, row["last_release_id"])
     facts = [
@@ -311,10 +311,18 @@ def issue_page(ctx: Context, req: Request, issue_id: str) -> Response:
         ["assignee", _person(who, source=True)],
         ["culprit", row["culprit"]],
         ["events", row["times_seen"]],
-        ["first seen", html("{} in {}", row["first_seen"], _release_link(first))],
-        ["last seen", html("{} in {}", row["last_seen"], _release_link(last_rel))],
+        ["first seen", html("{} in {}", ago(row["first_seen"]), _release_link(first))],
+        ["last seen", html("{} in {}", ago(row["last_seen"]), _release_link(last_rel))],
     ]
-    suspect_rows = [
+    return html(
+        "<h2 class=title>{}</h2><section class=card id=facts>{}</section>",
+        row["title"],
+        table(["", ""], facts, ""),
+    )
+
+
+def _suspects_card(suspects: List[Dict[str, Any]]) -> Html:
+    rows = [
         [
             code(c["key"][:12]),
             _release_link(c["release"]),
@@ -325,47 +333,80 @@ def issue_page(ctx: Context, req: Request, issue_id: str) -> Response:
         ]
         for c in suspects
     ]
-    release_rows = [
+    return _card(
+        "suspects",
+        "Suspect commits",
+        table(
+            ["commit", "release", "author", "message", "files in the trace", "frames"],
+            rows,
+            "no commit of its releases touched its frames",
+        ),
+    )
+
+
+def _issue_releases_card(releases: List[Dict[str, Any]]) -> Html:
+    rows = [
         [
             _release_link(r["version"]),
             r["environment"] or "(none)",
             r["times_seen"],
-            r["first_seen"],
-            r["last_seen"],
+            ago(r["first_seen"]),
+            ago(r["last_seen"]),
         ]
-        for r in insights.group_releases(store, row["id"])
+        for r in releases
     ]
-    event_rows = [
+    return _card(
+        "releases",
+        "Releases",
+        table(["release", "environment", "events", "first seen", "last seen"], rows, "no releases"),
+    )
+
+
+def _issue_events_card(store: Any, req: Request, row: Issue) -> Html:
+    number = page_number(req)
+    rows = [
         [
             html('<a href="/events/{}/">{}</a>', quote(ev["event_id"]), code(ev["event_id"][:12])),
             ev["title"],
             _release_link(ev["release"]),
             ev["environment"],
-            ev["received"],
+            ago(ev["received"]),
         ]
         for ev in insights.group_events(
             store, row["id"], EVENTS_PER_PAGE, (number - 1) * EVENTS_PER_PAGE
         )
     ]
-    body = html(
-        "{}<h2 class=title>{}</h2><section class=card>{}</section>"
-        "<section class=card id=suspects><h3>Suspect commits</h3>{}</section>"
-        "<section class=card><h3>Releases</h3>{}</section>"
+    return html(
         "<section class=card id=events><h3>Events</h3>{}{}</section>",
-        EXTRA_STYLE,
-        row["title"],
-        table(["", ""], facts, ""),
-        table(
-            ["commit", "release", "author", "message", "files in the trace", "frames"],
-            suspect_rows,
-            "no commit of its releases touched its frames",
-        ),
-        table(
-            ["release", "environment", "events", "first seen", "last seen"],
-            release_rows,
-            "no releases",
-        ),
-        table(["event", "title", "release", "environment", "received"], event_rows, "no events"),
+        table(["event", "title", "release", "environment", "received"], rows, "no events"),
         pager(req, number, EVENTS_PER_PAGE, int(row["times_seen"] or 0)),
     )
-    return page(f"{insights.short_id_of(store, row)} {row['title']}", body)
+
+
+def issue_page(ctx: Context, req: Request, issue_id: str) -> Response:
+    """``/issues/{id}/`` (numeric id or short ID): facts, actions, the latest event's stack
+    trace, events over time, tag distributions, suspect commits, releases and events."""
+    from . import csrf, issue_actions, issue_detail
+
+    store = ctx.store
+    row = insights.group(store, issue_id)
+    if row is None:
+        raise HTTPError(404, f"issue {issue_id} does not exist")
+    suspects = insights.suspect_commits(store, row)
+    token, cookie = csrf.issue(ctx, req)
+    releases = insights.group_releases(store, row["id"])
+    sections = [
+        EXTRA_STYLE,
+        _issue_facts(store, row, insights.assignee(store, row, suspects)),
+        issue_actions.card(row, token, suspects),
+        issue_detail.latest_trace(store, row),
+        issue_detail.daily(store, row),
+        issue_detail.tags(store, row, releases),
+        _suspects_card(suspects),
+        _issue_releases_card(releases),
+        _issue_events_card(store, req, row),
+    ]
+    resp = page(f"{insights.short_id_of(store, row)} {row['title']}", join(sections), "/issues/")
+    if cookie:
+        resp.headers.append(("Set-Cookie", cookie))
+    return resp

@@ -8,39 +8,25 @@ from typing import Any, Dict, List
 from urllib.parse import quote, urlencode
 
 from .context import Context
-from .grouping import exception_values
 from .html import Html, html, join
 from .logs_cards import event_card
 from .request_response import HTTPError, Request, Response, html_response
-
-STYLE = """
-body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1c22;background:#f6f6f8}
-header{background:#2b1d38;color:#fff;padding:12px 24px}header a{color:#fff;text-decoration:none}
-main{padding:16px 24px;max-width:1200px}h1{font-size:20px;margin:0}h2{font-size:17px;margin:0 0 6px}
-h3{font-size:14px;margin:12px 0 4px;color:#4a3e56}
-section.release{background:#fff;border:1px solid #ddd;border-radius:6px;padding:12px 16px;margin:0 0 14px}
-table{border-collapse:collapse;width:100%;margin:4px 0}td,th{border-bottom:1px solid #eee;padding:3px 8px;
-text-align:left;vertical-align:top}th{color:#666;font-weight:600}code,pre{font:12px ui-monospace,monospace}
-.muted{color:#777}.badge{display:inline-block;background:#eee;border-radius:10px;padding:0 8px;margin-right:4px}
-.level-error,.level-fatal{color:#b0173a}.level-warning{color:#9a6700}
-pre.ctx{background:#f3f1f6;padding:6px;margin:2px 0;overflow:auto}.frame{margin:0 0 8px}
-.inapp{border-left:3px solid #6c5fc7;padding-left:8px}
-.o-healthy{background:#3c9a5f;color:#fff}.o-errored{background:#e0a526}
-.o-abnormal{background:#8c6bb1;color:#fff}.o-crashed{background:#c83a4b;color:#fff}
-nav.pager{margin:6px 0}nav.pager a{margin:0 4px}
-"""
+from .style import STYLE  # noqa: E402  (kept here: other modules import it)
 
 
-def page(title: Any, body: Html) -> Response:
-    """A whole page around ``body``."""
+def page(title: Any, body: Html, current: str = "") -> Response:
+    """A whole page around ``body`` (``current``: its entry of the navigation, see nav.py)."""
+    from .nav import header
+
     return html_response(
         html(
             "<!doctype html><html lang=en><head><meta charset=utf-8>"
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
             "<title>{} - releasetag collector</title><style>{}</style></head><body>"
-            '<header><h1><a href="/">releasetag collector</a></h1></header>'
-            "<main>{}</main></body></html>",
+            "{}<main>{}</main></body></html>",
             title,
             Html(STYLE),
+            header(current),
             body,
         )
     )
@@ -51,10 +37,15 @@ def table(headers: List[str], rows: List[List[Any]], empty: str) -> Html:
     if not rows:
         return html("<p class=muted>{}</p>", empty)
     head = join(html("<th>{}</th>", h) for h in headers)
-    body = join(
-        html("<tr>{}</tr>", join(html("<td>{}</td>", cell) for cell in row)) for row in rows
-    )
+    body = join(html("<tr>{}</tr>", join(_cell(cell) for cell in row)) for row in rows)
     return html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+
+
+def _cell(value: Any) -> Html:
+    """A table cell; numbers right-aligned (``td.num``: tabular figures)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return html("<td class=num>{}</td>", value)
+    return html("<td>{}</td>", value)
 
 
 def page_number(req: Request, name: str = "page") -> int:
@@ -140,10 +131,16 @@ def _event_rows(events: List[Any]) -> List[List[Any]]:
             html('<span class="level-{0}">{0}</span>', ev["level"]),
             html('<a href="/events/{}/">{}</a>', quote(ev["event_id"]), ev["title"]),
             ev["environment"],
-            ev["received"],
+            _ago(ev["received"]),
         ]
         for ev in events
     ]
+
+
+def _ago(value: Any) -> Html:
+    from .when import ago
+
+    return ago(value)
 
 
 def _release_heading(rel: Any, counts: List[Any]) -> Html:
@@ -154,14 +151,16 @@ def _release_heading(rel: Any, counts: List[Any]) -> Html:
         for c in counts
     )
     status = Html(" <span class=badge>archived</span>") if rel["status"] == "archived" else ""
-    released = html(" &middot; released {}", rel["date_released"]) if rel["date_released"] else ""
+    released = (
+        html(" &middot; released {}", _ago(rel["date_released"])) if rel["date_released"] else ""
+    )
     return html(
         '<h2><a href="/releases/{}/">{}</a>{}</h2>'
         "<div class=muted>created {}{} &middot; <b class=events>{}</b> events</div><div>{}</div>",
         quote(version, safe=""),
         version,
         status,
-        rel["date_created"],
+        _ago(rel["date_created"]),
         released,
         sum(c["count"] for c in counts),
         envs,
@@ -266,46 +265,6 @@ def index(ctx: Context, req: Request) -> Response:
     return page("Releases", html("<h2>Releases</h2>{}{}{}", nav, body, nav))
 
 
-def _frames_html(frames: List[Any]) -> Html:
-    out = []
-    for f in reversed(frames):  # most recent call first, as people read traces
-        if not isinstance(f, dict):
-            continue
-        where = html(
-            "<code>{}</code> in <code>{}</code> line {}",
-            f.get("filename") or f.get("abs_path") or f.get("module"),
-            f.get("function"),
-            f.get("lineno"),
-        )
-        lines: List[Any] = []
-        pre = f.get("pre_context")
-        post = f.get("post_context")
-        lines += list(pre)[-2:] if isinstance(pre, list) else []
-        if f.get("context_line") is not None:
-            lines.append(html("<b>{}</b>", f.get("context_line")))
-        lines += list(post)[:2] if isinstance(post, list) else []
-        ctx_html = html("<pre class=ctx>{}</pre>", join(lines, "\n")) if lines else ""
-        cls = "frame inapp" if f.get("in_app") else "frame"
-        out.append(html('<div class="{}">{}{}{}</div>', cls, where, _resolution_html(f), ctx_html))
-    return join(out)
-
-
-def _resolution_html(frame: Dict[str, Any]) -> Any:
-    """A line under a JS frame: which sourcemap resolved it, or why none did."""
-    data = frame.get("data")
-    if not isinstance(data, dict) or not isinstance(data.get("resolution"), dict):
-        return ""
-    resolution = data["resolution"]
-    steps = [str(s) for s in resolution.get("steps") or []]
-    if resolution.get("resolved"):
-        return html(
-            "<div class=muted>unminified with <code>{}</code> ({})</div>",
-            data.get("sourcemap"),
-            resolution.get("via"),
-        )
-    return html("<div class=muted>not unminified: {}</div>", "; ".join(steps) or "no reason given")
-
-
 def _issue_link(ctx: Context, group_id: Any) -> Html:
     from .insights import group, short_id_of
 
@@ -320,57 +279,72 @@ def _issue_link(ctx: Context, group_id: Any) -> Html:
     )
 
 
-def event_page(ctx: Context, req: Request, event_id: str) -> Response:
-    """``/events/{id}/``: title, release, environment, tags and the stack trace."""
+def _event_facts(ctx: Context, row: Any, event: Dict[str, Any]) -> Html:
+    """The event's title and the facts about it (empty rows left out)."""
+    from .when import ago
+
+    facts = [
+        ["event id", code(row["event_id"])],
+        ["issue", _issue_link(ctx, row["group_id"])],
+        ["level", html('<span class="level-{0}">{0}</span>', row["level"]) if row["level"] else ""],
+        ["release", _release_link(row["release"])],
+        ["environment", row["environment"]],
+        ["occurred", ago(row["timestamp"])],
+        ["received", ago(row["received"])],
+        ["culprit", row["culprit"]],
+        ["logger", event.get("logger") if isinstance(event.get("logger"), str) else ""],
+    ]
+    rows = [[html("<th>{}</th>", k), v] for k, v in facts if v not in (None, "")]
+    return html(
+        "<h2 class=title>{}</h2><section class=card id=facts><table class=kv><tbody>{}</tbody>"
+        "</table></section>",
+        row["title"],
+        join(html("<tr>{}<td>{}</td></tr>", k, v) for k, v in rows),
+    )
+
+
+def _release_link(version: Any) -> Html:
+    if not version:
+        return Html("")
+    return html('<a href="/releases/{}/">{}</a>', quote(str(version), safe=""), version)
+
+
+def load_event(ctx: Context, event_id: str) -> Any:
+    """(row, payload) of a stored event; 404 when there is none."""
     row = ctx.store.event(event_id)
     if row is None:
         raise HTTPError(404, f"event {event_id} does not exist")
-    event = json.loads(row["payload"])
+    try:
+        event = json.loads(row["payload"])
+    except ValueError:
+        event = {}
     event = event if isinstance(event, dict) else {}
     from .unminify import add_nearest_names
 
     add_nearest_names(ctx.store, event)
-    tags = event.get("tags") or {}
-    if isinstance(tags, dict):
-        tags = list(tags.items())
-    tag_rows = [
-        [t[0], t[1]]
-        for t in (tags if isinstance(tags, list) else [])
-        if isinstance(t, (list, tuple)) and len(t) == 2
-    ]
-    facts = [
-        ["event id", code(row["event_id"])],
-        ["level", row["level"]],
-        ["message", row["message"]],
-        ["logger", event.get("logger")],
-        ["release", row["release"]],
-        ["environment", row["environment"]],
-        ["timestamp", row["timestamp"]],
-        ["received", row["received"]],
-        ["culprit", row["culprit"]],
-        ["issue", _issue_link(ctx, row["group_id"])],
-    ]
-    traces = []
-    for exc in exception_values(event):
-        stacktrace = exc.get("stacktrace")
-        frames = stacktrace.get("frames") if isinstance(stacktrace, dict) else None
-        traces.append(
-            html(
-                "<h3>{}: {}</h3>{}",
-                exc.get("type"),
-                exc.get("value"),
-                _frames_html(frames if isinstance(frames, list) else []),
-            )
-        )
+    return row, event
+
+
+def event_page(ctx: Context, req: Request, event_id: str) -> Response:
+    """``/events/{id}/``: the facts, tags, exception chain (locals per frame), request, user,
+    breadcrumbs, contexts and extra data; sections with nothing to show are left out."""
+    from . import event_sections as sec
     from .attachments import attachments_html
 
-    body = html(
-        "<h2 class=title>{}</h2>{}<h3>Tags</h3>{}<h3>Stack trace</h3>{}<h3>Attachments</h3>{}",
-        row["title"],
-        table(["", ""], facts, ""),
-        table(["key", "value"], tag_rows, "no tags"),
-        join(reversed(traces)) or Html("<p class=muted>no stack trace</p>"),
+    row, event = load_event(ctx, event_id)
+    sections: List[Html] = [
+        _event_facts(ctx, row, event),
+        sec.tags(event),
+        sec.message(event),
+        sec.exceptions(event),
+        sec.stacktrace_only(event),
+        sec.request(event),
+        sec.user(event),
+        sec.breadcrumbs(event),
+        sec.contexts(event),
+        sec.extra(event),
+        # fragments of other features: one line each below (attachments, the trace's logs)
         attachments_html(ctx, row["event_id"]),
-    )
-    body = join([body, event_card(ctx.store, event, row["timestamp"])])
-    return page(row["title"] or "Event", body)
+        event_card(ctx.store, event, row["timestamp"]),
+    ]
+    return page(row["title"] or "Event", join(sections), "/events/")
