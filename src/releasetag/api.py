@@ -246,18 +246,18 @@ def set_level(value: str) -> None:
     _safe(lambda: _writable().set_level(value))
 
 
-def set_attribute(key: str, value: Any) -> None:
+def set_attribute(attribute: str, value: Any) -> None:
     """An attribute for every log and metric of this request or task (the isolation scope,
     as sentry-sdk's ``set_attribute``)."""
-    _safe(lambda: scope_mod.get_isolation_scope().set_attribute(key, value))
+    _safe(lambda: scope_mod.get_isolation_scope().set_attribute(attribute, value))
 
 
 def set_attributes(attributes: Dict[str, Any]) -> None:
     _safe(lambda: scope_mod.get_isolation_scope().set_attributes(attributes))
 
 
-def remove_attribute(key: str) -> None:
-    _safe(lambda: scope_mod.get_isolation_scope().remove_attribute(key))
+def remove_attribute(attribute: str) -> None:
+    _safe(lambda: scope_mod.get_isolation_scope().remove_attribute(attribute))
 
 
 def _safe(fn: Any) -> None:

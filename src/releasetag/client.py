@@ -15,6 +15,7 @@ from releasetag.protocol.envelope import Envelope, Item
 from releasetag.protocol.log import get_logger, internal_error
 
 from . import scope as scope_mod
+from .client_telemetry import TelemetryMixin
 from .event import (
     FrameBuilder,
     exc_info_from,
@@ -44,7 +45,7 @@ _CAPTURED_FLAG = "__releasetag_captured__"
 _MAX_DEFERRED = 100  # captures re-entered on one thread (a signal storm) kept for later
 
 
-class Client:
+class Client(TelemetryMixin):
     """Turns exceptions and messages into events and hands them to the transport."""
 
     def __init__(self, dsn: Optional[str] = None, **options: Any) -> None:
@@ -528,51 +529,6 @@ class Client:
         except Exception:
             internal_error("close failed")
             return False
-
-    # --- logs and metrics ---------------------------------------------------------------
-    def log_batcher(self) -> Optional[Batcher]:
-        """The batcher of this client's logs (made at the first log), None once closed."""
-        batcher = self._batchers.get("log")
-        if batcher is None and self.transport is not None:
-            from .logs import make_batcher
-
-            batcher = self._batchers.setdefault("log", make_batcher(self, self._send_telemetry))
-        return batcher
-
-    def metric_batcher(self) -> Optional[Batcher]:
-        """The batcher of this client's metrics (made at the first metric)."""
-        batcher = self._batchers.get("trace_metric")
-        if batcher is None and self.transport is not None:
-            from .metrics import make_batcher
-
-            batcher = self._batchers.setdefault(
-                "trace_metric", make_batcher(self, self._send_telemetry)
-            )
-        return batcher
-
-    def telemetry_defaults(self) -> Dict[str, Any]:
-        """The attributes every log and metric carries (release, environment, SDK, host)."""
-        defaults = self._telemetry_defaults
-        if defaults is None:
-            from .logs import default_attributes
-
-            defaults = self._telemetry_defaults = default_attributes(self)
-        return defaults
-
-    def _send_telemetry(self, envelope: Envelope) -> None:
-        transport = self.transport
-        if transport is not None:
-            transport.send_envelope(envelope)
-        else:  # closed by another thread meanwhile: say so
-            get_logger().warning("logs or metrics flushed after close() were not sent")
-
-    def flush_telemetry(self, stop: bool = False) -> None:
-        """Hand every buffered log and metric to the transport (and stop the batchers)."""
-        for batcher in list(self._batchers.values()):
-            try:
-                batcher.close() if stop else batcher.flush()
-            except Exception:
-                internal_error("flushing logs or metrics failed")
 
     def end_sessions(self, status: str = "exited") -> None:
         """End the process session with ``status`` and queue every counted session."""

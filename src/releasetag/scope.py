@@ -122,18 +122,18 @@ class Scope:
     def add_event_processor(self, func: EventProcessor) -> None:
         self.event_processors.append(func)
 
-    def set_attribute(self, key: str, value: Any) -> None:
+    def set_attribute(self, attribute: str, value: Any) -> None:
         """An attribute every log and metric captured in this scope carries."""
         from .telemetry import plain_value
 
-        self.attributes[safe_str(key)] = plain_value(value)
+        self.attributes[safe_str(attribute)] = plain_value(value)
 
     def set_attributes(self, attributes: Dict[str, Any]) -> None:
         for key, value in attributes.items():
             self.set_attribute(key, value)
 
-    def remove_attribute(self, key: str) -> None:
-        self.attributes.pop(key, None)
+    def remove_attribute(self, attribute: str) -> None:
+        self.attributes.pop(attribute, None)
 
     def add_breadcrumb(self, crumb: Breadcrumb) -> None:
         self.breadcrumbs.append(crumb)

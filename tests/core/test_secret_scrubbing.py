@@ -5,6 +5,7 @@ scrubbing (Relay's pii_strip_event with the default data-scrubbing config) remov
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
@@ -206,7 +207,11 @@ def test_secrets_used_as_mapping_keys_are_filtered_and_no_value_is_lost():
 
 # --- hypothesis: any secret of the new kinds, anywhere in any text ---------------------------
 SAFE_CHARS = st.characters(whitelist_categories=("L", "N"), max_codepoint=0x24F)
-PASSWORD = st.text(SAFE_CHARS | st.sampled_from("/@!%^*()[]{}+-_."), min_size=6, max_size=40)
+# "app:12345/..." reads as host app, port 12345 (as in https://host:443/@user), so a password
+# of digits then "/" is a port by the URL rules and stays (docs/sdk.md's scrubbing section)
+PASSWORD = st.text(
+    SAFE_CHARS | st.sampled_from("/@!%^*()[]{}+-_."), min_size=6, max_size=40
+).filter(lambda p: not re.match(r"[0-9]*/", p))
 AROUND = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30).map(
     lambda t: t.replace("@", "")
 )

@@ -40,14 +40,14 @@ def test_a_wrong_type_is_one_configuration_error_naming_option_and_type(options,
 def test_an_option_set_but_not_implemented_says_so_once_in_one_line(capsys):
     from releasetag import options_compat
 
-    options_compat._warned.discard("enable_logs")
+    options_compat._warned.discard("profiles_sample_rate")
     for _ in range(2):
-        client = releasetag.init(enable_logs=True, traces_sample_rate=0.0)
-        assert client.options["enable_logs"] is True
+        client = releasetag.init(profiles_sample_rate=1.0, traces_sample_rate=0.0)
+        assert client.options["profiles_sample_rate"] == 1.0
     lines = capsys.readouterr().err.splitlines()
-    assert lines == [
-        "releasetag: option enable_logs accepted, not implemented: releasetag does not send "
-        "logs as log items yet: log records become breadcrumbs/events"
+    assert [line for line in lines if line.startswith("releasetag: option")] == [
+        "releasetag: option profiles_sample_rate accepted, not implemented: releasetag does not "
+        "profile: no profile is sent"
     ]
 
 

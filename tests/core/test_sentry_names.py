@@ -3,6 +3,7 @@ parameters, and accepts every option of sentry-sdk's ``ClientConstructor``."""
 
 from __future__ import annotations
 
+import importlib
 import inspect
 
 import pytest
@@ -14,21 +15,22 @@ from releasetag.options_compat import NOT_HERE
 sentry_sdk = pytest.importorskip("sentry_sdk")
 from sentry_sdk.consts import ClientConstructor  # noqa: E402
 
-# Owned by a parallel branch (issue 25): the lead deletes this set when merging them.
-OWNED_ELSEWHERE = {
-    # tracing helper (releasetag/tracing.py)
-    "start_transaction", "start_span", "trace", "get_current_span", "update_current_span",
-    "continue_trace", "get_traceparent", "get_baggage", "set_measurement",
-    # logs-sdk helper
-    "logger", "metrics", "set_attribute", "set_attributes", "remove_attribute",
-    # crons helper
-    "monitor",
-}  # fmt: skip
+# every name is ours now (issues 25, 26, 27 landed together)
+OWNED_ELSEWHERE: set = set()
+
+
+def _peer(name):
+    """sentry-sdk's public name: an attribute, or a submodule (logger) loaded on first use."""
+    try:
+        return getattr(sentry_sdk, name)
+    except AttributeError:
+        return importlib.import_module(f"sentry_sdk.{name}")
+
 
 FUNCTIONS = sorted(
     name
     for name in sentry_sdk.__all__
-    if name not in OWNED_ELSEWHERE and inspect.isfunction(getattr(sentry_sdk, name))
+    if name not in OWNED_ELSEWHERE and inspect.isfunction(_peer(name))
 )
 
 
