@@ -9,7 +9,9 @@ Usage: python bench/_child_core.py COMMAND SDK [DSN] [N]
 from __future__ import annotations
 
 import gc
+import importlib
 import json
+import logging
 import os
 import statistics
 import sys
@@ -220,13 +222,35 @@ def cmd_import(sdk):
     finish({"time": elapsed * 1e3, "modules": len(sys.modules), "heavy": heavy})
 
 
-def cmd_init(sdk, dsn):
+def sentry_style_options(sdk):
+    """The options a sentry-sdk app passes (issue 25): tracing and profiling rates, logs, and
+    integrations with their arguments; the same names for both SDKs."""
+    if sdk == "none":
+        return {}
+    pkg = "sentry_sdk" if sdk == "sentry_sdk" else "releasetag"
+    logging_mod = importlib.import_module(f"{pkg}.integrations.logging")
+    threading_mod = importlib.import_module(f"{pkg}.integrations.threading")
+    return {
+        "traces_sample_rate": 1.0,
+        "profiles_sample_rate": 0.0,
+        "enable_logs": True,
+        "attach_stacktrace": False,
+        "max_breadcrumbs": 50,
+        "send_default_pii": False,
+        "integrations": [
+            logging_mod.LoggingIntegration(level=logging.INFO, event_level=logging.ERROR),
+            threading_mod.ThreadingIntegration(propagate_scope=True),
+        ],
+    }
+
+
+def cmd_init(sdk, dsn, sentry_style=False):
     t0 = time.perf_counter()
     mod = import_sdk(sdk)
     before = set(sys.modules)
     t1 = time.perf_counter()
     with profiled():
-        init_sdk(sdk, mod, dsn)
+        init_sdk(sdk, mod, dsn, **(sentry_style_options(sdk) if sentry_style else {}))
     t2 = time.perf_counter()
     finish(
         {
@@ -374,6 +398,8 @@ def main(argv):
         return cmd_import(args[0])
     if cmd == "init":
         return cmd_init(args[0], args[1])
+    if cmd == "init-sentry-style":
+        return cmd_init(args[0], args[1], sentry_style=True)
     if cmd in ("capture_exception", "capture_message", "throughput", "rss"):
         fn = globals()["cmd_" + cmd]
         return fn(args[0], args[1], int(args[2]))

@@ -89,12 +89,13 @@ def _hidden_env(ctx: Context) -> Dict[str, str]:
     return dict(ctx.env, BENCH_HIDE_MODULES=",".join(FRAMEWORKS))
 
 
-def _init(sdk: str, plain: bool = False):
-    name = "init.plain" if plain else "init"
+def _init(sdk: str, plain: bool = False, sentry_style: bool = False):
+    name = "init.sentry_style" if sentry_style else "init.plain" if plain else "init"
+    cmd = "init-sentry-style" if sentry_style else "init"
 
     def run(ctx: Context) -> Dict[str, float]:
         res = ctx.run_child(
-            CHILD, "init", sdk, ctx.recorder.dsn(), env=_hidden_env(ctx) if plain else None
+            CHILD, cmd, sdk, ctx.recorder.dsn(), env=_hidden_env(ctx) if plain else None
         )
         _note(ctx, name, "modules first imported by init()", sdk, res["new_modules"])
         return {"time": res["time"], "import+init": res["total"]}
@@ -252,6 +253,17 @@ SCENARIOS = [
         title="init() as in `init`, with no web framework or task queue "
         "installed (hidden from both SDKs)",
         variants={s: _init(s, plain=True) for s in SDKS},
+        metrics={"time": "ms", "import+init": "ms"},
+        repeats=15,
+        quick_repeats=5,
+        goals=(Goal("time", 0.5, G2, text="init() <= 0.5x sentry_sdk.init()"),),
+    ),
+    Scenario(
+        name="init.sentry_style",
+        title="init() with a sentry-sdk app's options: traces_sample_rate, profiles_sample_rate, "
+        "enable_logs, LoggingIntegration(level=..., event_level=...), "
+        "ThreadingIntegration(propagate_scope=True)",
+        variants={s: _init(s, sentry_style=True) for s in SDKS},
         metrics={"time": "ms", "import+init": "ms"},
         repeats=15,
         quick_repeats=5,
