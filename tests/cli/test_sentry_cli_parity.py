@@ -38,6 +38,7 @@ GITHUB_REPO = {
     "name": "Acme/Web",
     "url": "https://github.com/Acme/Web",
     "provider": {"id": "integrations:github", "name": "GitHub"},
+    "integrationId": "1",  # a repository Sentry reads commits from itself (its provider app)
     "status": "active",
     "dateCreated": "2024-01-01T00:00:00Z",
 }

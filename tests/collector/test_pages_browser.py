@@ -76,7 +76,8 @@ def test_every_page_in_chromium(tmp_path):
             ],
             "/issues/": ["cannot price cart", "first seen in release", "sort by"],
             "/releases/": ["demo-shop@1.0.0", "demo-shop@1.0.2", "crash-free sessions"],
-            "/releases/demo-shop%401.0.2/": ["Health", "New issues", "80.77%"],
+            # the demo's 52 sessions (10 crashed) and the FastAPI request that crashed: 42/53
+            "/releases/demo-shop%401.0.2/": ["Health", "New issues", "79.25%"],
             "/events/": ["cannot price cart"],
             "/": ["demo-shop@1.0.1"],
         }  # fmt: skip
