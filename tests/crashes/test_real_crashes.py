@@ -33,6 +33,13 @@ releasetag.flush(10)
 """
 
 
+@pytest.fixture(autouse=True)
+def _own_state_folder(_clean_env, monkeypatch, tmp_path):
+    """Each test's crash records in a folder of its own: a full run's other processes (servers
+    stopped with a signal) leave records in the session's folder, which these tests count."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
 def _python(code, dsn, tmp_path, **env):
     full = dict(
         os.environ, DSN=dsn, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")
