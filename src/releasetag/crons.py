@@ -40,11 +40,11 @@ class MonitorStatus:
 
 
 def trace_context() -> Dict[str, Any]:
-    """The current trace (the isolation scope's propagation ids, made now if none): the one
-    place check-ins read the trace from."""
-    from .integrations._trace import ensure_trace
+    """The current trace (the active span's ids, else the isolation scope's, made now if
+    none): the one place check-ins read the trace from."""
+    from .tracing import current_trace_context
 
-    prop = ensure_trace()
+    prop = current_trace_context()
     return {
         "trace_id": prop["trace_id"],
         "span_id": prop["span_id"],

@@ -47,6 +47,10 @@ _NOT_SCRUBBED = ("sentry.", "code.", "thread.", "process.", "logger.", "server.a
 def trace_ids(scope: Optional[Scope] = None) -> Tuple[str, Optional[str]]:
     """(trace id, span id or None) of the current request or task: the one function logs and
     metrics read the trace through, so a log and an error of one request share a trace."""
+    span = scope_mod.active_span.get()  # inside a span (releasetag.tracing): its ids
+    if span is not None:
+        context = span.get_trace_context()
+        return context["trace_id"], context.get("span_id")
     iso = scope if scope is not None else scope_mod.get_isolation_scope()
     trace_id = iso.propagation.get("trace_id")
     if trace_id is None:

@@ -158,3 +158,23 @@ def test_several_sentry_trace_values_take_the_first_valid_one():
     assert (tx.trace_id, tx.parent_span_id, tx.parent_sampled) == (TRACE, PARENT, False)
     environ = {"HTTP_SENTRY_TRACE": f"nonsense, {TRACE}-{PARENT}"}
     assert releasetag.continue_trace(environ).trace_id == TRACE
+
+
+def test_logs_and_check_ins_inside_a_span_carry_its_ids():
+    from releasetag import crons
+    from releasetag.testing import CapturingTransport
+
+    transport = CapturingTransport()
+    releasetag.init(transport=transport, enable_logs=True, default_integrations=False)
+    try:
+        with releasetag.start_span(op="task", name="nightly") as span:
+            releasetag.logger.info("inside {where}", where="span")
+            check_in_trace = crons.trace_context()
+        releasetag.logger.info("outside")
+        releasetag.flush(2)
+    finally:
+        releasetag.close(timeout=0)
+    inside, outside = transport.logs
+    assert (inside["trace_id"], inside["span_id"]) == (span.trace_id, span.span_id)
+    assert "span_id" not in outside and outside["trace_id"] != ""
+    assert (check_in_trace["trace_id"], check_in_trace["span_id"]) == (span.trace_id, span.span_id)
