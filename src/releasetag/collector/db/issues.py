@@ -20,6 +20,7 @@ from .. import commitrefs
 from ..grouping import REGRESSED, RESOLVED, GroupKey
 from . import pipeline
 from .database import Database
+from .filters import events_exist_clause
 
 Row = sqlite3.Row
 # (status, resolved_kind, resolved_release_id, resolved_by, resolved_at)
@@ -258,15 +259,7 @@ class IssuesQueries(Database):
         if statuses:
             sql += " AND g.status IN (" + ",".join("?" * len(statuses)) + ")"
             params += list(statuses)
-        if release is not None or environment is not None:
-            sub = "SELECT 1 FROM events e WHERE e.group_id = g.id"
-            if release is not None:
-                sub += " AND e.release = ?"
-                params.append(release)
-            if environment is not None:
-                sub += " AND e.environment = ?"
-                params.append(environment)
-            sql += f" AND EXISTS ({sub})"
+        sql += events_exist_clause(release, environment, params)
         if first_release is not None:
             sql += " AND g.first_release_id = (SELECT id FROM releases WHERE version = ?)"
             params.append(first_release)

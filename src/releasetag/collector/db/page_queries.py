@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .filters import events_exist_clause
+
 # -- version 7: indexes of the pages ----------------------------------------------------------
 V7 = """
 CREATE INDEX IF NOT EXISTS events_release_only ON events(release, environment, group_id);
@@ -39,15 +41,7 @@ def _stream_where(
         sql += " AND g.status IN (" + ",".join("?" * len(statuses)) + ")"
         params += list(statuses)
     release, environment = filters.get("release"), filters.get("environment")
-    if release is not None or environment is not None:
-        sub = "SELECT 1 FROM events e WHERE e.group_id = g.id"
-        if release is not None:
-            sub += " AND e.release = ?"
-            params.append(release)
-        if environment is not None:
-            sub += " AND e.environment = ?"
-            params.append(environment)
-        sql += f" AND EXISTS ({sub})"
+    sql += events_exist_clause(release, environment, params)
     if filters.get("level"):
         sql += " AND g.level = ?"
         params.append(filters["level"])
