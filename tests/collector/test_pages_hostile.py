@@ -34,6 +34,7 @@ ATTRIBUTES = {
     "lang", "charset", "href", "class", "id", "rel", "role", "aria-label", "width", "height",
     "viewbox", "x", "y", "fill", "font-size", "datetime", "title", "aria-current", "method",
     "action", "name", "value", "type", "open", "selected", "placeholder", "content", "style",
+    "download",  # the attachment links: a boolean attribute, no value
 }  # fmt: skip
 
 
@@ -124,10 +125,14 @@ def _seed(collector) -> List[str]:
             expect=201,
         )
         event = _event(n, value, release)
+        envelope = event_envelope(event)  # with an attachment named and typed by the value
+        envelope.add_item(
+            Item({"type": "attachment", "filename": value, "content_type": value}, b"x")
+        )
         status, _ = collector.request(
             "POST",
             f"/api/{dsn.project_id}/envelope/",
-            raw=event_envelope(event).serialize(),
+            raw=envelope.serialize(),
             headers={"X-Sentry-Auth": dsn.auth_header()},
             token=None,
         )
@@ -230,6 +235,7 @@ def test_hostile_values_show_as_the_text_they_are(seeded):
         status, body = collector.request("GET", f"/events/{event_ids[n]}/", token=None)
         assert status == 200
         assert value in "".join(parse(body).text), value  # shown, not interpreted
+        assert "Attachments" in "".join(parse(body).text)
     status, body = collector.request("GET", "/", token=None)
     text = "".join(parse(body).text)
     for value in HOSTILE:
