@@ -21,10 +21,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 from typing import Any, Callable, Dict
 
-from .harness import Context, Goal, Scenario
+from .harness import Context, Goal, Scenario, best_seconds_per_call
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _servers: Dict[str, Any] = {}  # started once per bench run
@@ -107,14 +106,7 @@ def _child(case: str, sdk: str, dsn: str, url: str, quick: bool) -> None:
     if quick:
         loops = max(100, loops // 5)
     op = make(sdk, dsn, url)
-    for _ in range(loops // 5):  # warm up
-        op()
-    best = float("inf")
-    for _ in range(3 if quick else 5):
-        start = time.perf_counter()
-        for _ in range(loops):
-            op()
-        best = min(best, (time.perf_counter() - start) / loops)
+    best = best_seconds_per_call(op, loops, 3 if quick else 5)
     print(json.dumps({"ns": best * 1e9}))
     sys.stdout.flush()
     os._exit(0)  # no exit flush: what is pending does not matter here

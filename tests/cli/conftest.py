@@ -95,3 +95,15 @@ def sentry_cli(api_env, tmp_path):
         return _run([SENTRY_CLI, *args], cwd or tmp_path, e)
 
     return run
+
+
+@pytest.fixture
+def collector(tmp_path):
+    """A real ``releasetag serve`` process with its own data folder, stopped after the test."""
+    from tests.support.collector import Collector
+
+    c = Collector(str(tmp_path / "collector"))
+    try:
+        yield c
+    finally:
+        c.stop()

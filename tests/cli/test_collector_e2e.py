@@ -10,18 +10,8 @@ from urllib.parse import quote
 import pytest
 
 from tests.cli.gitrepo import git_env
-from tests.support.collector import Collector
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def collector(tmp_path):
-    c = Collector(str(tmp_path / "collector"))
-    try:
-        yield c
-    finally:
-        c.stop()
 
 
 def test_release_workflow(collector, make_repo, home):

@@ -13,18 +13,8 @@ import pytest
 from releasetag.protocol.dsn import Dsn
 from releasetag.protocol.envelope import Envelope, Item
 from tests.cli.gitrepo import git_env
-from tests.support.collector import Collector
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
-
-
-@pytest.fixture
-def collector(tmp_path):
-    c = Collector(str(tmp_path / "collector"))
-    try:
-        yield c
-    finally:
-        c.stop()
 
 
 @pytest.fixture
