@@ -80,6 +80,8 @@ PAGES = [
     "/issues/?status=all&sort=first_seen&release=shop%401.5",
     "/issues/?environment=staging&level=error&q=KeyError1",
     "/issues/?first_release=shop%401.3&page=2",
+    "/issues/?status=all&sort=users",
+    "/issues/?sort=users&release=shop%401.5&environment=production&level=error&q=KeyError",
     "/issues/2/",  # the issue with the most events
     "/releases/shop%401.1/",
     "/events/",
