@@ -102,11 +102,18 @@ def _from_events(db: str) -> Dict[str, Any]:
 
 
 def _as_summaries(tables: Dict[str, List[Any]]) -> Dict[str, Any]:
+    def tally(tag: str, with_env: bool) -> List[Any]:
+        return sorted(
+            (r[0], r[2]) + ((r[3],) if with_env else ()) + (r[4],)
+            for r in tables["group_tallies"]
+            if r[1] == tag
+        )
+
     return {
         "counts": [r[:3] for r in tables["group_counts"]],
-        "days": tables["group_days"],
-        "releases": [r[:4] for r in tables["group_release_counts"]],
-        "servers": tables["group_servers"],
+        "days": tally("day", False),
+        "releases": tally("release", True),
+        "servers": tally("server", False),
     }
 
 
@@ -226,9 +233,10 @@ def test_a_version_7_database_gets_its_counts_backfilled_and_keeps_its_data(tmp_
     after = sqlite3.connect(db)
     try:
         assert after.execute("SELECT * FROM events ORDER BY id").fetchall() == events_before
-        servers = after.execute("SELECT server, events FROM group_servers WHERE group_id = 1")
+        tally = "SELECT value, events FROM group_tallies WHERE group_id = ? AND tag = ?"
+        servers = after.execute(tally, (1, "server"))
         assert sorted(servers) == [("web-0", 80), ("web-1", 80), ("web-2", 80)]
-        days = after.execute("SELECT day, events FROM group_days WHERE group_id = 2")
+        days = after.execute(tally, (2, "day"))
         assert sorted(days) == [("2026-01-01", 20), ("2026-01-02", 20), ("2026-01-03", 20)]
         for table in issue_counts.SUMMARIES:  # no name, address or id of a user in them
             for row in after.execute(f"SELECT * FROM {table}"):
@@ -237,6 +245,12 @@ def test_a_version_7_database_gets_its_counts_backfilled_and_keeps_its_data(tmp_
     finally:
         after.close()
     assert _as_summaries(_summaries(db)) == _from_events(db)
+    indexes = sqlite3.connect(db)
+    try:
+        names = {r[0] for r in indexes.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    finally:
+        indexes.close()
+    assert "events_group_received" not in names and "events_group_release" in names
 
 
 @pytest.mark.slow

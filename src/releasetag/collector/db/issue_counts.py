@@ -8,16 +8,20 @@ count on the pages is one indexed read of a few rows, and stays exact:
 - ``group_counts``: events, distinct users and last seen of each issue;
 - ``group_users``: the users of each issue, one row per (issue, user), the user named by a
   hash of its Sentry user key (below), so these tables hold no name, address or id;
-- ``group_release_counts``: events, first and last seen per (issue, release, environment)
-  (a missing release or environment is kept as ``''``);
-- ``group_days``: events per (issue, UTC day received);
-- ``group_servers``: events per (issue, ``server_name``) (``''`` when the event has none).
+- ``group_tallies``: events, first and last seen of each issue per ``tag`` and ``value``:
+  ``release`` (with the ``environment``; a missing release or environment is kept as
+  ``''``), ``day`` (UTC, received) and ``server`` (``server_name``; ``''`` when none). One
+  table keyed by issue first, so an event's three rows share a page: the counts cost a few
+  pages per event written to the WAL, not one per table.
 
 Users are counted as Sentry counts them (its ``user`` tag): the first of the event's
 ``user.id``, ``user.username``, ``user.email`` and ``user.ip_address`` that is set gives the
 key ``id:...``, ``username:...``, ``email:...`` or ``ip:...``; events without one have no user.
 ``{{auto}}`` as the address (the SDK's request to fill in the sender's) counts as none: the
 collector does not fill it in. Events are never deleted, so the counts only grow.
+
+Migration 8 also drops ``events_group_received`` (of step 7): nothing reads it any more, and
+each index is one more page written per event.
 """
 
 from __future__ import annotations
@@ -35,21 +39,22 @@ CREATE TABLE IF NOT EXISTS group_counts (
 CREATE TABLE IF NOT EXISTS group_users (
     group_id INTEGER NOT NULL, user_hash TEXT NOT NULL,
     PRIMARY KEY (group_id, user_hash)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS group_release_counts (
-    group_id INTEGER NOT NULL, release TEXT NOT NULL, environment TEXT NOT NULL,
-    events INTEGER NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
-    PRIMARY KEY (group_id, release, environment)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS group_days (
-    group_id INTEGER NOT NULL, day TEXT NOT NULL, events INTEGER NOT NULL,
-    PRIMARY KEY (group_id, day)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS group_servers (
-    group_id INTEGER NOT NULL, server TEXT NOT NULL, events INTEGER NOT NULL,
-    PRIMARY KEY (group_id, server)) WITHOUT ROWID
+CREATE TABLE IF NOT EXISTS group_tallies (
+    group_id INTEGER NOT NULL, tag TEXT NOT NULL, value TEXT NOT NULL,
+    environment TEXT NOT NULL, events INTEGER NOT NULL, first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL, PRIMARY KEY (group_id, tag, value, environment)) WITHOUT ROWID;
+DROP INDEX IF EXISTS events_group_received
 """
-SUMMARIES = ("group_counts", "group_users", "group_release_counts", "group_days", "group_servers")
+SUMMARIES = ("group_counts", "group_users", "group_tallies")
 _USER_FIELDS = (("id", "id"), ("username", "username"), ("email", "email"), ("ip_address", "ip"))
 SERVER_LIMIT = 200
 BATCH = 2000
+_TALLY = (
+    "INSERT INTO group_tallies(group_id, tag, value, environment, events, first_seen, "
+    "last_seen) VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT(group_id, tag, value, environment) "
+    "DO UPDATE SET events = events + 1, first_seen = MIN(first_seen, excluded.first_seen), "
+    "last_seen = MAX(last_seen, excluded.last_seen)"
+)
 
 
 def user_key(user: Any) -> Optional[str]:
@@ -98,38 +103,34 @@ def record(
         "last_seen = MAX(COALESCE(last_seen, ''), excluded.last_seen)",
         (group_id, new_user, received),
     )
-    c.execute(
-        "INSERT INTO group_release_counts(group_id, release, environment, events, first_seen, "
-        "last_seen) VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT(group_id, release, environment) DO "
-        "UPDATE SET events = events + 1, first_seen = MIN(first_seen, excluded.first_seen), "
-        "last_seen = MAX(last_seen, excluded.last_seen)",
-        (group_id, release or "", environment or "", received, received),
-    )
-    c.execute(
-        "INSERT INTO group_days(group_id, day, events) VALUES (?, ?, 1) "
-        "ON CONFLICT(group_id, day) DO UPDATE SET events = events + 1",
-        (group_id, received[:10]),
-    )
-    c.execute(
-        "INSERT INTO group_servers(group_id, server, events) VALUES (?, ?, 1) "
-        "ON CONFLICT(group_id, server) DO UPDATE SET events = events + 1",
-        (group_id, server_of(event.get("server_name"))),
+    c.executemany(
+        _TALLY,
+        (
+            (group_id, "release", release or "", environment or "", received, received),
+            (group_id, "day", received[:10], "", received, received),
+            (group_id, "server", server_of(event.get("server_name")), "", received, received),
+        ),
     )
 
 
 # -- the backfill (migration 8, and bench/page_data.py after writing events directly) ----------
+_SERVER = (
+    "CASE WHEN json_type(payload, '$.server_name') = 'text' THEN "
+    f"substr(json_extract(payload, '$.server_name'), 1, {SERVER_LIMIT}) ELSE '' END"
+)
 _AGGREGATES = (
     "INSERT INTO group_counts(group_id, events, users, last_seen) SELECT group_id, COUNT(*), 0, "
     "MAX(received) FROM events WHERE group_id IS NOT NULL GROUP BY group_id",
-    "INSERT INTO group_release_counts(group_id, release, environment, events, first_seen, "
-    "last_seen) SELECT group_id, COALESCE(release, ''), COALESCE(environment, ''), COUNT(*), "
-    "MIN(received), MAX(received) FROM events WHERE group_id IS NOT NULL GROUP BY 1, 2, 3",
-    "INSERT INTO group_days(group_id, day, events) SELECT group_id, substr(received, 1, 10), "
-    "COUNT(*) FROM events WHERE group_id IS NOT NULL GROUP BY 1, 2",
-    "INSERT INTO group_servers(group_id, server, events) SELECT group_id, CASE WHEN "
-    "json_type(payload, '$.server_name') = 'text' THEN substr(json_extract(payload, "
-    f"'$.server_name'), 1, {SERVER_LIMIT}) ELSE '' END, COUNT(*) FROM events "
-    "WHERE group_id IS NOT NULL GROUP BY 1, 2",
+    *(
+        "INSERT INTO group_tallies(group_id, tag, value, environment, events, first_seen, "
+        f"last_seen) SELECT group_id, '{tag}', {value}, {env}, COUNT(*), MIN(received), "
+        "MAX(received) FROM events WHERE group_id IS NOT NULL GROUP BY 1, 3, 4"
+        for tag, value, env in (
+            ("release", "COALESCE(release, '')", "COALESCE(environment, '')"),
+            ("day", "substr(received, 1, 10)", "''"),
+            ("server", _SERVER, "''"),
+        )
+    ),
 )
 
 

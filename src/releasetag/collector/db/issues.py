@@ -209,7 +209,7 @@ class IssuesQueries(Database):
         )
         rel = self.query_one(
             "SELECT MAX(r.id) AS id FROM releases r WHERE r.version IN "
-            "(SELECT release FROM group_release_counts WHERE group_id = ?)",
+            "(SELECT value FROM group_tallies WHERE group_id = ? AND tag = 'release')",
             (group_id,),
         )
         return {
@@ -283,12 +283,12 @@ class IssuesQueries(Database):
 
     def group_releases(self, group_id: int) -> List[Dict[str, Any]]:
         """(release, environment, count, first/last seen) rows of an issue, in release order
-        (from ``group_release_counts``; ``version`` None for events without a release)."""
+        (from ``group_tallies``; ``version`` None for events without a release)."""
         rows = self.query(
-            "SELECT NULLIF(c.release, '') AS version, c.environment, c.events AS times_seen, "
-            "c.first_seen, c.last_seen, r.id AS release_id FROM group_release_counts c "
-            "LEFT JOIN releases r ON r.version = c.release WHERE c.group_id = ? "
-            "ORDER BY COALESCE(r.id, 0), c.environment",
+            "SELECT NULLIF(t.value, '') AS version, t.environment, t.events AS times_seen, "
+            "t.first_seen, t.last_seen, r.id AS release_id FROM group_tallies t "
+            "LEFT JOIN releases r ON r.version = t.value WHERE t.group_id = ? "
+            "AND t.tag = 'release' ORDER BY COALESCE(r.id, 0), t.environment",
             (group_id,),
         )
         return [dict(r) for r in rows]

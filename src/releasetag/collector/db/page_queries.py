@@ -75,7 +75,8 @@ def issue_stream(
 def daily_counts(store: Any, group_id: int, since: str) -> List[Any]:
     """(day, n) of an issue's events received since ``since`` (ISO date), oldest first."""
     return store.query(
-        "SELECT day, events AS n FROM group_days WHERE group_id = ? AND day >= ? ORDER BY day",
+        "SELECT value AS day, events AS n FROM group_tallies WHERE group_id = ? AND tag = 'day' "
+        "AND value >= ? ORDER BY value",
         (group_id, since[:10]),
     )
 
@@ -83,7 +84,7 @@ def daily_counts(store: Any, group_id: int, since: str) -> List[Any]:
 def server_counts(store: Any, group_id: int) -> List[Any]:
     """(value, n) of the servers of all an issue's events, the 10 largest first."""
     return store.query(
-        "SELECT server AS value, events AS n FROM group_servers WHERE group_id = ? "
+        "SELECT value, events AS n FROM group_tallies WHERE group_id = ? AND tag = 'server' "
         "ORDER BY n DESC, value LIMIT 10",
         (group_id,),
     )
