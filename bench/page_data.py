@@ -1,5 +1,6 @@
 """A collector database of a given size for the page bench and the query-plan test: events
-spread over issues, releases and environments, written straight into SQLite (fast)."""
+spread over issues, releases and environments (9 in 10 with one of 5,000 users), written
+straight into SQLite (fast), then counted into the per-issue summaries as migration 8 does."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import random
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
+from releasetag.collector.db import issue_counts
 from releasetag.collector.db.store import Store
 
 
@@ -16,6 +18,7 @@ def build(path: str, events: int, issues: int, releases: int, seed: int = 7) -> 
     store = Store(path)
     project = store.ensure_project("shop", "shop", "k" * 32)
     rnd = random.Random(seed)
+    who = random.Random(seed + 1)  # the users: the rest stays as it was without them
     start = datetime.now(timezone.utc) - timedelta(days=60)
     conn = sqlite3.connect(path)
     with conn:
@@ -48,6 +51,7 @@ def build(path: str, events: int, issues: int, releases: int, seed: int = 7) -> 
             payload = {
                 "level": "error",
                 "server_name": f"web-{n % 5}",
+                "user": {"id": str(who.randrange(5000))} if n % 10 else {"ip_address": "{{auto}}"},
                 "exception": {"values": [{"type": f"KeyError{g}", "value": "'k'"}]},
             }
             rows.append(
@@ -63,6 +67,7 @@ def build(path: str, events: int, issues: int, releases: int, seed: int = 7) -> 
             "payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+        issue_counts.rebuild(conn)
     conn.execute("ANALYZE")
     conn.close()
     return store
@@ -76,6 +81,8 @@ PAGES = [
     "/issues/?status=all&sort=first_seen&release=shop%401.5",
     "/issues/?environment=staging&level=error&q=KeyError1",
     "/issues/?first_release=shop%401.3&page=2",
+    "/issues/?status=all&sort=users",
+    "/issues/?sort=users&release=shop%401.5&level=error",
     "/issues/2/",  # the issue with the most events
     "/releases/shop%401.1/",
     "/events/",

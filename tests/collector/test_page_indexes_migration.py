@@ -31,4 +31,4 @@ def test_migration_7_adds_the_pages_indexes_and_keeps_the_data(tmp_path):
         assert store.count_releases() == len(EXPECTED["releases"])
     finally:
         store.close()
-    assert wanted <= _indexes(db)
+    assert wanted - {"events_group_received"} <= _indexes(db)  # step 8 drops that one

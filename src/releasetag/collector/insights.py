@@ -35,13 +35,15 @@ Issue = Dict[str, Any]
 # -- lookups -----------------------------------------------------------------------------------
 def hydrate(store: Store, row: Optional[sqlite3.Row]) -> Optional[Issue]:
     """An issue row as a dict with what is read from its events: ``times_seen``,
-    ``last_seen``, ``last_event_id`` and ``last_release_id`` (ingest keeps only the first)."""
+    ``user_count``, ``last_seen``, ``last_event_id`` and ``last_release_id`` (from the counts
+    ingest keeps, db/issue_counts.py)."""
     if row is None:
         return None
     data = dict(row)
     stats = store.group_event_stats(row["id"])
     data.update(
         times_seen=stats["times_seen"],
+        user_count=stats["user_count"],
         last_seen=stats["last_seen"] or row["first_seen"],
         last_event_id=stats["last_event_id"] or row["first_event_id"],
         last_release_id=stats["last_release_id"] or row["first_release_id"],
@@ -81,8 +83,10 @@ def issues(
     first_release: Optional[str] = None,
     text: Optional[str] = None,
     limit: int = 100,
+    sort: str = "last_seen",
 ) -> List[Issue]:
-    """Issues of a project, most recently seen first, filtered like Sentry's issue search.
+    """Issues of a project, most recently seen first (or by ``sort``: first_seen, events,
+    users), filtered like Sentry's issue search.
 
     ``status``: unresolved (includes regressed), resolved or regressed. ``release`` and
     ``environment``: issues with events in that release / environment. An unknown release
@@ -99,6 +103,7 @@ def issues(
         first_release=first_release,
         text=text,
         limit=limit,
+        sort=sort,
     )
     return [issue for issue in (hydrate(store, r) for r in rows) if issue is not None]
 

@@ -85,8 +85,8 @@ def _totals(releases: List[Dict[str, Any]], key: str) -> List[Dict[str, Any]]:
 
 
 def tags(store: Any, row: Issue, releases: List[Dict[str, Any]]) -> Html:
-    """The issue's main tags, the most frequent first: release and environment (of all its
-    events: ``releases`` are ``insights.group_releases`` rows) and server (its latest)."""
+    """The issue's main tags over all its events, the most frequent first: release and
+    environment (``releases`` are ``insights.group_releases`` rows) and server."""
     counts = {
         "release": _totals(releases, "version"),
         "environment": _totals(releases, "environment"),
@@ -101,7 +101,7 @@ def tags(store: Any, row: Issue, releases: List[Dict[str, Any]]) -> Html:
         for key, title in (
             ("release", "release"),
             ("environment", "environment"),
-            ("server", f"server (latest {page_queries.SERVER_SAMPLE} events)"),
+            ("server", "server"),
         )
         if counts[key]
     )

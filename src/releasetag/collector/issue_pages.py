@@ -311,6 +311,7 @@ def _issue_facts(store: Any, row: Issue, who: Any) -> Html:
         ["assignee", _person(who, source=True)],
         ["culprit", row["culprit"]],
         ["events", row["times_seen"]],
+        ["users", row["user_count"]],
         ["first seen", html("{} in {}", ago(row["first_seen"]), _release_link(first))],
         ["last seen", html("{} in {}", ago(row["last_seen"]), _release_link(last_rel))],
     ]

@@ -1,5 +1,5 @@
 """``/issues/``: the issue stream, filtered (status, release, environment, level, first
-seen in release, text), sorted (last seen, first seen, events) and paged; and ``/events/``,
+seen in release, text), sorted (last seen, first seen, events, users) and paged; and ``/events/``,
 the latest events, paged."""
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ STATUSES: Dict[str, Tuple[str, ...]] = {
     "ignored": ("ignored",),
     "all": (),
 }
-SORT_LABELS = {"last_seen": "last seen", "first_seen": "first seen", "events": "events"}
+SORT_LABELS = {
+    "last_seen": "last seen",
+    "first_seen": "first seen",
+    "events": "events",
+    "users": "users",
+}
 LEVELS = ("fatal", "error", "warning", "info", "debug")
 FILTERS = ("release", "environment", "level", "first_release", "q")
 
@@ -79,7 +84,7 @@ def _row(store: Any, issue: Any, stats: Any) -> Html:
     return html(
         '<tr><td><a class=issue href="/issues/{}/"><b>{}</b> {}</a><div class=muted>{}</div></td>'
         '<td><span class="st-{}">{}</span></td><td class="level-{}">{}</td><td class=num>{}</td>'
-        "<td>{}</td><td>{}</td><td>{}</td></tr>",
+        "<td class=num>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         issue["id"],
         insights.short_id_of(store, issue),
         issue["title"],
@@ -89,6 +94,7 @@ def _row(store: Any, issue: Any, stats: Any) -> Html:
         issue["level"] or "",
         issue["level"] or "",
         stats["n"] if stats else 0,
+        stats["users"] if stats else 0,
         ago(stats["last"]) if stats else "",
         ago(issue["first_seen"]),
         html('<a href="/releases/{}/">{}</a>', quote(first, safe=""), first) if first else "",
@@ -121,8 +127,8 @@ def issues_page(ctx: Context, req: Request) -> Response:
     table = (
         html(
             "<table class=stream><thead><tr><th>issue</th><th>status</th><th>level</th>"
-            "<th class=num>events</th><th>last seen</th><th>first seen</th><th>first release</th>"
-            "</tr></thead><tbody>{}</tbody></table>",
+            "<th class=num>events</th><th class=num>users</th><th>last seen</th>"
+            "<th>first seen</th><th>first release</th></tr></thead><tbody>{}</tbody></table>",
             join(_row(store, r, stats.get(r["id"])) for r in rows),
         )
         if rows

@@ -198,7 +198,7 @@ def issue_json(ctx: Context, req: Request, row: Issue, details: bool = False) ->
         "assignedTo": _assignee_ref(who),
         "assigneeSource": who["source"] if who else None,
         "count": str(row["times_seen"]),
-        "userCount": 0,
+        "userCount": row["user_count"],
         "firstSeen": row["first_seen"],
         "lastSeen": row["last_seen"],
         "firstRelease": _release_ref(ctx, row["first_release_id"]),
@@ -227,6 +227,17 @@ def _limit(req: Request) -> int:
         raise HTTPError(400, "limit must be a number") from None
 
 
+# Sentry's ``sort`` of the issues list -> ours (its trends, inbox and priority are not kept)
+API_SORTS = {"date": "last_seen", "new": "first_seen", "freq": "events", "user": "users"}
+
+
+def _sort(req: Request) -> str:
+    sort = req.query.get("sort", "date")
+    if sort not in API_SORTS:
+        raise HTTPError(400, f"sort must be one of {', '.join(API_SORTS)} (not {sort[:40]!r})")
+    return API_SORTS[sort]
+
+
 def list_issues(ctx: Context, req: Request, org: str, project: str = "") -> Response:
     if project:
         project_row = require_project(ctx, org, project)
@@ -240,7 +251,9 @@ def list_issues(ctx: Context, req: Request, org: str, project: str = "") -> Resp
     filters = parse_query(req.query["query"] if "query" in req.query else "is:unresolved")
     if req.query.get("environment") and "environment" not in filters:
         filters["environment"] = req.query["environment"]
-    rows = insights.issues(ctx.store, project_row["id"], limit=_limit(req), **filters)
+    rows = insights.issues(
+        ctx.store, project_row["id"], limit=_limit(req), sort=_sort(req), **filters
+    )
     return json_response([issue_json(ctx, req, r) for r in rows])
 
 

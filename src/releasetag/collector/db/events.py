@@ -9,7 +9,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 from releasetag.protocol.timefmt import now_iso
 
 from ..grouping import GroupKey
-from . import issues
+from . import issue_counts, issues
 from .database import Database
 from .releases import ensure_release, link_project
 
@@ -55,6 +55,7 @@ class EventsQueries(Database):
                 return False, None, None
             release_id, remember = self._release_of_event(c, summary, project_id, release_valid)
             group_id = issues.assign_group(c, project_id, key, summary, release_id)
+            received = now_iso()
             c.execute(
                 "INSERT INTO events(event_id, project_id, received, timestamp, level, "
                 "platform, release, environment, dist, title, message, exception_type, "
@@ -63,7 +64,7 @@ class EventsQueries(Database):
                 (
                     summary["event_id"],
                     project_id,
-                    now_iso(),
+                    received,
                     summary.get("timestamp"),
                     summary.get("level"),
                     summary.get("platform"),
@@ -78,6 +79,9 @@ class EventsQueries(Database):
                     group_id,
                     payload,
                 ),
+            )
+            issue_counts.record(
+                c, group_id, event, received, summary.get("release"), summary.get("environment")
             )
             for att in attachments:
                 c.execute(

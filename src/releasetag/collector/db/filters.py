@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, Dict, List
+
+#: ORDER BY of the issue sorts (issues ``g``), each read through an index: last seen, first
+#: seen, events, users (the counts from ``group_counts``, db/issue_counts.py)
+ISSUE_SORTS: Dict[str, str] = {
+    "last_seen": "(SELECT MAX(e.id) FROM events e WHERE e.group_id = g.id) DESC, g.id DESC",
+    "first_seen": "g.first_seen DESC, g.id DESC",
+    "events": "(SELECT c.events FROM group_counts c WHERE c.group_id = g.id) DESC, g.id DESC",
+    "users": "(SELECT c.users FROM group_counts c WHERE c.group_id = g.id) DESC, g.id DESC",
+}
 
 
 def events_exist_clause(release: Any, environment: Any, params: List[Any]) -> str:

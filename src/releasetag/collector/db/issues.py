@@ -18,9 +18,9 @@ from releasetag.protocol.timefmt import now_iso
 
 from .. import commitrefs
 from ..grouping import REGRESSED, RESOLVED, GroupKey
-from . import pipeline
+from . import issue_counts, pipeline
 from .database import Database
-from .filters import events_exist_clause
+from .filters import ISSUE_SORTS, events_exist_clause
 
 Row = sqlite3.Row
 # (status, resolved_kind, resolved_release_id, resolved_by, resolved_at)
@@ -72,8 +72,8 @@ def assign_group(
         assert new_id is not None
         return new_id
     group_id: int = row[0]
-    # counts and "last seen" are read from the group's events: an event of a known issue
-    # costs one indexed lookup here, plus a write only when it reopens the issue
+    # counts and "last seen" are kept by the caller (issue_counts.record): an event of a known
+    # issue costs one indexed lookup here, plus a write only when it reopens the issue
     if row[1] == RESOLVED and pipeline.reopens(
         c, row[2], row[3], release_id, summary.get("environment")
     ):
@@ -166,7 +166,8 @@ class IssuesQueries(Database):
 
     def backfill(self, batch: int = 500) -> int:
         """Group the events stored before grouping existed (``group_id`` NULL), oldest first, in
-        transactions of ``batch`` events; returns how many were grouped."""
+        transactions of ``batch`` events, then count them all again (``issue_counts``); returns
+        how many were grouped."""
         total = 0
         while True:
             with self.write() as c:
@@ -192,30 +193,29 @@ class IssuesQueries(Database):
                     c.execute("UPDATE events SET group_id = ? WHERE id = ?", (group_id, row["id"]))
             total += len(rows)
             if len(rows) < batch:
+                with self.write() as c:
+                    issue_counts.rebuild(c)  # count the newly grouped events, exactly
                 return total
 
     def group_event_stats(self, group_id: int) -> Dict[str, Any]:
-        """``times_seen``, ``last_seen``, ``last_event_id`` and ``last_release_id`` of an issue,
-        read from its events (None where it has none)."""
+        """``times_seen``, ``user_count``, ``last_seen``, ``last_event_id`` and
+        ``last_release_id`` of an issue, from the counts kept at ingest (``issue_counts``) and
+        its latest event (None where it has none)."""
         stats = self.query_one(
-            "SELECT COUNT(*) AS n, MAX(received) AS last, MAX(id) AS last_id "
-            "FROM events WHERE group_id = ?",
-            (group_id,),
+            "SELECT events, users, last_seen FROM group_counts WHERE group_id = ?", (group_id,)
         )
-        assert stats is not None
-        last = (
-            self.query_one("SELECT event_id FROM events WHERE id = ?", (stats["last_id"],))
-            if stats["last_id"]
-            else None
+        last = self.query_one(
+            "SELECT event_id FROM events WHERE group_id = ? ORDER BY id DESC LIMIT 1", (group_id,)
         )
         rel = self.query_one(
             "SELECT MAX(r.id) AS id FROM releases r WHERE r.version IN "
-            "(SELECT DISTINCT release FROM events WHERE group_id = ?)",
+            "(SELECT value FROM group_tallies WHERE group_id = ? AND tag = 'release')",
             (group_id,),
         )
         return {
-            "times_seen": stats["n"],
-            "last_seen": stats["last"],
+            "times_seen": stats["events"] if stats else 0,
+            "user_count": stats["users"] if stats else 0,
+            "last_seen": stats["last_seen"] if stats else None,
             "last_event_id": last["event_id"] if last else None,
             "last_release_id": rel["id"] if rel and rel["id"] else None,
         }
@@ -250,10 +250,12 @@ class IssuesQueries(Database):
         first_release: Optional[str] = None,
         text: Optional[str] = None,
         limit: int = 100,
+        sort: str = "last_seen",
     ) -> List[Row]:
-        """Issues of a project, most recently seen first: with one of ``statuses`` (any when
-        empty), with events in ``release`` / ``environment``, first seen in ``first_release``,
-        whose title or culprit contains ``text``."""
+        """Issues of a project, most recently seen first (or by ``sort``, a key of
+        ``ISSUE_SORTS``): with one of ``statuses`` (any when empty), with events in ``release``
+        / ``environment``, first seen in ``first_release``, whose title or culprit contains
+        ``text``."""
         sql = "SELECT g.* FROM groups g WHERE g.project_id = ?"
         params: List[Any] = [project_id]
         if statuses:
@@ -269,10 +271,7 @@ class IssuesQueries(Database):
                 " OR instr(lower(g.culprit), lower(?)) > 0)"
             )
             params += [text, text]
-        sql += (
-            " ORDER BY (SELECT MAX(e.id) FROM events e WHERE e.group_id = g.id) DESC,"
-            " g.id DESC LIMIT ?"
-        )
+        sql += " ORDER BY " + ISSUE_SORTS[sort] + " LIMIT ?"
         params.append(limit)
         return self.query(sql, params)
 
@@ -283,13 +282,13 @@ class IssuesQueries(Database):
         )
 
     def group_releases(self, group_id: int) -> List[Dict[str, Any]]:
-        """(release, environment, count, first/last seen) rows of an issue, in release order."""
+        """(release, environment, count, first/last seen) rows of an issue, in release order
+        (from ``group_tallies``; ``version`` None for events without a release)."""
         rows = self.query(
-            "SELECT e.release AS version, COALESCE(e.environment, '') AS environment, "
-            "COUNT(*) AS times_seen, MIN(e.received) AS first_seen, MAX(e.received) AS last_seen, "
-            "r.id AS release_id FROM events e LEFT JOIN releases r ON r.version = e.release "
-            "WHERE e.group_id = ? GROUP BY e.release, e.environment "
-            "ORDER BY COALESCE(r.id, 0), e.environment",
+            "SELECT NULLIF(t.value, '') AS version, t.environment, t.events AS times_seen, "
+            "t.first_seen, t.last_seen, r.id AS release_id FROM group_tallies t "
+            "LEFT JOIN releases r ON r.version = t.value WHERE t.group_id = ? "
+            "AND t.tag = 'release' ORDER BY COALESCE(r.id, 0), t.environment",
             (group_id,),
         )
         return [dict(r) for r in rows]

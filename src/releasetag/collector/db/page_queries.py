@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .filters import events_exist_clause
+from .filters import ISSUE_SORTS, events_exist_clause
 
 # -- version 7: indexes of the pages ----------------------------------------------------------
 V7 = """
@@ -22,12 +22,7 @@ CREATE INDEX IF NOT EXISTS group_regressions_release ON group_regressions(releas
 CREATE INDEX IF NOT EXISTS events_group_release ON events(group_id, release, environment, received);
 """
 
-SORTS = {
-    "last_seen": "(SELECT MAX(e.id) FROM events e WHERE e.group_id = g.id) DESC, g.id DESC",
-    "first_seen": "g.first_seen DESC, g.id DESC",
-    "events": "(SELECT COUNT(*) FROM events e WHERE e.group_id = g.id) DESC, g.id DESC",
-}
-SERVER_SAMPLE = 500  # the latest events of an issue its server distribution is read from
+SORTS = ISSUE_SORTS  # last_seen, first_seen, events, users
 
 
 def _stream_where(
@@ -78,21 +73,20 @@ def issue_stream(
 
 
 def daily_counts(store: Any, group_id: int, since: str) -> List[Any]:
-    """(day, n) of an issue's events received since ``since`` (ISO text), oldest first."""
+    """(day, n) of an issue's events received since ``since`` (ISO date), oldest first."""
     return store.query(
-        "SELECT substr(received, 1, 10) AS day, COUNT(*) AS n FROM events "
-        "WHERE group_id = ? AND received >= ? GROUP BY day ORDER BY day",
-        (group_id, since),
+        "SELECT value AS day, events AS n FROM group_tallies WHERE group_id = ? AND tag = 'day' "
+        "AND value >= ? ORDER BY value",
+        (group_id, since[:10]),
     )
 
 
 def server_counts(store: Any, group_id: int) -> List[Any]:
-    """(value, n) of the servers of an issue's latest ``SERVER_SAMPLE`` events, largest first."""
+    """(value, n) of the servers of all an issue's events, the 10 largest first."""
     return store.query(
-        "SELECT json_extract(payload, '$.server_name') AS value, COUNT(*) AS n FROM "
-        "(SELECT payload FROM events WHERE group_id = ? ORDER BY id DESC LIMIT ?) "
-        "GROUP BY value ORDER BY n DESC LIMIT 10",
-        (group_id, SERVER_SAMPLE),
+        "SELECT value, events AS n FROM group_tallies WHERE group_id = ? AND tag = 'server' "
+        "ORDER BY n DESC, value LIMIT 10",
+        (group_id,),
     )
 
 
@@ -120,14 +114,12 @@ def environments(store: Any) -> List[str]:
 
 
 def stream_stats(store: Any, group_ids: Sequence[int]) -> Dict[int, Any]:
-    """Events and last seen of the issues on one page of the stream, in one indexed query."""
+    """Events, users and last seen of the issues on one page of the stream, in one query."""
     if not group_ids:
         return {}
     rows = store.query(
-        "SELECT group_id, COUNT(*) AS n, MAX(received) AS last FROM events "
-        "INDEXED BY events_group_received WHERE group_id IN ("
-        + ",".join("?" * len(group_ids))
-        + ") GROUP BY group_id",
+        "SELECT group_id, events AS n, users, last_seen AS last FROM group_counts "
+        "WHERE group_id IN (" + ",".join("?" * len(group_ids)) + ")",
         list(group_ids),
     )
     return {r["group_id"]: r for r in rows}
