@@ -26,7 +26,7 @@ def after_init(client: Client) -> None:
     """Run once at the end of init(); never raises."""
     try:
         notices.no_release(client)
-        signal_exit.install()
+        signal_exit.install(client)
         record = native_crashes.start(client)
         if client.options.debug:
             _describe(client, record)
