@@ -219,3 +219,38 @@ def test_a_celery_worker_warm_shutdown_with_tasks_running_sends_their_events_and
 
 def _messages_of(recorder):
     return [e["logentry"]["formatted"] for e in recorder.events() if "logentry" in e]
+
+
+SCRIPT = """
+import os, time, releasetag
+option = {"auto": None, "off": False}[os.environ["OPTION"]]
+releasetag.init(os.environ["DSN"], release="cli@1", flush_on_sigterm=option)
+for i in range(3):
+    releasetag.capture_message(f"m{i}")
+print("ready", flush=True)
+time.sleep(30)
+"""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("option", ["auto", "off"])
+def test_a_plain_process_killed_by_sigterm_flushes_unless_switched_off(recorder, tmp_path, option):
+    recorder.respond({"path": "/envelope/", "delay": 0.4})  # one at a time, each 0.4 s
+    env = dict(os.environ, DSN=recorder.dsn(), OPTION=option)
+    with open(tmp_path / "out.log", "w+") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SCRIPT], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while "ready" not in (tmp_path / "out.log").read_text():
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.02)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(20) == -signal.SIGTERM  # still dies of SIGTERM
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+    arrived = len(recorder.events())
+    assert arrived == 3 if option == "auto" else arrived < 3
