@@ -152,7 +152,9 @@ def test_a_server_stopped_with_requests_in_flight_sends_every_event_and_session(
             server.proc.send_signal(signum)
         for thread in slow:
             thread.join(10)
-        server.proc.wait(15)
+        code = server.proc.wait(15)
+        if kind == "uvicorn":
+            assert code == (-signum if signum == signal.SIGTERM else 0)  # SIGTERM: re-raised
     finally:
         server.stop()
     log = "".join(server.log) if isinstance(server, WebServer) else server.log()
