@@ -9,7 +9,13 @@ in the crash folder (``native_crashes.py``) whose process is gone is:
 3. sent once as a fatal event with the crashed process's release, environment, dist and
    server name, and in application mode its session's ``crashed`` update; or discarded
    with a counted reason (``internal_sdk_error``) and one debug line;
-4. deleted.
+4. deleted once the event was delivered.
+
+A claimer that dies between the delivery and the deletion leaves its claim, and the next
+process sends the record again: the event's id is derived from the record (its name and
+header line: pid, process start, time), so the copy carries the same id and the server drops
+it (Sentry and ``releasetag serve`` keep one event per id; the session update names the
+same session id).
 
 A record whose process is still alive is left alone (a live pid whose start time differs is
 a later process that reused the pid: the record is reported). A record holding only its
@@ -113,6 +119,7 @@ def _report_one(client: Client, path: str) -> int:
             get_logger().debug("crash record %s has no traceback (process killed): removed", path)
             return 0
         event, session = build_event(client, header, traceback_text, cut, os.path.getmtime(claim))
+        event["event_id"] = record_event_id(os.path.basename(path), data)
         _send(client, event, session)
         keep = True  # until the event is delivered (settle()): a crash now loses nothing
         _claims.append(claim)
@@ -120,6 +127,16 @@ def _report_one(client: Client, path: str) -> int:
     finally:
         if not keep:
             _remove(claim)
+
+
+def record_event_id(name: str, data: bytes) -> str:
+    """The fatal event's id for the record ``name`` whose content starts with ``data``: the
+    same for every process that sends it (32 hex digits of a SHA-256 of the name and header
+    line; hashlib is loaded only when a record is reported)."""
+    import hashlib
+
+    header = data.partition(b"\n")[0]
+    return hashlib.sha256(name.encode("utf-8") + b"\n" + header).hexdigest()[:32]
 
 
 def _remove(path: str) -> None:

@@ -26,7 +26,7 @@ def after_init(client: Client) -> None:
     """Run once at the end of init(); never raises."""
     try:
         notices.no_release(client)
-        signal_exit.install()
+        signal_exit.install(client)
         record = native_crashes.start(client)
         if client.options.debug:
             _describe(client, record)
@@ -77,7 +77,9 @@ def _report_left_records(client: Client, folder: str) -> None:
     except OSError:
         return
     mine = os.path.basename(native_crashes._record_path or "")
-    if not any(n.endswith(native_crashes.RECORD_SUFFIX) and n != mine for n in names):
+    suffix = native_crashes.RECORD_SUFFIX
+    # a record, or the claim of one left by a claimer that died before removing it
+    if not any(n != mine and (n.endswith(suffix) or suffix + ".claim-" in n) for n in names):
         return
     from . import crash_reports  # only when a record is there: reading one takes ms
 

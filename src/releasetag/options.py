@@ -73,7 +73,7 @@ class Options:
     spool_max_bytes: int = 100 * 1024 * 1024
     spool_max_age: float = 3 * 24 * 3600.0
     retry_policy: Optional[RetryPolicy] = None  # None: the default policy
-    flush_on_sigterm: bool = False  # flush (then chain to the previous handler) on SIGTERM
+    flush_on_sigterm: Optional[bool] = None  # None: on when SIGTERM's action is the default
     native_crashes: bool = True  # crash records of fatal signals (native_crashes.py)
     # release health (session_tracking.py)
     session_mode: str = "request"  # "request" | "application" | "off"

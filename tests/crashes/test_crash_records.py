@@ -163,3 +163,25 @@ def test_the_claim_of_a_process_that_died_before_sending_is_reported_again(tmp_p
     assert crash_reports.report_pending(client, str(tmp_path)) == 1
     crash_reports.settle(client, 1.0)
     assert list(tmp_path.iterdir()) == [] and len(client.transport.events) == 1
+
+
+def test_a_record_sent_again_after_its_claimer_died_carries_the_same_event_id(tmp_path):
+    path = _crash_here(tmp_path, _header())
+    data = path.read_bytes()
+    first = _client()
+    assert crash_reports.report_pending(first, str(tmp_path)) == 1
+    crash_reports.settle(first, 1.0)
+    # the first claimer delivered, then died before removing its claim
+    (tmp_path / f"{path.name}.claim-{DEAD_PID}").write_bytes(data)
+    second = _client()
+    assert crash_reports.report_pending(second, str(tmp_path)) == 1
+    crash_reports.settle(second, 1.0)
+    (sent,) = first.transport.events
+    (again,) = second.transport.events
+    assert sent["event_id"] == again["event_id"]
+    assert len(sent["event_id"]) == 32 and int(sent["event_id"], 16) >= 0
+    other = _crash_here(tmp_path, _header(started=1_700_000_001.0))  # another record
+    third = _client()
+    assert crash_reports.report_pending(third, str(tmp_path)) == 1
+    crash_reports.settle(third, 1.0)
+    assert not other.exists() and third.transport.events[0]["event_id"] != sent["event_id"]

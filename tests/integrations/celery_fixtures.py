@@ -76,7 +76,13 @@ class RedisServer:
 class CeleryWorker:
     """``celery worker -P prefork -c 2`` for tests/integrations/apps/celery_app.py."""
 
-    def __init__(self, broker: str, dsn: str, **env_extra: str) -> None:
+    def __init__(
+        self,
+        broker: str,
+        dsn: str,
+        app: str = "tests.integrations.apps.celery_app",
+        **env_extra: str,
+    ) -> None:
         env = dict(
             os.environ,
             APP_DSN=dsn,
@@ -93,7 +99,7 @@ class CeleryWorker:
                 "-m",
                 "celery",
                 "-A",
-                "tests.integrations.apps.celery_app",
+                app,
                 "worker",
                 "-P",
                 "prefork",

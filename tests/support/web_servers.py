@@ -23,6 +23,7 @@ _LISTENING = {
     "uvicorn": r"Uvicorn running on http://127\.0\.0\.1:(\d+)",
     "hypercorn": r"Running on http://127\.0\.0\.1:(\d+)",
     "gunicorn": r"Listening at: http://127\.0\.0\.1:(\d+)",
+    "gunicorn-uvicorn": r"Listening at: http://127\.0\.0\.1:(\d+)",
 }
 
 
@@ -44,9 +45,11 @@ def _command(kind: str, app: str, workers: int) -> List[str]:
         ]
     if kind == "hypercorn":
         return ["-m", "hypercorn", "--bind", "127.0.0.1:0", app]
+    worker_class = ["-k", "uvicorn.workers.UvicornWorker"] if kind == "gunicorn-uvicorn" else []
     return [
         "-m",
         "gunicorn",
+        *worker_class,
         "--workers",
         str(workers),
         "--bind",
@@ -58,7 +61,7 @@ def _command(kind: str, app: str, workers: int) -> List[str]:
 
 
 class WebServer:
-    """``kind`` is uvicorn, hypercorn or gunicorn; ``env`` is added to the app's environment."""
+    """``kind`` is uvicorn, hypercorn, gunicorn or gunicorn-uvicorn (uvicorn's worker class); ``env`` is added to the app's environment."""
 
     def __init__(self, kind: str, app: str, env: Dict[str, str], workers: int = 2) -> None:
         full_env = {
@@ -78,7 +81,7 @@ class WebServer:
         self.log: List[str] = []
         self.port: Optional[int] = None
         booted = 0
-        need = workers if kind == "gunicorn" else 0
+        need = workers if kind.startswith("gunicorn") else 0
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and (self.port is None or booted < need):
             line = self.proc.stderr.readline()  # type: ignore[union-attr]

@@ -179,12 +179,19 @@ def _patch_commands() -> None:
     BaseCommand.execute = execute
 
 
+def _patch_reloader() -> None:
+    from .django_reloader import patch
+
+    patch()
+
+
 _PARTS = (
     ("django.core.handlers.base", _patch_base),
     ("django.core.handlers.wsgi", _patch_wsgi),
     ("django.core.handlers.asgi", _patch_asgi),
     ("django.core.signals", _patch_signals),
     ("django.core.management.base", _patch_commands),
+    ("django.utils.autoreload", _patch_reloader),  # stop, not kill, the server child
 )
 
 

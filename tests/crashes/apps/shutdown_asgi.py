@@ -1,5 +1,6 @@
-"""A plain ASGI app under releasetag's middleware: /slow takes a second, so requests are in
-flight when the server is told to stop."""
+"""A plain ASGI app under releasetag's middleware: every request captures a message, /boom
+raises (a crashed session), /slow takes a second, so requests are in flight when the server is
+told to stop."""
 
 import asyncio
 import os
@@ -20,6 +21,9 @@ async def _app(scope, receive, send):
                 return
     if scope["path"] == "/slow":
         await asyncio.sleep(1.0)
+    if scope["path"] == "/boom":
+        raise RuntimeError("boom")
+    releasetag.capture_message(f"served {scope['path']}")
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"ok"})
 
