@@ -145,6 +145,8 @@ def test_decorator_and_context_manager_report_pairs_with_outcome():
 
 
 def test_without_a_client_calls_are_no_ops_that_still_return_an_id():
+    if releasetag.get_client() is not None:  # one an earlier test in this worker left open
+        releasetag.close(timeout=0.1)
     assert releasetag.get_client() is None or not releasetag.get_client().active
     cid = releasetag.crons.capture_checkin(monitor_slug="x", status="ok")
     assert len(cid) == 32

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import gunicorn  # noqa: E402,F401 - in the test extra: a missing one must fail, not skip
 import pytest
@@ -45,6 +46,23 @@ def _get(url: str) -> str:
         return resp.read().decode()
 
 
+def _until_both_workers_served(port: int) -> int:
+    """Send numbered requests, eight at a time, until both workers answered and 200 went out.
+
+    Which worker accepts is the kernel's choice: on a busy machine one worker can take a long
+    run of requests, so the test keeps going (up to 2,000) instead of asserting on a fixed 200.
+    """
+    pids: set[str] = set()
+    sent = 0
+    with ThreadPoolExecutor(8) as pool:
+        while sent < 200 or (len(pids) < 2 and sent < 2000):
+            batch = range(sent, sent + 40)
+            pids.update(pool.map(lambda i: _get(f"http://127.0.0.1:{port}/{i}"), batch))
+            sent += 40
+    assert len(pids) == 2, "both workers should have served requests"
+    return sent
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("preload", [True, False], ids=["preload-fork", "init-per-worker"])
 def test_two_gunicorn_workers_sharing_a_spool_deliver_each_event_once(recorder, tmp_path, preload):
@@ -69,9 +87,8 @@ def test_two_gunicorn_workers_sharing_a_spool_deliver_each_event_once(recorder, 
         "10",
         "rtapp:app",
     ] + (["--preload"] if preload else [])
-    proc = subprocess.Popen(
-        cmd, env=env, cwd=str(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    log = open(tmp_path / "gunicorn.log", "wb")
+    proc = subprocess.Popen(cmd, env=env, cwd=str(tmp_path), stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -82,10 +99,9 @@ def test_two_gunicorn_workers_sharing_a_spool_deliver_each_event_once(recorder, 
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise AssertionError("gunicorn did not start")
                 time.sleep(0.1)
-        pids = {_get(f"http://127.0.0.1:{port}/{i}") for i in range(200)}
-        assert len(pids) == 2, "both workers should have served requests"
+        sent = _until_both_workers_served(port)
         recorder.restart()
-        expected = ["req warmup"] + [f"req {i}" for i in range(200)]
+        expected = ["req warmup"] + [f"req {i}" for i in range(sent)]
         expect_each_once(recorder, expected, timeout=30)
         proc.send_signal(signal.SIGTERM)  # the workers drain and flush as they stop
         proc.wait(30)
@@ -95,5 +111,4 @@ def test_two_gunicorn_workers_sharing_a_spool_deliver_each_event_once(recorder, 
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
-        if proc.stderr:
-            proc.stderr.close()
+        log.close()
