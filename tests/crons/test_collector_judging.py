@@ -121,7 +121,15 @@ def test_missed_runs_catch_up_and_open_then_resolve_an_issue(store):
 
 
 def test_an_in_progress_run_past_its_max_runtime_times_out_once(store):
-    _send(store, _ci("in_progress", monitor_config={**CRON, "failure_issue_threshold": 1}))
+    # a daily interval: no scheduled run falls due in these minutes, whatever the clock says
+    # (with CRON's hourly crontab, a test started at :50 also saw a missed run)
+    daily = {"type": "interval", "value": 1, "unit": "day"}
+    _send(
+        store,
+        _ci(
+            "in_progress", monitor_config={**CRON, "schedule": daily, "failure_issue_threshold": 1}
+        ),
+    )
     now = datetime.now(timezone.utc)
     assert monitor_rules.judge(store, now + timedelta(minutes=9)) == 0
     assert monitor_rules.judge(store, now + timedelta(minutes=11)) == 1
