@@ -88,7 +88,9 @@ def _from_events(db: str) -> Dict[str, Any]:
             days[(group, received[:10])] += 1
             releases[(group, release or "", env or "")] += 1
             server = event.get("server_name")
-            servers[(group, server[:200] if isinstance(server, str) else "")] += 1
+            # a server name ends at a NUL (SQLite's json_extract reads it so)
+            name = server.split("\x00")[0][:200] if isinstance(server, str) else ""
+            servers[(group, name)] += 1
             key = issue_counts.user_key(event.get("user"))
             users.setdefault(group, set()).update([key] if key else [])
         return {

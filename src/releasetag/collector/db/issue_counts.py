@@ -79,7 +79,8 @@ def user_hash(user: Any) -> Optional[str]:
 
 
 def server_of(value: Any) -> str:
-    return value[:SERVER_LIMIT] if isinstance(value, str) else ""
+    """The server tally's key; cut at a NUL as SQLite's ``json_extract`` (the backfill) does."""
+    return value.split("\x00", 1)[0][:SERVER_LIMIT] if isinstance(value, str) else ""
 
 
 def record(
