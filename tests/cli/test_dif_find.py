@@ -1,5 +1,4 @@
-"""``debug-files find`` side by side with sentry-cli on the same folder of debug files, and
-``debug-files upload --include-sources`` saying in one line that it makes no source bundles."""
+"""``debug-files find`` side by side with sentry-cli on the same folder of debug files."""
 
 from __future__ import annotations
 
@@ -51,8 +50,3 @@ def test_find_matches_sentry_cli(rt, api_env, tmp_path, args):
 
         assert missing(ours.err) == missing(theirs.stderr)
 
-
-def test_include_sources_is_said_not_silently_dropped(rt, recorder, tmp_path):
-    recorder.respond({"path": "/chunk-upload/", "status": 404, "body": {"detail": "Not found"}})
-    res = rt("debug-files", "upload", "--include-sources", os.path.join(FIXTURES, "sample.sym"))
-    assert "--include-sources: releasetag does not make source bundles yet" in res.err

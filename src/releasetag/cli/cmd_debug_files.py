@@ -164,8 +164,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
                 )
                 source = bundler.bundle(item, path) if bundler else None
                 if source is not None:
-                    difs.append(DifToUpload(difs[-1].name, source, difs[-1].debug_id,
-                                            extra={"path": f"{item.info.path} (sources)"}))  # fmt: skip
+                    shown = {"path": f"{item.info.path} (sources)"}
+                    difs.append(DifToUpload(difs[-1].name, source, difs[-1].debug_id, extra=shown))
             if difs and options is not None:
                 upload_difs(
                     client,

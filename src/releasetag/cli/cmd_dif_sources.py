@@ -19,7 +19,10 @@ from .output import warn
 def add_bundle_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="debug files")
     p.add_argument(
-        "-o", "--output", metavar="PATH", help="the folder for the bundles (default: beside each file)"
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="the folder for the bundles (default: beside each file)",
     )
     p.set_defaults(func=cmd_bundle_sources)
 

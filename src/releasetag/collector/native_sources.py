@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from releasetag.build.artifacts.bundle_format import (
     MANIFEST,
@@ -93,6 +93,10 @@ class BundleSources:
         return self.lines[name]
 
 
+def _loader(store: Any, file_id: int) -> Callable[[], BundleSources]:
+    return lambda: BundleSources(store.debug_file_data(file_id))
+
+
 def locate(
     store: Any,
     cache: MapCache,
@@ -129,9 +133,7 @@ def locate(
         steps.append(f"no source bundle uploaded for debug ID {row['debug_id']}")
         return
     for bundle in reversed(bundles):  # the newest first
-        sources = cache.get(
-            (KIND, bundle["id"]), lambda b=bundle: BundleSources(store.debug_file_data(b["id"]))
-        )
+        sources = cache.get((KIND, bundle["id"]), _loader(store, bundle["id"]))
         lines = None if sources.problem else sources.source_lines(path)
         if lines is None:
             continue

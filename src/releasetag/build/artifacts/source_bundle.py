@@ -23,7 +23,7 @@ import os
 import re
 import zipfile
 from dataclasses import dataclass, field
-from typing import BinaryIO, Dict, List, Optional
+from typing import BinaryIO, Dict, List, Mapping, Optional
 
 from releasetag.build.artifacts.bundle_format import MAGIC, MANIFEST
 from releasetag.build.artifacts.formats import DebugObject, FormatError
@@ -58,7 +58,7 @@ def bundle_path(path: str) -> str:
     return "files/" + (sanitized[1:] if sanitized.startswith("/") else sanitized)
 
 
-def _unique(name: str, taken: Dict[str, object]) -> str:
+def _unique(name: str, taken: Mapping[str, object]) -> str:
     count = 0
     while name in taken:
         count += 1
@@ -124,7 +124,10 @@ def write_source_bundle(
         if obj.code_id:
             attributes["code_id"] = obj.code_id
         manifest.update(sorted(attributes.items()))
-        zf.writestr(_entry(MANIFEST), json.dumps(manifest, separators=(",", ":"), ensure_ascii=False).encode())
+        zf.writestr(
+            _entry(MANIFEST),
+            json.dumps(manifest, separators=(",", ":"), ensure_ascii=False).encode(),
+        )
     return result
 
 
