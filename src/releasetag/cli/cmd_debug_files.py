@@ -20,7 +20,7 @@ from .apiargs import (
 from .output import emit, error, safe, warn
 from .progress import progress_bar
 
-TYPES = ("elf", "macho", "pe", "pdb", "breakpad", "wasm")
+TYPES = ("elf", "macho", "pe", "pdb", "breakpad", "wasm", "sourcebundle")
 
 
 def register(sub: Any) -> None:

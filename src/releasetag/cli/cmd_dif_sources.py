@@ -88,6 +88,8 @@ class SourceBundler:
 
         info = item.info
         kind = str(info.kind)
+        if kind == "sourcebundle":  # a bundle found among the files goes up as it is
+            return None
         if kind in UNSUPPORTED or len(info.objects) != 1:
             if kind not in self.said:
                 self.said.append(kind)
