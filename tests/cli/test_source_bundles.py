@@ -118,3 +118,31 @@ def test_files_without_sources_are_said_in_one_line(rt, recorder, tmp_path):
     assert res.err.count("PDB files") == 1 and "Traceback" not in res.err
     assert [n for n, _, _ in _uploaded(recorder)] == [os.path.basename(exe), "win.pdb"]
     assert rt("debug-files", "bundle-sources", str(tmp_path / "nope")).code == 1
+
+
+def test_a_dsym_bundle_matches_sentry_cli(rt, sentry_cli, tmp_path):
+    """The committed dSYM (clang, DWARF 5) names /tmp/tmp.AhXHyI49Nw/lib.c: the source is
+    put there for the test (and removed after when the test made it)."""
+    folder = "/tmp/tmp.AhXHyI49Nw"
+    made = not os.path.exists(folder)
+    os.makedirs(folder, exist_ok=True)
+    source = os.path.join(folder, "lib.c")
+    wrote = not os.path.exists(source)
+    if wrote:
+        with open(source, "w") as fh:
+            fh.write("int releasetag_answer(int x) { return x * 42 + 1; }\n")
+    try:
+        dsym = os.path.join(FIXTURES, "mac_arm64.dylib.dsym")
+        for name, run in (("ours", rt), ("theirs", sentry_cli)):
+            assert run("debug-files", "bundle-sources", "-o", str(tmp_path / name), dsym).code == 0
+        mine = (tmp_path / "ours" / "mac_arm64.dylib.src.zip").read_bytes()
+        ref = (tmp_path / "theirs" / "mac_arm64.dylib.src.zip").read_bytes()
+        assert _open(mine) == _open(ref)
+        assert json.loads(_open(mine)[2])["files"] == {
+            "files/tmp/tmp.AhXHyI49Nw/lib.c": {"type": "source", "path": source}
+        }
+    finally:
+        if wrote:
+            os.unlink(source)
+        if made:
+            os.rmdir(folder)

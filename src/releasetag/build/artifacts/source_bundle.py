@@ -10,7 +10,7 @@ dropped; a second file landing on the same name gets ``.1``, ``.2``...) and a
     {"files": {"files/src/a.c": {"type": "source", "path": "/src/a.c"}},
      "arch": "x86_64", "code_id": "...", "debug_id": "...", "object_name": "a.out"}
 
-Files are those the debug file's DWARF line programs name (ELF only: Mach-O and PDB debug
+Files are those the debug file's DWARF line programs name (ELF and thin Mach-O; PDB debug
 information is not read for sources here) that exist on this machine as regular files; a
 file above ``MAX_SOURCE_SIZE`` is left out with a warning, as sentry-cli does. The bundle is
 uploaded as a debug file with the object's debug ID; the server tells it apart by ``SYSB``.
@@ -35,7 +35,6 @@ _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 # which debug file formats have their sources read, and why the others do not
 UNSUPPORTED = {
     "pdb": "PDB files: their source file names are not read by releasetag (no bundle made)",
-    "macho": "Mach-O files: their DWARF is not read for sources by releasetag (no bundle made)",
     "pe": "PE files carry no source information (their PDB does)",
     "breakpad": "Breakpad files carry no source files",
     "wasm": "wasm files: their DWARF is not read for sources by releasetag (no bundle made)",
@@ -92,7 +91,7 @@ def _read_source(path: str, warnings: List[str]) -> Optional[bytes]:
 
 def source_paths(kind: str, debug_path: str) -> List[str]:
     """The source files a debug file names (FormatError for unreadable debug information)."""
-    if kind != "elf":
+    if kind not in ("elf", "macho"):
         raise FormatError(UNSUPPORTED.get(kind, f"{kind} files carry no source information"))
     from releasetag.build.artifacts.formats.dwarf import source_files
 

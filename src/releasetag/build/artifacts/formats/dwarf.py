@@ -1,5 +1,5 @@
-"""DWARF line programs of ELF files (pyelftools): the source files a debug file names, and
-file and line for an address.
+"""DWARF line programs of ELF and thin little-endian Mach-O files (pyelftools): the source
+files a debug file names, and file and line for an address.
 
 ``source_files`` lists what ``debug-files upload --include-sources`` bundles: every file of
 every compilation unit's line program header, as an absolute path (joined to its include
@@ -52,12 +52,26 @@ def _open_elf(data: bytes) -> Any:
     return ELFFile(io.BytesIO(data))
 
 
+def _dwarf_info(data: bytes) -> Any:
+    """pyelftools' DWARFInfo of an ELF or a thin Mach-O file (None without DWARF)."""
+    if data[:4] in _MACHO:
+        from releasetag.build.artifacts.formats.dwarf_macho import macho_dwarf
+
+        return macho_dwarf(data)
+    if data[:4] in (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf"):
+        raise FormatError("fat Mach-O files: sources are read from thin files (or dSYMs) only")
+    elf = _open_elf(data)
+    return elf.get_dwarf_info() if elf.has_dwarf_info() else None
+
+
+_MACHO = (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe")
+
+
 def _units(data: bytes) -> Iterator[Tuple[Any, Callable[[int], str]]]:
     """(line program, file index -> absolute path) per compilation unit with line info."""
-    elf = _open_elf(data)
-    if not elf.has_dwarf_info():
+    dwarf = _dwarf_info(data)
+    if dwarf is None:
         return
-    dwarf = elf.get_dwarf_info()
     for cu in dwarf.iter_CUs():
         program = dwarf.line_program_for_CU(cu)
         if program is None:
