@@ -82,8 +82,9 @@ def test_upload_include_sources_sends_what_sentry_cli_sends(rt, sentry_cli, reco
     assert manifest["object_name"] == os.path.basename(exe) and manifest["arch"] == "x86_64"
 
 
-def test_bundle_sources_matches_sentry_cli_and_symbolic_reads_it(rt, sentry_cli, tmp_path):
-    exe = build(tmp_path)
+@pytest.mark.parametrize("debug", ["-g", "-gdwarf-4"])
+def test_bundle_sources_matches_sentry_cli_and_symbolic_reads_it(rt, sentry_cli, tmp_path, debug):
+    exe = build(tmp_path, debug=debug)
     (tmp_path / "ours").mkdir()
     (tmp_path / "theirs").mkdir()
     res = rt("debug-files", "bundle-sources", "-o", str(tmp_path / "ours"), exe)

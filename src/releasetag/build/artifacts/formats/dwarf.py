@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import itertools
 import posixpath
 from array import array
 from typing import Any, Callable, Iterator, List, Optional, Tuple
@@ -67,20 +68,46 @@ def _dwarf_info(data: bytes) -> Any:
 _MACHO = (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe")
 
 
+def _programs(dwarf: Any) -> Iterator[Tuple[Any, Any]]:
+    """(line program, its compilation unit or None) for each line program. DWARF 5 programs
+    are read one after the other from ``.debug_line`` (their directory 0 is the compilation
+    directory: no DIE is parsed, which is most of the time pyelftools takes); older ones
+    through their units' ``DW_AT_stmt_list``, for ``DW_AT_comp_dir``."""
+    units = dwarf.iter_CUs()
+    first = next(units, None)
+    section = dwarf.debug_line_sec
+    if first is None or section is None:
+        return
+    offset, end = 0, section.size
+    program = dwarf._parse_line_program_at_offset(0, first.structs)
+    if int(program.header["version"]) < 5 or first["version"] < 5:
+        for cu in itertools.chain([first], units):
+            found = dwarf.line_program_for_CU(cu)
+            if found is not None:
+                yield found, cu
+        return
+    while True:
+        yield program, None
+        offset = program.program_end_offset
+        if offset >= end:
+            return
+        program = dwarf._parse_line_program_at_offset(offset, first.structs)
+
+
 def _units(data: bytes) -> Iterator[Tuple[Any, Callable[[int], str]]]:
     """(line program, file index -> absolute path) per compilation unit with line info."""
     dwarf = _dwarf_info(data)
     if dwarf is None:
         return
-    for cu in dwarf.iter_CUs():
-        program = dwarf.line_program_for_CU(cu)
-        if program is None:
-            continue
-        top = cu.get_top_DIE()
-        comp_dir = _text(getattr(top.attributes.get("DW_AT_comp_dir"), "value", b""))
+    for program, cu in _programs(dwarf):
         header = program.header
         version = int(header["version"])
         dirs = [_text(d) for d in header["include_directory"]]
+        if version >= 5:  # directory 0 is the compilation directory: no DIE to parse
+            comp_dir = dirs[0] if dirs else ""
+        else:
+            top = cu.get_top_DIE()
+            comp_dir = _text(getattr(top.attributes.get("DW_AT_comp_dir"), "value", b""))
         files = [(_text(e.name), int(e.dir_index)) for e in header["file_entry"]]
 
         def path_of(index: int, dirs: List[str] = dirs, files: List[Tuple[str, int]] = files,
