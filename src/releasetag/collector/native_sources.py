@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+import zlib
 from typing import Any, Callable, Dict, List, Optional
 
 from releasetag.build.artifacts.bundle_format import (
@@ -34,6 +35,9 @@ from releasetag.build.artifacts.bundle_format import (
 from .unminify import CONTEXT_LINES, MapCache
 
 KIND = "sourcebundle"
+# what reading a damaged ZIP can raise (a bad CRC, deflate stream, method or password)
+_ZIP_ERRORS = (BundleError, zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError,
+               RuntimeError, NotImplementedError, zlib.error)  # fmt: skip
 MAX_SOURCE = 8 << 20  # bytes read from one bundled source file
 
 
@@ -44,7 +48,7 @@ def describe_bundle(data: bytes) -> Optional[Dict[str, Any]]:
     try:
         with zipfile.ZipFile(io.BytesIO(zip_payload(data))) as zf:
             manifest = parse_manifest(zf.read(MANIFEST))
-    except (BundleError, zipfile.BadZipFile, KeyError, OSError, ValueError):
+    except _ZIP_ERRORS:
         return None
     info: Dict[str, Any] = {"kind": KIND}
     for key, field in (("debug_id", "debug_id"), ("code_id", "code_id"), ("arch", "cpu_name")):
@@ -74,7 +78,7 @@ class BundleSources:
             for name, entry in (manifest.get("files") or {}).items():
                 if isinstance(entry, dict) and isinstance(entry.get("path"), str):
                     self.names.setdefault(entry["path"], name)
-        except (BundleError, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        except _ZIP_ERRORS as exc:
             self.problem = f"the source bundle cannot be read ({str(exc)[:160]})"
         self.size = 200 + len(self.data) + 100 * len(self.names)
 
@@ -86,7 +90,7 @@ class BundleSources:
             try:
                 with zipfile.ZipFile(io.BytesIO(self.data)) as zf, zf.open(name) as fh:
                     text = fh.read(MAX_SOURCE).decode("utf-8", "replace")
-            except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+            except _ZIP_ERRORS:
                 return None
             self.lines[name] = text.splitlines()
             self.size += len(text) + 60 * len(self.lines[name])

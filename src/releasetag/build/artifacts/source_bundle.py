@@ -4,7 +4,8 @@
 A source bundle is ``SYSB`` + little-endian u32 ``2`` + a ZIP archive (deflated entries,
 1980-01-01 timestamps, mode 0644) holding each source file under ``files/<its path>`` (``:``
 before a separator and runs of ``/`` or ``\\`` become one ``/``, the leading ``/`` is
-dropped; a second file landing on the same name gets ``.1``, ``.2``...) and a
+dropped; a second file landing on the same name gets ``.1``, a third ``..2``, as symbolic
+names them) and a
 ``manifest.json``::
 
     {"files": {"files/src/a.c": {"type": "source", "path": "/src/a.c"}},
@@ -61,7 +62,9 @@ def _unique(name: str, taken: Mapping[str, object]) -> str:
     count = 0
     while name in taken:
         count += 1
-        name = f"{name}.1" if count == 1 else f"{name.rstrip('0123456789')}{count}"
+        # symbolic's counter: ``.1``, then the digits are replaced behind the dot that stays
+        # (``x.c.1`` -> ``x.c..2``); kept so the archive names are sentry-cli's
+        name = f"{name}.1" if count == 1 else f"{name.rstrip('0123456789')}.{count}"
     return name
 
 

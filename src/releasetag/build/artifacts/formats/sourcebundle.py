@@ -4,6 +4,7 @@ debug ID, code ID and arch of the debug file they carry the sources of, from the
 from __future__ import annotations
 
 import zipfile
+import zlib
 from typing import List
 
 from releasetag.build.artifacts.formats import DebugObject, FormatError
@@ -28,7 +29,8 @@ def read(path: str) -> List[DebugObject]:
     try:
         with zipfile.ZipFile(io.BytesIO(zip_payload(data))) as zf:
             manifest = parse_manifest(zf.read(MANIFEST))
-    except (BundleError, zipfile.BadZipFile, KeyError) as exc:
+    except (BundleError, zipfile.BadZipFile, KeyError, EOFError, RuntimeError,
+            NotImplementedError, zlib.error) as exc:  # fmt: skip
         raise FormatError(f"not a valid source bundle ({exc})") from None
 
     def text(key: str) -> str:
