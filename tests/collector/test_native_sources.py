@@ -127,6 +127,7 @@ def test_frames_get_source_context_from_the_uploaded_bundle(collector, tmp_path,
     text = page.decode()
     assert html.escape("return y + 1;  /* the crashing line */", quote=False) in text
     assert "main.c" in text and "line 9" in text
+    assert "source context from the source bundle" in text  # how the frame was symbolicated
 
 
 def test_without_a_bundle_the_line_is_found_and_the_reason_said(collector, tmp_path):
