@@ -111,19 +111,23 @@ def test_files_without_sources_are_said_in_one_line(rt, recorder, tmp_path):
     res = rt("debug-files", "bundle-sources", exe, os.path.join(FIXTURES, "win.pdb"))
     assert res.code == 0 and res.out == "", res
     assert f"skipped {exe} (no files found)" in res.err
-    assert "PDB files: their source file names are not read by releasetag" in res.err
+    assert f"skipped {os.path.join(FIXTURES, 'win.pdb')} (no files found)" in res.err
     _script(recorder)
-    res = rt("debug-files", "upload", "--include-sources", exe, os.path.join(FIXTURES, "win.pdb"))
+    res = rt("debug-files", "upload", "--include-sources", exe, os.path.join(FIXTURES, "win.pdb"),
+             os.path.join(FIXTURES, "sample.sym"))  # fmt: skip
     assert res.code == 0, res
-    assert "no source files found on this machine" in res.err
-    assert res.err.count("PDB files") == 1 and "Traceback" not in res.err
-    assert [n for n, _, _ in _uploaded(recorder)] == [os.path.basename(exe), "win.pdb"]
+    assert res.err.count("no source files found on this machine") == 2
+    assert res.err.count("Breakpad files carry no source files") == 1
+    assert "Traceback" not in res.err
+    names = sorted(n for n, _, _ in _uploaded(recorder))
+    assert names == sorted([os.path.basename(exe), "win.pdb", "sample.sym"])
     assert rt("debug-files", "bundle-sources", str(tmp_path / "nope")).code == 1
 
 
-def test_a_dsym_bundle_matches_sentry_cli(rt, sentry_cli, tmp_path):
-    """The committed dSYM (clang, DWARF 5) names /tmp/tmp.AhXHyI49Nw/lib.c: the source is
-    put there for the test (and removed after when the test made it)."""
+def test_dsym_and_pdb_bundles_match_sentry_cli(rt, sentry_cli, tmp_path):
+    """The committed dSYM (clang, DWARF 5) and PDB (clang-cl, lld-link) name
+    /tmp/tmp.AhXHyI49Nw/lib.c: the source is put there for the test (and removed after
+    when the test made it; one test, so no other test removes it meanwhile)."""
     folder = "/tmp/tmp.AhXHyI49Nw"
     made = not os.path.exists(folder)
     os.makedirs(folder, exist_ok=True)
@@ -133,15 +137,18 @@ def test_a_dsym_bundle_matches_sentry_cli(rt, sentry_cli, tmp_path):
         with open(source, "w") as fh:
             fh.write("int releasetag_answer(int x) { return x * 42 + 1; }\n")
     try:
-        dsym = os.path.join(FIXTURES, "mac_arm64.dylib.dsym")
-        for name, run in (("ours", rt), ("theirs", sentry_cli)):
-            assert run("debug-files", "bundle-sources", "-o", str(tmp_path / name), dsym).code == 0
-        mine = (tmp_path / "ours" / "mac_arm64.dylib.src.zip").read_bytes()
-        ref = (tmp_path / "theirs" / "mac_arm64.dylib.src.zip").read_bytes()
-        assert _open(mine) == _open(ref)
-        assert json.loads(_open(mine)[2])["files"] == {
-            "files/tmp/tmp.AhXHyI49Nw/lib.c": {"type": "source", "path": source}
-        }
+        for name in ("mac_arm64.dylib.dsym", "win.pdb"):
+            path = os.path.join(FIXTURES, name)
+            for side, run in (("ours", rt), ("theirs", sentry_cli)):
+                out = str(tmp_path / name / side)
+                assert run("debug-files", "bundle-sources", "-o", out, path).code == 0
+            bundle = name.rsplit(".", 1)[0] + ".src.zip"
+            mine = (tmp_path / name / "ours" / bundle).read_bytes()
+            ref = (tmp_path / name / "theirs" / bundle).read_bytes()
+            assert _open(mine) == _open(ref), name
+            assert json.loads(_open(mine)[2])["files"] == {
+                "files/tmp/tmp.AhXHyI49Nw/lib.c": {"type": "source", "path": source}
+            }
     finally:
         if wrote:
             os.unlink(source)

@@ -66,3 +66,16 @@ def test_the_source_bundle_reader_takes_any_bytes(data, tmp_path_factory):
     found = debugfiles.inspect(str(path))  # never raises: problems are reported
     assert found.problem is None or isinstance(found.problem, str)
     assert found.kind in (None, "sourcebundle")
+
+
+@FUZZ
+@given(data=mutated(_read(os.path.join(FIXTURES, "win.pdb"))))
+def test_pdb_file_names_take_any_bytes(data, tmp_path_factory):
+    from releasetag.build.artifacts.source_bundle import source_paths
+
+    path = tmp_path_factory.mktemp("pdb") / "app.pdb"
+    path.write_bytes(data)
+    try:
+        assert all(isinstance(p, str) for p in source_paths("pdb", str(path)))
+    except FormatError:
+        pass

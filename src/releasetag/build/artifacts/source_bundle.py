@@ -11,8 +11,8 @@ names them) and a
     {"files": {"files/src/a.c": {"type": "source", "path": "/src/a.c"}},
      "arch": "x86_64", "code_id": "...", "debug_id": "...", "object_name": "a.out"}
 
-Files are those the debug file's DWARF line programs name (ELF and thin Mach-O; PDB debug
-information is not read for sources here) that exist on this machine as regular files; a
+Files are those the debug file's DWARF line programs name (ELF and thin Mach-O) or, for a
+PDB, its DBI stream's file info that exist on this machine as regular files; a
 file above ``MAX_SOURCE_SIZE`` is left out with a warning, as sentry-cli does. The bundle is
 uploaded as a debug file with the object's debug ID; the server tells it apart by ``SYSB``.
 """
@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from typing import BinaryIO, Dict, List, Mapping, Optional
@@ -35,7 +36,6 @@ _SEPARATORS = re.compile(r":?[/\\]+")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 # which debug file formats have their sources read, and why the others do not
 UNSUPPORTED = {
-    "pdb": "PDB files: their source file names are not read by releasetag (no bundle made)",
     "pe": "PE files carry no source information (their PDB does)",
     "breakpad": "Breakpad files carry no source files",
     "wasm": "wasm files: their DWARF is not read for sources by releasetag (no bundle made)",
@@ -94,6 +94,13 @@ def _read_source(path: str, warnings: List[str]) -> Optional[bytes]:
 
 def source_paths(kind: str, debug_path: str) -> List[str]:
     """The source files a debug file names (FormatError for unreadable debug information)."""
+    if kind == "pdb":
+        from releasetag.build.artifacts.formats.pdb_sources import source_files as pdb_files
+
+        try:
+            return pdb_files(debug_path)
+        except (struct.error, ValueError, IndexError, OverflowError) as exc:
+            raise FormatError(f"cannot read the PDB's file names ({type(exc).__name__})") from None
     if kind not in ("elf", "macho"):
         raise FormatError(UNSUPPORTED.get(kind, f"{kind} files carry no source information"))
     from releasetag.build.artifacts.formats.dwarf import source_files
