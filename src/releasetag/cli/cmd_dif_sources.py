@@ -93,7 +93,8 @@ class SourceBundler:
         if kind in UNSUPPORTED or len(info.objects) != 1:
             if kind not in self.said:
                 self.said.append(kind)
-                warn(f"--include-sources: {UNSUPPORTED.get(kind, kind + ' files: no sources')}")
+                fat = "fat Mach-O files: sources are read from thin files (or dSYMs) only"
+                warn(f"--include-sources: {UNSUPPORTED.get(kind, fat)}")
             return None
         if self.folder is None:
             self.folder = tempfile.mkdtemp(prefix="releasetag-sources-")
