@@ -67,7 +67,9 @@ def test_native_frames_get_function_names_and_reasons(collector, gcc_binaries, t
     frames = stored["payload"]["exception"]["values"][0]["stacktrace"]["frames"]
     assert [f.get("function") for f in frames[:2]] == ["main", "f"]
     assert frames[1]["data"]["resolution"]["via"].startswith("debug file ")
-    assert "file and line are not resolved" in frames[1]["data"]["resolution"]["steps"][0]
+    assert frames[1]["data"]["resolution"]["steps"][0].startswith("named from ")
+    # built with -g: file and line from its DWARF line table (no source bundle uploaded)
+    assert [(f["filename"], f["lineno"]) for f in frames[:2]] == [("a.c", 2), ("a.c", 1)]
     reasons = [" ".join(f["data"]["resolution"]["steps"]) for f in frames[2:]]
     assert "macho symbol tables are not read" in reasons[0]
     assert "no uploaded debug file has debug ID 11111111-2222-3333-4444-555555555555" in reasons[1]

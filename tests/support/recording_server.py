@@ -11,7 +11,7 @@ exposes a control API under ``/__control__/``:
   "headers": {...}, "body": "..." or {json}, "times": N (optional, default forever),
   "delay": seconds (optional), "hang": true (optional: accept, never answer),
   "missing_all": true (optional: answer an assemble request that every chunk it lists is
-  missing)}``
+  missing; for difs/assemble, per file)}``
 
 Start: ``python -m tests.support.recording_server [PORT [CERT_PEM]]`` (with CERT_PEM, a
 certificate and its key, it speaks TLS) prints ``PORT <n>`` on stdout when ready.
@@ -138,6 +138,9 @@ class Handler(BaseHTTPRequestHandler):
                 asked = {}
             chunks = asked.get("chunks") if isinstance(asked, dict) else None
             rbody = {"state": "not_found", "missingChunks": chunks or []}
+            if isinstance(asked, dict) and "chunks" not in asked:  # difs/assemble: per file
+                rbody = {k: {"state": "not_found", "missingChunks": v.get("chunks") or []}
+                         for k, v in asked.items() if isinstance(v, dict)}  # fmt: skip
         if not isinstance(rbody, str):
             rbody = json.dumps(rbody)
         return self._send(int(rule.get("status", 200)), rbody.encode(), rule.get("headers"))

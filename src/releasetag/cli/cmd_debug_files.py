@@ -20,7 +20,7 @@ from .apiargs import (
 from .output import emit, error, safe, warn
 from .progress import progress_bar
 
-TYPES = ("elf", "macho", "pe", "pdb", "breakpad", "wasm")
+TYPES = ("elf", "macho", "pe", "pdb", "breakpad", "wasm", "sourcebundle")
 
 
 def register(sub: Any) -> None:
@@ -50,7 +50,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--include-sources",
         action="store_true",
-        help="accepted for sentry-cli; source bundles are not made yet (a warning says so)",
+        help="also upload a source bundle per debug file: the source files its debug "
+        "information names (ELF), read from this machine",
     )
     add_api_arguments(p)
     p.set_defaults(func=cmd_upload)
@@ -59,6 +60,11 @@ def register(sub: Any) -> None:
     from . import cmd_dif_find
 
     cmd_dif_find.add_arguments(p)
+
+    p = actions.add_parser("bundle-sources", help="make a source bundle for debug files")
+    from . import cmd_dif_sources
+
+    cmd_dif_sources.add_bundle_arguments(p)
 
 
 def _describe(found: Any) -> str:
@@ -128,9 +134,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
         upload_difs,
     )
 
-    if args.include_sources:
-        warn("--include-sources: releasetag does not make source bundles yet; uploading the "
-             "debug files without their sources")  # fmt: skip
+    from .cmd_dif_sources import SourceBundler
+
+    bundler = SourceBundler() if args.include_sources else None
     skipped: List[Dict[str, Any]] = []
     usable, failed = _triage(list(scan(args.paths, types=args.types)), args.paths, skipped)
     client = client_from_args(args)
@@ -156,6 +162,10 @@ def cmd_upload(args: argparse.Namespace) -> int:
                         extra={"path": item.info.path, "temp": temp},
                     )
                 )
+                source = bundler.bundle(item, path) if bundler else None
+                if source is not None:
+                    shown = {"path": f"{item.info.path} (sources)"}
+                    difs.append(DifToUpload(difs[-1].name, source, difs[-1].debug_id, extra=shown))
             if difs and options is not None:
                 upload_difs(
                     client,
@@ -172,6 +182,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
             for dif in difs:
                 if dif.extra.pop("temp", False):
                     os.unlink(dif.path)
+            if bundler:
+                bundler.close()
         for dif in difs:
             results.append(dif.as_dict())
             if dif.state in ("error", "not_found"):

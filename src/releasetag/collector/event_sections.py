@@ -47,12 +47,15 @@ def _source(f: Dict[str, Any]) -> Html:
 
 
 def resolution(frame: Dict[str, Any]) -> Any:
-    """A line under a JS frame: which sourcemap resolved it, or why none did."""
+    """A line under a frame: which sourcemap resolved it (a native frame: how it was
+    symbolicated, from which line table and source bundle), or why nothing did."""
     data = frame.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("resolution"), dict):
         return ""
     res = data["resolution"]
     steps = [str(s) for s in res.get("steps") or []]
+    if res.get("resolved") and not data.get("sourcemap"):  # a native frame: its steps
+        return html("<div class=muted>symbolicated: {}</div>", "; ".join(steps) or res.get("via"))
     if res.get("resolved"):
         return html(
             "<div class=muted>unminified with <code>{}</code> ({})</div>",

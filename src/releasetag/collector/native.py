@@ -7,8 +7,9 @@ of the project gets ``function`` (and ``symbol``) from the ELF's ``.symtab`` (el
 relative to the image's load address and the ELF's first loadable segment
 (``image_vmaddr`` when the SDK sends it).
 
-What is not resolved, and said so in the frame's ``data.resolution``: file names and line
-numbers (DWARF line tables), inlined functions, Mach-O and PE images (their symbol tables
+File, line and source context come from the ELF's DWARF line tables and the project's source
+bundles (``native_sources.locate``). What is not resolved, and said so in the frame's
+``data.resolution``: inlined functions, Mach-O and PE images (their symbol tables
 are not read here), and addresses outside every function symbol. The symbol tables are
 read by ``formats.elf.function_symbols``, which checks every count and offset against the
 file's size first, so a malformed table costs one bounded read; the result (or the reason
@@ -109,13 +110,17 @@ class NativeResolver:
         for exc in values if isinstance(values, list) else []:
             trace = exc.get("stacktrace") if isinstance(exc, dict) else None
             frames = trace.get("frames") if isinstance(trace, dict) else None
-            for frame in frames if isinstance(frames, list) else []:
+            frames = frames if isinstance(frames, list) else []
+            for number, frame in enumerate(frames):
                 address = _int(frame.get("instruction_addr")) if isinstance(frame, dict) else None
-                if address is not None and self._frame(project_id, frame, address, images):
+                caller = number < len(frames) - 1  # a return address (the last frame crashed)
+                if address is not None and self._frame(project_id, frame, address, images, caller):
                     done += 1
         return done
 
-    def _frame(self, project_id: int, frame: Dict[str, Any], address: int, images: List) -> bool:
+    def _frame(
+        self, project_id: int, frame: Dict[str, Any], address: int, images: List, caller: bool
+    ) -> bool:
         steps: List[str] = []
         image = next((i for s, n, i in images if s <= address and (not n or address < s + n)), None)
         if image is None:
@@ -126,11 +131,15 @@ class NativeResolver:
             steps.append(f"{name}: {image.get('type')} symbol tables are not read by the collector")
             return _record(frame, False, steps)
         debug_id = image.get("debug_id")
-        rows = (
-            self.store.debug_files_by_debug_id(project_id, debug_id)
-            if isinstance(debug_id, str)
-            else []
-        )
+        rows = [
+            r
+            for r in (
+                self.store.debug_files_by_debug_id(project_id, debug_id)
+                if isinstance(debug_id, str)
+                else []
+            )
+            if r["kind"] != "sourcebundle"  # sources only: native_sources reads them
+        ]
         if not rows:
             steps.append(f"{name}: no uploaded debug file has debug ID {debug_id}")
             return _record(frame, False, steps)
@@ -149,10 +158,10 @@ class NativeResolver:
             steps.append(f"{row['name']}: no function symbol holds {relative:#x}")
             return _record(frame, False, steps)
         frame["function"] = frame["symbol"] = function
-        steps.append(
-            f"named from {row['name']}'s symbol table ({relative:#x}); file and line are not "
-            "resolved (no DWARF line tables read)"
-        )
+        steps.append(f"named from {row['name']}'s symbol table ({relative:#x})")
+        from .native_sources import locate
+
+        locate(self.store, self.cache, project_id, row, frame, relative, caller, steps)
         return _record(frame, True, steps, via=f"debug file {row['name']}")
 
 

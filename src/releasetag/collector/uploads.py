@@ -304,6 +304,11 @@ def read_debug_info(data: bytes, name: str, requested: Optional[str]) -> Dict[st
     installed (it parses ELF, Mach-O, PE, PDB, Breakpad, wasm); otherwise, or when it finds
     nothing, keeps the debug ID the client sent (sentry-cli sends it) or none."""
     info: Dict[str, Any] = {"name": name, "debug_id": requested, "object_name": name}
+    from .native_sources import describe_bundle
+
+    bundle = describe_bundle(data)  # a source bundle (debug-files upload --include-sources)
+    if bundle is not None:
+        return dict(info, **bundle)
     inspect: Optional[Callable[..., Any]]
     try:
         from releasetag.build.artifacts.debugfiles import inspect

@@ -22,6 +22,7 @@ from releasetag.build.artifacts.formats import (
     macho,
     pdb,
     pe,
+    sourcebundle,
     wasm,
 )
 from releasetag.build.artifacts.walk import Walk, open_regular, shown, top_problem
@@ -34,6 +35,7 @@ READERS = (
     ("pe", pe),
     ("breakpad", breakpad),
     ("wasm", wasm),
+    ("sourcebundle", sourcebundle),
 )
 KINDS = tuple(name for name, _ in READERS)
 _HEAD = 64
@@ -91,9 +93,8 @@ def inspect(path: str, display: Optional[str] = None) -> DebugFile:
         return DebugFile(label, problem="file is empty")
     kind = sniff(head)
     if kind is None:
-        return DebugFile(
-            label, problem="not a known debug file format (ELF, Mach-O, PE, PDB, Breakpad, wasm)"
-        )
+        known = "ELF, Mach-O, PE, PDB, Breakpad, wasm, source bundle"
+        return DebugFile(label, problem=f"not a known debug file format ({known})")
     reader = dict(READERS)[kind]
     try:
         objects = reader.read(path)

@@ -20,6 +20,7 @@ from typing import Callable, List, Sequence, Tuple, Union
 from releasetag.protocol.errors import ConfigurationError
 
 from . import attachment_index, issue_counts, logs_schema, monitors_schema, page_queries, pipeline
+from .source_bundles_schema import V9 as SOURCE_BUNDLES_V9
 
 Step = Union[str, Callable[[sqlite3.Connection], None]]
 
@@ -153,6 +154,7 @@ MIGRATIONS.append((5, monitors_schema.V5))  # cron monitors (issue 27)
 MIGRATIONS.append((6, pipeline.V6))  # releases.pipeline, deploys.rollback_from (db/pipeline.py)
 MIGRATIONS.append((7, page_queries.V7))  # the pages' indexes (db/page_queries.py)
 MIGRATIONS.append((8, issue_counts.migrate_v8))  # per-issue counts kept at ingest (issue 30)
+MIGRATIONS.append((9, SOURCE_BUNDLES_V9))  # source bundles marked (issue 29)
 NEWEST = MIGRATIONS[-1][0]
 
 
