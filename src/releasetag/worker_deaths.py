@@ -53,21 +53,23 @@ def lost(
     exit_code: Optional[int] = None,
     what: Optional[Dict[str, Any]] = None,
     crash_folder: Optional[str] = None,
+    record_expected: bool = False,
     note: str = "",
 ) -> str:
     """Report one dead worker of ``server`` ("gunicorn", "celery"). ``what`` is the request
     (``{"request": {"method", "url"}}``) or task (``{"task": {"name", "id"}}``) in flight,
     None when none was or it is not known; ``crash_folder`` the worker's crash records' folder
-    (None: records off). Returns "record", "left" (the replacement reports the record),
-    "event" or "none"."""
+    (None: records off), ``record_expected`` when the worker surely kept one (its record may
+    be sent and gone already: the parent then sends nothing). Returns "record", "left" (the
+    replacement reports the record), "event" or "none"."""
     outcome = "none"
     try:
         if what:
             count_crashed(client)
         if signum in FAULT_SIGNALS and crash_folder and pid is not None:
             found = _crash_record(client, crash_folder, pid, server, what)
-            if found != "none":
-                return found
+            if found != "none" or record_expected:
+                return found if found != "none" else "left"
         event = build_event(server, pid, signum, exit_code, what, note)
         client._process(event, {}, None, None)
         outcome = "event"
@@ -118,18 +120,22 @@ def build_event(
         "tags": tags,
     }
     _describe(event, what, worker)
+    if what and "task" in what:
+        event["exception"]["values"][0]["type"] = "WorkerLostError"  # Celery's own name
     if note:
         worker["note"] = note
         value += f" ({note})"
     if what:
         value += f" during {worker['in_flight']}"
     else:
-        value += ("; request in flight unknown" if what is None else "")
+        value += "; request in flight unknown" if what is None else ""
     event["exception"]["values"][0]["value"] = value
     return event
 
 
-def _describe(event: Dict[str, Any], what: Optional[Dict[str, Any]], worker: Dict[str, Any]) -> None:
+def _describe(
+    event: Dict[str, Any], what: Optional[Dict[str, Any]], worker: Dict[str, Any]
+) -> None:
     """Add the request or task in flight to ``event`` (and its line to ``worker``)."""
     if not what:
         return
@@ -147,7 +153,6 @@ def _describe(event: Dict[str, Any], what: Optional[Dict[str, Any]], worker: Dic
         event["tags"]["celery_task"] = name
         event["transaction"] = name
         worker["in_flight"] = f"task {name}[{task.get('id')}]"
-        event["exception"]["values"][0]["type"] = "WorkerLostError"
 
 
 def _crash_record(

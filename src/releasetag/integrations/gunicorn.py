@@ -101,6 +101,28 @@ def watch() -> None:
     import atexit
 
     atexit.register(_remove_slots, _master)
+    from .logging import reported_elsewhere
+
+    reported_elsewhere.append(_reported_here)
+
+
+# the master's lines about a dead worker (gunicorn.error): the death's event is ours
+_SIGNALED = ("Worker (pid:%s) was sent %s!", "Worker (pid:%s) was sent %s! Perhaps out of memory?")
+_MID_REQUEST = ("Worker (pid:%s) exited with code %s.", "WORKER TIMEOUT (pid:%s)")
+
+
+def _reported_here(record: Any) -> bool:
+    if record.name != "gunicorn.error" or _master != os.getpid():
+        return False
+    if record.msg in _SIGNALED:
+        return True
+    if record.msg in _MID_REQUEST and record.args:  # reported when a request was cut
+        try:
+            with open(os.path.join(slot_dir(_master), str(record.args[0])), "rb") as fh:
+                return fh.read(1) == b"\x01"
+        except (OSError, TypeError):
+            return False
+    return False
 
 
 def _remove_slots(master: int) -> None:

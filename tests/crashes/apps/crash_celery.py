@@ -1,4 +1,4 @@
-"""The test Celery app plus a task that segfaults its prefork child."""
+"""The test Celery app plus tasks that segfault or SIGKILL their prefork child."""
 
 import ctypes
 
@@ -10,3 +10,12 @@ __all__ = ["app"]
 @app.task(name="tasks.segfault")
 def segfault():
     return ctypes.string_at(0)
+
+
+@app.task(name="tasks.killed")
+def killed(card_number):
+    """Its child is killed mid-task, as the OOM killer would (the argument must not be sent)."""
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
