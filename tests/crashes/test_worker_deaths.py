@@ -134,7 +134,9 @@ def test_the_slot_holds_the_request_until_it_is_done(monkeypatch, tmp_path):
     done.end()
     assert gunicorn.read_slot(1, 3) == (None, meta)
     _slot(1, 4).mem[: gunicorn.SLOT_SIZE] = b"\x01" + b"\xff" * (gunicorn.SLOT_SIZE - 1)
-    assert gunicorn.read_slot(1, 4)[1] == {"slot": True}  # garbage: never an exception
+    assert gunicorn.read_slot(1, 4)[1] == {}  # garbage: never an exception, nothing known
+    _slot(1, 5)  # a worker that never recorded a request (another worker class)
+    assert gunicorn.read_slot(1, 5) == (None, {})
 
 
 @pytest.mark.parametrize(

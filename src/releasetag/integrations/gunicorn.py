@@ -189,7 +189,8 @@ def _recording(original: Callable[..., Any], index: int) -> Callable[..., Any]:
 
 def read_slot(master: int, pid: int) -> Tuple[Optional[str], Dict[str, Any]]:
     """(the line of the request in flight or None, the meta) of worker ``pid``; the slot file
-    is removed. ``({}``) when the worker had no slot."""
+    is removed. The meta has ``slot: True`` when the worker recorded its requests (a sync
+    worker that started one); else the request in flight is not known."""
     import json
 
     path = os.path.join(slot_dir(master), str(pid))
@@ -199,11 +200,11 @@ def read_slot(master: int, pid: int) -> Tuple[Optional[str], Dict[str, Any]]:
         os.unlink(path)
     except OSError:
         return None, {}
-    meta: Dict[str, Any] = {"slot": True}
+    meta: Dict[str, Any] = {}
     try:
         found = json.loads(data[_META:].split(b"\0", 1)[0].decode("utf-8") or "{}")
-        if isinstance(found, dict):
-            meta.update(found)
+        if isinstance(found, dict) and found:
+            meta.update(found, slot=True)  # the worker records its requests (sync worker)
     except (ValueError, UnicodeDecodeError):
         pass
     if len(data) < 2 or data[0] != 1:
