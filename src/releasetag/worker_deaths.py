@@ -55,16 +55,18 @@ def lost(
     crash_folder: Optional[str] = None,
     record_expected: bool = False,
     note: str = "",
+    count: bool = True,
 ) -> str:
     """Report one dead worker of ``server`` ("gunicorn", "celery"). ``what`` is the request
     (``{"request": {"method", "url"}}``) or task (``{"task": {"name", "id"}}``) in flight,
     None when none was or it is not known; ``crash_folder`` the worker's crash records' folder
     (None: records off), ``record_expected`` when the worker surely kept one (its record may
-    be sent and gone already: the parent then sends nothing). Returns "record", "left" (the
-    replacement reports the record), "event" or "none"."""
+    be sent and gone already: the parent then sends nothing); ``count`` False when the worker
+    counted the request's session itself (it ran its exit handlers). Returns "record", "left"
+    (the replacement reports the record), "event" or "none"."""
     outcome = "none"
     try:
-        if what:
+        if what and count:
             count_crashed(client)
         if signum in FAULT_SIGNALS and crash_folder and pid is not None:
             found = _crash_record(client, crash_folder, pid, server, what)

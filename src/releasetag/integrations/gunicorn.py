@@ -1,5 +1,5 @@
-"""gunicorn: workers that die (SIGKILL from the OOM killer, a segfault, a timeout) are reported
-by the master, with the request they were serving.
+"""gunicorn: workers that die (SIGKILL from the OOM killer, a segfault) are reported by the
+master, with the request they were serving.
 
 - With ``--preload`` (``preload_app = True``) the app's init() runs in the master: nothing to
   add, the integration hooks the master's ``child_exit`` itself.
@@ -108,7 +108,7 @@ def watch() -> None:
 
 # the master's lines about a dead worker (gunicorn.error): the death's event is ours
 _SIGNALED = ("Worker (pid:%s) was sent %s!", "Worker (pid:%s) was sent %s! Perhaps out of memory?")
-_MID_REQUEST = ("Worker (pid:%s) exited with code %s.", "WORKER TIMEOUT (pid:%s)")
+_MID_REQUEST = ("Worker (pid:%s) exited with code %s.",)
 
 
 def _reported_here(record: Any) -> bool:
@@ -267,6 +267,7 @@ def _worker_ended(worker: Any, status: Optional[int]) -> None:
     worker_deaths.lost(
         client, "gunicorn", pid, signum, exit_code=exit_code, what=what,
         crash_folder=folder if isinstance(folder, str) else None, note=note,
+        count=signum is not None,  # an exit ran the worker's handlers: it counted the request
     )  # fmt: skip
 
 
