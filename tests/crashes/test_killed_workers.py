@@ -163,9 +163,23 @@ def redis_server():
         server.stop()
 
 
-def test_celery_children_killed_mid_task_are_each_reported_once(redis_server, recorder):
-    """SIGKILL: the main process's WorkerLostError event; SIGSEGV: the crash record is the one
-    event (sent by the main process or the next child, whichever claims it first)."""
+def _kill_between_tasks(producer, tmp_path):
+    """Run a task that says its child's pid, then SIGKILL that child while it idles."""
+    where = tmp_path / "child-pid"
+    producer.send_task("tasks.where", args=[str(where)])
+    deadline = time.monotonic() + 20
+    while not (where.exists() and where.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # the task has ended
+    pid = int(where.read_text())
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def test_celery_children_killed_are_each_reported_once(redis_server, recorder, tmp_path):
+    """SIGKILL mid-task: the main process's WorkerLostError event; SIGSEGV: the crash record is
+    the one event (sent by the main process or the next child, whichever claims it first);
+    SIGKILL between tasks: the main process's event without a task, no session."""
     from celery import Celery
 
     from tests.crashes.test_real_crashes import _start_worker
@@ -181,11 +195,15 @@ def test_celery_children_killed_mid_task_are_each_reported_once(redis_server, re
         producer.send_task("tasks.segfault")
         recorder.wait_for(lambda r: len(_lost(r)) >= 2 or None, timeout=40)
         recorder.wait_for(lambda r: _crashed_sessions(r) >= 2 or None, timeout=20)
+        idle = _kill_between_tasks(producer, tmp_path)
+        recorder.wait_for(lambda r: len(_lost(r)) >= 3 or None, timeout=20)
         time.sleep(1.5)  # nothing more arrives
     finally:
         producer.close()
         worker.stop()
-    assert len(_events(recorder)) == 2 and _crashed_sessions(recorder) == 2, _summary(recorder)
+    assert len(_events(recorder)) == 3 and _crashed_sessions(recorder) == 2, _summary(recorder)
+    between = _lost(recorder)[-1]["exception"]["values"][0]
+    assert between["value"] == f"celery worker (pid {idle}) was killed by SIGKILL (out of memory?)"
     value = event["exception"]["values"][0]
     assert value["type"] == "WorkerLostError" and value["mechanism"]["handled"] is False
     assert value["mechanism"]["meta"]["signal"] == {"number": 9, "name": "SIGKILL"}

@@ -1,4 +1,4 @@
-"""The test Celery app plus tasks that segfault or SIGKILL their prefork child."""
+"""The test Celery app plus tasks that segfault or SIGKILL their prefork child, or say its pid."""
 
 import ctypes
 
@@ -19,3 +19,12 @@ def killed(card_number):
     import signal
 
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+@app.task(name="tasks.where")
+def where(path):
+    """Write this child's pid to ``path`` (the test then kills the child between tasks)."""
+    import os
+
+    with open(path, "w") as fh:
+        fh.write(str(os.getpid()))
