@@ -135,7 +135,12 @@ def _remove_slots(master: int) -> None:
 
 def _in_worker() -> None:
     """After a fork of the watching master: open this worker's slot, wrap the request calls."""
-    global _slot
+    global _slot, _master_client
+    if _master_client is not None and _master_client.transport is not None:
+        from .. import lifecycle
+
+        lifecycle.untrack(_master_client.transport)  # what the master queued is not ours
+        _master_client = None
     if _master is None or os.getppid() != _master or "gunicorn.arbiter" not in sys.modules:
         return
     try:
