@@ -18,7 +18,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from typing import Optional
+from typing import Optional, Tuple
 
 from .harness import Context, Scenario, SkipScenario
 
@@ -72,7 +72,9 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None
     raise RuntimeError("gunicorn did not answer within 30 s")
 
 
-def load_gunicorn(ctx: Context, sdk: str, extra_env: Optional[dict] = None) -> str:
+def load_gunicorn(
+    ctx: Context, sdk: str, extra_env: Optional[dict] = None, args: Tuple[str, ...] = ()
+) -> str:
     """Start ``gunicorn -w 2`` with bench/_wsgi_app.py for ``sdk`` on a free port, warm both
     workers, run wrk against it and stop gunicorn (its workers exit); wrk's output."""
     port = _free_port()
@@ -96,6 +98,7 @@ def load_gunicorn(ctx: Context, sdk: str, extra_env: Optional[dict] = None) -> s
             "--log-level",
             "warning",
             "bench._wsgi_app:app",
+            *args,  # more gunicorn options (scn_killed.py: --preload)
         ],
         env=env,
         cwd=ctx.root,

@@ -63,7 +63,9 @@ def _command(kind: str, app: str, workers: int) -> List[str]:
 class WebServer:
     """``kind`` is uvicorn, hypercorn, gunicorn or gunicorn-uvicorn (uvicorn's worker class); ``env`` is added to the app's environment."""
 
-    def __init__(self, kind: str, app: str, env: Dict[str, str], workers: int = 2) -> None:
+    def __init__(
+        self, kind: str, app: str, env: Dict[str, str], workers: int = 2, args: Tuple[str, ...] = ()
+    ) -> None:
         full_env = {
             **os.environ,
             "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
@@ -71,7 +73,7 @@ class WebServer:
         }
         self.kind = kind
         self.proc = subprocess.Popen(
-            [sys.executable, *_command(kind, app, workers)],
+            [sys.executable, *_command(kind, app, workers), *args],  # args: more options
             cwd=ROOT,
             env=full_env,
             stdout=subprocess.DEVNULL,

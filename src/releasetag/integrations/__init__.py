@@ -109,6 +109,7 @@ DEFAULT_INTEGRATIONS: List[Tuple[str, str, Optional[str]]] = [
     ("releasetag.integrations.starlette", "StarletteIntegration", "starlette.applications"),
     ("releasetag.integrations.django", "DjangoIntegration", "django"),
     ("releasetag.integrations.celery", "CeleryIntegration", "celery"),
+    ("releasetag.integrations.gunicorn", "GunicornIntegration", "gunicorn.arbiter"),
     ("releasetag.integrations.stdlib", "StdlibIntegration", None),
     ("releasetag.integrations.redis", "RedisIntegration", "redis"),
     ("releasetag.integrations.sqlalchemy", "SqlalchemyIntegration", "sqlalchemy"),

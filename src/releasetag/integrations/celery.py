@@ -14,6 +14,7 @@ from ..protocol.log import internal_error
 from ..scope import get_isolation_scope, use_isolation_scope
 from ..serialize import serialize
 from . import Integration
+from . import celery_lost as _lost
 from ._trace import HEADER, continue_trace, trace_header
 
 TYPE_CHECKING = False
@@ -139,6 +140,8 @@ def _on_failure(
     try:
         if isinstance(exception, _expected):
             return
+        if _lost.is_lost(exception):  # a prefork child died mid-task: celery_lost.py
+            return _lost.task_lost(client, sender, task_id, exception)
         throws = getattr(sender, "throws", None)
         if throws:
             throws = tuple(throws) if isinstance(throws, (list, tuple)) else (throws,)

@@ -21,7 +21,7 @@ from . import Integration
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, Iterable, Optional, Set
+    from typing import Any, Callable, Dict, Iterable, List, Optional, Set
 
     from ..types import Breadcrumb, Event
 
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 _ALWAYS_IGNORED = ("releasetag", "urllib3")
 _ignored: Set[str] = set(_ALWAYS_IGNORED)
 _ignored_cache: Dict[str, bool] = {}
+#: records an integration reports itself (a server's line about a dead worker): no event
+reported_elsewhere: List[Callable[[logging.LogRecord], bool]] = []
 
 # Attributes every LogRecord has; anything else came from ``extra=``.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("n", 0, "p", 0, "m", None, None))) | {
@@ -180,6 +182,8 @@ class LoggingIntegration(Integration):
     def _capture(self, client: Any, record: logging.LogRecord) -> None:
         if threading.current_thread().name.startswith("releasetag"):
             return  # the SDK's own threads never report their log records
+        if reported_elsewhere and any(check(record) for check in reported_elsewhere):
+            return  # (worker_deaths.py: one event per dead worker)
         formatted = formatted_message(record)
         logentry: Dict[str, Any] = {
             "message": truncate(safe_str(record.msg, 8192), 8192),
