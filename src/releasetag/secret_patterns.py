@@ -21,11 +21,12 @@ PATTERNS: Tuple[Tuple[str, str], ...] = (
         r"-----BEGIN[A-Z ]*PRIVATE KEY-----(?:.|\n)*?(?:-----END[A-Z ]*PRIVATE KEY-----|\Z)",
     ),
     # the password runs to the '@' that a host (no '@') and the end of the authority follow,
-    # so it may hold '/' and '@'; "host:8080/path@x" is a port, not a password
+    # so it may hold '/' and '@'; an empty host ("user:pw@/db", a Unix socket) only when no
+    # '@' follows in the same word; "host:8080/path@x" is a port, not a password
     (
         "url_credentials",
         r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/@]*:(?!\d+(?:[/?#\s]|$))"
-        r"(?P<secret>\S{1,256}?)@(?=[^\s@/?#]*(?:[\s/?#]|$))",
+        r"(?P<secret>\S{1,256}?)@(?=[^\s@/?#]+(?:[\s/?#]|$)|[/?#][^\s@]*(?:\s|$)|\s|$)",
     ),
     (
         "slack_webhook",

@@ -9,7 +9,7 @@ import re
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import releasetag
@@ -217,6 +217,12 @@ AROUND = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30).map(
 )
 
 
+def test_a_url_with_an_empty_host_still_loses_its_password():
+    # libpq's Unix-socket form: no host between '@' and the path
+    out = _redact("postgresql://app:s3cret@/shop?host=/var/run/postgresql")
+    assert out == "postgresql://app:[Filtered]@/shop?host=/var/run/postgresql"
+
+
 def _redact(text: str) -> str:
     from releasetag.secret_patterns import redact
 
@@ -225,6 +231,7 @@ def _redact(text: str) -> str:
 
 @settings(max_examples=300, deadline=None)
 @given(AROUND, PASSWORD, AROUND)
+@example("", "0000@/", "")  # found by hypothesis: '@/' once read as an empty host
 def test_any_url_password_is_filtered_whole(before, password, after):
     text = f"{before} postgres://app:{password}@db.internal:5432/shop {after}"
     out = _redact(text)
