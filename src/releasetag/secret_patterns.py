@@ -49,7 +49,12 @@ PATTERNS: Tuple[Tuple[str, str], ...] = (
         r"client_secret|password|passwd|pwd|auth|signature|sig|sessionid|session|code)="
         r"(?P<secret>[^&#\s]+)",
     ),
-    ("authorization", r"(?i)\b(?:bearer|basic|token|digest)\s+(?P<secret>[A-Za-z0-9._~+/=-]{8,})"),
+    # not a URL's scheme ("Basic postgres://app:pw@db" is the URL's password)
+    (
+        "authorization",
+        r"(?i)\b(?:bearer|basic|token|digest)\s+(?P<secret>[A-Za-z0-9._~+/=-]{8,})"
+        r"(?![A-Za-z0-9._~+/=-]|://)",
+    ),
     ("jwt", r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}"),
     ("aws_access_key_id", r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b"),
     ("stripe_key", r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{10,}\b"),
