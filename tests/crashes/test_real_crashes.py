@@ -22,6 +22,8 @@ import ctypes, os, time, releasetag
 releasetag.init(os.environ["DSN"], release=os.environ["REL"], session_mode="application")
 def read_null():
     ctypes.string_at(0)
+if os.environ.get("GO"):  # init() is done, its look for others' records too
+    open(f"{os.environ['GO']}.ready-{os.getpid()}", "w").close()
 while os.environ.get("GO") and not os.path.exists(os.environ["GO"]):
     time.sleep(0.01)  # all crash at once: none is there to report another's crash first
 read_null()
@@ -77,7 +79,10 @@ def test_crashed_scripts_are_reported_once_by_the_next_processes_started_at_once
     crashes = [
         _python(CRASH, recorder.dsn(), tmp_path, REL=f"tool@{i}", GO=str(go)) for i in (1, 2, 3)
     ]
-    recorder.wait_for(lambda r: len(_records(state)) >= 3 or None, timeout=20)
+    # every init() done before any crash: a slow one would report a crash of the others
+    ready = lambda r: len(list(tmp_path.glob("go.ready-*"))) >= 3 or None  # noqa: E731
+    recorder.wait_for(ready, timeout=20)
+    assert len(_records(state)) == 3
     go.touch()
     assert [_finish(*c)[0] for c in crashes] == [-11, -11, -11]
     assert len(_records(state)) == 3
