@@ -35,7 +35,7 @@ from .protocol.log import get_logger, internal_error
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Optional, Tuple
+    from typing import Any, Callable, Dict, List, Optional, Tuple
 
     from .client import Client
 
@@ -101,11 +101,21 @@ def _report_one(client: Client, path: str) -> int:
     pid = _pid_of(os.path.basename(path))
     if pid is not None and _alive(pid, path):
         return 0
+    return 1 if send_record(client, path) == "sent" else 0
+
+
+def send_record(
+    client: Client, path: str, amend: Optional[Callable[[Dict[str, Any]], None]] = None
+) -> str:
+    """Claim the record at ``path`` (its process is gone) and send it once; ``amend`` adds
+    what the caller knows to the event (a parent: the request in flight). "sent"; "taken"
+    when another process claimed it first; "dropped" when it was discarded (unreadable) or
+    held no traceback (removed)."""
     claim = f"{path}{_CLAIM}{os.getpid()}"
     try:
         os.rename(path, claim)  # one process wins the claim
     except OSError:
-        return 0
+        return "taken"
     keep = False
     try:
         with open(claim, "rb") as fh:
@@ -114,16 +124,18 @@ def _report_one(client: Client, path: str) -> int:
         header, traceback_text, why = parse_record(data[:MAX_READ])
         if header is None:
             _discard(client, path, why)
-            return 0
+            return "dropped"
         if not traceback_text.strip():
             get_logger().debug("crash record %s has no traceback (process killed): removed", path)
-            return 0
+            return "dropped"
         event, session = build_event(client, header, traceback_text, cut, os.path.getmtime(claim))
         event["event_id"] = record_event_id(os.path.basename(path), data)
+        if amend is not None:
+            amend(event)
         _send(client, event, session)
         keep = True  # until the event is delivered (settle()): a crash now loses nothing
         _claims.append(claim)
-        return 1
+        return "sent"
     finally:
         if not keep:
             _remove(claim)
@@ -157,6 +169,17 @@ def settle(client: Client, timeout: float) -> None:
         except IndexError:  # (the exit hook and the thread may both settle)
             return
         _remove(claim)
+
+
+def settle_soon(client: Client) -> None:
+    """Settle the claims sent (``settle``) in a background thread, within the client's
+    ``shutdown_timeout`` (at least 10 s)."""
+    import threading
+
+    timeout = max(10.0, float(client.options.shutdown_timeout))
+    thread = threading.Thread(target=settle, args=(client, timeout), name="releasetag.crashes")
+    thread.daemon = True
+    thread.start()
 
 
 def _pid_of(name: str) -> Optional[int]:

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import os
-import threading
 
 from . import native_crashes, notices, signal_exit
 from .protocol.log import get_logger, internal_error
@@ -86,12 +85,7 @@ def _report_left_records(client: Client, folder: str) -> None:
     sent = crash_reports.report_pending(client, folder)
     if sent:
         get_logger().debug("reported %d crash record(s) from %s", sent, folder)
-        timeout = max(10.0, float(client.options.shutdown_timeout))
-        thread = threading.Thread(
-            target=crash_reports.settle, args=(client, timeout), name="releasetag.crashes"
-        )
-        thread.daemon = True
-        thread.start()
+        crash_reports.settle_soon(client)
         _settle_at_exit(client)
 
 

@@ -161,7 +161,8 @@ def _crash_record(
     client: Client, folder: str, pid: int, server: str, what: Optional[Dict[str, Any]]
 ) -> str:
     """Send the crash record of worker ``pid`` with what the parent knows: "record" when sent
-    here, "left" when another process has it (claimed), "none" when there is none."""
+    here, "left" when another process has it (claimed), "none" when there is none (or it
+    had nothing to send: the usual rules of ``crash_reports`` discarded it)."""
     from . import crash_reports, native_crashes
 
     prefix = f"{native_crashes.RECORD_PREFIX}{pid}-"
@@ -169,47 +170,20 @@ def _crash_record(
         names = [n for n in os.listdir(folder) if n.startswith(prefix)]
     except OSError:
         return "none"
+
+    def amend(event: Dict[str, Any]) -> None:
+        worker: Dict[str, Any] = {"server": server, "pid": pid}
+        _describe(event, what, worker)
+        event.setdefault("contexts", {})["worker"] = worker
+
     for name in names:
         if not name.endswith(native_crashes.RECORD_SUFFIX):
             return "left"  # claimed by a starting process: it sends the record
-        path = os.path.join(folder, name)
-        claim = f"{path}.claim-{os.getpid()}"
-        try:
-            os.rename(path, claim)
-        except OSError:
+        outcome = crash_reports.send_record(client, os.path.join(folder, name), amend)
+        if outcome == "taken":
             return "left"
-        try:
-            with open(claim, "rb") as fh:
-                data = fh.read(crash_reports.MAX_READ + 1)
-            header, text, _why = crash_reports.parse_record(data[: crash_reports.MAX_READ])
-            if header is None or not text.strip():
-                os.rename(claim, path)  # not ours to judge: the usual path discards it
-                return "none"
-            event, session = crash_reports.build_event(
-                client, header, text, len(data) > crash_reports.MAX_READ, os.path.getmtime(claim)
-            )
-            worker: Dict[str, Any] = {"server": server, "pid": pid}
-            _describe(event, what, worker)
-            event.setdefault("contexts", {})["worker"] = worker
-            crash_reports._send(client, event, session)
-            crash_reports._claims.append(claim)  # removed once sent (settle)
-            _settle_later(client)
+        if outcome == "sent":
+            crash_reports.settle_soon(client)  # the claim goes once the event is delivered
             get_logger().debug("sent the crash record of %s worker %d", server, pid)
             return "record"
-        except Exception:
-            internal_error("sending the crash record of worker %d failed", pid)
-            return "left"
     return "none"
-
-
-def _settle_later(client: Client) -> None:
-    import threading
-
-    from . import crash_reports
-
-    timeout = max(10.0, float(client.options.shutdown_timeout))
-    thread = threading.Thread(
-        target=crash_reports.settle, args=(client, timeout), name="releasetag.crashes"
-    )
-    thread.daemon = True
-    thread.start()

@@ -311,11 +311,7 @@ def _chained(hook: Callable[..., Any]) -> Callable[..., Any]:
     """Our ``child_exit`` first, then the one configured."""
 
     def both(server: Any, worker: Any) -> None:
-        try:
-            status = _reaped_status(worker.pid)
-            _worker_ended(worker, status)
-        except Exception:
-            internal_error("gunicorn: reporting a worker's end failed")
+        child_exit(server, worker)  # (reaped status: two frames up, within the look)
         hook(server, worker)
 
     both._releasetag = True  # type: ignore[attr-defined]
@@ -348,9 +344,8 @@ def _in_master() -> bool:
     """Whether this process is gunicorn's master loading the app (--preload)."""
     frame = sys._getframe(1)
     while frame is not None:
-        if frame.f_code.co_name == "setup" and type(frame.f_locals.get("self")).__name__ in (
-            "Arbiter",
-        ):
+        owner = type(frame.f_locals.get("self")).__name__
+        if frame.f_code.co_name == "setup" and owner == "Arbiter":
             return True
         frame = frame.f_back  # type: ignore[assignment]
     return False
