@@ -112,3 +112,15 @@ def _stop_shared_recorder():
     yield
     for rec in _shared_recorder:
         rec.stop()
+
+
+@pytest.fixture
+def redis_server():
+    """A real redis-server on a free 127.0.0.1 port (Celery tests), stopped after the test."""
+    from tests.integrations.celery_fixtures import RedisServer
+
+    server = RedisServer()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -152,17 +152,6 @@ def test_a_segfaulted_gunicorn_worker_is_one_fatal_event_with_its_request(record
     assert list((tmp_path / "spool" / "crashes").glob("crash-*")) == []
 
 
-@pytest.fixture
-def redis_server():
-    from tests.integrations.celery_fixtures import RedisServer
-
-    server = RedisServer()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def _kill_between_tasks(producer, tmp_path):
     """Run a task that says its child's pid, then SIGKILL that child while it idles."""
     where = tmp_path / "child-pid"

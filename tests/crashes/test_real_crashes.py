@@ -139,17 +139,6 @@ def test_a_segfaulted_gunicorn_worker_is_reported_by_its_replacement(recorder, t
     assert list((tmp_path / "spool" / "crashes").glob("*.rec")) == []
 
 
-@pytest.fixture
-def redis_server():
-    from tests.integrations.celery_fixtures import RedisServer
-
-    server = RedisServer()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def test_a_segfaulted_celery_prefork_child_is_reported_by_the_next_child(
     redis_server, recorder, tmp_path
 ):

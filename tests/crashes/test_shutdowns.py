@@ -174,17 +174,6 @@ def test_a_server_stopped_with_requests_in_flight_sends_every_event_and_session(
     assert _sessions(recorder) == expected, log
 
 
-@pytest.fixture
-def redis_server():
-    from tests.integrations.celery_fixtures import RedisServer
-
-    server = RedisServer()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_celery_worker_warm_shutdown_with_tasks_running_sends_their_events_and_sessions(

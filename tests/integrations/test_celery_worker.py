@@ -7,18 +7,9 @@ from celery import Celery
 
 import releasetag
 
-from .celery_fixtures import CeleryWorker, RedisServer
+from .celery_fixtures import CeleryWorker
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ def register(sub: Any) -> None:
         "--include-sources",
         action="store_true",
         help="also upload a source bundle per debug file: the source files its debug "
-        "information names (ELF), read from this machine",
+        "information names (ELF, thin Mach-O, PDB), read from this machine",
     )
     add_api_arguments(p)
     p.set_defaults(func=cmd_upload)
